@@ -1,0 +1,47 @@
+"""GMP customer quality complaint and CAPA module."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from gmp_complaints.config import Settings, load_settings
+from gmp_complaints.db import make_engine, make_session_factory
+from gmp_complaints.uow import UnitOfWork
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Create and configure an instance of the Flask application."""
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        GMP_SETTINGS=settings,
+        SESSION_COOKIE_NAME="gmp_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-locked) session
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.site_timezone,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+    )
+    engine = make_engine(settings.database_url)
+    app.extensions["gmp_engine"] = engine
+    app.extensions["gmp_session_factory"] = make_session_factory(engine)
+
+    from gmp_complaints.web import init_web
+
+    init_web(app)
+    return app
+
+
+def unit_of_work(app: Flask) -> UnitOfWork:
+    return UnitOfWork(app.extensions["gmp_session_factory"], app.config["GMP_SETTINGS"])

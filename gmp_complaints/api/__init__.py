@@ -1,0 +1,99 @@
+"""JSON API under /api/v1 (DESIGN §6): bearer tokens, one error shape."""
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from marshmallow import Schema, fields, validate
+
+from gmp_complaints.domain.errors import ValidationError
+from gmp_complaints.services import accounts
+from gmp_complaints.web import client_ip, uow
+from gmp_complaints.web.access import Access
+from gmp_complaints.web.errors import api_error
+
+api_v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+
+def authenticate_bearer(access: Access):
+    """Set ``g.principal`` from the bearer token, or return the refusal (401 / 403)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return api_error(401, "unauthenticated", "A bearer token is required: POST /api/v1/auth/token.")
+    principal = accounts.load_token_principal(uow(), token.strip())
+    if principal is None:
+        return api_error(401, "invalid_token", "The token is unknown, expired or revoked.")
+    if principal.password_change_reason is not None and not access.during_password_change:
+        return api_error(403, "password_change_required", "The password must be changed: POST /api/v1/auth/password.")
+    g.principal = principal
+    return None
+
+
+def _load(schema: Schema) -> dict:
+    """Validate the JSON body; a marshmallow error becomes a 400 naming the fields."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ValidationError(
+            "The body must be a JSON object.", {"_body": ["Send a JSON object with Content-Type application/json."]}
+        )
+    return schema.load(payload)
+
+
+class TokenRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class PasswordChangeRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    old_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class StatementRequest(Schema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+@api_v1.route("/auth/token", methods=["POST"])
+def auth_token():
+    data = _load(TokenRequest())
+    token, expires_at = accounts.issue_api_token(
+        uow(), username=data["username"], password=data["password"], source_ip=client_ip()
+    )
+    return jsonify({"token": token, "token_type": "Bearer", "expires_at": expires_at.isoformat()}), 200
+
+
+@api_v1.route("/auth/password", methods=["POST"])
+def auth_password():
+    data = _load(PasswordChangeRequest())
+    accounts.change_password(
+        uow(), username=data["username"], old_password=data["old_password"], new_password=data["new_password"],
+        source_ip=client_ip(),
+    )
+    return "", 204
+
+
+@api_v1.route("/auth/esignature-statement", methods=["POST"])
+def esignature_statement():
+    data = _load(StatementRequest())
+    accounts.accept_esignature_statement(uow(), user_id=g.principal.id, password=data["password"], source_ip=client_ip())
+    return "", 204
+
+
+@api_v1.route("/me")
+def me():
+    user = accounts.get_user(uow(), g.principal.id)
+    return jsonify({
+        "id": user.id,
+        "username": user.username,
+        "printed_name": user.printed_name,
+        "roles": list(user.roles),
+        "identity_verified": user.identity_verified_at is not None,
+        "esignature_statement_accepted": user.esignature_accepted_at is not None,
+    })
+
+
+@api_v1.route("/openapi.json")
+def openapi():
+    from gmp_complaints.api.openapi import build_spec
+
+    return jsonify(build_spec())

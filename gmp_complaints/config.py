@@ -1,0 +1,128 @@
+"""Configuration from environment variables, with safe defaults.
+
+Everything a site may tune is read here once, when the app or the CLI starts; nothing else reads
+``os.environ``. Secrets are never constants: the Flask secret key is generated into the instance
+folder the first time it is needed.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import date
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gmp_complaints.domain.passwords import PasswordPolicy
+
+SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    site_timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_CN"
+    environment: str = "production"
+    password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
+    # Annex 11 §12 / 21 CFR 11.300(d): lock after N consecutive failures; only an admin unlocks.
+    max_failed_logins: int = 5
+    idle_lock_minutes: int = 15
+    api_token_hours: int = 8
+    temporary_password_hours: int = 72
+    session_cookie_secure: bool = False
+    # DESIGN §6: the business "today" can be pinned only in a test environment.
+    today_override: date | None = None
+
+    @property
+    def is_test(self) -> bool:
+        return self.environment == "test"
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first use."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    instance_path = Path(env.get("GMP_INSTANCE_PATH") or "instance").resolve()
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'gmp.sqlite3'}"
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme would look for psycopg2.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    site_timezone = env.get("GMP_SITE_TIMEZONE") or "Asia/Shanghai"
+    try:
+        ZoneInfo(site_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"GMP_SITE_TIMEZONE is not a known time zone: {site_timezone!r}") from None
+
+    default_locale = (env.get("GMP_DEFAULT_LOCALE") or "zh_CN").replace("-", "_")
+    if default_locale not in SUPPORTED_LOCALES:
+        raise ConfigurationError(f"GMP_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
+
+    environment = env.get("GMP_ENV") or "production"
+    if environment not in ("production", "development", "test"):
+        raise ConfigurationError("GMP_ENV must be production, development or test")
+
+    today_override = None
+    if env.get("GMP_TODAY"):
+        if environment != "test":
+            raise ConfigurationError("GMP_TODAY is refused unless GMP_ENV=test")
+        try:
+            today_override = date.fromisoformat(env["GMP_TODAY"])
+        except ValueError:
+            raise ConfigurationError(f"GMP_TODAY must be YYYY-MM-DD, got {env['GMP_TODAY']!r}") from None
+
+    policy = PasswordPolicy(
+        min_length=_int(env, "GMP_PASSWORD_MIN_LENGTH", 12, minimum=8),
+        history_size=_int(env, "GMP_PASSWORD_HISTORY", 5, minimum=0),
+        max_age_days=_int(env, "GMP_PASSWORD_MAX_AGE_DAYS", 90),
+    )
+
+    return Settings(
+        instance_path=instance_path,
+        database_url=database_url,
+        secret_key=env.get("SECRET_KEY") or _secret_key(instance_path),
+        site_timezone=site_timezone,
+        default_locale=default_locale,
+        environment=environment,
+        password_policy=policy,
+        max_failed_logins=_int(env, "GMP_MAX_FAILED_LOGINS", 5),
+        idle_lock_minutes=_int(env, "GMP_IDLE_LOCK_MINUTES", 15),
+        api_token_hours=_int(env, "GMP_API_TOKEN_HOURS", 8),
+        temporary_password_hours=_int(env, "GMP_TEMPORARY_PASSWORD_HOURS", 72),
+        session_cookie_secure=env.get("GMP_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+        today_override=today_override,
+    )

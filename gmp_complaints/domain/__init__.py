@@ -1,0 +1,1 @@
+"""Business rules as plain Python: no Flask, no SQLAlchemy. Unit-tested on their own."""

@@ -1,0 +1,33 @@
+"""Production WSGI serving with gunicorn (several workers; nothing assumes a single process)."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from gmp_complaints.config import Settings
+
+
+class GmpApplication(BaseApplication):
+    def __init__(self, settings: Settings, options: dict):
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from gmp_complaints import create_app
+
+        return create_app(self.settings)
+
+
+def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    GmpApplication(settings, {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "accesslog": "-",
+        "errorlog": "-",
+        # Each worker builds its own app and connection pool after the fork.
+        "preload_app": False,
+    }).run()

@@ -1,0 +1,65 @@
+"""The authorisation matrix: which roles may reach which endpoint. Data, in one place.
+
+Every registered endpoint must appear here; one that does not is refused (fail closed), and a test
+walks every route with every role against this table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gmp_complaints.domain.roles import SIGNING_ROLES, Role
+
+
+@dataclass(frozen=True)
+class Access:
+    #: roles allowed; ``None`` with ``public`` means no log-in at all
+    roles: frozenset[Role] | None
+    public: bool = False
+    #: reachable while the password must still be changed (temporary or expired)
+    during_password_change: bool = False
+    #: reachable while the browser session is idle-locked
+    while_idle_locked: bool = False
+
+
+ALL_ROLES = frozenset(Role)
+ADMIN = frozenset({Role.admin})
+
+PUBLIC = Access(None, public=True)
+SIGNED_IN_ANY_STATE = Access(ALL_ROLES, during_password_change=True, while_idle_locked=True)
+
+ROUTE_ACCESS: dict[str, Access] = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.set_language": PUBLIC,
+    "auth.logout": SIGNED_IN_ANY_STATE,
+    "auth.lock": Access(ALL_ROLES, while_idle_locked=True),
+    "auth.change_password": Access(ALL_ROLES, during_password_change=True),
+    "main.dashboard": Access(ALL_ROLES),
+    "account.esignature_statement": Access(SIGNING_ROLES),
+    "admin.users": Access(ADMIN),
+    "admin.users_csv": Access(ADMIN),
+    "admin.new_user": Access(ADMIN),
+    "admin.user": Access(ADMIN),
+    "admin.change_roles": Access(ADMIN),
+    "admin.deactivate": Access(ADMIN),
+    "admin.unlock": Access(ADMIN),
+    "admin.reset_password": Access(ADMIN),
+    "admin.verify_identity": Access(ADMIN),
+    "api_v1.auth_token": PUBLIC,
+    "api_v1.auth_password": PUBLIC,
+    "api_v1.openapi": PUBLIC,
+    "api_v1.me": Access(ALL_ROLES),
+    "api_v1.esignature_statement": Access(SIGNING_ROLES),
+}
+
+
+def access_for(endpoint: str | None) -> Access | None:
+    return ROUTE_ACCESS.get(endpoint or "")
+
+
+def may_reach(endpoint: str, roles) -> bool:
+    """For templates: show a link only where the user may follow it."""
+    access = access_for(endpoint)
+    if access is None:
+        return False
+    return access.public or bool(access.roles & set(roles))

@@ -1,0 +1,156 @@
+"""User administration (Annex 11 §12.3): create, roles, deactivate, unlock, reset, verify identity."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from gmp_complaints.domain.errors import ConflictError, ValidationError
+from gmp_complaints.services import accounts
+from gmp_complaints.web import format_datetime_local, uow
+from gmp_complaints.web.forms import NewUserForm, ReasonForm, RolesForm
+from gmp_complaints.web.i18n import add_field_errors, translate
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/users")
+def users():
+    return render_template("admin/users.html", users=accounts.list_users(uow()))
+
+
+@bp.route("/users.csv")
+def users_csv():
+    """The list of authorised users and their roles, for periodic access review."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([
+        "username", "printed_name", "roles", "status", "locked", "identity_verified_at",
+        "esignature_accepted_at", "last_login_at", "created_at", "deactivated_at",
+    ])
+    for user in accounts.list_users(uow()):
+        writer.writerow([
+            user.username, user.printed_name, " ".join(user.roles), "active" if user.is_active else "deactivated",
+            "yes" if user.is_locked else "no", format_datetime_local(user.identity_verified_at),
+            format_datetime_local(user.esignature_accepted_at), format_datetime_local(user.last_login_at),
+            format_datetime_local(user.created_at), format_datetime_local(user.deactivated_at),
+        ])
+    # UTF-8 with BOM so that spreadsheet programs show Chinese names correctly.
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=authorised-users.csv"},
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            created = accounts.create_user(
+                uow(),
+                actor_id=current_user.id,
+                username=form.username.data,
+                printed_name=form.printed_name.data,
+                roles=form.roles.data,
+                identity_verified=form.identity_verified.data,
+            )
+        except ValidationError as exc:
+            add_field_errors(form, exc.fields)
+        else:
+            return render_template("admin/temporary_password.html", credentials=created, created=True)
+    return render_template("admin/new_user.html", form=form)
+
+
+def _user_page(user_id: int, **forms):
+    user = accounts.get_user(uow(), user_id)
+    roles_form = forms.get("roles_form") or RolesForm(prefix="roles", data={"roles": list(user.roles)})
+    return render_template(
+        "admin/user.html",
+        user=user,
+        roles_form=roles_form,
+        deactivate_form=forms.get("deactivate_form") or ReasonForm(prefix="deactivate"),
+        unlock_form=forms.get("unlock_form") or ReasonForm(prefix="unlock"),
+        reset_form=forms.get("reset_form") or ReasonForm(prefix="reset"),
+        verify_form=forms.get("verify_form") or ReasonForm(prefix="verify"),
+    )
+
+
+@bp.route("/users/<int:user_id>")
+def user(user_id: int):
+    return _user_page(user_id)
+
+
+def _reason_action(user_id: int, prefix: str, action, done_message: str):
+    """Run one administrative action that takes a reason; errors go back next to the field."""
+    form = ReasonForm(prefix=prefix)
+    if form.validate_on_submit():
+        try:
+            action(uow(), actor_id=current_user.id, user_id=user_id, reason=form.reason.data)
+        except ValidationError as exc:
+            add_field_errors(form, exc.fields)
+        except ConflictError as exc:
+            flash(translate(exc.message), "error")
+            return _user_page(user_id), 409
+        else:
+            flash(done_message, "info")
+            return redirect(url_for("admin.user", user_id=user_id))
+    return _user_page(user_id, **{f"{prefix}_form": form}), 400
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["POST"])
+def change_roles(user_id: int):
+    form = RolesForm(prefix="roles")
+    if form.validate_on_submit():
+        try:
+            accounts.change_roles(
+                uow(), actor_id=current_user.id, user_id=user_id, roles=form.roles.data, reason=form.reason.data
+            )
+        except ValidationError as exc:
+            add_field_errors(form, exc.fields)
+        except ConflictError as exc:
+            flash(translate(exc.message), "error")
+            return _user_page(user_id), 409
+        else:
+            flash(_("The roles have been changed."), "info")
+            return redirect(url_for("admin.user", user_id=user_id))
+    return _user_page(user_id, roles_form=form), 400
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate(user_id: int):
+    return _reason_action(user_id, "deactivate", accounts.deactivate_user, _("The user has been deactivated."))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+def unlock(user_id: int):
+    return _reason_action(user_id, "unlock", accounts.unlock_user, _("The account has been unlocked."))
+
+
+@bp.route("/users/<int:user_id>/verify-identity", methods=["POST"])
+def verify_identity(user_id: int):
+    return _reason_action(
+        user_id, "verify", accounts.record_identity_verification, _("The identity verification has been recorded.")
+    )
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+def reset_password(user_id: int):
+    form = ReasonForm(prefix="reset")
+    if form.validate_on_submit():
+        try:
+            credentials = accounts.reset_password(
+                uow(), actor_id=current_user.id, user_id=user_id, reason=form.reason.data
+            )
+        except ValidationError as exc:
+            add_field_errors(form, exc.fields)
+        except ConflictError as exc:
+            flash(translate(exc.message), "error")
+            return _user_page(user_id), 409
+        else:
+            return render_template("admin/temporary_password.html", credentials=credentials, created=False)
+    return _user_page(user_id, reset_form=form), 400

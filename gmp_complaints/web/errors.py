@@ -1,0 +1,54 @@
+"""Errors mapped to HTTP once: the DESIGN §6 JSON shape under /api/v1, a page elsewhere."""
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError as SchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+from gmp_complaints.domain.errors import DomainError
+from gmp_complaints.web.i18n import translate
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(status: int, code: str, message: str, fields: dict | None = None):
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return jsonify(body), status
+
+
+def error_page(status: int, message: str):
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def forbidden(message: str):
+    if _is_api():
+        return api_error(403, "forbidden", message)
+    return error_page(403, _("You are not allowed to open this page."))
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if _is_api():
+            return api_error(exc.http_status, exc.code, exc.message, exc.fields)
+        return error_page(exc.http_status, translate(exc.message))
+
+    @app.errorhandler(SchemaValidationError)
+    def schema_error(exc: SchemaValidationError):
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return api_error(400, "invalid_input", "The request has invalid fields.", fields)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_page(400, _("The form has expired or was not sent by this application. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if _is_api():
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return api_error(exc.code or 500, code, exc.description or exc.name)
+        return error_page(exc.code or 500, exc.name)

@@ -1,0 +1,59 @@
+"""Page forms (Flask-WTF: every form carries a CSRF token). Labels are translatable."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from gmp_complaints.domain.roles import ROLE_LABELS, Role
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def role_choices():
+    return [(role.value, _l(ROLE_LABELS[role])) for role in Role]
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(_l("Enter your user name."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+
+
+class UnlockForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+
+
+class ChangePasswordForm(FlaskForm):
+    old_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password."))])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a new password."))])
+    confirm_password = PasswordField(_l("Repeat the new password"), validators=[DataRequired(_l("Repeat the new password."))])
+
+    def validate_confirm_password(self, field):
+        if field.data != self.new_password.data:
+            from wtforms.validators import ValidationError
+
+            raise ValidationError(_l("The two new passwords differ."))
+
+
+class StatementForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+
+
+class NewUserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(_l("Enter a user name.")), Length(max=64)])
+    printed_name = StringField(_l("Printed name"), validators=[DataRequired(_l("Enter the person's full name.")), Length(max=200)])
+    roles = MultiCheckboxField(_l("Roles"), choices=role_choices, validate_choice=False)
+    identity_verified = BooleanField(_l("I have verified this person's identity (ID document seen)"))
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give the reason for this change.")), Length(max=1000)])
+
+
+class RolesForm(ReasonForm):
+    roles = MultiCheckboxField(_l("Roles"), choices=role_choices, validate_choice=False)

@@ -1,0 +1,23 @@
+"""Translation of messages that come from the rules (``domain.errors.Msg``)."""
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from gmp_complaints.domain.errors import Msg
+
+
+def translate(message) -> str:
+    if isinstance(message, Msg):
+        return gettext(message.template, **message.params)
+    return gettext(str(message))
+
+
+def add_field_errors(form, fields: dict) -> None:
+    """Put rule violations next to the form fields they name; others go to the form as a whole."""
+    for name, messages in fields.items():
+        target = getattr(form, name, None)
+        texts = [translate(m) for m in messages]
+        if target is not None and hasattr(target, "errors"):
+            target.errors = list(target.errors) + texts
+        else:
+            form.form_errors.extend(texts)

@@ -1,0 +1,204 @@
+"""Shared fixtures.
+
+Integration tests run on SQLite and on PostgreSQL: each backend's schema is built once per test run
+by the Alembic migrations into a template, and every test gets a fresh copy of it. With ``CI=true``
+a missing PostgreSQL or browser fails the run instead of skipping.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gmp_complaints.config import load_settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_ADMIN_URL = os.environ.get("GMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "integration: uses a database")
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: nothing may be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _postgres_reachable() -> bool:
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+class SqliteTemplate:
+    def __init__(self, root: Path):
+        from gmp_complaints.migrate import upgrade_to_head
+
+        self.root = root
+        self.template = root / "template.sqlite3"
+        upgrade_to_head(f"sqlite:///{self.template}")
+        self.counter = itertools.count()
+
+    def new_database(self) -> str:
+        path = self.root / f"db{next(self.counter)}.sqlite3"
+        shutil.copyfile(self.template, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url: str) -> None:
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresTemplate:
+    def __init__(self):
+        from gmp_complaints.migrate import upgrade_to_head
+
+        self.admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.prefix = f"gmp_test_{uuid.uuid4().hex[:8]}"
+        self.template = f"{self.prefix}_template"
+        self._execute(f'CREATE DATABASE "{self.template}"')
+        upgrade_to_head(self._url(self.template))
+        self.counter = itertools.count()
+
+    def _url(self, name: str) -> str:
+        return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def _execute(self, statement: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(statement))
+
+    def new_database(self) -> str:
+        name = f"{self.prefix}_{next(self.counter)}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return self._url(name)
+
+    def drop(self, url: str) -> None:
+        name = sa.engine.make_url(url).database
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+_templates: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def database_templates(tmp_path_factory):
+    yield _templates
+    for template in _templates.values():
+        template.close()
+
+
+def _template_for(backend: str, database_templates, tmp_path_factory):
+    if backend not in database_templates:
+        if backend == "postgresql":
+            if not _postgres_reachable():
+                _unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}")
+            database_templates[backend] = PostgresTemplate()
+        else:
+            database_templates[backend] = SqliteTemplate(tmp_path_factory.mktemp("sqlite"))
+    return database_templates[backend]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, database_templates, tmp_path_factory):
+    """A freshly migrated, empty database on each backend."""
+    template = _template_for(request.param, database_templates, tmp_path_factory)
+    url = template.new_database()
+    yield url
+    # Engines of the test's app hold connections; PostgreSQL's DROP ... WITH (FORCE) ends them.
+    template.drop(url)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    return load_settings({
+        "GMP_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "GMP_ENV": "test",
+    })
+
+
+@pytest.fixture
+def app(settings):
+    from gmp_complaints import create_app
+
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["gmp_engine"].dispose()
+
+
+@pytest.fixture
+def uow_factory(app):
+    from gmp_complaints import unit_of_work
+
+    return lambda: unit_of_work(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+STRONG_PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_user(uow_factory):
+    """Create a user through the service; by default with a password of their own, ready to work."""
+    from gmp_complaints.services import accounts
+
+    def make(username: str, *roles: str, password: str = STRONG_PASSWORD, temporary: bool = False,
+             identity_verified: bool = False, printed_name: str | None = None):
+        temp = "temporary-password-0001"
+        created = accounts.create_user(
+            uow_factory(), actor_id=None, username=username, printed_name=printed_name or f"{username.title()} Tester",
+            roles=list(roles), temporary_password=temp, identity_verified=identity_verified,
+        )
+        if not temporary:
+            accounts.change_password(uow_factory(), username=username, old_password=temp, new_password=password,
+                                     source_ip=None)
+        else:
+            password = temp
+        return created.user_id, password
+
+    return make
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the session, read from a rendered form."""
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def login(client, username: str, password: str):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"csrf_token": token, "username": username, "password": password})
+
+
+def execute_sql(app, statement: str, **params):
+    """Raw SQL outside the application, for setting up clocks (e.g. an old password) in tests."""
+    with app.extensions["gmp_engine"].begin() as connection:
+        return connection.execute(sa.text(statement), params)
