@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -17,11 +18,18 @@ def _settings():
         raise click.ClickException(str(exc)) from None
 
 
-def _uow(settings):
+@contextmanager
+def _database(settings):
+    """A unit-of-work factory for one command; the engine is closed when the command ends."""
     from gmp_complaints.db import make_engine, make_session_factory
     from gmp_complaints.uow import UnitOfWork
 
-    return UnitOfWork(make_session_factory(make_engine(settings.database_url)), settings)
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    try:
+        yield lambda: UnitOfWork(session_factory, settings)
+    finally:
+        engine.dispose()
 
 
 def _fail(exc: DomainError):
@@ -68,10 +76,11 @@ def create_user(username, printed_name, roles, identity_verified, password_stdin
         if not password:
             raise click.ClickException("--password-stdin: no password on standard input.")
     try:
-        created = accounts.create_user(
-            _uow(settings), actor_id=None, username=username, printed_name=printed_name, roles=roles,
-            temporary_password=password, identity_verified=identity_verified,
-        )
+        with _database(settings) as new_uow:
+            created = accounts.create_user(
+                new_uow(), actor_id=None, username=username, printed_name=printed_name, roles=roles,
+                temporary_password=password, identity_verified=identity_verified,
+            )
     except DomainError as exc:
         _fail(exc)
     click.echo(f"Created user {created.username} (id {created.user_id}) with roles {', '.join(sorted(roles))}.")
@@ -88,7 +97,8 @@ def demo():
     settings = _settings()
     upgrade_to_head(settings.database_url)
     try:
-        report = load_demo(lambda: _uow(settings))
+        with _database(settings) as new_uow:
+            report = load_demo(new_uow)
     except DomainError as exc:
         _fail(exc)
     click.echo("Demo data (every demo record is marked as demo). Demo users and passwords:")

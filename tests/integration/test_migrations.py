@@ -1,0 +1,59 @@
+"""The schema comes only from the migrations, and they agree with the models."""
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+
+from gmp_complaints.cli import main
+from gmp_complaints.db import Base
+from gmp_complaints.migrate import alembic_config, upgrade_to_head
+
+
+@pytest.mark.req("RET-05", "VAL-04")
+def test_models_and_migrations_agree(database_url):
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+@pytest.mark.req("VAL-04")
+def test_the_migrations_upgrade_an_empty_database_and_go_back_down(database_url):
+    config = alembic_config(database_url)
+    command.downgrade(config, "base")
+    engine = sa.create_engine(database_url)
+    assert set(sa.inspect(engine).get_table_names()) == {"alembic_version"}
+    upgrade_to_head(database_url)
+    assert {"users", "user_roles", "password_history", "user_sessions", "api_tokens"} <= set(
+        sa.inspect(engine).get_table_names())
+    engine.dispose()
+
+
+@pytest.mark.req("VAL-04")
+def test_gmp_init_is_idempotent(database_url, tmp_path):
+    env = {"DATABASE_URL": database_url, "GMP_INSTANCE_PATH": str(tmp_path / "instance")}
+    engine = sa.create_engine(database_url)
+    before = sa.inspect(engine).get_table_names()
+    for _ in range(2):
+        result = CliRunner(env=env).invoke(main, ["init"])
+        assert result.exit_code == 0, result.output
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+    assert sa.inspect(engine).get_table_names() == before
+    engine.dispose()
+
+
+@pytest.mark.req("SIG-04", "AT-04")
+def test_the_database_refuses_to_delete_or_rename_a_user(app, make_user):
+    user_id, _ = make_user("li.na", "qa_officer")
+    engine = app.extensions["gmp_engine"]
+    for statement in ("DELETE FROM users WHERE id = :id", "UPDATE users SET username = 'someone.else' WHERE id = :id"):
+        with pytest.raises(sa.exc.DatabaseError):
+            with engine.begin() as connection:
+                connection.execute(sa.text(statement), {"id": user_id})
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT username FROM users WHERE id = :id"), {"id": user_id}).scalar_one() == "li.na"
