@@ -202,3 +202,29 @@ def execute_sql(app, statement: str, **params):
     """Raw SQL outside the application, for setting up clocks (e.g. an old password) in tests."""
     with app.extensions["gmp_engine"].begin() as connection:
         return connection.execute(sa.text(statement), params)
+
+
+# --- traceability (VAL-02): requirement tags → results, written after every run --------------
+
+_REPO = Path(__file__).resolve().parents[1]
+_trace_results: list[dict] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        reqs = sorted({req for mark in getattr(report, "req_marks", ()) for req in mark})
+        _trace_results.append({"test": report.nodeid, "reqs": reqs, "outcome": report.outcome})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    outcome.get_result().req_marks = [mark.args for mark in item.iter_markers("req")]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from validation.traceability import write_reports
+
+    if _trace_results:
+        write_reports(_trace_results, _REPO.parent / "shared" / "reference" / "regulatory-baseline.md",
+                      _REPO / "validation" / "output")

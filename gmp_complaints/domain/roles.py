@@ -53,8 +53,8 @@ def check_role_combination(roles) -> None:
         raise ValidationError(Msg("A user needs at least one role."), {"roles": [Msg("Choose at least one role.")]})
     solitary = SOLITARY_ROLES & set(roles)
     if solitary and len(roles) > 1:
-        name = sorted(solitary)[0]
+        role = sorted(solitary)[0]
         raise ValidationError(
             Msg("Role combination not allowed."),
-            {"roles": [Msg("The role %(role)s cannot be combined with any other role.", role=name)]},
+            {"roles": [Msg("The role %(role)s cannot be combined with any other role.", role=ROLE_LABELS[role])]},
         )

@@ -8,7 +8,8 @@ from gmp_complaints.domain.errors import Msg
 
 def translate(message) -> str:
     if isinstance(message, Msg):
-        return gettext(message.template, **message.params)
+        params = {k: translate(v) if isinstance(v, Msg) else v for k, v in message.params.items()}
+        return gettext(message.template, **params)
     return gettext(str(message))
 
 
