@@ -1,14 +1,15 @@
 """The user's own account: accepting the e-signature accountability statement."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from gmp_complaints.domain.errors import AccountLockedError, AuthenticationError, ConflictError
 from gmp_complaints.services import accounts
 from gmp_complaints.web import client_ip, uow
+from gmp_complaints.web.auth import end_locked_session
 from gmp_complaints.web.forms import StatementForm
 from gmp_complaints.web.i18n import translate
 from signatures.statement import STATEMENT_VERSION, statement_text
@@ -28,10 +29,7 @@ def esignature_statement():
         except AuthenticationError:
             form.password.errors = [_("The password is not correct.")]
         except AccountLockedError as exc:
-            logout_user()
-            session.clear()
-            flash(translate(exc.message), "error")
-            return redirect(url_for("auth.login"))
+            return end_locked_session(exc)
         except ConflictError as exc:
             flash(translate(exc.message), "error")
         else:

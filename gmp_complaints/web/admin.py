@@ -85,40 +85,45 @@ def user(user_id: int):
     return _user_page(user_id)
 
 
-def _reason_action(user_id: int, prefix: str, action, done_message: str):
-    """Run one administrative action that takes a reason; errors go back next to the field."""
-    form = ReasonForm(prefix=prefix)
+def _admin_action(user_id: int, form, form_key: str, run, on_success):
+    """Run one administrative action; field errors go back next to the field, a refused state is 409."""
     if form.validate_on_submit():
         try:
-            action(uow(), actor_id=current_user.id, user_id=user_id, reason=form.reason.data)
+            result = run(form)
         except ValidationError as exc:
             add_field_errors(form, exc.fields)
         except ConflictError as exc:
             flash(translate(exc.message), "error")
             return _user_page(user_id), 409
         else:
-            flash(done_message, "info")
-            return redirect(url_for("admin.user", user_id=user_id))
-    return _user_page(user_id, **{f"{prefix}_form": form}), 400
+            return on_success(result)
+    return _user_page(user_id, **{form_key: form}), 400
+
+
+def _reason_action(user_id: int, prefix: str, action, done_message: str):
+    def done(_result):
+        flash(done_message, "info")
+        return redirect(url_for("admin.user", user_id=user_id))
+
+    return _admin_action(
+        user_id, ReasonForm(prefix=prefix), f"{prefix}_form",
+        lambda form: action(uow(), actor_id=current_user.id, user_id=user_id, reason=form.reason.data),
+        done,
+    )
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
 def change_roles(user_id: int):
-    form = RolesForm(prefix="roles")
-    if form.validate_on_submit():
-        try:
-            accounts.change_roles(
-                uow(), actor_id=current_user.id, user_id=user_id, roles=form.roles.data, reason=form.reason.data
-            )
-        except ValidationError as exc:
-            add_field_errors(form, exc.fields)
-        except ConflictError as exc:
-            flash(translate(exc.message), "error")
-            return _user_page(user_id), 409
-        else:
-            flash(_("The roles have been changed."), "info")
-            return redirect(url_for("admin.user", user_id=user_id))
-    return _user_page(user_id, roles_form=form), 400
+    def done(_result):
+        flash(_("The roles have been changed."), "info")
+        return redirect(url_for("admin.user", user_id=user_id))
+
+    return _admin_action(
+        user_id, RolesForm(prefix="roles"), "roles_form",
+        lambda form: accounts.change_roles(
+            uow(), actor_id=current_user.id, user_id=user_id, roles=form.roles.data, reason=form.reason.data),
+        done,
+    )
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
@@ -140,17 +145,8 @@ def verify_identity(user_id: int):
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 def reset_password(user_id: int):
-    form = ReasonForm(prefix="reset")
-    if form.validate_on_submit():
-        try:
-            credentials = accounts.reset_password(
-                uow(), actor_id=current_user.id, user_id=user_id, reason=form.reason.data
-            )
-        except ValidationError as exc:
-            add_field_errors(form, exc.fields)
-        except ConflictError as exc:
-            flash(translate(exc.message), "error")
-            return _user_page(user_id), 409
-        else:
-            return render_template("admin/temporary_password.html", credentials=credentials, created=False)
-    return _user_page(user_id, reset_form=form), 400
+    return _admin_action(
+        user_id, ReasonForm(prefix="reset"), "reset_form",
+        lambda form: accounts.reset_password(uow(), actor_id=current_user.id, user_id=user_id, reason=form.reason.data),
+        lambda credentials: render_template("admin/temporary_password.html", credentials=credentials, created=False),
+    )

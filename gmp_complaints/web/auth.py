@@ -25,6 +25,14 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.dashboard")
 
 
+def end_locked_session(exc: AccountLockedError):
+    """The account locked during a password re-entry: the session ends and the log-in page says why."""
+    logout_user()
+    session.clear()
+    flash(translate(exc.message), "error")
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -78,10 +86,7 @@ def lock():
         except AuthenticationError as exc:
             form.password.errors = [translate(exc.message)]
         except (AccountLockedError, ConflictError) as exc:
-            logout_user()
-            session.clear()
-            flash(translate(exc.message), "error")
-            return redirect(url_for("auth.login"))
+            return end_locked_session(exc)
         else:
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/lock.html", form=form)
@@ -103,10 +108,7 @@ def change_password():
         except AuthenticationError:
             form.old_password.errors = [_("The current password is not correct.")]
         except AccountLockedError as exc:
-            logout_user()
-            session.clear()
-            flash(translate(exc.message), "error")
-            return redirect(url_for("auth.login"))
+            return end_locked_session(exc)
         except ValidationError as exc:
             add_field_errors(form, exc.fields)
         else:

@@ -21,17 +21,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(params=["sqlite"])
-def database_url(request, database_templates, tmp_path_factory):
-    # Browser tests exercise the pages, not the database: one backend keeps them fast.
-    from tests.conftest import _template_for
-
-    template = _template_for(request.param, database_templates, tmp_path_factory)
-    url = template.new_database()
-    yield url
-    template.drop(url)
-
-
 @pytest.fixture
 def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -5,7 +5,8 @@ import pytest
 
 from tests.conftest import STRONG_PASSWORD
 
-pytestmark = pytest.mark.browser
+# Browser tests exercise the pages, not the database: one backend keeps them fast.
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
 def log_in(page, base, username, password):
