@@ -1,6 +1,7 @@
 """GMP customer quality complaint and CAPA module."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask
@@ -37,10 +38,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["gmp_engine"] = engine
     app.extensions["gmp_session_factory"] = make_session_factory(engine)
 
+    _log_to_stderr()
     from gmp_complaints.web import init_web
 
     init_web(app)
     return app
+
+
+def _log_to_stderr() -> None:
+    """Application and security events go to stderr (gunicorn's error log) unless logging is set up."""
+    logger = logging.getLogger("gmp")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def unit_of_work(app: Flask) -> UnitOfWork:
