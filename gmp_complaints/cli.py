@@ -1,8 +1,11 @@
 """The ``gmp`` command (DESIGN §6): init, create-user, demo, serve."""
 from __future__ import annotations
 
+import getpass
+import socket
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -26,8 +29,12 @@ def _database(settings):
 
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
+    ctx = click.get_current_context(silent=True)
+    command = ctx.command_path if ctx else "gmp"
+    # Attribution of what the command does when no user signs in: the command and the OS account.
+    actor = f"{command} (os user {getpass.getuser()}@{socket.gethostname()})"
     try:
-        yield lambda: UnitOfWork(session_factory, settings)
+        yield lambda: UnitOfWork(session_factory, settings, system_actor=actor)
     finally:
         engine.dispose()
 
@@ -47,10 +54,15 @@ def init():
     """Apply the database migrations and create the instance secrets. Safe to run again."""
     from gmp_complaints.migrate import upgrade_to_head
 
+    from audit.service import ensure_signing_key
+
     settings = _settings()
     upgrade_to_head(settings.database_url)
+    with _database(settings) as new_uow:
+        key_id = ensure_signing_key(new_uow())
     click.echo(f"Database is at the latest schema: {_redacted(settings.database_url)}")
     click.echo(f"Instance folder: {settings.instance_path}")
+    click.echo(f"Audit signing key {key_id}: {settings.signing_key_file}")
 
 
 def _redacted(url: str) -> str:
@@ -91,6 +103,7 @@ def create_user(username, printed_name, roles, identity_verified, password_stdin
 @main.command()
 def demo():
     """Load demo data for a first look: one user per role (passwords printed)."""
+    from audit.service import ensure_signing_key
     from gmp_complaints.demo import load_demo
     from gmp_complaints.migrate import upgrade_to_head
 
@@ -98,6 +111,7 @@ def demo():
     upgrade_to_head(settings.database_url)
     try:
         with _database(settings) as new_uow:
+            ensure_signing_key(new_uow())
             report = load_demo(new_uow)
     except DomainError as exc:
         _fail(exc)
@@ -117,3 +131,111 @@ def serve(host, port, workers):
     settings = _settings()
     click.echo(f"Serving on http://{host}:{port}/ ({_redacted(settings.database_url)})")
     run_gunicorn(settings, host=host, port=port, workers=workers)
+
+
+@main.command()
+def tick():
+    """The scheduled job (cron): seals the audit log with a signed checkpoint. Idempotent."""
+    from audit.service import seal
+
+    settings = _settings()
+    with _database(settings) as new_uow:
+        size = seal(new_uow())
+    click.echo(f"Audit log sealed at {size} events.")
+
+
+@main.command("integrity-check")
+def integrity_check_command():
+    """Replay the audit trail against the live tables; list every difference. Exit 1 if any."""
+    from audit.integrity import integrity_check
+
+    settings = _settings()
+    with _database(settings) as new_uow:
+        differences = integrity_check(new_uow())
+    for difference in differences:
+        click.echo(difference.describe())
+    if differences:
+        click.echo(f"{len(differences)} difference(s) between the audit trail and the tables.")
+        sys.exit(1)
+    click.echo("The tables agree with the audit trail; the log and its checkpoints verify.")
+
+
+@main.group()
+def audit():
+    """Audit trail: export, offline verification, signing-key rotation."""
+
+
+@audit.command("export")
+@click.option("--entity", help="Only this record, e.g. complaint:12 or user:3.")
+@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), help="From this day (site time zone).")
+@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), help="To this day, inclusive.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
+def audit_export(entity, date_from, date_to, out):
+    """Write a verifiable bundle (zip): events, checkpoints, keys, proofs, manifest."""
+    from audit.export import export_audit_trail
+    from audit.service import EventFilter, parse_entity
+
+    settings = _settings()
+    try:
+        entity_type, entity_id = parse_entity(entity)
+    except DomainError as exc:
+        _fail(exc)
+    event_filter = EventFilter(entity_type=entity_type, entity_id=entity_id,
+                               date_from=date_from.date() if date_from else None,
+                               date_to=date_to.date() if date_to else None)
+    with _database(settings) as new_uow:
+        result = export_audit_trail(new_uow, actor_id=None, event_filter=event_filter)
+    Path(out).write_bytes(result.data)
+    click.echo(f"Wrote {out}: {result.event_count} events ({result.scope}), anchored in the signed checkpoint "
+               f"of size {result.anchor_tree_size}; SHA-256 {result.sha256}")
+
+
+@audit.command("verify")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
+@click.option("--trusted-keys", type=click.Path(exists=True, dir_okay=False), help="Pinned keys.json.")
+def audit_verify(bundle, trusted_keys):
+    """Verify a bundle offline (no database). Exit 0 when intact, 1 naming the first failing event."""
+    from audit.verify import main as verify_main
+
+    args = [bundle] + (["--trusted-keys", trusted_keys] if trusted_keys else [])
+    sys.exit(verify_main(args))
+
+
+@audit.command("rotate-key")
+@click.option("--reason", required=True, help="Why the key is rotated (scheduled rotation, suspected exposure...).")
+def audit_rotate_key(reason):
+    """Start signing with a new key; the old public key keeps verifying old checkpoints."""
+    from audit.service import rotate_signing_key
+
+    settings = _settings()
+    try:
+        with _database(settings) as new_uow:
+            old_id, new_id = rotate_signing_key(new_uow(), reason=reason)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Rotated the audit signing key: {old_id} retired, {new_id} signs from now on.")
+
+
+@main.group()
+def db():
+    """Database administration for production (PostgreSQL)."""
+
+
+@db.command("grant-app-role")
+@click.argument("role")
+def grant_app_role(role):
+    """Grant ROLE what the application needs and no more: the audit tables INSERT and SELECT only.
+
+    Run it as the owner of the tables (the role that ran `gmp init`); the application then connects as ROLE.
+    """
+    from gmp_complaints.db import grant_application_role, make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        grant_application_role(engine, role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"Granted {role}: tables read/insert/update, audit tables read/insert only, no delete or truncate.")

@@ -39,6 +39,19 @@ class Settings:
     session_cookie_secure: bool = False
     # DESIGN §6: the business "today" can be pinned only in a test environment.
     today_override: date | None = None
+    #: names this site's audit log in its signed checkpoints (C2SP origin and key name)
+    site_id: str = "gmp-site"
+    signing_key_path: Path | None = None
+    checkpoint_every_events: int = 1000
+    checkpoint_every_minutes: int = 5
+
+    @property
+    def audit_origin(self) -> str:
+        return f"{self.site_id}/gmp-audit/v1"
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.signing_key_path or self.instance_path / "keys" / "audit-signing-key.pem"
 
     @property
     def is_test(self) -> bool:
@@ -125,4 +138,15 @@ def load_settings(env: dict | None = None) -> Settings:
         temporary_password_hours=_int(env, "GMP_TEMPORARY_PASSWORD_HOURS", 72),
         session_cookie_secure=env.get("GMP_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
         today_override=today_override,
+        site_id=_site_id(env.get("GMP_SITE_ID") or "gmp-site"),
+        signing_key_path=Path(env["GMP_SIGNING_KEY_PATH"]).resolve() if env.get("GMP_SIGNING_KEY_PATH") else None,
+        checkpoint_every_events=_int(env, "GMP_CHECKPOINT_EVERY_EVENTS", 1000),
+        checkpoint_every_minutes=_int(env, "GMP_CHECKPOINT_EVERY_MINUTES", 5),
     )
+
+
+def _site_id(value: str) -> str:
+    # It becomes the first line of every checkpoint: one line, no spaces, printable ASCII.
+    if not all(33 <= ord(c) < 127 for c in value):
+        raise ConfigurationError(f"GMP_SITE_ID must be printable ASCII without spaces, got {value!r}")
+    return value

@@ -52,18 +52,30 @@ def make_engine(database_url: str) -> sa.Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
+            # The driver's own transaction handling is off; we emit BEGIN ourselves (below).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection):
+            # Take the write lock at BEGIN: a deferred transaction that upgrades to a writer later
+            # fails with SQLITE_BUSY under concurrency instead of waiting.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     return sa.create_engine(database_url, pool_pre_ping=True)
 
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    from audit import tracking
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    tracking.install(factory)
+    return factory
 
 
 def database_now(session) -> datetime:
@@ -73,3 +85,24 @@ def database_now(session) -> datetime:
         return datetime.fromisoformat(raw).replace(tzinfo=timezone.utc)
     # clock_timestamp(), not now(): now() is frozen at the start of the transaction.
     return session.execute(sa.text("SELECT clock_timestamp()")).scalar_one().astimezone(timezone.utc)
+
+
+AUDIT_TABLES = ("audit_events", "audit_checkpoints", "signing_keys")
+
+
+def grant_application_role(engine: sa.Engine, role: str) -> None:
+    """The owner/app split of production PostgreSQL: the app role may add to the audit trail, never
+    change or remove it; it deletes nothing anywhere (records are voided or deactivated instead)."""
+    if engine.dialect.name != "postgresql":
+        raise ValueError("Roles and grants exist on PostgreSQL only; SQLite is protected by triggers alone.")
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"Not a plain role name: {role!r}")
+    tables = [t for t in sa.inspect(engine).get_table_names() if t != "alembic_version"]
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+        connection.exec_driver_sql(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')
+        for table in tables:
+            privileges = "SELECT, INSERT" if table in AUDIT_TABLES else "SELECT, INSERT, UPDATE"
+            connection.exec_driver_sql(f'GRANT {privileges} ON "{table}" TO "{role}"')
+        connection.exec_driver_sql(f'GRANT SELECT ON alembic_version TO "{role}"')
+        connection.exec_driver_sql(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')

@@ -7,12 +7,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from audit.tracking import audited
 from gmp_complaints.db import Base, UTCDateTime
 from gmp_complaints.domain.roles import Role
 
 ROLE_KEYS = tuple(role.value for role in Role)
 
 
+@audited("user", excluded={"password_hash"})
 class User(Base):
     """An individual account. Never deleted, never renamed (21 CFR 11.100(a), 11.300(a))."""
 
@@ -58,6 +60,7 @@ class User(Base):
         return self.locked_at is not None
 
 
+@audited("user", owner_id=lambda row: row.user_id, owner_field="roles", owner_value=lambda row: row.role)
 class UserRole(Base):
     __tablename__ = "user_roles"
     __table_args__ = (sa.CheckConstraint(sa.column("role").in_(ROLE_KEYS), name="role_known"),)

@@ -1,33 +1,40 @@
 """The unit of work: one transaction per service call, one commit, one place for audit events.
 
 Services do ``with uow: ...; uow.commit()``. Leaving the block without committing rolls back, so a
-request that fails half-way stores nothing.
+request that fails half-way stores nothing. ``commit`` turns the events the services recorded into
+sealed audit records in the same transaction (``audit.recorder`` is the only writer).
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit import recorder, tracking
+from audit.actions import ActionKind, action_spec
+from audit.keys import load_signer
 from gmp_complaints.config import Settings
 from gmp_complaints.db import database_now
+from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
-
-audit_log = logging.getLogger("gmp.audit")
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker, settings: Settings):
+    def __init__(self, session_factory: sessionmaker, settings: Settings, system_actor: str = "system"):
         self.session_factory = session_factory
         self.settings = settings
+        #: who acts when no user does: "anonymous" on a log-in page, the CLI command, the timer
+        self.system_actor = system_actor
         self.session: Session | None = None
         self.events: list[DomainEvent] = []
+        self.force_checkpoint = False
         self._now: datetime | None = None
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self.session_factory()
         self.events = []
+        self.force_checkpoint = False
         self._now = None
         return self
 
@@ -50,17 +57,51 @@ class UnitOfWork:
         self._emit_audit_events()
         self.session.commit()
         self.events = []
+        self.force_checkpoint = False
         self._now = None
 
     def _emit_audit_events(self) -> None:
-        """The one place where collected events become audit records, inside the transaction.
-
-        The audit trail tables arrive with the audit issue; until then security events go to the
-        ``gmp.audit`` logger.
-        """
+        """The one place where collected events become audit records, inside the transaction."""
+        if not self.events:
+            return
+        pending = tracking.take_pending(self.session)
+        tx_id = tracking.transaction_id(self.session)
+        names = self._actor_names({e.actor_id for e in self.events if e.actor_id is not None})
+        entries = []
+        attached: set[tuple[str, str]] = set()
         for event in self.events:
-            audit_log.info(
-                "%s %s:%s actor=%s ip=%s changes=%s reason=%s",
-                event.action, event.entity_type, event.entity_id, event.actor_id,
-                event.source_ip, event.changes, event.reason,
-            )
+            spec = action_spec(event.action)
+            if spec.kind is ActionKind.change and not (event.reason or "").strip():
+                raise ValidationError(Msg("A reason is required."), {"reason": [Msg("Give the reason for this change.")]})
+            changes: dict = {}
+            key = (event.entity_type, event.entity_id)
+            if event.entity_id is not None:
+                tracking.claim(self.session, key)
+                if key in pending and key not in attached:
+                    # Column diffs go with the first event about the row; explicit changes win.
+                    changes.update({k: list(v) for k, v in pending[key].changes.items()})
+                    attached.add(key)
+            changes.update(event.changes)
+            entries.append(recorder.AuditEntry(
+                occurred_at=self.now(), tx_id=tx_id, actor_id=event.actor_id,
+                actor_name=names.get(event.actor_id, self.system_actor), action=event.action,
+                entity_type=event.entity_type, entity_id=event.entity_id, changes=changes,
+                reason=event.reason, source_ip=event.source_ip,
+            ))
+        recorder.record(
+            self.session, entries,
+            signer=load_signer(self.settings.signing_key_file, self.settings.audit_origin),
+            origin=self.settings.audit_origin,
+            policy=recorder.CheckpointPolicy(self.settings.checkpoint_every_events,
+                                             self.settings.checkpoint_every_minutes),
+            now=self.now(),
+            force_checkpoint=self.force_checkpoint,
+        )
+
+    def _actor_names(self, actor_ids: set[int]) -> dict[int, str]:
+        if not actor_ids:
+            return {}
+        from gmp_complaints.models import User
+
+        rows = self.session.execute(sa.select(User.id, User.printed_name).where(User.id.in_(actor_ids)))
+        return dict(rows.all())

@@ -2,7 +2,8 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from gmp_complaints import models  # noqa: F401  (registers the tables on the metadata)
+from audit import models as audit_models  # noqa: F401  (registers the tables on the metadata)
+from gmp_complaints import models  # noqa: F401
 from gmp_complaints.db import Base
 
 config = context.config

@@ -5,11 +5,12 @@ from click.testing import CliRunner
 
 from gmp_complaints.cli import main
 from gmp_complaints.demo import DEMO_USERS, demo_password
+from tests.conftest import signing_key_path, environment_for
 
 
 @pytest.fixture
-def cli_env(database_url, tmp_path):
-    return {"DATABASE_URL": database_url, "GMP_INSTANCE_PATH": str(tmp_path / "instance"), "GMP_ENV": "test"}
+def cli_env(database_url, tmp_path, tmp_path_factory):
+    return environment_for(database_url, tmp_path / "instance", signing_key_path(tmp_path_factory))
 
 
 @pytest.mark.req("SEC-01", "SIG-05")

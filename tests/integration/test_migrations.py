@@ -36,6 +36,7 @@ def test_the_migrations_upgrade_an_empty_database_and_go_back_down(database_url)
 
 @pytest.mark.req("VAL-04")
 def test_gmp_init_is_idempotent(database_url, tmp_path):
+    # A fresh instance folder: the first run creates a signing key there and registers it.
     env = {"DATABASE_URL": database_url, "GMP_INSTANCE_PATH": str(tmp_path / "instance")}
     engine = sa.create_engine(database_url)
     before = sa.inspect(engine).get_table_names()
@@ -44,7 +45,10 @@ def test_gmp_init_is_idempotent(database_url, tmp_path):
         assert result.exit_code == 0, result.output
     with engine.connect() as connection:
         version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+        keys = connection.execute(sa.text("SELECT count(*) FROM signing_keys")).scalar_one()
     assert version == ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert keys == 2  # the run's shared test key and this instance's own, registered once
+    assert (tmp_path / "instance" / "keys" / "audit-signing-key.pem").stat().st_mode & 0o777 == 0o400
     assert sa.inspect(engine).get_table_names() == before
     engine.dispose()
 

@@ -1,0 +1,92 @@
+"""Every audit action the application may write, with its kind and its plain-language label.
+
+An action not listed here cannot be recorded: the unit of work refuses it. Labels are shown to
+auditors in the page language; field labels name fields without table or column names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gmp_complaints.domain.errors import Msg
+
+
+class ActionKind(StrEnum):
+    create = "create"
+    #: a change to data already recorded: a reason is required (21 CFR 11.10(e), 58.130(e))
+    change = "change"
+    security = "security"
+    export = "export"
+    system = "system"
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    kind: ActionKind
+    label: Msg
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    "user.created": ActionSpec(ActionKind.create, Msg("User account created")),
+    "user.roles_changed": ActionSpec(ActionKind.change, Msg("Roles changed")),
+    "user.deactivated": ActionSpec(ActionKind.change, Msg("User account deactivated")),
+    "user.unlocked": ActionSpec(ActionKind.change, Msg("Account unlocked")),
+    "user.password_reset": ActionSpec(ActionKind.change, Msg("Password reset by an administrator")),
+    "user.identity_verified": ActionSpec(ActionKind.change, Msg("Identity verification recorded")),
+    "user.logged_in": ActionSpec(ActionKind.security, Msg("Logged in")),
+    "user.logged_out": ActionSpec(ActionKind.security, Msg("Logged out")),
+    "user.login_failed": ActionSpec(ActionKind.security, Msg("Failed log-in")),
+    "user.login_refused_locked": ActionSpec(ActionKind.security, Msg("Log-in refused: account locked")),
+    "user.locked": ActionSpec(ActionKind.security, Msg("Account locked after repeated failures")),
+    "user.password_changed": ActionSpec(ActionKind.security, Msg("Password changed")),
+    "user.session_unlocked": ActionSpec(ActionKind.security, Msg("Idle session unlocked")),
+    "user.esignature_statement_accepted": ActionSpec(
+        ActionKind.security, Msg("E-signature accountability statement accepted")),
+    "audit.exported": ActionSpec(ActionKind.export, Msg("Audit trail exported")),
+    "audit.csv_exported": ActionSpec(ActionKind.export, Msg("Audit trail exported as CSV")),
+    "audit.users_exported": ActionSpec(ActionKind.export, Msg("List of authorised users exported")),
+    "audit.key_registered": ActionSpec(ActionKind.system, Msg("Audit signing key registered")),
+    "audit.integrity_checked": ActionSpec(ActionKind.system, Msg("Integrity check run")),
+}
+
+ENTITY_LABELS: dict[str, Msg] = {
+    "user": Msg("User account"),
+    "audit": Msg("Audit trail"),
+    "signing_key": Msg("Signing key"),
+}
+
+FIELD_LABELS: dict[str, Msg] = {
+    "username": Msg("User name"),
+    "printed_name": Msg("Printed name"),
+    "roles": Msg("Roles"),
+    "is_active": Msg("Active"),
+    "deactivated_at": Msg("Deactivated at"),
+    "locked": Msg("Locked"),
+    "locked_at": Msg("Locked at"),
+    "failed_login_count": Msg("Failed log-ins in a row"),
+    "password_is_temporary": Msg("Temporary password"),
+    "temporary_password_expires_at": Msg("Temporary password expires"),
+    "password_changed_at": Msg("Password changed at"),
+    "identity_verified": Msg("Identity verified"),
+    "identity_verified_at": Msg("Identity verified at"),
+    "identity_verified_by_id": Msg("Identity verified by"),
+    "esignature_accepted": Msg("E-signature statement accepted"),
+    "esignature_accepted_at": Msg("E-signature statement accepted at"),
+    "is_demo": Msg("Demo record"),
+    "last_login_at": Msg("Last log-in"),
+    "created_at": Msg("Created at"),
+    "created_by_id": Msg("Created by"),
+    "via": Msg("Channel"),
+    "scope": Msg("Scope"),
+    "file_sha256": Msg("File SHA-256"),
+    "event_count": Msg("Number of events"),
+    "key_id": Msg("Key ID"),
+    "differences": Msg("Differences found"),
+}
+
+
+def action_spec(action: str) -> ActionSpec:
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise KeyError(f"audit action {action!r} is not registered in audit.actions.ACTIONS")
+    return spec

@@ -1,0 +1,142 @@
+"""``gmp integrity-check``: the log checks itself, then the trail is replayed against the live tables.
+
+Replaying folds every event's new values per record; any live row whose stored values differ, any row
+the trail never saw, and any recorded row that is gone is listed. An edit made outside the application
+(SQL console, restored backup, disk editor) shows up here even where no trigger could stop it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import inspect
+
+from audit.keys import load_signer, public_keys
+from audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
+from audit.verify import CompactRange, canonical_value, checkpoint_signed_by, leaf_hash, load_keys, parse_checkpoint
+from gmp_complaints.db import Base
+from gmp_complaints.domain.events import DomainEvent
+
+
+@dataclass(frozen=True)
+class Difference:
+    entity_type: str
+    entity_id: str | None
+    field: str | None
+    expected: object
+    actual: object
+    problem: str
+
+    def describe(self) -> str:
+        where = f"{self.entity_type}:{self.entity_id}" if self.entity_id is not None else self.entity_type
+        if self.field:
+            return f"{where} {self.field}: trail says {self.expected!r}, table holds {self.actual!r} ({self.problem})"
+        return f"{where}: {self.problem}"
+
+
+def _audited_classes():
+    for mapper in Base.registry.mappers:
+        spec = getattr(mapper.class_, "__audit__", None)
+        if spec is not None:
+            yield mapper.class_, spec
+
+
+def live_snapshots(session) -> dict[tuple[str, str], dict]:
+    """Every audited record as the tables hold it now, in canonical values."""
+    snapshots: dict[tuple[str, str], dict] = {}
+    owned = []
+    for cls, spec in _audited_classes():
+        if spec.owner_id is not None:
+            owned.append((cls, spec))
+            continue
+        for obj in session.scalars(sa.select(cls)):
+            key = (spec.entity_type, ":".join(str(p) for p in inspect(obj).identity))
+            snapshots[key] = {attr.key: canonical_value(getattr(obj, attr.key))
+                              for attr in inspect(cls).column_attrs if attr.key not in spec.excluded}
+    for cls, spec in owned:
+        values: dict[tuple[str, str], list] = {}
+        for obj in session.scalars(sa.select(cls)):
+            values.setdefault((spec.entity_type, str(spec.owner_id(obj))), []).append(canonical_value(spec.owner_value(obj)))
+        for key, snapshot in snapshots.items():
+            if key[0] == spec.entity_type:
+                snapshot[spec.owner_field] = sorted(values.get(key, []))
+    return snapshots
+
+
+def check_log(session, settings) -> list[Difference]:
+    """Leaf hashes against the stored bytes, indices without gaps, checkpoints against the leaves."""
+    problems = []
+    keys = load_keys(public_keys(session))
+    checkpoints = {c.tree_size: c for c in session.scalars(sa.select(AuditCheckpoint))}
+    compact = CompactRange()
+    expected = 0
+    for row in session.execute(sa.select(AuditEvent.log_index, AuditEvent.canonical, AuditEvent.leaf_hash)
+                               .order_by(AuditEvent.log_index)).yield_per(5000):
+        if row.log_index != expected:
+            problems.append(Difference("audit", str(expected), None, None, None, "event missing from the log"))
+            expected = row.log_index
+        if leaf_hash(row.canonical) != row.leaf_hash:
+            problems.append(Difference("audit", str(row.log_index), None, None, None,
+                                       "event bytes do not match their sealed hash"))
+        compact.append(row.leaf_hash)
+        expected += 1
+        checkpoint = checkpoints.get(compact.size)
+        if checkpoint is not None:
+            parsed = parse_checkpoint(checkpoint.signed_note)
+            if parsed.root != compact.root() or checkpoint.root_hash != compact.root():
+                problems.append(Difference("audit", str(compact.size), None, None, None,
+                                           "checkpoint root does not match the events"))
+            if checkpoint_signed_by(parsed, keys) is None:
+                problems.append(Difference("audit", str(compact.size), None, None, None,
+                                           "checkpoint signature does not verify"))
+    head = session.get(AuditLogHead, 1)
+    if head.tree_size != compact.size or head.compact_range != " ".join(h.hex() for h in compact.hashes):
+        problems.append(Difference("audit", None, None, head.tree_size, compact.size,
+                                   "log head does not match the events"))
+    return problems
+
+
+def replay(session) -> dict[tuple[str, str], dict]:
+    """What the trail says each record holds now."""
+    state: dict[tuple[str, str], dict] = {}
+    for row in session.execute(sa.select(AuditEvent.entity_type, AuditEvent.entity_id, AuditEvent.canonical)
+                               .where(AuditEvent.entity_id.is_not(None))
+                               .order_by(AuditEvent.log_index)).yield_per(5000):
+        changes = json.loads(row.canonical).get("changes") or {}
+        record = state.setdefault((row.entity_type, row.entity_id), {})
+        for name, pair in changes.items():
+            if isinstance(pair, list) and len(pair) == 2:
+                record[name] = pair[1]
+    return state
+
+
+def compare(trail: dict[tuple[str, str], dict], live: dict[tuple[str, str], dict],
+            audited_types: set[str]) -> list[Difference]:
+    differences = []
+    for key, snapshot in sorted(live.items()):
+        expected = trail.get(key)
+        if expected is None:
+            differences.append(Difference(key[0], key[1], None, None, None, "row exists but the trail never recorded it"))
+            continue
+        for name, value in sorted(snapshot.items()):
+            if name in expected and expected[name] != value:
+                differences.append(Difference(key[0], key[1], name, expected[name], value, "changed outside the application"))
+    for key in sorted(set(trail) - set(live)):
+        if key[0] in audited_types:
+            differences.append(Difference(key[0], key[1], None, None, None, "recorded row is missing from the table"))
+    return differences
+
+
+def integrity_check(uow, *, actor_id: int | None = None) -> list[Difference]:
+    with uow:
+        session = uow.session
+        differences = check_log(session, uow.settings)
+        audited_types = {spec.entity_type for _cls, spec in _audited_classes()}
+        differences += compare(replay(session), live_snapshots(session), audited_types)
+    with uow:
+        uow.record(DomainEvent(
+            "audit.integrity_checked", "audit", None,
+            {"differences": [None, len(differences)]}, actor_id=actor_id))
+        uow.commit()
+    return differences

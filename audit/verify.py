@@ -1,0 +1,505 @@
+#!/usr/bin/env python3
+"""Offline verification of an audit-trail export bundle — and the primitives it rests on.
+
+This file stands alone: it needs only the Python standard library and ``cryptography``, so an
+inspector can copy it and run ``python verify.py BUNDLE.zip [--trusted-keys keys.json]`` with no
+database and no application. The application imports its primitives from here (canonical JSON,
+RFC 6962 hashing, compact ranges, proof checks, C2SP signed notes), so the writer and the verifier
+share one definition of each.
+
+Bundle layout (zip):
+  manifest.json        format, scope, counts, SHA-256 of every other file
+  events.jsonl         one event per line, the exact canonical bytes that were sealed
+  leaves.txt           the sealed leaf hash (hex) of each event line, as stored in the log
+  checkpoints.json     signed checkpoints (C2SP tlog-checkpoint in signed-note form)
+  keys.json            public keys with validity windows
+  proofs.jsonl         partial exports only: inclusion proof of each event in the anchor checkpoint
+  consistency.json     consistency proofs between consecutive checkpoints
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import io
+import json
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+BUNDLE_FORMAT = "gmp-audit-bundle/1"
+CANON_VERSION = 1
+
+# --- canonical JSON -----------------------------------------------------------------------------
+
+
+def canonical_value(value):
+    """Restrict a value to the canonical JSON model: str, int, bool, None, lists and str-keyed dicts.
+
+    Instants become RFC 3339 UTC strings with microseconds and ``Z``; dates ``YYYY-MM-DD``;
+    decimals plain strings. Floats are refused: their text form is not stable across encoders.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, Enum):
+        return canonical_value(value.value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in an audit event")
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (list, tuple, frozenset, set)):
+        items = [canonical_value(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
+    if isinstance(value, dict):
+        return {str(k): canonical_value(v) for k, v in value.items()}
+    if isinstance(value, float):
+        raise ValueError("floats are not allowed in canonical JSON")
+    raise ValueError(f"cannot put {type(value).__name__} into canonical JSON")
+
+
+def canonical_bytes(obj) -> bytes:
+    """The one encoding of an event: sorted keys, no spaces, UTF-8 (equals RFC 8785 for this model)."""
+    return json.dumps(canonical_value(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _reencode(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# --- RFC 6962 Merkle tree -------------------------------------------------------------------------
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def largest_power_of_two_below(n: int) -> int:
+    """The k of RFC 6962 §2.1: the largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+class CompactRange:
+    """The right edge of an RFC 6962 tree: one perfect-subtree root per set bit of ``size``.
+
+    O(log n) state; appending a leaf and reading the root never touch earlier leaves.
+    """
+
+    def __init__(self, size: int = 0, hashes: list[bytes] | None = None):
+        self.size = size
+        self.hashes = list(hashes or [])
+        if len(self.hashes) != bin(size).count("1"):
+            raise ValueError("compact range does not match its size")
+
+    def append(self, leaf: bytes) -> None:
+        h, s = leaf, self.size
+        while s & 1:
+            h = node_hash(self.hashes.pop(), h)
+            s >>= 1
+        self.hashes.append(h)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.hashes:
+            return EMPTY_ROOT
+        root = self.hashes[-1]
+        for h in reversed(self.hashes[:-1]):
+            root = node_hash(h, root)
+        return root
+
+
+def root_of(leaves: list[bytes]) -> bytes:
+    compact = CompactRange()
+    for leaf in leaves:
+        compact.append(leaf)
+    return compact.root()
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2."""
+    if index < 0 or index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes, root2: bytes) -> bool:
+    """RFC 9162 §2.1.4.2, with transparency-dev/merkle's rules for the edge cases."""
+    if size1 < 0 or size2 < size1:
+        return False
+    if size1 == size2:
+        return not proof and root1 == root2
+    if size1 == 0:
+        return False  # a consistency proof from the empty tree is meaningless
+    if not proof:
+        return False
+    path = list(proof)
+    if size1 & (size1 - 1) == 0:
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == root1 and sr == root2 and sn == 0
+
+
+# --- C2SP signed notes and checkpoints ------------------------------------------------------------
+
+SIGNATURE_PREFIX = "\u2014 "  # em dash and space
+ED25519_ALGORITHM = b"\x01"
+
+
+def ed25519_key_id(name: str, public_key: bytes) -> bytes:
+    """C2SP signed-note key ID: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n" + ED25519_ALGORITHM + public_key).digest()[:4]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    tree_size: int
+    root: bytes
+    time: str | None
+    body: str
+    signatures: tuple[tuple[str, bytes, bytes], ...]  # (key name, key id, signature)
+
+
+def checkpoint_body(origin: str, tree_size: int, root: bytes, time: str) -> str:
+    return f"{origin}\n{tree_size}\n{base64.b64encode(root).decode()}\ntime {time}\n"
+
+
+def parse_checkpoint(note: str) -> Checkpoint:
+    body, sep, signature_block = note.partition("\n\n")
+    if not sep:
+        raise ValueError("no signature block")
+    body += "\n"
+    lines = body.split("\n")[:-1]
+    if len(lines) < 3:
+        raise ValueError("checkpoint body too short")
+    origin, size_text, root_text = lines[0], lines[1], lines[2]
+    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+        raise ValueError("tree size is not a decimal without leading zeros")
+    root = base64.b64decode(root_text, validate=True)
+    if len(root) != 32:
+        raise ValueError("root hash is not 32 bytes")
+    time = next((line[5:] for line in lines[3:] if line.startswith("time ")), None)
+    signatures = []
+    for line in signature_block.split("\n"):
+        if not line:
+            continue
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise ValueError("malformed signature line")
+        name, _, blob = line[len(SIGNATURE_PREFIX):].rpartition(" ")
+        raw = base64.b64decode(blob, validate=True)
+        if len(raw) < 5:
+            raise ValueError("signature too short")
+        signatures.append((name, raw[:4], raw[4:]))
+    if not signatures:
+        raise ValueError("no signature lines")
+    return Checkpoint(origin, int(size_text), root, time, body, tuple(signatures))
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    name: str
+    key_id: bytes
+    key: bytes
+    valid_from: str
+    valid_until: str | None
+
+
+def load_keys(entries: list[dict]) -> dict[tuple[str, bytes], PublicKey]:
+    keys = {}
+    for entry in entries:
+        raw = base64.b64decode(entry["public_key"])
+        key_id = ed25519_key_id(entry["name"], raw)
+        keys[(entry["name"], key_id)] = PublicKey(
+            entry["name"], key_id, raw, entry["valid_from"], entry.get("valid_until"))
+    return keys
+
+
+def checkpoint_signed_by(checkpoint: Checkpoint, keys: dict[tuple[str, bytes], PublicKey]) -> PublicKey | None:
+    """The first known key, valid at the checkpoint's time, whose signature verifies. Unknown keys are
+    ignored (C2SP), which is what lets old keys keep verifying old checkpoints after a rotation."""
+    for name, key_id, signature in checkpoint.signatures:
+        key = keys.get((name, key_id))
+        if key is None:
+            continue
+        if checkpoint.time is None or checkpoint.time < key.valid_from or (
+                key.valid_until is not None and checkpoint.time >= key.valid_until):
+            continue
+        try:
+            Ed25519PublicKey.from_public_bytes(key.key).verify(signature, checkpoint.body.encode())
+        except InvalidSignature:
+            continue
+        return key
+    return None
+
+
+# --- bundle verification --------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    events: int = 0
+    checkpoints: int = 0
+    scope: str = ""
+    problems: list[str] = field(default_factory=list)
+    first_failing_index: int | None = None
+    first_failure: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def fail(self, message: str, index: int | None = None) -> None:
+        if index is not None and (self.first_failing_index is None or index < self.first_failing_index):
+            self.first_failing_index = index
+            self.first_failure = message
+        self.problems.append(message)
+
+
+def _read_members(archive: zipfile.ZipFile, report: Report) -> dict[str, bytes]:
+    members = {}
+    for name in archive.namelist():
+        try:
+            members[name] = archive.read(name)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            report.fail(f"bundle: {name} cannot be read ({exc})")
+    return members
+
+
+def _check_manifest(members: dict[str, bytes], report: Report) -> dict | None:
+    if "manifest.json" not in members:
+        report.fail("bundle: manifest.json is missing")
+        return None
+    manifest = json.loads(members["manifest.json"])
+    if manifest.get("format") != BUNDLE_FORMAT:
+        report.fail(f"manifest: unknown format {manifest.get('format')!r}")
+    for name, digest in manifest.get("files", {}).items():
+        if name not in members:
+            report.fail(f"manifest: {name} is listed but missing from the bundle")
+        elif hashlib.sha256(members[name]).hexdigest() != digest:
+            report.fail(f"manifest: SHA-256 of {name} does not match")
+    for name in members:
+        if name != "manifest.json" and name not in manifest.get("files", {}):
+            report.fail(f"manifest: {name} is in the bundle but not in the manifest")
+    return manifest
+
+
+def verify_bundle(data: bytes, trusted_keys: list[dict] | None = None) -> Report:
+    report = Report()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        report.fail(f"bundle: not a readable zip file ({exc}); truncated?")
+        return report
+    members = _read_members(archive, report)
+    manifest = _check_manifest(members, report)
+    if manifest is None:
+        return report
+    report.scope = manifest.get("scope", "")
+    try:
+        key_entries = trusted_keys if trusted_keys is not None else json.loads(members.get("keys.json", b"[]"))
+        keys = load_keys(key_entries)
+        if trusted_keys is None:
+            report.notes.append("keys taken from the bundle itself; pass --trusted-keys to pin them")
+        checkpoint_notes = json.loads(members.get("checkpoints.json", b"[]"))
+    except (ValueError, KeyError) as exc:
+        report.fail(f"bundle: keys or checkpoints unreadable ({exc})")
+        return report
+
+    checkpoints = {}
+    for position, note in enumerate(checkpoint_notes):
+        try:
+            checkpoint = parse_checkpoint(note)
+        except ValueError as exc:
+            report.fail(f"checkpoint #{position}: malformed ({exc})")
+            continue
+        if checkpoint_signed_by(checkpoint, keys) is None:
+            report.fail(f"checkpoint at tree size {checkpoint.tree_size}: no valid signature by a known key")
+            continue
+        checkpoints[checkpoint.tree_size] = checkpoint
+    report.checkpoints = len(checkpoints)
+    if not checkpoints:
+        report.fail("checkpoints: none verified")
+        return report
+
+    lines = members.get("events.jsonl", b"").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    leaves_text = members.get("leaves.txt", b"").split(b"\n")
+    if leaves_text and leaves_text[-1] == b"":
+        leaves_text.pop()
+    if len(leaves_text) != len(lines):
+        report.fail(f"bundle: {len(lines)} events but {len(leaves_text)} leaf hashes; truncated?",
+                    index=manifest.get("first_index", 0) + min(len(lines), len(leaves_text)))
+    sealed = [bytes.fromhex(h.decode()) for h in leaves_text]
+    indices = _verify_events(lines, sealed, manifest, report)
+
+    if report.scope == "full":
+        _verify_full_tree(sealed, checkpoints, manifest, report)
+    else:
+        _verify_partial(members, indices, sealed, checkpoints, manifest, report)
+    _verify_consistency(members, checkpoints, report)
+    return report
+
+
+def _verify_events(lines: list[bytes], sealed: list[bytes], manifest: dict, report: Report) -> list[int]:
+    """Each line: canonical, its index where expected, its hash equal to the sealed leaf hash."""
+    indices = []
+    full = manifest.get("scope") == "full"
+    expected = 0
+    previous = -1
+    for position, line in enumerate(lines):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            report.fail(f"event at line {position + 1}: not valid JSON", index=expected if full else None)
+            indices.append(-1)
+            expected += 1
+            continue
+        index = event.get("index") if isinstance(event, dict) else None
+        indices.append(index if isinstance(index, int) else -1)
+        if not isinstance(index, int):
+            report.fail(f"event at line {position + 1}: no index", index=expected if full else None)
+        elif full and index != expected:
+            report.fail(f"event {expected}: missing or out of order (line {position + 1} holds event {index})",
+                        index=min(expected, index))
+        elif not full and index <= previous:
+            report.fail(f"event {index}: out of order or repeated", index=index)
+        if _reencode(event) != line:
+            report.fail(f"event {index}: not in canonical form", index=index)
+        if position < len(sealed) and leaf_hash(line) != sealed[position]:
+            report.fail(f"event {index}: content does not match its sealed leaf hash", index=index)
+        previous = index if isinstance(index, int) else previous
+        expected += 1
+    report.events = len(lines)
+    return indices
+
+
+def _verify_full_tree(sealed: list[bytes], checkpoints: dict, manifest: dict, report: Report) -> None:
+    compact = CompactRange()
+    for position, leaf in enumerate(sealed):
+        compact.append(leaf)
+        checkpoint = checkpoints.get(compact.size)
+        if checkpoint is not None and compact.root() != checkpoint.root:
+            report.fail(f"checkpoint at tree size {compact.size}: root does not match the events",
+                        index=position)
+    top = max(checkpoints)
+    if top != len(sealed):
+        report.fail(f"bundle: the latest checkpoint covers {top} events but the export holds {len(sealed)}",
+                    index=min(top, len(sealed)))
+    if manifest.get("event_count") != len(sealed):
+        report.fail(f"manifest: {manifest.get('event_count')} events announced, {len(sealed)} present",
+                    index=min(manifest.get("event_count") or 0, len(sealed)))
+
+
+def _verify_partial(members, indices, sealed, checkpoints, manifest, report: Report) -> None:
+    anchor = checkpoints.get(manifest.get("anchor_tree_size"))
+    if anchor is None:
+        report.fail("partial export: the anchor checkpoint is missing or unverified")
+        return
+    proofs = [json.loads(line) for line in members.get("proofs.jsonl", b"").split(b"\n") if line]
+    by_index = {p["index"]: [base64.b64decode(h) for h in p["proof"]] for p in proofs}
+    for position, index in enumerate(indices):
+        if position >= len(sealed) or index < 0:
+            continue
+        proof = by_index.get(index)
+        if proof is None or not verify_inclusion(index, anchor.tree_size, sealed[position], proof, anchor.root):
+            report.fail(f"event {index}: not included in the signed checkpoint of size {anchor.tree_size}",
+                        index=index)
+    if manifest.get("event_count") != len(indices):
+        report.fail(f"manifest: {manifest.get('event_count')} events announced, {len(indices)} present")
+
+
+def _verify_consistency(members, checkpoints: dict, report: Report) -> None:
+    for entry in json.loads(members.get("consistency.json", b"[]")):
+        first, second = checkpoints.get(entry["size1"]), checkpoints.get(entry["size2"])
+        if first is None or second is None:
+            continue
+        proof = [base64.b64decode(h) for h in entry["proof"]]
+        if not verify_consistency(first.tree_size, second.tree_size, proof, first.root, second.root):
+            report.fail(f"checkpoints {first.tree_size} and {second.tree_size}: not consistent (log rewritten?)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify a GMP audit-trail export bundle offline.")
+    parser.add_argument("bundle")
+    parser.add_argument("--trusted-keys", help="keys.json from a trusted source (pins the public keys)")
+    args = parser.parse_args(argv)
+    trusted = None
+    if args.trusted_keys:
+        with open(args.trusted_keys, encoding="utf-8") as handle:
+            trusted = json.load(handle)
+    try:
+        with open(args.bundle, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        print(f"FAIL: cannot read {args.bundle}: {exc}")
+        return 1
+    report = verify_bundle(data, trusted)
+    for note in report.notes:
+        print(f"note: {note}")
+    if report.ok:
+        print(f"OK: {report.events} events, {report.checkpoints} signed checkpoints, scope {report.scope}")
+        return 0
+    if report.first_failing_index is not None:
+        print(f"FAIL at event index {report.first_failing_index}: {report.first_failure}")
+    else:
+        print(f"FAIL: {report.problems[0]}")
+    for problem in [p for p in report.problems if p != report.first_failure][:20]:
+        print(f"  also: {problem}")
+    if len(report.problems) > 20:
+        print(f"  ... and {len(report.problems) - 20} more")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
