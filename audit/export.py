@@ -142,8 +142,9 @@ def build_bundle(uow, event_filter: EventFilter | None, visible_types: frozenset
             "files": {name: hashlib.sha256(content).hexdigest() for name, content in sorted(files.items())},
         }
         files["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode()
+        anchor_size = anchor.tree_size
     data = _zip(files)
-    return ExportResult(data, hashlib.sha256(data).hexdigest(), len(rows), anchor.tree_size, scope)
+    return ExportResult(data, hashlib.sha256(data).hexdigest(), len(rows), anchor_size, scope)
 
 
 def export_audit_trail(uow, *, actor_id: int | None, event_filter: EventFilter | None = None,

@@ -138,11 +138,12 @@ def _view(row: AuditEvent) -> EventView:
 
 
 def list_events(uow, event_filter: EventFilter, visible_types: frozenset[str] | None, *,
-                limit: int, offset: int = 0) -> tuple[list[EventView], int]:
+                limit: int, offset: int = 0, oldest_first: bool = False) -> tuple[list[EventView], int]:
     with uow:
         query = filtered_query(event_filter, visible_types, uow.settings.site_timezone)
         total = uow.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-        rows = uow.session.scalars(query.order_by(AuditEvent.log_index.desc()).limit(limit).offset(offset)).all()
+        order = AuditEvent.log_index if oldest_first else AuditEvent.log_index.desc()
+        rows = uow.session.scalars(query.order_by(order).limit(limit).offset(offset)).all()
         return [_view(r) for r in rows], total
 
 

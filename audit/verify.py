@@ -132,9 +132,13 @@ def root_of(leaves: list[bytes]) -> bytes:
     return compact.root()
 
 
+def _are_hashes(*values: bytes) -> bool:
+    return all(len(v) == 32 for v in values)
+
+
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
-    """RFC 9162 §2.1.3.2."""
-    if index < 0 or index >= size:
+    """RFC 9162 §2.1.3.2. Every hash must be a SHA-256 value: anything else is refused outright."""
+    if index < 0 or index >= size or not _are_hashes(leaf, root, *proof):
         return False
     fn, sn, r = index, size - 1, leaf
     for p in proof:
@@ -159,6 +163,8 @@ def verify_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes,
         return False
     if size1 == size2:
         return not proof and root1 == root2
+    if not _are_hashes(root1, root2, *proof):
+        return False
     if size1 == 0:
         return False  # a consistency proof from the empty tree is meaningless
     if not proof:

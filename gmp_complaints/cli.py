@@ -184,7 +184,7 @@ def audit_export(entity, date_from, date_to, out):
                                date_from=date_from.date() if date_from else None,
                                date_to=date_to.date() if date_to else None)
     with _database(settings) as new_uow:
-        result = export_audit_trail(new_uow, actor_id=None, event_filter=event_filter)
+        result = export_audit_trail(new_uow(), actor_id=None, event_filter=event_filter)
     Path(out).write_bytes(result.data)
     click.echo(f"Wrote {out}: {result.event_count} events ({result.scope}), anchored in the signed checkpoint "
                f"of size {result.anchor_tree_size}; SHA-256 {result.sha256}")

@@ -92,6 +92,37 @@ def me():
     })
 
 
+@api_v1.route("/audit/events")
+def audit_events():
+    """DESIGN §6: ``{events: [{index, occurred_at, actor, action, entity, changes, reason}]}``."""
+    from audit.service import EventFilter, list_events, parse_entity
+    from gmp_complaints.domain.audit_access import visible_entity_types
+    from gmp_complaints.web import format_datetime_iso
+
+    entity_type, entity_id = parse_entity(request.args.get("entity"))
+    limit = request.args.get("limit", "1000")
+    offset = request.args.get("offset", "0")
+    if not limit.isdigit() or not 1 <= int(limit) <= 10000:
+        raise ValidationError("Invalid limit.", {"limit": ["A whole number from 1 to 10000."]})
+    if not offset.isdigit():
+        raise ValidationError("Invalid offset.", {"offset": ["A whole number from 0."]})
+    rows, total = list_events(uow(), EventFilter(entity_type=entity_type, entity_id=entity_id),
+                              visible_entity_types(g.principal.roles), limit=int(limit), offset=int(offset),
+                              oldest_first=True)
+    return jsonify({
+        "total": total,
+        "events": [{
+            "index": row.index,
+            "occurred_at": format_datetime_iso(row.occurred_at),
+            "actor": {"id": row.actor_id, "name": row.actor_name},
+            "action": row.action,
+            "entity": f"{row.entity_type}:{row.entity_id}" if row.entity_id else row.entity_type,
+            "changes": row.changes,
+            "reason": row.reason,
+        } for row in rows],
+    })
+
+
 @api_v1.route("/openapi.json")
 def openapi():
     from gmp_complaints.api.openapi import build_spec

@@ -73,6 +73,11 @@ def format_datetime_local(value: datetime | None) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
 
 
+def format_datetime_iso(value: datetime) -> str:
+    """ISO 8601 in the site time zone with its offset, for the API."""
+    return value.astimezone(ZoneInfo(settings().site_timezone)).isoformat()
+
+
 def enforce_access():
     """Refuse, before the view runs, every request the matrix does not allow."""
     endpoint = request.endpoint
@@ -146,10 +151,11 @@ def init_web(app: Flask) -> None:
     from gmp_complaints.api import api_v1
     from gmp_complaints.web.account import bp as account_bp
     from gmp_complaints.web.admin import bp as admin_bp
+    from gmp_complaints.web.audit import bp as audit_bp
     from gmp_complaints.web.auth import bp as auth_bp
     from gmp_complaints.web.main import bp as main_bp
 
-    for blueprint in (auth_bp, main_bp, account_bp, admin_bp):
+    for blueprint in (auth_bp, main_bp, account_bp, admin_bp, audit_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_v1)  # bearer tokens, not cookies: no cross-site request can carry them
     app.register_blueprint(api_v1)

@@ -23,6 +23,8 @@ class Access:
 
 ALL_ROLES = frozenset(Role)
 ADMIN = frozenset({Role.admin})
+# Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
+AUDIT_READERS = frozenset({Role.auditor, Role.admin, Role.qa_head, Role.qa_officer, Role.qp})
 
 PUBLIC = Access(None, public=True)
 SIGNED_IN_ANY_STATE = Access(ALL_ROLES, during_password_change=True, while_idle_locked=True)
@@ -45,6 +47,10 @@ ROUTE_ACCESS: dict[str, Access] = {
     "admin.unlock": Access(ADMIN),
     "admin.reset_password": Access(ADMIN),
     "admin.verify_identity": Access(ADMIN),
+    "audit_trail.events": Access(AUDIT_READERS),
+    "audit_trail.events_csv": Access(AUDIT_READERS),
+    "audit_trail.export_bundle": Access(AUDIT_READERS),
+    "api_v1.audit_events": Access(AUDIT_READERS),
     "api_v1.auth_token": PUBLIC,
     "api_v1.auth_password": PUBLIC,
     "api_v1.openapi": PUBLIC,

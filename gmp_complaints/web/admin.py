@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
@@ -10,7 +11,8 @@ from flask_login import current_user
 
 from gmp_complaints.domain.errors import ConflictError, ValidationError
 from gmp_complaints.services import accounts
-from gmp_complaints.web import format_datetime_local, uow
+from audit.service import record_export
+from gmp_complaints.web import client_ip, format_datetime_local, uow
 from gmp_complaints.web.forms import NewUserForm, ReasonForm, RolesForm
 from gmp_complaints.web.i18n import add_field_errors, translate
 
@@ -31,7 +33,8 @@ def users_csv():
         "username", "printed_name", "roles", "status", "locked", "identity_verified_at",
         "esignature_accepted_at", "last_login_at", "created_at", "deactivated_at",
     ])
-    for user in accounts.list_users(uow()):
+    users = accounts.list_users(uow())
+    for user in users:
         writer.writerow([
             user.username, user.printed_name, " ".join(user.roles), "active" if user.is_active else "deactivated",
             "yes" if user.is_locked else "no", format_datetime_local(user.identity_verified_at),
@@ -39,8 +42,11 @@ def users_csv():
             format_datetime_local(user.created_at), format_datetime_local(user.deactivated_at),
         ])
     # UTF-8 with BOM so that spreadsheet programs show Chinese names correctly.
+    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    record_export(uow(), action="audit.users_exported", actor_id=current_user.id, scope={"scope": "users"},
+                  file_sha256=hashlib.sha256(data).hexdigest(), event_count=len(users), source_ip=client_ip())
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        data,
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=authorised-users.csv"},
     )

@@ -12,7 +12,7 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None
 
 
 def _extracted_ids() -> set[str]:
-    method_map = [("gmp_complaints/**.py", "python"), ("signatures/**.py", "python"), ("templates/**.html", "jinja2")]
+    method_map = [("gmp_complaints/**.py", "python"), ("signatures/**.py", "python"), ("audit/**.py", "python"), ("templates/**.html", "jinja2")]
     ids = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
             str(ROOT), method_map, keywords=KEYWORDS):

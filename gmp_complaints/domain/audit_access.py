@@ -1,0 +1,24 @@
+"""Which records' audit trails each role may read (Annex 11 §9: review by the right people).
+
+``None`` means everything. Entity types of later modules are listed here as they arrive.
+"""
+from __future__ import annotations
+
+from gmp_complaints.domain.roles import Role
+
+ACCOUNT_ENTITIES = frozenset({"user", "audit", "signing_key"})
+GMP_ENTITIES = frozenset({"complaint", "capa", "product", "batch", "distribution", "calendar", "configuration"})
+
+
+def visible_entity_types(roles) -> frozenset[str] | None:
+    roles = set(roles)
+    if Role.auditor in roles:
+        return None
+    visible: set[str] = set()
+    if Role.admin in roles:
+        visible |= ACCOUNT_ENTITIES  # the administrator reviews security events, never GMP records
+    if Role.qa_head in roles:
+        visible |= GMP_ENTITIES | ACCOUNT_ENTITIES  # QA also reviews who had access
+    if roles & {Role.qa_officer, Role.qp}:
+        visible |= GMP_ENTITIES
+    return frozenset(visible)

@@ -1,0 +1,130 @@
+"""The audit trail for reviewers and inspectors: plain language, filters, CSV and verifiable bundle."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from datetime import date, datetime
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
+
+from audit.actions import ACTIONS, ENTITY_LABELS, FIELD_LABELS
+from audit.export import export_audit_trail
+from audit.service import EventFilter, iter_events, list_events, parse_entity, record_export
+from gmp_complaints.domain.audit_access import visible_entity_types
+from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.services import accounts
+from gmp_complaints.web import client_ip, format_datetime_local, uow
+from gmp_complaints.web.i18n import translate
+
+bp = Blueprint("audit_trail", __name__, url_prefix="/audit")
+PAGE_SIZE = 50
+_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def _parse_date(name: str) -> date | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(Msg("Invalid date."), {name: [Msg("Use the form YYYY-MM-DD.")]}) from None
+
+
+def event_filter_from_request() -> EventFilter:
+    entity_type, entity_id = parse_entity(request.args.get("entity"))
+    actor = (request.args.get("actor") or "").strip()
+    action = (request.args.get("action") or "").strip()
+    if action and action not in ACTIONS:
+        raise ValidationError(Msg("Unknown action."), {"action": [Msg("Choose an action from the list.")]})
+    if actor and not actor.isdigit():
+        raise ValidationError(Msg("Unknown user."), {"actor": [Msg("Choose a user from the list.")]})
+    return EventFilter(entity_type=entity_type, entity_id=entity_id, actor_id=int(actor) if actor else None,
+                       action=action or None, date_from=_parse_date("from"), date_to=_parse_date("to"))
+
+
+def display_value(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return translate(Msg("yes")) if value else translate(Msg("no"))
+    if isinstance(value, list):
+        return ", ".join(display_value(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {display_value(v)}" for k, v in value.items())
+    if isinstance(value, str) and _INSTANT.match(value):
+        return format_datetime_local(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    return str(value)
+
+
+def field_label(name: str) -> str:
+    return translate(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+
+
+def action_label(action: str) -> str:
+    return translate(ACTIONS[action].label) if action in ACTIONS else action
+
+
+def record_label(entity_type: str, entity_id: str | None) -> str:
+    label = translate(ENTITY_LABELS[entity_type]) if entity_type in ENTITY_LABELS else entity_type
+    return f"{label} {entity_id}" if entity_id else label
+
+
+@bp.route("/")
+def events():
+    visible = visible_entity_types(current_user.roles)
+    errors = {}
+    try:
+        event_filter = event_filter_from_request()
+    except ValidationError as exc:
+        errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
+        event_filter = EventFilter()
+    page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
+    rows, total = list_events(uow(), event_filter, visible, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template(
+        "audit/events.html", rows=rows, total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        errors=errors, users=accounts.list_users(uow()), actions=sorted(ACTIONS, key=action_label),
+        args=request.args, display_value=display_value, field_label=field_label, action_label=action_label,
+        record_label=record_label,
+    )
+
+
+@bp.route("/events.csv")
+def events_csv():
+    """One row per changed field, in the page language: the same events, readable in a spreadsheet."""
+    visible = visible_entity_types(current_user.roles)
+    event_filter = event_filter_from_request()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["index", "time", "user", "action", "record", "field", "old value", "new value", "reason", "source ip"])
+    count = 0
+    for event in iter_events(uow(), event_filter, visible):
+        count += 1
+        base = [event.index, format_datetime_local(event.occurred_at), event.actor_name, action_label(event.action),
+                record_label(event.entity_type, event.entity_id)]
+        changes = event.changes or {"": [None, None]}
+        for name, pair in changes.items():
+            old, new = (pair if isinstance(pair, list) and len(pair) == 2 else [None, pair])
+            writer.writerow(base + [field_label(name) if name else "", display_value(old) if name else "",
+                                    display_value(new) if name else "", event.reason or "", event.source_ip or ""])
+    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+    record_export(uow(), action="audit.csv_exported", actor_id=current_user.id,
+                  scope={"scope": "csv", **event_filter.describe()}, file_sha256=hashlib.sha256(data).hexdigest(),
+                  event_count=count, source_ip=client_ip())
+    return Response(data, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
+
+
+@bp.route("/export.zip")
+def export_bundle():
+    """The verifiable bundle of the filtered events (inclusion proofs against a signed checkpoint)."""
+    visible = visible_entity_types(current_user.roles)
+    event_filter = event_filter_from_request()
+    result = export_audit_trail(uow(), actor_id=current_user.id, event_filter=event_filter,
+                                visible_types=visible, source_ip=client_ip())
+    return Response(result.data, mimetype="application/zip",
+                    headers={"Content-Disposition": f"attachment; filename=audit-{result.scope}-{result.anchor_tree_size}.zip"})
