@@ -23,6 +23,8 @@ import base64
 import hashlib
 import io
 import json
+import multiprocessing
+import os
 import sys
 import zipfile
 from dataclasses import dataclass, field
@@ -72,10 +74,6 @@ def canonical_value(value):
 def canonical_bytes(obj) -> bytes:
     """The one encoding of an event: sorted keys, no spaces, UTF-8 (equals RFC 8785 for this model)."""
     return json.dumps(canonical_value(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _reencode(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 # --- RFC 6962 Merkle tree -------------------------------------------------------------------------
@@ -386,46 +384,113 @@ def verify_bundle(data: bytes, trusted_keys: list[dict] | None = None) -> Report
     if len(leaves_text) != len(lines):
         report.fail(f"bundle: {len(lines)} events but {len(leaves_text)} leaf hashes; truncated?",
                     index=manifest.get("first_index", 0) + min(len(lines), len(leaves_text)))
-    sealed = [bytes.fromhex(h.decode()) for h in leaves_text]
-    indices = _verify_events(lines, sealed, manifest, report)
-
+    try:
+        sealed = [bytes.fromhex(h.decode()) for h in leaves_text]
+    except ValueError:
+        report.fail("bundle: leaves.txt is not one hex hash per line")
+        return report
     if report.scope == "full":
-        _verify_full_tree(sealed, checkpoints, manifest, report)
+        indices = _verify_events(lines, sealed, manifest, report,
+                                 while_waiting=lambda: _verify_full_tree(sealed, checkpoints, manifest, report))
     else:
+        indices = _verify_events(lines, sealed, manifest, report)
         _verify_partial(members, indices, sealed, checkpoints, manifest, report)
     _verify_consistency(members, checkpoints, report)
     return report
 
 
-def _verify_events(lines: list[bytes], sealed: list[bytes], manifest: dict, report: Report) -> list[int]:
-    """Each line: canonical, its index where expected, its hash equal to the sealed leaf hash."""
-    indices = []
-    full = manifest.get("scope") == "full"
-    expected = 0
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_DECODER = json.JSONDecoder()
+
+
+def _fast_codec():
+    """The C scanner and encoder of the json module, built once (the json functions rebuild the encoder
+    on every call); the pure-Python path where the accelerator is missing. Same results either way."""
+    from json import encoder as json_encoder
+
+    if json_encoder.c_make_encoder is None:
+        return (lambda text: _DECODER.raw_decode(text)), _ENCODER.encode
+    c_encoder = json_encoder.c_make_encoder(
+        None, _ENCODER.default, json_encoder.encode_basestring, None, ":", ",", True, False, True)
+    return (lambda text: _DECODER.scan_once(text, 0)), (lambda obj: "".join(c_encoder(obj, 0)))
+#: below this many events one process is faster than starting workers
+PARALLEL_FROM = 100_000
+# Set before worker processes fork, so they read the lines without copying them through pipes.
+_SHARED: tuple = ()
+
+
+def _check_event_range(bounds: tuple[int, int]) -> tuple[list[tuple[int | None, str]], list[int]]:
+    """Lines ``start:end``: each canonical, at its expected index (full scope), hashing to its sealed leaf.
+
+    Runs in a worker process for large bundles; returns (failures, indices) so the parent reports them.
+    """
+    lines, sealed, full = _SHARED
+    start, end = bounds
+    failures: list[tuple[int | None, str]] = []
+    indices: list[int] = []
     previous = -1
-    for position, line in enumerate(lines):
+    scan, encode = _fast_codec()
+    for position in range(start, end):
+        line = lines[position]
         try:
-            event = json.loads(line)
-        except ValueError:
-            report.fail(f"event at line {position + 1}: not valid JSON", index=expected if full else None)
+            text = line.decode("utf-8")
+            event, consumed = scan(text)
+            if consumed != len(text):
+                raise ValueError("trailing data")
+        except (ValueError, StopIteration):
+            failures.append((position if full else None, f"event at line {position + 1}: not valid JSON"))
             indices.append(-1)
-            expected += 1
             continue
         index = event.get("index") if isinstance(event, dict) else None
-        indices.append(index if isinstance(index, int) else -1)
-        if not isinstance(index, int):
-            report.fail(f"event at line {position + 1}: no index", index=expected if full else None)
-        elif full and index != expected:
-            report.fail(f"event {expected}: missing or out of order (line {position + 1} holds event {index})",
-                        index=min(expected, index))
+        if not isinstance(index, int) or isinstance(index, bool):
+            failures.append((position if full else None, f"event at line {position + 1}: no index"))
+            indices.append(-1)
+            continue
+        indices.append(index)
+        if full and index != position:
+            failures.append((min(position, index),
+                             f"event {position}: missing or out of order (line {position + 1} holds event {index})"))
         elif not full and index <= previous:
-            report.fail(f"event {index}: out of order or repeated", index=index)
-        if _reencode(event) != line:
-            report.fail(f"event {index}: not in canonical form", index=index)
-        if position < len(sealed) and leaf_hash(line) != sealed[position]:
-            report.fail(f"event {index}: content does not match its sealed leaf hash", index=index)
-        previous = index if isinstance(index, int) else previous
-        expected += 1
+            failures.append((index, f"event {index}: out of order or repeated"))
+        if encode(event) != text:
+            failures.append((index, f"event {index}: not in canonical form"))
+        if position < len(sealed) and hashlib.sha256(b"\x00" + line).digest() != sealed[position]:
+            failures.append((index, f"event {index}: content does not match its sealed leaf hash"))
+        previous = index
+    return failures, indices
+
+
+def _verify_events(lines: list[bytes], sealed: list[bytes], manifest: dict, report: Report,
+                   while_waiting=None) -> list[int]:
+    """Check every event line; large bundles are split across the machine's cores.
+
+    ``while_waiting`` runs in this process meanwhile (the Merkle tree), so all cores are busy.
+    """
+    global _SHARED
+    full = manifest.get("scope") == "full"
+    _SHARED = (lines, sealed, full)
+    workers = min(os.cpu_count() or 1, 8)
+    results = None
+    if len(lines) >= PARALLEL_FROM and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        step = -(-len(lines) // workers)
+        chunks = [(i, min(i + step, len(lines))) for i in range(0, len(lines), step)]
+        with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
+            pending = pool.map_async(_check_event_range, chunks)
+            if while_waiting:
+                while_waiting()
+            results = pending.get()
+    else:
+        results = [_check_event_range((0, len(lines)))]
+        if while_waiting:
+            while_waiting()
+    _SHARED = ()
+    indices: list[int] = []
+    for failures, chunk_indices in results:
+        if indices and chunk_indices and not full and 0 <= chunk_indices[0] <= indices[-1]:
+            report.fail(f"event {chunk_indices[0]}: out of order or repeated", index=chunk_indices[0])
+        for index, message in failures:
+            report.fail(message, index=index)
+        indices.extend(chunk_indices)
     report.events = len(lines)
     return indices
 

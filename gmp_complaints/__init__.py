@@ -8,7 +8,6 @@ from flask import Flask
 
 from gmp_complaints.config import Settings, load_settings
 from gmp_complaints.db import make_engine, make_session_factory
-from gmp_complaints.uow import UnitOfWork
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,5 +54,7 @@ def _log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
-def unit_of_work(app: Flask) -> UnitOfWork:
+def unit_of_work(app: Flask):
+    from gmp_complaints.uow import UnitOfWork
+
     return UnitOfWork(app.extensions["gmp_session_factory"], app.config["GMP_SETTINGS"])

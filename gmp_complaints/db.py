@@ -78,13 +78,24 @@ def make_session_factory(engine: sa.Engine) -> sessionmaker:
     return factory
 
 
+def database_clock_expression(dialect_name: str):
+    """SQL for the database clock. On PostgreSQL clock_timestamp(), not now(): now() is frozen at the
+    start of the transaction. SQLite gives milliseconds as text."""
+    if dialect_name == "sqlite":
+        return sa.func.strftime("%Y-%m-%d %H:%M:%f", "now")
+    return sa.func.clock_timestamp()
+
+
+def parse_database_clock(value) -> datetime:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
 def database_now(session) -> datetime:
     """The database clock (UTC), so timestamps never come from an app server's clock (AT-05)."""
-    if session.get_bind().dialect.name == "sqlite":
-        raw = session.execute(sa.text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
-        return datetime.fromisoformat(raw).replace(tzinfo=timezone.utc)
-    # clock_timestamp(), not now(): now() is frozen at the start of the transaction.
-    return session.execute(sa.text("SELECT clock_timestamp()")).scalar_one().astimezone(timezone.utc)
+    connection = session.connection()
+    return parse_database_clock(connection.execute(sa.select(database_clock_expression(connection.dialect.name))).scalar_one())
 
 
 AUDIT_TABLES = ("audit_events", "audit_checkpoints", "signing_keys")

@@ -66,7 +66,15 @@ class UnitOfWork:
             return
         pending = tracking.take_pending(self.session)
         tx_id = tracking.transaction_id(self.session)
-        names = self._actor_names({e.actor_id for e in self.events if e.actor_id is not None})
+        actor_ids = {e.actor_id for e in self.events if e.actor_id is not None}
+        # Locking the log first serialises writers here, late in the transaction, and fetches the
+        # usual single actor's printed name in the same round trip.
+        head, first_name, clock = recorder.lock_log(self.session, next(iter(actor_ids)) if actor_ids else None)
+        if self._now is None:
+            self._now = clock
+        names = {next(iter(actor_ids)): first_name} if actor_ids else {}
+        if len(actor_ids) > 1:
+            names = self._actor_names(actor_ids)
         entries = []
         attached: set[tuple[str, str]] = set()
         for event in self.events:
@@ -89,7 +97,7 @@ class UnitOfWork:
                 reason=event.reason, source_ip=event.source_ip,
             ))
         recorder.record(
-            self.session, entries,
+            self.session, head, entries,
             signer=load_signer(self.settings.signing_key_file, self.settings.audit_origin),
             origin=self.settings.audit_origin,
             policy=recorder.CheckpointPolicy(self.settings.checkpoint_every_events,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -88,6 +89,8 @@ class PostgresTemplate:
         self.template = f"{self.prefix}_template"
         self._execute(f'CREATE DATABASE "{self.template}"')
         _initialise(self._url(self.template), key_path)
+        # No session may be connected to a template while it is copied, autovacuum included.
+        self._execute(f'ALTER DATABASE "{self.template}" WITH ALLOW_CONNECTIONS false')
         self.counter = itertools.count()
 
     def _url(self, name: str) -> str:
@@ -99,7 +102,14 @@ class PostgresTemplate:
 
     def new_database(self) -> str:
         name = f"{self.prefix}_{next(self.counter)}"
-        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        for attempt in range(20):
+            try:
+                self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                break
+            except sa.exc.OperationalError as exc:
+                if "being accessed by other users" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.1)
         return self._url(name)
 
     def drop(self, url: str) -> None:

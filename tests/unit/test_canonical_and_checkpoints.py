@@ -106,3 +106,30 @@ def test_a_key_verifies_only_checkpoints_from_its_validity_window():
 def test_malformed_checkpoints_are_refused(note):
     with pytest.raises(ValueError):
         parse_checkpoint(note)
+
+
+@pytest.mark.req("AT-03")
+@pytest.mark.parametrize("parallel_from", [10**9, 10], ids=["one-process", "worker-processes"])
+def test_the_verifier_finds_the_same_tampering_in_one_process_and_across_cores(monkeypatch, parallel_from):
+    import io
+    import zipfile
+
+    from audit import verify
+    from tests.benchmarks.bench_audit_verify import build
+
+    monkeypatch.setattr(verify, "PARALLEL_FROM", parallel_from)
+    bundle = build(2500, checkpoint_every=500)
+    assert verify.verify_bundle(bundle).ok
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    events = files["events.jsonl"].split(b"\n")
+    events[1700] = events[1700].replace(b"Moved", b"Mowed")
+    events[2200] = events[2200].replace(b'"index":2200', b'"index":2201')
+    files["events.jsonl"] = b"\n".join(events)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    report = verify.verify_bundle(buffer.getvalue())
+    assert report.first_failing_index == 1700
+    assert any(p.startswith("event 2200: missing or out of order") for p in report.problems)
