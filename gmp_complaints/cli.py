@@ -193,11 +193,12 @@ def audit_export(entity, date_from, date_to, out):
 @audit.command("verify")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--trusted-keys", type=click.Path(exists=True, dir_okay=False), help="Pinned keys.json.")
-def audit_verify(bundle, trusted_keys):
+@click.option("--strict", is_flag=True, help="Also prove every event is in canonical JSON form (slower).")
+def audit_verify(bundle, trusted_keys, strict):
     """Verify a bundle offline (no database). Exit 0 when intact, 1 naming the first failing event."""
     from audit.verify import main as verify_main
 
-    args = [bundle] + (["--trusted-keys", trusted_keys] if trusted_keys else [])
+    args = [bundle] + (["--trusted-keys", trusted_keys] if trusted_keys else []) + (["--strict"] if strict else [])
     sys.exit(verify_main(args))
 
 

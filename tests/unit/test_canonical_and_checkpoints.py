@@ -133,3 +133,20 @@ def test_the_verifier_finds_the_same_tampering_in_one_process_and_across_cores(m
     report = verify.verify_bundle(buffer.getvalue())
     assert report.first_failing_index == 1700
     assert any(p.startswith("event 2200: missing or out of order") for p in report.problems)
+
+
+@pytest.mark.req("AT-03")
+def test_strict_verification_catches_a_writer_that_sealed_non_canonical_json():
+    import json
+
+    from audit import verify
+    from tests.benchmarks.bench_audit_verify import build
+
+    def sloppy(event):
+        return json.dumps(verify.canonical_value(event), ensure_ascii=False).encode()  # spaces, unsorted keys
+
+    bundle = build(50, checkpoint_every=10, encode=sloppy)
+    assert verify.verify_bundle(bundle).ok  # the seal holds: these are the bytes that were signed
+    report = verify.verify_bundle(bundle, strict=True)
+    assert not report.ok and report.first_failing_index == 0
+    assert "not in canonical form" in report.first_failure

@@ -124,3 +124,21 @@ def test_generated_proofs_verify_for_every_leaf_and_size_and_fail_when_tampered(
             assert verify_consistency(size1, size, proof, root1, root)
             if size1 < size:
                 assert not verify_consistency(size1, size, proof, leaf_hash(b"rewritten"), root)
+
+
+@pytest.mark.req("AT-03")
+def test_extending_by_aligned_subtrees_gives_the_same_range_as_leaf_by_leaf():
+    leaves = [leaf_hash(f"leaf {i}".encode()) for i in range(1500)]
+    rng = random.Random(9162)
+    for _ in range(30):
+        cuts = sorted(rng.sample(range(1, len(leaves)), 6))
+        one, many = CompactRange(), CompactRange()
+        for leaf in leaves:
+            one.append(leaf)
+        start = 0
+        for cut in cuts + [len(leaves)]:
+            many.extend(leaves[start:cut])
+            if cut < 200:  # the recursive reference is slow; the final comparison covers the rest
+                assert many.root() == reference_root(leaves[:cut])
+            start = cut
+        assert (many.size, many.hashes) == (one.size, one.hashes)
