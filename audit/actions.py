@@ -56,6 +56,7 @@ ENTITY_LABELS: dict[str, Msg] = {
 }
 
 FIELD_LABELS: dict[str, Msg] = {
+    "id": Msg("ID"),
     "username": Msg("User name"),
     "printed_name": Msg("Printed name"),
     "roles": Msg("Roles"),
@@ -81,6 +82,7 @@ FIELD_LABELS: dict[str, Msg] = {
     "file_sha256": Msg("File SHA-256"),
     "event_count": Msg("Number of events"),
     "key_id": Msg("Key ID"),
+    "name": Msg("Key name"),
     "differences": Msg("Differences found"),
 }
 

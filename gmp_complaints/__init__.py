@@ -54,7 +54,7 @@ def _log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
-def unit_of_work(app: Flask):
+def unit_of_work(app: Flask, system_actor: str = "system"):
     from gmp_complaints.uow import UnitOfWork
 
-    return UnitOfWork(app.extensions["gmp_session_factory"], app.config["GMP_SETTINGS"])
+    return UnitOfWork(app.extensions["gmp_session_factory"], app.config["GMP_SETTINGS"], system_actor=system_actor)

@@ -39,7 +39,8 @@ class WebUser(UserMixin):
 def uow():
     from gmp_complaints import unit_of_work
 
-    return unit_of_work(current_app)
+    # Events with no signed-in user (a failed log-in) are attributed to this label, with the address.
+    return unit_of_work(current_app, system_actor="not signed in (web)")
 
 
 def settings():

@@ -15,6 +15,7 @@ from audit.export import export_audit_trail
 from audit.service import EventFilter, iter_events, list_events, parse_entity, record_export
 from gmp_complaints.domain.audit_access import visible_entity_types
 from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.roles import ROLE_LABELS, Role
 from gmp_complaints.services import accounts
 from gmp_complaints.web import client_ip, format_datetime_local, uow
 from gmp_complaints.web.i18n import translate
@@ -60,6 +61,27 @@ def display_value(value) -> str:
     return str(value)
 
 
+_FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
+
+
+def display_field_value(name: str, value) -> str:
+    if name == "roles" and isinstance(value, list):
+        return ", ".join(translate(ROLE_LABELS[Role(v)]) if v in Role.__members__ else str(v) for v in value) or "—"
+    return display_value(value)
+
+
+def readable_changes(changes: dict) -> list[tuple[str, str, str]]:
+    """(field label, old, new) in a stable order, leaving out fields that did not change."""
+    rows = []
+    for name in sorted(changes, key=lambda n: (_FIELD_ORDER.get(n, len(_FIELD_ORDER)), n)):
+        pair = changes[name]
+        old, new = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
+        if old == new:
+            continue
+        rows.append((field_label(name), display_field_value(name, old), display_field_value(name, new)))
+    return rows
+
+
 def field_label(name: str) -> str:
     return translate(FIELD_LABELS[name]) if name in FIELD_LABELS else name
 
@@ -87,8 +109,7 @@ def events():
     return render_template(
         "audit/events.html", rows=rows, total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         errors=errors, users=accounts.list_users(uow()), actions=sorted(ACTIONS, key=action_label),
-        args=request.args, display_value=display_value, field_label=field_label, action_label=action_label,
-        record_label=record_label,
+        args=request.args, readable_changes=readable_changes, action_label=action_label, record_label=record_label,
     )
 
 
@@ -105,11 +126,8 @@ def events_csv():
         count += 1
         base = [event.index, format_datetime_local(event.occurred_at), event.actor_name, action_label(event.action),
                 record_label(event.entity_type, event.entity_id)]
-        changes = event.changes or {"": [None, None]}
-        for name, pair in changes.items():
-            old, new = (pair if isinstance(pair, list) and len(pair) == 2 else [None, pair])
-            writer.writerow(base + [field_label(name) if name else "", display_value(old) if name else "",
-                                    display_value(new) if name else "", event.reason or "", event.source_ip or ""])
+        for label, old, new in readable_changes(event.changes) or [("", "", "")]:
+            writer.writerow(base + [label, old, new, event.reason or "", event.source_ip or ""])
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
     record_export(uow(), action="audit.csv_exported", actor_id=current_user.id,

@@ -298,3 +298,23 @@ def test_integrity_check_finds_a_rewritten_event_on_sqlite(app, make_user, uow_f
     execute_sql(app, "UPDATE audit_events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'Zhang.Wei Tester', 'Someone Else!!!') AS BLOB)")
     problems = [d.problem for d in integrity_check(uow_factory())]
     assert "event bytes do not match their sealed hash" in problems
+
+
+@pytest.mark.req("AT-03")
+@sqlite_only
+def test_gmp_integrity_check_reports_a_raw_sql_edit_and_exits_non_zero(app, make_user, database_url, tmp_path,
+                                                                        tmp_path_factory):
+    from click.testing import CliRunner
+
+    from gmp_complaints.cli import main
+    from tests.conftest import environment_for, signing_key_path
+
+    user_id, _ = make_user("zhang.wei", "investigator")
+    env = environment_for(database_url, tmp_path / "instance", signing_key_path(tmp_path_factory))
+    clean = CliRunner(env=env).invoke(main, ["integrity-check"])
+    assert clean.exit_code == 0, clean.output
+    execute_sql(app, "UPDATE users SET failed_login_count = 0, printed_name = 'Changed By Hand' WHERE id = :id",
+                id=user_id)
+    dirty = CliRunner(env=env).invoke(main, ["integrity-check"])
+    assert dirty.exit_code == 1
+    assert f"user:{user_id} printed_name: trail says 'Zhang.Wei Tester', table holds 'Changed By Hand'" in dirty.output
