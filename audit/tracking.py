@@ -153,9 +153,14 @@ def transaction_id(session: Session) -> str:
 
 
 def install(session_factory) -> None:
-    """Attach tracking to every session the factory makes (idempotent)."""
-    if event.contains(session_factory, "after_flush", _after_flush):
+    """Attach tracking to every session the factory makes (idempotent).
+
+    The mark lives on the factory itself: SQLAlchemy's ``event.contains`` keys on object ids, and a new
+    factory at a recycled address could be taken for one already equipped.
+    """
+    if getattr(session_factory, "_gmp_audit_tracking", False):
         return
+    session_factory._gmp_audit_tracking = True
     event.listen(session_factory, "after_flush", _after_flush)
     event.listen(session_factory, "before_commit", _before_commit)
     event.listen(session_factory, "after_commit", _reset)

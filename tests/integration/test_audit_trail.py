@@ -318,3 +318,26 @@ def test_gmp_integrity_check_reports_a_raw_sql_edit_and_exits_non_zero(app, make
     dirty = CliRunner(env=env).invoke(main, ["integrity-check"])
     assert dirty.exit_code == 1
     assert f"user:{user_id} printed_name: trail says 'Zhang.Wei Tester', table holds 'Changed By Hand'" in dirty.output
+
+
+@pytest.mark.req("AT-01")
+def test_every_session_factory_gets_the_tracking_even_at_a_recycled_address():
+    """Regression: SQLAlchemy's event.contains() took fresh factories for equipped ones."""
+    import gc
+
+    from audit.tracking import TX_ID
+    from gmp_complaints.db import make_engine, make_session_factory
+
+    engine = make_engine("sqlite://")
+    try:
+        for round_ in range(200):
+            factory = make_session_factory(engine)
+            session = factory()
+            session.execute(sa.text("SELECT 1"))
+            assert TX_ID in session.info, f"factory #{round_} has no tracking"
+            session.close()
+            del factory, session
+            if round_ % 20 == 0:
+                gc.collect()
+    finally:
+        engine.dispose()
