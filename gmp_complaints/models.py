@@ -2,7 +2,7 @@
 a test checks that these models and the migrations agree."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -110,3 +110,196 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: password_changed, deactivated
     revoke_reason: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+# --- master data (from the ERP: CSV import or the API) ----------------------------------------
+
+
+@audited("product")
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    strength: Mapped[str] = mapped_column(sa.String(100))
+    dosage_form: Mapped[str] = mapped_column(sa.String(100))
+    #: OTC products without expiry dating keep complaint records 3 years after last distribution
+    has_expiry: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("batch")
+class Batch(Base):
+    __tablename__ = "batches"
+    __table_args__ = (
+        sa.UniqueConstraint("product_id", "batch_no", name="uq_batches_product_batch_no"),
+        sa.CheckConstraint("expires_on IS NULL OR expires_on > manufactured_on", name="expiry_after_manufacture"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    batch_no: Mapped[str] = mapped_column(sa.String(64))
+    manufactured_on: Mapped[date] = mapped_column(sa.Date)
+    expires_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: release / QP certification date
+    released_on: Mapped[date | None] = mapped_column(sa.Date)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("distribution")
+class Distribution(Base):
+    __tablename__ = "distributions"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"), index=True)
+    consignee: Mapped[str] = mapped_column(sa.String(200))
+    quantity: Mapped[int] = mapped_column(sa.Integer)
+    shipped_on: Mapped[date] = mapped_column(sa.Date)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NumberCounter(Base):
+    """Next serial per numbering scope (``TS:I-26``, ``R:2026``). Gapless: taken under a row lock in
+    the transaction that uses the number, so a rollback gives it back."""
+
+    __tablename__ = "number_counters"
+
+    scope: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    next_serial: Mapped[int] = mapped_column(sa.Integer)
+
+
+# --- complaints ----------------------------------------------------------------------------------
+
+COMPLAINT_STATUSES = ("registered", "under_investigation", "assessed", "awaiting_customer", "closure_pending",
+                      "closed", "void")
+
+
+@audited("complaint", excluded={"complainant_name", "complainant_phone", "complainant_email"})
+class Complaint(Base):
+    """One customer quality complaint (SOP §5). Personal data columns hold ciphertext."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(COMPLAINT_STATUSES), name="status_known"),
+        sa.CheckConstraint("(number IS NULL) = (complaint_class IS NULL)", name="numbered_iff_classified"),
+        sa.CheckConstraint("complaint_class IS NULL OR complaint_class IN ('I', 'II', 'III')", name="class_known"),
+        sa.CheckConstraint("original_class IS NULL OR original_class IN ('I', 'II', 'III')", name="original_class_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_ref: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    number: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
+    original_class: Mapped[str | None] = mapped_column(sa.String(3))
+    complaint_class: Mapped[str | None] = mapped_column(sa.String(3), index=True)
+    status: Mapped[str] = mapped_column(sa.String(24), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    received_on: Mapped[date] = mapped_column(sa.Date, index=True)
+    received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    complainant_name: Mapped[str | None] = mapped_column(sa.Text)
+    complainant_organisation: Mapped[str | None] = mapped_column(sa.String(200))
+    complainant_phone: Mapped[str | None] = mapped_column(sa.Text)
+    complainant_email: Mapped[str | None] = mapped_column(sa.Text)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    batch_unknown_reason: Mapped[str | None] = mapped_column(sa.Text)
+    complaint_type: Mapped[str] = mapped_column(sa.String(24))
+    #: as received; never edited (REC-03)
+    description: Mapped[str] = mapped_column(sa.Text)
+    sample_available: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    written_confirmation_requested: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    customer_due_on: Mapped[date | None] = mapped_column(sa.Date)
+    retention_until: Mapped[date] = mapped_column(sa.Date)
+    # initial feedback (SOP 5.2)
+    acknowledged_on: Mapped[date | None] = mapped_column(sa.Date)
+    acknowledgement_method: Mapped[str | None] = mapped_column(sa.String(32))
+    acknowledgement_note: Mapped[str | None] = mapped_column(sa.Text)
+    # validity (SOP 5.3)
+    information_complete: Mapped[bool | None] = mapped_column(sa.Boolean)
+    substantiated: Mapped[bool | None] = mapped_column(sa.Boolean)
+    validity_reason: Mapped[str | None] = mapped_column(sa.Text)
+    validity_on: Mapped[date | None] = mapped_column(sa.Date)
+    # classification (SOP §3, 5.3)
+    class_rationale: Mapped[str | None] = mapped_column(sa.Text)
+    adr_suspected: Mapped[bool | None] = mapped_column(sa.Boolean)
+    classified_on: Mapped[date | None] = mapped_column(sa.Date)
+    criteria_version: Mapped[str | None] = mapped_column(sa.String(16))
+    # investigation (SOP 5.4)
+    root_cause: Mapped[str | None] = mapped_column(sa.Text)
+    impact: Mapped[str | None] = mapped_column(sa.Text)
+    other_batches_affected: Mapped[str | None] = mapped_column(sa.Text)
+    investigation_substantiated: Mapped[bool | None] = mapped_column(sa.Boolean)
+    investigated_on: Mapped[date | None] = mapped_column(sa.Date)
+    # assessment (SOP 5.5)
+    reasonable: Mapped[bool | None] = mapped_column(sa.Boolean)
+    actions: Mapped[str | None] = mapped_column(sa.Text)  # space-separated action keys
+    adr_confirmed: Mapped[bool | None] = mapped_column(sa.Boolean)
+    regulator_report_required: Mapped[bool | None] = mapped_column(sa.Boolean)
+    assessed_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: content version: bumped by every recorded step, so signatures can bind to one
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    batch_links: Mapped[list["ComplaintBatch"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ComplaintBatch.batch_id")
+    replies: Mapped[list["ComplaintReply"]] = relationship(lazy="selectin", order_by="ComplaintReply.sequence")
+    responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
+    reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
+
+
+@audited("complaint", owner_id=lambda row: row.complaint_id, owner_field="batch_ids", owner_value=lambda row: row.batch_id)
+class ComplaintBatch(Base):
+    __tablename__ = "complaint_batches"
+
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"), primary_key=True, index=True)
+
+
+@audited("complaint_reply")
+class ComplaintReply(Base):
+    """The formal reply (答复报告) and the supplementary ones after a challenge (SOP 5.6)."""
+
+    __tablename__ = "complaint_replies"
+    __table_args__ = (sa.UniqueConstraint("complaint_id", "sequence", name="uq_complaint_replies_sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    #: 1 = formal reply, 2 = second (first supplementary), ...
+    sequence: Mapped[int] = mapped_column(sa.Integer)
+    replied_on: Mapped[date] = mapped_column(sa.Date)
+    summary: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("customer_response")
+class CustomerResponse(Base):
+    __tablename__ = "customer_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    reply_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint_replies.id"))
+    received_on: Mapped[date] = mapped_column(sa.Date)
+    satisfied: Mapped[bool] = mapped_column(sa.Boolean)
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("customer_reminder")
+class CustomerReminder(Base):
+    """SOP 5.8: the reminder to a customer who has not answered the formal reply."""
+
+    __tablename__ = "customer_reminders"
+    __table_args__ = (sa.UniqueConstraint("reply_id", name="uq_customer_reminders_reply_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    reply_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint_replies.id"))
+    sent_on: Mapped[date] = mapped_column(sa.Date)
+    #: True when `gmp tick` created it (a system action)
+    by_system: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    letter_text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,213 @@
+"""The complaint process of SOP §5 as plain rules: states, the moves between them, numbers, retention.
+
+No Flask, no SQLAlchemy: services load the facts, ask these functions, and store what they answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+
+
+class Status(StrEnum):
+    registered = "registered"
+    under_investigation = "under_investigation"
+    assessed = "assessed"
+    awaiting_customer = "awaiting_customer"
+    closure_pending = "closure_pending"
+    closed = "closed"
+    void = "void"
+
+
+class Step(StrEnum):
+    acknowledge = "acknowledge"
+    validity = "validity"
+    classify = "classify"
+    investigate = "investigate"
+    assess = "assess"
+    reply = "reply"
+    customer_response = "customer_response"
+    remind = "remind"
+    regrade = "regrade"
+    no_response_closure_pending = "no_response_closure_pending"
+
+
+class Channel(StrEnum):
+    visit = "visit"
+    letter = "letter"
+    fax = "fax"
+    phone = "phone"
+    email = "email"
+    web = "web"
+    other = "other"
+
+
+# SOP 5.1.1: an oral complaint should be confirmed in writing where possible.
+ORAL_CHANNELS = frozenset({Channel.visit, Channel.phone})
+
+
+class ComplaintType(StrEnum):
+    """SOP §2."""
+
+    adr = "adr"
+    intrinsic_quality = "intrinsic_quality"
+    inner_packaging = "inner_packaging"
+    outer_packaging = "outer_packaging"
+    packaging_design = "packaging_design"
+    other = "other"
+
+
+class ComplaintClass(StrEnum):
+    """SOP §3: I may endanger life or seriously threaten health; II potential effect; III no hazard."""
+
+    I = "I"  # noqa: E741 (the SOP's own name)
+    II = "II"
+    III = "III"
+
+
+CHANNEL_LABELS = {
+    Channel.visit: Msg("Visit"), Channel.letter: Msg("Letter"), Channel.fax: Msg("Fax"), Channel.phone: Msg("Phone"),
+    Channel.email: Msg("E-mail"), Channel.web: Msg("Web"), Channel.other: Msg("Other"),
+}
+TYPE_LABELS = {
+    ComplaintType.adr: Msg("Adverse drug reaction"),
+    ComplaintType.intrinsic_quality: Msg("Intrinsic quality problem"),
+    ComplaintType.inner_packaging: Msg("Inner packaging defect"),
+    ComplaintType.outer_packaging: Msg("Outer packaging defect"),
+    ComplaintType.packaging_design: Msg("Packaging design defect"),
+    ComplaintType.other: Msg("Other"),
+}
+STATUS_LABELS = {
+    Status.registered: Msg("Registered"),
+    Status.under_investigation: Msg("Under investigation"),
+    Status.assessed: Msg("Assessed"),
+    Status.awaiting_customer: Msg("Awaiting customer"),
+    Status.closure_pending: Msg("Closure pending"),
+    Status.closed: Msg("Closed"),
+    Status.void: Msg("Void"),
+}
+
+
+@dataclass(frozen=True)
+class ComplaintFacts:
+    """What the rules need to know about a complaint to decide a move."""
+
+    status: Status
+    substantiated: bool | None  # validity outcome; None while not decided
+    numbered: bool
+    investigated: bool
+    replies: int
+
+
+def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None = None,
+                satisfied: bool | None = None) -> Status:
+    """The status after ``step``, or ConflictError (409) when the step is not allowed now.
+
+    Exactly the moves of DESIGN §2: any other is refused and changes nothing.
+    """
+    s = facts.status
+    refused = ConflictError(Msg("This step is not allowed while the complaint is %(status)s.", status=s.value))
+    if s in (Status.closed, Status.void):
+        raise refused
+    if step is Step.acknowledge:
+        if s is Status.closure_pending:
+            raise refused
+        return s
+    if step is Step.validity:
+        if s is not Status.registered or facts.substantiated is not None:
+            raise refused
+        return Status.registered if substantiated else Status.assessed
+    if step is Step.classify:
+        if s is not Status.registered or facts.substantiated is not True or facts.numbered:
+            raise ConflictError(Msg("Classification needs a registered complaint found substantiated and not yet numbered."))
+        return Status.under_investigation
+    if step is Step.investigate:
+        if s is not Status.under_investigation:
+            raise refused
+        return s
+    if step is Step.assess:
+        if s is not Status.under_investigation or not facts.investigated:
+            raise ConflictError(Msg("The assessment needs a recorded investigation."))
+        return Status.assessed
+    if step is Step.reply:
+        if s is not Status.assessed:
+            raise refused
+        # Not substantiated (SOP 5.3): the reply explains why, and the complaint goes to closure.
+        return Status.closure_pending if facts.substantiated is False else Status.awaiting_customer
+    if step is Step.customer_response:
+        if s not in (Status.awaiting_customer, Status.closure_pending) or facts.replies == 0:
+            raise refused
+        # A challenge returns the complaint to investigation; the next reply is a supplementary one.
+        return Status.closure_pending if satisfied else Status.under_investigation
+    if step is Step.remind:
+        if s is not Status.awaiting_customer:
+            raise refused
+        return s
+    if step is Step.no_response_closure_pending:
+        if s is not Status.awaiting_customer:
+            raise refused
+        return Status.closure_pending
+    if step is Step.regrade:
+        if not facts.numbered or s not in (Status.under_investigation, Status.assessed, Status.awaiting_customer):
+            raise ConflictError(Msg("Only a numbered complaint that is still open can be regraded."))
+        return s
+    raise refused
+
+
+def complaint_number(complaint_class: ComplaintClass, received_year: int, serial: int) -> str:
+    """``TS-<class>-<yy>-<serial>``: serial at least three digits, more when needed (TS-I-26-1000)."""
+    return f"TS-{complaint_class.value}-{received_year % 100:02d}-{serial:03d}"
+
+
+def intake_reference(year: int, serial: int) -> str:
+    return f"R-{year:04d}-{serial:05d}"
+
+
+def retention_until(*, received_on: date, batch_expiry_dates: list[date], product_has_expiry: bool,
+                    last_distribution_on: date | None) -> date:
+    """DESIGN §2 Retention: the latest of expiry + 1 year (SOP §8), received + 1 year (21 CFR
+    211.198(b)), and for a product without expiry dating the last distribution + 3 years."""
+    candidates = [_add_years(received_on, 1)]
+    candidates += [_add_years(expiry, 1) for expiry in batch_expiry_dates]
+    if not product_has_expiry and last_distribution_on is not None:
+        candidates.append(_add_years(last_distribution_on, 3))
+    return max(candidates)
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def check_event_date(field: str, value: date, *, today: date, not_before: date | None = None,
+                     not_before_label: str | None = None) -> None:
+    """Event dates record what happened: never in the future, never before the previous step."""
+    if value > today:
+        raise ValidationError(Msg("Date in the future."), {field: [Msg("The date cannot be in the future.")]})
+    if not_before is not None and value < not_before:
+        raise ValidationError(Msg("Date too early."), {field: [Msg(
+            "The date cannot be before %(step)s (%(date)s).", step=not_before_label or "", date=not_before.isoformat())]})
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """Working days from the received date, per class (DESIGN §2; the SOP §6 table is missing)."""
+
+    initial_feedback: int
+    classification: int
+    investigation_report: int
+    formal_reply: int
+
+
+DEFAULT_TIME_LIMITS = {
+    ComplaintClass.I: TimeLimits(1, 2, 10, 15),
+    ComplaintClass.II: TimeLimits(2, 3, 15, 20),
+    ComplaintClass.III: TimeLimits(3, 5, 20, 30),
+}
+# SOP 5.8: remind the customer 25 working days after the formal reply; close 10 after the reminder.
+REMINDER_AFTER_REPLY_WORKING_DAYS = 25
+CLOSURE_AFTER_REMINDER_WORKING_DAYS = 10
