@@ -54,10 +54,15 @@ def live_snapshots(session) -> dict[tuple[str, str], dict]:
             key = (spec.entity_type, ":".join(str(p) for p in inspect(obj).identity))
             snapshots[key] = {attr.key: canonical_value(getattr(obj, attr.key))
                               for attr in inspect(cls).column_attrs if attr.key not in spec.excluded}
+    main_types = {key[0] for key in snapshots}
     for cls, spec in owned:
         values: dict[tuple[str, str], list] = {}
         for obj in session.scalars(sa.select(cls)):
             values.setdefault((spec.entity_type, str(spec.owner_id(obj))), []).append(canonical_value(spec.owner_value(obj)))
+        if spec.entity_type not in main_types:
+            # An entity made only of rows (a calendar: its days and years) exists where it has rows.
+            for key in values:
+                snapshots.setdefault(key, {})
         for key, snapshot in snapshots.items():
             if key[0] == spec.entity_type:
                 snapshot[spec.owner_field] = sorted(values.get(key, []))

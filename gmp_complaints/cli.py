@@ -55,11 +55,15 @@ def init():
     from gmp_complaints.migrate import upgrade_to_head
 
     from audit.service import ensure_signing_key
+    from gmp_complaints.services.calendars import seed_china_calendar
 
     settings = _settings()
     upgrade_to_head(settings.database_url)
     with _database(settings) as new_uow:
         key_id = ensure_signing_key(new_uow())
+        seeded = seed_china_calendar(new_uow())
+    if seeded:
+        click.echo(f"Working-day calendar for mainland China loaded: {seeded} holidays and adjusted working days.")
     click.echo(f"Database is at the latest schema: {_redacted(settings.database_url)}")
     click.echo(f"Instance folder: {settings.instance_path}")
     click.echo(f"Audit signing key {key_id}: {settings.signing_key_file}")
@@ -105,6 +109,7 @@ def demo():
     """Load demo data for a first look: one user per role (passwords printed)."""
     from audit.service import ensure_signing_key
     from gmp_complaints.demo import load_demo
+    from gmp_complaints.services.calendars import seed_china_calendar
     from gmp_complaints.migrate import upgrade_to_head
 
     settings = _settings()
@@ -112,6 +117,7 @@ def demo():
     try:
         with _database(settings) as new_uow:
             ensure_signing_key(new_uow())
+            seed_china_calendar(new_uow())
             report = load_demo(new_uow)
     except DomainError as exc:
         _fail(exc)
@@ -135,12 +141,16 @@ def serve(host, port, workers):
 
 @main.command()
 def tick():
-    """The scheduled job (cron): seals the audit log with a signed checkpoint. Idempotent."""
+    """The scheduled job (cron): customer reminders and no-response closure pending (SOP 5.8), then a
+    signed checkpoint of the audit log. Idempotent; safe when two run at once."""
     from audit.service import seal
+    from gmp_complaints.services.complaints import tick as complaint_tick
 
     settings = _settings()
     with _database(settings) as new_uow:
+        done = complaint_tick(new_uow())
         size = seal(new_uow())
+    click.echo(f"Reminders sent: {done['reminders']}; moved to closure pending: {done['closure_pending']}.")
     click.echo(f"Audit log sealed at {size} events.")
 
 

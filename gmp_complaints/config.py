@@ -44,6 +44,12 @@ class Settings:
     signing_key_path: Path | None = None
     checkpoint_every_events: int = 1000
     checkpoint_every_minutes: int = 5
+    #: Fernet keys for complainant personal data (comma-separated, newest first); else the key file
+    personal_data_keys: str | None = None
+
+    @property
+    def personal_data_key_file(self) -> Path:
+        return self.instance_path / "keys" / "personal-data.keys"
 
     @property
     def audit_origin(self) -> str:
@@ -142,6 +148,7 @@ def load_settings(env: dict | None = None) -> Settings:
         signing_key_path=Path(env["GMP_SIGNING_KEY_PATH"]).resolve() if env.get("GMP_SIGNING_KEY_PATH") else None,
         checkpoint_every_events=_int(env, "GMP_CHECKPOINT_EVERY_EVENTS", 1000),
         checkpoint_every_minutes=_int(env, "GMP_CHECKPOINT_EVERY_MINUTES", 5),
+        personal_data_keys=env.get("GMP_PERSONAL_DATA_KEYS") or None,
     )
 
 

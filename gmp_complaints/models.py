@@ -303,3 +303,33 @@ class CustomerReminder(Base):
     by_system: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     letter_text: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- working-day calendars (DESIGN §2 Timers) -------------------------------------------------
+
+
+@audited("calendar", owner_id=lambda row: row.calendar_code, owner_field="days",
+         owner_value=lambda row: f"{row.day.isoformat()}:{row.kind}")
+class CalendarDayRow(Base):
+    """A day that differs from the plain week: a holiday, or an adjusted working day (调休)."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (sa.CheckConstraint("kind IN ('holiday', 'adjusted_workday')", name="kind_known"),)
+
+    calendar_code: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    name: Mapped[str] = mapped_column(sa.String(100))
+
+
+@audited("calendar", owner_id=lambda row: row.calendar_code, owner_field="years",
+         owner_value=lambda row: f"{row.year}:{row.status}")
+class CalendarYearRow(Base):
+    """Whether a year's data is the official annual notice or still provisional."""
+
+    __tablename__ = "calendar_years"
+    __table_args__ = (sa.CheckConstraint("status IN ('official', 'provisional')", name="status_known"),)
+
+    calendar_code: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(sa.String(16))

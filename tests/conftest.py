@@ -58,8 +58,12 @@ def _initialise(database_url: str, key_path: Path) -> None:
 
     upgrade_to_head(database_url)
     settings = load_settings(environment_for(database_url, key_path.parent / "instance", key_path))
+    from gmp_complaints.services.calendars import seed_china_calendar
+
     engine = make_engine(database_url)
-    ensure_signing_key(UnitOfWork(make_session_factory(engine), settings))
+    factory = make_session_factory(engine)
+    ensure_signing_key(UnitOfWork(factory, settings))
+    seed_china_calendar(UnitOfWork(factory, settings), first_year=2020)
     engine.dispose()
 
 

@@ -123,6 +123,90 @@ def audit_events():
     })
 
 
+def _actor():
+    from gmp_complaints.services.complaints import Actor
+
+    return Actor(g.principal.id, g.principal.roles)
+
+
+def _body() -> dict:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ValidationError(
+            "The body must be a JSON object.", {"_body": ["Send a JSON object with Content-Type application/json."]}
+        )
+    return payload
+
+
+@api_v1.route("/products", methods=["POST"])
+def create_product():
+    from gmp_complaints.services import master_data
+
+    return jsonify(master_data.create_product(uow(), _body(), actor_id=g.principal.id)), 201
+
+
+@api_v1.route("/batches", methods=["POST"])
+def create_batch():
+    from gmp_complaints.services import master_data
+
+    return jsonify(master_data.create_batch(uow(), _body(), actor_id=g.principal.id)), 201
+
+
+@api_v1.route("/batches/<int:batch_id>")
+def batch(batch_id: int):
+    from gmp_complaints.services import master_data
+
+    return jsonify(master_data.batch_page(uow(), batch_id))
+
+
+@api_v1.route("/distributions", methods=["POST"])
+def create_distribution():
+    from gmp_complaints.services import master_data
+
+    return jsonify(master_data.create_distribution(uow(), _body(), actor_id=g.principal.id)), 201
+
+
+@api_v1.route("/complaints", methods=["POST"])
+def register_complaint():
+    from gmp_complaints.services import complaints
+
+    return jsonify(complaints.register_complaint(uow(), _body(), actor=_actor())), 201
+
+
+@api_v1.route("/complaints/<int:complaint_id>")
+def complaint(complaint_id: int):
+    from gmp_complaints.services import complaints
+
+    return jsonify(complaints.get_complaint(uow(), complaint_id, roles=g.principal.roles))
+
+
+def _step_view(service_name: str):
+    def view(complaint_id: int):
+        from gmp_complaints.services import complaints
+
+        return jsonify(getattr(complaints, service_name)(uow(), complaint_id, _body(), actor=_actor()))
+
+    view.__name__ = f"complaint_{service_name}"
+    return view
+
+
+#: DESIGN §6 step paths → service functions; each is its own endpoint in the authorisation matrix
+COMPLAINT_STEPS = {
+    "acknowledgement": "acknowledge",
+    "validity": "record_validity",
+    "classification": "classify",
+    "investigation": "investigate",
+    "assessment": "assess",
+    "replies": "reply",
+    "customer-responses": "record_customer_response",
+    "reminders": "record_reminder",
+    "regrading": "regrade",
+}
+for _path, _service in COMPLAINT_STEPS.items():
+    api_v1.add_url_rule(f"/complaints/<int:complaint_id>/{_path}", endpoint=f"complaint_{_service}",
+                        view_func=_step_view(_service), methods=["POST"])
+
+
 @api_v1.route("/openapi.json")
 def openapi():
     from gmp_complaints.api.openapi import build_spec

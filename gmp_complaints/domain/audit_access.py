@@ -7,7 +7,8 @@ from __future__ import annotations
 from gmp_complaints.domain.roles import Role
 
 ACCOUNT_ENTITIES = frozenset({"user", "audit", "signing_key"})
-GMP_ENTITIES = frozenset({"complaint", "capa", "product", "batch", "distribution", "calendar", "configuration"})
+GMP_ENTITIES = frozenset({"complaint", "complaint_reply", "customer_response", "customer_reminder", "capa", "product",
+                          "batch", "distribution", "calendar", "configuration"})
 
 
 def visible_entity_types(roles) -> frozenset[str] | None:

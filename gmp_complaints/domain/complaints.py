@@ -211,3 +211,17 @@ DEFAULT_TIME_LIMITS = {
 # SOP 5.8: remind the customer 25 working days after the formal reply; close 10 after the reminder.
 REMINDER_AFTER_REPLY_WORKING_DAYS = 25
 CLOSURE_AFTER_REMINDER_WORKING_DAYS = 10
+
+
+def allowed_steps(facts: ComplaintFacts) -> list[Step]:
+    """The steps the state machine allows now: what the complaint page offers, nothing else."""
+    allowed = []
+    for step in (Step.acknowledge, Step.validity, Step.classify, Step.investigate, Step.assess, Step.reply,
+                 Step.customer_response, Step.remind, Step.regrade):
+        trial = {"substantiated": True} if step is Step.validity else {}
+        try:
+            next_status(facts, step, **trial)
+        except ConflictError:
+            continue
+        allowed.append(step)
+    return allowed

@@ -23,6 +23,26 @@ class Access:
 
 ALL_ROLES = frozenset(Role)
 ADMIN = frozenset({Role.admin})
+# GMP records: read by everyone in the process and the inspector; the administrator never sees them.
+GMP_READERS = ALL_ROLES - {Role.admin}
+# The complaint administrator's steps (DESIGN §1 qa_officer); the QA head may act for the office.
+QA_OFFICE = frozenset({Role.qa_officer, Role.qa_head})
+# Registration and customer communication: sales (intake) and QA.
+INTAKE_DESK = frozenset({Role.intake, Role.qa_officer, Role.qa_head})
+# Investigation findings: the departments concerned and QA; never sales (EU GMP 8.1).
+INVESTIGATORS = frozenset({Role.investigator, Role.qa_officer, Role.qa_head})
+#: who records each complaint step, in the API and on the complaint page alike
+COMPLAINT_STEP_ROLES = {
+    "acknowledge": INTAKE_DESK,
+    "record_validity": QA_OFFICE,
+    "classify": QA_OFFICE,
+    "investigate": INVESTIGATORS,
+    "assess": QA_OFFICE,
+    "reply": QA_OFFICE,
+    "record_customer_response": INTAKE_DESK,
+    "record_reminder": QA_OFFICE,
+    "regrade": QA_OFFICE,
+}
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
 AUDIT_READERS = frozenset({Role.auditor, Role.admin, Role.qa_head, Role.qa_officer, Role.qp})
 
@@ -51,6 +71,18 @@ ROUTE_ACCESS: dict[str, Access] = {
     "audit_trail.events_csv": Access(AUDIT_READERS),
     "audit_trail.export_bundle": Access(AUDIT_READERS),
     "api_v1.audit_events": Access(AUDIT_READERS),
+    "api_v1.create_product": Access(QA_OFFICE),
+    "api_v1.create_batch": Access(QA_OFFICE),
+    "api_v1.create_distribution": Access(QA_OFFICE),
+    "api_v1.batch": Access(GMP_READERS),
+    "api_v1.register_complaint": Access(INTAKE_DESK),
+    "api_v1.complaint": Access(GMP_READERS),
+    **{f"api_v1.complaint_{step}": Access(roles) for step, roles in COMPLAINT_STEP_ROLES.items()},
+    **{f"complaints.step_{step}": Access(roles) for step, roles in COMPLAINT_STEP_ROLES.items()},
+    "complaints.dashboard": Access(GMP_READERS),
+    "complaints.index": Access(GMP_READERS),
+    "complaints.new": Access(INTAKE_DESK),
+    "complaints.show": Access(GMP_READERS),
     "api_v1.auth_token": PUBLIC,
     "api_v1.auth_password": PUBLIC,
     "api_v1.openapi": PUBLIC,

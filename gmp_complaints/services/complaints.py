@@ -1,0 +1,698 @@
+"""The complaint use cases of SOP §5: register, acknowledge, validity, classify, investigate, assess,
+reply, customer response, reminder, regrade; the timers of SOP 5.8 and §6 (``gmp tick``).
+
+Each public function is one unit of work: it loads the complaint, asks ``domain.complaints`` whether
+the step is allowed (409 otherwise, nothing changes), stores the step, records the audit event and
+commits once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import (
+    CLOSURE_AFTER_REMINDER_WORKING_DAYS,
+    DEFAULT_TIME_LIMITS,
+    ORAL_CHANNELS,
+    REMINDER_AFTER_REPLY_WORKING_DAYS,
+    Channel,
+    ComplaintClass,
+    ComplaintFacts,
+    ComplaintType,
+    Status,
+    Step,
+    check_event_date,
+    complaint_number,
+    intake_reference,
+    next_status,
+    retention_until,
+)
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
+from gmp_complaints.domain.roles import Role
+from gmp_complaints.models import (
+    Batch,
+    Complaint,
+    ComplaintBatch,
+    ComplaintReply,
+    CustomerReminder,
+    CustomerResponse,
+    Distribution,
+    Product,
+)
+from gmp_complaints.services.calendars import load_calendar
+from gmp_complaints.services.numbering import take_serial
+from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.uow import UnitOfWork
+
+ASSESSMENT_ACTIONS = ("compensation", "return_exchange", "recall")
+CRITERIA_VERSION = "SOP-3/1"
+
+
+# --- input checking -------------------------------------------------------------------------------
+
+
+def _required_text(errors: dict, data: dict, field: str, max_length: int = 10_000) -> str | None:
+    value = data.get(field)
+    if not isinstance(value, str) or not value.strip():
+        errors[field] = [Msg("This field is required.")]
+        return None
+    if len(value) > max_length:
+        errors[field] = [Msg("At most %(count)s characters.", count=max_length)]
+        return None
+    return value.strip()
+
+
+def _optional_text(errors: dict, data: dict, field: str, max_length: int = 10_000) -> str | None:
+    value = data.get(field)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > max_length:
+        errors[field] = [Msg("At most %(count)s characters of text.", count=max_length)]
+        return None
+    return value.strip() or None
+
+
+def _bool(errors: dict, data: dict, field: str, required: bool = True) -> bool | None:
+    value = data.get(field)
+    if value is None and not required:
+        return None
+    if not isinstance(value, bool):
+        errors[field] = [Msg("true or false.")]
+        return None
+    return value
+
+
+def _date(errors: dict, data: dict, field: str, required: bool = True) -> date | None:
+    value = data.get(field)
+    if value in (None, ""):
+        if required:
+            errors[field] = [Msg("This field is required.")]
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors[field] = [Msg("Use the form YYYY-MM-DD.")]
+        return None
+
+
+def _choice(errors: dict, data: dict, field: str, enum):
+    value = data.get(field)
+    try:
+        return enum(value)
+    except ValueError:
+        errors[field] = [Msg("Choose one of: %(choices)s.", choices=", ".join(e.value for e in enum))]
+        return None
+
+
+def _raise(errors: dict) -> None:
+    if errors:
+        raise ValidationError(Msg("The request has invalid fields."), errors)
+
+
+# --- loading and facts ---------------------------------------------------------------------------
+
+
+def _load(uow: UnitOfWork, complaint_id: int, *, for_update: bool = True) -> Complaint:
+    query = sa.select(Complaint).where(Complaint.id == complaint_id)
+    if for_update:
+        query = query.with_for_update()
+    complaint = uow.session.scalars(query).one_or_none()
+    if complaint is None:
+        raise NotFoundError(Msg("No complaint with id %(id)s.", id=complaint_id))
+    return complaint
+
+
+def _facts(complaint: Complaint) -> ComplaintFacts:
+    return ComplaintFacts(
+        status=Status(complaint.status), substantiated=complaint.substantiated, numbered=complaint.number is not None,
+        investigated=complaint.investigated_on is not None, replies=len(complaint.replies))
+
+
+def _move(uow: UnitOfWork, complaint: Complaint, step: Step, actor_id: int | None, *, reason: str | None = None,
+          changes: dict | None = None, **facts) -> None:
+    """Apply the state machine and record the step as one audit event on the complaint."""
+    before = complaint.status
+    after = next_status(_facts(complaint), step, **facts)
+    complaint.status = after.value
+    complaint.version += 1
+    event_changes = dict(changes or {})
+    if before != after.value:
+        event_changes["status"] = [before, after.value]
+    uow.record(DomainEvent(f"complaint.{step.value}", "complaint", str(complaint.id), event_changes,
+                           reason=reason, actor_id=actor_id))
+
+
+def _last_step_date(complaint: Complaint) -> tuple[date, str]:
+    """The date of the latest recorded step, which a new event date may not precede."""
+    candidates = [(complaint.received_on, "the receipt")]
+    for value, label in ((complaint.acknowledged_on, "the acknowledgement"),
+                         (complaint.validity_on, "the validity decision"),
+                         (complaint.classified_on, "the classification"),
+                         (complaint.investigated_on, "the investigation"),
+                         (complaint.assessed_on, "the assessment")):
+        if value:
+            candidates.append((value, label))
+    candidates += [(r.replied_on, "the last reply") for r in complaint.replies]
+    candidates += [(r.received_on, "the last customer response") for r in complaint.responses]
+    candidates += [(r.sent_on, "the last reminder") for r in complaint.reminders]
+    return max(candidates, key=lambda c: c[0])
+
+
+def _recompute_retention(session, complaint: Complaint) -> None:
+    """DESIGN §2: recomputed when batch links change; never earlier without a QA head signature."""
+    product = session.get(Product, complaint.product_id)
+    batch_ids = [link.batch_id for link in complaint.batch_links]
+    expiries, last_shipped = [], None
+    if batch_ids:
+        expiries = [b.expires_on for b in session.scalars(sa.select(Batch).where(Batch.id.in_(batch_ids)))
+                    if b.expires_on]
+        last_shipped = session.scalar(sa.select(sa.func.max(Distribution.shipped_on))
+                                      .where(Distribution.batch_id.in_(batch_ids)))
+    computed = retention_until(received_on=complaint.received_on, batch_expiry_dates=expiries,
+                               product_has_expiry=product.has_expiry, last_distribution_on=last_shipped)
+    if complaint.retention_until is None or computed > complaint.retention_until:
+        complaint.retention_until = computed
+
+
+# --- register ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    roles: frozenset[Role]
+
+
+def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bool = False) -> dict:
+    """SOP 5.1: the complaint as received, with an intake reference at once."""
+    errors: dict = {}
+    today = business_today(uow.settings)
+    received_on = _date(errors, data, "received_on")
+    channel = _choice(errors, data, "channel", Channel)
+    complaint_type = _choice(errors, data, "complaint_type", ComplaintType)
+    description = _required_text(errors, data, "description", 20_000)
+    complainant = data.get("complainant")
+    if not isinstance(complainant, dict):
+        errors["complainant"] = [Msg("Give the complainant's name, organisation, phone and e-mail.")]
+        complainant = {}
+    name = _required_text(errors, complainant, "name", 200)
+    if "name" in errors:
+        errors["complainant.name"] = errors.pop("name")
+    organisation = _optional_text(errors, complainant, "organisation", 200)
+    phone = _optional_text(errors, complainant, "phone", 64)
+    email = _optional_text(errors, complainant, "email", 200)
+    for key in ("organisation", "phone", "email"):
+        if key in errors:
+            errors[f"complainant.{key}"] = errors.pop(key)
+    product_code = _required_text(errors, data, "product_code", 64)
+    batch_nos = data.get("batch_nos") or []
+    if not isinstance(batch_nos, list) or not all(isinstance(b, str) and b.strip() for b in batch_nos):
+        errors["batch_nos"] = [Msg("A list of batch numbers.")]
+        batch_nos = []
+    batch_unknown_reason = _optional_text(errors, data, "batch_unknown_reason", 2000)
+    if not batch_nos and not batch_unknown_reason and "batch_nos" not in errors:
+        errors["batch_nos"] = [Msg("Pick the batch, or give the reason it is unknown (batch_unknown_reason).")]
+    if batch_nos and batch_unknown_reason:
+        errors["batch_unknown_reason"] = [Msg("Give a reason only when no batch is known.")]
+    sample_available = _bool(errors, data, "sample_available", required=False) or False
+    customer_due_on = _date(errors, data, "customer_due_on", required=False)
+    if received_on and received_on > today:
+        errors["received_on"] = [Msg("The date cannot be in the future.")]
+    _raise(errors)
+
+    with uow:
+        session = uow.session
+        product = session.scalars(sa.select(Product).where(Product.code == product_code)).one_or_none()
+        if product is None:
+            raise ValidationError(Msg("Unknown product."), {"product_code": [Msg("No product has this code.")]})
+        batches = []
+        for batch_no in dict.fromkeys(b.strip() for b in batch_nos):
+            batch = session.scalars(sa.select(Batch).where(Batch.product_id == product.id,
+                                                           Batch.batch_no == batch_no)).one_or_none()
+            if batch is None:
+                other = session.scalar(sa.select(sa.func.count()).select_from(Batch).where(Batch.batch_no == batch_no))
+                message = (Msg("Batch %(batch)s belongs to another product.", batch=batch_no) if other
+                           else Msg("Unknown batch %(batch)s.", batch=batch_no))
+                raise ValidationError(Msg("Unknown batch."), {"batch_nos": [message]})
+            batches.append(batch)
+        cipher = cipher_for(uow.settings)
+        serial = take_serial(session, f"R:{today.year}")
+        complaint = Complaint(
+            intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=channel.value,
+            received_on=received_on, received_by_id=actor.id,
+            complainant_name=cipher.encrypt(name), complainant_organisation=organisation,
+            complainant_phone=cipher.encrypt(phone), complainant_email=cipher.encrypt(email),
+            product_id=product.id, batch_unknown_reason=batch_unknown_reason, complaint_type=complaint_type.value,
+            description=description, sample_available=sample_available,
+            written_confirmation_requested=channel in ORAL_CHANNELS, customer_due_on=customer_due_on,
+            version=1, is_demo=is_demo, created_at=uow.now(),
+            batch_links=[ComplaintBatch(batch_id=b.id) for b in batches],
+        )
+        _recompute_retention(session, complaint)
+        session.add(complaint)
+        session.flush()
+        uow.record(DomainEvent(
+            "complaint.registered", "complaint", str(complaint.id),
+            {"batch_ids": [None, sorted(b.id for b in batches)],
+             "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+
+def acknowledge(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """SOP 5.2: initial feedback to the customer."""
+    errors: dict = {}
+    sent_on = _date(errors, data, "sent_on")
+    method = _required_text(errors, data, "method", 32)
+    note = _optional_text(errors, data, "note", 5000)
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        check_event_date("sent_on", sent_on, today=business_today(uow.settings),
+                         not_before=complaint.received_on, not_before_label="the receipt")
+        if complaint.acknowledged_on is not None:
+            raise ConflictError(Msg("The initial feedback is already recorded."))
+        complaint.acknowledged_on, complaint.acknowledgement_method, complaint.acknowledgement_note = sent_on, method, note
+        _move(uow, complaint, Step.acknowledge, actor.id)
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """SOP 5.3: is the information complete, is the complaint substantiated? Not substantiated goes to
+    ``assessed`` without a number, and its reply takes it to closure."""
+    errors: dict = {}
+    information_complete = _bool(errors, data, "information_complete")
+    substantiated = _bool(errors, data, "substantiated")
+    reason = _optional_text(errors, data, "reason", 5000)
+    if substantiated is False and not reason:
+        errors["reason"] = [Msg("Say why the complaint is not substantiated.")]
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        complaint.information_complete = information_complete
+        complaint.validity_reason = reason
+        complaint.validity_on = business_today(uow.settings)
+        _move(uow, complaint, Step.validity, actor.id, substantiated=substantiated)
+        complaint.substantiated = substantiated
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """SOP §3, 5.3: class I/II/III with a rationale and the ADR question; assigns the TS number."""
+    errors: dict = {}
+    complaint_class = _choice(errors, data, "complaint_class", ComplaintClass)
+    rationale = _required_text(errors, data, "rationale", 5000)
+    adr_suspected = _bool(errors, data, "adr_suspected")
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        _move(uow, complaint, Step.classify, actor.id)
+        received_year = complaint.received_on.year  # received_on is already the site-local date
+        serial = take_serial(uow.session, f"TS:{complaint_class.value}-{received_year % 100:02d}")
+        complaint.number = complaint_number(complaint_class, received_year, serial)
+        complaint.complaint_class = complaint.original_class = complaint_class.value
+        complaint.class_rationale, complaint.adr_suspected = rationale, adr_suspected
+        complaint.classified_on = business_today(uow.settings)
+        complaint.criteria_version = CRITERIA_VERSION
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """SOP 5.4: root cause, impact, other batches possibly affected. Sales never own it (EU GMP 8.1)."""
+    if actor.roles <= {Role.intake}:
+        raise PermissionDeniedError(Msg("Sales staff cannot own an investigation."))
+    errors: dict = {}
+    root_cause = _required_text(errors, data, "root_cause")
+    impact = _required_text(errors, data, "impact")
+    other_batches = _required_text(errors, data, "other_batches_affected")
+    substantiated = _bool(errors, data, "substantiated")
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        _move(uow, complaint, Step.investigate, actor.id,
+              reason="re-investigation" if complaint.investigated_on else None)
+        complaint.root_cause, complaint.impact = root_cause, impact
+        complaint.other_batches_affected, complaint.investigation_substantiated = other_batches, substantiated
+        complaint.investigated_on = business_today(uow.settings)
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """SOP 5.5: reasonable or not; compensation / return / recall; ADR; report to the regulator."""
+    errors: dict = {}
+    reasonable = _bool(errors, data, "reasonable")
+    actions = data.get("actions") or []
+    if not isinstance(actions, list) or any(a not in ASSESSMENT_ACTIONS for a in actions):
+        errors["actions"] = [Msg("A list of: %(choices)s.", choices=", ".join(ASSESSMENT_ACTIONS))]
+    adr_confirmed = _bool(errors, data, "adr_confirmed")
+    regulator = _bool(errors, data, "regulator_report_required")
+    if reasonable is False and actions:
+        errors["actions"] = [Msg("An unreasonable complaint takes no actions.")]
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        _move(uow, complaint, Step.assess, actor.id)
+        complaint.reasonable, complaint.actions = reasonable, " ".join(sorted(set(actions))) or None
+        complaint.adr_confirmed, complaint.regulator_report_required = adr_confirmed, regulator
+        complaint.assessed_on = business_today(uow.settings)
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """SOP 5.6: the formal reply, or the 2nd, 3rd... supplementary reply after a challenge."""
+    errors: dict = {}
+    replied_on = _date(errors, data, "replied_on")
+    summary = _required_text(errors, data, "summary", 20_000)
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        last, label = _last_step_date(complaint)
+        check_event_date("replied_on", replied_on, today=business_today(uow.settings), not_before=last,
+                         not_before_label=label)
+        sequence = len(complaint.replies) + 1
+        _move(uow, complaint, Step.reply, actor.id, changes={"replies": [sequence - 1, sequence]})
+        row = ComplaintReply(sequence=sequence, replied_on=replied_on, summary=summary, created_at=uow.now())
+        complaint.replies.append(row)
+        uow.session.flush()
+        uow.record(DomainEvent("complaint_reply.created", "complaint_reply", str(row.id), actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """The customer answers the latest reply: satisfied (closure pending) or a challenge (back to
+    investigation; the next reply is supplementary)."""
+    errors: dict = {}
+    received_on = _date(errors, data, "received_on")
+    satisfied = _bool(errors, data, "satisfied")
+    text = _required_text(errors, data, "text", 20_000)
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        last, label = _last_step_date(complaint)
+        check_event_date("received_on", received_on, today=business_today(uow.settings), not_before=last,
+                         not_before_label=label)
+        _move(uow, complaint, Step.customer_response, actor.id, satisfied=satisfied)
+        row = CustomerResponse(reply_id=complaint.replies[-1].id, received_on=received_on,
+                               satisfied=satisfied, text=text, created_at=uow.now())
+        complaint.responses.append(row)
+        uow.session.flush()
+        uow.record(DomainEvent("customer_response.created", "customer_response", str(row.id), actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def reminder_letter(complaint: Complaint, reply_row: ComplaintReply) -> str:
+    return (f"尊敬的客户：关于投诉 {complaint.number or complaint.intake_ref}，我公司已于 {reply_row.replied_on.isoformat()} "
+            f"发出正式答复报告，至今未收到您的反馈。请您审阅并告知意见。\n"
+            f"Dear customer: regarding complaint {complaint.number or complaint.intake_ref}, our formal reply was sent "
+            f"on {reply_row.replied_on.isoformat()} and we have not yet received your feedback. Please let us know "
+            f"whether the matter is resolved.")
+
+
+def _add_reminder(uow: UnitOfWork, complaint: Complaint, sent_on: date, actor_id: int | None, by_system: bool):
+    next_status(_facts(complaint), Step.remind)  # 409 before anything else when no reminder is due
+    reply_row = complaint.replies[-1]
+    if any(r.reply_id == reply_row.id for r in complaint.reminders):
+        raise ConflictError(Msg("The customer has already been reminded of this reply."))
+    _move(uow, complaint, Step.remind, actor_id)
+    row = CustomerReminder(reply_id=reply_row.id, sent_on=sent_on, by_system=by_system,
+                           letter_text=reminder_letter(complaint, reply_row), created_at=uow.now())
+    complaint.reminders.append(row)
+    uow.session.flush()
+    uow.record(DomainEvent("customer_reminder.created", "customer_reminder", str(row.id), actor_id=actor_id))
+    return row
+
+
+def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    errors: dict = {}
+    sent_on = _date(errors, data, "sent_on")
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        last, label = _last_step_date(complaint)
+        check_event_date("sent_on", sent_on, today=business_today(uow.settings), not_before=last,
+                         not_before_label=label)
+        _add_reminder(uow, complaint, sent_on, actor.id, by_system=False)
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """A later change of class keeps the number; the current class changes, the original stays (REC-05)."""
+    errors: dict = {}
+    complaint_class = _choice(errors, data, "complaint_class", ComplaintClass)
+    reason = _required_text(errors, data, "reason", 5000)
+    _raise(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        if complaint.complaint_class == complaint_class.value:
+            raise ValidationError(Msg("Nothing changed."), {"complaint_class": [Msg("The complaint already has this class.")]})
+        _move(uow, complaint, Step.regrade, actor.id, reason=reason)
+        complaint.complaint_class = complaint_class.value
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+# --- timers ------------------------------------------------------------------------------------
+
+
+def tick(uow: UnitOfWork) -> dict:
+    """``gmp tick``: due reminders are sent as system actions; complaints past the closure date with no
+    response move to closure pending. Never closes anything; idempotent; safe to run twice at once
+    (each complaint is handled under its row lock, and a second run finds nothing left to do)."""
+    today = business_today(uow.settings)
+    with uow:
+        candidates = uow.session.scalars(sa.select(Complaint.id).where(
+            Complaint.status == Status.awaiting_customer.value)).all()
+        calendar = load_calendar(uow.session)
+    done = {"reminders": 0, "closure_pending": 0}
+    for complaint_id in candidates:
+        with uow:
+            complaint = _load(uow, complaint_id)
+            if complaint.status != Status.awaiting_customer.value:
+                continue
+            deadlines = compute_deadlines(complaint, calendar)
+            reply_row = complaint.replies[-1]
+            reminder = next((r for r in complaint.reminders if r.reply_id == reply_row.id), None)
+            if reminder is None and deadlines["reminder_due_on"] and today >= date.fromisoformat(deadlines["reminder_due_on"]):
+                _add_reminder(uow, complaint, today, None, by_system=True)
+                done["reminders"] += 1
+            elif reminder is not None and today >= date.fromisoformat(deadlines["close_eligible_on"]):
+                _move(uow, complaint, Step.no_response_closure_pending, None,
+                      changes={"close_eligible_on": [None, deadlines["close_eligible_on"]]})
+                done["closure_pending"] += 1
+            else:
+                continue
+            uow.commit()
+    return done
+
+
+def compute_deadlines(complaint: Complaint, calendar) -> dict:
+    """All the dates the complaint is measured against, in working days of the site calendar."""
+    limits = DEFAULT_TIME_LIMITS[ComplaintClass(complaint.complaint_class or "I")]
+    result: dict = {}
+    provisional = False
+    for key, days in (("initial_feedback_due_on", limits.initial_feedback),
+                      ("classification_due_on", limits.classification),
+                      ("investigation_due_on", limits.investigation_report),
+                      ("formal_reply_due_on", limits.formal_reply)):
+        deadline = calendar.deadline(complaint.received_on, days)
+        result[key] = deadline.due_on.isoformat()
+        provisional = provisional or deadline.provisional
+    result["reminder_due_on"] = result["close_eligible_on"] = None
+    if complaint.replies:
+        reply_row = complaint.replies[-1]
+        due = calendar.deadline(reply_row.replied_on, REMINDER_AFTER_REPLY_WORKING_DAYS)
+        result["reminder_due_on"] = due.due_on.isoformat()
+        provisional = provisional or due.provisional
+        reminder = next((r for r in complaint.reminders if r.reply_id == reply_row.id), None)
+        if reminder is not None:
+            eligible = calendar.deadline(reminder.sent_on, CLOSURE_AFTER_REMINDER_WORKING_DAYS)
+            result["close_eligible_on"] = eligible.due_on.isoformat()
+            provisional = provisional or eligible.provisional
+    result["customer_due_on"] = complaint.customer_due_on.isoformat() if complaint.customer_due_on else None
+    result["provisional"] = provisional
+    return result
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def complaint_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
+    """The complaint as the API returns it (DESIGN §6); personal data only for roles that need it."""
+    session = uow.session
+    product = session.get(Product, complaint.product_id)
+    batch_ids = [link.batch_id for link in complaint.batch_links]
+    batches = session.scalars(sa.select(Batch).where(Batch.id.in_(batch_ids)).order_by(Batch.batch_no)).all() \
+        if batch_ids else []
+    cipher = cipher_for(uow.settings)
+    contact = {"name": cipher.decrypt(complaint.complainant_name), "organisation": complaint.complainant_organisation,
+               "phone": cipher.decrypt(complaint.complainant_phone), "email": cipher.decrypt(complaint.complainant_email)}
+    if not may_see_personal_data(roles):
+        contact = masked_complainant(contact)
+    return {
+        "id": complaint.id,
+        "intake_ref": complaint.intake_ref,
+        "number": complaint.number,
+        "complaint_class": complaint.complaint_class,
+        "original_class": complaint.original_class,
+        "status": complaint.status,
+        "version": complaint.version,
+        "channel": complaint.channel,
+        "received_on": complaint.received_on.isoformat(),
+        "complainant": contact,
+        "product_code": product.code,
+        "product_name": product.name,
+        "batch_nos": [b.batch_no for b in batches],
+        "batch_unknown_reason": complaint.batch_unknown_reason,
+        "complaint_type": complaint.complaint_type,
+        "description": complaint.description,
+        "sample_available": complaint.sample_available,
+        "written_confirmation_requested": complaint.written_confirmation_requested,
+        "retention_until": complaint.retention_until.isoformat(),
+        "acknowledgement": {"sent_on": complaint.acknowledged_on.isoformat(), "method": complaint.acknowledgement_method,
+                            "note": complaint.acknowledgement_note} if complaint.acknowledged_on else None,
+        "validity": {"information_complete": complaint.information_complete, "substantiated": complaint.substantiated,
+                     "reason": complaint.validity_reason} if complaint.validity_on else None,
+        "classification": {"complaint_class": complaint.original_class, "rationale": complaint.class_rationale,
+                           "adr_suspected": complaint.adr_suspected, "criteria_version": complaint.criteria_version,
+                           "classified_on": complaint.classified_on.isoformat()} if complaint.classified_on else None,
+        "investigation": {"root_cause": complaint.root_cause, "impact": complaint.impact,
+                          "other_batches_affected": complaint.other_batches_affected,
+                          "substantiated": complaint.investigation_substantiated,
+                          "investigated_on": complaint.investigated_on.isoformat()} if complaint.investigated_on else None,
+        "assessment": {"reasonable": complaint.reasonable, "actions": (complaint.actions or "").split(),
+                       "adr_confirmed": complaint.adr_confirmed,
+                       "regulator_report_required": complaint.regulator_report_required,
+                       "assessed_on": complaint.assessed_on.isoformat()} if complaint.assessed_on else None,
+        "replies": [{"sequence": r.sequence, "replied_on": r.replied_on.isoformat(), "summary": r.summary}
+                    for r in complaint.replies],
+        "customer_responses": [{"received_on": r.received_on.isoformat(), "satisfied": r.satisfied, "text": r.text}
+                               for r in complaint.responses],
+        "reminders": [{"sent_on": r.sent_on.isoformat(), "by_system": r.by_system} for r in complaint.reminders],
+        "deadlines": compute_deadlines(complaint, load_calendar(session)),
+        "signatures": [],
+    }
+
+
+def get_complaint(uow: UnitOfWork, complaint_id: int, *, roles) -> dict:
+    with uow:
+        return complaint_view(uow, _load(uow, complaint_id, for_update=False), roles)
+
+
+# --- lists and the dashboard -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplaintQuery:
+    text: str | None = None  # number, intake reference or batch number
+    status: str | None = None
+    complaint_class: str | None = None
+    product_code: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+def list_complaints(uow: UnitOfWork, query: ComplaintQuery, *, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    with uow:
+        statement = sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id)
+        if query.text:
+            like = f"%{query.text.strip()}%"
+            batch_match = sa.select(ComplaintBatch.complaint_id).join(Batch).where(Batch.batch_no.ilike(like))
+            statement = statement.where(sa.or_(Complaint.number.ilike(like), Complaint.intake_ref.ilike(like),
+                                               Complaint.id.in_(batch_match)))
+        if query.status:
+            statement = statement.where(Complaint.status == query.status)
+        if query.complaint_class:
+            statement = statement.where(Complaint.complaint_class == query.complaint_class)
+        if query.product_code:
+            statement = statement.where(Product.code == query.product_code)
+        if query.received_from:
+            statement = statement.where(Complaint.received_on >= query.received_from)
+        if query.received_to:
+            statement = statement.where(Complaint.received_on <= query.received_to)
+        total = uow.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+        rows = uow.session.execute(statement.order_by(Complaint.received_on.desc(), Complaint.id.desc())
+                                   .limit(limit).offset(offset)).all()
+        calendar = load_calendar(uow.session)
+        today = business_today(uow.settings)
+        return [_summary(c, code, calendar, today) for c, code in rows], total
+
+
+def _summary(complaint: Complaint, product_code: str, calendar, today: date) -> dict:
+    deadlines = compute_deadlines(complaint, calendar)
+    return {"id": complaint.id, "intake_ref": complaint.intake_ref, "number": complaint.number,
+            "complaint_class": complaint.complaint_class, "status": complaint.status,
+            "received_on": complaint.received_on.isoformat(), "product_code": product_code,
+            "complaint_type": complaint.complaint_type, "is_demo": complaint.is_demo,
+            "next_due": next_due(complaint, deadlines, today)}
+
+
+def next_due(complaint: Complaint, deadlines: dict, today: date) -> dict | None:
+    """The next open time limit of the complaint and whether it is overdue (for lists and dashboards)."""
+    status = Status(complaint.status)
+    if status in (Status.closed, Status.void, Status.closure_pending):
+        return None
+    open_items = []
+    if complaint.acknowledged_on is None:
+        open_items.append(("initial_feedback", deadlines["initial_feedback_due_on"]))
+    if complaint.classified_on is None and complaint.substantiated is not False:
+        open_items.append(("classification", deadlines["classification_due_on"]))
+    if status is Status.under_investigation:
+        open_items.append(("investigation", deadlines["investigation_due_on"]))
+    if status in (Status.under_investigation, Status.assessed) and not complaint.replies:
+        open_items.append(("formal_reply", deadlines["formal_reply_due_on"]))
+    if status is Status.awaiting_customer:
+        reminded = any(r.reply_id == complaint.replies[-1].id for r in complaint.reminders)
+        open_items.append(("close_eligible", deadlines["close_eligible_on"]) if reminded
+                          else ("reminder", deadlines["reminder_due_on"]))
+    if complaint.customer_due_on and not complaint.replies:
+        open_items.append(("customer_due", complaint.customer_due_on.isoformat()))
+    if not open_items:
+        return None
+    kind, due_on = min(open_items, key=lambda item: item[1])
+    return {"kind": kind, "due_on": due_on, "overdue": date.fromisoformat(due_on) < today,
+            "provisional": deadlines["provisional"]}
+
+
+def dashboard(uow: UnitOfWork, *, limit: int = 200) -> dict:
+    """Open complaints by what is due: overdue first (escalated to the QA head), then due, then those
+    waiting for the customer."""
+    with uow:
+        open_statuses = [s.value for s in Status if s not in (Status.closed, Status.void)]
+        rows = uow.session.execute(
+            sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id)
+            .where(Complaint.status.in_(open_statuses)).order_by(Complaint.received_on).limit(limit)).all()
+        calendar = load_calendar(uow.session)
+        today = business_today(uow.settings)
+        summaries = [_summary(c, code, calendar, today) for c, code in rows]
+    overdue = [s for s in summaries if s["next_due"] and s["next_due"]["overdue"]]
+    waiting = [s for s in summaries if s["status"] == Status.awaiting_customer.value and s not in overdue]
+    due = [s for s in summaries if s["next_due"] and s not in overdue and s not in waiting]
+    return {"today": today.isoformat(), "overdue": overdue, "due": sorted(due, key=lambda s: s["next_due"]["due_on"]),
+            "awaiting_customer": waiting,
+            "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value]}
+
+
+def allowed_steps_for(complaint: dict) -> list[str]:
+    from gmp_complaints.domain.complaints import allowed_steps
+
+    facts = ComplaintFacts(status=Status(complaint["status"]),
+                           substantiated=(complaint["validity"] or {}).get("substantiated"),
+                           numbered=complaint["number"] is not None, investigated=complaint["investigation"] is not None,
+                           replies=len(complaint["replies"]))
+    return [step.value for step in allowed_steps(facts)]

@@ -1,0 +1,234 @@
+"""Batch master data from the ERP: products, batches, distribution records (REC-10, REC-12)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.models import Batch, Complaint, ComplaintBatch, Distribution, Product
+from gmp_complaints.uow import UnitOfWork
+
+
+def _text(errors: dict, field: str, value, *, max_length: int, required: bool = True) -> str | None:
+    value = " ".join(str(value).split()) if value is not None else ""
+    if not value:
+        if required:
+            errors[field] = [Msg("This field is required.")]
+        return None
+    if len(value) > max_length:
+        errors[field] = [Msg("At most %(count)s characters.", count=max_length)]
+    return value
+
+
+def _date(errors: dict, field: str, value, *, required: bool = True) -> date | None:
+    if value in (None, ""):
+        if required:
+            errors[field] = [Msg("This field is required.")]
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors[field] = [Msg("Use the form YYYY-MM-DD.")]
+        return None
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    code: str
+    name: str
+    strength: str
+    dosage_form: str
+    has_expiry: bool = True
+
+
+def validate_product(data: dict) -> ProductInput:
+    errors: dict = {}
+    code = _text(errors, "code", data.get("code"), max_length=64)
+    name = _text(errors, "name", data.get("name"), max_length=200)
+    strength = _text(errors, "strength", data.get("strength"), max_length=100)
+    dosage_form = _text(errors, "dosage_form", data.get("dosage_form"), max_length=100)
+    has_expiry = data.get("has_expiry", True)
+    if not isinstance(has_expiry, bool):
+        errors["has_expiry"] = [Msg("true or false.")]
+    if errors:
+        raise ValidationError(Msg("The product has invalid fields."), errors)
+    return ProductInput(code, name, strength, dosage_form, has_expiry)
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    product_code: str
+    batch_no: str
+    manufactured_on: date
+    expires_on: date | None
+    released_on: date | None
+
+
+def validate_batch(data: dict) -> BatchInput:
+    errors: dict = {}
+    product_code = _text(errors, "product_code", data.get("product_code"), max_length=64)
+    batch_no = _text(errors, "batch_no", data.get("batch_no"), max_length=64)
+    manufactured_on = _date(errors, "manufactured_on", data.get("manufactured_on"))
+    expires_on = _date(errors, "expires_on", data.get("expires_on"), required=False)
+    released_on = _date(errors, "released_on", data.get("released_on"), required=False)
+    if manufactured_on and expires_on and expires_on <= manufactured_on:
+        errors["expires_on"] = [Msg("The expiry date must be after the manufacture date.")]
+    if manufactured_on and released_on and released_on < manufactured_on:
+        errors["released_on"] = [Msg("The release date cannot be before the manufacture date.")]
+    if errors:
+        raise ValidationError(Msg("The batch has invalid fields."), errors)
+    return BatchInput(product_code, batch_no, manufactured_on, expires_on, released_on)
+
+
+@dataclass(frozen=True)
+class DistributionInput:
+    product_code: str
+    batch_no: str
+    consignee: str
+    quantity: int
+    shipped_on: date
+
+
+def validate_distribution(data: dict) -> DistributionInput:
+    errors: dict = {}
+    product_code = _text(errors, "product_code", data.get("product_code"), max_length=64)
+    batch_no = _text(errors, "batch_no", data.get("batch_no"), max_length=64)
+    consignee = _text(errors, "consignee", data.get("consignee"), max_length=200)
+    shipped_on = _date(errors, "shipped_on", data.get("shipped_on"))
+    quantity = data.get("quantity")
+    try:
+        quantity = int(quantity)
+        if quantity <= 0 or str(data.get("quantity")).strip() != str(quantity):
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["quantity"] = [Msg("A whole number greater than 0.")]
+    if errors:
+        raise ValidationError(Msg("The distribution record has invalid fields."), errors)
+    return DistributionInput(product_code, batch_no, consignee, quantity, shipped_on)
+
+
+def product_by_code(session, code: str) -> Product | None:
+    return session.scalars(sa.select(Product).where(Product.code == code)).one_or_none()
+
+
+def batch_by_number(session, product_id: int, batch_no: str) -> Batch | None:
+    return session.scalars(sa.select(Batch).where(Batch.product_id == product_id, Batch.batch_no == batch_no)).one_or_none()
+
+
+def add_product(uow: UnitOfWork, session, data: ProductInput, *, actor_id: int | None, is_demo: bool = False) -> Product:
+    """Inside the caller's unit of work (the API creates one, an import many)."""
+    if product_by_code(session, data.code) is not None:
+        raise ConflictError(Msg("A product with this code exists."), {"code": [Msg("This product code exists.")]})
+    product = Product(code=data.code, name=data.name, strength=data.strength, dosage_form=data.dosage_form,
+                      has_expiry=data.has_expiry, is_demo=is_demo, created_at=uow.now())
+    session.add(product)
+    session.flush()
+    uow.record(DomainEvent("product.created", "product", str(product.id), actor_id=actor_id))
+    return product
+
+
+def add_batch(uow: UnitOfWork, session, data: BatchInput, *, actor_id: int | None, is_demo: bool = False) -> Batch:
+    product = product_by_code(session, data.product_code)
+    if product is None:
+        raise ValidationError(Msg("Unknown product."), {"product_code": [Msg("No product has this code.")]})
+    if product.has_expiry and data.expires_on is None:
+        raise ValidationError(Msg("Expiry date missing."), {"expires_on": [Msg("This product has expiry dating.")]})
+    if batch_by_number(session, product.id, data.batch_no) is not None:
+        raise ConflictError(Msg("This batch exists."), {"batch_no": [Msg("This batch number exists for the product.")]})
+    batch = Batch(product_id=product.id, batch_no=data.batch_no, manufactured_on=data.manufactured_on,
+                  expires_on=data.expires_on, released_on=data.released_on, is_demo=is_demo, created_at=uow.now())
+    session.add(batch)
+    session.flush()
+    uow.record(DomainEvent("batch.created", "batch", str(batch.id), actor_id=actor_id))
+    return batch
+
+
+def add_distribution(uow: UnitOfWork, session, data: DistributionInput, *, actor_id: int | None,
+                     is_demo: bool = False) -> Distribution:
+    product = product_by_code(session, data.product_code)
+    batch = batch_by_number(session, product.id, data.batch_no) if product else None
+    if batch is None:
+        raise ValidationError(Msg("Unknown batch."), {"batch_no": [Msg("No batch of this product has this number.")]})
+    if data.shipped_on < batch.manufactured_on:
+        raise ValidationError(Msg("Shipped before manufacture."), {"shipped_on": [Msg("Before the manufacture date.")]})
+    row = Distribution(batch_id=batch.id, consignee=data.consignee, quantity=data.quantity,
+                       shipped_on=data.shipped_on, is_demo=is_demo, created_at=uow.now())
+    session.add(row)
+    session.flush()
+    uow.record(DomainEvent("distribution.created", "distribution", str(row.id), actor_id=actor_id))
+    return row
+
+
+def create_product(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
+    product_input = validate_product(data)
+    with uow:
+        product = add_product(uow, uow.session, product_input, actor_id=actor_id)
+        uow.commit()
+        return product_view(product)
+
+
+def create_batch(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
+    batch_input = validate_batch(data)
+    with uow:
+        batch = add_batch(uow, uow.session, batch_input, actor_id=actor_id)
+        uow.commit()
+        return batch_view(uow.session, batch)
+
+
+def create_distribution(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
+    distribution_input = validate_distribution(data)
+    with uow:
+        row = add_distribution(uow, uow.session, distribution_input, actor_id=actor_id)
+        uow.commit()
+        return {"id": row.id, "batch_id": row.batch_id, "consignee": row.consignee, "quantity": row.quantity,
+                "shipped_on": row.shipped_on.isoformat()}
+
+
+def product_view(product: Product) -> dict:
+    return {"id": product.id, "code": product.code, "name": product.name, "strength": product.strength,
+            "dosage_form": product.dosage_form, "has_expiry": product.has_expiry}
+
+
+def batch_view(session, batch: Batch) -> dict:
+    product = session.get(Product, batch.product_id)
+    return {"id": batch.id, "product_code": product.code, "batch_no": batch.batch_no,
+            "manufactured_on": batch.manufactured_on.isoformat(),
+            "expires_on": batch.expires_on.isoformat() if batch.expires_on else None,
+            "released_on": batch.released_on.isoformat() if batch.released_on else None}
+
+
+def adjacent_batches(session, batch: Batch, width: int = 2) -> list[Batch]:
+    """Same product, nearest by manufacture date on both sides (SOP 5.4.3: stock of adjacent batches)."""
+    same = sa.select(Batch).where(Batch.product_id == batch.product_id, Batch.id != batch.id)
+    before = session.scalars(same.where(Batch.manufactured_on <= batch.manufactured_on)
+                             .order_by(Batch.manufactured_on.desc(), Batch.id.desc()).limit(width)).all()
+    after = session.scalars(same.where(Batch.manufactured_on > batch.manufactured_on)
+                            .order_by(Batch.manufactured_on, Batch.id).limit(width)).all()
+    return list(reversed(before)) + list(after)
+
+
+def batch_page(uow: UnitOfWork, batch_id: int) -> dict:
+    """Everything the batch page shows: the batch, its complaints, adjacent batches and consignees."""
+    with uow:
+        batch = uow.session.get(Batch, batch_id)
+        if batch is None:
+            raise NotFoundError(Msg("No batch with id %(id)s.", id=batch_id))
+        complaints = uow.session.scalars(
+            sa.select(Complaint).join(ComplaintBatch).where(ComplaintBatch.batch_id == batch.id)
+            .order_by(Complaint.received_on.desc())).all()
+        distributions = uow.session.scalars(
+            sa.select(Distribution).where(Distribution.batch_id == batch.id).order_by(Distribution.shipped_on)).all()
+        return {
+            "batch": batch_view(uow.session, batch),
+            "product": product_view(uow.session.get(Product, batch.product_id)),
+            "complaints": [{"id": c.id, "intake_ref": c.intake_ref, "number": c.number, "status": c.status,
+                            "received_on": c.received_on.isoformat()} for c in complaints],
+            "adjacent_batches": [batch_view(uow.session, b) for b in adjacent_batches(uow.session, batch)],
+            "distributions": [{"consignee": d.consignee, "quantity": d.quantity, "shipped_on": d.shipped_on.isoformat()}
+                              for d in distributions],
+        }
