@@ -1,0 +1,135 @@
+"""The timers of SOP 5.8 walked with the test clock (GMP_ENV=test, GMP_TODAY) across the 2026
+Mid-Autumn Festival and National Day holidays, through the API and `gmp tick`."""
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from gmp_complaints import create_app
+from gmp_complaints.cli import main
+from gmp_complaints.config import load_settings
+from tests.conftest import environment_for, signing_key_path
+from tests.integration.test_complaints_api import Api, registration
+
+
+@pytest.fixture
+def env(database_url, tmp_path, tmp_path_factory):
+    return environment_for(database_url, tmp_path / "instance", signing_key_path(tmp_path_factory))
+
+
+@pytest.fixture
+def on_day(env):
+    """An app whose business date is ``day``; all share one database and instance."""
+    apps = []
+
+    def make(day: str):
+        app = create_app(load_settings({**env, "GMP_TODAY": day}))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["gmp_engine"].dispose()
+
+
+def api_for(app, make_user_credentials):
+    client = app.test_client()
+    tokens = {role: client.post("/api/v1/auth/token", json={"username": u, "password": p}).get_json()["token"]
+              for role, (u, p) in make_user_credentials.items()}
+    return Api(client, tokens)
+
+
+def tick(env, day: str) -> str:
+    result = CliRunner(env={**env, "GMP_TODAY": day}).invoke(main, ["tick"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.req("WF-05", "WF-06")
+def test_reminder_after_25_and_closure_pending_after_10_working_days_across_national_day(on_day, env, make_user):
+    credentials = {}
+    for username, role in (("wang.fang", "intake"), ("li.na", "qa_officer"), ("zhang.wei", "investigator")):
+        credentials[role] = (username, make_user(username, role)[1])
+    api = api_for(on_day("2026-09-01"), credentials)
+    api.ok("qa_officer", "/products", {"code": "P-001", "name": "阿莫西林胶囊", "strength": "0.25 g",
+                                        "dosage_form": "capsule"}, 201)
+    api.ok("qa_officer", "/batches", {"product_code": "P-001", "batch_no": "B2602", "manufactured_on": "2026-02-10",
+                                      "expires_on": "2028-02-09"}, 201)
+    cid = api.ok("intake", "/complaints", registration(received_on="2026-09-01"), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": "II", "rationale": "r",
+                                                                "adr_suspected": False})
+    api = api_for(on_day("2026-09-24"), credentials)
+    api.ok("investigator", f"/complaints/{cid}/investigation", {"root_cause": "r", "impact": "i",
+                                                                 "other_batches_affected": "无", "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
+                                                            "regulator_report_required": False})
+    replied = api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": "2026-09-24", "summary": "答复"})
+    # 25 working days after Thu 24 Sep: Fri 25 Sep (Mid-Autumn) and 1-7 Oct (National Day) are holidays,
+    # Sat 10 Oct is an adjusted working day (调休): the 25th working day is Thu 5 Nov.
+    assert replied["deadlines"]["reminder_due_on"] == "2026-11-05"
+    assert replied["deadlines"]["provisional"] is False
+
+    assert "Reminders sent: 0" in tick(env, "2026-11-04")
+    assert "Reminders sent: 1" in tick(env, "2026-11-05")
+    assert "Reminders sent: 0" in tick(env, "2026-11-05")  # idempotent
+    complaint = api_for(on_day("2026-11-05"), credentials).get("qa_officer", f"/complaints/{cid}").get_json()
+    assert complaint["reminders"] == [{"sent_on": "2026-11-05", "by_system": True}]
+    # 10 working days after Thu 5 Nov: Thu 19 Nov.
+    assert complaint["deadlines"]["close_eligible_on"] == "2026-11-19"
+    assert complaint["status"] == "awaiting_customer"
+
+    assert "closure pending: 0" in tick(env, "2026-11-18")
+    assert "closure pending: 1" in tick(env, "2026-11-19")
+    assert "closure pending: 0" in tick(env, "2026-11-20")
+    complaint = api_for(on_day("2026-11-20"), credentials).get("qa_officer", f"/complaints/{cid}").get_json()
+    assert complaint["status"] == "closure_pending"  # never closed by the timer: people sign that
+
+
+@pytest.mark.req("WF-06")
+def test_two_ticks_at_once_send_one_reminder(on_day, env, make_user, database_url):
+    """Two timers in parallel (two connections): the row lock serialises them, the second finds the
+    reminder already there."""
+    import threading
+
+    from gmp_complaints.db import make_engine, make_session_factory
+    from gmp_complaints.services.complaints import tick as run_tick
+    from gmp_complaints.uow import UnitOfWork
+
+    credentials = {"qa_officer": ("li.na", make_user("li.na", "qa_officer")[1]),
+                   "intake": ("wang.fang", make_user("wang.fang", "intake")[1]),
+                   "investigator": ("zhang.wei", make_user("zhang.wei", "investigator")[1])}
+    api = api_for(on_day("2026-06-01"), credentials)
+    api.ok("qa_officer", "/products", {"code": "P-001", "name": "x", "strength": "1", "dosage_form": "t"}, 201)
+    api.ok("qa_officer", "/batches", {"product_code": "P-001", "batch_no": "B2602", "manufactured_on": "2026-02-10",
+                                      "expires_on": "2028-02-09"}, 201)
+    cid = api.ok("intake", "/complaints", registration(received_on="2026-06-01"), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": "III", "rationale": "r",
+                                                                "adr_suspected": False})
+    api.ok("investigator", f"/complaints/{cid}/investigation", {"root_cause": "r", "impact": "i",
+                                                                 "other_batches_affected": "无", "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
+                                                            "regulator_report_required": False})
+    api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": "2026-06-01", "summary": "答复"})
+
+    settings = load_settings({**env, "GMP_TODAY": "2026-08-01"})
+    engines = [make_engine(database_url) for _ in range(2)]
+    results, barrier = [], threading.Barrier(2)
+
+    def run(engine):
+        barrier.wait()
+        results.append(run_tick(UnitOfWork(make_session_factory(engine), settings)))
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        reminders = connection.execute(sa.text("SELECT count(*) FROM customer_reminders")).scalar_one()
+    engine.dispose()
+    assert reminders == 1
+    assert sorted(r["reminders"] for r in results) == [0, 1]
