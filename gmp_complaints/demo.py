@@ -27,11 +27,102 @@ def demo_password(role: Role) -> str:
     return f"gmp-demo-{role.value.replace('_', '-')}-2026"
 
 
+DEMO_PRODUCTS = (
+    {"code": "DEMO-AMX-250", "name": "阿莫西林胶囊 Amoxicillin capsules (演示 demo)", "strength": "0.25 g",
+     "dosage_form": "胶囊 capsule"},
+    {"code": "DEMO-VC-100", "name": "维生素C片 Vitamin C tablets (演示 demo)", "strength": "100 mg",
+     "dosage_form": "片剂 tablet", "has_expiry": False},
+)
+DEMO_BATCHES = (
+    ("DEMO-AMX-250", "D250101", "2025-01-10", "2027-01-09"),
+    ("DEMO-AMX-250", "D250301", "2025-03-12", "2027-03-11"),
+    ("DEMO-AMX-250", "D250601", "2025-06-15", "2027-06-14"),
+    ("DEMO-VC-100", "V250201", "2025-02-20", None),
+)
+
+
+def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) -> list[str]:
+    """Products, batches with distribution records, and complaints in every open state (demo marked)."""
+    from datetime import date, timedelta
+
+    from gmp_complaints.clock import business_today
+    from gmp_complaints.services import complaints, master_data
+    from gmp_complaints.services.complaints import Actor
+
+    uow = new_uow()
+    with uow:
+        if master_data.product_by_code(uow.session, DEMO_PRODUCTS[0]["code"]) is not None:
+            return ["demo products and complaints exist already"]
+        for product in DEMO_PRODUCTS:
+            master_data.add_product(uow, uow.session, master_data.validate_product(product), actor_id=ids["qa"],
+                                    is_demo=True)
+        for code, batch_no, made, expires in DEMO_BATCHES:
+            master_data.add_batch(uow, uow.session, master_data.validate_batch({
+                "product_code": code, "batch_no": batch_no, "manufactured_on": made, "expires_on": expires}),
+                actor_id=ids["qa"], is_demo=True)
+            for consignee, quantity, days in (("国药控股 Sinopharm (演示)", 1200, 20), ("华润医药 CR Pharma (演示)", 800, 35)):
+                master_data.add_distribution(uow, uow.session, master_data.validate_distribution({
+                    "product_code": code, "batch_no": batch_no, "consignee": consignee, "quantity": quantity,
+                    "shipped_on": (date.fromisoformat(made) + timedelta(days=days)).isoformat()}),
+                    actor_id=ids["qa"], is_demo=True)
+        uow.commit()
+    today = business_today(new_uow().settings)
+    intake, qa = Actor(ids["intake"], frozenset({Role.intake})), Actor(ids["qa"], frozenset({Role.qa_officer}))
+    investigator = Actor(ids["investigator"], frozenset({Role.investigator}))
+
+    def register(batch_no, complaint_type, description, days_ago, channel="phone"):
+        return complaints.register_complaint(new_uow(), {
+            "received_on": (today - timedelta(days=days_ago)).isoformat(), "channel": channel,
+            "complainant": {"name": "张三 (演示)", "organisation": "仁和大药房 (演示 demo)", "phone": "13800001234",
+                            "email": "demo@example.cn"},
+            "product_code": "DEMO-AMX-250" if batch_no.startswith("D") else "DEMO-VC-100", "batch_nos": [batch_no],
+            "complaint_type": complaint_type, "description": description, "sample_available": True},
+            actor=intake, is_demo=True)["id"]
+
+    def through(cid, last_step):
+        steps = [
+            ("validity", lambda: complaints.record_validity(new_uow(), cid, {"information_complete": True,
+                                                                             "substantiated": True}, actor=qa)),
+            ("classify", lambda: complaints.classify(new_uow(), cid, {"complaint_class": "II", "rationale":
+                                                     "密封缺陷，可能对客户有潜在影响 (SOP 3.2)", "adr_suspected": False}, actor=qa)),
+            ("investigate", lambda: complaints.investigate(new_uow(), cid, {
+                "root_cause": "封口机压力偏低 (演示)", "impact": "仅本批次", "other_batches_affected": "相邻批次库存检查无异常",
+                "substantiated": True}, actor=investigator)),
+            ("assess", lambda: complaints.assess(new_uow(), cid, {"reasonable": True, "actions": ["return_exchange"],
+                                                                  "adr_confirmed": False,
+                                                                  "regulator_report_required": False}, actor=qa)),
+            ("reply", lambda: complaints.reply(new_uow(), cid, {"replied_on": today.isoformat(),
+                                                                "summary": "调查结果与纠正预防措施 (演示)"}, actor=qa)),
+        ]
+        for name, run in steps:
+            run()
+            if name == last_step:
+                return
+
+    made = [register("D250301", "inner_packaging", "瓶盖破裂，胶囊受潮 (演示)", 1)]
+    cid = register("D250601", "outer_packaging", "小盒压损 (演示)", 6, channel="email")
+    through(cid, "classify")
+    made.append(cid)
+    cid = register("D250101", "intrinsic_quality", "胶囊内容物结块 (演示)", 12)
+    through(cid, "assess")
+    made.append(cid)
+    cid = register("D250301", "inner_packaging", "铝塑泡罩漏封 (演示)", 20, channel="letter")
+    through(cid, "reply")
+    made.append(cid)
+    cid = register("V250201", "other", "防伪查询 (演示)", 3, channel="web")
+    complaints.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
+                                                "reason": "经查询为正品，投诉不成立 (演示)"}, actor=qa)
+    complaints.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "经核实为本公司正品 (演示)"}, actor=qa)
+    made.append(cid)
+    return [f"{len(DEMO_PRODUCTS)} products, {len(DEMO_BATCHES)} batches with distribution records, "
+            f"{len(made)} complaints (registered, under investigation, assessed, awaiting customer, closure pending)"]
+
+
 def load_demo(new_uow: Callable[[], UnitOfWork]) -> list[str]:
     """Create the demo users (idempotent); return one line per user for the console."""
     if accounts.non_demo_user_count(new_uow()):
         raise ConflictError(Msg("This database holds real (non-demo) accounts; demo data is refused here."))
-    existing = {user.username for user in accounts.list_users(new_uow())}
+    existing = {user.username: user.id for user in accounts.list_users(new_uow())}
     lines = []
     for username, printed_name, role in DEMO_USERS:
         password = demo_password(role)
@@ -40,7 +131,9 @@ def load_demo(new_uow: Callable[[], UnitOfWork]) -> list[str]:
                 new_uow(), actor_id=None, username=username, printed_name=printed_name, roles=[role],
                 temporary_password=password, identity_verified=True, is_demo=True,
             )
+            existing[username] = created.user_id
             if role in SIGNING_ROLES:
                 accounts.accept_esignature_statement(new_uow(), user_id=created.user_id, password=password, source_ip=None)
         lines.append(f"{role.value:<13} {username:<18} {password}")
-    return lines
+    ids = {"intake": existing["demo.intake"], "qa": existing["demo.qa"], "investigator": existing["demo.investigator"]}
+    return lines + load_demo_records(new_uow, ids)

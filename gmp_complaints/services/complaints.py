@@ -514,7 +514,9 @@ def compute_deadlines(complaint: Complaint, calendar) -> dict:
         result[key] = deadline.due_on.isoformat()
         provisional = provisional or deadline.provisional
     result["reminder_due_on"] = result["close_eligible_on"] = None
-    if complaint.replies:
+    # SOP 5.8's reminder follows the formal reply of a substantiated complaint; a reply that explains
+    # why a complaint is not substantiated goes straight to closure.
+    if complaint.replies and complaint.substantiated is not False:
         reply_row = complaint.replies[-1]
         due = calendar.deadline(reply_row.replied_on, REMINDER_AFTER_REPLY_WORKING_DAYS)
         result["reminder_due_on"] = due.due_on.isoformat()
