@@ -60,6 +60,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "complaint_reply.created": ActionSpec(ActionKind.create, Msg("Reply report recorded")),
     "customer_response.created": ActionSpec(ActionKind.create, Msg("Customer response recorded")),
     "customer_reminder.created": ActionSpec(ActionKind.create, Msg("Reminder letter recorded")),
+    "transfer.recorded": ActionSpec(ActionKind.create, Msg("Data transfer recorded")),
     "calendar.seeded": ActionSpec(ActionKind.create, Msg("Working-day calendar loaded")),
     "audit.exported": ActionSpec(ActionKind.export, Msg("Audit trail exported")),
     "audit.csv_exported": ActionSpec(ActionKind.export, Msg("Audit trail exported as CSV")),
@@ -80,6 +81,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "customer_response": Msg("Customer response"),
     "customer_reminder": Msg("Reminder"),
     "calendar": Msg("Working-day calendar"),
+    "transfer": Msg("Data transfer"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {

@@ -110,6 +110,8 @@ def _after_flush(session: Session, _flush_context) -> None:
 
 
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # releasing a savepoint: the events are claimed when the whole transaction commits
     session.flush()
     pending = session.info.get(PENDING, {})
     unclaimed = sorted(key for key in pending if key not in session.info.get(CLAIMED, set()))

@@ -333,3 +333,24 @@ class CalendarYearRow(Base):
     calendar_code: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     status: Mapped[str] = mapped_column(sa.String(16))
+
+
+@audited("transfer")
+class TransferLog(Base):
+    """Every data transfer from the ERP (REC-19): what came in, from where, how many rows, the result."""
+
+    __tablename__ = "transfer_log"
+    __table_args__ = (sa.CheckConstraint("result IN ('imported', 'rejected')", name="result_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    source: Mapped[str] = mapped_column(sa.String(64))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    file_sha256: Mapped[str] = mapped_column(sa.String(64))
+    rows_total: Mapped[int] = mapped_column(sa.Integer)
+    rows_imported: Mapped[int] = mapped_column(sa.Integer)
+    result: Mapped[str] = mapped_column(sa.String(16))
+    #: one line per rejected row: "line N: field: message"
+    errors: Mapped[str | None] = mapped_column(sa.Text)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,24 +1,44 @@
-"""Encryption at rest of complainant personal data: Fernet keys from configuration or a key file in the
-instance folder, never in the database. The first key encrypts; all keys decrypt (rotation)."""
+"""Encryption at rest of complainant personal data (SEC-11).
+
+Fernet (AES-128-CBC + HMAC-SHA256, authenticated) through ``MultiFernet``: the first key encrypts, every key
+decrypts, so a key is rotated by putting a new key in front, re-encrypting the stored values with
+``PersonalDataCipher.rotate`` and only then removing the old key.
+
+The keys come from the environment (``GMP_PERSONAL_DATA_KEYS``) or from a key file in the instance folder, never
+from the database: a copy of the database alone does not reveal the personal data. Losing the keys loses the
+data, so the key file belongs in the instance backup (kept apart from the database backup).
+"""
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from gmp_complaints.config import ConfigurationError
 
-class PersonalDataKeyError(RuntimeError):
-    """Stored personal data cannot be read with the configured keys."""
+ENV_VARIABLE = "GMP_PERSONAL_DATA_KEYS"
+
+
+class PersonalDataKeyError(ConfigurationError):
+    """The personal-data keys are missing or malformed, or stored data does not open with them.
+
+    A configuration problem (the CLI reports it like any other), never shown with the key itself.
+    """
 
 
 class PersonalDataCipher:
+    """Encrypts and decrypts single text values; ``None`` stays ``None`` (a field not given)."""
+
     def __init__(self, keys: list[bytes]):
         if not keys:
-            raise PersonalDataKeyError("No personal-data key is configured.")
-        self._fernet = MultiFernet([Fernet(key) for key in keys])
+            raise PersonalDataKeyError(f"No personal-data key is configured ({ENV_VARIABLE} or the instance key file).")
+        self._fernet = MultiFernet([_fernet(key, f"personal-data key {number}")
+                                    for number, key in enumerate(keys, start=1)])
 
     def encrypt(self, text: str | None) -> str | None:
+        """A Fernet token (URL-safe base64 text); a fresh random IV each time, so equal names give different tokens."""
         if text is None:
             return None
         return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
@@ -27,32 +47,90 @@ class PersonalDataCipher:
         if token is None:
             return None
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+            return self._fernet.decrypt(_token_bytes(token)).decode("utf-8")
         except InvalidToken:
-            raise PersonalDataKeyError(
-                "Personal data cannot be decrypted: the key is wrong or missing (GMP_PERSONAL_DATA_KEYS or the "
-                "instance key file).") from None
+            raise _unreadable() from None
 
     def rotate(self, token: str) -> str:
-        """Re-encrypt with the newest key (after a key was added in front)."""
-        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+        """The same value re-encrypted with the newest (first) key; readable by any configured key."""
+        try:
+            return self._fernet.rotate(_token_bytes(token)).decode("ascii")
+        except InvalidToken:
+            raise _unreadable() from None
 
 
-def load_or_create_key_file(path: Path) -> list[bytes]:
-    """One key per line, newest first; created (mode 0400) with a fresh key when missing."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(Fernet.generate_key() + b"\n")
-    return [line.strip() for line in path.read_bytes().splitlines() if line.strip()]
+def _unreadable() -> PersonalDataKeyError:
+    return PersonalDataKeyError(
+        "Personal data cannot be decrypted: the personal-data key is wrong or missing "
+        f"(check {ENV_VARIABLE} or the instance key file), or the stored value was altered.")
+
+
+def _token_bytes(token: str) -> bytes:
+    try:
+        return token.encode("ascii")
+    except UnicodeEncodeError:
+        # A Fernet token is pure ASCII; anything else was never written by this cipher.
+        raise InvalidToken from None
+
+
+def _fernet(key: bytes | str, where: str) -> Fernet:
+    try:
+        return Fernet(key.strip())
+    except (ValueError, TypeError, AttributeError):
+        # The key itself never goes into the message: it would end up in logs.
+        raise PersonalDataKeyError(f"{where} is not a Fernet key (32 bytes, URL-safe base64).") from None
 
 
 def keys_from_env(value: str) -> list[bytes]:
-    keys = [part.strip().encode("ascii") for part in value.split(",") if part.strip()]
-    for key in keys:
-        try:
-            Fernet(key)
-        except (ValueError, TypeError):
-            raise PersonalDataKeyError("GMP_PERSONAL_DATA_KEYS holds a value that is not a Fernet key.") from None
+    """Keys from the comma-separated value of ``GMP_PERSONAL_DATA_KEYS``, newest first, each one validated."""
+    parts = [part.strip() for part in value.split(",")]
+    keys = [part.encode("ascii", errors="replace") for part in parts if part]
+    if not keys:
+        raise PersonalDataKeyError(f"{ENV_VARIABLE} is set but holds no key.")
+    for number, key in enumerate(keys, start=1):
+        _fernet(key, f"{ENV_VARIABLE}: key {number} of {len(keys)}")
     return keys
+
+
+def load_or_create_key_file(path: Path) -> list[bytes]:
+    """The keys in ``path`` (one per line, newest first), creating the file with one new key when it is missing.
+
+    The new file is written completely under a temporary name and then hard-linked into place: several workers
+    starting at once all end up with the one key that won, and nobody ever reads a half-written file. The file
+    is created with mode 0400 (only the application's user reads it) and the directory with 0700.
+    """
+    if not path.exists():
+        _create_key_file(path)
+    keys = [line.strip() for line in path.read_bytes().splitlines() if line.strip()]
+    if not keys:
+        raise PersonalDataKeyError(f"The personal-data key file {path} holds no key.")
+    for number, key in enumerate(keys, start=1):
+        _fernet(key, f"{path}: line {number}")
+    return keys
+
+
+def _create_key_file(path: Path) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key() + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)  # fails if another process created the file first: its key wins
+        except FileExistsError:
+            return
+        _fsync_directory(path.parent)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # A key that is lost in a crash makes every value encrypted with it unreadable: make the new name durable.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

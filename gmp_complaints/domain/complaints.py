@@ -90,6 +90,24 @@ STATUS_LABELS = {
 }
 
 
+#: the time limit a complaint waits on next (lists and the dashboard)
+DUE_KIND_LABELS = {
+    "initial_feedback": Msg("Initial feedback"),
+    "classification": Msg("Classification"),
+    "investigation": Msg("Investigation report"),
+    "formal_reply": Msg("Formal reply"),
+    "reminder": Msg("Reminder due"),
+    "close_eligible": Msg("Closure eligible"),
+    "customer_due": Msg("Customer's deadline"),
+}
+#: SOP 5.5 hand-offs chosen in the assessment
+ASSESSMENT_ACTION_LABELS = {
+    "compensation": Msg("Compensation"),
+    "return_exchange": Msg("Return or exchange"),
+    "recall": Msg("Recall"),
+}
+
+
 @dataclass(frozen=True)
 class ComplaintFacts:
     """What the rules need to know about a complaint to decide a move."""
@@ -108,7 +126,7 @@ def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None
     Exactly the moves of DESIGN §2: any other is refused and changes nothing.
     """
     s = facts.status
-    refused = ConflictError(Msg("This step is not allowed while the complaint is %(status)s.", status=s.value))
+    refused = ConflictError(Msg("This step is not allowed while the complaint is %(status)s.", status=STATUS_LABELS[s]))
     if s in (Status.closed, Status.void):
         raise refused
     if step is Step.acknowledge:
@@ -184,7 +202,7 @@ def _add_years(day: date, years: int) -> date:
 
 
 def check_event_date(field: str, value: date, *, today: date, not_before: date | None = None,
-                     not_before_label: str | None = None) -> None:
+                     not_before_label: Msg | None = None) -> None:
     """Event dates record what happened: never in the future, never before the previous step."""
     if value > today:
         raise ValidationError(Msg("Date in the future."), {field: [Msg("The date cannot be in the future.")]})

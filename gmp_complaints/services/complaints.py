@@ -147,19 +147,19 @@ def _move(uow: UnitOfWork, complaint: Complaint, step: Step, actor_id: int | Non
                            reason=reason, actor_id=actor_id))
 
 
-def _last_step_date(complaint: Complaint) -> tuple[date, str]:
+def _last_step_date(complaint: Complaint) -> tuple[date, Msg]:
     """The date of the latest recorded step, which a new event date may not precede."""
-    candidates = [(complaint.received_on, "the receipt")]
-    for value, label in ((complaint.acknowledged_on, "the acknowledgement"),
-                         (complaint.validity_on, "the validity decision"),
-                         (complaint.classified_on, "the classification"),
-                         (complaint.investigated_on, "the investigation"),
-                         (complaint.assessed_on, "the assessment")):
+    candidates = [(complaint.received_on, Msg("the receipt"))]
+    for value, label in ((complaint.acknowledged_on, Msg("the initial feedback")),
+                         (complaint.validity_on, Msg("the validity decision")),
+                         (complaint.classified_on, Msg("the classification")),
+                         (complaint.investigated_on, Msg("the investigation")),
+                         (complaint.assessed_on, Msg("the assessment"))):
         if value:
             candidates.append((value, label))
-    candidates += [(r.replied_on, "the last reply") for r in complaint.replies]
-    candidates += [(r.received_on, "the last customer response") for r in complaint.responses]
-    candidates += [(r.sent_on, "the last reminder") for r in complaint.reminders]
+    candidates += [(r.replied_on, Msg("the last reply")) for r in complaint.replies]
+    candidates += [(r.received_on, Msg("the last customer response")) for r in complaint.responses]
+    candidates += [(r.sent_on, Msg("the last reminder")) for r in complaint.reminders]
     return max(candidates, key=lambda c: c[0])
 
 
@@ -277,7 +277,7 @@ def acknowledge(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
     with uow:
         complaint = _load(uow, complaint_id)
         check_event_date("sent_on", sent_on, today=business_today(uow.settings),
-                         not_before=complaint.received_on, not_before_label="the receipt")
+                         not_before=complaint.received_on, not_before_label=Msg("the receipt"))
         if complaint.acknowledged_on is not None:
             raise ConflictError(Msg("The initial feedback is already recorded."))
         complaint.acknowledged_on, complaint.acknowledgement_method, complaint.acknowledgement_note = sent_on, method, note
@@ -560,6 +560,7 @@ def complaint_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "product_code": product.code,
         "product_name": product.name,
         "batch_nos": [b.batch_no for b in batches],
+        "batches": [{"id": b.id, "batch_no": b.batch_no} for b in batches],
         "batch_unknown_reason": complaint.batch_unknown_reason,
         "complaint_type": complaint.complaint_type,
         "description": complaint.description,

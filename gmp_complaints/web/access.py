@@ -79,6 +79,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.complaint": Access(GMP_READERS),
     **{f"api_v1.complaint_{step}": Access(roles) for step, roles in COMPLAINT_STEP_ROLES.items()},
     **{f"complaints.step_{step}": Access(roles) for step, roles in COMPLAINT_STEP_ROLES.items()},
+    "master_data.import_csv": Access(QA_OFFICE),
+    "master_data.batch": Access(GMP_READERS),
     "complaints.dashboard": Access(GMP_READERS),
     "complaints.index": Access(GMP_READERS),
     "complaints.new": Access(INTAKE_DESK),

@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints.domain.complaints import (
+    ASSESSMENT_ACTION_LABELS,
     CHANNEL_LABELS,
+    DUE_KIND_LABELS,
     STATUS_LABELS,
     TYPE_LABELS,
     Channel,
@@ -64,7 +66,9 @@ def _date_arg(name: str) -> date | None:
 def _labels() -> dict:
     return {"status": {k.value: translate(v) for k, v in STATUS_LABELS.items()},
             "type": {k.value: translate(v) for k, v in TYPE_LABELS.items()},
-            "channel": {k.value: translate(v) for k, v in CHANNEL_LABELS.items()}}
+            "channel": {k.value: translate(v) for k, v in CHANNEL_LABELS.items()},
+            "due": {k: translate(v) for k, v in DUE_KIND_LABELS.items()},
+            "action": {k: translate(v) for k, v in ASSESSMENT_ACTION_LABELS.items()}}
 
 
 @bp.route("/dashboard")
