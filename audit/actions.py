@@ -60,6 +60,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "complaint_reply.created": ActionSpec(ActionKind.create, Msg("Reply report recorded")),
     "customer_response.created": ActionSpec(ActionKind.create, Msg("Customer response recorded")),
     "customer_reminder.created": ActionSpec(ActionKind.create, Msg("Reminder letter recorded")),
+    "attachment.added": ActionSpec(ActionKind.create, Msg("Attachment added")),
     "transfer.recorded": ActionSpec(ActionKind.create, Msg("Data transfer recorded")),
     "calendar.seeded": ActionSpec(ActionKind.create, Msg("Working-day calendar loaded")),
     "audit.exported": ActionSpec(ActionKind.export, Msg("Audit trail exported")),
@@ -82,6 +83,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "customer_reminder": Msg("Reminder"),
     "calendar": Msg("Working-day calendar"),
     "transfer": Msg("Data transfer"),
+    "attachment": Msg("Attachment"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {

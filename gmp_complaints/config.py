@@ -47,6 +47,12 @@ class Settings:
     #: Fernet keys for complainant personal data (comma-separated, newest first); else the key file
     personal_data_keys: str | None = None
 
+    attachment_max_mb: int = 20
+
+    @property
+    def attachment_root(self) -> Path:
+        return self.instance_path / "attachments"
+
     @property
     def personal_data_key_file(self) -> Path:
         return self.instance_path / "keys" / "personal-data.keys"
@@ -149,6 +155,7 @@ def load_settings(env: dict | None = None) -> Settings:
         checkpoint_every_events=_int(env, "GMP_CHECKPOINT_EVERY_EVENTS", 1000),
         checkpoint_every_minutes=_int(env, "GMP_CHECKPOINT_EVERY_MINUTES", 5),
         personal_data_keys=env.get("GMP_PERSONAL_DATA_KEYS") or None,
+        attachment_max_mb=_int(env, "GMP_ATTACHMENT_MAX_MB", 20),
     )
 
 

@@ -354,3 +354,21 @@ class TransferLog(Base):
     errors: Mapped[str | None] = mapped_column(sa.Text)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("attachment")
+class Attachment(Base):
+    """A file received or produced for a complaint (photos, spectra, letters). The bytes live in the
+    content-addressed store; the SHA-256 binds this record to them (REC-03). Never deleted."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

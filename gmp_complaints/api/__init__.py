@@ -180,6 +180,24 @@ def complaint(complaint_id: int):
     return jsonify(complaints.get_complaint(uow(), complaint_id, roles=g.principal.roles))
 
 
+@api_v1.route("/complaints/<int:complaint_id>/attachments", methods=["POST"])
+def add_attachment(complaint_id: int):
+    """multipart/form-data with ``file`` (and optional ``description``)."""
+    from gmp_complaints.services import attachments
+
+    upload = request.files.get("file")
+    return jsonify(attachments.add_attachment(
+        uow(), complaint_id, filename=upload.filename if upload else "", data=upload.read() if upload else b"",
+        description=request.form.get("description"), actor_id=g.principal.id)), 201
+
+
+@api_v1.route("/complaints/<int:complaint_id>/attachments/<int:attachment_id>")
+def attachment(complaint_id: int, attachment_id: int):
+    from gmp_complaints.web.attachments import attachment_response
+
+    return attachment_response(complaint_id, attachment_id)
+
+
 def _step_view(service_name: str):
     def view(complaint_id: int):
         from gmp_complaints.services import complaints

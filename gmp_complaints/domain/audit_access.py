@@ -8,7 +8,7 @@ from gmp_complaints.domain.roles import Role
 
 ACCOUNT_ENTITIES = frozenset({"user", "audit", "signing_key"})
 GMP_ENTITIES = frozenset({"complaint", "complaint_reply", "customer_response", "customer_reminder", "capa", "product",
-                          "batch", "distribution", "calendar", "configuration", "transfer"})
+                          "batch", "distribution", "calendar", "configuration", "transfer", "attachment"})
 
 
 def visible_entity_types(roles) -> frozenset[str] | None:

@@ -35,6 +35,7 @@ from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import (
+    Attachment,
     Batch,
     Complaint,
     ComplaintBatch,
@@ -587,6 +588,9 @@ def complaint_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "customer_responses": [{"received_on": r.received_on.isoformat(), "satisfied": r.satisfied, "text": r.text}
                                for r in complaint.responses],
         "reminders": [{"sent_on": r.sent_on.isoformat(), "by_system": r.by_system} for r in complaint.reminders],
+        "attachments": [{"id": a.id, "filename": a.filename, "media_type": a.media_type, "size": a.size,
+                         "sha256": a.sha256} for a in session.scalars(
+            sa.select(Attachment).where(Attachment.complaint_id == complaint.id).order_by(Attachment.id))],
         "deadlines": compute_deadlines(complaint, load_calendar(session)),
         "signatures": [],
     }

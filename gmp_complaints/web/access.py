@@ -31,6 +31,8 @@ QA_OFFICE = frozenset({Role.qa_officer, Role.qa_head})
 INTAKE_DESK = frozenset({Role.intake, Role.qa_officer, Role.qa_head})
 # Investigation findings: the departments concerned and QA; never sales (EU GMP 8.1).
 INVESTIGATORS = frozenset({Role.investigator, Role.qa_officer, Role.qa_head})
+# Everyone who works a complaint may add a file to it (photos, spectra, letters).
+COMPLAINT_WORKERS = INTAKE_DESK | INVESTIGATORS
 #: who records each complaint step, in the API and on the complaint page alike
 COMPLAINT_STEP_ROLES = {
     "acknowledge": INTAKE_DESK,
@@ -79,6 +81,10 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.complaint": Access(GMP_READERS),
     **{f"api_v1.complaint_{step}": Access(roles) for step, roles in COMPLAINT_STEP_ROLES.items()},
     **{f"complaints.step_{step}": Access(roles) for step, roles in COMPLAINT_STEP_ROLES.items()},
+    "api_v1.add_attachment": Access(COMPLAINT_WORKERS),
+    "api_v1.attachment": Access(GMP_READERS),
+    "attachments.upload": Access(COMPLAINT_WORKERS),
+    "attachments.download": Access(GMP_READERS),
     "master_data.import_csv": Access(QA_OFFICE),
     "master_data.batch": Access(GMP_READERS),
     "complaints.dashboard": Access(GMP_READERS),

@@ -1,0 +1,58 @@
+"""Attachments of a complaint: checked on upload, stored by content hash, never deleted (REC-03)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gmp_complaints.attachment_store import AttachmentPolicy, AttachmentRejected, ContentStore
+from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.models import Attachment, Complaint
+from gmp_complaints.uow import UnitOfWork
+
+
+def _store(uow: UnitOfWork) -> ContentStore:
+    return ContentStore(uow.settings.attachment_root)
+
+
+def attachment_view(row: Attachment) -> dict:
+    return {"id": row.id, "filename": row.filename, "media_type": row.media_type, "size": row.size,
+            "sha256": row.sha256, "description": row.description, "uploaded_at": row.created_at.isoformat()}
+
+
+def add_attachment(uow: UnitOfWork, complaint_id: int, *, filename: str, data: bytes, description: str | None,
+                   actor_id: int) -> dict:
+    policy = AttachmentPolicy(max_bytes=uow.settings.attachment_max_mb * 1024 * 1024)
+    try:
+        media_type = policy.check_upload(filename or "", data or b"")
+    except AttachmentRejected as exc:
+        raise ValidationError(Msg("The file was refused."), exc.fields) from None
+    with uow:
+        if uow.session.get(Complaint, complaint_id) is None:
+            raise NotFoundError(Msg("No complaint with id %(id)s.", id=complaint_id))
+        # The bytes go in first: a stored file without a row is harmless, a row without its file is not.
+        sha256 = _store(uow).put(data)
+        row = Attachment(complaint_id=complaint_id, sha256=sha256, filename=filename[:255], media_type=media_type,
+                         size=len(data), description=(description or "").strip() or None, uploaded_by_id=actor_id,
+                         created_at=uow.now())
+        uow.session.add(row)
+        uow.session.flush()
+        uow.record(DomainEvent("attachment.added", "attachment", str(row.id),
+                               {"complaint_id": [None, complaint_id]}, actor_id=actor_id))
+        uow.commit()
+        return attachment_view(row)
+
+
+def list_attachments(uow: UnitOfWork, complaint_id: int) -> list[dict]:
+    with uow:
+        rows = uow.session.scalars(sa.select(Attachment).where(Attachment.complaint_id == complaint_id)
+                                   .order_by(Attachment.id)).all()
+        return [attachment_view(r) for r in rows]
+
+
+def read_attachment(uow: UnitOfWork, complaint_id: int, attachment_id: int) -> tuple[dict, bytes]:
+    """The file as stored; its hash is verified on every read."""
+    with uow:
+        row = uow.session.get(Attachment, attachment_id)
+        if row is None or row.complaint_id != complaint_id:
+            raise NotFoundError(Msg("No such attachment."))
+        return attachment_view(row), _store(uow).open(row.sha256)
