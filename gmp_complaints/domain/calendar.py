@@ -90,6 +90,12 @@ class WorkingCalendar:
         self._weekday_holidays = sorted(d for d in self.holidays if d.weekday() not in weekend)
         self._adjusted_sorted = sorted(self.adjusted_workdays)
         self._workdays_per_week = 7 - len(weekend)
+        # Plain-week tables, by the weekday w of the day counted from (adding whole weeks keeps the weekday):
+        # _plain_in_next[w][r] = weekdays among the r days after it (r < 7);
+        # _days_to_nth[w][k] = how many days after it the k-th weekday comes (1 <= k <= workdays per week).
+        self._plain_in_next = [[sum((w + i) % 7 not in weekend for i in range(1, r + 1)) for r in range(7)]
+                               for w in range(7)]
+        self._days_to_nth = [[0] + [i for i in range(1, 8) if (w + i) % 7 not in weekend] for w in range(7)]
 
     def is_working_day(self, day: date) -> bool:
         """True for a weekday that is not a holiday, and for an adjusted working day."""
@@ -147,21 +153,14 @@ class WorkingCalendar:
     def _plain_between(self, start: date, end: date) -> int:
         """Weekdays (by the weekend rule alone) in (start, end], for end > start."""
         weeks, rest = divmod((end - start).days, 7)
-        # Any 7 consecutive days hold every weekday once; only the last partial week needs looking at.
-        tail_start = start + timedelta(days=7 * weeks)
-        tail = sum((tail_start + timedelta(days=i)).weekday() not in self.weekend for i in range(1, rest + 1))
-        return weeks * self._workdays_per_week + tail
+        return weeks * self._workdays_per_week + self._plain_in_next[start.weekday()][rest]
 
     def _plain_add(self, start: date, n: int) -> date:
         """The n-th weekday (by the weekend rule alone) strictly after ``start``, for n >= 1."""
         weeks, rest = divmod(n, self._workdays_per_week)
         if rest == 0:
             weeks, rest = weeks - 1, self._workdays_per_week
-        day = start + timedelta(days=7 * weeks)
-        while rest:
-            day += _ONE_DAY
-            rest -= day.weekday() not in self.weekend
-        return day
+        return start + timedelta(days=7 * weeks + self._days_to_nth[start.weekday()][rest])
 
 
 class CalendarImportError(ValueError):
