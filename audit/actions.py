@@ -62,6 +62,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "customer_reminder.created": ActionSpec(ActionKind.create, Msg("Reminder letter recorded")),
     "attachment.added": ActionSpec(ActionKind.create, Msg("Attachment added")),
     "transfer.recorded": ActionSpec(ActionKind.create, Msg("Data transfer recorded")),
+    "calendar.notice_loaded": ActionSpec(ActionKind.change, Msg("Official holiday notice loaded")),
     "calendar.seeded": ActionSpec(ActionKind.create, Msg("Working-day calendar loaded")),
     "audit.exported": ActionSpec(ActionKind.export, Msg("Audit trail exported")),
     "audit.csv_exported": ActionSpec(ActionKind.export, Msg("Audit trail exported as CSV")),

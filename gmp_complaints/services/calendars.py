@@ -1,6 +1,8 @@
 """Working-day calendars in the database: seeded for mainland China, loaded for deadline arithmetic."""
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from gmp_complaints.domain.calendar import CalendarDay, DayKind, WorkingCalendar, YearStatus
@@ -50,3 +52,57 @@ def seed_china_calendar(uow: UnitOfWork, first_year: int = 2004, last_year: int 
                                 "source": [None, "chinesecalendar"]}))
         uow.commit()
         return len(days)
+
+
+def _replace_years(uow: UnitOfWork, code: str, days, years: dict, *, action: str, actor_id: int | None,
+                   reason: str, source: str) -> None:
+    """Replace the listed years' days with ``days`` and set their status, as one audited change."""
+    from gmp_complaints.domain.errors import Msg, ValidationError
+
+    if not (reason or "").strip():
+        raise ValidationError(Msg("A reason is required."), {"reason": [Msg("Give the reason for this change.")]})
+    with uow:
+        session = uow.session
+        before_days, before_years = _listing(session, code)
+        for year in years:
+            for row in session.scalars(sa.select(CalendarDayRow).where(
+                    CalendarDayRow.calendar_code == code,
+                    CalendarDayRow.day >= date(year, 1, 1), CalendarDayRow.day <= date(year, 12, 31))):
+                session.delete(row)
+        session.flush()
+        for day in days:
+            session.add(CalendarDayRow(calendar_code=code, day=day.day, kind=day.kind.value, name=day.name[:100]))
+        for year, status in years.items():
+            row = session.get(CalendarYearRow, (code, year))
+            if row is None:
+                session.add(CalendarYearRow(calendar_code=code, year=year, status=status.value))
+            else:
+                row.status = status.value
+        session.flush()
+        after_days, after_years = _listing(session, code)
+        uow.record(DomainEvent(action, "calendar", code,
+                               {"days": [before_days, after_days], "years": [before_years, after_years],
+                                "source": [None, source]}, reason=reason.strip(), actor_id=actor_id))
+        uow.commit()
+
+
+def load_official_notice(uow: UnitOfWork, *, csv_text: str, filename: str, actor_id: int, reason: str,
+                         code: str = SITE_CALENDAR) -> list[int]:
+    """The annual notice (国务院办公厅关于部分节假日安排的通知) as CSV replaces its years, marked official."""
+    from gmp_complaints.domain.calendar import parse_notice_csv
+
+    days, years = parse_notice_csv(csv_text)
+    _replace_years(uow, code, days, years, action="calendar.notice_loaded", actor_id=actor_id, reason=reason,
+                   source=f"notice {filename}")
+    return sorted(years)
+
+
+def calendar_overview(uow: UnitOfWork, year: int, code: str = SITE_CALENDAR) -> dict:
+    with uow:
+        years = {r.year: r.status for r in uow.session.scalars(
+            sa.select(CalendarYearRow).where(CalendarYearRow.calendar_code == code).order_by(CalendarYearRow.year))}
+        days = uow.session.scalars(sa.select(CalendarDayRow).where(
+            CalendarDayRow.calendar_code == code, CalendarDayRow.day >= date(year, 1, 1),
+            CalendarDayRow.day <= date(year, 12, 31)).order_by(CalendarDayRow.day)).all()
+        return {"code": code, "year": year, "years": years,
+                "days": [{"day": d.day.isoformat(), "kind": d.kind, "name": d.name} for d in days]}

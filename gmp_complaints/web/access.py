@@ -69,6 +69,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "admin.unlock": Access(ADMIN),
     "admin.reset_password": Access(ADMIN),
     "admin.verify_identity": Access(ADMIN),
+    "admin.calendar": Access(ADMIN),
     "audit_trail.events": Access(AUDIT_READERS),
     "audit_trail.events_csv": Access(AUDIT_READERS),
     "audit_trail.export_bundle": Access(AUDIT_READERS),

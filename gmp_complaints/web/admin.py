@@ -5,7 +5,7 @@ import csv
 import hashlib
 import io
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -156,3 +156,31 @@ def reset_password(user_id: int):
         lambda form: accounts.reset_password(uow(), actor_id=current_user.id, user_id=user_id, reason=form.reason.data),
         lambda credentials: render_template("admin/temporary_password.html", credentials=credentials, created=False),
     )
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+def calendar():
+    """The site's working-day calendar: each year's days and status; the official notice loads as CSV."""
+    from gmp_complaints.clock import business_today
+    from gmp_complaints.domain.calendar import CalendarImportError
+    from gmp_complaints.services import calendars
+    from gmp_complaints.web import settings
+
+    year = request.args.get("year", "")
+    year = int(year) if year.isdigit() else business_today(settings()).year
+    errors, problems, status = {}, [], 200
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            loaded = calendars.load_official_notice(
+                uow(), csv_text=(upload.read() if upload else b"").decode("utf-8", errors="replace"),
+                filename=upload.filename if upload else "", actor_id=current_user.id, reason=request.form.get("reason"))
+        except CalendarImportError as exc:
+            problems, status = [f"line {line}: {message}" for line, message in exc.problems], 400
+        except ValidationError as exc:
+            errors, status = {k: [translate(m) for m in v] for k, v in exc.fields.items()}, 400
+        else:
+            flash(_("The official notice for %(years)s is loaded.", years=", ".join(map(str, loaded))), "info")
+            return redirect(url_for("admin.calendar", year=loaded[0]))
+    return render_template("admin/calendar.html", overview=calendars.calendar_overview(uow(), year), errors=errors,
+                           problems=problems), status
