@@ -663,12 +663,13 @@ def next_due(complaint: Complaint, deadlines: dict, today: date) -> dict | None:
         open_items.append(("investigation", deadlines["investigation_due_on"]))
     if status in (Status.under_investigation, Status.assessed) and not complaint.replies:
         open_items.append(("formal_reply", deadlines["formal_reply_due_on"]))
-    if status is Status.awaiting_customer:
+    if status is Status.awaiting_customer and complaint.replies:
         reminded = any(r.reply_id == complaint.replies[-1].id for r in complaint.reminders)
         open_items.append(("close_eligible", deadlines["close_eligible_on"]) if reminded
                           else ("reminder", deadlines["reminder_due_on"]))
     if complaint.customer_due_on and not complaint.replies:
         open_items.append(("customer_due", complaint.customer_due_on.isoformat()))
+    open_items = [(kind, due_on) for kind, due_on in open_items if due_on]
     if not open_items:
         return None
     kind, due_on = min(open_items, key=lambda item: item[1])
