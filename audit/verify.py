@@ -517,9 +517,10 @@ def _parse_leaves(blob: bytes) -> list[bytes]:
     if len(blob) == LEAF_LINE * count and blob[64::LEAF_LINE] == b"\n" * count:
         try:
             raw = bytes.fromhex(blob.decode("ascii"))  # one call; fromhex skips the newlines
-            return [raw[i:i + 32] for i in range(0, len(raw), 32)]
         except ValueError:
-            pass  # a bad digit somewhere: fall back to line by line, to name the line
+            raw = None  # a bad digit somewhere: fall back to line by line, to name the line
+        if raw is not None:
+            return [raw[i:i + 32] for i in range(0, len(raw), 32)]
     sealed = []
     for text in _split_lines(blob):
         try:

@@ -202,8 +202,8 @@ def parse_notice_csv(text: str,
         if _ISO_DATE.fullmatch(raw_day):
             try:
                 day = date.fromisoformat(raw_day)
-            except ValueError:
-                pass
+            except ValueError:  # the right shape but no such day, e.g. 2027-02-30
+                day = None
         if day is None:
             row_problems.append(f"not a date in the form YYYY-MM-DD: {raw_day!r}")
         kind = next((k for k in DayKind if k.value == raw_kind), None)
