@@ -596,9 +596,37 @@ def complaint_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
     }
 
 
+def related_for_investigation(session, complaint: Complaint) -> dict:
+    """SOP 5.4 / TR-02: what the investigator must weigh — the batches next to the complained ones
+    (5.4.3: stock of adjacent batches) and earlier complaints on the same product and type."""
+    from gmp_complaints.services.master_data import adjacent_batches
+
+    linked = {link.batch_id for link in complaint.batch_links}
+    adjacent: dict[int, Batch] = {}
+    for batch in session.scalars(sa.select(Batch).where(Batch.id.in_(linked))) if linked else []:
+        for neighbour in adjacent_batches(session, batch):
+            if neighbour.id not in linked:
+                adjacent[neighbour.id] = neighbour
+    earlier = session.scalars(
+        sa.select(Complaint).where(Complaint.product_id == complaint.product_id,
+                                   Complaint.complaint_type == complaint.complaint_type,
+                                   Complaint.id != complaint.id,
+                                   Complaint.received_on <= complaint.received_on)
+        .order_by(Complaint.received_on.desc(), Complaint.id.desc()).limit(20)).all()
+    return {
+        "adjacent_batches": [{"id": b.id, "batch_no": b.batch_no, "manufactured_on": b.manufactured_on.isoformat()}
+                             for b in sorted(adjacent.values(), key=lambda b: b.manufactured_on)],
+        "earlier_complaints": [{"id": c.id, "intake_ref": c.intake_ref, "number": c.number, "status": c.status,
+                                "received_on": c.received_on.isoformat()} for c in earlier],
+    }
+
+
 def get_complaint(uow: UnitOfWork, complaint_id: int, *, roles) -> dict:
     with uow:
-        return complaint_view(uow, _load(uow, complaint_id, for_update=False), roles)
+        complaint = _load(uow, complaint_id, for_update=False)
+        view = complaint_view(uow, complaint, roles)
+        view["related"] = related_for_investigation(uow.session, complaint)
+        return view
 
 
 # --- lists and the dashboard -----------------------------------------------------------------------

@@ -265,3 +265,13 @@ def test_every_step_leaves_an_audit_event_and_the_trail_replays_clean(app, api, 
 def test_dates_are_plain_iso_dates(api):
     complaint = api.ok("intake", "/complaints", registration(), 201)
     assert date.fromisoformat(complaint["received_on"]) == date(2026, 11, 2)
+
+
+@pytest.mark.req("REC-11", "TR-02")
+def test_the_investigator_sees_adjacent_batches_and_earlier_complaints_of_the_same_kind(api):
+    first = api.ok("intake", "/complaints", registration(received_on="2026-10-01"), 201)["id"]
+    api.ok("intake", "/complaints", registration(received_on="2026-10-02", complaint_type="outer_packaging"), 201)
+    second = api.ok("intake", "/complaints", registration(received_on="2026-11-02"), 201)["id"]
+    related = api.get("investigator", f"/complaints/{second}").get_json()["related"]
+    assert [b["batch_no"] for b in related["adjacent_batches"]] == ["B2601", "B2603"]
+    assert [c["id"] for c in related["earlier_complaints"]] == [first]
