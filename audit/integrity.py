@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy import inspect
 
-from audit.keys import load_signer, public_keys
+from audit.keys import public_keys
 from audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
 from audit.verify import CompactRange, canonical_value, checkpoint_signed_by, leaf_hash, load_keys, parse_checkpoint
 from gmp_complaints.db import Base

@@ -13,7 +13,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm import Session
 
 PENDING = "gmp_audit_pending"
 CLAIMED = "gmp_audit_claimed"

@@ -45,6 +45,7 @@ from gmp_complaints.models import (
     Distribution,
     Product,
 )
+from gmp_complaints.services import inputs
 from gmp_complaints.services.calendars import load_calendar
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.personal_data import cipher_for
@@ -52,67 +53,6 @@ from gmp_complaints.uow import UnitOfWork
 
 ASSESSMENT_ACTIONS = ("compensation", "return_exchange", "recall")
 CRITERIA_VERSION = "SOP-3/1"
-
-
-# --- input checking -------------------------------------------------------------------------------
-
-
-def _required_text(errors: dict, data: dict, field: str, max_length: int = 10_000) -> str | None:
-    value = data.get(field)
-    if not isinstance(value, str) or not value.strip():
-        errors[field] = [Msg("This field is required.")]
-        return None
-    if len(value) > max_length:
-        errors[field] = [Msg("At most %(count)s characters.", count=max_length)]
-        return None
-    return value.strip()
-
-
-def _optional_text(errors: dict, data: dict, field: str, max_length: int = 10_000) -> str | None:
-    value = data.get(field)
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str) or len(value) > max_length:
-        errors[field] = [Msg("At most %(count)s characters of text.", count=max_length)]
-        return None
-    return value.strip() or None
-
-
-def _bool(errors: dict, data: dict, field: str, required: bool = True) -> bool | None:
-    value = data.get(field)
-    if value is None and not required:
-        return None
-    if not isinstance(value, bool):
-        errors[field] = [Msg("true or false.")]
-        return None
-    return value
-
-
-def _date(errors: dict, data: dict, field: str, required: bool = True) -> date | None:
-    value = data.get(field)
-    if value in (None, ""):
-        if required:
-            errors[field] = [Msg("This field is required.")]
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        errors[field] = [Msg("Use the form YYYY-MM-DD.")]
-        return None
-
-
-def _choice(errors: dict, data: dict, field: str, enum):
-    value = data.get(field)
-    try:
-        return enum(value)
-    except ValueError:
-        errors[field] = [Msg("Choose one of: %(choices)s.", choices=", ".join(e.value for e in enum))]
-        return None
-
-
-def _raise(errors: dict) -> None:
-    if errors:
-        raise ValidationError(Msg("The request has invalid fields."), errors)
 
 
 # --- loading and facts ---------------------------------------------------------------------------
@@ -193,38 +133,38 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
     """SOP 5.1: the complaint as received, with an intake reference at once."""
     errors: dict = {}
     today = business_today(uow.settings)
-    received_on = _date(errors, data, "received_on")
-    channel = _choice(errors, data, "channel", Channel)
-    complaint_type = _choice(errors, data, "complaint_type", ComplaintType)
-    description = _required_text(errors, data, "description", 20_000)
+    received_on = inputs.day(errors, data, "received_on")
+    channel = inputs.choice(errors, data, "channel", Channel)
+    complaint_type = inputs.choice(errors, data, "complaint_type", ComplaintType)
+    description = inputs.text(errors, data, "description", 20_000)
     complainant = data.get("complainant")
     if not isinstance(complainant, dict):
         errors["complainant"] = [Msg("Give the complainant's name, organisation, phone and e-mail.")]
         complainant = {}
-    name = _required_text(errors, complainant, "name", 200)
+    name = inputs.text(errors, complainant, "name", 200)
     if "name" in errors:
         errors["complainant.name"] = errors.pop("name")
-    organisation = _optional_text(errors, complainant, "organisation", 200)
-    phone = _optional_text(errors, complainant, "phone", 64)
-    email = _optional_text(errors, complainant, "email", 200)
+    organisation = inputs.text(errors, complainant, "organisation", 200, required=False)
+    phone = inputs.text(errors, complainant, "phone", 64, required=False)
+    email = inputs.text(errors, complainant, "email", 200, required=False)
     for key in ("organisation", "phone", "email"):
         if key in errors:
             errors[f"complainant.{key}"] = errors.pop(key)
-    product_code = _required_text(errors, data, "product_code", 64)
+    product_code = inputs.text(errors, data, "product_code", 64)
     batch_nos = data.get("batch_nos") or []
     if not isinstance(batch_nos, list) or not all(isinstance(b, str) and b.strip() for b in batch_nos):
         errors["batch_nos"] = [Msg("A list of batch numbers.")]
         batch_nos = []
-    batch_unknown_reason = _optional_text(errors, data, "batch_unknown_reason", 2000)
+    batch_unknown_reason = inputs.text(errors, data, "batch_unknown_reason", 2000, required=False)
     if not batch_nos and not batch_unknown_reason and "batch_nos" not in errors:
         errors["batch_nos"] = [Msg("Pick the batch, or give the reason it is unknown (batch_unknown_reason).")]
     if batch_nos and batch_unknown_reason:
         errors["batch_unknown_reason"] = [Msg("Give a reason only when no batch is known.")]
-    sample_available = _bool(errors, data, "sample_available", required=False) or False
-    customer_due_on = _date(errors, data, "customer_due_on", required=False)
+    sample_available = inputs.boolean(errors, data, "sample_available", required=False) or False
+    customer_due_on = inputs.day(errors, data, "customer_due_on", required=False)
     if received_on and received_on > today:
         errors["received_on"] = [Msg("The date cannot be in the future.")]
-    _raise(errors)
+    inputs.raise_if_any(errors)
 
     with uow:
         session = uow.session
@@ -271,10 +211,10 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
 def acknowledge(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP 5.2: initial feedback to the customer."""
     errors: dict = {}
-    sent_on = _date(errors, data, "sent_on")
-    method = _required_text(errors, data, "method", 32)
-    note = _optional_text(errors, data, "note", 5000)
-    _raise(errors)
+    sent_on = inputs.day(errors, data, "sent_on")
+    method = inputs.text(errors, data, "method", 32)
+    note = inputs.text(errors, data, "note", 5000, required=False)
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         check_event_date("sent_on", sent_on, today=business_today(uow.settings),
@@ -291,12 +231,12 @@ def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
     """SOP 5.3: is the information complete, is the complaint substantiated? Not substantiated goes to
     ``assessed`` without a number, and its reply takes it to closure."""
     errors: dict = {}
-    information_complete = _bool(errors, data, "information_complete")
-    substantiated = _bool(errors, data, "substantiated")
-    reason = _optional_text(errors, data, "reason", 5000)
+    information_complete = inputs.boolean(errors, data, "information_complete")
+    substantiated = inputs.boolean(errors, data, "substantiated")
+    reason = inputs.text(errors, data, "reason", 5000, required=False)
     if substantiated is False and not reason:
         errors["reason"] = [Msg("Say why the complaint is not substantiated.")]
-    _raise(errors)
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         complaint.information_complete = information_complete
@@ -311,10 +251,10 @@ def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
 def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP §3, 5.3: class I/II/III with a rationale and the ADR question; assigns the TS number."""
     errors: dict = {}
-    complaint_class = _choice(errors, data, "complaint_class", ComplaintClass)
-    rationale = _required_text(errors, data, "rationale", 5000)
-    adr_suspected = _bool(errors, data, "adr_suspected")
-    _raise(errors)
+    complaint_class = inputs.choice(errors, data, "complaint_class", ComplaintClass)
+    rationale = inputs.text(errors, data, "rationale", 5000)
+    adr_suspected = inputs.boolean(errors, data, "adr_suspected")
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         _move(uow, complaint, Step.classify, actor.id)
@@ -334,11 +274,11 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
     if actor.roles <= {Role.intake}:
         raise PermissionDeniedError(Msg("Sales staff cannot own an investigation."))
     errors: dict = {}
-    root_cause = _required_text(errors, data, "root_cause")
-    impact = _required_text(errors, data, "impact")
-    other_batches = _required_text(errors, data, "other_batches_affected")
-    substantiated = _bool(errors, data, "substantiated")
-    _raise(errors)
+    root_cause = inputs.text(errors, data, "root_cause", 10_000)
+    impact = inputs.text(errors, data, "impact", 10_000)
+    other_batches = inputs.text(errors, data, "other_batches_affected", 10_000)
+    substantiated = inputs.boolean(errors, data, "substantiated")
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         _move(uow, complaint, Step.investigate, actor.id,
@@ -353,15 +293,15 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
 def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP 5.5: reasonable or not; compensation / return / recall; ADR; report to the regulator."""
     errors: dict = {}
-    reasonable = _bool(errors, data, "reasonable")
+    reasonable = inputs.boolean(errors, data, "reasonable")
     actions = data.get("actions") or []
     if not isinstance(actions, list) or any(a not in ASSESSMENT_ACTIONS for a in actions):
         errors["actions"] = [Msg("A list of: %(choices)s.", choices=", ".join(ASSESSMENT_ACTIONS))]
-    adr_confirmed = _bool(errors, data, "adr_confirmed")
-    regulator = _bool(errors, data, "regulator_report_required")
+    adr_confirmed = inputs.boolean(errors, data, "adr_confirmed")
+    regulator = inputs.boolean(errors, data, "regulator_report_required")
     if reasonable is False and actions:
         errors["actions"] = [Msg("An unreasonable complaint takes no actions.")]
-    _raise(errors)
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         _move(uow, complaint, Step.assess, actor.id)
@@ -375,9 +315,9 @@ def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> d
 def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP 5.6: the formal reply, or the 2nd, 3rd... supplementary reply after a challenge."""
     errors: dict = {}
-    replied_on = _date(errors, data, "replied_on")
-    summary = _required_text(errors, data, "summary", 20_000)
-    _raise(errors)
+    replied_on = inputs.day(errors, data, "replied_on")
+    summary = inputs.text(errors, data, "summary", 20_000)
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         last, label = _last_step_date(complaint)
@@ -397,10 +337,10 @@ def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, 
     """The customer answers the latest reply: satisfied (closure pending) or a challenge (back to
     investigation; the next reply is supplementary)."""
     errors: dict = {}
-    received_on = _date(errors, data, "received_on")
-    satisfied = _bool(errors, data, "satisfied")
-    text = _required_text(errors, data, "text", 20_000)
-    _raise(errors)
+    received_on = inputs.day(errors, data, "received_on")
+    satisfied = inputs.boolean(errors, data, "satisfied")
+    text = inputs.text(errors, data, "text", 20_000)
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         last, label = _last_step_date(complaint)
@@ -440,8 +380,8 @@ def _add_reminder(uow: UnitOfWork, complaint: Complaint, sent_on: date, actor_id
 
 def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     errors: dict = {}
-    sent_on = _date(errors, data, "sent_on")
-    _raise(errors)
+    sent_on = inputs.day(errors, data, "sent_on")
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         last, label = _last_step_date(complaint)
@@ -455,9 +395,9 @@ def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
 def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """A later change of class keeps the number; the current class changes, the original stays (REC-05)."""
     errors: dict = {}
-    complaint_class = _choice(errors, data, "complaint_class", ComplaintClass)
-    reason = _required_text(errors, data, "reason", 5000)
-    _raise(errors)
+    complaint_class = inputs.choice(errors, data, "complaint_class", ComplaintClass)
+    reason = inputs.text(errors, data, "reason", 5000)
+    inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
         if complaint.complaint_class == complaint_class.value:

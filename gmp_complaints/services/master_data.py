@@ -9,32 +9,8 @@ import sqlalchemy as sa
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import Batch, Complaint, ComplaintBatch, Distribution, Product
+from gmp_complaints.services import inputs
 from gmp_complaints.uow import UnitOfWork
-
-
-def _text(errors: dict, field: str, value, *, max_length: int, required: bool = True) -> str | None:
-    value = " ".join(str(value).split()) if value is not None else ""
-    if not value:
-        if required:
-            errors[field] = [Msg("This field is required.")]
-        return None
-    if len(value) > max_length:
-        errors[field] = [Msg("At most %(count)s characters.", count=max_length)]
-    return value
-
-
-def _date(errors: dict, field: str, value, *, required: bool = True) -> date | None:
-    if value in (None, ""):
-        if required:
-            errors[field] = [Msg("This field is required.")]
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        errors[field] = [Msg("Use the form YYYY-MM-DD.")]
-        return None
 
 
 @dataclass(frozen=True)
@@ -48,10 +24,10 @@ class ProductInput:
 
 def validate_product(data: dict) -> ProductInput:
     errors: dict = {}
-    code = _text(errors, "code", data.get("code"), max_length=64)
-    name = _text(errors, "name", data.get("name"), max_length=200)
-    strength = _text(errors, "strength", data.get("strength"), max_length=100)
-    dosage_form = _text(errors, "dosage_form", data.get("dosage_form"), max_length=100)
+    code = inputs.text(errors, data, "code", 64, collapse_spaces=True)
+    name = inputs.text(errors, data, "name", 200, collapse_spaces=True)
+    strength = inputs.text(errors, data, "strength", 100, collapse_spaces=True)
+    dosage_form = inputs.text(errors, data, "dosage_form", 100, collapse_spaces=True)
     has_expiry = data.get("has_expiry", True)
     if not isinstance(has_expiry, bool):
         errors["has_expiry"] = [Msg("true or false.")]
@@ -71,11 +47,11 @@ class BatchInput:
 
 def validate_batch(data: dict) -> BatchInput:
     errors: dict = {}
-    product_code = _text(errors, "product_code", data.get("product_code"), max_length=64)
-    batch_no = _text(errors, "batch_no", data.get("batch_no"), max_length=64)
-    manufactured_on = _date(errors, "manufactured_on", data.get("manufactured_on"))
-    expires_on = _date(errors, "expires_on", data.get("expires_on"), required=False)
-    released_on = _date(errors, "released_on", data.get("released_on"), required=False)
+    product_code = inputs.text(errors, data, "product_code", 64, collapse_spaces=True)
+    batch_no = inputs.text(errors, data, "batch_no", 64, collapse_spaces=True)
+    manufactured_on = inputs.day(errors, data, "manufactured_on")
+    expires_on = inputs.day(errors, data, "expires_on", required=False)
+    released_on = inputs.day(errors, data, "released_on", required=False)
     if manufactured_on and expires_on and expires_on <= manufactured_on:
         errors["expires_on"] = [Msg("The expiry date must be after the manufacture date.")]
     if manufactured_on and released_on and released_on < manufactured_on:
@@ -96,10 +72,10 @@ class DistributionInput:
 
 def validate_distribution(data: dict) -> DistributionInput:
     errors: dict = {}
-    product_code = _text(errors, "product_code", data.get("product_code"), max_length=64)
-    batch_no = _text(errors, "batch_no", data.get("batch_no"), max_length=64)
-    consignee = _text(errors, "consignee", data.get("consignee"), max_length=200)
-    shipped_on = _date(errors, "shipped_on", data.get("shipped_on"))
+    product_code = inputs.text(errors, data, "product_code", 64, collapse_spaces=True)
+    batch_no = inputs.text(errors, data, "batch_no", 64, collapse_spaces=True)
+    consignee = inputs.text(errors, data, "consignee", 200, collapse_spaces=True)
+    shipped_on = inputs.day(errors, data, "shipped_on")
     quantity = data.get("quantity")
     try:
         quantity = int(quantity)
