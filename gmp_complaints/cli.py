@@ -56,12 +56,14 @@ def init():
 
     from audit.service import ensure_signing_key
     from gmp_complaints.services.calendars import seed_china_calendar
+    from gmp_complaints.services.configuration import seed_reference_data
 
     settings = _settings()
     upgrade_to_head(settings.database_url)
     with _database(settings) as new_uow:
         key_id = ensure_signing_key(new_uow())
         seeded = seed_china_calendar(new_uow())
+        seed_reference_data(new_uow())
     if seeded:
         click.echo(f"Working-day calendar for mainland China loaded: {seeded} holidays and adjusted working days.")
     click.echo(f"Database is at the latest schema: {_redacted(settings.database_url)}")
@@ -109,8 +111,9 @@ def demo():
     """Load demo data for a first look: one user per role (passwords printed)."""
     from audit.service import ensure_signing_key
     from gmp_complaints.demo import load_demo
-    from gmp_complaints.services.calendars import seed_china_calendar
     from gmp_complaints.migrate import upgrade_to_head
+    from gmp_complaints.services.calendars import seed_china_calendar
+    from gmp_complaints.services.configuration import seed_reference_data
 
     settings = _settings()
     upgrade_to_head(settings.database_url)
@@ -118,6 +121,7 @@ def demo():
         with _database(settings) as new_uow:
             ensure_signing_key(new_uow())
             seed_china_calendar(new_uow())
+            seed_reference_data(new_uow())
             report = load_demo(new_uow)
     except DomainError as exc:
         _fail(exc)
@@ -141,16 +145,21 @@ def serve(host, port, workers):
 
 @main.command()
 def tick():
-    """The scheduled job (cron): customer reminders and no-response closure pending (SOP 5.8), then a
-    signed checkpoint of the audit log. Idempotent; safe when two run at once."""
+    """The scheduled job (cron): customer reminders and no-response closure pending (SOP 5.8),
+    escalation of overdue time limits, e-mail delivery, then a signed checkpoint of the audit log.
+    Idempotent; safe when two run at once."""
     from audit.service import seal
-    from gmp_complaints.services.complaints import tick as complaint_tick
+    from gmp_complaints.services.timers import deliver_outbox, tick as complaint_tick
 
     settings = _settings()
     with _database(settings) as new_uow:
         done = complaint_tick(new_uow())
+        mail = deliver_outbox(new_uow())
         size = seal(new_uow())
-    click.echo(f"Reminders sent: {done['reminders']}; moved to closure pending: {done['closure_pending']}.")
+    click.echo(f"Reminders sent: {done['reminders']}; moved to closure pending: {done['closure_pending']}; "
+               f"escalated: {done['escalations']}.")
+    click.echo(f"E-mails queued: {done['emails_queued']}; sent: {mail['sent']}; failed (kept for retry): "
+               f"{mail['failed']}.")
     click.echo(f"Audit log sealed at {size} events.")
 
 

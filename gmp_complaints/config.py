@@ -48,6 +48,13 @@ class Settings:
     personal_data_keys: str | None = None
 
     attachment_max_mb: int = 20
+    #: outgoing mail (customer reminders); without a host, reminders are recorded but not e-mailed
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "qa@localhost"
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
 
     @property
     def attachment_root(self) -> Path:
@@ -156,6 +163,12 @@ def load_settings(env: dict | None = None) -> Settings:
         checkpoint_every_minutes=_int(env, "GMP_CHECKPOINT_EVERY_MINUTES", 5),
         personal_data_keys=env.get("GMP_PERSONAL_DATA_KEYS") or None,
         attachment_max_mb=_int(env, "GMP_ATTACHMENT_MAX_MB", 20),
+        smtp_host=env.get("GMP_SMTP_HOST") or None,
+        smtp_port=_int(env, "GMP_SMTP_PORT", 25),
+        smtp_sender=env.get("GMP_SMTP_FROM") or "qa@localhost",
+        smtp_starttls=env.get("GMP_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+        smtp_user=env.get("GMP_SMTP_USER") or None,
+        smtp_password=env.get("GMP_SMTP_PASSWORD") or None,
     )
 
 

@@ -46,7 +46,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     from datetime import date, timedelta
 
     from gmp_complaints.clock import business_today
-    from gmp_complaints.services import complaints, master_data
+    from gmp_complaints.services import complaints, investigation, master_data
     from gmp_complaints.services.complaints import Actor
 
     uow = new_uow()
@@ -80,14 +80,26 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
             actor=intake, is_demo=True)["id"]
 
     def through(cid, last_step):
+        received = date.fromisoformat(complaints.get_complaint(new_uow(), cid, roles={Role.qa_officer})["received_on"])
         steps = [
+            ("acknowledge", lambda: complaints.acknowledge(new_uow(), cid, {
+                "sent_on": received.isoformat(), "method": "phone", "note": "已确认收到，请寄回样品 (演示)"}, actor=intake)),
             ("validity", lambda: complaints.record_validity(new_uow(), cid, {"information_complete": True,
                                                                              "substantiated": True}, actor=qa)),
             ("classify", lambda: complaints.classify(new_uow(), cid, {"complaint_class": "II", "rationale":
-                                                     "密封缺陷，可能对客户有潜在影响 (SOP 3.2)", "adr_suspected": False}, actor=qa)),
+                                                     "密封缺陷，可能对客户有潜在影响 (SOP 3.2)", "adr_suspected": False,
+                                                     "criteria": ["II.seal_defect"]}, actor=qa)),
+            ("assign", lambda: complaints.assign(new_uow(), cid, {"owner": "demo.qa", "investigator": "demo.investigator"},
+                                                 actor=qa)),
             ("investigate", lambda: complaints.investigate(new_uow(), cid, {
                 "root_cause": "封口机压力偏低 (演示)", "impact": "仅本批次", "other_batches_affected": "相邻批次库存检查无异常",
-                "substantiated": True}, actor=investigator)),
+                "substantiated": True, "checklist": {
+                    "batch_records": {"outcome": "done", "note": "批生产记录封口工序压力记录偏低 (演示)"},
+                    "sample_vs_retained": {"outcome": "done", "note": "退回样品与留样对比：封口扭矩低于标准 (演示)"},
+                    "stock_and_adjacent": {"outcome": "done", "note": "本批及相邻批库存已隔离 (演示)"},
+                    "site_visit": {"outcome": "not_applicable", "note": "照片与样品足以判断 (演示)"},
+                    "further_studies": {"outcome": "not_applicable", "note": "无需进一步研究 (演示)"},
+                    "carrier": {"outcome": "not_applicable", "note": "非运输问题 (演示)"}}}, actor=investigator)),
             ("assess", lambda: complaints.assess(new_uow(), cid, {"reasonable": True, "actions": ["return_exchange"],
                                                                   "adr_confirmed": False,
                                                                   "regulator_report_required": False}, actor=qa)),
@@ -101,7 +113,11 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
 
     made = [register("D250301", "inner_packaging", "瓶盖破裂，胶囊受潮 (演示)", 1)]
     cid = register("D250601", "outer_packaging", "小盒压损 (演示)", 6, channel="email")
-    through(cid, "classify")
+    through(cid, "assign")
+    investigation.request_quarantine(new_uow(), cid, {"batch_nos": ["D250601"], "reason": "SOP 5.4.3 库存隔离 (演示)"},
+                                     actor=investigator)
+    complaints.request_extension(new_uow(), cid, {"kind": "investigation", "new_due_on": (
+        today + timedelta(days=40)).isoformat(), "reason": "需加速稳定性试验 (演示)"}, actor=investigator)
     made.append(cid)
     cid = register("D250101", "intrinsic_quality", "胶囊内容物结块 (演示)", 12)
     through(cid, "assess")

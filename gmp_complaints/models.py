@@ -239,6 +239,13 @@ class Complaint(Base):
     adr_confirmed: Mapped[bool | None] = mapped_column(sa.Boolean)
     regulator_report_required: Mapped[bool | None] = mapped_column(sa.Boolean)
     assessed_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: space-separated codes of the class criteria (SOP §3, version ``criteria_version``) that apply
+    class_criteria: Mapped[str | None] = mapped_column(sa.Text)
+    #: canonical JSON of the SOP 5.4.1-5.4.6 checklist: item -> {outcome, note}
+    investigation_checklist: Mapped[str | None] = mapped_column(sa.Text)
+    #: the QA officer who administers the complaint, and the investigator assigned (never sales)
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    investigator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     #: content version: bumped by every recorded step, so signatures can bind to one
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
@@ -249,6 +256,9 @@ class Complaint(Base):
     replies: Mapped[list["ComplaintReply"]] = relationship(lazy="selectin", order_by="ComplaintReply.sequence")
     responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
     reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
+    extensions: Mapped[list["DeadlineExtension"]] = relationship(lazy="selectin", order_by="DeadlineExtension.id")
+    quarantine_requests: Mapped[list["QuarantineRequest"]] = relationship(
+        lazy="selectin", order_by="QuarantineRequest.id")
 
 
 @audited("complaint", owner_id=lambda row: row.complaint_id, owner_field="batch_ids", owner_value=lambda row: row.batch_id)
@@ -372,3 +382,139 @@ class Attachment(Base):
     description: Mapped[str | None] = mapped_column(sa.Text)
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- the rest of the complaint process (migration 0007) ----------------------------------------
+
+
+def criterion_line(code: str, text_zh: str, text_en: str) -> str:
+    """How one criterion appears in the audit trail: code and both texts."""
+    return f"{code}: {text_zh} / {text_en}"
+
+
+@audited("class_criteria")
+class ClassCriteriaVersion(Base):
+    """A published version of the SOP §3 class criteria. Never edited: a change is a new version."""
+
+    __tablename__ = "class_criteria_versions"
+
+    version: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    note: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    criteria: Mapped[list["ClassCriterion"]] = relationship(lazy="selectin", order_by="ClassCriterion.position")
+
+
+@audited("class_criteria", owner_id=lambda row: row.version, owner_field="criteria",
+         owner_value=lambda row: criterion_line(row.code, row.text_zh, row.text_en))
+class ClassCriterion(Base):
+    __tablename__ = "class_criteria"
+    __table_args__ = (
+        sa.CheckConstraint("complaint_class IN ('I', 'II', 'III')", name="class_known"),
+        sa.UniqueConstraint("version", "code", name="uq_class_criteria_version_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(sa.ForeignKey("class_criteria_versions.version"))
+    complaint_class: Mapped[str] = mapped_column(sa.String(3))
+    code: Mapped[str] = mapped_column(sa.String(48))
+    position: Mapped[int] = mapped_column(sa.Integer)
+    text_zh: Mapped[str] = mapped_column(sa.Text)
+    text_en: Mapped[str] = mapped_column(sa.Text)
+
+
+@audited("configuration", owner_id=lambda row: "time_limits", owner_field="time_limits",
+         owner_value=lambda row: f"{row.key}={row.working_days}")
+class TimeLimit(Base):
+    """A time limit in working days (DESIGN §2 table; SOP 5.8's 25 and 10): configuration, audited."""
+
+    __tablename__ = "time_limits"
+    __table_args__ = (sa.CheckConstraint("working_days BETWEEN 1 AND 250", name="working_days_range"),)
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    working_days: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+@audited("deadline_extension")
+class DeadlineExtension(Base):
+    """SOP §6: a time limit that cannot be met is extended only with a reason and the QA head's approval."""
+
+    __tablename__ = "deadline_extensions"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="status_known"),
+        sa.CheckConstraint("new_due_on > due_on_before", name="later"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    due_on_before: Mapped[date] = mapped_column(sa.Date)
+    new_due_on: Mapped[date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@audited("quarantine_request")
+class QuarantineRequest(Base):
+    """SOP 5.4.3: stock of the complained and adjacent batches is quarantined by the warehouse."""
+
+    __tablename__ = "quarantine_requests"
+    __table_args__ = (sa.CheckConstraint("status IN ('requested', 'quarantined', 'no_stock')", name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    requested_on: Mapped[date] = mapped_column(sa.Date)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    answered_on: Mapped[date | None] = mapped_column(sa.Date)
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    quantity: Mapped[str | None] = mapped_column(sa.String(64))
+    location: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("escalation")
+class Escalation(Base):
+    """An overdue time limit escalated to the QA head by ``gmp tick`` (once per complaint, kind, due date)."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (sa.UniqueConstraint("complaint_id", "kind", "due_on", name="uq_escalations_complaint_kind_due"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    escalated_on: Mapped[date] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("outbox_message", excluded={"recipient", "body"})
+class OutboxMessage(Base):
+    """An e-mail waiting to be sent (transactional outbox): written in the transaction that decides to
+    send it, delivered later, so a mail server being down loses nothing. Recipient and body hold
+    personal data and are encrypted."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (sa.CheckConstraint("status IN ('pending', 'sent')", name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaints.id"))
+    purpose: Mapped[str] = mapped_column(sa.String(32))
+    recipient: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

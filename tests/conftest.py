@@ -64,6 +64,9 @@ def _initialise(database_url: str, key_path: Path) -> None:
     factory = make_session_factory(engine)
     ensure_signing_key(UnitOfWork(factory, settings))
     seed_china_calendar(UnitOfWork(factory, settings), first_year=2020)
+    from gmp_complaints.services.configuration import seed_reference_data
+
+    seed_reference_data(UnitOfWork(factory, settings))
     engine.dispose()
 
 

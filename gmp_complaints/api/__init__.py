@@ -219,10 +219,81 @@ COMPLAINT_STEPS = {
     "customer-responses": "record_customer_response",
     "reminders": "record_reminder",
     "regrading": "regrade",
+    "assignment": "assign",
+    "batches": "change_batches",
+    "extension-requests": "request_extension",
 }
 for _path, _service in COMPLAINT_STEPS.items():
     api_v1.add_url_rule(f"/complaints/<int:complaint_id>/{_path}", endpoint=f"complaint_{_service}",
                         view_func=_step_view(_service), methods=["POST"])
+
+
+@api_v1.route("/complaints/<int:complaint_id>/quarantine-requests", methods=["POST"])
+def request_quarantine(complaint_id: int):
+    from gmp_complaints.services import investigation
+
+    return jsonify(investigation.request_quarantine(uow(), complaint_id, _body(), actor=_actor())), 201
+
+
+@api_v1.route("/complaints/<int:complaint_id>/quarantine-requests/<int:request_id>/answer", methods=["POST"])
+def answer_quarantine(complaint_id: int, request_id: int):
+    from gmp_complaints.services import investigation
+
+    return jsonify(investigation.answer_quarantine(uow(), complaint_id, request_id, _body(), actor=_actor()))
+
+
+@api_v1.route("/complaints/<int:complaint_id>", methods=["DELETE"])
+def delete_complaint(complaint_id: int):
+    """Always refused (409): retention, then signed disposal with a tombstone."""
+    from gmp_complaints.services import complaints
+
+    complaints.refuse_deletion(uow(), complaint_id, actor=_actor())
+
+
+@api_v1.route("/complaints/<int:complaint_id>/attachments/<int:attachment_id>", methods=["DELETE"])
+def delete_attachment(complaint_id: int, attachment_id: int):
+    from gmp_complaints.services import complaints
+
+    complaints.refuse_deletion(uow(), complaint_id, actor=_actor(), attachment_id=attachment_id)
+
+
+@api_v1.route("/dashboard")
+def dashboard():
+    """What is due for me (``?scope=mine``, the default) or for everyone (``?scope=all``)."""
+    from gmp_complaints.services import complaints
+
+    scope = request.args.get("scope", "mine")
+    if scope not in ("mine", "all"):
+        raise ValidationError("Invalid scope.", {"scope": ["mine or all."]})
+    return jsonify(complaints.dashboard(uow(), user_id=g.principal.id, mine_only=scope == "mine"))
+
+
+@api_v1.route("/class-criteria")
+def class_criteria():
+    from gmp_complaints.services import configuration
+
+    return jsonify(configuration.list_criteria_versions(uow()))
+
+
+@api_v1.route("/class-criteria", methods=["POST"])
+def publish_class_criteria():
+    from gmp_complaints.services import configuration
+
+    return jsonify(configuration.publish_criteria_version(uow(), _body(), actor_id=g.principal.id)), 201
+
+
+@api_v1.route("/time-limits")
+def time_limits():
+    from gmp_complaints.services import configuration
+
+    return jsonify(configuration.time_limits_view(uow()))
+
+
+@api_v1.route("/time-limits", methods=["POST"])
+def change_time_limit():
+    from gmp_complaints.services import configuration
+
+    return jsonify(configuration.change_time_limit(uow(), _body(), actor_id=g.principal.id))
 
 
 @api_v1.route("/openapi.json")

@@ -7,8 +7,12 @@ from __future__ import annotations
 from gmp_complaints.domain.roles import Role
 
 ACCOUNT_ENTITIES = frozenset({"user", "audit", "signing_key"})
-GMP_ENTITIES = frozenset({"complaint", "complaint_reply", "customer_response", "customer_reminder", "capa", "product",
-                          "batch", "distribution", "calendar", "configuration", "transfer", "attachment"})
+# Configuration the administrator maintains (calendars, time limits) is part of the GMP record too.
+CONFIGURATION_ENTITIES = frozenset({"calendar", "configuration", "class_criteria"})
+GMP_ENTITIES = CONFIGURATION_ENTITIES | frozenset({
+    "complaint", "complaint_reply", "customer_response", "customer_reminder", "capa", "product", "batch",
+    "distribution", "transfer", "attachment", "deadline_extension", "quarantine_request", "escalation",
+    "outbox_message", "signature"})
 
 
 def visible_entity_types(roles) -> frozenset[str] | None:
@@ -17,7 +21,8 @@ def visible_entity_types(roles) -> frozenset[str] | None:
         return None
     visible: set[str] = set()
     if Role.admin in roles:
-        visible |= ACCOUNT_ENTITIES  # the administrator reviews security events, never GMP records
+        # The administrator reviews security events and its own configuration changes, never GMP records.
+        visible |= ACCOUNT_ENTITIES | CONFIGURATION_ENTITIES
     if Role.qa_head in roles:
         visible |= GMP_ENTITIES | ACCOUNT_ENTITIES  # QA also reviews who had access
     if roles & {Role.qa_officer, Role.qp}:

@@ -7,6 +7,7 @@ commits once.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,8 +31,10 @@ from gmp_complaints.domain.complaints import (
     next_status,
     retention_until,
 )
+from gmp_complaints.domain.criteria import TimerConfiguration, check_criteria
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.investigation import check_checklist, merged_checklist
 from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import (
@@ -42,17 +45,22 @@ from gmp_complaints.models import (
     ComplaintReply,
     CustomerReminder,
     CustomerResponse,
+    DeadlineExtension,
     Distribution,
     Product,
+    User,
 )
 from gmp_complaints.services import inputs
 from gmp_complaints.services.calendars import load_calendar
+from gmp_complaints.services.configuration import criteria_in_force, load_timer_configuration
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
 
 ASSESSMENT_ACTIONS = ("compensation", "return_exchange", "recall")
-CRITERIA_VERSION = "SOP-3/1"
+#: time limits that can be extended (SOP §6), with the deadline key they move
+EXTENSIBLE = {"initial_feedback": "initial_feedback_due_on", "classification": "classification_due_on",
+              "investigation": "investigation_due_on", "formal_reply": "formal_reply_due_on"}
 
 
 # --- loading and facts ---------------------------------------------------------------------------
@@ -88,6 +96,14 @@ def _move(uow: UnitOfWork, complaint: Complaint, step: Step, actor_id: int | Non
                            reason=reason, actor_id=actor_id))
 
 
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _checklist(complaint: Complaint) -> dict:
+    return json.loads(complaint.investigation_checklist) if complaint.investigation_checklist else {}
+
+
 def _last_step_date(complaint: Complaint) -> tuple[date, Msg]:
     """The date of the latest recorded step, which a new event date may not precede."""
     candidates = [(complaint.received_on, Msg("the receipt"))]
@@ -104,8 +120,7 @@ def _last_step_date(complaint: Complaint) -> tuple[date, Msg]:
     return max(candidates, key=lambda c: c[0])
 
 
-def _recompute_retention(session, complaint: Complaint) -> None:
-    """DESIGN §2: recomputed when batch links change; never earlier without a QA head signature."""
+def _computed_retention(session, complaint: Complaint) -> date:
     product = session.get(Product, complaint.product_id)
     batch_ids = [link.batch_id for link in complaint.batch_links]
     expiries, last_shipped = [], None
@@ -114,8 +129,13 @@ def _recompute_retention(session, complaint: Complaint) -> None:
                     if b.expires_on]
         last_shipped = session.scalar(sa.select(sa.func.max(Distribution.shipped_on))
                                       .where(Distribution.batch_id.in_(batch_ids)))
-    computed = retention_until(received_on=complaint.received_on, batch_expiry_dates=expiries,
-                               product_has_expiry=product.has_expiry, last_distribution_on=last_shipped)
+    return retention_until(received_on=complaint.received_on, batch_expiry_dates=expiries,
+                           product_has_expiry=product.has_expiry, last_distribution_on=last_shipped)
+
+
+def _recompute_retention(session, complaint: Complaint) -> None:
+    """DESIGN §2: recomputed when batch links change; never earlier without a QA head signature."""
+    computed = _computed_retention(session, complaint)
     if complaint.retention_until is None or computed > complaint.retention_until:
         complaint.retention_until = computed
 
@@ -171,16 +191,7 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
         product = session.scalars(sa.select(Product).where(Product.code == product_code)).one_or_none()
         if product is None:
             raise ValidationError(Msg("Unknown product."), {"product_code": [Msg("No product has this code.")]})
-        batches = []
-        for batch_no in dict.fromkeys(b.strip() for b in batch_nos):
-            batch = session.scalars(sa.select(Batch).where(Batch.product_id == product.id,
-                                                           Batch.batch_no == batch_no)).one_or_none()
-            if batch is None:
-                other = session.scalar(sa.select(sa.func.count()).select_from(Batch).where(Batch.batch_no == batch_no))
-                message = (Msg("Batch %(batch)s belongs to another product.", batch=batch_no) if other
-                           else Msg("Unknown batch %(batch)s.", batch=batch_no))
-                raise ValidationError(Msg("Unknown batch."), {"batch_nos": [message]})
-            batches.append(batch)
+        batches = _find_batches(session, product.id, batch_nos)
         cipher = cipher_for(uow.settings)
         serial = take_serial(session, f"R:{today.year}")
         complaint = Complaint(
@@ -192,6 +203,7 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
             description=description, sample_available=sample_available,
             written_confirmation_requested=channel in ORAL_CHANNELS, customer_due_on=customer_due_on,
             version=1, is_demo=is_demo, created_at=uow.now(),
+            owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
             batch_links=[ComplaintBatch(batch_id=b.id) for b in batches],
         )
         _recompute_retention(session, complaint)
@@ -254,9 +266,14 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
     complaint_class = inputs.choice(errors, data, "complaint_class", ComplaintClass)
     rationale = inputs.text(errors, data, "rationale", 5000)
     adr_suspected = inputs.boolean(errors, data, "adr_suspected")
+    selected = data.get("criteria") or []
+    if not isinstance(selected, list) or not all(isinstance(c, str) for c in selected):
+        errors["criteria"] = [Msg("A list of criterion codes.")]
     inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
+        version, available = criteria_in_force(uow.session, business_today(uow.settings))
+        criteria = check_criteria(complaint_class, selected, available)
         _move(uow, complaint, Step.classify, actor.id)
         received_year = complaint.received_on.year  # received_on is already the site-local date
         serial = take_serial(uow.session, f"TS:{complaint_class.value}-{received_year % 100:02d}")
@@ -264,7 +281,7 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint.complaint_class = complaint.original_class = complaint_class.value
         complaint.class_rationale, complaint.adr_suspected = rationale, adr_suspected
         complaint.classified_on = business_today(uow.settings)
-        complaint.criteria_version = CRITERIA_VERSION
+        complaint.criteria_version, complaint.class_criteria = version, " ".join(criteria) or None
         uow.commit()
         return complaint_view(uow, complaint, actor.roles)
 
@@ -279,10 +296,14 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
     other_batches = inputs.text(errors, data, "other_batches_affected", 10_000)
     substantiated = inputs.boolean(errors, data, "substantiated")
     inputs.raise_if_any(errors)
+    checklist = check_checklist(data.get("checklist"))
     with uow:
         complaint = _load(uow, complaint_id)
         _move(uow, complaint, Step.investigate, actor.id,
               reason="re-investigation" if complaint.investigated_on else None)
+        if checklist:
+            complaint.investigation_checklist = _canonical(
+                merged_checklist(_checklist(complaint), checklist))
         complaint.root_cause, complaint.impact = root_cause, impact
         complaint.other_batches_affected, complaint.investigation_substantiated = other_batches, substantiated
         complaint.investigated_on = business_today(uow.settings)
@@ -408,43 +429,148 @@ def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> 
         return complaint_view(uow, complaint, actor.roles)
 
 
+def assign(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """Who administers the complaint (a QA officer) and who investigates it; never sales (EU GMP 8.1)."""
+    errors: dict = {}
+    reason = inputs.text(errors, data, "reason", 5000, required=False)
+    owner_name = inputs.text(errors, data, "owner", 64, required=False)
+    investigator_name = inputs.text(errors, data, "investigator", 64, required=False)
+    if not owner_name and not investigator_name and not errors:
+        errors["owner"] = [Msg("Name the owner, the investigator, or both.")]
+    inputs.raise_if_any(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        if Status(complaint.status) in (Status.closed, Status.void):
+            raise ConflictError(Msg("A closed or void complaint is not reassigned."))
+        changes: dict = {}
+        for field, username, allowed, message in (
+                ("owner_id", owner_name, {Role.qa_officer, Role.qa_head},
+                 Msg("The complaint administrator must be a QA officer or the head of quality.")),
+                ("investigator_id", investigator_name, {Role.investigator, Role.qa_officer, Role.qa_head},
+                 Msg("The investigator must hold the investigator, QA officer or head of quality role; "
+                     "sales staff cannot own an investigation."))):
+            if not username:
+                continue
+            user = uow.session.scalars(sa.select(User).where(User.username == username)).one_or_none()
+            form_field = "owner" if field == "owner_id" else "investigator"
+            if user is None or not user.is_active:
+                raise ValidationError(Msg("Unknown user."), {form_field: [Msg("No active user with this name.")]})
+            if not user.roles & allowed:
+                raise ValidationError(Msg("Role not allowed."), {form_field: [message]})
+            if getattr(complaint, field) != user.id:
+                changes[field] = user.id
+        if not changes:
+            raise ValidationError(Msg("Nothing changed."), {"owner": [Msg("The complaint already has these people.")]})
+        if any(getattr(complaint, f) is not None for f in changes) and not reason:
+            raise ValidationError(Msg("A reason is required."), {"reason": [Msg("Say why the complaint is reassigned.")]})
+        for field, value in changes.items():
+            setattr(complaint, field, value)
+        uow.record(DomainEvent("complaint.assigned", "complaint", str(complaint.id), reason=reason or "first assignment",
+                               actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def change_batches(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """Correct the batches of the complaint (with a reason). Retention is recomputed: it may move
+    later, never earlier (an earlier date needs the QA head's signed approval)."""
+    errors: dict = {}
+    batch_nos = data.get("batch_nos")
+    if not isinstance(batch_nos, list) or not all(isinstance(b, str) and b.strip() for b in batch_nos):
+        errors["batch_nos"] = [Msg("A list of batch numbers.")]
+    reason = inputs.text(errors, data, "reason", 5000)
+    unknown_reason = inputs.text(errors, data, "batch_unknown_reason", 2000, required=False)
+    if isinstance(batch_nos, list) and not batch_nos and not unknown_reason and "batch_nos" not in errors:
+        errors["batch_nos"] = [Msg("Pick the batch, or give the reason it is unknown (batch_unknown_reason).")]
+    inputs.raise_if_any(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        if Status(complaint.status) in (Status.closed, Status.void):
+            raise ConflictError(Msg("The batches of a closed or void complaint do not change."))
+        batches = _find_batches(uow.session, complaint.product_id, batch_nos)
+        wanted = {b.id for b in batches}
+        current = {link.batch_id for link in complaint.batch_links}
+        if wanted == current:
+            raise ValidationError(Msg("Nothing changed."), {"batch_nos": [Msg("The complaint already has these batches.")]})
+        complaint.batch_links = [link for link in complaint.batch_links if link.batch_id in wanted] + [
+            ComplaintBatch(batch_id=batch_id) for batch_id in sorted(wanted - current)]
+        complaint.batch_unknown_reason = None if batches else unknown_reason
+        complaint.version += 1
+        uow.session.flush()
+        before = complaint.retention_until
+        _recompute_retention(uow.session, complaint)
+        uow.record(DomainEvent("complaint.batches_changed", "complaint", str(complaint.id),
+                               {"batch_ids": [sorted(current), sorted(wanted)]}, reason=reason, actor_id=actor.id))
+        view = complaint_view(uow, complaint, actor.roles)
+        view["retention_kept_later"] = _retention_would_move_earlier(uow.session, complaint, before)
+        uow.commit()
+        return view
+
+
+def _retention_would_move_earlier(session, complaint: Complaint, before: date) -> bool:
+    """True when the new batches alone would give an earlier retention date than the one kept."""
+    return complaint.retention_until == before and _computed_retention(session, complaint) < before
+
+
+def _find_batches(session, product_id: int, batch_nos: list[str]) -> list[Batch]:
+    batches = []
+    for batch_no in dict.fromkeys(b.strip() for b in batch_nos):
+        batch = session.scalars(sa.select(Batch).where(Batch.product_id == product_id,
+                                                       Batch.batch_no == batch_no)).one_or_none()
+        if batch is None:
+            other = session.scalar(sa.select(sa.func.count()).select_from(Batch).where(Batch.batch_no == batch_no))
+            message = (Msg("Batch %(batch)s belongs to another product.", batch=batch_no) if other
+                       else Msg("Unknown batch %(batch)s.", batch=batch_no))
+            raise ValidationError(Msg("Unknown batch."), {"batch_nos": [message]})
+        batches.append(batch)
+    return batches
+
+
+def refuse_deletion(uow: UnitOfWork, complaint_id: int, *, actor: Actor, attachment_id: int | None = None) -> None:
+    """Nothing of a complaint is deleted (DESIGN §2 Retention): before ``retention_until`` the attempt
+    is refused and audited; after it, disposal is a signed act that keeps a tombstone, not a delete."""
+    with uow:
+        complaint = _load(uow, complaint_id, for_update=False)
+        if attachment_id is not None:
+            from gmp_complaints.models import Attachment as AttachmentRow
+
+            row = uow.session.get(AttachmentRow, attachment_id)
+            if row is None or row.complaint_id != complaint.id:
+                raise NotFoundError(Msg("No attachment %(id)s on this complaint.", id=attachment_id))
+            entity = ("attachment.delete_refused", "attachment", str(attachment_id))
+        else:
+            entity = ("complaint.delete_refused", "complaint", str(complaint.id))
+        uow.record(DomainEvent(*entity, {"retention_until": [None, complaint.retention_until.isoformat()]},
+                               actor_id=actor.id))
+        uow.commit()
+        today = business_today(uow.settings)
+        if today <= complaint.retention_until:
+            raise ConflictError(Msg("Kept until %(date)s (retention): nothing of the complaint can be deleted before.",
+                                    date=complaint.retention_until.isoformat()))
+        raise ConflictError(Msg("Records are never deleted: after the retention date, disposal is a signed act "
+                                "that keeps a tombstone."))
+
+
 # --- timers ------------------------------------------------------------------------------------
 
 
-def tick(uow: UnitOfWork) -> dict:
-    """``gmp tick``: due reminders are sent as system actions; complaints past the closure date with no
-    response move to closure pending. Never closes anything; idempotent; safe to run twice at once
-    (each complaint is handled under its row lock, and a second run finds nothing left to do)."""
-    today = business_today(uow.settings)
-    with uow:
-        candidates = uow.session.scalars(sa.select(Complaint.id).where(
-            Complaint.status == Status.awaiting_customer.value)).all()
-        calendar = load_calendar(uow.session)
-    done = {"reminders": 0, "closure_pending": 0}
-    for complaint_id in candidates:
-        with uow:
-            complaint = _load(uow, complaint_id)
-            if complaint.status != Status.awaiting_customer.value:
-                continue
-            deadlines = compute_deadlines(complaint, calendar)
-            reply_row = complaint.replies[-1]
-            reminder = next((r for r in complaint.reminders if r.reply_id == reply_row.id), None)
-            if reminder is None and deadlines["reminder_due_on"] and today >= date.fromisoformat(deadlines["reminder_due_on"]):
-                _add_reminder(uow, complaint, today, None, by_system=True)
-                done["reminders"] += 1
-            elif reminder is not None and today >= date.fromisoformat(deadlines["close_eligible_on"]):
-                _move(uow, complaint, Step.no_response_closure_pending, None,
-                      changes={"close_eligible_on": [None, deadlines["close_eligible_on"]]})
-                done["closure_pending"] += 1
-            else:
-                continue
-            uow.commit()
-    return done
+@dataclass(frozen=True)
+class DeadlineRules:
+    """The site calendar and the configured time limits: what every deadline is computed from."""
+
+    calendar: object
+    config: TimerConfiguration
 
 
-def compute_deadlines(complaint: Complaint, calendar) -> dict:
-    """All the dates the complaint is measured against, in working days of the site calendar."""
-    limits = DEFAULT_TIME_LIMITS[ComplaintClass(complaint.complaint_class or "I")]
+def load_deadline_rules(session) -> DeadlineRules:
+    return DeadlineRules(load_calendar(session), load_timer_configuration(session))
+
+
+def compute_deadlines(complaint: Complaint, rules: DeadlineRules) -> dict:
+    """All the dates the complaint is measured against, in working days of the site calendar. An
+    approved extension replaces the time limit it extends (SOP §6)."""
+    calendar, config = rules.calendar, rules.config
+    limits = config.per_class[ComplaintClass(complaint.complaint_class or "I")]
     result: dict = {}
     provisional = False
     for key, days in (("initial_feedback_due_on", limits.initial_feedback),
@@ -454,17 +580,20 @@ def compute_deadlines(complaint: Complaint, calendar) -> dict:
         deadline = calendar.deadline(complaint.received_on, days)
         result[key] = deadline.due_on.isoformat()
         provisional = provisional or deadline.provisional
+    for extension in complaint.extensions:
+        if extension.status == "approved":
+            result[EXTENSIBLE[extension.kind]] = extension.new_due_on.isoformat()
     result["reminder_due_on"] = result["close_eligible_on"] = None
     # SOP 5.8's reminder follows the formal reply of a substantiated complaint; a reply that explains
     # why a complaint is not substantiated goes straight to closure.
     if complaint.replies and complaint.substantiated is not False:
         reply_row = complaint.replies[-1]
-        due = calendar.deadline(reply_row.replied_on, REMINDER_AFTER_REPLY_WORKING_DAYS)
+        due = calendar.deadline(reply_row.replied_on, config.reminder_after_reply)
         result["reminder_due_on"] = due.due_on.isoformat()
         provisional = provisional or due.provisional
         reminder = next((r for r in complaint.reminders if r.reply_id == reply_row.id), None)
         if reminder is not None:
-            eligible = calendar.deadline(reminder.sent_on, CLOSURE_AFTER_REMINDER_WORKING_DAYS)
+            eligible = calendar.deadline(reminder.sent_on, config.closure_after_reminder)
             result["close_eligible_on"] = eligible.due_on.isoformat()
             provisional = provisional or eligible.provisional
     result["customer_due_on"] = complaint.customer_due_on.isoformat() if complaint.customer_due_on else None
@@ -472,11 +601,68 @@ def compute_deadlines(complaint: Complaint, calendar) -> dict:
     return result
 
 
+def open_time_limits(complaint: Complaint, deadlines: dict) -> list[tuple[str, str]]:
+    """The time limits the complaint still has to meet: (kind, due date)."""
+    status = Status(complaint.status)
+    if status in (Status.closed, Status.void, Status.closure_pending):
+        return []
+    items = []
+    if complaint.acknowledged_on is None:
+        items.append(("initial_feedback", deadlines["initial_feedback_due_on"]))
+    if complaint.classified_on is None and complaint.substantiated is not False:
+        items.append(("classification", deadlines["classification_due_on"]))
+    if status is Status.under_investigation:
+        items.append(("investigation", deadlines["investigation_due_on"]))
+    if status in (Status.under_investigation, Status.assessed) and not complaint.replies:
+        items.append(("formal_reply", deadlines["formal_reply_due_on"]))
+    if status is Status.awaiting_customer and complaint.replies:
+        reminded = any(r.reply_id == complaint.replies[-1].id for r in complaint.reminders)
+        items.append(("close_eligible", deadlines["close_eligible_on"]) if reminded
+                     else ("reminder", deadlines["reminder_due_on"]))
+    if complaint.customer_due_on and not complaint.replies:
+        items.append(("customer_due", complaint.customer_due_on.isoformat()))
+    return [(kind, due_on) for kind, due_on in items if due_on]
+
+
+def request_extension(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """SOP §6: a time limit that cannot be met: the new date and the reason, for the QA head's approval
+    (an extension takes effect only once approved)."""
+    errors: dict = {}
+    kind = inputs.text(errors, data, "kind", 24)
+    if kind and kind not in EXTENSIBLE:
+        errors["kind"] = [Msg("Choose one of: %(choices)s.", choices=", ".join(EXTENSIBLE))]
+    new_due_on = inputs.day(errors, data, "new_due_on")
+    reason = inputs.text(errors, data, "reason", 5000)
+    inputs.raise_if_any(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        deadlines = compute_deadlines(complaint, load_deadline_rules(uow.session))
+        open_kinds = dict(open_time_limits(complaint, deadlines))
+        if kind not in open_kinds:
+            raise ConflictError(Msg("This time limit is not open: nothing to extend."))
+        if any(e.kind == kind and e.status == "requested" for e in complaint.extensions):
+            raise ConflictError(Msg("An extension of this time limit is already waiting for approval."))
+        current = date.fromisoformat(open_kinds[kind])
+        if new_due_on <= current:
+            raise ValidationError(Msg("Not an extension."), {"new_due_on": [Msg(
+                "The new date must be after the current one (%(date)s).", date=current.isoformat())]})
+        row = DeadlineExtension(kind=kind, due_on_before=current, new_due_on=new_due_on, reason=reason,
+                                status="requested", requested_by_id=actor.id, requested_at=uow.now())
+        complaint.extensions.append(row)
+        uow.session.flush()
+        uow.record(DomainEvent("deadline_extension.requested", "deadline_extension", str(row.id),
+                               {"complaint_id": [None, complaint.id]}, reason=reason, actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 
 def complaint_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
     """The complaint as the API returns it (DESIGN §6); personal data only for roles that need it."""
+    from gmp_complaints.services.investigation import quarantine_view
+
     session = uow.session
     product = session.get(Product, complaint.product_id)
     batch_ids = [link.batch_id for link in complaint.batch_links]
@@ -531,9 +717,24 @@ def complaint_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "attachments": [{"id": a.id, "filename": a.filename, "media_type": a.media_type, "size": a.size,
                          "sha256": a.sha256} for a in session.scalars(
             sa.select(Attachment).where(Attachment.complaint_id == complaint.id).order_by(Attachment.id))],
-        "deadlines": compute_deadlines(complaint, load_calendar(session)),
+        "deadlines": compute_deadlines(complaint, load_deadline_rules(session)),
+        "class_criteria": (complaint.class_criteria or "").split(),
+        "investigation_checklist": _checklist(complaint),
+        "owner": _person(session, complaint.owner_id),
+        "investigator": _person(session, complaint.investigator_id),
+        "extensions": [{"id": e.id, "kind": e.kind, "due_on_before": e.due_on_before.isoformat(),
+                        "new_due_on": e.new_due_on.isoformat(), "reason": e.reason, "status": e.status}
+                       for e in complaint.extensions],
+        "quarantine_requests": quarantine_view(session, complaint),
         "signatures": [],
     }
+
+
+def _person(session, user_id: int | None) -> dict | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return {"id": user.id, "username": user.username, "printed_name": user.printed_name}
 
 
 def related_for_investigation(session, complaint: Complaint) -> dict:
@@ -603,13 +804,13 @@ def list_complaints(uow: UnitOfWork, query: ComplaintQuery, *, limit: int = 50, 
         total = uow.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
         rows = uow.session.execute(statement.order_by(Complaint.received_on.desc(), Complaint.id.desc())
                                    .limit(limit).offset(offset)).all()
-        calendar = load_calendar(uow.session)
+        rules = load_deadline_rules(uow.session)
         today = business_today(uow.settings)
-        return [_summary(c, code, calendar, today) for c, code in rows], total
+        return [_summary(c, code, rules, today) for c, code in rows], total
 
 
-def _summary(complaint: Complaint, product_code: str, calendar, today: date) -> dict:
-    deadlines = compute_deadlines(complaint, calendar)
+def _summary(complaint: Complaint, product_code: str, rules: DeadlineRules, today: date) -> dict:
+    deadlines = compute_deadlines(complaint, rules)
     return {"id": complaint.id, "intake_ref": complaint.intake_ref, "number": complaint.number,
             "complaint_class": complaint.complaint_class, "status": complaint.status,
             "received_on": complaint.received_on.isoformat(), "product_code": product_code,
@@ -619,49 +820,49 @@ def _summary(complaint: Complaint, product_code: str, calendar, today: date) -> 
 
 def next_due(complaint: Complaint, deadlines: dict, today: date) -> dict | None:
     """The next open time limit of the complaint and whether it is overdue (for lists and dashboards)."""
-    status = Status(complaint.status)
-    if status in (Status.closed, Status.void, Status.closure_pending):
+    items = open_time_limits(complaint, deadlines)
+    if not items:
         return None
-    open_items = []
-    if complaint.acknowledged_on is None:
-        open_items.append(("initial_feedback", deadlines["initial_feedback_due_on"]))
-    if complaint.classified_on is None and complaint.substantiated is not False:
-        open_items.append(("classification", deadlines["classification_due_on"]))
-    if status is Status.under_investigation:
-        open_items.append(("investigation", deadlines["investigation_due_on"]))
-    if status in (Status.under_investigation, Status.assessed) and not complaint.replies:
-        open_items.append(("formal_reply", deadlines["formal_reply_due_on"]))
-    if status is Status.awaiting_customer and complaint.replies:
-        reminded = any(r.reply_id == complaint.replies[-1].id for r in complaint.reminders)
-        open_items.append(("close_eligible", deadlines["close_eligible_on"]) if reminded
-                          else ("reminder", deadlines["reminder_due_on"]))
-    if complaint.customer_due_on and not complaint.replies:
-        open_items.append(("customer_due", complaint.customer_due_on.isoformat()))
-    open_items = [(kind, due_on) for kind, due_on in open_items if due_on]
-    if not open_items:
-        return None
-    kind, due_on = min(open_items, key=lambda item: item[1])
+    kind, due_on = min(items, key=lambda item: item[1])
     return {"kind": kind, "due_on": due_on, "overdue": date.fromisoformat(due_on) < today,
             "provisional": deadlines["provisional"]}
 
 
-def dashboard(uow: UnitOfWork, *, limit: int = 200) -> dict:
-    """Open complaints by what is due: overdue first (escalated to the QA head), then due, then those
-    waiting for the customer."""
+def dashboard(uow: UnitOfWork, *, user_id: int, mine_only: bool, limit: int = 500) -> dict:
+    """Open complaints by what is due: overdue first, then due, then those waiting for the customer.
+    "Mine" are the complaints I administer, investigate or received; the QA head also sees every
+    overdue item that ``gmp tick`` escalated (SOP §6)."""
+    from gmp_complaints.models import Escalation
+
     with uow:
         open_statuses = [s.value for s in Status if s not in (Status.closed, Status.void)]
-        rows = uow.session.execute(
-            sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id)
-            .where(Complaint.status.in_(open_statuses)).order_by(Complaint.received_on).limit(limit)).all()
-        calendar = load_calendar(uow.session)
+        statement = (sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id)
+                     .where(Complaint.status.in_(open_statuses)))
+        if mine_only:
+            statement = statement.where(sa.or_(Complaint.owner_id == user_id, Complaint.investigator_id == user_id,
+                                               Complaint.received_by_id == user_id))
+        rows = uow.session.execute(statement.order_by(Complaint.received_on).limit(limit)).all()
+        rules = load_deadline_rules(uow.session)
         today = business_today(uow.settings)
-        summaries = [_summary(c, code, calendar, today) for c, code in rows]
+        summaries = [_summary(c, code, rules, today) for c, code in rows]
+        escalated_rows = uow.session.execute(
+            sa.select(Escalation, Complaint, Product.code).join(Complaint, Complaint.id == Escalation.complaint_id)
+            .join(Product, Product.id == Complaint.product_id)
+            .where(Complaint.status.in_(open_statuses)).order_by(Escalation.due_on)).all()
+        escalated = []
+        for escalation, complaint, code in escalated_rows:
+            still_open = dict(open_time_limits(complaint, compute_deadlines(complaint, rules)))
+            if still_open.get(escalation.kind) == escalation.due_on.isoformat():
+                escalated.append({**_summary(complaint, code, rules, today), "escalation": {
+                    "kind": escalation.kind, "due_on": escalation.due_on.isoformat(),
+                    "escalated_on": escalation.escalated_on.isoformat()}})
     overdue = [s for s in summaries if s["next_due"] and s["next_due"]["overdue"]]
     waiting = [s for s in summaries if s["status"] == Status.awaiting_customer.value and s not in overdue]
     due = [s for s in summaries if s["next_due"] and s not in overdue and s not in waiting]
-    return {"today": today.isoformat(), "overdue": overdue, "due": sorted(due, key=lambda s: s["next_due"]["due_on"]),
-            "awaiting_customer": waiting,
-            "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value]}
+    return {"today": today.isoformat(), "mine_only": mine_only, "overdue": overdue,
+            "due": sorted(due, key=lambda s: s["next_due"]["due_on"]), "awaiting_customer": waiting,
+            "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value],
+            "escalated": escalated}
 
 
 def allowed_steps_for(complaint: dict) -> list[str]:

@@ -44,6 +44,9 @@ COMPLAINT_STEP_ROLES = {
     "record_customer_response": INTAKE_DESK,
     "record_reminder": QA_OFFICE,
     "regrade": QA_OFFICE,
+    "assign": QA_OFFICE,
+    "change_batches": QA_OFFICE,
+    "request_extension": INVESTIGATORS,
 }
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
 AUDIT_READERS = frozenset({Role.auditor, Role.admin, Role.qa_head, Role.qa_officer, Role.qp})
@@ -82,6 +85,18 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.complaint": Access(GMP_READERS),
     **{f"api_v1.complaint_{step}": Access(roles) for step, roles in COMPLAINT_STEP_ROLES.items()},
     **{f"complaints.step_{step}": Access(roles) for step, roles in COMPLAINT_STEP_ROLES.items()},
+    "api_v1.request_quarantine": Access(INVESTIGATORS),
+    "api_v1.answer_quarantine": Access(INVESTIGATORS),
+    "complaints.request_quarantine": Access(INVESTIGATORS),
+    "complaints.answer_quarantine": Access(INVESTIGATORS),
+    "api_v1.delete_complaint": Access(COMPLAINT_WORKERS),
+    "api_v1.delete_attachment": Access(COMPLAINT_WORKERS),
+    "api_v1.dashboard": Access(GMP_READERS),
+    "api_v1.class_criteria": Access(ALL_ROLES),
+    "api_v1.publish_class_criteria": Access(frozenset({Role.qa_head})),
+    "api_v1.time_limits": Access(ALL_ROLES),
+    "api_v1.change_time_limit": Access(ADMIN),
+    "admin.time_limits": Access(ADMIN),
     "api_v1.add_attachment": Access(COMPLAINT_WORKERS),
     "api_v1.attachment": Access(GMP_READERS),
     "attachments.upload": Access(COMPLAINT_WORKERS),

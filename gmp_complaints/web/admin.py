@@ -184,3 +184,24 @@ def calendar():
             return redirect(url_for("admin.calendar", year=loaded[0]))
     return render_template("admin/calendar.html", overview=calendars.calendar_overview(uow(), year), errors=errors,
                            problems=problems), status
+
+
+@bp.route("/time-limits", methods=["GET", "POST"])
+def time_limits():
+    """The time limits in working days (DESIGN §2, SOP 5.8): configuration, each change with a reason."""
+    from gmp_complaints.services import configuration
+
+    errors, status = {}, 200
+    if request.method == "POST":
+        raw = (request.form.get("working_days") or "").strip()
+        data = {"key": request.form.get("key"), "reason": request.form.get("reason"),
+                "working_days": int(raw) if raw.isdigit() else raw}
+        try:
+            configuration.change_time_limit(uow(), data, actor_id=current_user.id)
+        except ValidationError as exc:
+            errors, status = {k: [translate(m) for m in v] for k, v in exc.fields.items()}, 400
+        else:
+            flash(_("Time limit changed."), "info")
+            return redirect(url_for("admin.time_limits"))
+    return render_template("admin/time_limits.html", limits=configuration.time_limits_view(uow())["time_limits"],
+                           errors=errors, form=request.form), status

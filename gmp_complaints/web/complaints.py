@@ -21,6 +21,7 @@ from gmp_complaints.domain.complaints import (
     Status,
 )
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS, ChecklistItem
 from gmp_complaints.services import complaints as service
 from gmp_complaints.web import uow
 from gmp_complaints.web.i18n import translate
@@ -39,7 +40,12 @@ STEPS = {
     "record_customer_response": (service.record_customer_response, Msg("Record the customer's response")),
     "record_reminder": (service.record_reminder, Msg("Record a reminder")),
     "regrade": (service.regrade, Msg("Regrade")),
+    "assign": (service.assign, Msg("Assign")),
+    "change_batches": (service.change_batches, Msg("Correct the batches")),
+    "request_extension": (service.request_extension, Msg("Request a deadline extension")),
 }
+#: forms offered on every open complaint, outside the state machine's steps
+MANAGE_STEPS = ("assign", "change_batches", "request_extension")
 # domain step name → service name
 STEP_SERVICE = {"acknowledge": "acknowledge", "validity": "record_validity", "classify": "classify",
                 "investigate": "investigate", "assess": "assess", "reply": "reply",
@@ -68,12 +74,17 @@ def _labels() -> dict:
             "type": {k.value: translate(v) for k, v in TYPE_LABELS.items()},
             "channel": {k.value: translate(v) for k, v in CHANNEL_LABELS.items()},
             "due": {k: translate(v) for k, v in DUE_KIND_LABELS.items()},
-            "action": {k: translate(v) for k, v in ASSESSMENT_ACTION_LABELS.items()}}
+            "action": {k: translate(v) for k, v in ASSESSMENT_ACTION_LABELS.items()},
+            "checklist": {k.value: translate(v) for k, v in CHECKLIST_LABELS.items()},
+            "outcome": {k.value: translate(v) for k, v in OUTCOME_LABELS.items()},
+            "quarantine": {k.value: translate(v) for k, v in QUARANTINE_LABELS.items()}}
 
 
 @bp.route("/dashboard")
 def dashboard():
-    return render_template("complaints/dashboard.html", board=service.dashboard(uow()), labels=_labels())
+    mine_only = request.args.get("scope", "mine") != "all"
+    board = service.dashboard(uow(), user_id=current_user.id, mine_only=mine_only)
+    return render_template("complaints/dashboard.html", board=board, labels=_labels())
 
 
 @bp.route("/")
@@ -89,8 +100,12 @@ def index():
                            statuses=list(Status), classes=list(ComplaintClass))
 
 
+def _batch_list(raw: str | None) -> list[str]:
+    return [b.strip() for b in (raw or "").replace("，", ",").split(",") if b.strip()]
+
+
 def _registration_from_form(form) -> dict:
-    batch_nos = [b.strip() for b in (form.get("batch_nos") or "").replace("，", ",").split(",") if b.strip()]
+    batch_nos = _batch_list(form.get("batch_nos"))
     return {
         "received_on": form.get("received_on"), "channel": form.get("channel"),
         "complainant": {"name": form.get("complainant_name"), "organisation": form.get("complainant_organisation"),
@@ -121,10 +136,58 @@ def new():
 @bp.route("/<int:complaint_id>")
 def show(complaint_id: int, errors: dict | None = None, open_step: str | None = None):
     complaint = service.get_complaint(uow(), complaint_id, roles=current_user.roles)
+    from gmp_complaints.services.configuration import list_criteria_versions
+
     steps = [STEP_SERVICE[s] for s in service.allowed_steps_for(complaint)]
-    return render_template("complaints/show.html", c=complaint, steps=steps, step_labels={k: translate(v[1]) for k, v in STEPS.items()},
+    manage = [] if complaint["status"] in (Status.closed.value, Status.void.value) else list(MANAGE_STEPS)
+    criteria = list_criteria_versions(uow())
+    in_force = next(v for v in criteria["versions"] if v["version"] == criteria["in_force"])
+    texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
+    return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage,
+                           step_labels={k: translate(v[1]) for k, v in STEPS.items()},
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
-                           labels=_labels(), classes=list(ComplaintClass))
+                           labels=_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
+                           criterion_text=texts, text_key=_text_key(), extensible=list(service.EXTENSIBLE))
+
+
+def _text_key() -> str:
+    from flask_babel import get_locale
+
+    return "text_zh" if str(get_locale()).startswith("zh") else "text_en"
+
+
+@bp.route("/<int:complaint_id>/quarantine-requests", methods=["POST"])
+def request_quarantine(complaint_id: int):
+    from gmp_complaints.services import investigation
+
+    data = {"batch_nos": request.form.getlist("batch_nos") or _batch_list(request.form.get("batch_list")),
+            "reason": request.form.get("reason")}
+    return _run(complaint_id, "request_quarantine",
+                lambda: investigation.request_quarantine(uow(), complaint_id, data, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/quarantine-requests/<int:request_id>/answer", methods=["POST"])
+def answer_quarantine(complaint_id: int, request_id: int):
+    from gmp_complaints.services import investigation
+
+    data = {key: request.form.get(key) or None for key in ("status", "answered_on", "quantity", "location")}
+    return _run(complaint_id, f"answer_quarantine_{request_id}",
+                lambda: investigation.answer_quarantine(uow(), complaint_id, request_id, data, actor=_actor()))
+
+
+def _run(complaint_id: int, form_name: str, call):
+    """Run one service call for a form of the complaint page: errors next to the fields (400), a
+    refused state as a message (409 → redirect), success back to the page."""
+    try:
+        call()
+    except ValidationError as exc:
+        errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
+        return show(complaint_id, errors=errors or {"_step": [translate(exc.message)]}, open_step=form_name), 400
+    except ConflictError as exc:
+        flash(translate(exc.message), "error")
+        return redirect(url_for("complaints.show", complaint_id=complaint_id)), 303
+    flash(_("Saved."), "info")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id))
 
 
 def _step_data(step: str, form) -> dict:
@@ -136,11 +199,14 @@ def _step_data(step: str, form) -> dict:
                 "substantiated": _bool_field(form, "substantiated"), "reason": form.get("reason")}
     if step == "classify":
         return {"complaint_class": form.get("complaint_class"), "rationale": form.get("rationale"),
-                "adr_suspected": _bool_field(form, "adr_suspected")}
+                "adr_suspected": _bool_field(form, "adr_suspected"), "criteria": form.getlist("criteria")}
     if step == "investigate":
         return {"root_cause": form.get("root_cause"), "impact": form.get("impact"),
                 "other_batches_affected": form.get("other_batches_affected"),
-                "substantiated": _bool_field(form, "substantiated")}
+                "substantiated": _bool_field(form, "substantiated"),
+                "checklist": {item.value: {"outcome": form.get(f"check_{item.value}"),
+                                           "note": form.get(f"check_{item.value}_note")}
+                              for item in ChecklistItem if form.get(f"check_{item.value}")}}
     if step == "assess":
         return {"reasonable": _bool_field(form, "reasonable"), "actions": form.getlist("actions"),
                 "adr_confirmed": _bool_field(form, "adr_confirmed"),
@@ -152,22 +218,21 @@ def _step_data(step: str, form) -> dict:
                 "text": form.get("text")}
     if step == "record_reminder":
         return {"sent_on": form.get("sent_on")}
+    if step == "assign":
+        return {"owner": form.get("owner"), "investigator": form.get("investigator"), "reason": form.get("reason")}
+    if step == "change_batches":
+        return {"batch_nos": _batch_list(form.get("batch_nos")),
+                "batch_unknown_reason": form.get("batch_unknown_reason") or None, "reason": form.get("reason")}
+    if step == "request_extension":
+        return {"kind": form.get("kind"), "new_due_on": form.get("new_due_on"), "reason": form.get("reason")}
     return {"complaint_class": form.get("complaint_class"), "reason": form.get("reason")}
 
 
 def _step_view(step: str):
     def view(complaint_id: int):
         function = STEPS[step][0]
-        try:
-            function(uow(), complaint_id, _step_data(step, request.form), actor=_actor())
-        except ValidationError as exc:
-            errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
-            return show(complaint_id, errors=errors or {"_step": [translate(exc.message)]}, open_step=step), 400
-        except ConflictError as exc:
-            flash(translate(exc.message), "error")
-            return redirect(url_for("complaints.show", complaint_id=complaint_id)), 303
-        flash(_("Saved."), "info")
-        return redirect(url_for("complaints.show", complaint_id=complaint_id))
+        return _run(complaint_id, step, lambda: function(uow(), complaint_id, _step_data(step, request.form),
+                                                         actor=_actor()))
 
     view.__name__ = f"step_{step}"
     return view

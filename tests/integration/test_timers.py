@@ -38,6 +38,20 @@ def api_for(app, make_user_credentials):
     return Api(client, tokens)
 
 
+def replied_on(api, day: str) -> int:
+    """A class III complaint received and formally answered on ``day``; its id."""
+    cid = api.ok("intake", "/complaints", registration(received_on=day), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": "III", "rationale": "r",
+                                                                "adr_suspected": False})
+    api.ok("investigator", f"/complaints/{cid}/investigation", {"root_cause": "r", "impact": "i",
+                                                                 "other_batches_affected": "无", "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
+                                                            "regulator_report_required": False})
+    api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": day, "summary": "答复"})
+    return cid
+
+
 def tick(env, day: str) -> str:
     result = CliRunner(env={**env, "GMP_TODAY": day}).invoke(main, ["tick"])
     assert result.exit_code == 0, result.output
@@ -92,7 +106,7 @@ def test_two_ticks_at_once_send_one_reminder(on_day, env, make_user, database_ur
     import threading
 
     from gmp_complaints.db import make_engine, make_session_factory
-    from gmp_complaints.services.complaints import tick as run_tick
+    from gmp_complaints.services.timers import tick as run_tick
     from gmp_complaints.uow import UnitOfWork
 
     credentials = {"qa_officer": ("li.na", make_user("li.na", "qa_officer")[1]),
@@ -102,15 +116,7 @@ def test_two_ticks_at_once_send_one_reminder(on_day, env, make_user, database_ur
     api.ok("qa_officer", "/products", {"code": "P-001", "name": "x", "strength": "1", "dosage_form": "t"}, 201)
     api.ok("qa_officer", "/batches", {"product_code": "P-001", "batch_no": "B2602", "manufactured_on": "2026-02-10",
                                       "expires_on": "2028-02-09"}, 201)
-    cid = api.ok("intake", "/complaints", registration(received_on="2026-06-01"), 201)["id"]
-    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
-    api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": "III", "rationale": "r",
-                                                                "adr_suspected": False})
-    api.ok("investigator", f"/complaints/{cid}/investigation", {"root_cause": "r", "impact": "i",
-                                                                 "other_batches_affected": "无", "substantiated": True})
-    api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
-                                                            "regulator_report_required": False})
-    api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": "2026-06-01", "summary": "答复"})
+    cid = replied_on(api, "2026-06-01")
 
     settings = load_settings({**env, "GMP_TODAY": "2026-08-01"})
     engines = [make_engine(database_url) for _ in range(2)]

@@ -1,0 +1,80 @@
+"""SOP 5.4.3: stock of the complained batch and of adjacent batches is quarantined by the warehouse
+until the investigation decides. The investigation asks; the warehouse (an investigator) answers."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import Status, check_event_date
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.investigation import QuarantineStatus
+from gmp_complaints.models import Batch, QuarantineRequest
+from gmp_complaints.services import inputs
+from gmp_complaints.services.complaints import Actor, _find_batches, _load, complaint_view
+from gmp_complaints.uow import UnitOfWork
+
+
+def request_quarantine(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """One request per batch named (the complained batches or adjacent ones of the same product)."""
+    errors: dict = {}
+    batch_nos = data.get("batch_nos")
+    if not isinstance(batch_nos, list) or not batch_nos or not all(isinstance(b, str) and b.strip() for b in batch_nos):
+        errors["batch_nos"] = [Msg("A list of batch numbers.")]
+    reason = inputs.text(errors, data, "reason", 5000)
+    inputs.raise_if_any(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        if Status(complaint.status) is not Status.under_investigation:
+            raise ConflictError(Msg("Stock is quarantined during the investigation."))
+        batches = _find_batches(uow.session, complaint.product_id, batch_nos)
+        open_ids = {q.batch_id for q in complaint.quarantine_requests if q.status == QuarantineStatus.requested}
+        repeated = [b.batch_no for b in batches if b.id in open_ids]
+        if repeated:
+            raise ValidationError(Msg("Already requested."), {"batch_nos": [Msg(
+                "A request for %(batches)s is still open.", batches=", ".join(repeated))]})
+        today = business_today(uow.settings)
+        for batch in batches:
+            row = QuarantineRequest(batch_id=batch.id, reason=reason, status=QuarantineStatus.requested.value,
+                                    requested_on=today, requested_by_id=actor.id, created_at=uow.now())
+            complaint.quarantine_requests.append(row)
+            uow.session.flush()
+            uow.record(DomainEvent("quarantine_request.created", "quarantine_request", str(row.id),
+                                   {"complaint_id": [None, complaint.id]}, actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def answer_quarantine(uow: UnitOfWork, complaint_id: int, request_id: int, data: dict, *, actor: Actor) -> dict:
+    """The warehouse reports what it did: quarantined (quantity, location) or no stock left."""
+    errors: dict = {}
+    status = inputs.choice(errors, data, "status", QuarantineStatus)
+    if status is QuarantineStatus.requested:
+        errors["status"] = [Msg("Answer quarantined or no_stock.")]
+    answered_on = inputs.day(errors, data, "answered_on")
+    quantity = inputs.text(errors, data, "quantity", 64, required=status is QuarantineStatus.quarantined)
+    location = inputs.text(errors, data, "location", 200, required=status is QuarantineStatus.quarantined)
+    inputs.raise_if_any(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        row = next((q for q in complaint.quarantine_requests if q.id == request_id), None)
+        if row is None:
+            raise NotFoundError(Msg("No quarantine request %(id)s on this complaint.", id=request_id))
+        if row.status != QuarantineStatus.requested:
+            raise ConflictError(Msg("This quarantine request is already answered."))
+        check_event_date("answered_on", answered_on, today=business_today(uow.settings), not_before=row.requested_on,
+                         not_before_label=Msg("the request"))
+        row.status, row.answered_on, row.answered_by_id = status.value, answered_on, actor.id
+        row.quantity, row.location = quantity, location
+        uow.record(DomainEvent("quarantine_request.answered", "quarantine_request", str(row.id), actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def quarantine_view(session, complaint) -> list[dict]:
+    batch_nos = dict(session.execute(sa.select(Batch.id, Batch.batch_no).where(
+        Batch.id.in_([q.batch_id for q in complaint.quarantine_requests]))).all()) if complaint.quarantine_requests else {}
+    return [{"id": q.id, "batch_no": batch_nos.get(q.batch_id), "reason": q.reason, "status": q.status,
+             "requested_on": q.requested_on.isoformat(),
+             "answered_on": q.answered_on.isoformat() if q.answered_on else None,
+             "quantity": q.quantity, "location": q.location} for q in complaint.quarantine_requests]

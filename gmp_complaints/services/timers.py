@@ -1,0 +1,180 @@
+"""``gmp tick``: the timers of SOP 5.8 and §6, and delivery of queued e-mail.
+
+- a customer reminder at ``reminder_due_on`` (a system action; the letter is queued as e-mail when
+  mail is configured and the complainant gave an address);
+- closure pending at ``close_eligible_on`` when the customer has not answered (never a closure);
+- an escalation to the QA head for every time limit that is overdue (once per item and due date).
+
+Idempotent and safe when two run at once: each complaint is handled under its row lock and re-read
+there, and the unique escalation key makes a second run find nothing left to do.
+"""
+from __future__ import annotations
+
+import smtplib
+from datetime import date
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import Status, Step
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.models import Complaint, Escalation, OutboxMessage
+from gmp_complaints.services.complaints import (
+    _add_reminder,
+    _load,
+    _move,
+    compute_deadlines,
+    load_deadline_rules,
+    open_time_limits,
+)
+from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.uow import UnitOfWork
+
+OPEN_STATUSES = [s.value for s in Status if s not in (Status.closed, Status.void, Status.closure_pending)]
+MAX_DELIVERY_ATTEMPTS = 20
+
+
+def _due_actions(complaint: Complaint, deadlines: dict, today: date) -> list[str]:
+    """What the timer has to do for one complaint today."""
+    actions = []
+    if complaint.status == Status.awaiting_customer.value and complaint.replies:
+        reply_row = complaint.replies[-1]
+        reminded = any(r.reply_id == reply_row.id for r in complaint.reminders)
+        if not reminded and deadlines["reminder_due_on"] and today >= date.fromisoformat(deadlines["reminder_due_on"]):
+            actions.append("remind")
+        elif reminded and deadlines["close_eligible_on"] and today >= date.fromisoformat(deadlines["close_eligible_on"]):
+            actions.append("closure_pending")
+    escalated = {(e.kind, e.due_on.isoformat()) for e in complaint_escalations(complaint)}
+    for kind, due_on in open_time_limits(complaint, deadlines):
+        if kind in ("reminder", "close_eligible"):
+            continue  # the timer itself acts on these
+        if date.fromisoformat(due_on) < today and (kind, due_on) not in escalated:
+            actions.append("escalate")
+            break
+    return actions
+
+
+def complaint_escalations(complaint: Complaint) -> list[Escalation]:
+    from sqlalchemy.orm import object_session
+
+    return list(object_session(complaint).scalars(sa.select(Escalation).where(Escalation.complaint_id == complaint.id)))
+
+
+def tick(uow: UnitOfWork) -> dict:
+    today = business_today(uow.settings)
+    with uow:
+        rules = load_deadline_rules(uow.session)
+        escalated_keys = {(e.complaint_id, e.kind, e.due_on.isoformat())
+                          for e in uow.session.scalars(sa.select(Escalation))}
+        candidates = []
+        for complaint in uow.session.scalars(sa.select(Complaint).where(Complaint.status.in_(OPEN_STATUSES))):
+            deadlines = compute_deadlines(complaint, rules)
+            overdue = [(k, d) for k, d in open_time_limits(complaint, deadlines)
+                       if k not in ("reminder", "close_eligible") and date.fromisoformat(d) < today
+                       and (complaint.id, k, d) not in escalated_keys]
+            timer_due = complaint.status == Status.awaiting_customer.value and any(
+                d and today >= date.fromisoformat(d)
+                for d in (deadlines["reminder_due_on"], deadlines["close_eligible_on"]))
+            if overdue or timer_due:
+                candidates.append(complaint.id)
+    done = {"reminders": 0, "closure_pending": 0, "escalations": 0, "emails_queued": 0}
+    for complaint_id in candidates:
+        with uow:
+            complaint = _load(uow, complaint_id)  # row lock: a concurrent tick waits here, then re-reads
+            deadlines = compute_deadlines(complaint, rules)
+            actions = _due_actions(complaint, deadlines, today)
+            if "remind" in actions:
+                reminder = _add_reminder(uow, complaint, today, None, by_system=True)
+                done["reminders"] += 1
+                done["emails_queued"] += _queue_reminder_mail(uow, complaint, reminder)
+            if "closure_pending" in actions:
+                _move(uow, complaint, Step.no_response_closure_pending, None,
+                      changes={"close_eligible_on": [None, deadlines["close_eligible_on"]]})
+                done["closure_pending"] += 1
+            if "escalate" in actions:
+                done["escalations"] += _escalate(uow, complaint, deadlines, today)
+            if actions:
+                uow.commit()
+    return done
+
+
+def _escalate(uow: UnitOfWork, complaint: Complaint, deadlines: dict, today: date) -> int:
+    existing = {(e.kind, e.due_on) for e in complaint_escalations(complaint)}
+    count = 0
+    for kind, due_on in open_time_limits(complaint, deadlines):
+        due = date.fromisoformat(due_on)
+        if kind in ("reminder", "close_eligible") or due >= today or (kind, due) in existing:
+            continue
+        row = Escalation(complaint_id=complaint.id, kind=kind, due_on=due, escalated_on=today, created_at=uow.now())
+        uow.session.add(row)
+        uow.session.flush()
+        uow.record(DomainEvent("escalation.created", "escalation", str(row.id),
+                               {"complaint_id": [None, complaint.id], "kind": [None, kind],
+                                "due_on": [None, due_on]}))
+        count += 1
+    return count
+
+
+def _queue_reminder_mail(uow: UnitOfWork, complaint: Complaint, reminder) -> int:
+    """Queue the reminder letter as e-mail in the same transaction (outbox), when mail is configured."""
+    if not uow.settings.smtp_host or not complaint.complainant_email:
+        return 0
+    cipher = cipher_for(uow.settings)
+    if not cipher.decrypt(complaint.complainant_email):
+        return 0
+    row = OutboxMessage(complaint_id=complaint.id, purpose="customer_reminder", recipient=complaint.complainant_email,
+                        subject=f"投诉 {complaint.number or complaint.intake_ref} 提醒 / Reminder",
+                        body=reminder.letter_text, status="pending", attempts=0, created_at=uow.now())
+    uow.session.add(row)
+    uow.session.flush()
+    uow.record(DomainEvent("outbox_message.queued", "outbox_message", str(row.id),
+                           {"complaint_id": [None, complaint.id], "purpose": [None, row.purpose]}))
+    return 1
+
+
+def smtp_sender(settings):
+    """Send one message through the configured SMTP server (raises on failure)."""
+    def send(recipient: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = settings.smtp_sender, recipient, subject
+        message.set_content(body)
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as client:
+            if settings.smtp_starttls:
+                client.starttls()
+            if settings.smtp_user:
+                client.login(settings.smtp_user, settings.smtp_password or "")
+            client.send_message(message)
+    return send
+
+
+def deliver_outbox(uow: UnitOfWork, send=None) -> dict:
+    """Send what is pending; a failure keeps the message pending with the error, for the next run."""
+    if not uow.settings.smtp_host and send is None:
+        return {"sent": 0, "failed": 0}
+    send = send or smtp_sender(uow.settings)
+    with uow:
+        pending = uow.session.scalars(sa.select(OutboxMessage.id).where(
+            OutboxMessage.status == "pending", OutboxMessage.attempts < MAX_DELIVERY_ATTEMPTS)
+            .order_by(OutboxMessage.id)).all()
+    result = {"sent": 0, "failed": 0}
+    cipher = cipher_for(uow.settings)
+    for message_id in pending:
+        with uow:
+            query = sa.select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update(skip_locked=True)
+            row = uow.session.scalars(query).one_or_none()
+            if row is None or row.status != "pending":
+                continue  # another run has it
+            row.attempts += 1
+            try:
+                send(cipher.decrypt(row.recipient), row.subject, row.body)
+            except (OSError, smtplib.SMTPException) as exc:
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                uow.record(DomainEvent("outbox_message.failed", "outbox_message", str(row.id)))
+                result["failed"] += 1
+            else:
+                row.status, row.sent_at, row.last_error = "sent", uow.now(), None
+                uow.record(DomainEvent("outbox_message.sent", "outbox_message", str(row.id)))
+                result["sent"] += 1
+            uow.commit()
+    return result

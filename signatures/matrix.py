@@ -1,0 +1,132 @@
+"""The signing matrix: which step is signed with which meaning, by which roles, covering what.
+
+Kept as data in one place so the service, the pages and the validation evidence all read the same
+rules (21 CFR 11.10(g) authority checks, SIG-06; four-eyes, SIG-08). No Flask, no database.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gmp_complaints.domain.errors import ConflictError, Msg, PermissionDeniedError, ValidationError
+from gmp_complaints.domain.roles import Role
+
+
+class Meaning(StrEnum):
+    """The controlled list of signature meanings (21 CFR 11.50(a)(3), DESIGN §3)."""
+
+    authored = "authored"
+    reviewed = "reviewed"
+    approved = "approved"
+    rejected = "rejected"
+    acknowledged = "acknowledged"
+    verified = "verified"
+    responsible = "responsible"
+
+
+class SigningStep(StrEnum):
+    qp_acknowledgement = "qp_acknowledgement"
+    interim_risk_decision = "interim_risk_decision"
+    sales_confirmation = "sales_confirmation"
+    audit_trail_review = "audit_trail_review"
+    extension_approval = "extension_approval"
+    void_approval = "void_approval"
+    regrading = "regrading"
+    retention_change = "retention_change"
+    closure = "closure"
+
+
+@dataclass(frozen=True)
+class StepRule:
+    """How one step is signed.
+
+    ``allowed_roles`` may sign the step; each of ``required_roles`` must sign it once before the step
+    is complete. ``scope`` names what the signature covers (DESIGN §6, the signature's scope), so the
+    service knows which snapshot to hash.
+    """
+
+    step: SigningStep
+    meaning: Meaning
+    allowed_roles: frozenset[Role]
+    required_roles: frozenset[Role]
+    scope: str
+    label: Msg
+
+
+def _rule(step, meaning, roles, scope, label) -> StepRule:
+    # Every step today needs exactly one signature from each role allowed to sign it.
+    roles = frozenset(roles)
+    return StepRule(step, meaning, roles, roles, scope, label)
+
+
+SIGNING_MATRIX: dict[SigningStep, StepRule] = {
+    rule.step: rule
+    for rule in (
+        _rule(SigningStep.qp_acknowledgement, Meaning.acknowledged, {Role.qp},
+              "registration+classification", Msg("QP acknowledgement")),
+        _rule(SigningStep.interim_risk_decision, Meaning.approved, {Role.qa_head, Role.qp},
+              "classification+decision", Msg("Interim risk decision")),
+        _rule(SigningStep.sales_confirmation, Meaning.verified, {Role.intake},
+              "complaint", Msg("Sales confirmation of no customer response")),
+        _rule(SigningStep.audit_trail_review, Meaning.reviewed, {Role.qa_head},
+              "complaint+audit_trail", Msg("Audit trail review")),
+        _rule(SigningStep.extension_approval, Meaning.approved, {Role.qa_head},
+              "extension", Msg("Extension approval")),
+        _rule(SigningStep.void_approval, Meaning.approved, {Role.qa_head},
+              "void", Msg("Void approval")),
+        _rule(SigningStep.regrading, Meaning.approved, {Role.qa_head},
+              "regrading", Msg("Regrading approval")),
+        _rule(SigningStep.retention_change, Meaning.approved, {Role.qa_head},
+              "retention", Msg("Retention change approval")),
+        _rule(SigningStep.closure, Meaning.approved, {Role.qa_head},
+              "complaint", Msg("Closure approval")),
+    )
+}
+
+
+def rule_for(step: str) -> StepRule:
+    """The rule of a step key, or a ``ValidationError`` on the ``step`` field."""
+    try:
+        return SIGNING_MATRIX[SigningStep(step)]
+    except ValueError:
+        raise ValidationError(
+            Msg("Unknown signing step."),
+            {"step": [Msg("Unknown signing step: %(step)s.", step=str(step))]},
+        ) from None
+
+
+_ROLE_KEYS = frozenset(role.value for role in Role)
+
+
+def _as_roles(values: Iterable) -> frozenset[Role]:
+    # Role keys come from the database as strings; a key this code does not know grants nothing.
+    return frozenset(Role(value) for value in values if value in _ROLE_KEYS)
+
+
+def missing_roles(rule: StepRule, signed_roles: Iterable) -> frozenset[Role]:
+    """The required roles that have not signed the step yet; empty when the step is complete."""
+    return rule.required_roles - _as_roles(signed_roles)
+
+
+def check_signer(rule: StepRule, signer_roles: Iterable, *, signer_id, author_ids: Iterable,
+                 already_signed_roles: Iterable) -> Role:
+    """The role the signer signs the step as.
+
+    :param author_ids: the users who authored the content the step covers (empty where no four-eyes
+        rule applies to the step).
+    :raise PermissionDeniedError: none of the signer's roles may sign the step (SIG-06), or the
+        signer authored what the step approves (four-eyes, SIG-08).
+    :raise ConflictError: every role the signer could sign as has already signed the step.
+    """
+    usable = rule.allowed_roles & _as_roles(signer_roles)
+    if not usable:
+        raise PermissionDeniedError(
+            Msg("Your roles do not allow you to sign the step: %(step)s.", step=rule.label))
+    if signer_id in set(author_ids):
+        raise PermissionDeniedError(Msg("The author of a step cannot approve it."))
+    open_roles = usable - _as_roles(already_signed_roles)
+    if not open_roles:
+        raise ConflictError(Msg("This step has already been signed in your role."))
+    # Deterministic choice when a user holds two open roles: the order of DESIGN §1.
+    return next(role for role in Role if role in open_roles)

@@ -1,0 +1,131 @@
+"""The signing matrix: meanings, who may sign which step, four-eyes (no database, no Flask)."""
+import pytest
+
+from gmp_complaints.domain.errors import ConflictError, PermissionDeniedError, ValidationError
+from gmp_complaints.domain.roles import Role
+from signatures.matrix import SIGNING_MATRIX, Meaning, SigningStep, check_signer, missing_roles, rule_for
+
+# DESIGN §3 and §6, written out once more by hand so a change to the matrix has to be deliberate.
+EXPECTED = {
+    "qp_acknowledgement": ("acknowledged", {"qp"}, "registration+classification"),
+    "interim_risk_decision": ("approved", {"qa_head", "qp"}, "classification+decision"),
+    "sales_confirmation": ("verified", {"intake"}, "complaint"),
+    "audit_trail_review": ("reviewed", {"qa_head"}, "complaint+audit_trail"),
+    "extension_approval": ("approved", {"qa_head"}, "extension"),
+    "void_approval": ("approved", {"qa_head"}, "void"),
+    "regrading": ("approved", {"qa_head"}, "regrading"),
+    "retention_change": ("approved", {"qa_head"}, "retention"),
+    "closure": ("approved", {"qa_head"}, "complaint"),
+}
+
+
+def sign_as(step, roles, *, signer_id=7, author_ids=(), already_signed_roles=()):
+    return check_signer(rule_for(step), roles, signer_id=signer_id, author_ids=author_ids,
+                        already_signed_roles=already_signed_roles)
+
+
+@pytest.mark.req("SIG-01")
+def test_meanings_are_the_controlled_list_of_the_design():
+    assert [m.value for m in Meaning] == [
+        "authored", "reviewed", "approved", "rejected", "acknowledged", "verified", "responsible"]
+
+
+@pytest.mark.req("SIG-01", "SIG-06")
+@pytest.mark.parametrize("step", list(EXPECTED))
+def test_each_step_has_the_meaning_roles_and_scope_of_the_design(step):
+    meaning, roles, scope = EXPECTED[step]
+    rule = rule_for(step)
+    assert rule.step == SigningStep(step)
+    assert rule.meaning == meaning
+    assert rule.allowed_roles == rule.required_roles == {Role(r) for r in roles}
+    assert rule.scope == scope
+    assert rule.label  # an English label for the pages
+
+
+@pytest.mark.req("SIG-06")
+def test_the_matrix_covers_every_step_and_no_other():
+    assert set(SIGNING_MATRIX) == set(SigningStep) == {SigningStep(s) for s in EXPECTED}
+
+
+@pytest.mark.req("SIG-06")
+def test_an_unknown_step_is_refused_naming_the_step_field():
+    with pytest.raises(ValidationError) as raised:
+        rule_for("self_approval")
+    assert raised.value.fields == {"step": ["Unknown signing step: self_approval."]}
+
+
+@pytest.mark.req("SIG-06")
+@pytest.mark.parametrize("step", list(EXPECTED))
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_only_the_roles_configured_for_a_step_may_sign_it(step, role):
+    _, allowed, _ = EXPECTED[step]
+    if role in allowed:
+        assert sign_as(step, [role]) == Role(role)
+    else:
+        with pytest.raises(PermissionDeniedError):
+            sign_as(step, [role])
+
+
+@pytest.mark.req("SIG-06")
+def test_administrators_and_auditors_sign_nothing():
+    for rule in SIGNING_MATRIX.values():
+        assert not rule.allowed_roles & {Role.admin, Role.auditor}
+
+
+@pytest.mark.req("SIG-06")
+def test_an_unknown_role_key_grants_nothing():
+    with pytest.raises(PermissionDeniedError):
+        sign_as("closure", ["superuser", "QA_HEAD"])
+
+
+@pytest.mark.req("SIG-08")
+def test_the_author_of_a_step_cannot_approve_it():
+    with pytest.raises(PermissionDeniedError) as raised:
+        sign_as("closure", ["qa_head"], signer_id=7, author_ids={3, 7})
+    assert raised.value.message == "The author of a step cannot approve it."
+    assert raised.value.http_status == 403
+
+
+@pytest.mark.req("SIG-08")
+def test_another_user_with_the_role_may_approve_what_someone_else_authored():
+    assert sign_as("regrading", ["qa_head"], signer_id=8, author_ids={7}) == Role.qa_head
+
+
+@pytest.mark.req("SIG-06")
+def test_interim_risk_decision_needs_one_qa_head_and_one_qp_signature():
+    rule = rule_for("interim_risk_decision")
+    assert missing_roles(rule, []) == {Role.qa_head, Role.qp}
+
+    first = sign_as("interim_risk_decision", ["qa_head"], signer_id=1)
+    assert missing_roles(rule, [first]) == {Role.qp}
+
+    with pytest.raises(ConflictError):
+        sign_as("interim_risk_decision", ["qa_head"], signer_id=2, already_signed_roles=[first])
+
+    second = sign_as("interim_risk_decision", ["qp"], signer_id=3, already_signed_roles=[first])
+    assert second == Role.qp
+    assert missing_roles(rule, ["qa_head", "qp"]) == frozenset()
+
+
+@pytest.mark.req("SIG-06")
+def test_a_user_holding_two_roles_signs_in_the_one_still_open():
+    assert sign_as("interim_risk_decision", ["qa_head", "qp"], already_signed_roles=["qa_head"]) == Role.qp
+    assert sign_as("interim_risk_decision", ["qp", "qa_head"], already_signed_roles=["qp"]) == Role.qa_head
+
+
+@pytest.mark.req("SIG-06")
+def test_a_step_already_signed_in_the_only_role_is_a_conflict():
+    with pytest.raises(ConflictError) as raised:
+        sign_as("closure", ["qa_head"], already_signed_roles=["qa_head"])
+    assert raised.value.http_status == 409
+
+
+@pytest.mark.req("SIG-06", "SIG-08")
+def test_permission_is_checked_before_four_eyes_and_before_conflict():
+    # A user without the role learns only that the role is missing, whatever else is true.
+    with pytest.raises(PermissionDeniedError) as raised:
+        sign_as("closure", ["qa_officer"], signer_id=7, author_ids={7}, already_signed_roles=["qa_head"])
+    assert "roles do not allow" in raised.value.message
+    # The author is refused even when the step is already complete.
+    with pytest.raises(PermissionDeniedError):
+        sign_as("closure", ["qa_head"], signer_id=7, author_ids={7}, already_signed_roles=["qa_head"])
