@@ -78,6 +78,12 @@ ACTIONS: dict[str, ActionSpec] = {
     "outbox_message.queued": ActionSpec(ActionKind.system, Msg("E-mail queued")),
     "outbox_message.sent": ActionSpec(ActionKind.system, Msg("E-mail sent")),
     "outbox_message.failed": ActionSpec(ActionKind.system, Msg("E-mail delivery failed (will retry)")),
+    "signature.signed": ActionSpec(ActionKind.create, Msg("Electronic signature")),
+    "signature.refused": ActionSpec(ActionKind.security, Msg("Signature refused")),
+    "complaint.void": ActionSpec(ActionKind.change, Msg("Complaint voided")),
+    "complaint.close": ActionSpec(ActionKind.create, Msg("Complaint closed")),
+    "complaint.follow_up_opened": ActionSpec(ActionKind.create, Msg("Follow-up opened after closure")),
+    "deadline_extension.approved": ActionSpec(ActionKind.create, Msg("Deadline extension approved")),
     "audit.exported": ActionSpec(ActionKind.export, Msg("Audit trail exported")),
     "audit.csv_exported": ActionSpec(ActionKind.export, Msg("Audit trail exported as CSV")),
     "audit.users_exported": ActionSpec(ActionKind.export, Msg("List of authorised users exported")),
@@ -105,6 +111,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "quarantine_request": Msg("Quarantine request"),
     "escalation": Msg("Escalation"),
     "outbox_message": Msg("E-mail"),
+    "signature": Msg("Electronic signature"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {
@@ -146,6 +153,18 @@ FIELD_LABELS: dict[str, Msg] = {
     "batch_ids": Msg("Batches"),
     "retention_until": Msg("Retained until"),
     "status": Msg("Status"),
+    "record": Msg("Record"),
+    "record_number": Msg("Record number"),
+    "record_version": Msg("Record version"),
+    "record_hash": Msg("Record SHA-256"),
+    "step": Msg("Step"),
+    "meaning": Msg("Meaning"),
+    "signed_role": Msg("Signed as"),
+    "subject": Msg("Approved item"),
+    "comment": Msg("Comment"),
+    "refusal": Msg("Refusal"),
+    "closed_on": Msg("Closed on"),
+    "follow_up_of_id": Msg("Follow-up of"),
 }
 
 

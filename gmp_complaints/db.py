@@ -98,7 +98,9 @@ def database_now(session) -> datetime:
     return parse_database_clock(connection.execute(sa.select(database_clock_expression(connection.dialect.name))).scalar_one())
 
 
-AUDIT_TABLES = ("audit_events", "audit_checkpoints", "signing_keys")
+# Append-only for the application role: the audit trail and the signatures (SIG-02).
+AUDIT_TABLES = ("audit_events", "audit_checkpoints", "signing_keys", "signatures", "class_criteria_versions",
+                "class_criteria", "escalations")
 
 
 def grant_application_role(engine: sa.Engine, role: str) -> None:

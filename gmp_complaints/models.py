@@ -246,6 +246,9 @@ class Complaint(Base):
     #: the QA officer who administers the complaint, and the investigator assigned (never sales)
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     investigator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: a customer response after closure opens a linked follow-up; the closed record stays as it was
+    follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaints.id"))
     #: content version: bumped by every recorded step, so signatures can bind to one
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
@@ -518,3 +521,33 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignatureRow(Base):
+    """An electronic signature (21 CFR 11.50, 11.70): append-only; bound to the record version by the
+    SHA-256 of its canonical snapshot and by the site's Ed25519 signature over the manifest."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (sa.Index("ix_signatures_record", "record_type", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(sa.String(32))
+    record_id: Mapped[str] = mapped_column(sa.String(32))
+    record_number: Mapped[str | None] = mapped_column(sa.String(32))
+    record_version: Mapped[int] = mapped_column(sa.Integer)
+    record_hash: Mapped[str] = mapped_column(sa.String(64))
+    step: Mapped[str] = mapped_column(sa.String(32))
+    meaning: Mapped[str] = mapped_column(sa.String(16))
+    #: the record inside the complaint a signature approves, e.g. ``deadline_extension:4``
+    subject: Mapped[str | None] = mapped_column(sa.String(64))
+    signer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    signer_username: Mapped[str] = mapped_column(sa.String(64))
+    printed_name: Mapped[str] = mapped_column(sa.String(200))
+    signed_role: Mapped[str] = mapped_column(sa.String(16))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    #: for an audit-trail review: the last audit event index the reviewer saw
+    audit_index: Mapped[int | None] = mapped_column(sa.Integer)
+    manifest: Mapped[str] = mapped_column(sa.Text)
+    system_signature: Mapped[str] = mapped_column(sa.String(128))
+    key_id: Mapped[str] = mapped_column(sa.String(64))

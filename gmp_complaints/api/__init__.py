@@ -257,6 +257,29 @@ def delete_attachment(complaint_id: int, attachment_id: int):
     complaints.refuse_deletion(uow(), complaint_id, actor=_actor(), attachment_id=attachment_id)
 
 
+@api_v1.route("/complaints/<int:complaint_id>/signatures", methods=["POST"])
+def sign_complaint(complaint_id: int):
+    """DESIGN §6: ``{username, password, step, comment}``; the meaning follows from the step."""
+    from gmp_complaints.services import approvals
+
+    return jsonify(approvals.sign_step(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip())), 201
+
+
+@api_v1.route("/complaints/<int:complaint_id>/closure", methods=["POST"])
+def close_complaint(complaint_id: int):
+    """DESIGN §6: the QA head's approval signature and the closure in one step."""
+    from gmp_complaints.services import approvals
+
+    return jsonify(approvals.close(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
+@api_v1.route("/signatures/waiting")
+def waiting_for_signature():
+    from gmp_complaints.services import approvals
+
+    return jsonify({"waiting": approvals.waiting_for_signature(uow(), user_id=g.principal.id)})
+
+
 @api_v1.route("/dashboard")
 def dashboard():
     """What is due for me (``?scope=mine``, the default) or for everyone (``?scope=all``)."""

@@ -32,6 +32,8 @@ class Step(StrEnum):
     remind = "remind"
     regrade = "regrade"
     no_response_closure_pending = "no_response_closure_pending"
+    void = "void"
+    close = "close"
 
 
 class Channel(StrEnum):
@@ -127,8 +129,16 @@ def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None
     """
     s = facts.status
     refused = ConflictError(Msg("This step is not allowed while the complaint is %(status)s.", status=STATUS_LABELS[s]))
+    if step is Step.customer_response and s is Status.closed and facts.replies:
+        return s  # a response after closure opens a linked follow-up; the closed record stays closed
     if s in (Status.closed, Status.void):
         raise refused
+    if step is Step.void:
+        return Status.void
+    if step is Step.close:
+        if s is not Status.closure_pending:
+            raise ConflictError(Msg("Only a complaint pending closure can be closed."))
+        return Status.closed
     if step is Step.acknowledge:
         if s is Status.closure_pending:
             raise refused
@@ -229,6 +239,22 @@ DEFAULT_TIME_LIMITS = {
 # SOP 5.8: remind the customer 25 working days after the formal reply; close 10 after the reminder.
 REMINDER_AFTER_REPLY_WORKING_DAYS = 25
 CLOSURE_AFTER_REMINDER_WORKING_DAYS = 10
+
+
+class ClosurePath(StrEnum):
+    """SOP 5.3 / 5.8: how a complaint came to be pending closure."""
+
+    not_substantiated = "not_substantiated"
+    customer_satisfied = "customer_satisfied"
+    no_response = "no_response"
+
+
+def closure_path(*, substantiated: bool | None, last_response_satisfied: bool | None) -> ClosurePath:
+    if substantiated is False:
+        return ClosurePath.not_substantiated
+    if last_response_satisfied:
+        return ClosurePath.customer_satisfied
+    return ClosurePath.no_response
 
 
 def allowed_steps(facts: ComplaintFacts) -> list[Step]:

@@ -330,7 +330,7 @@ def record_identity_verification(uow: UnitOfWork, *, actor_id: int, user_id: int
 # --- authentication ---------------------------------------------------------------------------
 
 
-def _check_credentials(uow: UnitOfWork, username: str, password: str, source_ip: str | None, via: str) -> User:
+def check_credentials(uow: UnitOfWork, username: str, password: str, source_ip: str | None, via: str) -> User:
     """Verify a user name and password inside the caller's unit of work.
 
     A failure is committed (the counter and the lockout must survive the refusal) and then raised.
@@ -378,7 +378,7 @@ def _check_credentials(uow: UnitOfWork, username: str, password: str, source_ip:
 def log_in(uow: UnitOfWork, *, username: str, password: str, source_ip: str | None) -> LoginResult:
     """A browser log-in: a new server-side session with a fresh random id."""
     with uow:
-        user = _check_credentials(uow, username, password, source_ip, "web")
+        user = check_credentials(uow, username, password, source_ip, "web")
         now = uow.now()
         token = secrets.token_urlsafe(32)
         uow.session.add(UserSession(
@@ -395,7 +395,7 @@ def log_in(uow: UnitOfWork, *, username: str, password: str, source_ip: str | No
 
 def issue_api_token(uow: UnitOfWork, *, username: str, password: str, source_ip: str | None) -> tuple[str, datetime]:
     with uow:
-        user = _check_credentials(uow, username, password, source_ip, "api")
+        user = check_credentials(uow, username, password, source_ip, "api")
         principal = _principal(uow, user)
         if principal.password_change_reason is not None:
             uow.commit()  # keep the reset failure counter
@@ -427,7 +427,7 @@ def change_password(
 ) -> None:
     """Change one's own password after proving the old one. Other sessions and all tokens end."""
     with uow:
-        user = _check_credentials(uow, username, old_password, source_ip, "password_change")
+        user = check_credentials(uow, username, old_password, source_ip, "password_change")
         hasher = _hasher(uow)
         history = [user.password_hash] + list(uow.session.scalars(
             sa.select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
@@ -455,7 +455,7 @@ def accept_esignature_statement(uow: UnitOfWork, *, user_id: int, password: str,
     """The user accepts that the e-signature is the legally binding equivalent of a handwritten one."""
     with uow:
         user = _get_user(uow, user_id)
-        _check_credentials(uow, user.username, password, source_ip, "esignature_statement")
+        check_credentials(uow, user.username, password, source_ip, "esignature_statement")
         if user.esignature_accepted_at is not None:
             raise ConflictError(Msg("The accountability statement was already accepted."))
         user.esignature_accepted_at = uow.now()
@@ -497,7 +497,7 @@ def unlock_idle_session(uow: UnitOfWork, *, session_token: str, password: str, s
         if row is None or row.ended_at is not None:
             raise ConflictError(Msg("The session has ended; log in again."))
         user = uow.session.get(User, row.user_id)
-        _check_credentials(uow, user.username, password, source_ip, "session_unlock")
+        check_credentials(uow, user.username, password, source_ip, "session_unlock")
         row.last_seen_at = uow.now()
         uow.record(DomainEvent("user.session_unlocked", "user", str(user.id), actor_id=user.id, source_ip=source_ip))
         uow.commit()

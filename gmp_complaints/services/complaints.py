@@ -299,6 +299,12 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
     checklist = check_checklist(data.get("checklist"))
     with uow:
         complaint = _load(uow, complaint_id)
+        if complaint.complaint_class == ComplaintClass.I.value and complaint.status == Status.under_investigation.value:
+            from gmp_complaints.services.approvals import interim_decision_missing
+
+            if interim_decision_missing(uow, complaint):
+                raise ConflictError(Msg("Class I: the head of quality and the QP sign the interim risk decision "
+                                        "before the investigation is recorded."))
         _move(uow, complaint, Step.investigate, actor.id,
               reason="re-investigation" if complaint.investigated_on else None)
         if checklist:
@@ -367,14 +373,42 @@ def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, 
         last, label = _last_step_date(complaint)
         check_event_date("received_on", received_on, today=business_today(uow.settings), not_before=last,
                          not_before_label=label)
+        was_closed = complaint.status == Status.closed.value
         _move(uow, complaint, Step.customer_response, actor.id, satisfied=satisfied)
         row = CustomerResponse(reply_id=complaint.replies[-1].id, received_on=received_on,
                                satisfied=satisfied, text=text, created_at=uow.now())
         complaint.responses.append(row)
         uow.session.flush()
         uow.record(DomainEvent("customer_response.created", "customer_response", str(row.id), actor_id=actor.id))
+        follow_up = _open_follow_up(uow, complaint, received_on, text, actor) if was_closed and not satisfied else None
         uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        view = complaint_view(uow, complaint, actor.roles)
+        view["follow_up_id"] = follow_up.id if follow_up else None
+        return view
+
+
+def _open_follow_up(uow: UnitOfWork, closed: Complaint, received_on: date, text: str, actor: Actor) -> Complaint:
+    """WF-07: a response after closure opens a linked follow-up; the closed complaint and its closure
+    record stay as they are."""
+    today = business_today(uow.settings)
+    serial = take_serial(uow.session, f"R:{today.year}")
+    follow_up = Complaint(
+        intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=closed.channel,
+        received_on=received_on, received_by_id=actor.id, complainant_name=closed.complainant_name,
+        complainant_organisation=closed.complainant_organisation, complainant_phone=closed.complainant_phone,
+        complainant_email=closed.complainant_email, product_id=closed.product_id,
+        batch_unknown_reason=closed.batch_unknown_reason, complaint_type=closed.complaint_type,
+        description=f"[{closed.number or closed.intake_ref}] {text}", sample_available=False,
+        written_confirmation_requested=False, version=1, is_demo=closed.is_demo, created_at=uow.now(),
+        owner_id=closed.owner_id, follow_up_of_id=closed.id,
+        batch_links=[ComplaintBatch(batch_id=link.batch_id) for link in closed.batch_links])
+    _recompute_retention(uow.session, follow_up)
+    uow.session.add(follow_up)
+    uow.session.flush()
+    uow.record(DomainEvent("complaint.follow_up_opened", "complaint", str(follow_up.id),
+                           {"batch_ids": [None, sorted(link.batch_id for link in follow_up.batch_links)],
+                            "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
+    return follow_up
 
 
 def reminder_letter(complaint: Complaint, reply_row: ComplaintReply) -> str:
@@ -413,8 +447,11 @@ def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
         return complaint_view(uow, complaint, actor.roles)
 
 
-def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
-    """A later change of class keeps the number; the current class changes, the original stays (REC-05)."""
+def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+    """A later change of class keeps the number; the current class changes, the original stays (REC-05).
+    The QA head signs the regrading in the same step (DESIGN §6)."""
+    from gmp_complaints.services.approvals import sign_regrading
+
     errors: dict = {}
     complaint_class = inputs.choice(errors, data, "complaint_class", ComplaintClass)
     reason = inputs.text(errors, data, "reason", 5000)
@@ -425,6 +462,7 @@ def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> 
             raise ValidationError(Msg("Nothing changed."), {"complaint_class": [Msg("The complaint already has this class.")]})
         _move(uow, complaint, Step.regrade, actor.id, reason=reason)
         complaint.complaint_class = complaint_class.value
+        sign_regrading(uow, complaint, data, actor=actor, reason=reason, source_ip=source_ip)
         uow.commit()
         return complaint_view(uow, complaint, actor.roles)
 
@@ -659,10 +697,19 @@ def request_extension(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: 
 # --- reading -------------------------------------------------------------------------------------
 
 
-def complaint_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
+def complaint_view(uow: UnitOfWork, complaint: Complaint, roles, *, with_signatures: bool = True) -> dict:
     """The complaint as the API returns it (DESIGN §6); personal data only for roles that need it."""
     from gmp_complaints.services.investigation import quarantine_view
 
+    view = _content_view(uow, complaint, roles, quarantine_view)
+    if with_signatures:
+        from gmp_complaints.services.approvals import signatures_for_view
+
+        view["signatures"] = signatures_for_view(uow, complaint, view)
+    return view
+
+
+def _content_view(uow: UnitOfWork, complaint: Complaint, roles, quarantine_view) -> dict:
     session = uow.session
     product = session.get(Product, complaint.product_id)
     batch_ids = [link.batch_id for link in complaint.batch_links]
@@ -726,6 +773,8 @@ def complaint_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                         "new_due_on": e.new_due_on.isoformat(), "reason": e.reason, "status": e.status}
                        for e in complaint.extensions],
         "quarantine_requests": quarantine_view(session, complaint),
+        "closed_on": complaint.closed_on.isoformat() if complaint.closed_on else None,
+        "follow_up_of_id": complaint.follow_up_of_id,
         "signatures": [],
     }
 

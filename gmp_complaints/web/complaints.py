@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,11 +21,23 @@ from gmp_complaints.domain.complaints import (
     ComplaintType,
     Status,
 )
-from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+from gmp_complaints.domain.errors import (
+    AccountLockedError,
+    AuthenticationError,
+    ConflictError,
+    Msg,
+    PermissionDeniedError,
+    ValidationError,
+)
 from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS, ChecklistItem
+from gmp_complaints.domain.roles import SIGNING_ROLES
+from gmp_complaints.services import approvals
 from gmp_complaints.services import complaints as service
 from gmp_complaints.web import uow
 from gmp_complaints.web.i18n import translate
+from signatures.manifestation import MEANING_LABELS
+from signatures.matrix import SIGNING_MATRIX
+from signatures.statement import statement_text
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 PAGE_SIZE = 50
@@ -143,16 +156,22 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     criteria = list_criteria_versions(uow())
     in_force = next(v for v in criteria["versions"] if v["version"] == criteria["in_force"])
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
-    return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage,
+    offers = approvals.signature_offers(uow(), complaint_id, user_id=current_user.id) \
+        if set(current_user.roles) & SIGNING_ROLES else []
+    return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers,
+                           statement=statement_text(str(get_locale())), sign_labels=_sign_labels(),
                            step_labels={k: translate(v[1]) for k, v in STEPS.items()},
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
                            labels=_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
                            criterion_text=texts, text_key=_text_key(), extensible=list(service.EXTENSIBLE))
 
 
-def _text_key() -> str:
-    from flask_babel import get_locale
+def _sign_labels() -> dict:
+    return {"step": {k.value: translate(v.label) for k, v in SIGNING_MATRIX.items()},
+            "meaning": {k.value: translate(v) for k, v in MEANING_LABELS.items()}}
 
+
+def _text_key() -> str:
     return "text_zh" if str(get_locale()).startswith("zh") else "text_en"
 
 
@@ -175,6 +194,31 @@ def answer_quarantine(complaint_id: int, request_id: int):
                 lambda: investigation.answer_quarantine(uow(), complaint_id, request_id, data, actor=_actor()))
 
 
+@bp.route("/<int:complaint_id>/sign", methods=["POST"])
+def sign(complaint_id: int):
+    """The signing dialog: user name and password again, for the step shown with its manifestation."""
+    form = request.form
+    data = {"step": form.get("step"), "username": form.get("username"), "password": form.get("password"),
+            "comment": form.get("comment") or None,
+            "extension_id": int(form["extension_id"]) if (form.get("extension_id") or "").isdigit() else None}
+    return _run(complaint_id, f"sign_{form.get('step')}_{form.get('extension_id') or ''}",
+                lambda: approvals.sign_step(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr))
+
+
+@bp.route("/<int:complaint_id>/close", methods=["POST"])
+def close(complaint_id: int):
+    data = {"username": request.form.get("username"), "password": request.form.get("password"),
+            "comment": request.form.get("comment") or None}
+    return _run(complaint_id, "sign_closure_",
+                lambda: approvals.close(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr))
+
+
+@bp.route("/waiting-for-signature")
+def waiting():
+    return render_template("complaints/waiting.html", rows=approvals.waiting_for_signature(uow(), user_id=current_user.id),
+                           sign_labels=_sign_labels(), labels=_labels())
+
+
 def _run(complaint_id: int, form_name: str, call):
     """Run one service call for a form of the complaint page: errors next to the fields (400), a
     refused state as a message (409 → redirect), success back to the page."""
@@ -183,6 +227,9 @@ def _run(complaint_id: int, form_name: str, call):
     except ValidationError as exc:
         errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
         return show(complaint_id, errors=errors or {"_step": [translate(exc.message)]}, open_step=form_name), 400
+    except (AuthenticationError, AccountLockedError, PermissionDeniedError) as exc:
+        # Shown in the signing dialog it came from, with the status of the refusal (401 / 423 / 403).
+        return show(complaint_id, errors={"password": [translate(exc.message)]}, open_step=form_name), exc.http_status
     except ConflictError as exc:
         flash(translate(exc.message), "error")
         return redirect(url_for("complaints.show", complaint_id=complaint_id)), 303

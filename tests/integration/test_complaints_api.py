@@ -20,8 +20,14 @@ def settings(tmp_path, database_url, tmp_path_factory):
 
 
 class Api:
-    def __init__(self, client, tokens):
+    def __init__(self, client, tokens, credentials=None):
         self.client, self.tokens = client, tokens
+        #: role -> (username, password), for signing
+        self.credentials = credentials or {}
+
+    def signed(self, who, body):
+        username, password = self.credentials[who]
+        return {**body, "username": username, "password": password}
 
     def post(self, who, path, body):
         return self.client.post(f"/api/v1{path}", json=body, headers={"Authorization": f"Bearer {self.tokens[who]}"})
@@ -37,12 +43,16 @@ class Api:
 
 @pytest.fixture
 def api(client, make_user):
-    tokens = {}
+    tokens, credentials = {}, {}
     for username, role in (("wang.fang", "intake"), ("li.na", "qa_officer"), ("zhang.wei", "investigator"),
-                           ("liu.yang", "qa_head"), ("zhao.lei", "auditor")):
-        _, password = make_user(username, role)
+                           ("liu.yang", "qa_head"), ("chen.jing", "qp"), ("zhao.lei", "auditor")):
+        _, password = make_user(username, role, identity_verified=role != "auditor")
         tokens[role] = client.post("/api/v1/auth/token", json={"username": username, "password": password}).get_json()["token"]
-    api = Api(client, tokens)
+        credentials[role] = (username, password)
+        if role != "auditor":  # every signer has accepted the accountability statement (SIG-05)
+            assert client.post("/api/v1/auth/esignature-statement", json={"password": password},
+                               headers={"Authorization": f"Bearer {tokens[role]}"}).status_code == 204
+    api = Api(client, tokens, credentials)
     api.ok("qa_officer", "/products", {"code": "P-001", "name": "阿莫西林胶囊", "strength": "0.25 g",
                                         "dosage_form": "capsule"}, 201)
     for batch_no, made, expires in (("B2601", "2026-01-10", "2028-01-09"), ("B2602", "2026-02-10", "2028-02-09"),
@@ -183,9 +193,15 @@ def test_regrading_keeps_the_number_and_the_original_class_and_needs_a_reason(ap
     api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/classification",
            {"complaint_class": "III", "rationale": "外包装", "adr_suspected": False})
-    assert api.post("qa_officer", f"/complaints/{cid}/regrading", {"complaint_class": "I"}).status_code == 400
-    regraded = api.ok("qa_officer", f"/complaints/{cid}/regrading", {"complaint_class": "I", "reason": "发现污染"})
+    assert api.post("qa_head", f"/complaints/{cid}/regrading", api.signed("qa_head", {"complaint_class": "I"})).status_code == 400
+    # The QA head signs the regrading in the same step; the QA officer cannot.
+    refused = api.post("qa_officer", f"/complaints/{cid}/regrading",
+                       api.signed("qa_officer", {"complaint_class": "I", "reason": "发现污染"}))
+    assert refused.status_code == 403
+    regraded = api.ok("qa_head", f"/complaints/{cid}/regrading",
+                      api.signed("qa_head", {"complaint_class": "I", "reason": "发现污染"}))
     assert (regraded["number"], regraded["complaint_class"], regraded["original_class"]) == ("TS-III-26-001", "I", "III")
+    assert [(s["step"], s["meaning"], s["status"]) for s in regraded["signatures"]] == [("regrading", "approved", "valid")]
 
 
 @pytest.mark.req("REC-04", "REC-06", "REC-07")

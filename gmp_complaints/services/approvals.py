@@ -1,0 +1,283 @@
+"""Approvals of the complaint process (DESIGN §3, §6): what each signature covers, when it is due,
+what it does, and the closure. Every approval signs through ``signatures.service``.
+
+A signature covers a snapshot of the content of its scope, never the workflow status: progress that
+only adds new content supersedes nothing, while a change to signed content (a regrading, a batch
+correction) makes the earlier signature report ``superseded``.
+"""
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import ClosurePath, ComplaintClass, Status, Step, closure_path
+from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.roles import Role
+from gmp_complaints.models import Complaint, SignatureRow, User
+from gmp_complaints.services import inputs
+from gmp_complaints.services.complaints import Actor, _load, _move, complaint_view
+from gmp_complaints.uow import UnitOfWork
+from signatures import service as signing
+from signatures.binding import canonical_snapshot_hash
+from signatures.matrix import SigningStep, missing_roles, rule_for
+
+ALL_ROLES = frozenset(Role)
+REGISTRATION_KEYS = ("intake_ref", "channel", "received_on", "product_code", "batch_nos", "batch_unknown_reason",
+                     "complaint_type", "description", "sample_available", "written_confirmation_requested")
+CLASSIFICATION_KEYS = ("number", "complaint_class", "original_class", "classification", "class_criteria")
+# Workflow state, derived dates and who is assigned are not signed content.
+NOT_CONTENT = ("status", "version", "signatures", "related", "deadlines", "owner", "investigator", "closed_on",
+               "retention_kept_later", "follow_up_of_id", "complainant")
+#: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
+SIGNATURE_STEPS = ("qp_acknowledgement", "interim_risk_decision", "sales_confirmation", "audit_trail_review",
+                   "extension_approval", "void_approval")
+
+
+def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    """The canonical content a signature of ``scope`` covers (attachments by their hashes)."""
+    attachments = [{"filename": a["filename"], "sha256": a["sha256"]} for a in view["attachments"]]
+    organisation = view["complainant"]["organisation"]
+    if scope == "registration+classification":
+        return {**{k: view[k] for k in REGISTRATION_KEYS + CLASSIFICATION_KEYS},
+                "organisation": organisation, "attachments": attachments}
+    if scope in ("classification+decision", "regrading"):
+        return {"id": view["id"], **{k: view[k] for k in CLASSIFICATION_KEYS}}
+    if scope == "extension":
+        return {"complaint": view["intake_ref"],
+                "extension": next(x for x in view["extensions"] if f"deadline_extension:{x['id']}" == subject)}
+    if scope == "retention":
+        return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
+    # "complaint", "complaint+audit_trail", "void": the whole complaint as it stands
+    return {**{k: v for k, v in view.items() if k not in NOT_CONTENT}, "organisation": organisation}
+
+
+def _content_view(uow: UnitOfWork, complaint: Complaint) -> dict:
+    return complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
+
+
+def _request(uow, complaint: Complaint, view: dict, step: str, *, subject=None, authors=(), comment=None,
+             audit_index=None) -> signing.SigningRequest:
+    rule = rule_for(step)
+    return signing.SigningRequest(
+        record_type="complaint", record_id=str(complaint.id), record_number=complaint.number or complaint.intake_ref,
+        record_version=complaint.version, snapshot=snapshot(view, rule.scope, subject), rule=rule, subject=subject,
+        author_ids=frozenset(a for a in authors if a is not None), comment=comment, audit_index=audit_index)
+
+
+def signed_roles(uow, complaint: Complaint, view: dict, step: str, subject: str | None = None) -> set[str]:
+    request = _request(uow, complaint, view, step, subject=subject)
+    return {row.signed_role for row in signing.valid_signatures(uow.session, request, step)}
+
+
+def _path(complaint: Complaint) -> ClosurePath:
+    last = complaint.responses[-1] if complaint.responses else None
+    satisfied = last.satisfied if last is not None and complaint.replies and last.reply_id == complaint.replies[-1].id \
+        else None
+    return closure_path(substantiated=complaint.substantiated, last_response_satisfied=satisfied)
+
+
+def _pending_extension(complaint: Complaint, extension_id) -> object:
+    pending = [e for e in complaint.extensions if e.status == "requested"]
+    if extension_id is not None:
+        pending = [e for e in pending if e.id == extension_id]
+    if not pending:
+        raise ConflictError(Msg("No extension request is waiting for approval."))
+    return pending[0]
+
+
+def check_due(complaint: Complaint, step: str) -> None:
+    """409 when the complaint's state does not call for this signature now."""
+    status = Status(complaint.status)
+    if status is Status.void or (status is Status.closed and step != SigningStep.qp_acknowledgement):
+        raise ConflictError(Msg("No signature is due on a closed or void complaint."))
+    if step == SigningStep.interim_risk_decision and not (
+            complaint.complaint_class == ComplaintClass.I.value and status is Status.under_investigation):
+        raise ConflictError(Msg("An interim risk decision is signed for a class I complaint under investigation."))
+    if step in (SigningStep.sales_confirmation, SigningStep.audit_trail_review) and status is not Status.closure_pending:
+        raise ConflictError(Msg("This signature is due when the complaint is pending closure."))
+    if step == SigningStep.sales_confirmation and _path(complaint) is not ClosurePath.no_response:
+        raise ConflictError(Msg("Sales confirm closure only when the customer has not answered the reply."))
+
+
+def _last_audit_index(uow: UnitOfWork, complaint: Complaint) -> int | None:
+    from audit.models import AuditEvent
+
+    return uow.session.scalar(sa.select(sa.func.max(AuditEvent.log_index)).where(
+        AuditEvent.entity_type == "complaint", AuditEvent.entity_id == str(complaint.id)))
+
+
+def _credentials(data: dict, *, comment_required: bool = False) -> tuple[str, str, str | None]:
+    errors: dict = {}
+    username = inputs.text(errors, data, "username", 64)
+    password = data.get("password")
+    if not isinstance(password, str) or not password:
+        errors["password"] = [Msg("This field is required.")]
+    comment = inputs.text(errors, data, "comment", 5000, required=comment_required)
+    inputs.raise_if_any(errors)
+    return username, password, comment
+
+
+def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+    """``POST /complaints/<id>/signatures {username, password, step, comment}``."""
+    step = data.get("step")
+    if step in ("closure", "regrading", "retention_change"):
+        raise ValidationError(Msg("Use the step's own call."), {"step": [Msg(
+            "Closure, regrading and retention changes are signed in their own step.")]})
+    rule = rule_for(step)  # 400 on an unknown step
+    username, password, comment = _credentials(data, comment_required=step == SigningStep.void_approval)
+    extension_id = data.get("extension_id")
+    with uow:
+        complaint = _load(uow, complaint_id)
+        check_due(complaint, rule.step)
+        subject, authors, extension = None, (), None
+        if rule.step is SigningStep.extension_approval:
+            extension = _pending_extension(complaint, extension_id)
+            subject, authors = f"deadline_extension:{extension.id}", (extension.requested_by_id,)
+        signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
+                                             source_ip=source_ip)
+        view = _content_view(uow, complaint)
+        audit_index = _last_audit_index(uow, complaint) if rule.step is SigningStep.audit_trail_review else None
+        signing.sign(uow, signer, _request(uow, complaint, view, step, subject=subject, authors=authors,
+                                           comment=comment, audit_index=audit_index), source_ip=source_ip)
+        if extension is not None:
+            extension.status, extension.decided_by_id, extension.decided_at = "approved", signer.id, uow.now()
+            uow.record(DomainEvent("deadline_extension.approved", "deadline_extension", str(extension.id),
+                                   actor_id=signer.id))
+        if rule.step is SigningStep.void_approval:
+            _move(uow, complaint, Step.void, signer.id, reason=comment)
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[Msg]:
+    """What still stands between a complaint pending closure and its closure (SOP 5.8)."""
+    blockers = []
+    if not signed_roles(uow, complaint, view, SigningStep.audit_trail_review):
+        blockers.append(Msg("The head of quality's signed review of the audit trail is missing."))
+    if _path(complaint) is ClosurePath.no_response:
+        if not signed_roles(uow, complaint, view, SigningStep.sales_confirmation):
+            blockers.append(Msg("Sales have not confirmed that the customer did not answer."))
+        eligible = view["deadlines"]["close_eligible_on"]
+        if eligible is None or business_today(uow.settings) < date.fromisoformat(eligible):
+            blockers.append(Msg("Closure without a customer response is possible from %(date)s.", date=eligible or "—"))
+    return blockers
+
+
+def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+    """``POST /complaints/<id>/closure {username, password, comment}``: the QA head's approval signature
+    and the closure in one step."""
+    username, password, comment = _credentials(data)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        if Status(complaint.status) is not Status.closure_pending:
+            raise ConflictError(Msg("Only a complaint pending closure can be closed."))
+        view = complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
+        blockers = closure_blockers(uow, complaint, view)
+        if blockers:
+            raise ConflictError(Msg("Not ready for closure: %(reasons)s", reasons=" ".join(blockers)))
+        signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
+                                             source_ip=source_ip)
+        signing.sign(uow, signer, _request(uow, complaint, view, SigningStep.closure, authors=(complaint.owner_id,),
+                                           comment=comment), source_ip=source_ip)
+        complaint.closed_on = business_today(uow.settings)
+        _move(uow, complaint, Step.close, signer.id)
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
+def sign_regrading(uow: UnitOfWork, complaint: Complaint, data: dict, *, actor: Actor, reason: str,
+                   source_ip: str | None = None) -> None:
+    """Regrading after numbering: the QA head signs the new class in the same step (inside its unit)."""
+    username, password, _ = _credentials(data)
+    signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
+                                         source_ip=source_ip)
+    uow.session.flush()
+    view = complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
+    signing.sign(uow, signer, _request(uow, complaint, view, SigningStep.regrading, comment=reason),
+                 source_ip=source_ip)
+
+
+def interim_decision_missing(uow: UnitOfWork, complaint: Complaint) -> frozenset:
+    view = complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
+    return missing_roles(rule_for(SigningStep.interim_risk_decision),
+                         signed_roles(uow, complaint, view, SigningStep.interim_risk_decision))
+
+
+def signatures_for_view(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[dict]:
+    """Every signature on the complaint with its status against the content as it stands now."""
+    site_tz = ZoneInfo(uow.settings.site_timezone)
+    # The snapshot uses no personal data, so a masked view hashes the same as the full one.
+    result = []
+    for row in signing.signatures_of(uow.session, "complaint", str(complaint.id)):
+        scope = rule_for(row.step).scope
+        try:
+            current = canonical_snapshot_hash(snapshot(view, scope, row.subject))
+        except StopIteration:  # the approved item no longer exists in the view
+            current = ""
+        result.append(signing.signature_view(row, current, site_tz))
+    return result
+
+
+def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str]) -> list[dict]:
+    """The signatures due on the complaint now that one of ``roles`` may give and has not given yet,
+    each with the manifestation preview the signing dialog shows."""
+    candidates = []
+    if complaint.status in (Status.void.value, Status.closed.value):
+        return []
+    if complaint.number:
+        candidates.append((SigningStep.qp_acknowledgement, None))
+    if complaint.complaint_class == "I" and complaint.status == Status.under_investigation.value:
+        candidates.append((SigningStep.interim_risk_decision, None))
+    view = None
+    if complaint.status == Status.closure_pending.value:
+        candidates.append((SigningStep.audit_trail_review, None))
+        if _path(complaint) is ClosurePath.no_response:
+            candidates.append((SigningStep.sales_confirmation, None))
+    for extension in complaint.extensions:
+        if extension.status == "requested":
+            candidates.append((SigningStep.extension_approval, f"deadline_extension:{extension.id}"))
+    relevant = [(s, subj) for s, subj in candidates if roles & {r.value for r in rule_for(s).allowed_roles}]
+    if complaint.status == Status.closure_pending.value and Role.qa_head.value in roles:
+        relevant.append((SigningStep.closure, None))
+    offers = []
+    for step, subject in relevant:
+        view = view or complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
+        if step is SigningStep.closure:
+            if closure_blockers(uow, complaint, view) or signed_roles(uow, complaint, view, step):
+                continue
+        elif not roles & {r.value for r in rule_for(step).allowed_roles} - signed_roles(uow, complaint, view, step,
+                                                                                            subject):
+            continue
+        rule = rule_for(step)
+        offers.append({"id": complaint.id, "number": complaint.number, "intake_ref": complaint.intake_ref,
+                       "status": complaint.status, "step": step.value, "subject": subject, "meaning": rule.meaning.value,
+                       "record_version": complaint.version,
+                       "record_hash": canonical_snapshot_hash(snapshot(view, rule.scope, subject))})
+    return offers
+
+
+def waiting_for_signature(uow: UnitOfWork, *, user_id: int, limit: int = 200) -> list[dict]:
+    """"Waiting for my signature" (QA head, QP, sales): open steps across complaints."""
+    with uow:
+        roles = {r.value for r in uow.session.get(User, user_id).roles}
+        waiting = []
+        for complaint in uow.session.scalars(sa.select(Complaint).where(Complaint.status.notin_(
+                [Status.void.value, Status.closed.value])).order_by(Complaint.received_on)):
+            waiting += open_signature_steps(uow, complaint, roles)
+            if len(waiting) >= limit:
+                break
+        return waiting
+
+
+def signature_offers(uow: UnitOfWork, complaint_id: int, *, user_id: int) -> list[dict]:
+    with uow:
+        complaint = _load(uow, complaint_id, for_update=False)
+        return open_signature_steps(uow, complaint, {r.value for r in uow.session.get(User, user_id).roles})
+
+
+def signature_rows(session, complaint_id: int) -> list[SignatureRow]:
+    return signing.signatures_of(session, "complaint", str(complaint_id))

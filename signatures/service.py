@@ -1,0 +1,146 @@
+"""The signing service every approval goes through (21 CFR 11.50, 11.70, 11.100, 11.200, 11.300).
+
+One signing = user name and password again, the account enabled for signing, a role the matrix
+allows for the step, not the author of what is approved, then a row that binds printed name,
+meaning, time and the SHA-256 of the record version's canonical snapshot, covered by the site's
+Ed25519 key, an audit event and a checkpoint of the audit log. Runs inside the caller's unit of
+work, so the approval and its signature commit together or not at all.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from audit.keys import load_signer
+from gmp_complaints.domain.errors import Msg, PermissionDeniedError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.models import SignatureRow, User
+from gmp_complaints.uow import UnitOfWork
+from signatures.binding import (
+    SignatureManifest,
+    canonical_snapshot_hash,
+    sign_manifest,
+    signature_status,
+    signed_at_text,
+)
+from signatures.manifestation import local_time_text, manifestation
+from signatures.matrix import StepRule, check_signer
+
+
+@dataclass(frozen=True)
+class SigningRequest:
+    """What is to be signed: the record, its version and the snapshot of what the step covers."""
+
+    record_type: str
+    record_id: str
+    record_number: str | None
+    record_version: int
+    snapshot: dict
+    rule: StepRule
+    subject: str | None = None
+    author_ids: frozenset[int] = frozenset()
+    comment: str | None = None
+    audit_index: int | None = None
+
+
+def authenticate_signer(uow: UnitOfWork, *, actor_id: int, username: str, password: str,
+                        source_ip: str | None) -> User:
+    """Both components at every signing (SIG-03); failures count toward lockout and are audited.
+    Nobody signs under another user's name (SIG-07)."""
+    from gmp_complaints.services.accounts import check_credentials
+
+    actor = uow.session.get(User, actor_id)
+    if (username or "").strip() != actor.username:
+        refuse(uow, actor_id, Msg("Sign with your own user name."), source_ip=source_ip)
+    user = check_credentials(uow, username.strip(), password, source_ip, "signature")
+    if user.identity_verified_at is None or user.esignature_accepted_at is None:
+        refuse(uow, actor_id, Msg("Signing needs an identity verification recorded by an administrator and your "
+                                  "acceptance of the accountability statement."), source_ip=source_ip)
+    return user
+
+
+def refuse(uow: UnitOfWork, actor_id: int, message: Msg, *, step: str | None = None,
+           source_ip: str | None = None) -> None:
+    """An attempt to sign without the right is audited (committed), then refused with 403."""
+    uow.session.rollback()
+    uow.record(DomainEvent("signature.refused", "user", str(actor_id),
+                           {"step": [None, step], "refusal": [None, str(message)]}, actor_id=actor_id,
+                           source_ip=source_ip))
+    uow.commit()
+    raise PermissionDeniedError(message)
+
+
+def sign(uow: UnitOfWork, signer: User, request: SigningRequest, *, source_ip: str | None = None) -> SignatureRow:
+    """Check the signer against the matrix and store the signature; the caller commits."""
+    rule = request.rule
+    signed_roles = {row.signed_role for row in valid_signatures(uow.session, request, rule.step.value)}
+    try:
+        role = check_signer(rule, signer.roles, signer_id=signer.id, author_ids=request.author_ids,
+                            already_signed_roles=signed_roles)
+    except PermissionDeniedError as exc:
+        refuse(uow, signer.id, exc.message, step=rule.step.value, source_ip=source_ip)
+    record_hash = canonical_snapshot_hash(request.snapshot)
+    manifest = SignatureManifest(
+        signer_id=signer.id, signer_username=signer.username, printed_name=signer.printed_name,
+        meaning=rule.meaning.value, step=rule.step.value, signed_at=signed_at_text(uow.now()),
+        record_type=request.record_type, record_id=request.record_id, record_number=request.record_number,
+        record_version=request.record_version, record_hash=record_hash, comment=request.comment)
+    key = load_signer(uow.settings.signing_key_file, uow.settings.audit_origin)
+    row = SignatureRow(
+        record_type=request.record_type, record_id=request.record_id, record_number=request.record_number,
+        record_version=request.record_version, record_hash=record_hash, step=rule.step.value,
+        meaning=rule.meaning.value, subject=request.subject, signer_id=signer.id, signer_username=signer.username,
+        printed_name=signer.printed_name, signed_role=role.value, signed_at=uow.now(), comment=request.comment,
+        audit_index=request.audit_index, manifest=manifest.payload().decode(),
+        system_signature=base64.b64encode(sign_manifest(manifest, key)).decode(), key_id=key.key_id.hex())
+    uow.session.add(row)
+    uow.session.flush()
+    uow.record(DomainEvent("signature.signed", "signature", str(row.id), {
+        "record": [None, f"{request.record_type}:{request.record_id}"], "record_number": [None, request.record_number],
+        "record_version": [None, request.record_version], "record_hash": [None, record_hash],
+        "step": [None, rule.step.value], "meaning": [None, rule.meaning.value], "signed_role": [None, role.value],
+        "printed_name": [None, signer.printed_name], "subject": [None, request.subject],
+        "comment": [None, request.comment]}, actor_id=signer.id, source_ip=source_ip))
+    uow.force_checkpoint = True  # a checkpoint of the audit log follows every signature
+    return row
+
+
+def signatures_of(session, record_type: str, record_id: str) -> list[SignatureRow]:
+    return list(session.scalars(sa.select(SignatureRow).where(
+        SignatureRow.record_type == record_type, SignatureRow.record_id == record_id).order_by(SignatureRow.id)))
+
+
+def valid_signatures(session, request: SigningRequest, step: str) -> list[SignatureRow]:
+    """Signatures of ``step`` (same subject) whose content has not changed since they were made."""
+    current = canonical_snapshot_hash(request.snapshot)
+    return [row for row in signatures_of(session, request.record_type, request.record_id)
+            if row.step == step and row.subject == request.subject and row.record_hash == current]
+
+
+def signature_view(row: SignatureRow, current_hash: str, site_tz: ZoneInfo) -> dict:
+    """DESIGN §6 ``signatures``: status computed by comparing hashes; manifestation in both languages."""
+    shown = {"meaning": row.meaning, "printed_name": row.printed_name, "signed_at": row.signed_at,
+             "site_tz": site_tz, "record_number": row.record_number, "record_version": row.record_version,
+             "record_hash": row.record_hash}
+    return {
+        "id": row.id, "step": row.step, "meaning": row.meaning, "signer_name": row.printed_name,
+        "signer_username": row.signer_username, "signed_role": row.signed_role,
+        "signed_at": row.signed_at.astimezone(site_tz).isoformat(timespec="seconds"),
+        "signed_at_local": local_time_text(row.signed_at, site_tz),
+        "record_type": row.record_type, "record_number": row.record_number, "record_version": row.record_version,
+        "record_hash": row.record_hash, "subject": row.subject, "comment": row.comment,
+        "audit_index": row.audit_index, "status": signature_status(row.record_hash, current_hash).value,
+        "manifestation": {"en": manifestation(**shown, locale="en"), "zh_CN": manifestation(**shown, locale="zh_CN")},
+        "system_signature": {"key_id": row.key_id, "value": row.system_signature},
+    }
+
+
+def manifest_of(row: SignatureRow) -> SignatureManifest:
+    """The manifest as stored, for offline verification of the system signature."""
+    data = json.loads(row.manifest)
+    data.pop("v", None)
+    return SignatureManifest(**data)
