@@ -78,6 +78,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "outbox_message.queued": ActionSpec(ActionKind.system, Msg("E-mail queued")),
     "outbox_message.sent": ActionSpec(ActionKind.system, Msg("E-mail sent")),
     "outbox_message.failed": ActionSpec(ActionKind.system, Msg("E-mail delivery failed (will retry)")),
+    "user.reauthenticated": ActionSpec(ActionKind.security, Msg("Re-authenticated to sign")),
     "signature.signed": ActionSpec(ActionKind.create, Msg("Electronic signature")),
     "signature.refused": ActionSpec(ActionKind.security, Msg("Signature refused")),
     "complaint.void": ActionSpec(ActionKind.change, Msg("Complaint voided")),

@@ -57,6 +57,9 @@ def authenticate_signer(uow: UnitOfWork, *, actor_id: int, username: str, passwo
     if (username or "").strip() != actor.username:
         refuse(uow, actor_id, Msg("Sign with your own user name."), source_ip=source_ip)
     user = check_credentials(uow, username.strip(), password, source_ip, "signature")
+    # A security event of its own; it also carries a reset of the failed-attempt counter.
+    uow.record(DomainEvent("user.reauthenticated", "user", str(user.id), {"via": [None, "signature"]},
+                           actor_id=user.id, source_ip=source_ip))
     if user.identity_verified_at is None or user.esignature_accepted_at is None:
         refuse(uow, actor_id, Msg("Signing needs an identity verification recorded by an administrator and your "
                                   "acceptance of the accountability statement."), source_ip=source_ip)

@@ -1,0 +1,243 @@
+"""Electronic signatures through /api/v1 (DESIGN §3, §6): re-authentication, the signing matrix,
+four-eyes, binding and supersession, manifestation, closure. SQLite and PostgreSQL."""
+import base64
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from tests.integration.test_complaints_api import TODAY, api, registration, settings  # noqa: F401 (fixtures)
+
+
+def classified(api, klass="II"):
+    cid = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": klass, "rationale": "r",
+                                                                "adr_suspected": False})
+    return cid
+
+
+def sign(api, who, cid, step, **extra):
+    return api.post(who, f"/complaints/{cid}/signatures", api.signed(who, {"step": step, **extra}))
+
+
+def count_signatures(app) -> int:
+    with app.extensions["gmp_engine"].connect() as connection:
+        return connection.execute(sa.text("SELECT count(*) FROM signatures")).scalar_one()
+
+
+@pytest.mark.req("SIG-01", "SIG-02", "WF-10")
+def test_qp_acknowledgement_is_bound_to_the_record_and_manifested(app, api):
+    cid = classified(api)
+    response = sign(api, "qp", cid, "qp_acknowledgement", comment="已知悉")
+    assert response.status_code == 201, response.get_json()
+    [signature] = response.get_json()["signatures"]
+    assert signature["step"] == "qp_acknowledgement" and signature["meaning"] == "acknowledged"
+    assert signature["signer_name"] == "Chen.Jing Tester" and signature["status"] == "valid"
+    assert signature["signed_at"].endswith("+08:00") and signature["record_version"] >= 1
+    assert len(signature["record_hash"]) == 64
+    assert signature["manifestation"]["en"] == (
+        f"Acknowledged — Chen.Jing Tester — {signature['signed_at_local']} — TS-II-26-001 v{signature['record_version']}"
+        f" — sha256:{signature['record_hash'][:8]}")
+    assert signature["manifestation"]["zh_CN"].startswith("确认知悉 — Chen.Jing Tester — ")
+    # The system signature verifies against the site's public key over the stored manifest.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    with app.extensions["gmp_engine"].connect() as connection:
+        row = connection.execute(sa.text("SELECT manifest, system_signature FROM signatures")).one()
+        public = connection.execute(sa.text("SELECT public_key FROM signing_keys")).scalars().first()
+    Ed25519PublicKey.from_public_bytes(bytes(public)).verify(base64.b64decode(row.system_signature), row.manifest.encode())
+    assert json.loads(row.manifest)["record_hash"] == signature["record_hash"]
+    # A second acknowledgement in the same role is not due.
+    assert sign(api, "qp", cid, "qp_acknowledgement").status_code == 409
+    # Audit event and a checkpoint after the signature.
+    events = api.get("auditor", "/audit/events").get_json()["events"]
+    assert events[-1]["action"] == "signature.signed" and events[-1]["changes"]["step"] == [None, "qp_acknowledgement"]
+    with app.extensions["gmp_engine"].connect() as connection:
+        assert connection.execute(sa.text("SELECT max(tree_size) FROM audit_checkpoints")).scalar_one() == events[-1]["index"] + 1
+
+
+@pytest.mark.req("SIG-03", "SEC-06")
+def test_a_wrong_password_is_401_counted_audited_and_signs_nothing(app, api):
+    cid = classified(api)
+    refused = api.post("qp", f"/complaints/{cid}/signatures", {"step": "qp_acknowledgement", "username": "chen.jing",
+                                                               "password": "wrong-password"})
+    assert refused.status_code == 401 and count_signatures(app) == 0
+    with app.extensions["gmp_engine"].connect() as connection:
+        assert connection.execute(sa.text("SELECT failed_login_count FROM users WHERE username = 'chen.jing'")).scalar_one() == 1
+    failed = [e for e in api.get("auditor", "/audit/events").get_json()["events"] if e["action"] == "user.login_failed"]
+    assert failed[-1]["changes"]["via"] == [None, "signature"]
+
+
+@pytest.mark.req("SIG-06", "SIG-07")
+def test_a_role_not_allowed_or_another_users_name_is_403_audited(app, api):
+    cid = classified(api)
+    wrong_role = sign(api, "qa_head", cid, "qp_acknowledgement")
+    assert wrong_role.status_code == 403 and "sign" in wrong_role.get_json()["error"]["message"]
+    username, password = api.credentials["qp"]
+    as_other = api.post("qa_head", f"/complaints/{cid}/signatures",
+                        {"step": "qp_acknowledgement", "username": username, "password": password})
+    assert as_other.status_code == 403 and count_signatures(app) == 0
+    refusals = [e for e in api.get("auditor", "/audit/events").get_json()["events"] if e["action"] == "signature.refused"]
+    assert len(refusals) == 2
+    assert sign(api, "qp", cid, "unknown_step").status_code == 400
+    assert api.post("auditor", f"/complaints/{cid}/signatures", {"step": "qp_acknowledgement"}).status_code == 403
+
+
+@pytest.mark.req("SIG-05")
+def test_signing_needs_identity_verification_and_the_accepted_statement(api, make_user, client):
+    cid = classified(api)
+    _, password = make_user("new.qp", "qp")  # no identity verification, no statement
+    token = client.post("/api/v1/auth/token", json={"username": "new.qp", "password": password}).get_json()["token"]
+    refused = client.post(f"/api/v1/complaints/{cid}/signatures", headers={"Authorization": f"Bearer {token}"},
+                          json={"step": "qp_acknowledgement", "username": "new.qp", "password": password})
+    assert refused.status_code == 403 and "identity" in refused.get_json()["error"]["message"]
+
+
+@pytest.mark.req("SIG-08", "WF-08")
+def test_the_author_of_an_extension_request_cannot_approve_it_and_approval_moves_the_deadline(app, api):
+    cid = classified(api)
+    api.ok("qa_head", f"/complaints/{cid}/extension-requests",
+           {"kind": "investigation", "new_due_on": "2026-12-31", "reason": "加速稳定性试验"})
+    own = sign(api, "qa_head", cid, "extension_approval")
+    assert own.status_code == 403 and "author" in own.get_json()["error"]["message"]
+    cid2 = classified(api)
+    api.ok("investigator", f"/complaints/{cid2}/extension-requests",
+           {"kind": "investigation", "new_due_on": "2026-12-31", "reason": "加速稳定性试验"})
+    approved = sign(api, "qa_head", cid2, "extension_approval")
+    assert approved.status_code == 201
+    body = approved.get_json()
+    assert body["extensions"][0]["status"] == "approved"
+    assert body["deadlines"]["investigation_due_on"] == "2026-12-31"
+    assert sign(api, "qa_head", cid2, "extension_approval").status_code == 409  # nothing waiting any more
+
+
+@pytest.mark.req("WF-09", "SIG-06")
+def test_class_i_investigation_waits_for_the_interim_risk_decision_of_qa_head_and_qp(api):
+    cid = classified(api, "I")
+    investigation = {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True}
+    assert api.post("investigator", f"/complaints/{cid}/investigation", investigation).status_code == 409
+    assert sign(api, "qa_head", cid, "interim_risk_decision", comment="隔离本批，暂停发运").status_code == 201
+    assert api.post("investigator", f"/complaints/{cid}/investigation", investigation).status_code == 409
+    assert sign(api, "qa_head", cid, "interim_risk_decision").status_code == 409  # QA head has signed
+    assert sign(api, "qp", cid, "interim_risk_decision", comment="同意").status_code == 201
+    api.ok("investigator", f"/complaints/{cid}/investigation", investigation)
+    cid_ii = classified(api, "II")
+    assert sign(api, "qp", cid_ii, "interim_risk_decision").status_code == 409  # not a class I complaint
+
+
+@pytest.mark.req("SIG-02", "REC-05")
+def test_a_change_to_signed_content_supersedes_the_signature_and_progress_does_not(api):
+    cid = classified(api, "III")
+    sign(api, "qp", cid, "qp_acknowledgement")
+    api.ok("investigator", f"/complaints/{cid}/investigation",
+           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+    progressed = api.get("qa_officer", f"/complaints/{cid}").get_json()
+    assert [s["status"] for s in progressed["signatures"]] == ["valid"]  # new content supersedes nothing
+    regraded = api.ok("qa_head", f"/complaints/{cid}/regrading",
+                      api.signed("qa_head", {"complaint_class": "II", "reason": "发现密封缺陷"}))
+    statuses = {s["step"]: s["status"] for s in regraded["signatures"]}
+    assert statuses == {"qp_acknowledgement": "superseded", "regrading": "valid"}
+    again = sign(api, "qp", cid, "qp_acknowledgement")  # the QP acknowledges the new version
+    assert again.status_code == 201
+    assert [s["status"] for s in again.get_json()["signatures"] if s["step"] == "qp_acknowledgement"] == [
+        "superseded", "valid"]
+
+
+@pytest.mark.req("AT-03", "SIG-02")
+def test_signature_rows_are_append_only_in_the_database(app, api):
+    cid = classified(api)
+    sign(api, "qp", cid, "qp_acknowledgement")
+    engine = app.extensions["gmp_engine"]
+    for statement in ("UPDATE signatures SET printed_name = 'Someone Else'", "DELETE FROM signatures"):
+        with pytest.raises(sa.exc.DBAPIError):
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(sa.text("SELECT set_config('gmp.tx', 'x', true)"))
+                connection.execute(sa.text(statement))
+    assert count_signatures(app) == 1
+
+
+def replied(api) -> int:
+    """A class III complaint, investigated, assessed and formally answered today."""
+    cid = classified(api, "III")
+    api.ok("investigator", f"/complaints/{cid}/investigation",
+           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/assessment",
+           {"reasonable": False, "actions": [], "adr_confirmed": False, "regulator_report_required": False})
+    api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": TODAY, "summary": "答复"})
+    return cid
+
+
+def replied_and_satisfied(api):
+    cid = replied(api)
+    api.ok("intake", f"/complaints/{cid}/customer-responses", {"received_on": TODAY, "satisfied": True, "text": "满意"})
+    return cid
+
+
+@pytest.mark.req("WF-16", "AT-07", "SIG-08")
+def test_closure_needs_the_signed_audit_trail_review_and_is_signed_by_the_qa_head(api):
+    cid = replied_and_satisfied(api)
+    closure = api.signed("qa_head", {"comment": "客户满意，同意关闭"})
+    blocked = api.post("qa_head", f"/complaints/{cid}/closure", closure)
+    assert blocked.status_code == 409 and "audit trail" in blocked.get_json()["error"]["message"]
+    assert sign(api, "qa_officer", cid, "audit_trail_review").status_code == 403
+    review = sign(api, "qa_head", cid, "audit_trail_review", comment="已审核审计追踪")
+    assert review.status_code == 201
+    assert review.get_json()["signatures"][-1]["audit_index"] is not None
+    assert sign(api, "intake", cid, "sales_confirmation").status_code == 409  # the customer did answer
+    assert api.post("qa_officer", f"/complaints/{cid}/closure", api.signed("qa_officer", {})).status_code == 403
+    closed = api.ok("qa_head", f"/complaints/{cid}/closure", closure)
+    assert closed["status"] == "closed" and closed["closed_on"] == TODAY
+    assert [s["step"] for s in closed["signatures"]] == ["audit_trail_review", "closure"]
+    assert all(s["status"] == "valid" for s in closed["signatures"])
+    assert api.post("qa_head", f"/complaints/{cid}/closure", closure).status_code == 409
+
+
+@pytest.mark.req("WF-07")
+def test_a_response_after_closure_opens_a_linked_follow_up_and_keeps_the_closure(api):
+    cid = replied_and_satisfied(api)
+    sign(api, "qa_head", cid, "audit_trail_review")
+    api.ok("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {}))
+    late = api.ok("intake", f"/complaints/{cid}/customer-responses",
+                  {"received_on": TODAY, "satisfied": False, "text": "问题再次出现"})
+    assert late["status"] == "closed" and late["follow_up_id"]
+    follow_up = api.get("qa_officer", f"/complaints/{late['follow_up_id']}").get_json()
+    assert follow_up["follow_up_of_id"] == cid and follow_up["status"] == "registered"
+    assert follow_up["batch_nos"] == ["B2602"] and "问题再次出现" in follow_up["description"]
+
+
+@pytest.mark.req("WF-06", "WF-16")
+def test_no_response_closure_needs_sales_confirmation(api, app):
+    """Reply on 20 Nov; `gmp tick` reminds on 28 Dec and moves to closure pending ten working days
+    later; then sales confirm, the QA head reviews the audit trail and closes."""
+    from click.testing import CliRunner
+
+    from gmp_complaints import create_app
+    from gmp_complaints.cli import main
+    from gmp_complaints.config import load_settings
+
+    cid = replied(api)
+    env = _env_of(app)
+    for day in ("2026-12-28", "2027-01-25"):
+        result = CliRunner(env={**env, "GMP_TODAY": day}).invoke(main, ["tick"])
+        assert result.exit_code == 0, result.output
+    later = create_app(load_settings({**env, "GMP_TODAY": "2027-01-25"}))
+    try:
+        api_later = type(api)(later.test_client(), api.tokens, api.credentials)
+        assert api_later.get("qa_head", f"/complaints/{cid}").get_json()["status"] == "closure_pending"
+        blocked = api_later.post("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {}))
+        assert blocked.status_code == 409 and "Sales" in blocked.get_json()["error"]["message"]
+        assert sign(api_later, "intake", cid, "sales_confirmation", comment="销售确认客户未反馈").status_code == 201
+        assert sign(api_later, "qa_head", cid, "audit_trail_review").status_code == 201
+        closed = api_later.ok("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {}))
+        assert closed["status"] == "closed"
+        assert [s["step"] for s in closed["signatures"]] == ["sales_confirmation", "audit_trail_review", "closure"]
+    finally:
+        later.extensions["gmp_engine"].dispose()
+
+
+def _env_of(app) -> dict:
+    settings = app.config["GMP_SETTINGS"]
+    return {"DATABASE_URL": settings.database_url, "GMP_INSTANCE_PATH": str(settings.instance_path), "GMP_ENV": "test",
+            "GMP_TODAY": TODAY, "GMP_SIGNING_KEY_PATH": str(settings.signing_key_path)}
