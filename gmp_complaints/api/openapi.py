@@ -1,6 +1,8 @@
 """The OpenAPI description of /api/v1, built with apispec from the same marshmallow schemas."""
 from __future__ import annotations
 
+import re
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
@@ -30,7 +32,7 @@ def _errors(*codes: int) -> dict:
             for c in codes}
 
 
-def _body(schema: str) -> dict:
+def _body(schema) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
@@ -68,4 +70,56 @@ def build_spec() -> dict:
         "security": [{"bearer": []}],
         "responses": {"200": {"description": "The user"}, **_errors(401, 403)},
     }})
+    _complaint_paths(spec)
     return spec.to_dict()
+
+
+#: (method, path, summary, success status, error statuses) of the complaint process (DESIGN §6)
+COMPLAINT_OPERATIONS = (
+    ("post", "/api/v1/products", "Create a product", 201, (400, 401, 403)),
+    ("post", "/api/v1/batches", "Create a batch", 201, (400, 401, 403)),
+    ("get", "/api/v1/batches/{batch_id}", "A batch with its complaints, adjacent batches and consignees", 200, (401, 404)),
+    ("post", "/api/v1/distributions", "Create a distribution record", 201, (400, 401, 403)),
+    ("post", "/api/v1/complaints", "Register a complaint (intake reference at once)", 201, (400, 401, 403)),
+    ("get", "/api/v1/complaints/{complaint_id}", "The complaint with deadlines and signatures", 200, (401, 403, 404)),
+    ("delete", "/api/v1/complaints/{complaint_id}", "Always refused: retention, then signed disposal", 409, (401, 403, 404)),
+    *(("post", f"/api/v1/complaints/{{complaint_id}}/{step}", f"Step: {step}", 200, (400, 401, 403, 404, 409))
+      for step in ("acknowledgement", "validity", "classification", "investigation", "assessment", "replies",
+                   "customer-responses", "reminders", "regrading", "assignment", "batches", "extension-requests")),
+    ("post", "/api/v1/complaints/{complaint_id}/quarantine-requests", "Request quarantine of stock (SOP 5.4.3)", 201,
+     (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/quarantine-requests/{request_id}/answer",
+     "The warehouse's answer to a quarantine request", 200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/attachments", "Add an attachment (multipart: file)", 201,
+     (400, 401, 403, 404)),
+    ("get", "/api/v1/complaints/{complaint_id}/attachments/{attachment_id}", "Download an attachment", 200,
+     (401, 403, 404)),
+    ("delete", "/api/v1/complaints/{complaint_id}/attachments/{attachment_id}",
+     "Always refused: attachments are kept with the complaint", 409, (401, 403, 404)),
+    ("post", "/api/v1/complaints/{complaint_id}/signatures",
+     "Sign a step {username, password, step, comment}; the meaning follows from the step", 201,
+     (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/complaints/{complaint_id}/closure", "The QA head's closure signature and the closure", 200,
+     (400, 401, 403, 404, 409, 423)),
+    ("get", "/api/v1/signatures/waiting", "Steps waiting for my signature", 200, (401, 403)),
+    ("get", "/api/v1/dashboard", "What is due for me (?scope=mine|all), overdue and escalated", 200, (400, 401, 403)),
+    ("get", "/api/v1/class-criteria", "The SOP §3 class criteria, every version", 200, (401,)),
+    ("post", "/api/v1/class-criteria", "Publish a new criteria version (QA head)", 201, (400, 401, 403)),
+    ("get", "/api/v1/time-limits", "The time limits in working days", 200, (401,)),
+    ("post", "/api/v1/time-limits", "Change a time limit with a reason (admin)", 200, (400, 401, 403, 404)),
+    ("get", "/api/v1/audit/events", "Audit events (?entity=complaint:<id>)", 200, (400, 401, 403)),
+)
+
+
+def _complaint_paths(spec: APISpec) -> None:
+    operations: dict[str, dict] = {}
+    for method, path, summary, status, errors in COMPLAINT_OPERATIONS:
+        operation = {"summary": summary, "security": [{"bearer": []}],
+                     "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                                    for name in re.findall(r"{(\w+)}", path)],
+                     "responses": {str(status): {"description": summary}, **_errors(*errors)}}
+        if method == "post":
+            operation["requestBody"] = _body({"type": "object"})
+        operations.setdefault(path, {})[method] = operation
+    for path, ops in operations.items():
+        spec.path(path, operations=ops)

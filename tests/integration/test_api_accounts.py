@@ -198,3 +198,20 @@ def test_openapi_describes_the_auth_endpoints(client):
     assert spec["openapi"].startswith("3.")
     assert {"/api/v1/auth/token", "/api/v1/auth/password", "/api/v1/auth/esignature-statement"} <= set(spec["paths"])
     assert "Error" in spec["components"]["schemas"]
+
+
+@pytest.mark.req("VAL-07")
+def test_openapi_describes_every_api_route(app, client):
+    import re
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    described = {(path, method) for path, operations in spec["paths"].items() for method in operations}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint == "api_v1.openapi":
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if (path, method.lower()) not in described:
+                missing.append(f"{method} {path}")
+    assert missing == []
