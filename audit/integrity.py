@@ -139,6 +139,10 @@ def integrity_check(uow, *, actor_id: int | None = None) -> list[Difference]:
         differences = check_log(session, uow.settings)
         audited_types = {spec.entity_type for _cls, spec in _audited_classes()}
         differences += compare(replay(session), live_snapshots(session), audited_types)
+        from signatures.service import signature_problems
+
+        differences += [Difference("signature", str(signature_id), None, None, None, problem)
+                        for signature_id, problem in signature_problems(session)]
     with uow:
         uow.record(DomainEvent(
             "audit.integrity_checked", "audit", None,

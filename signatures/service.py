@@ -26,6 +26,7 @@ from signatures.binding import (
     sign_manifest,
     signature_status,
     signed_at_text,
+    verify_manifest,
 )
 from signatures.manifestation import local_time_text, manifestation
 from signatures.matrix import StepRule, check_signer
@@ -143,7 +144,32 @@ def signature_view(row: SignatureRow, current_hash: str, site_tz: ZoneInfo) -> d
 
 
 def manifest_of(row: SignatureRow) -> SignatureManifest:
-    """The manifest as stored, for offline verification of the system signature."""
+    """The manifest as stored, for verification of the system signature."""
     data = json.loads(row.manifest)
     data.pop("v", None)
     return SignatureManifest(**data)
+
+
+def signature_problems(session) -> list[tuple[int, str]]:
+    """Every signature row checked against itself: the stored manifest must state what the row's
+    columns state, and the site key must have signed exactly that manifest (catches out-of-band edits
+    of a signature or of its bound hash). Returns (signature id, problem)."""
+    from audit.models import SigningKey
+
+    keys = {row.key_id: bytes(row.public_key) for row in session.scalars(sa.select(SigningKey))}
+    problems = []
+    for row in session.scalars(sa.select(SignatureRow).order_by(SignatureRow.id)):
+        manifest = manifest_of(row)
+        stated = (manifest.signer_id, manifest.printed_name, manifest.meaning, manifest.step, manifest.record_type,
+                  manifest.record_id, manifest.record_number, manifest.record_version, manifest.record_hash,
+                  manifest.comment, manifest.signed_at)
+        held = (row.signer_id, row.printed_name, row.meaning, row.step, row.record_type, row.record_id,
+                row.record_number, row.record_version, row.record_hash, row.comment, signed_at_text(row.signed_at))
+        if stated != held:
+            problems.append((row.id, "the row differs from its signed manifest"))
+        public_key = keys.get(row.key_id)
+        if public_key is None:
+            problems.append((row.id, f"unknown signing key {row.key_id}"))
+        elif not verify_manifest(manifest, base64.b64decode(row.system_signature), public_key):
+            problems.append((row.id, "the system signature does not verify"))
+    return problems

@@ -66,7 +66,8 @@ def check_criteria(complaint_class: ComplaintClass, selected: list[str], availab
     if other_class:
         raise ValidationError(Msg("Criterion of another class."), {"criteria": [Msg(
             "These criteria belong to another class: %(codes)s.", codes=", ".join(other_class))]})
-    return sorted(set(selected), key=lambda code: [c.code for c in available].index(code))
+    order = {c.code: position for position, c in enumerate(available)}
+    return sorted(set(selected), key=order.__getitem__)
 
 
 def check_new_criteria(criteria: list[Criterion]) -> None:

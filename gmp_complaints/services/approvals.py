@@ -17,7 +17,7 @@ from gmp_complaints.domain.complaints import ClosurePath, ComplaintClass, Status
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.roles import Role
-from gmp_complaints.models import Complaint, SignatureRow, User
+from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs
 from gmp_complaints.services.complaints import Actor, _load, _move, complaint_view
 from gmp_complaints.uow import UnitOfWork
@@ -56,10 +56,11 @@ def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
 
 
 def _content_view(uow: UnitOfWork, complaint: Complaint) -> dict:
+    """The complaint's content as a signature sees it (all fields, no signatures)."""
     return complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
 
 
-def _request(uow, complaint: Complaint, view: dict, step: str, *, subject=None, authors=(), comment=None,
+def _request(complaint: Complaint, view: dict, step: str, *, subject=None, authors=(), comment=None,
              audit_index=None) -> signing.SigningRequest:
     rule = rule_for(step)
     return signing.SigningRequest(
@@ -69,7 +70,7 @@ def _request(uow, complaint: Complaint, view: dict, step: str, *, subject=None, 
 
 
 def signed_roles(uow, complaint: Complaint, view: dict, step: str, subject: str | None = None) -> set[str]:
-    request = _request(uow, complaint, view, step, subject=subject)
+    request = _request(complaint, view, step, subject=subject)
     return {row.signed_role for row in signing.valid_signatures(uow.session, request, step)}
 
 
@@ -141,7 +142,7 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
                                              source_ip=source_ip)
         view = _content_view(uow, complaint)
         audit_index = _last_audit_index(uow, complaint) if rule.step is SigningStep.audit_trail_review else None
-        signing.sign(uow, signer, _request(uow, complaint, view, step, subject=subject, authors=authors,
+        signing.sign(uow, signer, _request(complaint, view, step, subject=subject, authors=authors,
                                            comment=comment, audit_index=audit_index), source_ip=source_ip)
         if extension is not None:
             extension.status, extension.decided_by_id, extension.decided_at = "approved", signer.id, uow.now()
@@ -175,13 +176,13 @@ def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sourc
         complaint = _load(uow, complaint_id)
         if Status(complaint.status) is not Status.closure_pending:
             raise ConflictError(Msg("Only a complaint pending closure can be closed."))
-        view = complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
+        view = _content_view(uow, complaint)
         blockers = closure_blockers(uow, complaint, view)
         if blockers:
             raise ConflictError(Msg("Not ready for closure: %(reasons)s", reasons=" ".join(blockers)))
         signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
                                              source_ip=source_ip)
-        signing.sign(uow, signer, _request(uow, complaint, view, SigningStep.closure, authors=(complaint.owner_id,),
+        signing.sign(uow, signer, _request(complaint, view, SigningStep.closure, authors=(complaint.owner_id,),
                                            comment=comment), source_ip=source_ip)
         complaint.closed_on = business_today(uow.settings)
         _move(uow, complaint, Step.close, signer.id)
@@ -196,13 +197,13 @@ def sign_regrading(uow: UnitOfWork, complaint: Complaint, data: dict, *, actor: 
     signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
                                          source_ip=source_ip)
     uow.session.flush()
-    view = complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
-    signing.sign(uow, signer, _request(uow, complaint, view, SigningStep.regrading, comment=reason),
+    view = _content_view(uow, complaint)
+    signing.sign(uow, signer, _request(complaint, view, SigningStep.regrading, comment=reason),
                  source_ip=source_ip)
 
 
 def interim_decision_missing(uow: UnitOfWork, complaint: Complaint) -> frozenset:
-    view = complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
+    view = _content_view(uow, complaint)
     return missing_roles(rule_for(SigningStep.interim_risk_decision),
                          signed_roles(uow, complaint, view, SigningStep.interim_risk_decision))
 
@@ -245,7 +246,7 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str])
         relevant.append((SigningStep.closure, None))
     offers = []
     for step, subject in relevant:
-        view = view or complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
+        view = view or _content_view(uow, complaint)
         if step is SigningStep.closure:
             if closure_blockers(uow, complaint, view) or signed_roles(uow, complaint, view, step):
                 continue
@@ -277,7 +278,3 @@ def signature_offers(uow: UnitOfWork, complaint_id: int, *, user_id: int) -> lis
     with uow:
         complaint = _load(uow, complaint_id, for_update=False)
         return open_signature_steps(uow, complaint, {r.value for r in uow.session.get(User, user_id).roles})
-
-
-def signature_rows(session, complaint_id: int) -> list[SignatureRow]:
-    return signing.signatures_of(session, "complaint", str(complaint_id))

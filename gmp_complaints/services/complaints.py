@@ -570,9 +570,7 @@ def refuse_deletion(uow: UnitOfWork, complaint_id: int, *, actor: Actor, attachm
     with uow:
         complaint = _load(uow, complaint_id, for_update=False)
         if attachment_id is not None:
-            from gmp_complaints.models import Attachment as AttachmentRow
-
-            row = uow.session.get(AttachmentRow, attachment_id)
+            row = uow.session.get(Attachment, attachment_id)
             if row is None or row.complaint_id != complaint.id:
                 raise NotFoundError(Msg("No attachment %(id)s on this complaint.", id=attachment_id))
             entity = ("attachment.delete_refused", "attachment", str(attachment_id))

@@ -35,8 +35,15 @@ OPEN_STATUSES = [s.value for s in Status if s not in (Status.closed, Status.void
 MAX_DELIVERY_ATTEMPTS = 20
 
 
-def _due_actions(complaint: Complaint, deadlines: dict, today: date) -> list[str]:
-    """What the timer has to do for one complaint today."""
+def _overdue_unescalated(complaint: Complaint, deadlines: dict, today: date, escalated: set) -> list[tuple[str, str]]:
+    """Time limits past their date and not yet escalated; the timer itself acts on reminder and closure."""
+    return [(kind, due_on) for kind, due_on in open_time_limits(complaint, deadlines)
+            if kind not in ("reminder", "close_eligible") and date.fromisoformat(due_on) < today
+            and (kind, due_on) not in escalated]
+
+
+def _due_actions(complaint: Complaint, deadlines: dict, today: date, escalated: set) -> list[str]:
+    """What the timer has to do for one complaint today; ``escalated`` holds its (kind, due date) pairs."""
     actions = []
     if complaint.status == Status.awaiting_customer.value and complaint.replies:
         reply_row = complaint.replies[-1]
@@ -45,45 +52,38 @@ def _due_actions(complaint: Complaint, deadlines: dict, today: date) -> list[str
             actions.append("remind")
         elif reminded and deadlines["close_eligible_on"] and today >= date.fromisoformat(deadlines["close_eligible_on"]):
             actions.append("closure_pending")
-    escalated = {(e.kind, e.due_on.isoformat()) for e in complaint_escalations(complaint)}
-    for kind, due_on in open_time_limits(complaint, deadlines):
-        if kind in ("reminder", "close_eligible"):
-            continue  # the timer itself acts on these
-        if date.fromisoformat(due_on) < today and (kind, due_on) not in escalated:
-            actions.append("escalate")
-            break
+    if _overdue_unescalated(complaint, deadlines, today, escalated):
+        actions.append("escalate")
     return actions
 
 
-def complaint_escalations(complaint: Complaint) -> list[Escalation]:
-    from sqlalchemy.orm import object_session
-
-    return list(object_session(complaint).scalars(sa.select(Escalation).where(Escalation.complaint_id == complaint.id)))
+def _escalated(session, complaint_id: int | None = None) -> dict[int, set]:
+    """Escalations so far: complaint id -> {(kind, due date)}."""
+    query = sa.select(Escalation)
+    if complaint_id is not None:
+        query = query.where(Escalation.complaint_id == complaint_id)
+    result: dict[int, set] = {}
+    for row in session.scalars(query):
+        result.setdefault(row.complaint_id, set()).add((row.kind, row.due_on.isoformat()))
+    return result
 
 
 def tick(uow: UnitOfWork) -> dict:
     today = business_today(uow.settings)
     with uow:
         rules = load_deadline_rules(uow.session)
-        escalated_keys = {(e.complaint_id, e.kind, e.due_on.isoformat())
-                          for e in uow.session.scalars(sa.select(Escalation))}
-        candidates = []
-        for complaint in uow.session.scalars(sa.select(Complaint).where(Complaint.status.in_(OPEN_STATUSES))):
-            deadlines = compute_deadlines(complaint, rules)
-            overdue = [(k, d) for k, d in open_time_limits(complaint, deadlines)
-                       if k not in ("reminder", "close_eligible") and date.fromisoformat(d) < today
-                       and (complaint.id, k, d) not in escalated_keys]
-            timer_due = complaint.status == Status.awaiting_customer.value and any(
-                d and today >= date.fromisoformat(d)
-                for d in (deadlines["reminder_due_on"], deadlines["close_eligible_on"]))
-            if overdue or timer_due:
-                candidates.append(complaint.id)
+        escalated = _escalated(uow.session)
+        # A read pass without locks finds the few complaints with something to do.
+        candidates = [complaint.id for complaint in uow.session.scalars(
+            sa.select(Complaint).where(Complaint.status.in_(OPEN_STATUSES)))
+            if _due_actions(complaint, compute_deadlines(complaint, rules), today, escalated.get(complaint.id, set()))]
     done = {"reminders": 0, "closure_pending": 0, "escalations": 0, "emails_queued": 0}
     for complaint_id in candidates:
         with uow:
             complaint = _load(uow, complaint_id)  # row lock: a concurrent tick waits here, then re-reads
             deadlines = compute_deadlines(complaint, rules)
-            actions = _due_actions(complaint, deadlines, today)
+            already = _escalated(uow.session, complaint.id).get(complaint.id, set())
+            actions = _due_actions(complaint, deadlines, today, already)
             if "remind" in actions:
                 reminder = _add_reminder(uow, complaint, today, None, by_system=True)
                 done["reminders"] += 1
@@ -93,27 +93,21 @@ def tick(uow: UnitOfWork) -> dict:
                       changes={"close_eligible_on": [None, deadlines["close_eligible_on"]]})
                 done["closure_pending"] += 1
             if "escalate" in actions:
-                done["escalations"] += _escalate(uow, complaint, deadlines, today)
+                for kind, due_on in _overdue_unescalated(complaint, deadlines, today, already):
+                    _escalate(uow, complaint, kind, due_on, today)
+                    done["escalations"] += 1
             if actions:
                 uow.commit()
     return done
 
 
-def _escalate(uow: UnitOfWork, complaint: Complaint, deadlines: dict, today: date) -> int:
-    existing = {(e.kind, e.due_on) for e in complaint_escalations(complaint)}
-    count = 0
-    for kind, due_on in open_time_limits(complaint, deadlines):
-        due = date.fromisoformat(due_on)
-        if kind in ("reminder", "close_eligible") or due >= today or (kind, due) in existing:
-            continue
-        row = Escalation(complaint_id=complaint.id, kind=kind, due_on=due, escalated_on=today, created_at=uow.now())
-        uow.session.add(row)
-        uow.session.flush()
-        uow.record(DomainEvent("escalation.created", "escalation", str(row.id),
-                               {"complaint_id": [None, complaint.id], "kind": [None, kind],
-                                "due_on": [None, due_on]}))
-        count += 1
-    return count
+def _escalate(uow: UnitOfWork, complaint: Complaint, kind: str, due_on: str, today: date) -> None:
+    row = Escalation(complaint_id=complaint.id, kind=kind, due_on=date.fromisoformat(due_on), escalated_on=today,
+                     created_at=uow.now())
+    uow.session.add(row)
+    uow.session.flush()
+    uow.record(DomainEvent("escalation.created", "escalation", str(row.id),
+                           {"complaint_id": [None, complaint.id], "kind": [None, kind], "due_on": [None, due_on]}))
 
 
 def _queue_reminder_mail(uow: UnitOfWork, complaint: Complaint, reminder) -> int:

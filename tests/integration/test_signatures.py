@@ -241,3 +241,19 @@ def _env_of(app) -> dict:
     settings = app.config["GMP_SETTINGS"]
     return {"DATABASE_URL": settings.database_url, "GMP_INSTANCE_PATH": str(settings.instance_path), "GMP_ENV": "test",
             "GMP_TODAY": TODAY, "GMP_SIGNING_KEY_PATH": str(settings.signing_key_path)}
+
+
+@pytest.mark.req("SIG-02", "AT-03")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_integrity_check_finds_a_signature_edited_out_of_band(app, api, uow_factory):
+    from audit.integrity import integrity_check
+
+    cid = classified(api)
+    assert sign(api, "qp", cid, "qp_acknowledgement").status_code == 201
+    assert integrity_check(uow_factory()) == []
+    # Someone with the database file drops the guard and binds the signature to other content.
+    with app.extensions["gmp_engine"].begin() as connection:
+        connection.execute(sa.text("DROP TRIGGER signatures_no_update"))
+        connection.execute(sa.text("UPDATE signatures SET record_hash = :h"), {"h": "0" * 64})
+    problems = [d.describe() for d in integrity_check(uow_factory()) if d.entity_type == "signature"]
+    assert problems == ["signature:1: the row differs from its signed manifest"]
