@@ -147,6 +147,17 @@ def list_events(uow, event_filter: EventFilter, visible_types: frozenset[str] | 
         return [_view(r) for r in rows], total
 
 
+def events_of_records(session, records: dict[str, list[str]], *, after_index: int = -1) -> list[EventView]:
+    """Events about any of ``records`` (entity type -> ids), oldest first, after ``after_index``."""
+    conditions = [sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(ids))
+                  for entity_type, ids in records.items() if ids]
+    if not conditions:
+        return []
+    rows = session.scalars(sa.select(AuditEvent).where(sa.or_(*conditions), AuditEvent.log_index > after_index)
+                           .order_by(AuditEvent.log_index))
+    return [_view(row) for row in rows]
+
+
 def iter_events(uow, event_filter: EventFilter, visible_types: frozenset[str] | None, batch: int = 2000):
     """All matching events, oldest first, read in batches (for CSV)."""
     with uow:

@@ -97,7 +97,6 @@ def audit_events():
     """DESIGN §6: ``{events: [{index, occurred_at, actor, action, entity, changes, reason}]}``."""
     from audit.service import EventFilter, list_events, parse_entity
     from gmp_complaints.domain.audit_access import visible_entity_types
-    from gmp_complaints.web import format_datetime_iso
 
     entity_type, entity_id = parse_entity(request.args.get("entity"))
     limit = request.args.get("limit", "1000")
@@ -109,18 +108,7 @@ def audit_events():
     rows, total = list_events(uow(), EventFilter(entity_type=entity_type, entity_id=entity_id),
                               visible_entity_types(g.principal.roles), limit=int(limit), offset=int(offset),
                               oldest_first=True)
-    return jsonify({
-        "total": total,
-        "events": [{
-            "index": row.index,
-            "occurred_at": format_datetime_iso(row.occurred_at),
-            "actor": {"id": row.actor_id, "name": row.actor_name},
-            "action": row.action,
-            "entity": f"{row.entity_type}:{row.entity_id}" if row.entity_id else row.entity_type,
-            "changes": row.changes,
-            "reason": row.reason,
-        } for row in rows],
-    })
+    return jsonify({"total": total, "events": [_event_json(row) for row in rows]})
 
 
 def _actor():
@@ -271,6 +259,33 @@ def close_complaint(complaint_id: int):
     from gmp_complaints.services import approvals
 
     return jsonify(approvals.close(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
+@api_v1.route("/complaints/<int:complaint_id>/audit-review")
+def audit_review(complaint_id: int):
+    """The complaint's audit trail since the last signed review, critical fields marked (AT-07)."""
+    from gmp_complaints.services import approvals
+    from gmp_complaints.web import format_datetime_iso
+
+    review = approvals.audit_review(uow(), complaint_id)
+    last = review["last_review"]
+    return jsonify({
+        **review,
+        "last_review": {**last, "signed_at": format_datetime_iso(last["signed_at"])} if last else None,
+        "critical_count": len(review["critical"]),
+        "critical": {str(index): fields for index, fields in review["critical"].items()},
+        "events": [{**_event_json(e), "critical": review["critical"].get(e.index, [])} for e in review["events"]],
+    })
+
+
+def _event_json(row) -> dict:
+    """One audit event in the shape of DESIGN §6."""
+    from gmp_complaints.web import format_datetime_iso
+
+    return {"index": row.index, "occurred_at": format_datetime_iso(row.occurred_at),
+            "actor": {"id": row.actor_id, "name": row.actor_name}, "action": row.action,
+            "entity": f"{row.entity_type}:{row.entity_id}" if row.entity_id else row.entity_type,
+            "changes": row.changes, "reason": row.reason}
 
 
 @api_v1.route("/signatures/waiting")

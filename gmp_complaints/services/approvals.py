@@ -104,11 +104,55 @@ def check_due(complaint: Complaint, step: str) -> None:
         raise ConflictError(Msg("Sales confirm closure only when the customer has not answered the reply."))
 
 
-def _last_audit_index(uow: UnitOfWork, complaint: Complaint) -> int | None:
-    from audit.models import AuditEvent
+def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
+    """The complaint and every record that belongs to it, as audit entities (type -> ids)."""
+    from gmp_complaints.models import Attachment, Escalation, OutboxMessage, SignatureRow
 
-    return uow.session.scalar(sa.select(sa.func.max(AuditEvent.log_index)).where(
-        AuditEvent.entity_type == "complaint", AuditEvent.entity_id == str(complaint.id)))
+    def ids(rows) -> list[str]:
+        return [str(row.id) for row in rows]
+
+    def of(model) -> list[str]:
+        return [str(i) for i in session.scalars(sa.select(model.id).where(model.complaint_id == complaint.id))]
+
+    return {
+        "complaint": [str(complaint.id)],
+        "complaint_reply": ids(complaint.replies), "customer_response": ids(complaint.responses),
+        "customer_reminder": ids(complaint.reminders), "deadline_extension": ids(complaint.extensions),
+        "quarantine_request": ids(complaint.quarantine_requests), "attachment": of(Attachment),
+        "escalation": of(Escalation), "outbox_message": of(OutboxMessage),
+        "signature": [str(i) for i in session.scalars(sa.select(SignatureRow.id).where(
+            SignatureRow.record_type == "complaint", SignatureRow.record_id == str(complaint.id)))],
+    }
+
+
+def _last_audit_index(uow: UnitOfWork, complaint: Complaint) -> int | None:
+    from audit.service import events_of_records
+
+    events = events_of_records(uow.session, complaint_records(uow.session, complaint))
+    return events[-1].index if events else None
+
+
+def audit_review(uow: UnitOfWork, complaint_id: int) -> dict:
+    """What the QA head reviews before closure: the complaint's audit trail since the last signed
+    review (all of it, the first time), with the critical fields each event touches (by index)."""
+    from audit.service import events_of_records
+    from gmp_complaints.domain.review import critical_fields
+
+    with uow:
+        complaint = _load(uow, complaint_id, for_update=False)
+        reviews = [row for row in signing.signatures_of(uow.session, "complaint", str(complaint.id))
+                   if row.step == SigningStep.audit_trail_review]
+        last = reviews[-1] if reviews else None
+        since = last.audit_index if last is not None and last.audit_index is not None else -1
+        events = events_of_records(uow.session, complaint_records(uow.session, complaint), after_index=since)
+        return {
+            "complaint_id": complaint.id, "number": complaint.number or complaint.intake_ref, "status": complaint.status,
+            "last_review": {"audit_index": last.audit_index, "signer_name": last.printed_name,
+                            "signed_at": last.signed_at} if last else None,
+            "since_index": since, "events": events,
+            "critical": {e.index: critical_fields(e.action, e.changes) for e in events
+                         if critical_fields(e.action, e.changes)},
+        }
 
 
 def _credentials(data: dict, *, comment_required: bool = False) -> tuple[str, str, str | None]:

@@ -50,6 +50,8 @@ COMPLAINT_STEP_ROLES = {
 }
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
 AUDIT_READERS = frozenset({Role.auditor, Role.admin, Role.qa_head, Role.qa_officer, Role.qp})
+# A complaint's own audit trail (its review before closure): GMP records, so never the administrator.
+AUDIT_REVIEWERS = AUDIT_READERS - {Role.admin}
 
 PUBLIC = Access(None, public=True)
 SIGNED_IN_ANY_STATE = Access(ALL_ROLES, during_password_change=True, while_idle_locked=True)
@@ -89,6 +91,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.answer_quarantine": Access(INVESTIGATORS),
     "complaints.request_quarantine": Access(INVESTIGATORS),
     "complaints.answer_quarantine": Access(INVESTIGATORS),
+    "api_v1.audit_review": Access(AUDIT_REVIEWERS),
+    "complaints.audit_review": Access(AUDIT_REVIEWERS),
     "api_v1.sign_complaint": Access(SIGNING_ROLES),
     "api_v1.close_complaint": Access(frozenset({Role.qa_head})),
     "api_v1.waiting_for_signature": Access(SIGNING_ROLES),

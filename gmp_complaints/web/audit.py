@@ -70,15 +70,17 @@ def display_field_value(name: str, value) -> str:
     return display_value(value)
 
 
-def readable_changes(changes: dict) -> list[tuple[str, str, str]]:
-    """(field label, old, new) in a stable order, leaving out fields that did not change."""
+def readable_changes(changes: dict, with_names: bool = False) -> list[tuple]:
+    """(field label, old, new) in a stable order, leaving out fields that did not change; with
+    ``with_names`` each row starts with the field's name (to highlight critical fields)."""
     rows = []
     for name in sorted(changes, key=lambda n: (_FIELD_ORDER.get(n, len(_FIELD_ORDER)), n)):
         pair = changes[name]
         old, new = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
         if old == new:
             continue
-        rows.append((field_label(name), display_field_value(name, old), display_field_value(name, new)))
+        row = (field_label(name), display_field_value(name, old), display_field_value(name, new))
+        rows.append((name, *row) if with_names else row)
     return rows
 
 

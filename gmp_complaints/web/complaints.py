@@ -201,8 +201,11 @@ def sign(complaint_id: int):
     data = {"step": form.get("step"), "username": form.get("username"), "password": form.get("password"),
             "comment": form.get("comment") or None,
             "extension_id": int(form["extension_id"]) if (form.get("extension_id") or "").isdigit() else None}
+    # The audit-trail review is signed on the review page, so its errors are shown there.
+    page = audit_review if data["step"] == "audit_trail_review" else show
     return _run(complaint_id, f"sign_{form.get('step')}_{form.get('extension_id') or ''}",
-                lambda: approvals.sign_step(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr))
+                lambda: approvals.sign_step(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr),
+                page=page)
 
 
 @bp.route("/<int:complaint_id>/close", methods=["POST"])
@@ -213,23 +216,39 @@ def close(complaint_id: int):
                 lambda: approvals.close(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr))
 
 
+@bp.route("/<int:complaint_id>/audit-review")
+def audit_review(complaint_id: int, errors: dict | None = None, open_step: str | None = None):
+    """The QA head reviews the complaint's audit trail (changes since the last review, critical fields
+    highlighted) and signs the review here (AT-07)."""
+    from gmp_complaints.web.audit import action_label, readable_changes, record_label
+
+    review = approvals.audit_review(uow(), complaint_id)
+    offers = [o for o in approvals.signature_offers(uow(), complaint_id, user_id=current_user.id)
+              if o["step"] == "audit_trail_review"]
+    return render_template("complaints/audit_review.html", review=review, offers=offers,
+                           statement=statement_text(str(get_locale())), sign_labels=_sign_labels(),
+                           errors=errors or {}, open_step=open_step, readable_changes=readable_changes, action_label=action_label,
+                           record_label=record_label)
+
+
 @bp.route("/waiting-for-signature")
 def waiting():
     return render_template("complaints/waiting.html", rows=approvals.waiting_for_signature(uow(), user_id=current_user.id),
                            sign_labels=_sign_labels(), labels=_labels())
 
 
-def _run(complaint_id: int, form_name: str, call):
-    """Run one service call for a form of the complaint page: errors next to the fields (400), a
-    refused state as a message (409 → redirect), success back to the page."""
+def _run(complaint_id: int, form_name: str, call, page=None):
+    """Run one service call for a form of the complaint page (or ``page``): errors next to the fields
+    (400), a refused state as a message (409 → redirect), success back to the complaint page."""
+    page = page or show
     try:
         call()
     except ValidationError as exc:
         errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
-        return show(complaint_id, errors=errors or {"_step": [translate(exc.message)]}, open_step=form_name), 400
+        return page(complaint_id, errors=errors or {"_step": [translate(exc.message)]}, open_step=form_name), 400
     except (AuthenticationError, AccountLockedError, PermissionDeniedError) as exc:
         # Shown in the signing dialog it came from, with the status of the refusal (401 / 423 / 403).
-        return show(complaint_id, errors={"password": [translate(exc.message)]}, open_step=form_name), exc.http_status
+        return page(complaint_id, errors={"password": [translate(exc.message)]}, open_step=form_name), exc.http_status
     except ConflictError as exc:
         flash(translate(exc.message), "error")
         return redirect(url_for("complaints.show", complaint_id=complaint_id)), 303

@@ -99,6 +99,15 @@ def test_the_qa_head_reviews_the_audit_trail_and_closes_the_complaint(page, live
     log_in(page, live_server, "liu.yang", STRONG_PASSWORD)
     page.goto(f"{live_server}/complaints/{cid}")
     assert page.locator("#sign-closure").count() == 0  # the audit-trail review comes first
+    page.click("#review-audit-trail")
+    # The whole trail the first time; the class, the reply and the like stand out.
+    assert page.locator("#review-events tbody tr").count() >= 8
+    assert page.locator("#review-events tr.critical").count() >= 2
+    assert page.locator("#review-events li.critical", has_text="级别").count() >= 1
+    assert page.locator("#review-events li.critical", has_text="根本原因").count() == 1
+    screenshot("audit-review")
+    sign_in_dialog(page, "sign-audit_trail_review", "liu.yang", "wrong-password")
+    assert page.locator("#sign-audit_trail_review .has-error").count() == 1  # refused on the review page
     sign_in_dialog(page, "sign-audit_trail_review", "liu.yang", STRONG_PASSWORD, comment="已审核")
     sign_in_dialog(page, "sign-closure", "liu.yang", STRONG_PASSWORD, comment="客户满意，同意关闭")
     assert page.locator("#complaint-status").inner_text() == "已关闭"

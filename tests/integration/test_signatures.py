@@ -257,3 +257,23 @@ def test_the_integrity_check_finds_a_signature_edited_out_of_band(app, api, uow_
         connection.execute(sa.text("UPDATE signatures SET record_hash = :h"), {"h": "0" * 64})
     problems = [d.describe() for d in integrity_check(uow_factory()) if d.entity_type == "signature"]
     assert problems == ["signature:1: the row differs from its signed manifest"]
+
+
+@pytest.mark.req("AT-07")
+def test_the_audit_review_shows_changes_since_the_last_signed_review_with_critical_fields(api):
+    cid = replied_and_satisfied(api)
+    first = api.get("qa_head", f"/complaints/{cid}/audit-review").get_json()
+    assert first["last_review"] is None and first["since_index"] == -1
+    actions = [e["action"] for e in first["events"]]
+    assert actions[0] == "complaint.registered" and "complaint_reply.created" in actions
+    classified_event = next(e for e in first["events"] if e["action"] == "complaint.classify")
+    assert {"complaint_class", "original_class", "adr_suspected"} <= set(classified_event["critical"])
+    assert first["critical_count"] == sum(1 for e in first["events"] if e["critical"])
+    review = sign(api, "qa_head", cid, "audit_trail_review").get_json()["signatures"][-1]
+    assert review["audit_index"] == first["events"][-1]["index"]
+    # After the review only what came later is shown: the review's own signature so far.
+    second = api.get("qa_head", f"/complaints/{cid}/audit-review").get_json()
+    assert second["last_review"]["audit_index"] == review["audit_index"]
+    assert all(e["index"] > review["audit_index"] for e in second["events"])
+    assert {e["action"] for e in second["events"]} <= {"signature.signed", "user.reauthenticated"}
+    assert api.get("investigator", f"/complaints/{cid}/audit-review").status_code == 403
