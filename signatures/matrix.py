@@ -31,6 +31,7 @@ class SigningStep(StrEnum):
     sales_confirmation = "sales_confirmation"
     audit_trail_review = "audit_trail_review"
     extension_approval = "extension_approval"
+    extension_rejection = "extension_rejection"
     void_approval = "void_approval"
     regrading = "regrading"
     retention_change = "retention_change"
@@ -71,6 +72,8 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "complaint", Msg("Sales confirmation of no customer response")),
         _rule(SigningStep.audit_trail_review, Meaning.reviewed, {Role.qa_head},
               "complaint+audit_trail", Msg("Audit trail review")),
+        _rule(SigningStep.extension_rejection, Meaning.rejected, {Role.qa_head},
+              "extension", Msg("Extension rejection")),
         _rule(SigningStep.extension_approval, Meaning.approved, {Role.qa_head},
               "extension", Msg("Extension approval")),
         _rule(SigningStep.void_approval, Meaning.approved, {Role.qa_head},

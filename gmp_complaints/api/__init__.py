@@ -261,6 +261,14 @@ def close_complaint(complaint_id: int):
     return jsonify(approvals.close(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
 
 
+@api_v1.route("/complaints/<int:complaint_id>/retention", methods=["POST"])
+def change_retention(complaint_id: int):
+    """``{retention_until, reason, username, password}``: an earlier retention date, signed by the QA head."""
+    from gmp_complaints.services import approvals
+
+    return jsonify(approvals.change_retention(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
 @api_v1.route("/complaints/<int:complaint_id>/audit-review")
 def audit_review(complaint_id: int):
     """The complaint's audit trail since the last signed review, critical fields marked (AT-07)."""

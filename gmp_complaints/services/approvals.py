@@ -34,7 +34,8 @@ NOT_CONTENT = ("status", "version", "signatures", "related", "deadlines", "owner
                "retention_kept_later", "follow_up_of_id", "complainant")
 #: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
 SIGNATURE_STEPS = ("qp_acknowledgement", "interim_risk_decision", "sales_confirmation", "audit_trail_review",
-                   "extension_approval", "void_approval")
+                   "extension_approval", "extension_rejection", "void_approval")
+EXTENSION_DECISIONS = {SigningStep.extension_approval: "approved", SigningStep.extension_rejection: "rejected"}
 
 
 def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
@@ -47,8 +48,9 @@ def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     if scope in ("classification+decision", "regrading"):
         return {"id": view["id"], **{k: view[k] for k in CLASSIFICATION_KEYS}}
     if scope == "extension":
-        return {"complaint": view["intake_ref"],
-                "extension": next(x for x in view["extensions"] if f"deadline_extension:{x['id']}" == subject)}
+        # The request as made; its decision (status) is what the signature brings about, not what it covers.
+        extension = next(x for x in view["extensions"] if f"deadline_extension:{x['id']}" == subject)
+        return {"complaint": view["intake_ref"], "extension": {k: v for k, v in extension.items() if k != "status"}}
     if scope == "retention":
         return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
     # "complaint", "complaint+audit_trail", "void": the whole complaint as it stands
@@ -173,13 +175,15 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
         raise ValidationError(Msg("Use the step's own call."), {"step": [Msg(
             "Closure, regrading and retention changes are signed in their own step.")]})
     rule = rule_for(step)  # 400 on an unknown step
-    username, password, comment = _credentials(data, comment_required=step == SigningStep.void_approval)
+    # A void and a rejected extension say why.
+    username, password, comment = _credentials(
+        data, comment_required=step in (SigningStep.void_approval, SigningStep.extension_rejection))
     extension_id = data.get("extension_id")
     with uow:
         complaint = _load(uow, complaint_id)
         check_due(complaint, rule.step)
         subject, authors, extension = None, (), None
-        if rule.step is SigningStep.extension_approval:
+        if rule.step in EXTENSION_DECISIONS:
             extension = _pending_extension(complaint, extension_id)
             subject, authors = f"deadline_extension:{extension.id}", (extension.requested_by_id,)
         signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
@@ -189,9 +193,10 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
         signing.sign(uow, signer, _request(complaint, view, step, subject=subject, authors=authors,
                                            comment=comment, audit_index=audit_index), source_ip=source_ip)
         if extension is not None:
-            extension.status, extension.decided_by_id, extension.decided_at = "approved", signer.id, uow.now()
-            uow.record(DomainEvent("deadline_extension.approved", "deadline_extension", str(extension.id),
-                                   actor_id=signer.id))
+            decision = EXTENSION_DECISIONS[rule.step]
+            extension.status, extension.decided_by_id, extension.decided_at = decision, signer.id, uow.now()
+            uow.record(DomainEvent(f"deadline_extension.{decision}", "deadline_extension", str(extension.id),
+                                   reason=comment, actor_id=signer.id))
         if rule.step is SigningStep.void_approval:
             _move(uow, complaint, Step.void, signer.id, reason=comment)
         uow.commit()
@@ -234,6 +239,45 @@ def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sourc
         return complaint_view(uow, complaint, actor.roles)
 
 
+def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor,
+                     source_ip: str | None = None) -> dict:
+    """Move ``retention_until`` earlier (DESIGN §2): only with the QA head's signature and a reason, and
+    never before what the linked batches and the received date require (e.g. after a batch correction)."""
+    from gmp_complaints.services.complaints import _computed_retention
+
+    errors: dict = {}
+    new_date = inputs.day(errors, data, "retention_until")
+    reason = inputs.text(errors, data, "reason", 5000)
+    inputs.raise_if_any(errors)
+    username, password, _ = _credentials(data)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        if Status(complaint.status) is Status.void:
+            raise ConflictError(Msg("A void complaint keeps its retention date."))
+        minimum = _computed_retention(uow.session, complaint)
+        if new_date >= complaint.retention_until:
+            raise ValidationError(Msg("Not earlier."), {"retention_until": [Msg(
+                "Only an earlier date needs this approval; the current date is %(date)s.",
+                date=complaint.retention_until.isoformat())]})
+        if new_date < minimum:
+            raise ValidationError(Msg("Too early."), {"retention_until": [Msg(
+                "The batches and the received date require keeping the complaint until at least %(date)s.",
+                date=minimum.isoformat())]})
+        signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
+                                             source_ip=source_ip)
+        before = complaint.retention_until
+        complaint.retention_until = new_date
+        complaint.version += 1
+        uow.record(DomainEvent("complaint.retention_changed", "complaint", str(complaint.id),
+                               {"retention_until": [before.isoformat(), new_date.isoformat()]}, reason=reason,
+                               actor_id=signer.id))
+        uow.session.flush()
+        signing.sign(uow, signer, _request(complaint, _content_view(uow, complaint), SigningStep.retention_change,
+                                           comment=reason), source_ip=source_ip)
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
+
+
 def sign_regrading(uow: UnitOfWork, complaint: Complaint, data: dict, *, actor: Actor, reason: str,
                    source_ip: str | None = None) -> None:
     """Regrading after numbering: the QA head signs the new class in the same step (inside its unit)."""
@@ -267,9 +311,11 @@ def signatures_for_view(uow: UnitOfWork, complaint: Complaint, view: dict) -> li
     return result
 
 
-def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str]) -> list[dict]:
+def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str], *,
+                         optional: bool = False) -> list[dict]:
     """The signatures due on the complaint now that one of ``roles`` may give and has not given yet,
-    each with the manifestation preview the signing dialog shows."""
+    each with the manifestation preview the signing dialog shows. ``optional`` adds what may be
+    signed but is never waiting (a void, rejecting an extension), for the complaint page."""
     candidates = []
     if complaint.status in (Status.void.value, Status.closed.value):
         return []
@@ -285,6 +331,10 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str])
     for extension in complaint.extensions:
         if extension.status == "requested":
             candidates.append((SigningStep.extension_approval, f"deadline_extension:{extension.id}"))
+            if optional:
+                candidates.append((SigningStep.extension_rejection, f"deadline_extension:{extension.id}"))
+    if optional:
+        candidates.append((SigningStep.void_approval, None))
     relevant = [(s, subj) for s, subj in candidates if roles & {r.value for r in rule_for(s).allowed_roles}]
     if complaint.status == Status.closure_pending.value and Role.qa_head.value in roles:
         relevant.append((SigningStep.closure, None))
@@ -321,4 +371,5 @@ def waiting_for_signature(uow: UnitOfWork, *, user_id: int, limit: int = 200) ->
 def signature_offers(uow: UnitOfWork, complaint_id: int, *, user_id: int) -> list[dict]:
     with uow:
         complaint = _load(uow, complaint_id, for_update=False)
-        return open_signature_steps(uow, complaint, {r.value for r in uow.session.get(User, user_id).roles})
+        return open_signature_steps(uow, complaint, {r.value for r in uow.session.get(User, user_id).roles},
+                                    optional=True)

@@ -95,6 +95,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "complaints.audit_review": Access(AUDIT_REVIEWERS),
     "api_v1.sign_complaint": Access(SIGNING_ROLES),
     "api_v1.close_complaint": Access(frozenset({Role.qa_head})),
+    "api_v1.change_retention": Access(frozenset({Role.qa_head})),
+    "complaints.change_retention": Access(frozenset({Role.qa_head})),
     "api_v1.waiting_for_signature": Access(SIGNING_ROLES),
     "complaints.sign": Access(SIGNING_ROLES),
     "complaints.close": Access(frozenset({Role.qa_head})),

@@ -208,6 +208,14 @@ def sign(complaint_id: int):
                 page=page)
 
 
+@bp.route("/<int:complaint_id>/retention", methods=["POST"])
+def change_retention(complaint_id: int):
+    data = {key: request.form.get(key) or None for key in ("retention_until", "reason", "username", "password")}
+    return _run(complaint_id, "change_retention",
+                lambda: approvals.change_retention(uow(), complaint_id, data, actor=_actor(),
+                                                   source_ip=request.remote_addr))
+
+
 @bp.route("/<int:complaint_id>/close", methods=["POST"])
 def close(complaint_id: int):
     data = {"username": request.form.get("username"), "password": request.form.get("password"),

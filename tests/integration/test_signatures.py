@@ -109,6 +109,8 @@ def test_the_author_of_an_extension_request_cannot_approve_it_and_approval_moves
     body = approved.get_json()
     assert body["extensions"][0]["status"] == "approved"
     assert body["deadlines"]["investigation_due_on"] == "2026-12-31"
+    # The decision it brings about does not supersede the approval itself.
+    assert [(s["step"], s["status"]) for s in body["signatures"]] == [("extension_approval", "valid")]
     assert sign(api, "qa_head", cid2, "extension_approval").status_code == 409  # nothing waiting any more
 
 
@@ -277,3 +279,55 @@ def test_the_audit_review_shows_changes_since_the_last_signed_review_with_critic
     assert all(e["index"] > review["audit_index"] for e in second["events"])
     assert {e["action"] for e in second["events"]} <= {"signature.signed", "user.reauthenticated"}
     assert api.get("investigator", f"/complaints/{cid}/audit-review").status_code == 403
+
+
+@pytest.mark.req("WF-08", "SIG-01")
+def test_the_qa_head_rejects_an_extension_with_a_reason_and_the_deadline_stays(api):
+    cid = classified(api)
+    before = api.ok("investigator", f"/complaints/{cid}/extension-requests",
+                    {"kind": "investigation", "new_due_on": "2026-12-31", "reason": "需更多时间"})
+    assert sign(api, "qa_head", cid, "extension_rejection").status_code == 400  # a rejection says why
+    rejected = sign(api, "qa_head", cid, "extension_rejection", comment="理由不充分")
+    assert rejected.status_code == 201
+    body = rejected.get_json()
+    assert body["extensions"][0]["status"] == "rejected"
+    assert body["deadlines"]["investigation_due_on"] == before["deadlines"]["investigation_due_on"]
+    [signature] = body["signatures"]
+    assert (signature["meaning"], signature["status"]) == ("rejected", "valid")
+    assert sign(api, "qa_head", cid, "extension_approval").status_code == 409  # decided already
+
+
+@pytest.mark.req("AT-04", "SIG-06")
+def test_a_void_needs_the_qa_heads_signature_and_a_reason_and_stops_the_process(app, api):
+    cid = classified(api)
+    assert sign(api, "qa_officer", cid, "void_approval", comment="重复登记").status_code == 403
+    assert sign(api, "qa_head", cid, "void_approval").status_code == 400
+    voided = sign(api, "qa_head", cid, "void_approval", comment="重复登记，见 TS-II-26-002")
+    assert voided.status_code == 201 and voided.get_json()["status"] == "void"
+    assert voided.get_json()["number"] == "TS-II-26-001"  # the number stays, never reused
+    assert api.post("investigator", f"/complaints/{cid}/investigation", {
+        "root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True}).status_code == 409
+    assert sign(api, "qa_head", cid, "void_approval", comment="again").status_code == 409
+    event = [e for e in api.get("auditor", f"/audit/events?entity=complaint:{cid}").get_json()["events"]
+             if e["action"] == "complaint.void"][0]
+    assert event["reason"].startswith("重复登记") and event["changes"]["status"] == ["under_investigation", "void"]
+
+
+@pytest.mark.req("RET-01", "RET-02")
+def test_retention_moves_earlier_only_with_the_qa_heads_signature_and_never_below_the_minimum(api):
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]  # B2602: kept until 2029-02-09
+    api.ok("qa_officer", f"/complaints/{cid}/batches", {"batch_nos": ["B2603"], "reason": "批号更正"})
+    api.ok("qa_officer", f"/complaints/{cid}/batches", {"batch_nos": ["B2601"], "reason": "再次更正：B2601"})
+    # B2601 expires 2028-01-09: the minimum is now 2029-01-09, the stored date 2029-03-09.
+    body = {"retention_until": "2029-01-09", "reason": "批号更正后按 B2601 有效期保存"}
+    assert api.post("qa_officer", f"/complaints/{cid}/retention", api.signed("qa_officer", body)).status_code == 403
+    too_early = api.post("qa_head", f"/complaints/{cid}/retention", api.signed("qa_head", {**body, "retention_until": "2029-01-08"}))
+    assert too_early.status_code == 400 and "2029-01-09" in too_early.get_json()["error"]["fields"]["retention_until"][0]
+    later = api.post("qa_head", f"/complaints/{cid}/retention", api.signed("qa_head", {**body, "retention_until": "2030-01-01"}))
+    assert later.status_code == 400
+    wrong = api.post("qa_head", f"/complaints/{cid}/retention", {**body, "username": "liu.yang", "password": "nope"})
+    assert wrong.status_code == 401
+    assert api.get("qa_officer", f"/complaints/{cid}").get_json()["retention_until"] == "2029-03-09"
+    changed = api.ok("qa_head", f"/complaints/{cid}/retention", api.signed("qa_head", body))
+    assert changed["retention_until"] == "2029-01-09"
+    assert [(s["step"], s["status"]) for s in changed["signatures"]] == [("retention_change", "valid")]

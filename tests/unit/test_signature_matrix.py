@@ -12,6 +12,7 @@ EXPECTED = {
     "sales_confirmation": ("verified", {"intake"}, "complaint"),
     "audit_trail_review": ("reviewed", {"qa_head"}, "complaint+audit_trail"),
     "extension_approval": ("approved", {"qa_head"}, "extension"),
+    "extension_rejection": ("rejected", {"qa_head"}, "extension"),
     "void_approval": ("approved", {"qa_head"}, "void"),
     "regrading": ("approved", {"qa_head"}, "regrading"),
     "retention_change": ("approved", {"qa_head"}, "retention"),
