@@ -1,7 +1,7 @@
 """The user's own account: accepting the e-signature accountability statement."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -34,7 +34,11 @@ def esignature_statement():
             flash(translate(exc.message), "error")
         else:
             flash(_("You have accepted the e-signature accountability statement."), "info")
-            return redirect(url_for("main.dashboard"))
+            # Back to the record the user was about to sign (a local path only, never another site).
+            target = request.args.get("next") or ""
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("main.dashboard")
+            return redirect(target)
     return render_template(
         "account/esignature_statement.html",
         form=form,

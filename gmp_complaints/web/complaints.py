@@ -158,12 +158,23 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
     offers = approvals.signature_offers(uow(), complaint_id, user_id=current_user.id) \
         if set(current_user.roles) & SIGNING_ROLES else []
-    return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers,
+    signer = _signing_readiness() if offers else None
+    return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
                            statement=statement_text(str(get_locale())), sign_labels=_sign_labels(),
                            step_labels={k: translate(v[1]) for k, v in STEPS.items()},
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
                            labels=_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
                            criterion_text=texts, text_key=_text_key(), extensible=list(service.EXTENSIBLE))
+
+
+def _signing_readiness() -> dict:
+    """Whether the user may sign yet: identity verified by an admin, statement accepted (SIG-05). At
+    first use the page leads to the statement instead of asking for credentials."""
+    from gmp_complaints.services import accounts
+
+    me = accounts.get_user(uow(), current_user.id)
+    return {"identity_verified": me.identity_verified_at is not None,
+            "statement_accepted": me.esignature_accepted_at is not None}
 
 
 def _sign_labels() -> dict:
@@ -234,6 +245,7 @@ def audit_review(complaint_id: int, errors: dict | None = None, open_step: str |
     offers = [o for o in approvals.signature_offers(uow(), complaint_id, user_id=current_user.id)
               if o["step"] == "audit_trail_review"]
     return render_template("complaints/audit_review.html", review=review, offers=offers,
+                           signer=_signing_readiness() if offers else None,
                            statement=statement_text(str(get_locale())), sign_labels=_sign_labels(),
                            errors=errors or {}, open_step=open_step, readable_changes=readable_changes, action_label=action_label,
                            record_label=record_label)

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sql
 class Setup:
     """Drives the complaint to the state a test needs through the API (the browser does the signing)."""
 
-    def __init__(self, app, make_user):
+    def __init__(self, app, make_user, without_statement=()):
         self.client, self.settings = app.test_client(), app.config["GMP_SETTINGS"]
         self.tokens = {}
         for username, role, name in (("li.na", "qa_officer", "李娜 Li Na"), ("wang.fang", "intake", "王芳 Wang Fang"),
@@ -21,7 +21,7 @@ class Setup:
             make_user(username, role, identity_verified=True, printed_name=name)
             token = self.client.post("/api/v1/auth/token", json={"username": username, "password": STRONG_PASSWORD})
             self.tokens[role] = token.get_json()["token"]
-            if role in ("qp", "qa_head"):
+            if role in ("qp", "qa_head") and username not in without_statement:
                 self.post(role, "/auth/esignature-statement", {"password": STRONG_PASSWORD}, 204)
 
     def post(self, who, path, body, status=200):
@@ -115,3 +115,19 @@ def test_the_qa_head_reviews_the_audit_trail_and_closes_the_complaint(page, live
     assert [t.split("：")[0].split(":")[0] for t in texts] == ["审计追踪审核", "关闭批准"]
     assert all("刘洋 Liu Yang" in t for t in texts)
     screenshot("closed")
+
+
+@pytest.mark.req("SIG-05")
+def test_at_first_use_the_page_leads_to_the_statement_and_back_to_the_signature(page, live_server, app, make_user):
+    setup = Setup(app, make_user, without_statement=("chen.jing",))
+    cid = setup.classified()
+    log_in(page, live_server, "chen.jing", STRONG_PASSWORD)
+    page.goto(f"{live_server}/complaints/{cid}")
+    assert page.locator("#statement-first").is_visible()
+    assert page.locator("#sign-qp_acknowledgement").count() == 0  # no credentials asked before the statement
+    page.click("#go-accept-statement")
+    page.fill("#password", STRONG_PASSWORD)
+    page.click("#accept-statement")
+    page.wait_for_url(f"{live_server}/complaints/{cid}")
+    sign_in_dialog(page, "sign-qp_acknowledgement", "chen.jing", STRONG_PASSWORD)
+    assert "确认知悉 — 陈静 Chen Jing" in page.locator("#signatures .signature").first.inner_text()
