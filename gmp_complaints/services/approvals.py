@@ -35,6 +35,8 @@ NOT_CONTENT = ("status", "version", "signatures", "related", "deadlines", "owner
 #: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
 SIGNATURE_STEPS = ("qp_acknowledgement", "interim_risk_decision", "sales_confirmation", "audit_trail_review",
                    "extension_approval", "extension_rejection", "void_approval")
+#: the QP's acknowledgement of the investigation (a second acknowledgement, of its own content)
+INVESTIGATION_SUBJECT = "investigation"
 EXTENSION_DECISIONS = {SigningStep.extension_approval: "approved", SigningStep.extension_rejection: "rejected"}
 
 
@@ -43,8 +45,10 @@ def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     attachments = [{"filename": a["filename"], "sha256": a["sha256"]} for a in view["attachments"]]
     organisation = view["complainant"]["organisation"]
     if scope == "registration+classification":
-        return {**{k: view[k] for k in REGISTRATION_KEYS + CLASSIFICATION_KEYS},
-                "organisation": organisation, "attachments": attachments}
+        content = {**{k: view[k] for k in REGISTRATION_KEYS + CLASSIFICATION_KEYS}, "organisation": organisation}
+        if subject == INVESTIGATION_SUBJECT:  # SOP 4.2: the QP is told of the investigation too
+            content.update(investigation=view["investigation"], checklist=view["investigation_checklist"])
+        return content
     if scope in ("classification+decision", "regrading"):
         return {"id": view["id"], **{k: view[k] for k in CLASSIFICATION_KEYS}}
     if scope == "extension":
@@ -183,6 +187,10 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
         complaint = _load(uow, complaint_id)
         check_due(complaint, rule.step)
         subject, authors, extension = None, (), None
+        if rule.step is SigningStep.qp_acknowledgement and data.get("subject") == INVESTIGATION_SUBJECT:
+            if complaint.investigated_on is None:
+                raise ConflictError(Msg("There is no investigation to acknowledge yet."))
+            subject = INVESTIGATION_SUBJECT
         if rule.step in EXTENSION_DECISIONS:
             extension = _pending_extension(complaint, extension_id)
             subject, authors = f"deadline_extension:{extension.id}", (extension.requested_by_id,)
@@ -321,6 +329,8 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str],
         return []
     if complaint.number:
         candidates.append((SigningStep.qp_acknowledgement, None))
+    if complaint.investigated_on is not None:
+        candidates.append((SigningStep.qp_acknowledgement, INVESTIGATION_SUBJECT))
     if complaint.complaint_class == "I" and complaint.status == Status.under_investigation.value:
         candidates.append((SigningStep.interim_risk_decision, None))
     view = None

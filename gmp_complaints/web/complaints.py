@@ -211,10 +211,11 @@ def sign(complaint_id: int):
     form = request.form
     data = {"step": form.get("step"), "username": form.get("username"), "password": form.get("password"),
             "comment": form.get("comment") or None,
-            "extension_id": int(form["extension_id"]) if (form.get("extension_id") or "").isdigit() else None}
+            "extension_id": int(form["extension_id"]) if (form.get("extension_id") or "").isdigit() else None,
+            "subject": form.get("subject") or None}
     # The audit-trail review is signed on the review page, so its errors are shown there.
     page = audit_review if data["step"] == "audit_trail_review" else show
-    return _run(complaint_id, f"sign_{form.get('step')}_{form.get('extension_id') or ''}",
+    return _run(complaint_id, f"sign_{form.get('step')}_{form.get('extension_id') or form.get('subject') or ''}",
                 lambda: approvals.sign_step(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr),
                 page=page)
 

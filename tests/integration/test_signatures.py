@@ -331,3 +331,25 @@ def test_retention_moves_earlier_only_with_the_qa_heads_signature_and_never_belo
     changed = api.ok("qa_head", f"/complaints/{cid}/retention", api.signed("qa_head", body))
     assert changed["retention_until"] == "2029-01-09"
     assert [(s["step"], s["status"]) for s in changed["signatures"]] == [("retention_change", "valid")]
+
+
+@pytest.mark.req("WF-10")
+def test_the_qp_acknowledges_the_investigation_too_without_superseding_the_first_acknowledgement(api):
+    cid = classified(api, "III")
+    assert sign(api, "qp", cid, "qp_acknowledgement").status_code == 201
+    early = sign(api, "qp", cid, "qp_acknowledgement", subject="investigation")
+    assert early.status_code == 409  # nothing investigated yet
+    api.ok("investigator", f"/complaints/{cid}/investigation",
+           {"root_cause": "封口压力偏低", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+    waiting = api.get("qp", "/signatures/waiting").get_json()["waiting"]
+    assert [(w["id"], w["step"], w["subject"]) for w in waiting] == [(cid, "qp_acknowledgement", "investigation")]
+    done = sign(api, "qp", cid, "qp_acknowledgement", subject="investigation")
+    assert done.status_code == 201
+    assert [(s["subject"], s["status"]) for s in done.get_json()["signatures"]] == [(None, "valid"),
+                                                                                 ("investigation", "valid")]
+    assert api.get("qp", "/signatures/waiting").get_json()["waiting"] == []
+    # A re-investigation with a new root cause: only the investigation acknowledgement is superseded.
+    api.ok("investigator", f"/complaints/{cid}/investigation",
+           {"root_cause": "瓶盖供应商批次缺陷", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+    statuses = [(s["subject"], s["status"]) for s in api.get("qp", f"/complaints/{cid}").get_json()["signatures"]]
+    assert statuses == [(None, "valid"), ("investigation", "superseded")]
