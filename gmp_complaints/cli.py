@@ -52,9 +52,8 @@ def main():
 @main.command()
 def init():
     """Apply the database migrations and create the instance secrets. Safe to run again."""
-    from gmp_complaints.migrate import upgrade_to_head
-
     from audit.service import ensure_signing_key
+    from gmp_complaints.migrate import upgrade_to_head
     from gmp_complaints.services.calendars import seed_china_calendar
     from gmp_complaints.services.configuration import seed_reference_data
 
@@ -149,15 +148,18 @@ def tick():
     escalation of overdue time limits, e-mail delivery, then a signed checkpoint of the audit log.
     Idempotent; safe when two run at once."""
     from audit.service import seal
-    from gmp_complaints.services.timers import deliver_outbox, tick as complaint_tick
+    from gmp_complaints.services.capa import escalate_overdue_actions
+    from gmp_complaints.services.timers import deliver_outbox
+    from gmp_complaints.services.timers import tick as complaint_tick
 
     settings = _settings()
     with _database(settings) as new_uow:
         done = complaint_tick(new_uow())
+        escalated_actions = escalate_overdue_actions(new_uow())
         mail = deliver_outbox(new_uow())
         size = seal(new_uow())
     click.echo(f"Reminders sent: {done['reminders']}; moved to closure pending: {done['closure_pending']}; "
-               f"escalated: {done['escalations']}.")
+               f"escalated: {done['escalations']}; overdue CAPA actions escalated: {escalated_actions}.")
     click.echo(f"E-mails queued: {done['emails_queued']}; sent: {mail['sent']}; failed (kept for retry): "
                f"{mail['failed']}.")
     click.echo(f"Audit log sealed at {size} events.")

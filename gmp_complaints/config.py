@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import date
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

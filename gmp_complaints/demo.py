@@ -46,7 +46,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     from datetime import date, timedelta
 
     from gmp_complaints.clock import business_today
-    from gmp_complaints.services import complaints, investigation, master_data
+    from gmp_complaints.services import capa, complaints, investigation, master_data
     from gmp_complaints.services.complaints import Actor
 
     uow = new_uow()
@@ -103,6 +103,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
             ("assess", lambda: complaints.assess(new_uow(), cid, {"reasonable": True, "actions": ["return_exchange"],
                                                                   "adr_confirmed": False,
                                                                   "regulator_report_required": False}, actor=qa)),
+            ("capa", lambda: demo_capa(cid)),
             ("reply", lambda: complaints.reply(new_uow(), cid, {"replied_on": today.isoformat(),
                                                                 "summary": "调查结果与纠正预防措施 (演示)"}, actor=qa)),
         ]
@@ -110,6 +111,19 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
             run()
             if name == last_step:
                 return
+
+    def demo_capa(cid):
+        qa_capa = capa.Actor(ids["qa"], frozenset({Role.qa_officer}))
+        created = capa.create_capa(new_uow(), {
+            "complaint_ids": [cid], "problem_statement": "封口机压力偏低导致密封不良 (演示)",
+            "risk": "中：可能影响产品稳定性 (演示)", "effectiveness_criteria": "6 个月内无同类投诉 (演示)",
+            "effectiveness_due_on": (today + timedelta(days=180)).isoformat(), "is_demo": True}, actor=qa_capa)
+        for kind, description, owner, days in (
+                ("corrective", "校准封口机压力传感器 (演示)", "demo.investigator", 14),
+                ("preventive", "封口压力纳入每班点检 (演示)", "demo.qa", 30)):
+            capa.add_action(new_uow(), created["id"], {"kind": kind, "description": description, "owner": owner,
+                                                      "due_on": (today + timedelta(days=days)).isoformat()},
+                            actor=qa_capa)
 
     made = [register("D250301", "inner_packaging", "瓶盖破裂，胶囊受潮 (演示)", 1)]
     cid = register("D250601", "outer_packaging", "小盒压损 (演示)", 6, channel="email")

@@ -551,3 +551,98 @@ class SignatureRow(Base):
     manifest: Mapped[str] = mapped_column(sa.Text)
     system_signature: Mapped[str] = mapped_column(sa.String(128))
     key_id: Mapped[str] = mapped_column(sa.String(64))
+
+
+# --- CAPA (migration 0009) -------------------------------------------------------------------------
+
+
+@audited("capa", owner_id=lambda row: row.capa_id, owner_field="complaint_ids", owner_value=lambda row: row.complaint_id)
+class CapaComplaint(Base):
+    __tablename__ = "capa_complaints"
+
+    capa_id: Mapped[int] = mapped_column(sa.ForeignKey("capas.id"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), primary_key=True, index=True)
+
+
+@audited("capa")
+class Capa(Base):
+    """A corrective and preventive action record (SOP 5.7); never deleted."""
+
+    __tablename__ = "capas"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'actions_in_progress', 'implemented', 'effectiveness_check', 'closed')",
+                           name="status_known"),
+        sa.CheckConstraint("source IN ('complaint', 'deviation', 'audit', 'trend', 'recall')", name="source_known"),
+        sa.CheckConstraint("effectiveness_result IS NULL OR effectiveness_result IN ('effective', 'not_effective')",
+                           name="effectiveness_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(24))
+    source: Mapped[str] = mapped_column(sa.String(16))
+    problem_statement: Mapped[str] = mapped_column(sa.Text)
+    root_cause: Mapped[str] = mapped_column(sa.Text)
+    risk: Mapped[str] = mapped_column(sa.Text)
+    effectiveness_criteria: Mapped[str] = mapped_column(sa.Text)
+    effectiveness_due_on: Mapped[date] = mapped_column(sa.Date)
+    effectiveness_result: Mapped[str | None] = mapped_column(sa.String(16))
+    effectiveness_evidence: Mapped[str | None] = mapped_column(sa.Text)
+    effectiveness_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: a CAPA opened because this one's effectiveness check failed points back to it
+    follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("capas.id"))
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    complaint_links: Mapped[list["CapaComplaint"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="CapaComplaint.complaint_id")
+    actions: Mapped[list["CapaAction"]] = relationship(lazy="selectin", order_by="CapaAction.id")
+
+
+@audited("capa_action")
+class CapaAction(Base):
+    """One corrective or preventive action with its owner and due date; a due date moves only by a
+    request the QA head approves (an extension, not an edit)."""
+
+    __tablename__ = "capa_actions"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('corrective', 'preventive')", name="kind_known"),
+        sa.CheckConstraint("status IN ('open', 'implemented', 'verified')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capa_id: Mapped[int] = mapped_column(sa.ForeignKey("capas.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    description: Mapped[str] = mapped_column(sa.Text)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    evidence: Mapped[str | None] = mapped_column(sa.Text)
+    implemented_on: Mapped[date | None] = mapped_column(sa.Date)
+    requested_due_on: Mapped[date | None] = mapped_column(sa.Date)
+    due_change_reason: Mapped[str | None] = mapped_column(sa.Text)
+    due_change_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: the due date ``gmp tick`` last escalated (a new due date can be escalated again)
+    escalated_for_due_on: Mapped[date | None] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    evidence_files: Mapped[list["CapaEvidence"]] = relationship(lazy="selectin", order_by="CapaEvidence.id")
+
+
+@audited("capa_evidence")
+class CapaEvidence(Base):
+    """A file proving an action's implementation: content-addressed like attachments, never deleted."""
+
+    __tablename__ = "capa_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capa_action_id: Mapped[int] = mapped_column(sa.ForeignKey("capa_actions.id"), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -32,6 +32,11 @@ class SigningStep(StrEnum):
     audit_trail_review = "audit_trail_review"
     extension_approval = "extension_approval"
     extension_rejection = "extension_rejection"
+    capa_not_needed = "capa_not_needed"
+    action_implementation = "action_implementation"
+    action_due_date_change = "action_due_date_change"
+    effectiveness_check = "effectiveness_check"
+    capa_closure = "capa_closure"
     void_approval = "void_approval"
     regrading = "regrading"
     retention_change = "retention_change"
@@ -84,6 +89,17 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "retention", Msg("Retention change approval")),
         _rule(SigningStep.closure, Meaning.approved, {Role.qa_head},
               "complaint", Msg("Closure approval")),
+        # CAPA (SOP 5.7, DESIGN §4)
+        _rule(SigningStep.capa_not_needed, Meaning.approved, {Role.qa_head},
+              "assessment", Msg("Justification that no CAPA is needed")),
+        _rule(SigningStep.action_implementation, Meaning.approved, {Role.qa_head},
+              "capa_action", Msg("Approval of an action's implementation")),
+        _rule(SigningStep.action_due_date_change, Meaning.approved, {Role.qa_head},
+              "capa_action_due", Msg("Approval of an action's new due date")),
+        _rule(SigningStep.effectiveness_check, Meaning.approved, {Role.qa_head},
+              "capa", Msg("Effectiveness check")),
+        _rule(SigningStep.capa_closure, Meaning.approved, {Role.qa_head},
+              "capa", Msg("CAPA closure")),
     )
 }
 

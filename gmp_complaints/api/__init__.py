@@ -5,6 +5,7 @@ from flask import Blueprint, g, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from gmp_complaints.domain.errors import ValidationError
+from gmp_complaints.domain.roles import Role
 from gmp_complaints.services import accounts
 from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.access import Access
@@ -311,7 +312,12 @@ def dashboard():
     scope = request.args.get("scope", "mine")
     if scope not in ("mine", "all"):
         raise ValidationError("Invalid scope.", {"scope": ["mine or all."]})
-    return jsonify(complaints.dashboard(uow(), user_id=g.principal.id, mine_only=scope == "mine"))
+    from gmp_complaints.services import capa
+
+    board = complaints.dashboard(uow(), user_id=g.principal.id, mine_only=scope == "mine")
+    board["my_actions"] = capa.my_actions(uow(), user_id=g.principal.id)
+    board["escalated_actions"] = capa.escalated_actions(uow()) if Role.qa_head in g.principal.roles else []
+    return jsonify(board)
 
 
 @api_v1.route("/class-criteria")
@@ -340,6 +346,10 @@ def change_time_limit():
     from gmp_complaints.services import configuration
 
     return jsonify(configuration.change_time_limit(uow(), _body(), actor_id=g.principal.id))
+
+
+# CAPA endpoints live in their own module and register on this blueprint.
+from gmp_complaints.api import capa as _capa_routes  # noqa: F401
 
 
 @api_v1.route("/openapi.json")

@@ -119,6 +119,9 @@ class ComplaintFacts:
     numbered: bool
     investigated: bool
     replies: int
+    reasonable: bool | None = None
+    #: a reasonable complaint has a linked CAPA or the QA head's signed justification that none is needed
+    capa_covered: bool = True
 
 
 def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None = None,
@@ -162,6 +165,9 @@ def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None
     if step is Step.reply:
         if s is not Status.assessed:
             raise refused
+        if facts.reasonable and not facts.capa_covered:
+            raise ConflictError(Msg("A reasonable complaint gets a CAPA (SOP 5.7): link one, or have the head of "
+                                    "quality sign that none is needed, before the formal reply."))
         # Not substantiated (SOP 5.3): the reply explains why, and the complaint goes to closure.
         return Status.closure_pending if facts.substantiated is False else Status.awaiting_customer
     if step is Step.customer_response:

@@ -25,9 +25,9 @@ from gmp_complaints.domain.errors import (
     AccountLockedError,
     AuthenticationError,
     ConflictError,
+    Msg,
     NotFoundError,
     PasswordChangeRequiredError,
-    Msg,
     ValidationError,
 )
 from gmp_complaints.domain.events import DomainEvent

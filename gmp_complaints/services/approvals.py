@@ -34,15 +34,15 @@ NOT_CONTENT = ("status", "version", "signatures", "related", "deadlines", "owner
                "retention_kept_later", "follow_up_of_id", "complainant")
 #: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
 SIGNATURE_STEPS = ("qp_acknowledgement", "interim_risk_decision", "sales_confirmation", "audit_trail_review",
-                   "extension_approval", "extension_rejection", "void_approval")
+                   "extension_approval", "extension_rejection", "void_approval", "capa_not_needed")
 #: the QP's acknowledgement of the investigation (a second acknowledgement, of its own content)
 INVESTIGATION_SUBJECT = "investigation"
 EXTENSION_DECISIONS = {SigningStep.extension_approval: "approved", SigningStep.extension_rejection: "rejected"}
 
 
 def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
-    """The canonical content a signature of ``scope`` covers (attachments by their hashes)."""
-    attachments = [{"filename": a["filename"], "sha256": a["sha256"]} for a in view["attachments"]]
+    """The canonical content a signature of ``scope`` covers. Attachments are only ever added, so they
+    count in the whole-complaint scopes (by their hashes, as the view lists them), not in the QP's."""
     organisation = view["complainant"]["organisation"]
     if scope == "registration+classification":
         content = {**{k: view[k] for k in REGISTRATION_KEYS + CLASSIFICATION_KEYS}, "organisation": organisation}
@@ -55,6 +55,9 @@ def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
         # The request as made; its decision (status) is what the signature brings about, not what it covers.
         extension = next(x for x in view["extensions"] if f"deadline_extension:{x['id']}" == subject)
         return {"complaint": view["intake_ref"], "extension": {k: v for k, v in extension.items() if k != "status"}}
+    if scope == "assessment":
+        return {"id": view["id"], **{k: view[k] for k in CLASSIFICATION_KEYS},
+                "investigation": view["investigation"], "assessment": view["assessment"]}
     if scope == "retention":
         return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
     # "complaint", "complaint+audit_trail", "void": the whole complaint as it stands
@@ -106,6 +109,10 @@ def check_due(complaint: Complaint, step: str) -> None:
         raise ConflictError(Msg("An interim risk decision is signed for a class I complaint under investigation."))
     if step in (SigningStep.sales_confirmation, SigningStep.audit_trail_review) and status is not Status.closure_pending:
         raise ConflictError(Msg("This signature is due when the complaint is pending closure."))
+    if step == SigningStep.capa_not_needed and not (
+            status is Status.assessed and complaint.reasonable and not _linked_capas(complaint)):
+        raise ConflictError(Msg("A justification that no CAPA is needed is signed for a reasonable complaint "
+                                "without a CAPA, before the formal reply."))
     if step == SigningStep.sales_confirmation and _path(complaint) is not ClosurePath.no_response:
         raise ConflictError(Msg("Sales confirm closure only when the customer has not answered the reply."))
 
@@ -129,6 +136,27 @@ def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
         "signature": [str(i) for i in session.scalars(sa.select(SignatureRow.id).where(
             SignatureRow.record_type == "complaint", SignatureRow.record_id == str(complaint.id)))],
     }
+
+
+def _linked_capas(complaint: Complaint) -> list:
+    from sqlalchemy.orm import object_session
+
+    from gmp_complaints.services.capa import capas_of_complaint
+
+    return capas_of_complaint(object_session(complaint), complaint.id)
+
+
+def capa_covered(uow: UnitOfWork, complaint: Complaint) -> bool:
+    """SOP 5.7: a linked CAPA, or the QA head's valid signed justification that none is needed."""
+    if _linked_capas(complaint):
+        return True
+    rows = [r for r in signing.signatures_of(uow.session, "complaint", str(complaint.id))
+            if r.step == SigningStep.capa_not_needed]
+    if not rows:
+        return False
+    view = _content_view(uow, complaint)
+    current = canonical_snapshot_hash(snapshot(view, "assessment"))
+    return any(r.record_hash == current for r in rows)
 
 
 def _last_audit_index(uow: UnitOfWork, complaint: Complaint) -> int | None:
@@ -180,8 +208,8 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
             "Closure, regrading and retention changes are signed in their own step.")]})
     rule = rule_for(step)  # 400 on an unknown step
     # A void and a rejected extension say why.
-    username, password, comment = _credentials(
-        data, comment_required=step in (SigningStep.void_approval, SigningStep.extension_rejection))
+    username, password, comment = _credentials(data, comment_required=step in (
+        SigningStep.void_approval, SigningStep.extension_rejection, SigningStep.capa_not_needed))
     extension_id = data.get("extension_id")
     with uow:
         complaint = _load(uow, complaint_id)
@@ -213,7 +241,12 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
 
 def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[Msg]:
     """What still stands between a complaint pending closure and its closure (SOP 5.8)."""
+    from gmp_complaints.domain.capa import IMPLEMENTED_OR_LATER, CapaStatus
+
     blockers = []
+    open_capas = [c.number for c in _linked_capas(complaint) if CapaStatus(c.status) not in IMPLEMENTED_OR_LATER]
+    if open_capas:
+        blockers.append(Msg("CAPA not yet implemented: %(numbers)s.", numbers=", ".join(open_capas)))
     if not signed_roles(uow, complaint, view, SigningStep.audit_trail_review):
         blockers.append(Msg("The head of quality's signed review of the audit trail is missing."))
     if _path(complaint) is ClosurePath.no_response:
@@ -345,6 +378,8 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str],
                 candidates.append((SigningStep.extension_rejection, f"deadline_extension:{extension.id}"))
     if optional:
         candidates.append((SigningStep.void_approval, None))
+        if complaint.status == Status.assessed.value and complaint.reasonable and not _linked_capas(complaint):
+            candidates.append((SigningStep.capa_not_needed, None))
     relevant = [(s, subj) for s, subj in candidates if roles & {r.value for r in rule_for(s).allowed_roles}]
     if complaint.status == Status.closure_pending.value and Role.qa_head.value in roles:
         relevant.append((SigningStep.closure, None))

@@ -19,18 +19,28 @@ def attachment_view(row: Attachment) -> dict:
             "sha256": row.sha256, "description": row.description, "uploaded_at": row.created_at.isoformat()}
 
 
-def add_attachment(uow: UnitOfWork, complaint_id: int, *, filename: str, data: bytes, description: str | None,
-                   actor_id: int) -> dict:
+def checked_media_type(uow: UnitOfWork, filename: str, data: bytes) -> str:
+    """Size limit and type allow-list for every uploaded file (attachments, CAPA evidence)."""
     policy = AttachmentPolicy(max_bytes=uow.settings.attachment_max_mb * 1024 * 1024)
     try:
-        media_type = policy.check_upload(filename or "", data or b"")
+        return policy.check_upload(filename or "", data or b"")
     except AttachmentRejected as exc:
         raise ValidationError(Msg("The file was refused."), exc.fields) from None
+
+
+def store_bytes(uow: UnitOfWork, data: bytes) -> str:
+    """Put the bytes in the content-addressed store; their SHA-256. The bytes go in before the row:
+    a stored file without a row is harmless, a row without its file is not."""
+    return _store(uow).put(data)
+
+
+def add_attachment(uow: UnitOfWork, complaint_id: int, *, filename: str, data: bytes, description: str | None,
+                   actor_id: int) -> dict:
+    media_type = checked_media_type(uow, filename, data)
     with uow:
         if uow.session.get(Complaint, complaint_id) is None:
             raise NotFoundError(Msg("No complaint with id %(id)s.", id=complaint_id))
-        # The bytes go in first: a stored file without a row is harmless, a row without its file is not.
-        sha256 = _store(uow).put(data)
+        sha256 = store_bytes(uow, data)
         row = Attachment(complaint_id=complaint_id, sha256=sha256, filename=filename[:255], media_type=media_type,
                          size=len(data), description=(description or "").strip() or None, uploaded_by_id=actor_id,
                          created_at=uow.now())
@@ -49,10 +59,15 @@ def list_attachments(uow: UnitOfWork, complaint_id: int) -> list[dict]:
         return [attachment_view(r) for r in rows]
 
 
+def read_stored(uow: UnitOfWork, sha256: str) -> bytes:
+    """The stored bytes; their hash is verified on every read."""
+    return _store(uow).open(sha256)
+
+
 def read_attachment(uow: UnitOfWork, complaint_id: int, attachment_id: int) -> tuple[dict, bytes]:
     """The file as stored; its hash is verified on every read."""
     with uow:
         row = uow.session.get(Attachment, attachment_id)
         if row is None or row.complaint_id != complaint_id:
             raise NotFoundError(Msg("No such attachment."))
-        return attachment_view(row), _store(uow).open(row.sha256)
+        return attachment_view(row), read_stored(uow, row.sha256)

@@ -15,10 +15,7 @@ import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import (
-    CLOSURE_AFTER_REMINDER_WORKING_DAYS,
-    DEFAULT_TIME_LIMITS,
     ORAL_CHANNELS,
-    REMINDER_AFTER_REPLY_WORKING_DAYS,
     Channel,
     ComplaintClass,
     ComplaintFacts,
@@ -76,17 +73,21 @@ def _load(uow: UnitOfWork, complaint_id: int, *, for_update: bool = True) -> Com
     return complaint
 
 
-def _facts(complaint: Complaint) -> ComplaintFacts:
+def _facts(uow: UnitOfWork, complaint: Complaint) -> ComplaintFacts:
+    from gmp_complaints.services.approvals import capa_covered
+
     return ComplaintFacts(
         status=Status(complaint.status), substantiated=complaint.substantiated, numbered=complaint.number is not None,
-        investigated=complaint.investigated_on is not None, replies=len(complaint.replies))
+        investigated=complaint.investigated_on is not None, replies=len(complaint.replies),
+        reasonable=complaint.reasonable,
+        capa_covered=capa_covered(uow, complaint) if complaint.reasonable else True)
 
 
 def _move(uow: UnitOfWork, complaint: Complaint, step: Step, actor_id: int | None, *, reason: str | None = None,
           changes: dict | None = None, **facts) -> None:
     """Apply the state machine and record the step as one audit event on the complaint."""
     before = complaint.status
-    after = next_status(_facts(complaint), step, **facts)
+    after = next_status(_facts(uow, complaint), step, **facts)
     complaint.status = after.value
     complaint.version += 1
     event_changes = dict(changes or {})
@@ -420,7 +421,7 @@ def reminder_letter(complaint: Complaint, reply_row: ComplaintReply) -> str:
 
 
 def _add_reminder(uow: UnitOfWork, complaint: Complaint, sent_on: date, actor_id: int | None, by_system: bool):
-    next_status(_facts(complaint), Step.remind)  # 409 before anything else when no reminder is due
+    next_status(_facts(uow, complaint), Step.remind)  # 409 before anything else when no reminder is due
     reply_row = complaint.replies[-1]
     if any(r.reply_id == reply_row.id for r in complaint.reminders):
         raise ConflictError(Msg("The customer has already been reminded of this reply."))
@@ -697,13 +698,18 @@ def request_extension(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: 
 
 def complaint_view(uow: UnitOfWork, complaint: Complaint, roles, *, with_signatures: bool = True) -> dict:
     """The complaint as the API returns it (DESIGN §6); personal data only for roles that need it."""
+    from gmp_complaints.services.capa import capas_of_complaint
     from gmp_complaints.services.investigation import quarantine_view
 
     view = _content_view(uow, complaint, roles, quarantine_view)
+    view["capas"] = [{"id": c.id, "number": c.number, "status": c.status}
+                     for c in capas_of_complaint(uow.session, complaint.id)]
     if with_signatures:
         from gmp_complaints.services.approvals import signatures_for_view
 
         view["signatures"] = signatures_for_view(uow, complaint, view)
+        view["capa_justified"] = any(s["step"] == "capa_not_needed" and s["status"] == "valid"
+                                     for s in view["signatures"])
     return view
 
 
@@ -918,5 +924,7 @@ def allowed_steps_for(complaint: dict) -> list[str]:
     facts = ComplaintFacts(status=Status(complaint["status"]),
                            substantiated=(complaint["validity"] or {}).get("substantiated"),
                            numbered=complaint["number"] is not None, investigated=complaint["investigation"] is not None,
-                           replies=len(complaint["replies"]))
+                           replies=len(complaint["replies"]),
+                           reasonable=(complaint["assessment"] or {}).get("reasonable"),
+                           capa_covered=bool(complaint["capas"]) or complaint.get("capa_justified", False))
     return [step.value for step in allowed_steps(facts)]

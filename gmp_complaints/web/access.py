@@ -48,6 +48,7 @@ COMPLAINT_STEP_ROLES = {
     "change_batches": QA_OFFICE,
     "request_extension": INVESTIGATORS,
 }
+QA_HEAD = frozenset({Role.qa_head})
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
 AUDIT_READERS = frozenset({Role.auditor, Role.admin, Role.qa_head, Role.qa_officer, Role.qp})
 # A complaint's own audit trail (its review before closure): GMP records, so never the administrator.
@@ -101,6 +102,30 @@ ROUTE_ACCESS: dict[str, Access] = {
     "complaints.sign": Access(SIGNING_ROLES),
     "complaints.close": Access(frozenset({Role.qa_head})),
     "complaints.waiting": Access(SIGNING_ROLES),
+    "api_v1.create_capa": Access(QA_OFFICE),
+    "api_v1.capas": Access(GMP_READERS),
+    "api_v1.my_capa_actions": Access(GMP_READERS),
+    "api_v1.capa": Access(GMP_READERS),
+    "api_v1.link_capa_complaint": Access(QA_OFFICE),
+    "api_v1.add_capa_action": Access(QA_OFFICE),
+    "api_v1.add_capa_evidence": Access(INVESTIGATORS),
+    "api_v1.capa_evidence": Access(GMP_READERS),
+    "api_v1.capa_record_implementation": Access(INVESTIGATORS),
+    "api_v1.capa_request_due_date_change": Access(INVESTIGATORS),
+    "api_v1.capa_approve_implementation": Access(QA_HEAD),
+    "api_v1.capa_approve_due_date_change": Access(QA_HEAD),
+    "api_v1.capa_effectiveness": Access(QA_HEAD),
+    "api_v1.capa_closure": Access(QA_HEAD),
+    "capa.index": Access(GMP_READERS),
+    "capa.new": Access(QA_OFFICE),
+    "capa.show": Access(GMP_READERS),
+    "capa.add_action": Access(QA_OFFICE),
+    "capa.link_complaint": Access(QA_OFFICE),
+    "capa.action_form": Access(INVESTIGATORS),
+    "capa.add_evidence": Access(INVESTIGATORS),
+    "capa.evidence": Access(GMP_READERS),
+    "capa.effectiveness": Access(QA_HEAD),
+    "capa.closure": Access(QA_HEAD),
     "api_v1.delete_complaint": Access(COMPLAINT_WORKERS),
     "api_v1.delete_attachment": Access(COMPLAINT_WORKERS),
     "api_v1.dashboard": Access(GMP_READERS),

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from audit.service import record_export
 from gmp_complaints.domain.errors import ConflictError, ValidationError
 from gmp_complaints.services import accounts
-from audit.service import record_export
 from gmp_complaints.web import client_ip, format_datetime_local, uow
 from gmp_complaints.web.forms import NewUserForm, ReasonForm, RolesForm
 from gmp_complaints.web.i18n import add_field_errors, translate

@@ -14,8 +14,11 @@ bp = Blueprint("attachments", __name__, url_prefix="/complaints")
 
 
 def attachment_response(complaint_id: int, attachment_id: int) -> Response:
+    return file_response(*attachments.read_attachment(uow(), complaint_id, attachment_id))
+
+
+def file_response(meta: dict, data: bytes) -> Response:
     """Always a download with the type detected at upload: a browser never renders stored content."""
-    meta, data = attachments.read_attachment(uow(), complaint_id, attachment_id)
     return Response(data, mimetype=meta["media_type"], headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['filename'])}",
         "X-Content-SHA256": meta["sha256"]})

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.complaints import (
     ASSESSMENT_ACTION_LABELS,
     CHANNEL_LABELS,
@@ -21,19 +22,13 @@ from gmp_complaints.domain.complaints import (
     ComplaintType,
     Status,
 )
-from gmp_complaints.domain.errors import (
-    AccountLockedError,
-    AuthenticationError,
-    ConflictError,
-    Msg,
-    PermissionDeniedError,
-    ValidationError,
-)
+from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS, ChecklistItem
 from gmp_complaints.domain.roles import SIGNING_ROLES
 from gmp_complaints.services import approvals
 from gmp_complaints.services import complaints as service
 from gmp_complaints.web import uow
+from gmp_complaints.web.forms import run_form
 from gmp_complaints.web.i18n import translate
 from signatures.manifestation import MEANING_LABELS
 from signatures.matrix import SIGNING_MATRIX
@@ -96,7 +91,11 @@ def _labels() -> dict:
 @bp.route("/dashboard")
 def dashboard():
     mine_only = request.args.get("scope", "mine") != "all"
+    from gmp_complaints.services import capa
+
     board = service.dashboard(uow(), user_id=current_user.id, mine_only=mine_only)
+    board["my_actions"] = capa.my_actions(uow(), user_id=current_user.id)
+    board["escalated_actions"] = capa.escalated_actions(uow()) if "qa_head" in current_user.roles else []
     return render_template("complaints/dashboard.html", board=board, labels=_labels())
 
 
@@ -161,6 +160,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     signer = _signing_readiness() if offers else None
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
                            statement=statement_text(str(get_locale())), sign_labels=_sign_labels(),
+                           capa_labels={k.value: translate(v) for k, v in CAPA_STATUS_LABELS.items()},
                            step_labels={k: translate(v[1]) for k, v in STEPS.items()},
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
                            labels=_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
@@ -259,22 +259,10 @@ def waiting():
 
 
 def _run(complaint_id: int, form_name: str, call, page=None):
-    """Run one service call for a form of the complaint page (or ``page``): errors next to the fields
-    (400), a refused state as a message (409 → redirect), success back to the complaint page."""
+    """One service call for a form of the complaint page (or ``page``), its errors shown in that form."""
     page = page or show
-    try:
-        call()
-    except ValidationError as exc:
-        errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
-        return page(complaint_id, errors=errors or {"_step": [translate(exc.message)]}, open_step=form_name), 400
-    except (AuthenticationError, AccountLockedError, PermissionDeniedError) as exc:
-        # Shown in the signing dialog it came from, with the status of the refusal (401 / 423 / 403).
-        return page(complaint_id, errors={"password": [translate(exc.message)]}, open_step=form_name), exc.http_status
-    except ConflictError as exc:
-        flash(translate(exc.message), "error")
-        return redirect(url_for("complaints.show", complaint_id=complaint_id)), 303
-    flash(_("Saved."), "info")
-    return redirect(url_for("complaints.show", complaint_id=complaint_id))
+    return run_form(call, show_errors=lambda errors: page(complaint_id, errors=errors, open_step=form_name),
+                    done_url=url_for("complaints.show", complaint_id=complaint_id))
 
 
 def _step_data(step: str, form) -> dict:

@@ -57,3 +57,36 @@ class ReasonForm(FlaskForm):
 
 class RolesForm(ReasonForm):
     roles = MultiCheckboxField(_l("Roles"), choices=role_choices, validate_choice=False)
+
+
+def run_form(call, *, show_errors, done_url: str, general_field: str = "_step"):
+    """One service call behind a page form, the same way on every page: field errors next to the
+    fields (400), a refused signature in its dialog with the refusal's status (401 / 403 / 423), a
+    state that forbids the action as a message (409, nothing changed), success back to ``done_url``.
+
+    ``show_errors(errors)`` renders the page again with ``{field: [messages]}``.
+    """
+    from flask import flash, redirect
+    from flask_babel import gettext
+
+    from gmp_complaints.domain.errors import (
+        AccountLockedError,
+        AuthenticationError,
+        ConflictError,
+        PermissionDeniedError,
+        ValidationError,
+    )
+    from gmp_complaints.web.i18n import translate
+
+    try:
+        call()
+    except ValidationError as exc:
+        errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
+        return show_errors(errors or {general_field: [translate(exc.message)]}), 400
+    except (AuthenticationError, AccountLockedError, PermissionDeniedError) as exc:
+        return show_errors({"password": [translate(exc.message)]}), exc.http_status
+    except ConflictError as exc:
+        flash(translate(exc.message), "error")
+        return redirect(done_url), 303
+    flash(gettext("Saved."), "info")
+    return redirect(done_url)

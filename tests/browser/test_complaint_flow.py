@@ -63,6 +63,18 @@ def test_registration_to_formal_reply_in_the_browser(page, live_server, make_use
     assert "2026" in today
     import datetime
 
+    # A reasonable complaint: no formal reply before its CAPA (SOP 5.7).
+    assert page.locator("#step-reply").count() == 0
+    page.click("#create-capa")
+    assert page.locator("#root_cause").input_value() == "封口压力偏低"  # from the investigation
+    page.fill("#problem_statement", "瓶盖密封不良")
+    page.fill("#risk", "中")
+    page.fill("#effectiveness_criteria", "6 个月内无同类投诉")
+    page.fill("#effectiveness_due_on", (datetime.date.today() + datetime.timedelta(days=180)).isoformat())
+    page.click("#capa-submit")
+    page.wait_for_selector("#capa-title")
+    assert page.locator("#capa-title").inner_text().startswith("CAPA-")
+    page.click("#capa-complaints a")
     fill_step(page, "reply", {"replied_on": datetime.date.today().isoformat(), "summary": "调查结果与纠正预防措施"})
     assert page.locator("#complaint-status").inner_text() in ("Awaiting customer", "等待客户反馈")
     assert page.locator("#reminder-due").inner_text() != "—"

@@ -81,7 +81,17 @@ def run_to_reply(api, complaint_id, replied_on=TODAY):
            {"root_cause": "封口压力偏低", "impact": "仅本批", "other_batches_affected": "无", "substantiated": True})
     api.ok("qa_officer", f"/complaints/{complaint_id}/assessment",
            {"reasonable": True, "actions": ["return_exchange"], "adr_confirmed": False, "regulator_report_required": False})
+    # A reasonable complaint gets its CAPA before the formal reply (SOP 5.7).
+    api.ok("qa_officer", "/capas", capa_body(complaint_id), 201)
     return api.ok("qa_officer", f"/complaints/{complaint_id}/replies", {"replied_on": replied_on, "summary": "调查结果与CAPA"})
+
+
+def capa_body(*complaint_ids, **overrides) -> dict:
+    body = {"complaint_ids": list(complaint_ids), "problem_statement": "瓶盖密封不良导致胶囊受潮",
+            "risk": "中：可能影响产品稳定性", "effectiveness_criteria": "6 个月内无同类投诉",
+            "effectiveness_due_on": "2027-06-30"}
+    body.update(overrides)
+    return body
 
 
 @pytest.mark.req("REC-01", "REC-10", "SEC-11")

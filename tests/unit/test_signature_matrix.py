@@ -17,6 +17,11 @@ EXPECTED = {
     "regrading": ("approved", {"qa_head"}, "regrading"),
     "retention_change": ("approved", {"qa_head"}, "retention"),
     "closure": ("approved", {"qa_head"}, "complaint"),
+    "capa_not_needed": ("approved", {"qa_head"}, "assessment"),
+    "action_implementation": ("approved", {"qa_head"}, "capa_action"),
+    "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
+    "effectiveness_check": ("approved", {"qa_head"}, "capa"),
+    "capa_closure": ("approved", {"qa_head"}, "capa"),
 }
 
 

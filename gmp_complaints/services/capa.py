@@ -1,0 +1,538 @@
+"""CAPA use cases (SOP 5.7, DESIGN §4): create from complaints, plan actions with owners and due dates,
+record and approve implementation, move a due date only by an approved request, check effectiveness,
+close. Every approval signs through ``signatures.service``; every change is one unit of work.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.capa import (
+    ActionKind,
+    ActionStatus,
+    CapaFacts,
+    CapaSource,
+    CapaStatus,
+    Effectiveness,
+    capa_number,
+    check_closure,
+    check_due_date,
+    check_effectiveness_due,
+    check_owner,
+    refuse,
+    status_after_adding_action,
+    status_after_verification,
+)
+from gmp_complaints.domain.complaints import Status
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.roles import Role
+from gmp_complaints.models import Capa, CapaAction, CapaComplaint, CapaEvidence, Complaint, User
+from gmp_complaints.services import inputs
+from gmp_complaints.services.numbering import take_serial
+from gmp_complaints.uow import UnitOfWork
+from signatures import service as signing
+from signatures.binding import canonical_snapshot_hash
+from signatures.matrix import SigningStep, rule_for
+
+QA_OFFICE = frozenset({Role.qa_officer, Role.qa_head})
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    roles: frozenset[Role]
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _load(uow: UnitOfWork, capa_id: int, *, for_update: bool = True) -> Capa:
+    query = sa.select(Capa).where(Capa.id == capa_id)
+    if for_update:
+        query = query.with_for_update()
+    capa = uow.session.scalars(query).one_or_none()
+    if capa is None:
+        raise NotFoundError(Msg("No CAPA with id %(id)s.", id=capa_id))
+    return capa
+
+
+def _action(capa: Capa, action_id: int) -> CapaAction:
+    action = next((a for a in capa.actions if a.id == action_id), None)
+    if action is None:
+        raise NotFoundError(Msg("No action %(id)s in this CAPA.", id=action_id))
+    return action
+
+
+def _facts(capa: Capa) -> CapaFacts:
+    return CapaFacts(status=CapaStatus(capa.status), action_statuses=tuple(ActionStatus(a.status) for a in capa.actions),
+                     effectiveness=Effectiveness(capa.effectiveness_result) if capa.effectiveness_result else None,
+                     has_follow_up=_has_follow_up(capa))
+
+
+def _has_follow_up(capa: Capa) -> bool:
+    from sqlalchemy.orm import object_session
+
+    return bool(object_session(capa).scalar(sa.select(sa.func.count()).where(Capa.follow_up_of_id == capa.id)))
+
+
+def _user(session, username: str | None, field: str) -> User:
+    user = session.scalars(sa.select(User).where(User.username == (username or "").strip())).one_or_none()
+    if user is None or not user.is_active:
+        raise ValidationError(Msg("Unknown user."), {field: [Msg("No active user with this name.")]})
+    return user
+
+
+def _record(uow: UnitOfWork, action: str, entity: str, entity_id, actor_id, changes=None, reason=None) -> None:
+    uow.record(DomainEvent(action, entity, str(entity_id), changes or {}, reason=reason, actor_id=actor_id))
+
+
+def _touch(capa: Capa) -> None:
+    """A change to the CAPA record itself makes a new version (signatures also bind by hash, so a
+    change to an action is covered without a new CAPA version)."""
+    capa.version += 1
+
+
+# --- create and link -----------------------------------------------------------------------------
+
+
+def create_capa(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
+    """A CAPA from one or more complaints (or, later, other sources); the root cause comes from the
+    investigation unless given."""
+    errors: dict = {}
+    source = inputs.choice(errors, {"source": data.get("source") or "complaint"}, "source", CapaSource)
+    problem = inputs.text(errors, data, "problem_statement", 10_000)
+    root_cause = inputs.text(errors, data, "root_cause", 10_000, required=False)
+    risk = inputs.text(errors, data, "risk", 10_000)
+    criteria = inputs.text(errors, data, "effectiveness_criteria", 10_000)
+    effectiveness_due_on = inputs.day(errors, data, "effectiveness_due_on")
+    complaint_ids = data.get("complaint_ids") or []
+    if not isinstance(complaint_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                      for i in complaint_ids):
+        errors["complaint_ids"] = [Msg("A list of complaint ids.")]
+        complaint_ids = []
+    if source is CapaSource.complaint and not complaint_ids and "complaint_ids" not in errors:
+        errors["complaint_ids"] = [Msg("A CAPA from complaints names at least one complaint.")]
+    follow_up_of = data.get("follow_up_of")
+    if follow_up_of is not None and (not isinstance(follow_up_of, int) or isinstance(follow_up_of, bool)):
+        errors["follow_up_of"] = [Msg("The id of the CAPA found not effective.")]
+    inputs.raise_if_any(errors)
+    with uow:
+        today = business_today(uow.settings)
+        check_due_date("effectiveness_due_on", effectiveness_due_on, today)
+        complaints = []
+        for complaint_id in dict.fromkeys(complaint_ids):
+            complaint = uow.session.get(Complaint, complaint_id)
+            if complaint is None:
+                raise ValidationError(Msg("Unknown complaint."), {"complaint_ids": [Msg(
+                    "No complaint with id %(id)s.", id=complaint_id)]})
+            if complaint.status == Status.void.value:
+                raise ValidationError(Msg("Void complaint."), {"complaint_ids": [Msg(
+                    "Complaint %(ref)s is void.", ref=complaint.number or complaint.intake_ref)]})
+            complaints.append(complaint)
+        if follow_up_of is not None:
+            parent = uow.session.get(Capa, follow_up_of)
+            if parent is None:
+                raise ValidationError(Msg("Unknown CAPA."), {"follow_up_of": [Msg("No CAPA with this id.")]})
+            if parent.effectiveness_result != Effectiveness.not_effective.value:
+                raise ConflictError(Msg("A follow-up CAPA is opened for a CAPA found not effective."))
+        if root_cause is None:
+            causes = [c.root_cause for c in complaints if c.root_cause]
+            if not causes:
+                raise ValidationError(Msg("Root cause missing."), {"root_cause": [Msg(
+                    "Give the root cause; none is recorded in the investigation of the complaints.")]})
+            root_cause = "\n".join(dict.fromkeys(causes))
+        serial = take_serial(uow.session, f"CAPA:{today.year % 100:02d}")
+        capa = Capa(number=capa_number(today.year, serial), status=CapaStatus.open.value, source=source.value,
+                    problem_statement=problem, root_cause=root_cause, risk=risk, effectiveness_criteria=criteria,
+                    effectiveness_due_on=effectiveness_due_on, follow_up_of_id=follow_up_of, version=1,
+                    is_demo=bool(data.get("is_demo")), created_by_id=actor.id, created_at=uow.now(),
+                    complaint_links=[CapaComplaint(complaint_id=c.id) for c in complaints])
+        uow.session.add(capa)
+        uow.session.flush()
+        _record(uow, "capa.created", "capa", capa.id, actor.id,
+                {"complaint_ids": [None, sorted(c.id for c in complaints)]})
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def link_complaint(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> dict:
+    """Many-to-many: one CAPA can answer several complaints."""
+    errors: dict = {}
+    complaint_id = data.get("complaint_id")
+    if not isinstance(complaint_id, int) or isinstance(complaint_id, bool):
+        errors["complaint_id"] = [Msg("The id of a complaint.")]
+    inputs.raise_if_any(errors)
+    with uow:
+        capa = _load(uow, capa_id)
+        if capa.status == CapaStatus.closed.value:
+            raise refuse(CapaStatus.closed)
+        complaint = uow.session.get(Complaint, complaint_id)
+        if complaint is None:
+            raise ValidationError(Msg("Unknown complaint."), {"complaint_id": [Msg("No complaint with this id.")]})
+        before = sorted(link.complaint_id for link in capa.complaint_links)
+        if complaint_id in before:
+            raise ValidationError(Msg("Already linked."), {"complaint_id": [Msg("The complaint is already linked.")]})
+        capa.complaint_links.append(CapaComplaint(complaint_id=complaint_id))
+        _touch(capa)
+        _record(uow, "capa.complaint_linked", "capa", capa.id, actor.id,
+                {"complaint_ids": [before, sorted(before + [complaint_id])]})
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+
+def add_action(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> dict:
+    errors: dict = {}
+    kind = inputs.choice(errors, data, "kind", ActionKind)
+    description = inputs.text(errors, data, "description", 10_000)
+    owner_name = inputs.text(errors, data, "owner", 64)
+    due_on = inputs.day(errors, data, "due_on")
+    inputs.raise_if_any(errors)
+    with uow:
+        capa = _load(uow, capa_id)
+        check_due_date("due_on", due_on, business_today(uow.settings))
+        owner = _user(uow.session, owner_name, "owner")
+        check_owner(owner.roles)
+        capa.status = status_after_adding_action(_facts(capa)).value
+        action = CapaAction(kind=kind.value, description=description, owner_id=owner.id, due_on=due_on,
+                            status=ActionStatus.open.value, created_at=uow.now())
+        capa.actions.append(action)
+        _touch(capa)
+        uow.session.flush()
+        _record(uow, "capa_action.created", "capa_action", action.id, actor.id, {"capa_id": [None, capa.id]})
+        _record(uow, "capa.action_planned", "capa", capa.id, actor.id)
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def _owner_or_qa(action: CapaAction, actor: Actor) -> None:
+    if action.owner_id != actor.id and not actor.roles & QA_OFFICE:
+        raise PermissionDeniedError(Msg("Only the action's owner or QA records this."))
+
+
+def record_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor) -> dict:
+    """The owner records what was done and the evidence; the QA head then approves it."""
+    errors: dict = {}
+    implemented_on = inputs.day(errors, data, "implemented_on")
+    evidence = inputs.text(errors, data, "evidence", 20_000)
+    inputs.raise_if_any(errors)
+    with uow:
+        capa = _load(uow, capa_id)
+        action = _action(capa, action_id)
+        _owner_or_qa(action, actor)
+        if action.status != ActionStatus.open.value:
+            raise ConflictError(Msg("The implementation of this action is already recorded."))
+        if implemented_on > business_today(uow.settings):
+            raise ValidationError(Msg("Date in the future."), {"implemented_on": [Msg("The date cannot be in the future.")]})
+        action.status, action.implemented_on, action.evidence = ActionStatus.implemented.value, implemented_on, evidence
+        _record(uow, "capa_action.implemented", "capa_action", action.id, actor.id)
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def add_evidence(uow: UnitOfWork, capa_id: int, action_id: int, *, filename: str, data: bytes, actor: Actor) -> dict:
+    """An evidence file (checked, stored by content hash, never deleted) for an action."""
+    from gmp_complaints.services.attachments import checked_media_type, store_bytes
+
+    media_type = checked_media_type(uow, filename, data)
+    with uow:
+        capa = _load(uow, capa_id)
+        action = _action(capa, action_id)
+        _owner_or_qa(action, actor)
+        if action.status == ActionStatus.verified.value:
+            raise ConflictError(Msg("The implementation is approved: its evidence is closed."))
+        sha256 = store_bytes(uow, data)
+        row = CapaEvidence(capa_action_id=action.id, sha256=sha256, filename=filename[:255], media_type=media_type,
+                           size=len(data), uploaded_by_id=actor.id, created_at=uow.now())
+        action.evidence_files.append(row)
+        uow.session.flush()
+        _record(uow, "capa_evidence.added", "capa_evidence", row.id, actor.id, {"capa_action_id": [None, action.id]})
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def read_evidence(uow: UnitOfWork, capa_id: int, evidence_id: int) -> tuple[dict, bytes]:
+    from gmp_complaints.services.attachments import read_stored
+
+    with uow:
+        row = uow.session.get(CapaEvidence, evidence_id)
+        action = uow.session.get(CapaAction, row.capa_action_id) if row is not None else None
+        if row is None or action.capa_id != capa_id:
+            raise NotFoundError(Msg("No such evidence file."))
+        return ({"filename": row.filename, "media_type": row.media_type, "sha256": row.sha256},
+                read_stored(uow, row.sha256))
+
+
+def request_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor) -> dict:
+    """A due date is never edited: the owner (or QA) asks, with a reason; the QA head approves."""
+    errors: dict = {}
+    new_due_on = inputs.day(errors, data, "new_due_on")
+    reason = inputs.text(errors, data, "reason", 5000)
+    inputs.raise_if_any(errors)
+    with uow:
+        capa = _load(uow, capa_id)
+        action = _action(capa, action_id)
+        _owner_or_qa(action, actor)
+        if action.status == ActionStatus.verified.value:
+            raise ConflictError(Msg("The action is implemented: its due date no longer moves."))
+        if action.requested_due_on is not None:
+            raise ConflictError(Msg("A new due date is already waiting for approval."))
+        check_due_date("new_due_on", new_due_on, business_today(uow.settings))
+        if new_due_on == action.due_on:
+            raise ValidationError(Msg("Nothing changed."), {"new_due_on": [Msg("This is the current due date.")]})
+        action.requested_due_on, action.due_change_reason = new_due_on, reason
+        action.due_change_requested_by_id = actor.id
+        _record(uow, "capa_action.due_date_change_requested", "capa_action", action.id, actor.id, reason=reason)
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+# --- signed approvals ----------------------------------------------------------------------------
+
+
+def capa_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    """What a CAPA signature covers: never the workflow status, so progress supersedes nothing."""
+    if scope in ("capa_action", "capa_action_due"):
+        action = next(a for a in view["actions"] if f"capa_action:{a['id']}" == subject)
+        keys = ("id", "kind", "description", "owner", "due_on") if scope == "capa_action_due" else (
+            "id", "kind", "description", "owner", "evidence", "implemented_on", "evidence_files")
+        return {"capa": view["number"], "action": {k: action[k] for k in keys}}
+    content = {k: v for k, v in view.items()
+               if k not in ("status", "version", "closed_on", "signatures", "follow_ups", "complaints")}
+    content["complaints"] = [c["id"] for c in view["complaints"]]
+    content["actions"] = [{k: v for k, v in a.items() if k not in ("status", "requested_due_on", "due_change_reason",
+                                                                   "overdue")} for a in view["actions"]]
+    return content
+
+
+def _sign(uow: UnitOfWork, capa: Capa, step: SigningStep, data: dict, actor: Actor, *, subject=None, authors=(),
+          comment=None, source_ip=None):
+    username, password = data.get("username"), data.get("password")
+    errors: dict = {}
+    if not isinstance(username, str) or not username.strip():
+        errors["username"] = [Msg("This field is required.")]
+    if not isinstance(password, str) or not password:
+        errors["password"] = [Msg("This field is required.")]
+    inputs.raise_if_any(errors)
+    signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
+                                         source_ip=source_ip)
+    return signer, lambda: signing.sign(uow, signer, _request(uow, capa, step, subject=subject, authors=authors,
+                                                              comment=comment), source_ip=source_ip)
+
+
+def _request(uow: UnitOfWork, capa: Capa, step: SigningStep, *, subject=None, authors=(), comment=None):
+    uow.session.flush()
+    rule = rule_for(step)
+    return signing.SigningRequest(
+        record_type="capa", record_id=str(capa.id), record_number=capa.number, record_version=capa.version,
+        snapshot=capa_snapshot(capa_view(uow, capa, with_signatures=False), rule.scope, subject), rule=rule,
+        subject=subject, author_ids=frozenset(a for a in authors if a is not None), comment=comment)
+
+
+def approve_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor,
+                           source_ip: str | None = None) -> dict:
+    """The QA head approves an action's implementation; the owner never approves their own."""
+    comment = inputs.text({}, data, "comment", 5000, required=False)
+    with uow:
+        capa = _load(uow, capa_id)
+        action = _action(capa, action_id)
+        if action.status != ActionStatus.implemented.value:
+            raise ConflictError(Msg("Only a recorded implementation can be approved."))
+        _, sign = _sign(uow, capa, SigningStep.action_implementation, data, actor, subject=f"capa_action:{action.id}",
+                        authors=(action.owner_id,), comment=comment, source_ip=source_ip)
+        sign()
+        action.status = ActionStatus.verified.value
+        before = capa.status
+        capa.status = status_after_verification(_facts(capa)).value
+        _record(uow, "capa_action.verified", "capa_action", action.id, actor.id)
+        if capa.status != before:
+            _touch(capa)
+            _record(uow, "capa.implemented", "capa", capa.id, actor.id, {"status": [before, capa.status]})
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def approve_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor,
+                            source_ip: str | None = None) -> dict:
+    """The QA head approves the requested due date (signed); the requester cannot approve it."""
+    comment = inputs.text({}, data, "comment", 5000, required=False)
+    with uow:
+        capa = _load(uow, capa_id)
+        action = _action(capa, action_id)
+        if action.requested_due_on is None:
+            raise ConflictError(Msg("No new due date is waiting for approval."))
+        _, sign = _sign(uow, capa, SigningStep.action_due_date_change, data, actor,
+                        subject=f"capa_action:{action.id}", authors=(action.due_change_requested_by_id,),
+                        comment=comment, source_ip=source_ip)
+        before = action.due_on
+        action.due_on, action.requested_due_on = action.requested_due_on, None
+        sign()  # binds the new due date
+        _record(uow, "capa_action.due_date_changed", "capa_action", action.id, actor.id,
+                {"due_on": [before.isoformat(), action.due_on.isoformat()]}, reason=action.due_change_reason)
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def record_effectiveness(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor,
+                         source_ip: str | None = None) -> dict:
+    """Result (effective / not effective) and evidence, signed by the QA head (ICH Q10 3.2.2)."""
+    errors: dict = {}
+    result = inputs.choice(errors, data, "result", Effectiveness)
+    evidence = inputs.text(errors, data, "evidence", 20_000)
+    inputs.raise_if_any(errors)
+    with uow:
+        capa = _load(uow, capa_id)
+        new_status = check_effectiveness_due(_facts(capa))
+        _, sign = _sign(uow, capa, SigningStep.effectiveness_check, data, actor, comment=evidence,
+                        source_ip=source_ip)
+        capa.effectiveness_result, capa.effectiveness_evidence = result.value, evidence
+        capa.effectiveness_on = business_today(uow.settings)
+        before, capa.status = capa.status, new_status.value
+        _touch(capa)
+        sign()  # binds the recorded result and evidence
+        _record(uow, "capa.effectiveness_checked", "capa", capa.id, actor.id, {"status": [before, capa.status]})
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def close_capa(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+    comment = inputs.text({}, data, "comment", 5000, required=False)
+    with uow:
+        capa = _load(uow, capa_id)
+        new_status = check_closure(_facts(capa))
+        _, sign = _sign(uow, capa, SigningStep.capa_closure, data, actor, comment=comment, source_ip=source_ip)
+        sign()
+        before, capa.status = capa.status, new_status.value
+        capa.closed_on = business_today(uow.settings)
+        _record(uow, "capa.closed", "capa", capa.id, actor.id, {"status": [before, capa.status]})
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _people(session, ids) -> dict[int, dict]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: {"id": u.id, "username": u.username, "printed_name": u.printed_name}
+            for u in session.scalars(sa.select(User).where(User.id.in_(ids)))}
+
+
+def capa_view(uow: UnitOfWork, capa: Capa, *, with_signatures: bool = True) -> dict:
+    session = uow.session
+    today = business_today(uow.settings)
+    people = _people(session, [a.owner_id for a in capa.actions])
+    complaint_ids = [link.complaint_id for link in capa.complaint_links]
+    complaints = session.execute(sa.select(Complaint.id, Complaint.number, Complaint.intake_ref, Complaint.status)
+                                 .where(Complaint.id.in_(complaint_ids)).order_by(Complaint.id)).all() \
+        if complaint_ids else []
+    view = {
+        "id": capa.id, "number": capa.number, "status": capa.status, "source": capa.source, "version": capa.version,
+        "problem_statement": capa.problem_statement, "root_cause": capa.root_cause, "risk": capa.risk,
+        "complaints": [{"id": c.id, "number": c.number, "intake_ref": c.intake_ref, "status": c.status}
+                       for c in complaints],
+        "effectiveness": {"criteria": capa.effectiveness_criteria, "due_on": capa.effectiveness_due_on.isoformat(),
+                          "result": capa.effectiveness_result, "evidence": capa.effectiveness_evidence,
+                          "checked_on": capa.effectiveness_on.isoformat() if capa.effectiveness_on else None},
+        "follow_up_of": capa.follow_up_of_id,
+        "follow_ups": list(session.scalars(sa.select(Capa.id).where(Capa.follow_up_of_id == capa.id))),
+        "closed_on": capa.closed_on.isoformat() if capa.closed_on else None,
+        "actions": [{
+            "id": a.id, "kind": a.kind, "description": a.description, "owner": people.get(a.owner_id),
+            "due_on": a.due_on.isoformat(), "status": a.status, "evidence": a.evidence,
+            "implemented_on": a.implemented_on.isoformat() if a.implemented_on else None,
+            "evidence_files": [{"id": f.id, "filename": f.filename, "sha256": f.sha256, "size": f.size}
+                               for f in a.evidence_files],
+            "requested_due_on": a.requested_due_on.isoformat() if a.requested_due_on else None,
+            "due_change_reason": a.due_change_reason,
+            "overdue": a.status != ActionStatus.verified.value and a.due_on < today,
+        } for a in capa.actions],
+        "signatures": [],
+    }
+    if with_signatures:
+        site_tz = ZoneInfo(uow.settings.site_timezone)
+        for row in signing.signatures_of(session, "capa", str(capa.id)):
+            try:
+                current = canonical_snapshot_hash(capa_snapshot(view, rule_for(row.step).scope, row.subject))
+            except StopIteration:  # the approved item no longer exists in the view
+                current = ""
+            view["signatures"].append(signing.signature_view(row, current, site_tz))
+    return view
+
+
+def get_capa(uow: UnitOfWork, capa_id: int) -> dict:
+    with uow:
+        return capa_view(uow, _load(uow, capa_id, for_update=False))
+
+
+def list_capas(uow: UnitOfWork, *, status: str | None = None, limit: int = 200) -> list[dict]:
+    with uow:
+        query = sa.select(Capa).order_by(Capa.id.desc()).limit(limit)
+        if status:
+            query = query.where(Capa.status == status)
+        today = business_today(uow.settings)
+        return [{"id": c.id, "number": c.number, "status": c.status, "problem_statement": c.problem_statement,
+                 "effectiveness_due_on": c.effectiveness_due_on.isoformat(),
+                 "open_actions": sum(1 for a in c.actions if a.status != ActionStatus.verified.value),
+                 "overdue_actions": sum(1 for a in c.actions
+                                        if a.status != ActionStatus.verified.value and a.due_on < today)}
+                for c in uow.session.scalars(query)]
+
+
+def my_actions(uow: UnitOfWork, *, user_id: int) -> list[dict]:
+    """The dashboard's "my CAPA actions": open actions I own, with due dates, overdue first."""
+    with uow:
+        today = business_today(uow.settings)
+        rows = uow.session.execute(
+            sa.select(CapaAction, Capa.number, Capa.id).join(Capa, Capa.id == CapaAction.capa_id)
+            .where(CapaAction.owner_id == user_id, CapaAction.status != ActionStatus.verified.value)
+            .order_by(CapaAction.due_on)).all()
+        return [{"capa_id": capa_id, "capa_number": number, "action_id": a.id, "kind": a.kind,
+                 "description": a.description, "due_on": a.due_on.isoformat(), "status": a.status,
+                 "overdue": a.due_on < today} for a, number, capa_id in rows]
+
+
+def escalated_actions(uow: UnitOfWork) -> list[dict]:
+    """Overdue actions that ``gmp tick`` escalated to the QA head and that are still not implemented."""
+    with uow:
+        rows = uow.session.execute(
+            sa.select(CapaAction, Capa.number, Capa.id).join(Capa, Capa.id == CapaAction.capa_id)
+            .where(CapaAction.status != ActionStatus.verified.value, CapaAction.escalated_for_due_on == CapaAction.due_on)
+            .order_by(CapaAction.due_on)).all()
+        owners = _people(uow.session, [a.owner_id for a, _, _ in rows])
+        return [{"capa_id": capa_id, "capa_number": number, "action_id": a.id, "description": a.description,
+                 "owner": owners.get(a.owner_id), "due_on": a.due_on.isoformat()} for a, number, capa_id in rows]
+
+
+def capas_of_complaint(session, complaint_id: int) -> list[Capa]:
+    return list(session.scalars(sa.select(Capa).join(CapaComplaint, CapaComplaint.capa_id == Capa.id)
+                                .where(CapaComplaint.complaint_id == complaint_id).order_by(Capa.id)))
+
+
+def escalate_overdue_actions(uow: UnitOfWork) -> int:
+    """``gmp tick``: every overdue action is escalated to the QA head once per due date."""
+    today = business_today(uow.settings)
+    with uow:
+        due = uow.session.scalars(sa.select(CapaAction.id).where(
+            CapaAction.status != ActionStatus.verified.value, CapaAction.due_on < today)).all()
+    count = 0
+    for action_id in due:
+        with uow:
+            action = uow.session.scalars(sa.select(CapaAction).where(CapaAction.id == action_id)
+                                         .with_for_update()).one()
+            if action.escalated_for_due_on == action.due_on or action.status == ActionStatus.verified.value:
+                continue
+            action.escalated_for_due_on = action.due_on
+            _record(uow, "capa_action.escalated", "capa_action", action.id, None,
+                    {"due_on": [None, action.due_on.isoformat()]})
+            uow.commit()
+            count += 1
+    return count
