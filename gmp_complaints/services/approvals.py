@@ -31,7 +31,7 @@ REGISTRATION_KEYS = ("intake_ref", "channel", "received_on", "product_code", "ba
 CLASSIFICATION_KEYS = ("number", "complaint_class", "original_class", "classification", "class_criteria")
 # Workflow state, derived dates and who is assigned are not signed content.
 NOT_CONTENT = ("status", "version", "signatures", "related", "deadlines", "owner", "investigator", "closed_on",
-               "retention_kept_later", "follow_up_of_id", "complainant")
+               "retention_kept_later", "follow_up_of_id", "complainant", "capas", "capa_justified")
 #: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
 SIGNATURE_STEPS = ("qp_acknowledgement", "interim_risk_decision", "sales_confirmation", "audit_trail_review",
                    "extension_approval", "extension_rejection", "void_approval", "capa_not_needed")
@@ -60,8 +60,10 @@ def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
                 "investigation": view["investigation"], "assessment": view["assessment"]}
     if scope == "retention":
         return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
-    # "complaint", "complaint+audit_trail", "void": the whole complaint as it stands
-    return {**{k: v for k, v in view.items() if k not in NOT_CONTENT}, "organisation": organisation}
+    # "complaint", "complaint+audit_trail", "void": the whole complaint as it stands; its CAPA records
+    # by number (their progress is signed on the CAPA itself)
+    return {**{k: v for k, v in view.items() if k not in NOT_CONTENT}, "organisation": organisation,
+            "capas": [c["number"] for c in view.get("capas", [])]}
 
 
 def _content_view(uow: UnitOfWork, complaint: Complaint) -> dict:

@@ -21,10 +21,11 @@ from gmp_complaints.domain.errors import ConflictError, ValidationError
 from gmp_complaints.services import capa as service
 from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.forms import run_form
-from gmp_complaints.web.i18n import translate
+from gmp_complaints.web.i18n import signature_labels, translate
 from signatures.statement import statement_text
 
 bp = Blueprint("capa", __name__, url_prefix="/capas")
+
 
 
 def _actor() -> service.Actor:
@@ -84,6 +85,7 @@ def show(capa_id: int, errors: dict | None = None, open_form: str | None = None)
     capa = service.get_capa(uow(), capa_id)
     return render_template("capa/show.html", capa=capa, labels=_labels(), kinds=list(ActionKind),
                            results=list(Effectiveness), errors=errors or {}, open_form=open_form,
+                           form=request.form if errors else {}, sign_labels=signature_labels(),
                            statement=statement_text(str(get_locale())))
 
 

@@ -29,9 +29,7 @@ from gmp_complaints.services import approvals
 from gmp_complaints.services import complaints as service
 from gmp_complaints.web import uow
 from gmp_complaints.web.forms import run_form
-from gmp_complaints.web.i18n import translate
-from signatures.manifestation import MEANING_LABELS
-from signatures.matrix import SIGNING_MATRIX
+from gmp_complaints.web.i18n import signature_labels, translate
 from signatures.statement import statement_text
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -159,7 +157,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
         if set(current_user.roles) & SIGNING_ROLES else []
     signer = _signing_readiness() if offers else None
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
-                           statement=statement_text(str(get_locale())), sign_labels=_sign_labels(),
+                           statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
                            capa_labels={k.value: translate(v) for k, v in CAPA_STATUS_LABELS.items()},
                            step_labels={k: translate(v[1]) for k, v in STEPS.items()},
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
@@ -175,11 +173,6 @@ def _signing_readiness() -> dict:
     me = accounts.get_user(uow(), current_user.id)
     return {"identity_verified": me.identity_verified_at is not None,
             "statement_accepted": me.esignature_accepted_at is not None}
-
-
-def _sign_labels() -> dict:
-    return {"step": {k.value: translate(v.label) for k, v in SIGNING_MATRIX.items()},
-            "meaning": {k.value: translate(v) for k, v in MEANING_LABELS.items()}}
 
 
 def _text_key() -> str:
@@ -247,7 +240,7 @@ def audit_review(complaint_id: int, errors: dict | None = None, open_step: str |
               if o["step"] == "audit_trail_review"]
     return render_template("complaints/audit_review.html", review=review, offers=offers,
                            signer=_signing_readiness() if offers else None,
-                           statement=statement_text(str(get_locale())), sign_labels=_sign_labels(),
+                           statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
                            errors=errors or {}, open_step=open_step, readable_changes=readable_changes, action_label=action_label,
                            record_label=record_label)
 
@@ -255,7 +248,7 @@ def audit_review(complaint_id: int, errors: dict | None = None, open_step: str |
 @bp.route("/waiting-for-signature")
 def waiting():
     return render_template("complaints/waiting.html", rows=approvals.waiting_for_signature(uow(), user_id=current_user.id),
-                           sign_labels=_sign_labels(), labels=_labels())
+                           sign_labels=signature_labels(), labels=_labels())
 
 
 def _run(complaint_id: int, form_name: str, call, page=None):

@@ -22,3 +22,12 @@ def add_field_errors(form, fields: dict) -> None:
             target.errors = list(target.errors) + texts
         else:
             form.form_errors.extend(texts)
+
+
+def signature_labels() -> dict:
+    """Step and meaning labels of electronic signatures, in the page language (every signed record)."""
+    from signatures.manifestation import MEANING_LABELS
+    from signatures.matrix import SIGNING_MATRIX
+
+    return {"step": {k.value: translate(v.label) for k, v in SIGNING_MATRIX.items()},
+            "meaning": {k.value: translate(v) for k, v in MEANING_LABELS.items()}}

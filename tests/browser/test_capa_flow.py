@@ -1,0 +1,82 @@
+"""A CAPA from a complaint to its closure in Chromium: the QA officer opens it and plans an action,
+the owner records the implementation, the QA head approves it, checks effectiveness and closes."""
+import datetime
+import os
+
+import pytest
+
+from tests.browser.test_login_flows import log_in
+from tests.browser.test_signing import Setup, sign_in_dialog
+from tests.conftest import STRONG_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+
+def as_user(browser, live_server, username):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    log_in(page, live_server, username, STRONG_PASSWORD)
+    page.wait_for_load_state()
+    return context, page
+
+
+@pytest.mark.req("WF-13", "WF-14", "SIG-08")
+def test_a_capa_from_a_complaint_to_closure_in_the_browser(browser, live_server, app, make_user):
+    setup = Setup(app, make_user)
+    cid = setup.satisfied()
+    due = (datetime.date.today() + datetime.timedelta(days=14)).isoformat()
+
+    context, page = as_user(browser, live_server, "li.na")
+    page.goto(f"{live_server}/complaints/{cid}")
+    page.click("#create-capa")
+    page.click("#capa-submit")  # empty: every field explained, nothing stored
+    assert page.locator(".has-error").count() >= 4
+    page.fill("#problem_statement", "瓶盖密封不良")
+    page.fill("#risk", "中")
+    page.fill("#effectiveness_criteria", "6 个月内无同类投诉")
+    page.fill("#effectiveness_due_on", (datetime.date.today() + datetime.timedelta(days=180)).isoformat())
+    page.click("#capa-submit")
+    page.wait_for_selector("#capa-title")
+    capa_url = page.url
+    assert page.locator("#capa-title").inner_text() == "CAPA-26-001"
+    page.select_option("#kind", "corrective")
+    page.fill("#add-action #description", "校准封口机压力传感器")
+    page.fill("#add-action #owner", "wang.fang")  # sales may not own actions
+    page.fill("#add-action #due_on", due)
+    page.click("#submit-add-action")
+    assert "销售" in page.locator("#add-action").inner_text()
+    assert page.locator("#add-action #description").input_value() == "校准封口机压力传感器"  # entries kept
+    page.fill("#add-action #owner", "zhang.wei")
+    page.click("#submit-add-action")
+    assert page.locator("#capa-status").inner_text() == "措施实施中"
+    context.close()
+
+    context, page = as_user(browser, live_server, "zhang.wei")
+    page.goto(f"{live_server}/complaints/dashboard")
+    assert page.locator("#board-my-actions").count() == 1
+    page.click("#board-my-actions a")
+    form = page.locator("form[id^=implementation-form]")
+    form.locator("[name=implemented_on]").fill(datetime.date.today().isoformat())
+    form.locator("[name=evidence]").fill("已校准，见校准证书 C-2026-118")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("[id^=action-status-]").inner_text() == "已记录实施"
+    context.close()
+
+    context, page = as_user(browser, live_server, "liu.yang")
+    page.goto(capa_url)
+    dialog_id = page.locator("details[id^=sign-implementation_approval]").get_attribute("id")
+    sign_in_dialog(page, dialog_id, "liu.yang", STRONG_PASSWORD)
+    assert page.locator("#capa-status").inner_text() == "已实施"
+    box = page.locator("#sign-effectiveness")
+    box.locator("summary").click()
+    box.locator("input[name=result][value=effective]").check()
+    box.locator("textarea[name=evidence]").fill("三个月内无同类投诉")
+    sign_in_dialog(page, "sign-effectiveness", "liu.yang", STRONG_PASSWORD)
+    sign_in_dialog(page, "sign-closure", "liu.yang", STRONG_PASSWORD, comment="同意关闭")
+    assert page.locator("#capa-status").inner_text() == "已关闭"
+    assert page.locator("#signatures .signature").count() == 3
+    if os.environ.get("GMP_SCREENSHOT_DIR"):  # this test's pages live in their own contexts
+        page.screenshot(path=f"{os.environ['GMP_SCREENSHOT_DIR']}/capa-closed.png", full_page=True)
+    context.close()
