@@ -12,6 +12,16 @@ from tests.conftest import STRONG_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
+def fill_capa_form(page):
+    """The new-CAPA form filled in and sent; waits for the CAPA page."""
+    page.fill("#problem_statement", "瓶盖密封不良")
+    page.fill("#risk", "中")
+    page.fill("#effectiveness_criteria", "6 个月内无同类投诉")
+    page.fill("#effectiveness_due_on", (datetime.date.today() + datetime.timedelta(days=180)).isoformat())
+    page.click("#capa-submit")
+    page.wait_for_selector("#capa-title")
+
+
 def as_user(browser, live_server, username):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
@@ -32,12 +42,7 @@ def test_a_capa_from_a_complaint_to_closure_in_the_browser(browser, live_server,
     page.click("#create-capa")
     page.click("#capa-submit")  # empty: every field explained, nothing stored
     assert page.locator(".has-error").count() >= 4
-    page.fill("#problem_statement", "瓶盖密封不良")
-    page.fill("#risk", "中")
-    page.fill("#effectiveness_criteria", "6 个月内无同类投诉")
-    page.fill("#effectiveness_due_on", (datetime.date.today() + datetime.timedelta(days=180)).isoformat())
-    page.click("#capa-submit")
-    page.wait_for_selector("#capa-title")
+    fill_capa_form(page)
     capa_url = page.url
     assert page.locator("#capa-title").inner_text() == "CAPA-26-001"
     page.select_option("#kind", "corrective")

@@ -1,6 +1,7 @@
 """A QA officer runs a complaint from registration to the formal reply in Chromium."""
 import pytest
 
+from tests.browser.test_capa_flow import fill_capa_form
 from tests.browser.test_login_flows import log_in
 from tests.conftest import STRONG_PASSWORD
 
@@ -67,12 +68,7 @@ def test_registration_to_formal_reply_in_the_browser(page, live_server, make_use
     assert page.locator("#step-reply").count() == 0
     page.click("#create-capa")
     assert page.locator("#root_cause").input_value() == "封口压力偏低"  # from the investigation
-    page.fill("#problem_statement", "瓶盖密封不良")
-    page.fill("#risk", "中")
-    page.fill("#effectiveness_criteria", "6 个月内无同类投诉")
-    page.fill("#effectiveness_due_on", (datetime.date.today() + datetime.timedelta(days=180)).isoformat())
-    page.click("#capa-submit")
-    page.wait_for_selector("#capa-title")
+    fill_capa_form(page)
     assert page.locator("#capa-title").inner_text().startswith("CAPA-")
     page.click("#capa-complaints a")
     fill_step(page, "reply", {"replied_on": datetime.date.today().isoformat(), "summary": "调查结果与纠正预防措施"})
