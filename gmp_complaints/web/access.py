@@ -116,6 +116,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.capa_approve_due_date_change": Access(QA_HEAD),
     "api_v1.capa_effectiveness": Access(QA_HEAD),
     "api_v1.capa_closure": Access(QA_HEAD),
+    "documents.complaint_document": Access(GMP_READERS),
+    "documents.capa_document": Access(GMP_READERS),
     "capa.index": Access(GMP_READERS),
     "capa.new": Access(QA_OFFICE),
     "capa.show": Access(GMP_READERS),
