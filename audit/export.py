@@ -81,7 +81,8 @@ def _b64(items: list[bytes]) -> list[str]:
     return [base64.b64encode(h).decode() for h in items]
 
 
-def _zip(files: dict[str, bytes]) -> bytes:
+def deterministic_zip(files: dict[str, bytes]) -> bytes:
+    """Members in name order with fixed timestamps: the same files give the same bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
@@ -91,15 +92,29 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def build_bundle(uow, event_filter: EventFilter | None, visible_types: frozenset[str] | None) -> ExportResult:
-    """Read one consistent snapshot of the log and pack it. Seals first, so the export is complete."""
-    seal(uow)
-    partial = event_filter is not None and bool(event_filter.describe()) or visible_types is not None
+def build_bundle(uow, event_filter: EventFilter | None, visible_types: frozenset[str] | None, *,
+                 records: dict[str, list[str]] | None = None, anchor_tree_size: int | None = None) -> ExportResult:
+    """Read one consistent snapshot of the log and pack it. Seals first, so the export is complete.
+
+    ``records`` (entity type -> ids) exports the events of those records (a complaint and its parts);
+    ``anchor_tree_size`` pins the anchor checkpoint, so the same request gives the same bytes later.
+    """
+    if anchor_tree_size is None:
+        seal(uow)
+    partial = (event_filter is not None and bool(event_filter.describe()) or visible_types is not None
+               or records is not None)
     with uow:
         session = uow.session
-        anchor = session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)).one()
+        anchors = sa.select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)
+        if anchor_tree_size is not None:
+            anchors = sa.select(AuditCheckpoint).where(AuditCheckpoint.tree_size == anchor_tree_size)
+        anchor = session.scalars(anchors).one()
         if partial:
             query = filtered_query(event_filter or EventFilter(), visible_types, uow.settings.site_timezone)
+            if records is not None:
+                query = query.where(sa.or_(*[sa.and_(AuditEvent.entity_type == entity_type,
+                                                     AuditEvent.entity_id.in_(ids))
+                                             for entity_type, ids in records.items() if ids] or [sa.false()]))
             rows = session.execute(
                 query.with_only_columns(AuditEvent.log_index, AuditEvent.canonical, AuditEvent.leaf_hash)
                 .where(AuditEvent.log_index < anchor.tree_size).order_by(AuditEvent.log_index)).all()
@@ -133,7 +148,8 @@ def build_bundle(uow, event_filter: EventFilter | None, visible_types: frozenset
         manifest = {
             "format": BUNDLE_FORMAT,
             "scope": scope,
-            "filter": (event_filter or EventFilter()).describe(),
+            "filter": {**(event_filter or EventFilter()).describe(),
+                       **({"records": {t: sorted(ids) for t, ids in sorted(records.items()) if ids}} if records else {})},
             "origin": uow.settings.audit_origin,
             "anchor_tree_size": anchor.tree_size,
             "anchor_created_at": canonical_value(anchor.created_at),
@@ -143,7 +159,7 @@ def build_bundle(uow, event_filter: EventFilter | None, visible_types: frozenset
         }
         files["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode()
         anchor_size = anchor.tree_size
-    data = _zip(files)
+    data = deterministic_zip(files)
     return ExportResult(data, hashlib.sha256(data).hexdigest(), len(rows), anchor_size, scope)
 
 

@@ -46,7 +46,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     from datetime import date, timedelta
 
     from gmp_complaints.clock import business_today
-    from gmp_complaints.services import capa, complaints, investigation, master_data
+    from gmp_complaints.services import approvals, capa, complaints, investigation, master_data
     from gmp_complaints.services.complaints import Actor
 
     uow = new_uow()
@@ -144,8 +144,19 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
                                                 "reason": "经查询为正品，投诉不成立 (演示)"}, actor=qa)
     complaints.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "经核实为本公司正品 (演示)"}, actor=qa)
     made.append(cid)
+    # A closed one: the QA head reviewed the audit trail and approved the closure (signed).
+    cid = register("V250201", "other", "电子监管码查询 (演示)", 8, channel="phone")
+    complaints.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
+                                                "reason": "监管码可正常查询，投诉不成立 (演示)"}, actor=qa)
+    complaints.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "已告知客户查询方法 (演示)"}, actor=qa)
+    head = Actor(ids["qahead"], frozenset({Role.qa_head}))
+    credentials = {"username": "demo.qahead", "password": demo_password(Role.qa_head)}
+    approvals.sign_step(new_uow(), cid, {**credentials, "step": "audit_trail_review", "comment": "已审核 (演示)"},
+                        actor=head)
+    approvals.close(new_uow(), cid, {**credentials, "comment": "同意关闭 (演示)"}, actor=head)
+    made.append(cid)
     return [f"{len(DEMO_PRODUCTS)} products, {len(DEMO_BATCHES)} batches with distribution records, "
-            f"{len(made)} complaints (registered, under investigation, assessed, awaiting customer, closure pending)"]
+            f"{len(made)} complaints (registered, under investigation, assessed, awaiting customer, closure pending, closed)"]
 
 
 def load_demo(new_uow: Callable[[], UnitOfWork]) -> list[str]:
@@ -165,5 +176,6 @@ def load_demo(new_uow: Callable[[], UnitOfWork]) -> list[str]:
             if role in SIGNING_ROLES:
                 accounts.accept_esignature_statement(new_uow(), user_id=created.user_id, password=password, source_ip=None)
         lines.append(f"{role.value:<13} {username:<18} {password}")
-    ids = {"intake": existing["demo.intake"], "qa": existing["demo.qa"], "investigator": existing["demo.investigator"]}
+    ids = {"intake": existing["demo.intake"], "qa": existing["demo.qa"], "investigator": existing["demo.investigator"],
+           "qahead": existing["demo.qahead"]}
     return lines + load_demo_records(new_uow, ids)

@@ -75,3 +75,13 @@ def check_document(kind: str, sequence: int | None, view: dict) -> dict:
             raise NotFoundError(Msg("The complaint has no reminder %(n)s.", n=sequence))
         return {"reminder": view["reminders"][index], "reply": view["replies"][-1]}
     return {}
+
+
+def record_archive(uow: UnitOfWork, *, complaint_id: int, sha256: str, manifest: dict, actor_id: int | None) -> None:
+    """Archiving is recorded: which package (its SHA-256), with which print time and audit anchor."""
+    with uow:
+        uow.record(DomainEvent("complaint.archived", "complaint", str(complaint_id), {
+            "file_sha256": [None, sha256], "printed_at": [None, manifest["printed_at_utc"]],
+            "audit_anchor_tree_size": [None, manifest["audit_anchor_tree_size"]],
+            "files": [None, len(manifest["files"])]}, actor_id=actor_id))
+        uow.commit()

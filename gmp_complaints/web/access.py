@@ -118,6 +118,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.capa_closure": Access(QA_HEAD),
     "documents.complaint_document": Access(GMP_READERS),
     "documents.capa_document": Access(GMP_READERS),
+    "documents.complaint_archive": Access(AUDIT_REVIEWERS),
     "capa.index": Access(GMP_READERS),
     "capa.new": Access(QA_OFFICE),
     "capa.show": Access(GMP_READERS),

@@ -51,9 +51,12 @@ def common_context(context: dict, kind: str, locale: str) -> dict:
 
 
 def complaint_pdf(complaint_id: int, kind: str, sequence: int | None, locale: str, roles) -> bytes:
+    return render_complaint_document(service.complaint_context(uow(), complaint_id, roles), kind, sequence, locale)
+
+
+def render_complaint_document(context: dict, kind: str, sequence: int | None, locale: str) -> bytes:
     from flask_babel import force_locale
 
-    context = service.complaint_context(uow(), complaint_id, roles)
     extra = service.check_document(kind, sequence, context["c"])
     with force_locale(locale):
         texts_key = "text_zh" if locale.startswith("zh") else "text_en"
@@ -81,12 +84,25 @@ def complaint_document(complaint_id: int, kind: str):
 
 
 def capa_pdf(capa_id: int, locale: str) -> bytes:
+    return render_capa_document(service.capa_context(uow(), capa_id), locale)
+
+
+def render_capa_document(context: dict, locale: str) -> bytes:
     from flask_babel import force_locale
 
-    context = service.capa_context(uow(), capa_id)
     with force_locale(locale):
         full = {**common_context(context, "capa_record", locale), "signatures": context["k"]["signatures"]}
     return render_pdf("capa_record.html", full, locale=locale).pdf
+
+
+@bp.route("/complaints/<int:complaint_id>/archive.zip")
+def complaint_archive(complaint_id: int):
+    data, manifest = build_archive(complaint_id, locale=document_locale())
+    service.record_archive(uow(), complaint_id=complaint_id, sha256=hashlib.sha256(data).hexdigest(),
+                           manifest=manifest, actor_id=current_user.id)
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f"attachment; filename=archive-{manifest['complaint']['number']}.zip",
+        "X-Content-SHA256": hashlib.sha256(data).hexdigest()})
 
 
 @bp.route("/capas/<int:capa_id>/record.pdf")
@@ -96,3 +112,58 @@ def capa_document(capa_id: int):
     service.record_print(uow(), entity_type="capa", entity_id=capa_id, document="capa_record", locale=locale,
                          sha256=hashlib.sha256(data).hexdigest(), actor_id=current_user.id)
     return pdf_response(data, f"capa-{capa_id}.pdf")
+
+
+def build_archive(complaint_id: int, *, locale: str, printed_at=None, anchor_tree_size: int | None = None):
+    """The archive package of a closed complaint (SOP §8); the same arguments give the same bytes.
+    Returns (zip bytes, manifest dict)."""
+    import json
+
+    from audit.export import build_bundle
+    from audit.keys import load_signer, public_keys
+    from gmp_complaints.archive import AUDIT_BUNDLE, KEYS, MANIFEST, SIGNATURE, manifest_for, pack, signature_for
+    from gmp_complaints.domain.errors import ConflictError, Msg
+    from gmp_complaints.domain.roles import Role
+    from gmp_complaints.services.approvals import complaint_records
+    from gmp_complaints.services.attachments import read_stored
+    from gmp_complaints.services.complaints import _load
+
+    context = service.complaint_context(uow(), complaint_id, frozenset(Role))
+    c = context["c"]
+    if c["status"] != "closed":
+        raise ConflictError(Msg("Only a closed complaint is archived."))
+    if printed_at is not None:
+        context["printed_at"] = printed_at
+    unit = uow()
+    with unit:
+        records = complaint_records(unit.session, _load(unit, complaint_id, for_update=False))
+        attachments = {f"attachments/{a['id']}-{a['filename']}": read_stored(unit, a["sha256"]) for a in c["attachments"]}
+        keys = public_keys(unit.session)
+    # The audit trail up to the anchor: what the bundle proves is exactly what the PDF shows, and a
+    # later package with the same anchor shows the same (the archiving itself comes after).
+    bundle = build_bundle(uow(), None, None, records=records, anchor_tree_size=anchor_tree_size)
+    context["events"] = [e for e in context["events"] if e.index < bundle.anchor_tree_size]
+    files: dict[str, bytes] = dict(attachments)
+    for kind in ("intake_form", "handling_sheet", "audit_trail"):
+        files[f"documents/{kind}.pdf"] = render_complaint_document(context, kind, None, locale)
+    for reply in c["replies"]:
+        files[f"documents/reply-{reply['sequence']}.pdf"] = render_complaint_document(
+            context, "reply", reply["sequence"], locale)
+    for position, _reminder in enumerate(c["reminders"], start=1):
+        files[f"documents/reminder-{position}.pdf"] = render_complaint_document(context, "reminder", position, locale)
+    for capa in context["capas"]:
+        capa_context = service.capa_context(uow(), capa["id"])
+        capa_context["printed_at"] = context["printed_at"]
+        files[f"documents/{capa['number']}.pdf"] = render_capa_document(capa_context, locale)
+    files[AUDIT_BUNDLE] = bundle.data
+    files[KEYS] = json.dumps(keys, indent=1).encode()
+    settings = unit.settings
+    about = {"complaint": {"id": c["id"], "number": c["number"], "intake_ref": c["intake_ref"],
+                           "closed_on": c["closed_on"], "retention_until": c["retention_until"]},
+             "printed_at": print_time_text(context["printed_at"], context["site_timezone"]),
+             "printed_at_utc": context["printed_at"].isoformat(), "locale": locale,
+             "audit_anchor_tree_size": bundle.anchor_tree_size, "site": settings.site_id}
+    manifest = manifest_for(files, about)
+    files[MANIFEST] = manifest
+    files[SIGNATURE] = signature_for(manifest, load_signer(settings.signing_key_file, settings.audit_origin))
+    return pack(files), json.loads(manifest)

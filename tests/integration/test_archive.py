@@ -1,0 +1,90 @@
+"""The archive package of a closed complaint (SOP §8): created by `gmp archive create`, checked offline
+by `gmp archive verify`, reproduced byte for byte from the print time and anchor in its manifest."""
+import io
+import json
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+
+from gmp_complaints.cli import main
+from tests.integration.test_complaints_api import api, settings  # noqa: F401
+from tests.integration.test_signatures import _env_of, replied_and_satisfied, sign
+
+
+@pytest.fixture
+def closed_complaint(api):
+    cid = replied_and_satisfied(api)
+    upload = api.client.post(f"/api/v1/complaints/{cid}/attachments",
+                             data={"file": (io.BytesIO(b"%PDF-1.4 customer letter"), "letter.pdf")},
+                             headers={"Authorization": f"Bearer {api.tokens['intake']}"})
+    assert upload.status_code == 201
+    assert sign(api, "qa_head", cid, "audit_trail_review").status_code == 201
+    api.ok("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {"comment": "同意关闭"}))
+    return cid
+
+
+def run(env, *args):
+    return CliRunner(env=env).invoke(main, list(args))
+
+
+@pytest.mark.req("REC-17", "RET-03", "AT-04")
+def test_an_archive_package_verifies_offline_and_is_reproduced_byte_for_byte(app, api, closed_complaint, tmp_path):
+    env = _env_of(app)
+    first = tmp_path / "a1.zip"
+    result = run(env, "archive", "create", str(closed_complaint), "--out", str(first))
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(first) as archive:
+        names = set(archive.namelist())
+        manifest = json.loads(archive.read("manifest.json"))
+    assert {"documents/handling_sheet.pdf", "documents/intake_form.pdf", "documents/reply-1.pdf",
+            "documents/audit_trail.pdf", "audit/audit-bundle.zip", "keys.json", "manifest.sig"} <= names
+    assert any(n.startswith("attachments/") and n.endswith("letter.pdf") for n in names)
+    assert manifest["complaint"]["number"] == "TS-III-26-001" and manifest["complaint"]["closed_on"]
+    verified = run(env, "archive", "verify", str(first))
+    assert verified.exit_code == 0 and verified.output.startswith("OK:"), verified.output
+    # The same print time and anchor give the same bytes, after the first archiving was recorded.
+    second = tmp_path / "a2.zip"
+    again = run(env, "archive", "create", str(closed_complaint), "--out", str(second),
+                "--printed-at", manifest["printed_at_utc"], "--anchor", str(manifest["audit_anchor_tree_size"]))
+    assert again.exit_code == 0, again.output
+    assert first.read_bytes() == second.read_bytes()
+    events = api.get("auditor", f"/audit/events?entity=complaint:{closed_complaint}").get_json()["events"]
+    assert [e["action"] for e in events].count("complaint.archived") == 2
+
+
+@pytest.mark.req("REC-17", "AT-04")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_changed_file_or_manifest_fails_verification(app, api, closed_complaint, tmp_path):
+    env = _env_of(app)
+    original = tmp_path / "a.zip"
+    assert run(env, "archive", "create", str(closed_complaint), "--out", str(original)).exit_code == 0
+
+    def rewrite(path, change):
+        with zipfile.ZipFile(original) as source, zipfile.ZipFile(path, "w") as target:
+            for name in source.namelist():
+                target.writestr(name, change(name, source.read(name)))
+
+    tampered = tmp_path / "t.zip"
+    rewrite(tampered, lambda name, data: data + b"%" if name == "documents/reply-1.pdf" else data)
+    failed = run(env, "archive", "verify", str(tampered))
+    assert failed.exit_code == 1 and "documents/reply-1.pdf: SHA-256 differs" in failed.output
+    forged = tmp_path / "f.zip"
+
+    def forge(name, data):
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["complaint"]["closed_on"] = "2020-01-01"
+            return json.dumps(manifest, indent=1, sort_keys=True).encode()
+        return data
+    rewrite(forged, forge)
+    failed = run(env, "archive", "verify", str(forged))
+    assert failed.exit_code == 1 and "manifest signature does not verify" in failed.output
+
+
+@pytest.mark.req("RET-02")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_only_a_closed_complaint_is_archived(app, api, tmp_path):
+    cid = replied_and_satisfied(api)
+    result = run(_env_of(app), "archive", "create", str(cid), "--out", str(tmp_path / "x.zip"))
+    assert result.exit_code != 0 and "closed" in result.output and not (tmp_path / "x.zip").exists()
