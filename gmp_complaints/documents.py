@@ -14,30 +14,34 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 STATIC_SCHEME = "gmp-static:"
 STATIC_ROOT = Path(__file__).parent / "static"
 
 
-class AppStaticFetcher(URLFetcher):
-    """Serves ``gmp-static:/css/pdf.css`` from the package's static folder; refuses everything else."""
+def make_fetcher():
+    """A URL fetcher that serves ``gmp-static:/css/pdf.css`` from the package's static folder and
+    refuses everything else. (WeasyPrint is imported here, when a document is made, so the app starts
+    on a machine still missing Pango.)"""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self):
-        super().__init__(allowed_protocols=())
-        self.refused: list[str] = []
+    class AppStaticFetcher(URLFetcher):
+        def __init__(self):
+            super().__init__(allowed_protocols=())
+            self.refused: list[str] = []
 
-    def fetch(self, url, headers=None):
-        if url.startswith(STATIC_SCHEME):
-            relative = url[len(STATIC_SCHEME):].lstrip("/")
-            path = (STATIC_ROOT / relative).resolve()
-            if path.is_file() and STATIC_ROOT.resolve() in path.parents:
-                return URLFetcherResponse(url, body=path.read_bytes(),
-                                          headers={"Content-Type": mimetypes.guess_type(path.name)[0] or
-                                                   "application/octet-stream"})
-        self.refused.append(url)
-        raise ValueError(f"refused to fetch {url}: documents use only the application's own static files")
+        def fetch(self, url, headers=None):
+            if url.startswith(STATIC_SCHEME):
+                relative = url[len(STATIC_SCHEME):].lstrip("/")
+                path = (STATIC_ROOT / relative).resolve()
+                if path.is_file() and STATIC_ROOT.resolve() in path.parents:
+                    return URLFetcherResponse(url, body=path.read_bytes(),
+                                              headers={"Content-Type": mimetypes.guess_type(path.name)[0] or
+                                                       "application/octet-stream"})
+            self.refused.append(url)
+            raise ValueError(f"refused to fetch {url}: documents use only the application's own static files")
+
+    return AppStaticFetcher()
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ def render_pdf(template: str, context: dict, *, locale: str) -> Rendered:
 
     with force_locale(locale):
         html = render_template(f"pdf/{template}", css_string=css_string, **context)
-    fetcher = AppStaticFetcher()
+    from weasyprint import HTML
+
+    fetcher = make_fetcher()
     pdf = HTML(string=html, base_url=f"{STATIC_SCHEME}/", url_fetcher=fetcher).write_pdf()
     return Rendered(pdf, fetcher.refused)

@@ -91,9 +91,9 @@ def test_an_investigators_print_masks_the_complainant(app, api, signed_complaint
 
 @pytest.mark.req("SEC-09")
 def test_the_pdf_url_fetcher_serves_only_the_apps_static_files():
-    from gmp_complaints.documents import AppStaticFetcher
+    from gmp_complaints.documents import make_fetcher
 
-    fetcher = AppStaticFetcher()
+    fetcher = make_fetcher()
     assert b"@page" in fetcher.fetch("gmp-static:/css/pdf.css").read()
     for url in ("file:///etc/passwd", "http://example.com/x.css", "gmp-static:/../../../etc/passwd",
                 "gmp-static:/../documents.py"):
