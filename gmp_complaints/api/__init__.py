@@ -297,6 +297,18 @@ def _event_json(row) -> dict:
             "changes": row.changes, "reason": row.reason}
 
 
+@api_v1.route("/ledger")
+def ledger():
+    """The complaint ledger of a year (``?year=2026&class=&status=``) with its unexplained gaps."""
+    from gmp_complaints.services import ledger as service
+
+    year = request.args.get("year", type=int)
+    if year is None or not 2000 <= year <= 2999:
+        raise ValidationError("Invalid year.", {"year": ["A year such as 2026."]})
+    return jsonify(service.ledger(uow(), year=year, complaint_class=request.args.get("class") or None,
+                                  status=request.args.get("status") or None))
+
+
 @api_v1.route("/signatures/waiting")
 def waiting_for_signature():
     from gmp_complaints.services import approvals

@@ -106,6 +106,8 @@ COMPLAINT_OPERATIONS = (
      (400, 401, 403, 404, 409, 423)),
     ("get", "/api/v1/complaints/{complaint_id}/audit-review",
      "The complaint's audit trail since the last signed review, critical fields marked", 200, (401, 403, 404)),
+    ("get", "/api/v1/ledger", "The complaint ledger of a year (?year=&class=&status=) with unexplained gaps", 200,
+     (400, 401, 403)),
     ("get", "/api/v1/signatures/waiting", "Steps waiting for my signature", 200, (401, 403)),
     ("get", "/api/v1/dashboard", "What is due for me (?scope=mine|all), overdue and escalated", 200, (400, 401, 403)),
     ("get", "/api/v1/class-criteria", "The SOP §3 class criteria, every version", 200, (401,)),

@@ -167,3 +167,59 @@ def build_archive(complaint_id: int, *, locale: str, printed_at=None, anchor_tre
     files[MANIFEST] = manifest
     files[SIGNATURE] = signature_for(manifest, load_signer(settings.signing_key_file, settings.audit_origin))
     return pack(files), json.loads(manifest)
+
+
+LEDGER_HEADERS = {
+    "number": ("Complaint number", "投诉编号"), "original_class": ("Original class", "原始级别"),
+    "complaint_class": ("Class", "级别"), "received_on": ("Received on", "接收日期"),
+    "product_code": ("Product code", "产品代码"), "product_name": ("Product", "产品"),
+    "batch_nos": ("Batches", "批号"), "complaint_type": ("Complaint type", "投诉类型"), "status": ("Status", "状态"),
+    "closed_on": ("Closed on", "关闭日期"), "void_reason": ("Void reason", "作废原因"), "capas": ("CAPA", "CAPA"),
+}
+LEDGER_TITLE = ("Customer quality complaint ledger", "客户质量投诉处理台账")
+
+
+def _ledger_request():
+    from gmp_complaints.clock import business_today
+    from gmp_complaints.services import ledger
+    from gmp_complaints.web import settings
+
+    year = request.args.get("year", type=int) or business_today(settings()).year
+    data = ledger.ledger(uow(), year=year, complaint_class=request.args.get("class") or None,
+                         status=request.args.get("status") or None)
+    return data, ("en" if request.args.get("lang") == "en" else "zh")
+
+
+@bp.route("/complaints/ledger")
+def ledger_page():
+    from flask import render_template
+
+    from gmp_complaints.domain.complaints import ComplaintClass, Status
+    from gmp_complaints.services.ledger import COLUMNS
+    from gmp_complaints.web.complaints import _labels
+
+    data, _lang = _ledger_request()
+    return render_template("complaints/ledger.html", data=data, columns=COLUMNS, labels=_labels(),
+                           classes=list(ComplaintClass), statuses=list(Status), args=request.args)
+
+
+@bp.route("/complaints/ledger.<file_format>")
+def ledger_file(file_format: str):
+    from flask import abort
+
+    from gmp_complaints.services import ledger
+
+    if file_format not in ("csv", "xlsx"):
+        abort(404)
+    data, lang = _ledger_request()
+    headers = [pair[0] if lang == "en" else pair[1] for pair in (LEDGER_HEADERS[c] for c in ledger.COLUMNS)]
+    title = LEDGER_TITLE[0 if lang == "en" else 1] + f" {data['year']}"
+    content = ledger.as_csv(data, headers) if file_format == "csv" else ledger.as_xlsx(data, headers, title)
+    sha256 = hashlib.sha256(content).hexdigest()
+    ledger.record_ledger_export(uow(), year=data["year"], file_format=file_format, sha256=sha256,
+                                rows=len(data["rows"]), actor_id=current_user.id)
+    mimetype = "text/csv" if file_format == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=complaint-ledger-{data['year']}.{file_format}",
+        "X-Content-SHA256": sha256})
