@@ -209,6 +209,59 @@ def archive_create(complaint_id, out_path, lang, printed_at, anchor):
     click.echo(f"printed at {manifest['printed_at']}, audit anchor {manifest['audit_anchor_tree_size']}")
 
 
+@archive.command("create-many")
+@click.option("--year", required=True, type=int, help="Archive every closed complaint received in this year.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--lang", default="zh_Hans_CN", type=click.Choice(["zh_Hans_CN", "en"]), show_default=True)
+def archive_create_many(year, out_path, lang):
+    """Archive packages of a year's closed complaints, as a background job followed here with a bar."""
+    import shutil
+    from pathlib import Path
+
+    from gmp_complaints import create_app, unit_of_work
+    from gmp_complaints.services import jobs
+    from gmp_complaints.web.jobs import run_archive_job
+
+    settings = _settings()
+    app = create_app(settings)
+    try:
+        try:
+            job = jobs.queue_archives(unit_of_work(app, system_actor=_cli_actor()), year=year, locale=lang,
+                                      actor_id=None)
+        except DomainError as exc:
+            _fail(exc)
+        with click.progressbar(length=job["total"], label=f"Archiving {job['total']} complaints") as bar:
+            finished = run_archive_job(app, job["id"], on_progress=lambda done, total: bar.update(1))
+    finally:
+        app.extensions["gmp_engine"].dispose()
+    shutil.copyfile(Path(settings.instance_path) / "exports" / finished["result_file"], out_path)
+    click.echo(f"{out_path}: {finished['total']} archive packages, SHA-256 {finished['result_sha256']}")
+
+
+@main.group()
+def jobs():
+    """Background jobs."""
+
+
+@jobs.command("run")
+def jobs_run():
+    """Run every queued job (for cron, or after a web node stopped mid-job)."""
+    from gmp_complaints import create_app, unit_of_work
+    from gmp_complaints.services import jobs as service
+    from gmp_complaints.web.jobs import run_archive_job
+
+    settings = _settings()
+    app = create_app(settings)
+    ran = 0
+    try:
+        while (job_id := service.next_queued(unit_of_work(app, system_actor=_cli_actor()))) is not None:
+            if run_archive_job(app, job_id) is not None:
+                ran += 1
+    finally:
+        app.extensions["gmp_engine"].dispose()
+    click.echo(f"Jobs run: {ran}.")
+
+
 @archive.command("verify")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--trusted-keys", type=click.Path(exists=True, dir_okay=False),

@@ -646,3 +646,25 @@ class CapaEvidence(Base):
     size: Mapped[int] = mapped_column(sa.BigInteger)
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Job(Base):
+    """Background work with its progress (not a GMP record: what it produces is audited by the services
+    it calls)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    parameters: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    result_file: Mapped[str | None] = mapped_column(sa.String(255))
+    result_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ CONFIGURATION_ENTITIES = frozenset({"calendar", "configuration", "class_criteria
 GMP_ENTITIES = CONFIGURATION_ENTITIES | frozenset({
     "complaint", "complaint_reply", "customer_response", "customer_reminder", "capa", "product", "batch",
     "distribution", "transfer", "attachment", "deadline_extension", "quarantine_request", "escalation",
-    "outbox_message", "signature", "capa_action", "capa_evidence"})
+    "outbox_message", "signature", "capa_action", "capa_evidence", "job"})
 
 
 def visible_entity_types(roles) -> frozenset[str] | None:

@@ -157,12 +157,13 @@ def init_web(app: Flask) -> None:
     from gmp_complaints.web.auth import bp as auth_bp
     from gmp_complaints.web.capa import bp as capa_bp
     from gmp_complaints.web.documents import bp as documents_bp
+    from gmp_complaints.web.jobs import bp as jobs_bp
     from gmp_complaints.web.complaints import bp as complaints_bp
     from gmp_complaints.web.main import bp as main_bp
     from gmp_complaints.web.master_data import bp as master_data_bp
 
     for blueprint in (auth_bp, main_bp, account_bp, admin_bp, audit_bp, complaints_bp, master_data_bp, attachments_bp,
-                      capa_bp, documents_bp):
+                      capa_bp, documents_bp, jobs_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_v1)  # bearer tokens, not cookies: no cross-site request can carry them
     app.register_blueprint(api_v1)
