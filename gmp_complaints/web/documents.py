@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from gmp_complaints.documents import print_time_text, render_pdf
+from gmp_complaints.documents import print_time_text, render_audit_trail, render_pdf
 from gmp_complaints.services import documents as service
 from gmp_complaints.web import uow
 from gmp_complaints.web.i18n import signature_labels, translate
@@ -64,6 +64,8 @@ def render_complaint_document(context: dict, kind: str, sequence: int | None, lo
         full = {**common_context(context, kind, locale), **extra}
         if kind != "audit_trail":
             full["signatures"] = context["c"]["signatures"]
+        else:
+            return render_audit_trail(full, locale=locale).pdf
     return render_pdf(f"{kind}.html", full, locale=locale).pdf
 
 

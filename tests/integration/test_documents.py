@@ -117,3 +117,21 @@ def test_a_document_asking_for_a_local_file_does_not_get_it(app, tmp_path):
         rendered = render_pdf("probe.html", {}, locale="en")
     assert rendered.refused == [f"file://{secret}", "http://127.0.0.1:9/x.png"]
     assert "probe" in pdf_text(rendered.pdf)
+
+
+@pytest.mark.req("REC-17", "AT-06")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_long_audit_trail_rendered_in_parts_keeps_every_event_and_the_true_page_numbers(app, api, signed_complaint,
+                                                                                         head_client, monkeypatch):
+    import gmp_complaints.documents as documents
+
+    whole = pdf_text(head_client.get(f"/complaints/{signed_complaint}/documents/audit_trail.pdf?lang=en").data)
+    monkeypatch.setattr(documents, "EVENTS_PER_PART", 4)  # several parts, laid out in worker processes
+    data = head_client.get(f"/complaints/{signed_complaint}/documents/audit_trail.pdf?lang=en").data
+    parts = pdf_text(data)
+    pages = len(PdfReader(io.BytesIO(data)).pages)
+    indices = [token for token in whole.split() if token.startswith("#") and token[1:].isdigit()]
+    in_parts = [t for t in parts.split() if t.startswith("#") and t[1:].isdigit()]
+    # every event in order; the second print also shows the first print's own event
+    assert len(indices) > 8 and in_parts[:-1] == indices and len(in_parts) == len(indices) + 1
+    assert f"Page {pages} / {pages}" in parts and parts.count("Controlled copy — uncontrolled when printed") == pages
