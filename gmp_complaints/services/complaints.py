@@ -600,7 +600,12 @@ class DeadlineRules:
 
 
 def load_deadline_rules(session) -> DeadlineRules:
-    return DeadlineRules(load_calendar(session), load_timer_configuration(session))
+    """The calendar and time limits, read once per transaction (a page or a list shows many complaints)."""
+    cached = session.info.get("deadline_rules")
+    if cached is None:
+        cached = session.info["deadline_rules"] = DeadlineRules(load_calendar(session),
+                                                                load_timer_configuration(session))
+    return cached
 
 
 def compute_deadlines(complaint: Complaint, rules: DeadlineRules) -> dict:

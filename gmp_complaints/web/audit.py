@@ -64,9 +64,27 @@ def display_value(value) -> str:
 _FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 
 
+def _code_labels() -> dict[str, dict]:
+    """Field name -> {code: label} for fields that hold codes, so auditors read words (AT-06)."""
+    from gmp_complaints.domain import capa, complaints
+
+    return {
+        "status": {**{k.value: v for k, v in capa.STATUS_LABELS.items()},
+                   **{k.value: v for k, v in complaints.STATUS_LABELS.items()}},
+        "complaint_type": {k.value: v for k, v in complaints.TYPE_LABELS.items()},
+        "channel": {k.value: v for k, v in complaints.CHANNEL_LABELS.items()},
+        "kind": {**{k.value: v for k, v in capa.ACTION_KIND_LABELS.items()}, **complaints.DUE_KIND_LABELS},
+        "effectiveness_result": {k.value: v for k, v in capa.EFFECTIVENESS_LABELS.items()},
+        "source": {k.value: v for k, v in capa.SOURCE_LABELS.items()},
+    }
+
+
 def display_field_value(name: str, value) -> str:
     if name == "roles" and isinstance(value, list):
         return ", ".join(translate(ROLE_LABELS[Role(v)]) if v in Role.__members__ else str(v) for v in value) or "—"
+    labels = _code_labels().get(name)
+    if labels and isinstance(value, str) and value in labels:
+        return f"{translate(labels[value])} ({value})"
     return display_value(value)
 
 

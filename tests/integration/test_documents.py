@@ -135,3 +135,10 @@ def test_a_long_audit_trail_rendered_in_parts_keeps_every_event_and_the_true_pag
     # every event in order; the second print also shows the first print's own event
     assert len(indices) > 8 and in_parts[:-1] == indices and len(in_parts) == len(indices) + 1
     assert f"Page {pages} / {pages}" in parts and parts.count("Controlled copy — uncontrolled when printed") == pages
+
+
+@pytest.mark.req("AT-06")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_audit_trail_shows_words_for_codes(app, api, signed_complaint, head_client):
+    page = head_client.get(f"/audit/?entity=complaint:{signed_complaint}").get_data(as_text=True)
+    assert "内包装材料缺陷 (inner_packaging)" in page and "待关闭 (closure_pending)" in page
