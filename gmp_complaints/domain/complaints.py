@@ -120,6 +120,7 @@ class ComplaintFacts:
     investigated: bool
     replies: int
     reasonable: bool | None = None
+    acknowledged: bool = False
     #: a reasonable complaint has a linked CAPA or the QA head's signed justification that none is needed
     capa_covered: bool = True
 
@@ -143,8 +144,8 @@ def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None
             raise ConflictError(Msg("Only a complaint pending closure can be closed."))
         return Status.closed
     if step is Step.acknowledge:
-        if s is Status.closure_pending:
-            raise refused
+        if s is Status.closure_pending or facts.acknowledged:
+            raise ConflictError(Msg("The initial feedback is already recorded.")) if facts.acknowledged else refused
         return s
     if step is Step.validity:
         if s is not Status.registered or facts.substantiated is not None:

@@ -79,7 +79,7 @@ def _facts(uow: UnitOfWork, complaint: Complaint) -> ComplaintFacts:
     return ComplaintFacts(
         status=Status(complaint.status), substantiated=complaint.substantiated, numbered=complaint.number is not None,
         investigated=complaint.investigated_on is not None, replies=len(complaint.replies),
-        reasonable=complaint.reasonable,
+        reasonable=complaint.reasonable, acknowledged=complaint.acknowledged_on is not None,
         capa_covered=capa_covered(uow, complaint) if complaint.reasonable else True)
 
 
@@ -232,10 +232,8 @@ def acknowledge(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
         complaint = _load(uow, complaint_id)
         check_event_date("sent_on", sent_on, today=business_today(uow.settings),
                          not_before=complaint.received_on, not_before_label=Msg("the receipt"))
-        if complaint.acknowledged_on is not None:
-            raise ConflictError(Msg("The initial feedback is already recorded."))
+        _move(uow, complaint, Step.acknowledge, actor.id)  # 409 when the feedback is already recorded
         complaint.acknowledged_on, complaint.acknowledgement_method, complaint.acknowledgement_note = sent_on, method, note
-        _move(uow, complaint, Step.acknowledge, actor.id)
         uow.commit()
         return complaint_view(uow, complaint, actor.roles)
 
@@ -931,5 +929,6 @@ def allowed_steps_for(complaint: dict) -> list[str]:
                            numbered=complaint["number"] is not None, investigated=complaint["investigation"] is not None,
                            replies=len(complaint["replies"]),
                            reasonable=(complaint["assessment"] or {}).get("reasonable"),
+                           acknowledged=complaint["acknowledgement"] is not None,
                            capa_covered=bool(complaint["capas"]) or complaint.get("capa_justified", False))
     return [step.value for step in allowed_steps(facts)]

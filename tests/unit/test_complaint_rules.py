@@ -86,3 +86,15 @@ def test_retention_is_the_latest_of_its_three_rules():
                            last_distribution_on=date(2026, 5, 1)) == date(2029, 5, 1)
     assert retention_until(received_on=date(2028, 2, 29), batch_expiry_dates=[], product_has_expiry=True,
                            last_distribution_on=None) == date(2029, 2, 28)
+
+
+@pytest.mark.req("WF-01")
+def test_the_initial_feedback_is_recorded_once_and_then_no_longer_offered():
+    from gmp_complaints.domain.complaints import ComplaintFacts, allowed_steps
+    from gmp_complaints.domain.errors import ConflictError
+
+    done = ComplaintFacts(Status.under_investigation, True, True, False, 0, acknowledged=True)
+    with pytest.raises(ConflictError):
+        next_status(done, Step.acknowledge)
+    assert Step.acknowledge not in allowed_steps(done)
+    assert Step.acknowledge in allowed_steps(facts("under_investigation", True, True))
