@@ -31,6 +31,7 @@ from gmp_complaints.db import make_engine, make_session_factory
 from gmp_complaints.migrate import upgrade_to_head
 from gmp_complaints.services import accounts, complaints, master_data
 from gmp_complaints.services.calendars import seed_china_calendar
+from gmp_complaints.services.configuration import seed_reference_data
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
 
@@ -124,6 +125,7 @@ def main() -> None:
             new_uow = lambda: UnitOfWork(factory, settings)  # noqa: E731
             ensure_signing_key(new_uow())
             seed_china_calendar(new_uow(), first_year=2023)
+            seed_reference_data(new_uow())  # the SOP class criteria and the time limits, as `gmp init` loads them
             qa = accounts.create_user(new_uow(), actor_id=None, username="bench.qa", printed_name="Bench QA",
                                       roles=["qa_officer"], temporary_password="x" * 16)
             for p in range(20):
