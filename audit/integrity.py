@@ -15,6 +15,9 @@ from sqlalchemy import inspect
 from audit.keys import public_keys
 from audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
 from audit.verify import CompactRange, canonical_value, checkpoint_signed_by, leaf_hash, load_keys, parse_checkpoint
+# The models register every audited table with the metadata: without them there would be nothing to
+# compare and the check could not fail (a console script imports nothing else).
+import gmp_complaints.models  # noqa: F401
 from gmp_complaints.db import Base
 from gmp_complaints.domain.events import DomainEvent
 
@@ -36,10 +39,11 @@ class Difference:
 
 
 def _audited_classes():
-    for mapper in Base.registry.mappers:
-        spec = getattr(mapper.class_, "__audit__", None)
-        if spec is not None:
-            yield mapper.class_, spec
+    found = [(mapper.class_, mapper.class_.__audit__) for mapper in Base.registry.mappers
+             if getattr(mapper.class_, "__audit__", None) is not None]
+    if not found:
+        raise RuntimeError("No audited table is known: the integrity check would compare nothing.")
+    return found
 
 
 def live_snapshots(session) -> dict[tuple[str, str], dict]:
@@ -133,16 +137,50 @@ def compare(trail: dict[tuple[str, str], dict], live: dict[tuple[str, str], dict
     return differences
 
 
+def signature_differences(session, trail: dict[tuple[str, str], dict]) -> list[Difference]:
+    """Every signature row against its signed manifest and the site key, and every signature the trail
+    recorded against the table (a deleted signature row is a difference too)."""
+    from gmp_complaints.models import SignatureRow
+    from signatures.service import signature_problems
+
+    differences = [Difference("signature", str(signature_id), None, None, None, problem)
+                   for signature_id, problem in signature_problems(session)]
+    stored = {str(i) for i in session.scalars(sa.select(SignatureRow.id))}
+    recorded = {entity_id for entity_type, entity_id in trail if entity_type == "signature"}
+    differences += [Difference("signature", signature_id, None, None, None, "recorded signature is missing from the table")
+                    for signature_id in sorted(recorded - stored, key=int)]
+    differences += [Difference("signature", signature_id, None, None, None, "signature row the trail never recorded")
+                    for signature_id in sorted(stored - recorded, key=int)]
+    return differences
+
+
+def stored_file_differences(session, settings) -> list[Difference]:
+    """Every stored file (attachments, CAPA evidence) re-hashed against the SHA-256 its row holds: a file
+    changed, truncated or removed on disk is a difference (RET-03)."""
+    from gmp_complaints.attachment_store import ContentStore
+    from gmp_complaints.models import Attachment, CapaEvidence
+
+    referenced: dict[str, list[tuple[str, str]]] = {}
+    for entity_type, model in (("attachment", Attachment), ("capa_evidence", CapaEvidence)):
+        for row_id, sha256 in session.execute(sa.select(model.id, model.sha256)):
+            referenced.setdefault(sha256, []).append((entity_type, str(row_id)))
+    differences = []
+    for sha256 in ContentStore(settings.attachment_root).verify_all(referenced):
+        for entity_type, row_id in referenced.get(sha256, [("stored_file", sha256)]):
+            differences.append(Difference(entity_type, row_id, "sha256", sha256, None,
+                                          "stored file is missing or its content no longer matches its SHA-256"))
+    return differences
+
+
 def integrity_check(uow, *, actor_id: int | None = None) -> list[Difference]:
     with uow:
         session = uow.session
         differences = check_log(session, uow.settings)
         audited_types = {spec.entity_type for _cls, spec in _audited_classes()}
-        differences += compare(replay(session), live_snapshots(session), audited_types)
-        from signatures.service import signature_problems
-
-        differences += [Difference("signature", str(signature_id), None, None, None, problem)
-                        for signature_id, problem in signature_problems(session)]
+        trail = replay(session)
+        differences += compare(trail, live_snapshots(session), audited_types)
+        differences += signature_differences(session, trail)
+        differences += stored_file_differences(session, uow.settings)
     with uow:
         uow.record(DomainEvent(
             "audit.integrity_checked", "audit", None,

@@ -158,6 +158,17 @@ def events_of_records(session, records: dict[str, list[str]], *, after_index: in
     return [_view(row) for row in rows]
 
 
+def actions_of_records(session, records: dict[str, list[str]]) -> set[tuple[str, int | None]]:
+    """Who did what to any of ``records``: the distinct (action, actor id) pairs of their events, for
+    the four-eyes rule (an author never approves their own work)."""
+    conditions = [sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(ids))
+                  for entity_type, ids in records.items() if ids]
+    if not conditions:
+        return set()
+    return {(action, actor_id) for action, actor_id in session.execute(
+        sa.select(AuditEvent.action, AuditEvent.actor_id).where(sa.or_(*conditions)).distinct())}
+
+
 def iter_events(uow, event_filter: EventFilter, visible_types: frozenset[str] | None, batch: int = 2000):
     """All matching events, oldest first, read in batches (for CSV)."""
     with uow:

@@ -260,6 +260,7 @@ class Complaint(Base):
     responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
     reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
     extensions: Mapped[list["DeadlineExtension"]] = relationship(lazy="selectin", order_by="DeadlineExtension.id")
+    void_requests: Mapped[list["VoidRequest"]] = relationship(lazy="selectin", order_by="VoidRequest.id")
     quarantine_requests: Mapped[list["QuarantineRequest"]] = relationship(
         lazy="selectin", order_by="QuarantineRequest.id")
 
@@ -460,6 +461,24 @@ class DeadlineExtension(Base):
     reason: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(16))
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@audited("void_request")
+class VoidRequest(Base):
+    """A void needs two people: a QA officer asks with a reason, the head of quality approves or rejects
+    it with a signature (four-eyes, SIG-08)."""
+
+    __tablename__ = "void_requests"
+    __table_args__ = (sa.CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

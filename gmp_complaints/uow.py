@@ -1,11 +1,19 @@
 """The unit of work: one transaction per service call, one commit, one place for audit events.
 
-Services do ``with uow: ...; uow.commit()``. Leaving the block without committing rolls back, so a
-request that fails half-way stores nothing. ``commit`` turns the events the services recorded into
-sealed audit records in the same transaction (``audit.recorder`` is the only writer).
+Services do ``with uow: ...; uow.commit()``, and only the use case at the top commits: nothing below it
+commits or rolls back on its own. Leaving the block without committing rolls back the transaction *and*
+drops the events collected in it, so a request that fails half-way stores nothing and claims nothing.
+``commit`` turns the events the services recorded into sealed audit records in the same transaction
+(``audit.recorder`` is the only writer).
+
+A refused act (wrong password, role not allowed, locked account) must leave one trace: the security
+record. Code that refuses registers it with ``on_refusal`` and raises; when the block is left with that
+error, the main transaction is rolled back first and the security record is then written in a short
+transaction of its own. The record, its version and its business events stay exactly as they were.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -30,18 +38,47 @@ class UnitOfWork:
         self.events: list[DomainEvent] = []
         self.force_checkpoint = False
         self._now: datetime | None = None
+        self._refusal_records: list[Callable[["UnitOfWork"], None]] = []
 
     def __enter__(self) -> "UnitOfWork":
+        if self.session is not None:
+            raise RuntimeError("A unit of work is not re-entered: one use case, one transaction.")
         self.session = self.session_factory()
+        self._reset()
+        self._refusal_records = []
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        records, self._refusal_records = self._refusal_records, []
+        try:
+            self.rollback()
+        finally:
+            self.session.close()
+            self.session = None
+        if exc is not None and records:
+            self._write_refusal_records(records)
+
+    def _reset(self) -> None:
         self.events = []
         self.force_checkpoint = False
         self._now = None
-        return self
 
-    def __exit__(self, *exc_info) -> None:
+    def rollback(self) -> None:
+        """Undo the transaction and forget the events collected in it."""
         self.session.rollback()
-        self.session.close()
-        self.session = None
+        self._reset()
+
+    def on_refusal(self, write: Callable[["UnitOfWork"], None]) -> None:
+        """Register the security record of an act about to be refused. ``write(uow)`` runs only if the
+        block ends with an error, after the main transaction is rolled back, in its own transaction;
+        it records its events (and may change e.g. a failed-login counter) and the unit commits them."""
+        self._refusal_records.append(write)
+
+    def _write_refusal_records(self, records) -> None:
+        with self:
+            for write in records:
+                write(self)
+            self.commit()
 
     def now(self) -> datetime:
         """The database clock, read once so that every write of this unit carries the same instant."""
@@ -56,9 +93,7 @@ class UnitOfWork:
         self.session.flush()
         self._emit_audit_events()
         self.session.commit()
-        self.events = []
-        self.force_checkpoint = False
-        self._now = None
+        self._reset()
 
     def _emit_audit_events(self) -> None:
         """The one place where collected events become audit records, inside the transaction."""

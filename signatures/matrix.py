@@ -38,6 +38,7 @@ class SigningStep(StrEnum):
     effectiveness_check = "effectiveness_check"
     capa_closure = "capa_closure"
     void_approval = "void_approval"
+    void_rejection = "void_rejection"
     regrading = "regrading"
     retention_change = "retention_change"
     closure = "closure"
@@ -83,6 +84,8 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "extension", Msg("Extension approval")),
         _rule(SigningStep.void_approval, Meaning.approved, {Role.qa_head},
               "void", Msg("Void approval")),
+        _rule(SigningStep.void_rejection, Meaning.rejected, {Role.qa_head},
+              "void", Msg("Void rejection")),
         _rule(SigningStep.regrading, Meaning.approved, {Role.qa_head},
               "regrading", Msg("Regrading approval")),
         _rule(SigningStep.retention_change, Meaning.approved, {Role.qa_head},
@@ -128,15 +131,56 @@ def missing_roles(rule: StepRule, signed_roles: Iterable) -> frozenset[Role]:
     return rule.required_roles - _as_roles(signed_roles)
 
 
-def check_signer(rule: StepRule, signer_roles: Iterable, *, signer_id, author_ids: Iterable,
-                 already_signed_roles: Iterable) -> Role:
-    """The role the signer signs the step as.
+#: Four-eyes (SIG-08): a review or an approval (or its rejection) is never signed by a person who
+#: authored any step it covers. An acknowledgement (the QP is told) and a verification of a fact (sales
+#: confirm that the customer did not answer) approve nobody's work.
+FOUR_EYES_MEANINGS = frozenset({Meaning.reviewed, Meaning.approved, Meaning.rejected})
 
-    :param author_ids: the users who authored the content the step covers (empty where no four-eyes
-        rule applies to the step).
+#: The audited actions that author the content of each scope: their actors may not review or approve
+#: it. The record's own request (an extension, a void, a new due date) is named by the caller.
+_COMPLAINT_STEPS = frozenset({
+    "complaint.registered", "complaint.acknowledge", "complaint.validity", "complaint.classify",
+    "complaint.investigate", "complaint.assess", "complaint.reply", "complaint.customer_response",
+    "complaint.remind", "complaint.batches_changed", "complaint.follow_up_opened", "complaint_reply.created",
+    "customer_response.created", "customer_reminder.created", "attachment.added", "quarantine_request.created",
+    "quarantine_request.answered",
+})
+_CAPA_STEPS = frozenset({
+    "capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created",
+    "capa_action.implemented", "capa_evidence.added",
+})
+AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
+    "registration+classification": frozenset({"complaint.registered", "complaint.classify"}),
+    "classification+decision": frozenset({"complaint.classify"}),
+    "regrading": frozenset({"complaint.classify"}),
+    "assessment": frozenset({"complaint.classify", "complaint.investigate", "complaint.assess"}),
+    "complaint": _COMPLAINT_STEPS,
+    "complaint+audit_trail": _COMPLAINT_STEPS,
+    "void": frozenset(),
+    "extension": frozenset(),
+    "retention": frozenset(),
+    "capa": _CAPA_STEPS,
+    "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),
+    "capa_action_due": frozenset(),
+}
+
+
+def authors_of(rule: StepRule, recorded: Iterable[tuple[str, int | None]], *, requested_by=()) -> frozenset[int]:
+    """The people whose work a signature of ``rule`` would approve: the actors of the authoring
+    actions of its scope among ``recorded`` (action, actor id) pairs, plus whoever requested what is
+    decided. Empty where the meaning is not a review or an approval."""
+    if rule.meaning not in FOUR_EYES_MEANINGS:
+        return frozenset()
+    actions = AUTHORING_ACTIONS[rule.scope]
+    authors = {actor for action, actor in recorded if action in actions and actor is not None}
+    return frozenset(authors | {person for person in requested_by if person is not None})
+
+
+def check_authority(rule: StepRule, signer_roles: Iterable, *, signer_id, author_ids: Iterable) -> frozenset[Role]:
+    """The roles the signer may sign the step as; checked before anything of the act changes.
+
     :raise PermissionDeniedError: none of the signer's roles may sign the step (SIG-06), or the
         signer authored what the step approves (four-eyes, SIG-08).
-    :raise ConflictError: every role the signer could sign as has already signed the step.
     """
     usable = rule.allowed_roles & _as_roles(signer_roles)
     if not usable:
@@ -144,8 +188,23 @@ def check_signer(rule: StepRule, signer_roles: Iterable, *, signer_id, author_id
             Msg("Your roles do not allow you to sign the step: %(step)s.", step=rule.label))
     if signer_id in set(author_ids):
         raise PermissionDeniedError(Msg("The author of a step cannot approve it."))
+    return usable
+
+
+def choose_role(usable: frozenset[Role], already_signed_roles: Iterable) -> Role:
+    """The role the signature is given in.
+
+    :raise ConflictError: every role the signer could sign as has already signed the step.
+    """
     open_roles = usable - _as_roles(already_signed_roles)
     if not open_roles:
         raise ConflictError(Msg("This step has already been signed in your role."))
     # Deterministic choice when a user holds two open roles: the order of DESIGN §1.
     return next(role for role in Role if role in open_roles)
+
+
+def check_signer(rule: StepRule, signer_roles: Iterable, *, signer_id, author_ids: Iterable,
+                 already_signed_roles: Iterable) -> Role:
+    """The role the signer signs the step as: ``check_authority`` then ``choose_role``."""
+    usable = check_authority(rule, signer_roles, signer_id=signer_id, author_ids=author_ids)
+    return choose_role(usable, already_signed_roles)

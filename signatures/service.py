@@ -1,7 +1,8 @@
 """The signing service every approval goes through (21 CFR 11.50, 11.70, 11.100, 11.200, 11.300).
 
-One signing = user name and password again, the account enabled for signing, a role the matrix
-allows for the step, not the author of what is approved, then a row that binds printed name,
+One signing = ``authorize`` (user name and password again, the account enabled for signing, a role the
+matrix allows for the step, not the author of what is approved), checked before the act changes
+anything, then ``sign``: a row that binds printed name,
 meaning, time and the SHA-256 of the record version's canonical snapshot, covered by the site's
 Ed25519 key, an audit event and a checkpoint of the audit log. Runs inside the caller's unit of
 work, so the approval and its signature commit together or not at all.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from audit.keys import load_signer
 from gmp_complaints.domain.errors import Msg, PermissionDeniedError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import SignatureRow, User
 from gmp_complaints.uow import UnitOfWork
 from signatures.binding import (
@@ -29,7 +32,7 @@ from signatures.binding import (
     verify_manifest,
 )
 from signatures.manifestation import local_time_text, manifestation
-from signatures.matrix import StepRule, check_signer
+from signatures.matrix import StepRule, check_authority, choose_role
 
 
 @dataclass(frozen=True)
@@ -43,53 +46,69 @@ class SigningRequest:
     snapshot: dict
     rule: StepRule
     subject: str | None = None
-    author_ids: frozenset[int] = frozenset()
     comment: str | None = None
     audit_index: int | None = None
 
 
-def authenticate_signer(uow: UnitOfWork, *, actor_id: int, username: str, password: str,
-                        source_ip: str | None) -> User:
-    """Both components at every signing (SIG-03); failures count toward lockout and are audited.
-    Nobody signs under another user's name (SIG-07)."""
+@dataclass(frozen=True)
+class AuthorizedSigner:
+    """A signer who passed every check of one step: only ``authorize`` makes one, and ``sign`` takes
+    nothing else, so no signature is ever stored on a path that skipped a check."""
+
+    user: User
+    rule: StepRule
+    usable_roles: frozenset[Role]
+
+
+def authorize(uow: UnitOfWork, *, actor_id: int, username: str, password: str, rule: StepRule,
+              author_ids: frozenset[int] = frozenset(), source_ip: str | None = None) -> AuthorizedSigner:
+    """Every check of a signed act, made before the act changes anything (21 CFR 11.200, 11.300):
+    one's own user name, both components (failures count toward lockout, SIG-03), the identity
+    verified by an administrator and the statement accepted (SIG-05), a role the matrix allows
+    (SIG-06), and not an author of what is approved (SIG-08). A refusal rolls the whole act back and
+    leaves exactly one security event."""
     from gmp_complaints.services.accounts import check_credentials
 
     actor = uow.session.get(User, actor_id)
     if (username or "").strip() != actor.username:
-        refuse(uow, actor_id, Msg("Sign with your own user name."), source_ip=source_ip)
+        refuse(uow, actor_id, Msg("Sign with your own user name."), step=rule.step.value, source_ip=source_ip)
     user = check_credentials(uow, username.strip(), password, source_ip, "signature")
-    # A security event of its own; it also carries a reset of the failed-attempt counter.
-    uow.record(DomainEvent("user.reauthenticated", "user", str(user.id), {"via": [None, "signature"]},
-                           actor_id=user.id, source_ip=source_ip))
     if user.identity_verified_at is None or user.esignature_accepted_at is None:
         refuse(uow, actor_id, Msg("Signing needs an identity verification recorded by an administrator and your "
-                                  "acceptance of the accountability statement."), source_ip=source_ip)
-    return user
+                                  "acceptance of the accountability statement."), step=rule.step.value,
+               source_ip=source_ip)
+    try:
+        usable = check_authority(rule, user.roles, signer_id=user.id, author_ids=author_ids)
+    except PermissionDeniedError as exc:
+        refuse(uow, user.id, exc.message, step=rule.step.value, source_ip=source_ip)
+    # A security event of its own; with the signature it commits, or not at all.
+    uow.record(DomainEvent("user.reauthenticated", "user", str(user.id), {"via": [None, "signature"]},
+                           actor_id=user.id, source_ip=source_ip))
+    return AuthorizedSigner(user, rule, usable)
 
 
 def refuse(uow: UnitOfWork, actor_id: int, message: Msg, *, step: str | None = None,
-           source_ip: str | None = None) -> None:
-    """An attempt to sign without the right is audited (committed), then refused with 403."""
-    uow.session.rollback()
-    uow.record(DomainEvent("signature.refused", "user", str(actor_id),
-                           {"step": [None, step], "refusal": [None, str(message)]}, actor_id=actor_id,
-                           source_ip=source_ip))
-    uow.commit()
+           source_ip: str | None = None) -> NoReturn:
+    """Refuse the act with 403; its only trace is the ``signature.refused`` security event, written
+    after the act's transaction is rolled back."""
+    refusal = str(message)
+    uow.on_refusal(lambda u: u.record(DomainEvent(
+        "signature.refused", "user", str(actor_id), {"step": [None, step], "refusal": [None, refusal]},
+        actor_id=actor_id, source_ip=source_ip)))
     raise PermissionDeniedError(message)
 
 
-def sign(uow: UnitOfWork, signer: User, request: SigningRequest, *, source_ip: str | None = None) -> SignatureRow:
-    """Check the signer against the matrix and store the signature; the caller commits."""
-    rule = request.rule
+def sign(uow: UnitOfWork, signer: AuthorizedSigner, request: SigningRequest, *,
+         source_ip: str | None = None) -> SignatureRow:
+    """Store the signature of an authorized signer over ``request``; the caller commits."""
+    if not isinstance(signer, AuthorizedSigner) or signer.rule.step is not request.rule.step:
+        raise TypeError("sign() takes the AuthorizedSigner that authorize() returned for this very step")
+    rule, user = request.rule, signer.user
     signed_roles = {row.signed_role for row in valid_signatures(uow.session, request, rule.step.value)}
-    try:
-        role = check_signer(rule, signer.roles, signer_id=signer.id, author_ids=request.author_ids,
-                            already_signed_roles=signed_roles)
-    except PermissionDeniedError as exc:
-        refuse(uow, signer.id, exc.message, step=rule.step.value, source_ip=source_ip)
+    role = choose_role(signer.usable_roles, signed_roles)
     record_hash = canonical_snapshot_hash(request.snapshot)
     manifest = SignatureManifest(
-        signer_id=signer.id, signer_username=signer.username, printed_name=signer.printed_name,
+        signer_id=user.id, signer_username=user.username, printed_name=user.printed_name,
         meaning=rule.meaning.value, step=rule.step.value, signed_at=signed_at_text(uow.now()),
         record_type=request.record_type, record_id=request.record_id, record_number=request.record_number,
         record_version=request.record_version, record_hash=record_hash, comment=request.comment)
@@ -97,8 +116,8 @@ def sign(uow: UnitOfWork, signer: User, request: SigningRequest, *, source_ip: s
     row = SignatureRow(
         record_type=request.record_type, record_id=request.record_id, record_number=request.record_number,
         record_version=request.record_version, record_hash=record_hash, step=rule.step.value,
-        meaning=rule.meaning.value, subject=request.subject, signer_id=signer.id, signer_username=signer.username,
-        printed_name=signer.printed_name, signed_role=role.value, signed_at=uow.now(), comment=request.comment,
+        meaning=rule.meaning.value, subject=request.subject, signer_id=user.id, signer_username=user.username,
+        printed_name=user.printed_name, signed_role=role.value, signed_at=uow.now(), comment=request.comment,
         audit_index=request.audit_index, manifest=manifest.payload().decode(),
         system_signature=base64.b64encode(sign_manifest(manifest, key)).decode(), key_id=key.key_id.hex())
     uow.session.add(row)
@@ -107,8 +126,8 @@ def sign(uow: UnitOfWork, signer: User, request: SigningRequest, *, source_ip: s
         "record": [None, f"{request.record_type}:{request.record_id}"], "record_number": [None, request.record_number],
         "record_version": [None, request.record_version], "record_hash": [None, record_hash],
         "step": [None, rule.step.value], "meaning": [None, rule.meaning.value], "signed_role": [None, role.value],
-        "printed_name": [None, signer.printed_name], "subject": [None, request.subject],
-        "comment": [None, request.comment]}, actor_id=signer.id, source_ip=source_ip))
+        "printed_name": [None, user.printed_name], "subject": [None, request.subject],
+        "comment": [None, request.comment]}, actor_id=user.id, source_ip=source_ip))
     uow.force_checkpoint = True  # a checkpoint of the audit log follows every signature
     return row
 

@@ -211,10 +211,20 @@ COMPLAINT_STEPS = {
     "assignment": "assign",
     "batches": "change_batches",
     "extension-requests": "request_extension",
+    "void-requests": "request_void",
 }
 for _path, _service in COMPLAINT_STEPS.items():
     api_v1.add_url_rule(f"/complaints/<int:complaint_id>/{_path}", endpoint=f"complaint_{_service}",
                         view_func=_step_view(_service), methods=["POST"])
+
+
+@api_v1.route("/complaints/<int:complaint_id>/follow-ups", methods=["POST"])
+def complaint_open_follow_up(complaint_id: int):
+    """``{received_on, text}``: the customer came back after closure; a new complaint linked to the
+    closed one (which does not change) → 201 with the follow-up."""
+    from gmp_complaints.services import complaints
+
+    return jsonify(complaints.open_follow_up(uow(), complaint_id, _body(), actor=_actor())), 201
 
 
 @api_v1.route("/complaints/<int:complaint_id>/quarantine-requests", methods=["POST"])

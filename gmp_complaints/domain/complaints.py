@@ -133,8 +133,7 @@ def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None
     """
     s = facts.status
     refused = ConflictError(Msg("This step is not allowed while the complaint is %(status)s.", status=STATUS_LABELS[s]))
-    if step is Step.customer_response and s is Status.closed and facts.replies:
-        return s  # a response after closure opens a linked follow-up; the closed record stays closed
+    # Closed means closed: a response after closure opens a linked follow-up complaint instead.
     if s in (Status.closed, Status.void):
         raise refused
     if step is Step.void:

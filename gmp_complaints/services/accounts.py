@@ -331,48 +331,71 @@ def record_identity_verification(uow: UnitOfWork, *, actor_id: int, user_id: int
 
 
 def check_credentials(uow: UnitOfWork, username: str, password: str, source_ip: str | None, via: str) -> User:
-    """Verify a user name and password inside the caller's unit of work.
+    """Verify a user name and password inside the caller's unit of work; commits nothing.
 
-    A failure is committed (the counter and the lockout must survive the refusal) and then raised.
+    A failure is raised after registering its security record (the failed attempt, the counter, the
+    lockout) with ``uow.on_refusal``: the caller's transaction is rolled back and that record alone is
+    written in a short transaction of its own. On success the failed-attempt counter is reset with the
+    caller's change; should the caller's act then be refused, the reset is kept all the same (the
+    password was right).
     """
     user = _user_by_name(uow, username)
     hasher = _hasher(uow)
     if user is None or not user.is_active:
         _matches(hasher, _DUMMY_HASH, password or "")
-        uow.record(DomainEvent(
-            "user.login_failed", "user", str(user.id) if user else None,
-            {"username": [None, (username or "")[:64]], "via": [None, via]}, source_ip=source_ip,
-        ))
-        uow.commit()
+        user_id = str(user.id) if user else None
+        uow.on_refusal(lambda u: u.record(DomainEvent(
+            "user.login_failed", "user", user_id,
+            {"username": [None, (username or "")[:64]], "via": [None, via]}, source_ip=source_ip)))
         raise AuthenticationError(INVALID_CREDENTIALS)
     if user.is_locked:
         _matches(hasher, _DUMMY_HASH, password or "")
-        uow.record(DomainEvent("user.login_refused_locked", "user", str(user.id), {"via": [None, via]}, source_ip=source_ip))
-        uow.commit()
+        user_id = str(user.id)
+        uow.on_refusal(lambda u: u.record(DomainEvent(
+            "user.login_refused_locked", "user", user_id, {"via": [None, via]}, source_ip=source_ip)))
         raise AccountLockedError(Msg("The account is locked after repeated failed log-ins. Ask an administrator to unlock it."))
     valid = _matches(hasher, user.password_hash, password or "")
     if valid and user.password_is_temporary and not temporary_password_usable(user.temporary_password_expires_at, uow.now()):
         valid = False
     if not valid:
         outcome = register_failed_login(user.failed_login_count, uow.settings.max_failed_logins)
-        user.failed_login_count = outcome.failed_count
-        uow.record(DomainEvent(
-            "user.login_failed", "user", str(user.id),
-            {"failed_login_count": [outcome.failed_count - 1, outcome.failed_count], "via": [None, via]},
-            source_ip=source_ip,
-        ))
+        user_id = user.id  # the row itself is gone with the rolled-back transaction
+        uow.on_refusal(lambda u: _count_failed_login(u, user_id, via, source_ip))
         if outcome.locks_now:
-            user.locked_at = uow.now()
-            uow.record(DomainEvent("user.locked", "user", str(user.id), {"locked": [False, True]}, source_ip=source_ip))
-            uow.commit()
             raise AccountLockedError(Msg("The account is now locked after repeated failed log-ins. Ask an administrator to unlock it."))
-        uow.commit()
         raise AuthenticationError(INVALID_CREDENTIALS)
     if user.failed_login_count:
         user.failed_login_count = 0
+        user_id = user.id
+        uow.on_refusal(lambda u: _reset_failed_logins(u, user_id))
     if hasher.check_needs_rehash(user.password_hash) and not user.password_is_temporary:
         user.password_hash = hasher.hash(password)
     return user
+
+
+def _count_failed_login(uow: UnitOfWork, user_id: int, via: str, source_ip: str | None) -> None:
+    """The security record of a wrong password: counted (under the row lock), audited, locked at the limit."""
+    user = _get_user(uow, user_id, for_update=True)
+    outcome = register_failed_login(user.failed_login_count, uow.settings.max_failed_logins)
+    user.failed_login_count = outcome.failed_count
+    uow.record(DomainEvent(
+        "user.login_failed", "user", str(user.id),
+        {"failed_login_count": [outcome.failed_count - 1, outcome.failed_count], "via": [None, via]},
+        source_ip=source_ip,
+    ))
+    if outcome.locks_now and user.locked_at is None:
+        user.locked_at = uow.now()
+        uow.record(DomainEvent("user.locked", "user", str(user.id), {"locked": [False, True]}, source_ip=source_ip))
+
+
+def _reset_failed_logins(uow: UnitOfWork, user_id: int) -> None:
+    """The right password was given, though the act that asked for it was refused: the counter of
+    consecutive failures starts again (the reset is audited with the user's row)."""
+    user = _get_user(uow, user_id, for_update=True)
+    if user.failed_login_count:
+        user.failed_login_count = 0
+        uow.record(DomainEvent("user.reauthenticated", "user", str(user.id), {"via": [None, "refused_act"]},
+                               actor_id=user.id))
 
 
 def log_in(uow: UnitOfWork, *, username: str, password: str, source_ip: str | None) -> LoginResult:
@@ -398,7 +421,6 @@ def issue_api_token(uow: UnitOfWork, *, username: str, password: str, source_ip:
         user = check_credentials(uow, username, password, source_ip, "api")
         principal = _principal(uow, user)
         if principal.password_change_reason is not None:
-            uow.commit()  # keep the reset failure counter
             raise PasswordChangeRequiredError(
                 Msg("The password must be changed first: POST /api/v1/auth/password.")
                 if principal.password_change_reason is PasswordChangeReason.temporary
@@ -438,7 +460,6 @@ def change_password(
             lambda old_hash, candidate: _matches(hasher, old_hash, candidate),
         )
         if problems:
-            uow.commit()  # the old password was right: the reset failure counter stays reset
             raise ValidationError(Msg("The new password does not meet the policy."), {"new_password": problems})
         was_temporary = user.password_is_temporary
         _set_password(uow, user, hasher.hash(new_password), temporary=False)

@@ -23,7 +23,7 @@ from gmp_complaints.services.complaints import Actor, _load, _move, complaint_vi
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
-from signatures.matrix import SigningStep, missing_roles, rule_for
+from signatures.matrix import SigningStep, authors_of, missing_roles, rule_for
 
 ALL_ROLES = frozenset(Role)
 REGISTRATION_KEYS = ("intake_ref", "channel", "received_on", "product_code", "batch_nos", "batch_unknown_reason",
@@ -31,13 +31,15 @@ REGISTRATION_KEYS = ("intake_ref", "channel", "received_on", "product_code", "ba
 CLASSIFICATION_KEYS = ("number", "complaint_class", "original_class", "classification", "class_criteria")
 # Workflow state, derived dates and who is assigned are not signed content.
 NOT_CONTENT = ("status", "version", "signatures", "related", "deadlines", "owner", "investigator", "closed_on",
-               "retention_kept_later", "follow_up_of_id", "complainant", "capas", "capa_justified")
+               "retention_kept_later", "follow_up_of_id", "complainant", "capas", "capa_justified", "follow_ups",
+               "follow_up_of", "void_requests")
 #: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
 SIGNATURE_STEPS = ("qp_acknowledgement", "interim_risk_decision", "sales_confirmation", "audit_trail_review",
-                   "extension_approval", "extension_rejection", "void_approval", "capa_not_needed")
+                   "extension_approval", "extension_rejection", "void_approval", "void_rejection", "capa_not_needed")
 #: the QP's acknowledgement of the investigation (a second acknowledgement, of its own content)
 INVESTIGATION_SUBJECT = "investigation"
 EXTENSION_DECISIONS = {SigningStep.extension_approval: "approved", SigningStep.extension_rejection: "rejected"}
+VOID_DECISIONS = {SigningStep.void_approval: "approved", SigningStep.void_rejection: "rejected"}
 
 
 def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
@@ -62,8 +64,13 @@ def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
         return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
     # "complaint", "complaint+audit_trail", "void": the whole complaint as it stands; its CAPA records
     # by number (their progress is signed on the CAPA itself)
-    return {**{k: v for k, v in view.items() if k not in NOT_CONTENT}, "organisation": organisation,
-            "capas": [c["number"] for c in view.get("capas", [])]}
+    content = {**{k: v for k, v in view.items() if k not in NOT_CONTENT}, "organisation": organisation,
+               "capas": [c["number"] for c in view.get("capas", [])]}
+    if scope == "void" and subject is not None:
+        # The request as made (its reason); its decision is what the signature brings about.
+        request = next(x for x in view["void_requests"] if f"void_request:{x['id']}" == subject)
+        content["void_request"] = {k: v for k, v in request.items() if k != "status"}
+    return content
 
 
 def _content_view(uow: UnitOfWork, complaint: Complaint) -> dict:
@@ -71,13 +78,27 @@ def _content_view(uow: UnitOfWork, complaint: Complaint) -> dict:
     return complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
 
 
-def _request(complaint: Complaint, view: dict, step: str, *, subject=None, authors=(), comment=None,
+def _request(complaint: Complaint, view: dict, step: str, *, subject=None, comment=None,
              audit_index=None) -> signing.SigningRequest:
     rule = rule_for(step)
     return signing.SigningRequest(
         record_type="complaint", record_id=str(complaint.id), record_number=complaint.number or complaint.intake_ref,
         record_version=complaint.version, snapshot=snapshot(view, rule.scope, subject), rule=rule, subject=subject,
-        author_ids=frozenset(a for a in authors if a is not None), comment=comment, audit_index=audit_index)
+        comment=comment, audit_index=audit_index)
+
+
+def authorize(uow: UnitOfWork, complaint: Complaint, step: str, credentials: tuple[str, str], *, actor: Actor,
+              requested_by=(), source_ip: str | None = None) -> signing.AuthorizedSigner:
+    """The one gate of every signed act on a complaint, passed before the act changes anything: the
+    signer's credentials and standing, the matrix, and four-eyes against everyone who authored a
+    step the signature covers (from the audit trail) or requested what is decided."""
+    from audit.service import actions_of_records
+
+    rule = rule_for(step)
+    recorded = actions_of_records(uow.session, complaint_records(uow.session, complaint))
+    username, password = credentials
+    return signing.authorize(uow, actor_id=actor.id, username=username, password=password, rule=rule,
+                             author_ids=authors_of(rule, recorded, requested_by=requested_by), source_ip=source_ip)
 
 
 def signed_roles(uow, complaint: Complaint, view: dict, step: str, subject: str | None = None) -> set[str]:
@@ -101,10 +122,18 @@ def _pending_extension(complaint: Complaint, extension_id) -> object:
     return pending[0]
 
 
+def _pending_void(complaint: Complaint) -> object:
+    pending = [r for r in complaint.void_requests if r.status == "requested"]
+    if not pending:
+        raise ConflictError(Msg("No void request is waiting for a decision: a QA officer asks for the void first."))
+    return pending[0]
+
+
 def check_due(complaint: Complaint, step: str) -> None:
-    """409 when the complaint's state does not call for this signature now."""
+    """409 when the complaint's state does not call for this signature now. Closed means closed:
+    nothing is signed on a closed (or void) complaint."""
     status = Status(complaint.status)
-    if status is Status.void or (status is Status.closed and step != SigningStep.qp_acknowledgement):
+    if status in (Status.void, Status.closed):
         raise ConflictError(Msg("No signature is due on a closed or void complaint."))
     if step == SigningStep.interim_risk_decision and not (
             complaint.complaint_class == ComplaintClass.I.value and status is Status.under_investigation):
@@ -133,7 +162,8 @@ def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
         "complaint": [str(complaint.id)],
         "complaint_reply": ids(complaint.replies), "customer_response": ids(complaint.responses),
         "customer_reminder": ids(complaint.reminders), "deadline_extension": ids(complaint.extensions),
-        "quarantine_request": ids(complaint.quarantine_requests), "attachment": of(Attachment),
+        "quarantine_request": ids(complaint.quarantine_requests), "void_request": ids(complaint.void_requests),
+        "attachment": of(Attachment),
         "escalation": of(Escalation), "outbox_message": of(OutboxMessage),
         "signature": [str(i) for i in session.scalars(sa.select(SignatureRow.id).where(
             SignatureRow.record_type == "complaint", SignatureRow.record_id == str(complaint.id)))],
@@ -209,34 +239,44 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
         raise ValidationError(Msg("Use the step's own call."), {"step": [Msg(
             "Closure, regrading and retention changes are signed in their own step.")]})
     rule = rule_for(step)  # 400 on an unknown step
-    # A void and a rejected extension say why.
+    # A void and a rejection say why.
     username, password, comment = _credentials(data, comment_required=step in (
-        SigningStep.void_approval, SigningStep.extension_rejection, SigningStep.capa_not_needed))
+        SigningStep.void_approval, SigningStep.void_rejection, SigningStep.extension_rejection,
+        SigningStep.capa_not_needed))
     extension_id = data.get("extension_id")
     with uow:
         complaint = _load(uow, complaint_id)
         check_due(complaint, rule.step)
-        subject, authors, extension = None, (), None
+        subject, requested_by, extension, void_request = None, (), None, None
         if rule.step is SigningStep.qp_acknowledgement and data.get("subject") == INVESTIGATION_SUBJECT:
             if complaint.investigated_on is None:
                 raise ConflictError(Msg("There is no investigation to acknowledge yet."))
             subject = INVESTIGATION_SUBJECT
         if rule.step in EXTENSION_DECISIONS:
             extension = _pending_extension(complaint, extension_id)
-            subject, authors = f"deadline_extension:{extension.id}", (extension.requested_by_id,)
-        signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
-                                             source_ip=source_ip)
+            subject, requested_by = f"deadline_extension:{extension.id}", (extension.requested_by_id,)
+        if rule.step in VOID_DECISIONS:
+            void_request = _pending_void(complaint)
+            subject, requested_by = f"void_request:{void_request.id}", (void_request.requested_by_id,)
+        signer = authorize(uow, complaint, step, (username, password), actor=actor, requested_by=requested_by,
+                           source_ip=source_ip)
         view = _content_view(uow, complaint)
         audit_index = _last_audit_index(uow, complaint) if rule.step is SigningStep.audit_trail_review else None
-        signing.sign(uow, signer, _request(complaint, view, step, subject=subject, authors=authors,
-                                           comment=comment, audit_index=audit_index), source_ip=source_ip)
+        signing.sign(uow, signer, _request(complaint, view, step, subject=subject, comment=comment,
+                                           audit_index=audit_index), source_ip=source_ip)
+        signer_id = signer.user.id
         if extension is not None:
             decision = EXTENSION_DECISIONS[rule.step]
-            extension.status, extension.decided_by_id, extension.decided_at = decision, signer.id, uow.now()
+            extension.status, extension.decided_by_id, extension.decided_at = decision, signer_id, uow.now()
             uow.record(DomainEvent(f"deadline_extension.{decision}", "deadline_extension", str(extension.id),
-                                   reason=comment, actor_id=signer.id))
-        if rule.step is SigningStep.void_approval:
-            _move(uow, complaint, Step.void, signer.id, reason=comment)
+                                   reason=comment, actor_id=signer_id))
+        if void_request is not None:
+            decision = VOID_DECISIONS[rule.step]
+            void_request.status, void_request.decided_by_id, void_request.decided_at = decision, signer_id, uow.now()
+            uow.record(DomainEvent(f"void_request.{decision}", "void_request", str(void_request.id),
+                                   reason=comment, actor_id=signer_id))
+            if rule.step is SigningStep.void_approval:
+                _move(uow, complaint, Step.void, signer_id, reason=void_request.reason)
         uow.commit()
         return complaint_view(uow, complaint, actor.roles)
 
@@ -272,12 +312,11 @@ def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sourc
         blockers = closure_blockers(uow, complaint, view)
         if blockers:
             raise ConflictError(Msg("Not ready for closure: %(reasons)s", reasons=" ".join(blockers)))
-        signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
-                                             source_ip=source_ip)
-        signing.sign(uow, signer, _request(complaint, view, SigningStep.closure, authors=(complaint.owner_id,),
-                                           comment=comment), source_ip=source_ip)
+        signer = authorize(uow, complaint, SigningStep.closure, (username, password), actor=actor,
+                           source_ip=source_ip)
+        signing.sign(uow, signer, _request(complaint, view, SigningStep.closure, comment=comment), source_ip=source_ip)
         complaint.closed_on = business_today(uow.settings)
-        _move(uow, complaint, Step.close, signer.id)
+        _move(uow, complaint, Step.close, signer.user.id)
         uow.commit()
         return complaint_view(uow, complaint, actor.roles)
 
@@ -295,8 +334,8 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
     username, password, _ = _credentials(data)
     with uow:
         complaint = _load(uow, complaint_id)
-        if Status(complaint.status) is Status.void:
-            raise ConflictError(Msg("A void complaint keeps its retention date."))
+        if Status(complaint.status) in (Status.void, Status.closed):
+            raise ConflictError(Msg("A closed or void complaint keeps its retention date."))
         minimum = _computed_retention(uow.session, complaint)
         if new_date >= complaint.retention_until:
             raise ValidationError(Msg("Not earlier."), {"retention_until": [Msg(
@@ -306,14 +345,14 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
             raise ValidationError(Msg("Too early."), {"retention_until": [Msg(
                 "The batches and the received date require keeping the complaint until at least %(date)s.",
                 date=minimum.isoformat())]})
-        signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
-                                             source_ip=source_ip)
+        signer = authorize(uow, complaint, SigningStep.retention_change, (username, password), actor=actor,
+                           source_ip=source_ip)
         before = complaint.retention_until
         complaint.retention_until = new_date
         complaint.version += 1
         uow.record(DomainEvent("complaint.retention_changed", "complaint", str(complaint.id),
                                {"retention_until": [before.isoformat(), new_date.isoformat()]}, reason=reason,
-                               actor_id=signer.id))
+                               actor_id=signer.user.id))
         uow.session.flush()
         signing.sign(uow, signer, _request(complaint, _content_view(uow, complaint), SigningStep.retention_change,
                                            comment=reason), source_ip=source_ip)
@@ -321,16 +360,18 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
         return complaint_view(uow, complaint, actor.roles)
 
 
-def sign_regrading(uow: UnitOfWork, complaint: Complaint, data: dict, *, actor: Actor, reason: str,
-                   source_ip: str | None = None) -> None:
-    """Regrading after numbering: the QA head signs the new class in the same step (inside its unit)."""
+def credentials_of(data: dict) -> tuple[str, str]:
+    """The signer's user name and password from a request body (400 naming the field when missing)."""
     username, password, _ = _credentials(data)
-    signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
-                                         source_ip=source_ip)
+    return username, password
+
+
+def sign_regrading(uow: UnitOfWork, complaint: Complaint, signer: signing.AuthorizedSigner, *, reason: str,
+                   source_ip: str | None = None) -> None:
+    """Regrading after numbering: the QA head's signature over the new class, in the regrade's unit."""
     uow.session.flush()
     view = _content_view(uow, complaint)
-    signing.sign(uow, signer, _request(complaint, view, SigningStep.regrading, comment=reason),
-                 source_ip=source_ip)
+    signing.sign(uow, signer, _request(complaint, view, SigningStep.regrading, comment=reason), source_ip=source_ip)
 
 
 def interim_decision_missing(uow: UnitOfWork, complaint: Complaint) -> frozenset:
@@ -378,8 +419,12 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str],
             candidates.append((SigningStep.extension_approval, f"deadline_extension:{extension.id}"))
             if optional:
                 candidates.append((SigningStep.extension_rejection, f"deadline_extension:{extension.id}"))
+    for void_request in complaint.void_requests:
+        if void_request.status == "requested":
+            candidates.append((SigningStep.void_approval, f"void_request:{void_request.id}"))
+            if optional:
+                candidates.append((SigningStep.void_rejection, f"void_request:{void_request.id}"))
     if optional:
-        candidates.append((SigningStep.void_approval, None))
         if complaint.status == Status.assessed.value and complaint.reasonable and not _linked_capas(complaint):
             candidates.append((SigningStep.capa_not_needed, None))
     relevant = [(s, subj) for s, subj in candidates if roles & {r.value for r in rule_for(s).allowed_roles}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gmp_complaints.attachment_store import AttachmentPolicy, AttachmentRejected, ContentStore
-from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import Attachment, Complaint
 from gmp_complaints.uow import UnitOfWork
@@ -38,8 +38,13 @@ def add_attachment(uow: UnitOfWork, complaint_id: int, *, filename: str, data: b
                    actor_id: int) -> dict:
     media_type = checked_media_type(uow, filename, data)
     with uow:
-        if uow.session.get(Complaint, complaint_id) is None:
+        complaint = uow.session.get(Complaint, complaint_id)
+        if complaint is None:
             raise NotFoundError(Msg("No complaint with id %(id)s.", id=complaint_id))
+        if complaint.status in ("closed", "void"):
+            # Closed means closed: a file that arrives later goes to the follow-up complaint.
+            raise ConflictError(Msg("A closed or void complaint takes no more files; add it to the follow-up "
+                                    "complaint."))
         sha256 = store_bytes(uow, data)
         row = Attachment(complaint_id=complaint_id, sha256=sha256, filename=filename[:255], media_type=media_type,
                          size=len(data), description=(description or "").strip() or None, uploaded_by_id=actor_id,

@@ -36,7 +36,7 @@ from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
-from signatures.matrix import SigningStep, rule_for
+from signatures.matrix import SigningStep, authors_of, rule_for
 
 QA_OFFICE = frozenset({Role.qa_officer, Role.qa_head})
 
@@ -129,9 +129,7 @@ def create_capa(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
             if complaint is None:
                 raise ValidationError(Msg("Unknown complaint."), {"complaint_ids": [Msg(
                     "No complaint with id %(id)s.", id=complaint_id)]})
-            if complaint.status == Status.void.value:
-                raise ValidationError(Msg("Void complaint."), {"complaint_ids": [Msg(
-                    "Complaint %(ref)s is void.", ref=complaint.number or complaint.intake_ref)]})
+            _check_linkable(complaint)
             complaints.append(complaint)
         if follow_up_of is not None:
             parent = uow.session.get(Capa, follow_up_of)
@@ -159,6 +157,17 @@ def create_capa(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
         return capa_view(uow, capa)
 
 
+def _check_linkable(complaint: Complaint) -> None:
+    """A void complaint gets no CAPA; a closed one never changes (its CAPAs are part of what the closure
+    signed), so a CAPA for a problem that came back links the follow-up complaint."""
+    if complaint.status == Status.void.value:
+        raise ValidationError(Msg("Void complaint."), {"complaint_ids": [Msg(
+            "Complaint %(ref)s is void.", ref=complaint.number or complaint.intake_ref)]})
+    if complaint.status == Status.closed.value:
+        raise ConflictError(Msg("Complaint %(ref)s is closed and never changes: link its follow-up complaint.",
+                                ref=complaint.number or complaint.intake_ref))
+
+
 def link_complaint(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> dict:
     """Many-to-many: one CAPA can answer several complaints."""
     errors: dict = {}
@@ -173,6 +182,7 @@ def link_complaint(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -
         complaint = uow.session.get(Complaint, complaint_id)
         if complaint is None:
             raise ValidationError(Msg("Unknown complaint."), {"complaint_id": [Msg("No complaint with this id.")]})
+        _check_linkable(complaint)
         before = sorted(link.complaint_id for link in capa.complaint_links)
         if complaint_id in before:
             raise ValidationError(Msg("Already linked."), {"complaint_id": [Msg("The complaint is already linked.")]})
@@ -311,8 +321,12 @@ def capa_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     return content
 
 
-def _sign(uow: UnitOfWork, capa: Capa, step: SigningStep, data: dict, actor: Actor, *, subject=None, authors=(),
-          comment=None, source_ip=None):
+def _authorize(uow: UnitOfWork, capa: Capa, step: SigningStep, data: dict, actor: Actor, *,
+               action: CapaAction | None = None, requested_by=(), source_ip=None) -> signing.AuthorizedSigner:
+    """Every check of a CAPA signature, before the act changes anything: credentials, standing, the
+    matrix, and four-eyes against the authors of what it covers (the action, or the whole CAPA)."""
+    from audit.service import actions_of_records
+
     username, password = data.get("username"), data.get("password")
     errors: dict = {}
     if not isinstance(username, str) or not username.strip():
@@ -320,19 +334,26 @@ def _sign(uow: UnitOfWork, capa: Capa, step: SigningStep, data: dict, actor: Act
     if not isinstance(password, str) or not password:
         errors["password"] = [Msg("This field is required.")]
     inputs.raise_if_any(errors)
-    signer = signing.authenticate_signer(uow, actor_id=actor.id, username=username, password=password,
-                                         source_ip=source_ip)
-    return signer, lambda: signing.sign(uow, signer, _request(uow, capa, step, subject=subject, authors=authors,
-                                                              comment=comment), source_ip=source_ip)
-
-
-def _request(uow: UnitOfWork, capa: Capa, step: SigningStep, *, subject=None, authors=(), comment=None):
-    uow.session.flush()
+    actions = [action] if action is not None else list(capa.actions)
+    records = {"capa": [] if action is not None else [str(capa.id)],
+               "capa_action": [str(a.id) for a in actions],
+               "capa_evidence": [str(f.id) for a in actions for f in a.evidence_files]}
     rule = rule_for(step)
-    return signing.SigningRequest(
+    authors = authors_of(rule, actions_of_records(uow.session, records), requested_by=requested_by)
+    return signing.authorize(uow, actor_id=actor.id, username=username, password=password, rule=rule,
+                             author_ids=authors, source_ip=source_ip)
+
+
+def _sign(uow: UnitOfWork, capa: Capa, signer: signing.AuthorizedSigner, *, subject=None, comment=None,
+          source_ip=None) -> None:
+    """The signature over the CAPA as it stands now (after the act's change, which it binds)."""
+    uow.session.flush()
+    rule = signer.rule
+    request = signing.SigningRequest(
         record_type="capa", record_id=str(capa.id), record_number=capa.number, record_version=capa.version,
         snapshot=capa_snapshot(capa_view(uow, capa, with_signatures=False), rule.scope, subject), rule=rule,
-        subject=subject, author_ids=frozenset(a for a in authors if a is not None), comment=comment)
+        subject=subject, comment=comment)
+    signing.sign(uow, signer, request, source_ip=source_ip)
 
 
 def approve_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor,
@@ -344,9 +365,9 @@ def approve_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: 
         action = _action(capa, action_id)
         if action.status != ActionStatus.implemented.value:
             raise ConflictError(Msg("Only a recorded implementation can be approved."))
-        _, sign = _sign(uow, capa, SigningStep.action_implementation, data, actor, subject=f"capa_action:{action.id}",
-                        authors=(action.owner_id,), comment=comment, source_ip=source_ip)
-        sign()
+        signer = _authorize(uow, capa, SigningStep.action_implementation, data, actor, action=action,
+                            requested_by=(action.owner_id,), source_ip=source_ip)
+        _sign(uow, capa, signer, subject=f"capa_action:{action.id}", comment=comment, source_ip=source_ip)
         action.status = ActionStatus.verified.value
         before = capa.status
         capa.status = status_after_verification(_facts(capa)).value
@@ -367,12 +388,12 @@ def approve_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data:
         action = _action(capa, action_id)
         if action.requested_due_on is None:
             raise ConflictError(Msg("No new due date is waiting for approval."))
-        _, sign = _sign(uow, capa, SigningStep.action_due_date_change, data, actor,
-                        subject=f"capa_action:{action.id}", authors=(action.due_change_requested_by_id,),
-                        comment=comment, source_ip=source_ip)
+        signer = _authorize(uow, capa, SigningStep.action_due_date_change, data, actor, action=action,
+                            requested_by=(action.due_change_requested_by_id,), source_ip=source_ip)
         before = action.due_on
         action.due_on, action.requested_due_on = action.requested_due_on, None
-        sign()  # binds the new due date
+        _sign(uow, capa, signer, subject=f"capa_action:{action.id}", comment=comment,  # binds the new due date
+              source_ip=source_ip)
         _record(uow, "capa_action.due_date_changed", "capa_action", action.id, actor.id,
                 {"due_on": [before.isoformat(), action.due_on.isoformat()]}, reason=action.due_change_reason)
         uow.commit()
@@ -389,13 +410,12 @@ def record_effectiveness(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Ac
     with uow:
         capa = _load(uow, capa_id)
         new_status = check_effectiveness_due(_facts(capa))
-        _, sign = _sign(uow, capa, SigningStep.effectiveness_check, data, actor, comment=evidence,
-                        source_ip=source_ip)
+        signer = _authorize(uow, capa, SigningStep.effectiveness_check, data, actor, source_ip=source_ip)
         capa.effectiveness_result, capa.effectiveness_evidence = result.value, evidence
         capa.effectiveness_on = business_today(uow.settings)
         before, capa.status = capa.status, new_status.value
         _touch(capa)
-        sign()  # binds the recorded result and evidence
+        _sign(uow, capa, signer, comment=evidence, source_ip=source_ip)  # binds the recorded result and evidence
         _record(uow, "capa.effectiveness_checked", "capa", capa.id, actor.id, {"status": [before, capa.status]})
         uow.commit()
         return capa_view(uow, capa)
@@ -406,8 +426,8 @@ def close_capa(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor, sourc
     with uow:
         capa = _load(uow, capa_id)
         new_status = check_closure(_facts(capa))
-        _, sign = _sign(uow, capa, SigningStep.capa_closure, data, actor, comment=comment, source_ip=source_ip)
-        sign()
+        signer = _authorize(uow, capa, SigningStep.capa_closure, data, actor, source_ip=source_ip)
+        _sign(uow, capa, signer, comment=comment, source_ip=source_ip)
         before, capa.status = capa.status, new_status.value
         capa.closed_on = business_today(uow.settings)
         _record(uow, "capa.closed", "capa", capa.id, actor.id, {"status": [before, capa.status]})

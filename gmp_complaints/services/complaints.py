@@ -46,6 +46,7 @@ from gmp_complaints.models import (
     Distribution,
     Product,
     User,
+    VoidRequest,
 )
 from gmp_complaints.services import inputs
 from gmp_complaints.services.calendars import load_calendar
@@ -298,6 +299,7 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
     checklist = check_checklist(data.get("checklist"))
     with uow:
         complaint = _load(uow, complaint_id)
+        check_may_investigate(actor, complaint.investigator_id)
         if complaint.complaint_class == ComplaintClass.I.value and complaint.status == Status.under_investigation.value:
             from gmp_complaints.services.approvals import interim_decision_missing
 
@@ -314,6 +316,15 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
         complaint.investigated_on = business_today(uow.settings)
         uow.commit()
         return complaint_view(uow, complaint, actor.roles)
+
+
+def check_may_investigate(actor: Actor, investigator_id: int | None) -> None:
+    """Only the assigned investigator records the investigation, or QA (who coordinate it, SOP 5.4);
+    an investigator of another department cannot write over a colleague's assignment."""
+    if actor.roles & {Role.qa_officer, Role.qa_head} or actor.id == investigator_id:
+        return
+    raise PermissionDeniedError(Msg("Only the investigator assigned to this complaint, or QA, records its "
+                                    "investigation."))
 
 
 def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -361,7 +372,8 @@ def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> di
 
 def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """The customer answers the latest reply: satisfied (closure pending) or a challenge (back to
-    investigation; the next reply is supplementary)."""
+    investigation; the next reply is supplementary). A closed complaint takes no response (409): the
+    customer's later word opens a follow-up complaint (``open_follow_up``)."""
     errors: dict = {}
     received_on = inputs.day(errors, data, "received_on")
     satisfied = inputs.boolean(errors, data, "satisfied")
@@ -369,45 +381,79 @@ def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, 
     inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)
+        if complaint.status == Status.closed.value:
+            raise ConflictError(Msg("The complaint is closed and never changes: record the customer's response "
+                                    "as a follow-up complaint linked to it."))
         last, label = _last_step_date(complaint)
         check_event_date("received_on", received_on, today=business_today(uow.settings), not_before=last,
                          not_before_label=label)
-        was_closed = complaint.status == Status.closed.value
         _move(uow, complaint, Step.customer_response, actor.id, satisfied=satisfied)
         row = CustomerResponse(reply_id=complaint.replies[-1].id, received_on=received_on,
                                satisfied=satisfied, text=text, created_at=uow.now())
         complaint.responses.append(row)
         uow.session.flush()
         uow.record(DomainEvent("customer_response.created", "customer_response", str(row.id), actor_id=actor.id))
-        follow_up = _open_follow_up(uow, complaint, received_on, text, actor) if was_closed and not satisfied else None
         uow.commit()
-        view = complaint_view(uow, complaint, actor.roles)
-        view["follow_up_id"] = follow_up.id if follow_up else None
-        return view
+        return complaint_view(uow, complaint, actor.roles)
 
 
-def _open_follow_up(uow: UnitOfWork, closed: Complaint, received_on: date, text: str, actor: Actor) -> Complaint:
-    """WF-07: a response after closure opens a linked follow-up; the closed complaint and its closure
-    record stay as they are."""
-    today = business_today(uow.settings)
-    serial = take_serial(uow.session, f"R:{today.year}")
-    follow_up = Complaint(
-        intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=closed.channel,
-        received_on=received_on, received_by_id=actor.id, complainant_name=closed.complainant_name,
-        complainant_organisation=closed.complainant_organisation, complainant_phone=closed.complainant_phone,
-        complainant_email=closed.complainant_email, product_id=closed.product_id,
-        batch_unknown_reason=closed.batch_unknown_reason, complaint_type=closed.complaint_type,
-        description=f"[{closed.number or closed.intake_ref}] {text}", sample_available=False,
-        written_confirmation_requested=False, version=1, is_demo=closed.is_demo, created_at=uow.now(),
-        owner_id=closed.owner_id, follow_up_of_id=closed.id,
-        batch_links=[ComplaintBatch(batch_id=link.batch_id) for link in closed.batch_links])
-    _recompute_retention(uow.session, follow_up)
-    uow.session.add(follow_up)
-    uow.session.flush()
-    uow.record(DomainEvent("complaint.follow_up_opened", "complaint", str(follow_up.id),
-                           {"batch_ids": [None, sorted(link.batch_id for link in follow_up.batch_links)],
-                            "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-    return follow_up
+def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """WF-07: the customer comes back after closure. A new complaint is opened, linked to the closed
+    one (which stays exactly as it was closed: record, version and signatures); what the customer said
+    is its description, and further files and communications go to it."""
+    errors: dict = {}
+    received_on = inputs.day(errors, data, "received_on")
+    text = inputs.text(errors, data, "text", 20_000)
+    inputs.raise_if_any(errors)
+    with uow:
+        closed = _load(uow, complaint_id, for_update=False)
+        if closed.status != Status.closed.value:
+            raise ConflictError(Msg("A follow-up complaint is opened from a closed complaint; record the response "
+                                    "on the open complaint instead."))
+        check_event_date("received_on", received_on, today=business_today(uow.settings),
+                         not_before=closed.closed_on or closed.received_on, not_before_label=Msg("the closure"))
+        today = business_today(uow.settings)
+        serial = take_serial(uow.session, f"R:{today.year}")
+        follow_up = Complaint(
+            intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=closed.channel,
+            received_on=received_on, received_by_id=actor.id, complainant_name=closed.complainant_name,
+            complainant_organisation=closed.complainant_organisation, complainant_phone=closed.complainant_phone,
+            complainant_email=closed.complainant_email, product_id=closed.product_id,
+            batch_unknown_reason=closed.batch_unknown_reason, complaint_type=closed.complaint_type,
+            description=text, sample_available=False, written_confirmation_requested=False, version=1,
+            is_demo=closed.is_demo, created_at=uow.now(),
+            owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None, follow_up_of_id=closed.id,
+            batch_links=[ComplaintBatch(batch_id=link.batch_id) for link in closed.batch_links])
+        _recompute_retention(uow.session, follow_up)
+        uow.session.add(follow_up)
+        uow.session.flush()
+        uow.record(DomainEvent("complaint.follow_up_opened", "complaint", str(follow_up.id),
+                               {"follow_up_of_id": [None, closed.id],
+                                "batch_ids": [None, sorted(link.batch_id for link in follow_up.batch_links)],
+                                "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, follow_up, actor.roles)
+
+
+def request_void(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """A void is asked for with a reason by one person and decided, signed, by the head of quality —
+    another person (SIG-08); until then the complaint stays as it is."""
+    errors: dict = {}
+    reason = inputs.text(errors, data, "reason", 5000)
+    inputs.raise_if_any(errors)
+    with uow:
+        complaint = _load(uow, complaint_id)
+        if Status(complaint.status) in (Status.closed, Status.void):
+            raise ConflictError(Msg("A closed or void complaint is not voided."))
+        if any(r.status == "requested" for r in complaint.void_requests):
+            raise ConflictError(Msg("A void request is already waiting for the head of quality's decision."))
+        row = VoidRequest(reason=reason, status="requested", requested_by_id=actor.id, requested_at=uow.now())
+        complaint.void_requests.append(row)
+        uow.session.flush()
+        uow.record(DomainEvent("void_request.created", "void_request", str(row.id),
+                               {"complaint_id": [None, complaint.id]}, reason=reason, actor_id=actor.id))
+        uow.commit()
+        return complaint_view(uow, complaint, actor.roles)
 
 
 def reminder_letter(complaint: Complaint, reply_row: ComplaintReply) -> str:
@@ -449,19 +495,24 @@ def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
 def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
     """A later change of class keeps the number; the current class changes, the original stays (REC-05).
     The QA head signs the regrading in the same step (DESIGN §6)."""
-    from gmp_complaints.services.approvals import sign_regrading
+    from gmp_complaints.services.approvals import authorize, credentials_of, sign_regrading
+    from signatures.matrix import SigningStep
 
     errors: dict = {}
     complaint_class = inputs.choice(errors, data, "complaint_class", ComplaintClass)
     reason = inputs.text(errors, data, "reason", 5000)
     inputs.raise_if_any(errors)
+    credentials = credentials_of(data)
     with uow:
         complaint = _load(uow, complaint_id)
         if complaint.complaint_class == complaint_class.value:
             raise ValidationError(Msg("Nothing changed."), {"complaint_class": [Msg("The complaint already has this class.")]})
-        _move(uow, complaint, Step.regrade, actor.id, reason=reason)
+        next_status(_facts(uow, complaint), Step.regrade)  # 409 before the credentials are even asked
+        # Every check of the signature before anything changes (a refusal changes nothing).
+        signer = authorize(uow, complaint, SigningStep.regrading, credentials, actor=actor, source_ip=source_ip)
+        _move(uow, complaint, Step.regrade, signer.user.id, reason=reason)
         complaint.complaint_class = complaint_class.value
-        sign_regrading(uow, complaint, data, actor=actor, reason=reason, source_ip=source_ip)
+        sign_regrading(uow, complaint, signer, reason=reason, source_ip=source_ip)
         uow.commit()
         return complaint_view(uow, complaint, actor.roles)
 
@@ -565,7 +616,8 @@ def _find_batches(session, product_id: int, batch_nos: list[str]) -> list[Batch]
 
 def refuse_deletion(uow: UnitOfWork, complaint_id: int, *, actor: Actor, attachment_id: int | None = None) -> None:
     """Nothing of a complaint is deleted (DESIGN §2 Retention): before ``retention_until`` the attempt
-    is refused and audited; after it, disposal is a signed act that keeps a tombstone, not a delete."""
+    is refused and audited; after it, disposal is a signed act that keeps a tombstone, not a delete.
+    The refusal is the only trace: it is written after the (empty) act is rolled back."""
     with uow:
         complaint = _load(uow, complaint_id, for_update=False)
         if attachment_id is not None:
@@ -575,13 +627,12 @@ def refuse_deletion(uow: UnitOfWork, complaint_id: int, *, actor: Actor, attachm
             entity = ("attachment.delete_refused", "attachment", str(attachment_id))
         else:
             entity = ("complaint.delete_refused", "complaint", str(complaint.id))
-        uow.record(DomainEvent(*entity, {"retention_until": [None, complaint.retention_until.isoformat()]},
-                               actor_id=actor.id))
-        uow.commit()
-        today = business_today(uow.settings)
-        if today <= complaint.retention_until:
+        retention = complaint.retention_until
+        uow.on_refusal(lambda u: u.record(DomainEvent(*entity, {"retention_until": [None, retention.isoformat()]},
+                                                      actor_id=actor.id)))
+        if business_today(uow.settings) <= retention:
             raise ConflictError(Msg("Kept until %(date)s (retention): nothing of the complaint can be deleted before.",
-                                    date=complaint.retention_until.isoformat()))
+                                    date=retention.isoformat()))
         raise ConflictError(Msg("Records are never deleted: after the retention date, disposal is a signed act "
                                 "that keeps a tombstone."))
 
@@ -782,8 +833,21 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles, quarantine_view)
         "quarantine_requests": quarantine_view(session, complaint),
         "closed_on": complaint.closed_on.isoformat() if complaint.closed_on else None,
         "follow_up_of_id": complaint.follow_up_of_id,
+        "follow_up_of": _complaint_link(session, complaint.follow_up_of_id),
+        "follow_ups": [{"id": f.id, "intake_ref": f.intake_ref, "number": f.number, "status": f.status}
+                       for f in session.scalars(sa.select(Complaint).where(Complaint.follow_up_of_id == complaint.id)
+                                                .order_by(Complaint.id))],
+        "void_requests": [{"id": r.id, "reason": r.reason, "status": r.status,
+                           "requested_by": _person(session, r.requested_by_id)} for r in complaint.void_requests],
         "signatures": [],
     }
+
+
+def _complaint_link(session, complaint_id: int | None) -> dict | None:
+    if complaint_id is None:
+        return None
+    row = session.get(Complaint, complaint_id)
+    return {"id": row.id, "intake_ref": row.intake_ref, "number": row.number, "status": row.status}
 
 
 def _person(session, user_id: int | None) -> dict | None:

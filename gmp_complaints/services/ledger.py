@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from gmp_complaints.domain.complaints import ComplaintClass
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.ledger import parse_number, unexplained_gaps
-from gmp_complaints.models import Batch, Complaint, ComplaintBatch, NumberCounter, Product, SignatureRow
+from gmp_complaints.models import Batch, Complaint, ComplaintBatch, NumberCounter, Product, SignatureRow, VoidRequest
 from gmp_complaints.uow import UnitOfWork
 
 COLUMNS = ("number", "original_class", "complaint_class", "received_on", "product_code", "product_name", "batch_nos",
@@ -38,8 +38,12 @@ def ledger(uow: UnitOfWork, *, year: int, complaint_class: str | None = None, st
                     sa.select(ComplaintBatch.complaint_id, Batch.batch_no).join(Batch)
                     .where(ComplaintBatch.complaint_id.in_(ids)).order_by(Batch.batch_no)):
                 batches.setdefault(complaint_id, []).append(batch_no)
+        # The reason of the approved void request; voids signed before requests existed kept theirs in
+        # the approval's comment.
         voids = {int(r.record_id): r.comment for r in session.scalars(sa.select(SignatureRow).where(
             SignatureRow.record_type == "complaint", SignatureRow.step == "void_approval"))}
+        voids.update(session.execute(sa.select(VoidRequest.complaint_id, VoidRequest.reason)
+                                     .where(VoidRequest.status == "approved")).tuples())
         rows = []
         for complaint, code, name in complaints:
             if complaint_class and complaint.complaint_class != complaint_class:

@@ -47,6 +47,8 @@ COMPLAINT_STEP_ROLES = {
     "assign": QA_OFFICE,
     "change_batches": QA_OFFICE,
     "request_extension": INVESTIGATORS,
+    "request_void": QA_OFFICE,
+    "open_follow_up": INTAKE_DESK,
 }
 QA_HEAD = frozenset({Role.qa_head})
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from gmp_complaints.domain.errors import ValidationError
+from gmp_complaints.domain.errors import ConflictError, ValidationError
 from gmp_complaints.services import attachments
 from gmp_complaints.web import uow
 from gmp_complaints.web.i18n import translate
@@ -46,6 +46,9 @@ def upload(complaint_id: int):
         for messages in exc.fields.values():
             for message in messages:
                 flash(translate(message), "error")
+        return redirect(url_for("complaints.show", complaint_id=complaint_id)), 303
+    except ConflictError as exc:  # closed or void: nothing is added, the page says why
+        flash(translate(exc.message), "error")
         return redirect(url_for("complaints.show", complaint_id=complaint_id)), 303
     flash(_("Attachment added."), "info")
     return redirect(url_for("complaints.show", complaint_id=complaint_id))

@@ -49,9 +49,13 @@ STEPS = {
     "assign": (service.assign, Msg("Assign")),
     "change_batches": (service.change_batches, Msg("Correct the batches")),
     "request_extension": (service.request_extension, Msg("Request a deadline extension")),
+    "request_void": (service.request_void, Msg("Request a void")),
+    "open_follow_up": (service.open_follow_up, Msg("Open a follow-up complaint")),
 }
 #: forms offered on every open complaint, outside the state machine's steps
-MANAGE_STEPS = ("assign", "change_batches", "request_extension")
+MANAGE_STEPS = ("assign", "change_batches", "request_extension", "request_void")
+#: the only form on a closed complaint: what the customer says later opens a linked follow-up
+CLOSED_STEPS = ("open_follow_up",)
 # domain step name → service name
 STEP_SERVICE = {"acknowledge": "acknowledge", "validity": "record_validity", "classify": "classify",
                 "investigate": "investigate", "assess": "assess", "reply": "reply",
@@ -149,7 +153,8 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     from gmp_complaints.services.configuration import list_criteria_versions
 
     steps = [STEP_SERVICE[s] for s in service.allowed_steps_for(complaint)]
-    manage = [] if complaint["status"] in (Status.closed.value, Status.void.value) else list(MANAGE_STEPS)
+    manage = {Status.closed.value: list(CLOSED_STEPS), Status.void.value: []}.get(complaint["status"],
+                                                                                list(MANAGE_STEPS))
     criteria = list_criteria_versions(uow())
     in_force = next(v for v in criteria["versions"] if v["version"] == criteria["in_force"])
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
@@ -251,11 +256,19 @@ def waiting():
                            sign_labels=signature_labels(), labels=_labels())
 
 
-def _run(complaint_id: int, form_name: str, call, page=None):
+def _run(complaint_id: int, form_name: str, call, page=None, success=None):
     """One service call for a form of the complaint page (or ``page``), its errors shown in that form."""
     page = page or show
     return run_form(call, show_errors=lambda errors: page(complaint_id, errors=errors, open_step=form_name),
-                    done_url=url_for("complaints.show", complaint_id=complaint_id))
+                    done_url=url_for("complaints.show", complaint_id=complaint_id), success=success)
+
+
+def _follow_up_opened(follow_up: dict):
+    """Explicitly: the user is told a new complaint was opened and taken to it."""
+    return (url_for("complaints.show", complaint_id=follow_up["id"]),
+            _("Follow-up complaint %(ref)s opened and linked to %(closed)s; the closed complaint is unchanged.",
+              ref=follow_up["intake_ref"], closed=follow_up["follow_up_of"]["number"]
+              or follow_up["follow_up_of"]["intake_ref"]))
 
 
 def _step_data(step: str, form) -> dict:
@@ -293,6 +306,10 @@ def _step_data(step: str, form) -> dict:
                 "batch_unknown_reason": form.get("batch_unknown_reason") or None, "reason": form.get("reason")}
     if step == "request_extension":
         return {"kind": form.get("kind"), "new_due_on": form.get("new_due_on"), "reason": form.get("reason")}
+    if step == "request_void":
+        return {"reason": form.get("reason")}
+    if step == "open_follow_up":
+        return {"received_on": form.get("received_on"), "text": form.get("text")}
     return {"complaint_class": form.get("complaint_class"), "reason": form.get("reason")}
 
 
@@ -300,7 +317,8 @@ def _step_view(step: str):
     def view(complaint_id: int):
         function = STEPS[step][0]
         return _run(complaint_id, step, lambda: function(uow(), complaint_id, _step_data(step, request.form),
-                                                         actor=_actor()))
+                                                         actor=_actor()),
+                    success=_follow_up_opened if step == "open_follow_up" else None)
 
     view.__name__ = f"step_{step}"
     return view

@@ -59,12 +59,13 @@ class RolesForm(ReasonForm):
     roles = MultiCheckboxField(_l("Roles"), choices=role_choices, validate_choice=False)
 
 
-def run_form(call, *, show_errors, done_url: str, general_field: str = "_step"):
+def run_form(call, *, show_errors, done_url: str, general_field: str = "_step", success=None):
     """One service call behind a page form, the same way on every page: field errors next to the
     fields (400), a refused signature in its dialog with the refusal's status (401 / 403 / 423), a
     state that forbids the action as a message (409, nothing changed), success back to ``done_url``.
 
-    ``show_errors(errors)`` renders the page again with ``{field: [messages]}``.
+    ``show_errors(errors)`` renders the page again with ``{field: [messages]}``; ``success(result)``, where
+    given, says where a success leads and what it tells the user: ``(url, message)``.
     """
     from flask import flash, redirect
     from flask_babel import gettext
@@ -79,7 +80,7 @@ def run_form(call, *, show_errors, done_url: str, general_field: str = "_step"):
     from gmp_complaints.web.i18n import translate
 
     try:
-        call()
+        result = call()
     except ValidationError as exc:
         errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
         return show_errors(errors or {general_field: [translate(exc.message)]}), 400
@@ -88,5 +89,9 @@ def run_form(call, *, show_errors, done_url: str, general_field: str = "_step"):
     except ConflictError as exc:
         flash(translate(exc.message), "error")
         return redirect(done_url), 303
+    if success is not None:
+        url, message = success(result)
+        flash(message, "info")
+        return redirect(url)
     flash(gettext("Saved."), "info")
     return redirect(done_url)

@@ -45,6 +45,7 @@ class Setup:
 
     def satisfied(self) -> int:
         cid = self.classified()
+        self.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": "zhang.wei"})
         self.post("investigator", f"/complaints/{cid}/investigation",
                   {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
         self.post("qa_officer", f"/complaints/{cid}/assessment",

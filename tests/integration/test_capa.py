@@ -6,12 +6,13 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_complaints_api import TODAY, api, capa_body, registration, settings  # noqa: F401
+from tests.integration.test_complaints_api import assign_investigator, TODAY, api, capa_body, registration, settings  # noqa: F401
 from tests.integration.test_signatures import classified, replied_and_satisfied, sign
 
 
 def assessed(api, reasonable=True) -> int:
     cid = classified(api, "III")
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation",
            {"root_cause": "封口压力偏低", "impact": "i", "other_batches_affected": "o", "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": reasonable, "actions": [],

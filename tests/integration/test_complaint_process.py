@@ -4,7 +4,7 @@ limits as configuration with extensions, the SOP 5.4 checklist and quarantine re
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_complaints_api import TODAY, api, registration, settings  # noqa: F401 (fixtures)
+from tests.integration.test_complaints_api import assign_investigator, TODAY, api, registration, settings  # noqa: F401 (fixtures)
 
 
 def classified(api, **classification):
@@ -118,6 +118,7 @@ def test_an_extension_is_requested_with_a_reason_and_waits_for_the_qa_head(api):
 def test_the_investigation_records_the_sop_checklist_and_a_reinvestigation_adds_to_it(api):
     cid, _ = classified(api)
     base = {"root_cause": "封口压力偏低", "impact": "仅本批", "other_batches_affected": "B2603 已核查", "substantiated": True}
+    assign_investigator(api, cid)
     bad = api.post("investigator", f"/complaints/{cid}/investigation",
                    {**base, "checklist": {"site_visit": {"outcome": "not_applicable", "note": ""},
                                           "teleport": {"outcome": "done", "note": "x"},
@@ -125,10 +126,12 @@ def test_the_investigation_records_the_sop_checklist_and_a_reinvestigation_adds_
     assert bad.status_code == 400
     assert set(bad.get_json()["error"]["fields"]) == {"checklist.site_visit", "checklist.teleport", "checklist.carrier"}
     assert api.get("qa_officer", f"/complaints/{cid}").get_json()["investigation"] is None
+    assign_investigator(api, cid)
     first = api.ok("investigator", f"/complaints/{cid}/investigation", {**base, "checklist": {
         "batch_records": {"outcome": "done", "note": "批生产记录 B2602 无偏差"},
         "site_visit": {"outcome": "not_applicable", "note": "照片足以判断"}}})
     assert list(first["investigation_checklist"]) == ["batch_records", "site_visit"]
+    assign_investigator(api, cid)
     second = api.ok("investigator", f"/complaints/{cid}/investigation", {**base, "checklist": {
         "sample_vs_retained": {"outcome": "done", "note": "退回样品与留样对比：封口扭矩低"}}})
     assert list(second["investigation_checklist"]) == ["batch_records", "sample_vs_retained", "site_visit"]

@@ -72,11 +72,19 @@ def registration(**overrides):
     return body
 
 
+def assign_investigator(api, complaint_id, username="zhang.wei"):
+    """QA assigns the investigator (only the assigned investigator, or QA, records the investigation)."""
+    current = api.get("qa_officer", f"/complaints/{complaint_id}").get_json()["investigator"]
+    if (current or {}).get("username") != username:
+        api.ok("qa_officer", f"/complaints/{complaint_id}/assignment", {"investigator": username})
+
+
 def run_to_reply(api, complaint_id, replied_on=TODAY):
     api.ok("qa_officer", f"/complaints/{complaint_id}/validity",
            {"information_complete": True, "substantiated": True, "reason": None})
     api.ok("qa_officer", f"/complaints/{complaint_id}/classification",
            {"complaint_class": "II", "rationale": "密封缺陷（SOP 3.2）", "adr_suspected": False})
+    assign_investigator(api, complaint_id)
     api.ok("investigator", f"/complaints/{complaint_id}/investigation",
            {"root_cause": "封口压力偏低", "impact": "仅本批", "other_batches_affected": "无", "substantiated": True})
     api.ok("qa_officer", f"/complaints/{complaint_id}/assessment",
@@ -183,6 +191,7 @@ def test_not_substantiated_goes_to_closure_pending_without_a_number(api):
 ])
 def test_a_step_out_of_order_is_409_and_changes_nothing(api, step, body):
     cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    assign_investigator(api, cid)
     before = api.get("qa_officer", f"/complaints/{cid}").get_json()
     who = "investigator" if step == "investigation" else "qa_officer"
     response = api.post(who, f"/complaints/{cid}/{step}", body)
@@ -241,6 +250,7 @@ def test_a_challenge_returns_to_investigation_and_the_next_reply_is_supplementar
     challenged = api.ok("intake", f"/complaints/{cid}/customer-responses",
                         {"received_on": TODAY, "satisfied": False, "text": "不认可调查结论"})
     assert challenged["status"] == "under_investigation"
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation",
            {"root_cause": "补充调查：运输挤压", "impact": "仅本批", "other_batches_affected": "无", "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/assessment",
@@ -282,7 +292,8 @@ def test_every_step_leaves_an_audit_event_and_the_trail_replays_clean(app, api, 
     run_to_reply(api, cid)
     events = api.get("auditor", f"/audit/events?entity=complaint:{cid}").get_json()["events"]
     assert [e["action"] for e in events] == ["complaint.registered", "complaint.validity", "complaint.classify",
-                                             "complaint.investigate", "complaint.assess", "complaint.reply"]
+                                             "complaint.assigned", "complaint.investigate", "complaint.assess",
+                                             "complaint.reply"]
     assert events[2]["changes"]["number"] == [None, "TS-II-26-001"]
     assert events[2]["changes"]["status"] == ["registered", "under_investigation"]
     assert integrity_check(uow_factory()) == []

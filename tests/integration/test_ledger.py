@@ -12,7 +12,8 @@ from tests.integration.test_signatures import classified, sign
 @pytest.mark.req("REC-04", "REC-05", "AT-04")
 def test_the_ledger_lists_every_number_with_voids_and_reports_no_gaps(app, api):
     first, second, third = classified(api, "II"), classified(api, "II"), classified(api, "I")
-    assert sign(api, "qa_head", second, "void_approval", comment="重复登记").status_code == 201
+    api.ok("qa_officer", f"/complaints/{second}/void-requests", {"reason": "重复登记"})
+    assert sign(api, "qa_head", second, "void_approval", comment="同意").status_code == 201
     data = api.get("auditor", "/ledger?year=2026").get_json()
     assert [r["number"] for r in data["rows"]] == ["TS-I-26-001", "TS-II-26-001", "TS-II-26-002"]
     void = next(r for r in data["rows"] if r["number"] == "TS-II-26-002")

@@ -6,7 +6,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_complaints_api import TODAY, api, registration, settings  # noqa: F401 (fixtures)
+from tests.integration.test_complaints_api import assign_investigator, TODAY, api, registration, settings  # noqa: F401 (fixtures)
 
 
 def classified(api, klass="II"):
@@ -118,11 +118,14 @@ def test_the_author_of_an_extension_request_cannot_approve_it_and_approval_moves
 def test_class_i_investigation_waits_for_the_interim_risk_decision_of_qa_head_and_qp(api):
     cid = classified(api, "I")
     investigation = {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True}
+    assign_investigator(api, cid)
     assert api.post("investigator", f"/complaints/{cid}/investigation", investigation).status_code == 409
     assert sign(api, "qa_head", cid, "interim_risk_decision", comment="隔离本批，暂停发运").status_code == 201
+    assign_investigator(api, cid)
     assert api.post("investigator", f"/complaints/{cid}/investigation", investigation).status_code == 409
     assert sign(api, "qa_head", cid, "interim_risk_decision").status_code == 409  # QA head has signed
     assert sign(api, "qp", cid, "interim_risk_decision", comment="同意").status_code == 201
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation", investigation)
     cid_ii = classified(api, "II")
     assert sign(api, "qp", cid_ii, "interim_risk_decision").status_code == 409  # not a class I complaint
@@ -132,6 +135,7 @@ def test_class_i_investigation_waits_for_the_interim_risk_decision_of_qa_head_an
 def test_a_change_to_signed_content_supersedes_the_signature_and_progress_does_not(api):
     cid = classified(api, "III")
     sign(api, "qp", cid, "qp_acknowledgement")
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation",
            {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
     progressed = api.get("qa_officer", f"/complaints/{cid}").get_json()
@@ -163,6 +167,7 @@ def test_signature_rows_are_append_only_in_the_database(app, api):
 def replied(api) -> int:
     """A class III complaint, investigated, assessed and formally answered today."""
     cid = classified(api, "III")
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation",
            {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/assessment",
@@ -197,16 +202,35 @@ def test_closure_needs_the_signed_audit_trail_review_and_is_signed_by_the_qa_hea
 
 
 @pytest.mark.req("WF-07")
-def test_a_response_after_closure_opens_a_linked_follow_up_and_keeps_the_closure(api):
+def test_a_response_after_closure_opens_a_linked_follow_up_and_keeps_the_closure(app, api):
     cid = replied_and_satisfied(api)
     sign(api, "qa_head", cid, "audit_trail_review")
     api.ok("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {}))
-    late = api.ok("intake", f"/complaints/{cid}/customer-responses",
-                  {"received_on": TODAY, "satisfied": False, "text": "问题再次出现"})
-    assert late["status"] == "closed" and late["follow_up_id"]
-    follow_up = api.get("qa_officer", f"/complaints/{late['follow_up_id']}").get_json()
+    closed = api.get("qa_officer", f"/complaints/{cid}").get_json()
+    events_before = business_events(api, cid)
+    # Closed means closed: a response is not recorded on it; the answer says where it goes.
+    late = api.post("intake", f"/complaints/{cid}/customer-responses",
+                    {"received_on": TODAY, "satisfied": False, "text": "问题再次出现"})
+    assert late.status_code == 409 and "follow-up" in late.get_json()["error"]["message"]
+    # It is opened explicitly, as a complaint of its own that links to the closed one.
+    follow_up = api.ok("intake", f"/complaints/{cid}/follow-ups", {"received_on": TODAY, "text": "问题再次出现"}, 201)
     assert follow_up["follow_up_of_id"] == cid and follow_up["status"] == "registered"
-    assert follow_up["batch_nos"] == ["B2602"] and "问题再次出现" in follow_up["description"]
+    assert follow_up["follow_up_of"]["number"] == closed["number"]
+    assert follow_up["batch_nos"] == ["B2602"] and follow_up["description"] == "问题再次出现"
+    # ... and both ways; the closed complaint, its version and signatures are exactly as closed.
+    after = api.get("qa_officer", f"/complaints/{cid}").get_json()
+    assert [f["id"] for f in after.pop("follow_ups")] == [follow_up["id"]]
+    closed.pop("follow_ups")
+    assert after == closed and after["status"] == "closed"
+    assert {s["status"] for s in after["signatures"]} == {"valid"}
+    assert business_events(api, cid) == events_before
+    # A follow-up is opened only from a closed complaint.
+    again = api.post("intake", f"/complaints/{follow_up['id']}/follow-ups", {"received_on": TODAY, "text": "x"})
+    assert again.status_code == 409
+
+
+def business_events(api, cid) -> list:
+    return [(e["index"], e["action"]) for e in api.get("auditor", f"/audit/events?entity=complaint:{cid}").get_json()["events"]]
 
 
 @pytest.mark.req("WF-06", "WF-16")
@@ -297,20 +321,48 @@ def test_the_qa_head_rejects_an_extension_with_a_reason_and_the_deadline_stays(a
     assert sign(api, "qa_head", cid, "extension_approval").status_code == 409  # decided already
 
 
-@pytest.mark.req("AT-04", "SIG-06")
-def test_a_void_needs_the_qa_heads_signature_and_a_reason_and_stops_the_process(app, api):
+@pytest.mark.req("AT-04", "SIG-06", "SIG-08")
+def test_a_void_needs_a_request_and_the_qa_heads_signature_by_another_person_and_stops_the_process(app, api):
     cid = classified(api)
+    # No request, nothing to approve: the QA head alone cannot void a complaint.
+    assert sign(api, "qa_head", cid, "void_approval", comment="重复登记").status_code == 409
+    assert api.post("qa_officer", f"/complaints/{cid}/void-requests", {}).status_code == 400  # reason named
+    requested = api.ok("qa_officer", f"/complaints/{cid}/void-requests", {"reason": "重复登记，见 TS-II-26-002"})
+    assert requested["status"] == "under_investigation"
+    assert [(v["status"], v["requested_by"]["username"]) for v in requested["void_requests"]] == [("requested", "li.na")]
+    assert api.post("qa_officer", f"/complaints/{cid}/void-requests", {"reason": "again"}).status_code == 409
     assert sign(api, "qa_officer", cid, "void_approval", comment="重复登记").status_code == 403
     assert sign(api, "qa_head", cid, "void_approval").status_code == 400
-    voided = sign(api, "qa_head", cid, "void_approval", comment="重复登记，见 TS-II-26-002")
+    voided = sign(api, "qa_head", cid, "void_approval", comment="同意作废")
     assert voided.status_code == 201 and voided.get_json()["status"] == "void"
     assert voided.get_json()["number"] == "TS-II-26-001"  # the number stays, never reused
-    assert api.post("investigator", f"/complaints/{cid}/investigation", {
+    assign_investigator_refused = api.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": "zhang.wei"})
+    assert assign_investigator_refused.status_code == 409
+    assert api.post("qa_officer", f"/complaints/{cid}/investigation", {
         "root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True}).status_code == 409
     assert sign(api, "qa_head", cid, "void_approval", comment="again").status_code == 409
     event = [e for e in api.get("auditor", f"/audit/events?entity=complaint:{cid}").get_json()["events"]
              if e["action"] == "complaint.void"][0]
     assert event["reason"].startswith("重复登记") and event["changes"]["status"] == ["under_investigation", "void"]
+    assert event["actor"]["name"] == "Liu.Yang Tester"
+
+
+@pytest.mark.req("SIG-08")
+def test_the_qa_head_who_asked_for_a_void_cannot_approve_it_and_a_rejection_keeps_the_complaint(api):
+    cid = classified(api)
+    api.ok("qa_head", f"/complaints/{cid}/void-requests", {"reason": "误登记"})
+    own = sign(api, "qa_head", cid, "void_approval", comment="同意")
+    assert own.status_code == 403 and "author" in own.get_json()["error"]["message"]
+    assert api.get("qa_officer", f"/complaints/{cid}").get_json()["status"] == "under_investigation"
+    cid2 = classified(api)
+    api.ok("qa_officer", f"/complaints/{cid2}/void-requests", {"reason": "误登记"})
+    assert sign(api, "qa_head", cid2, "void_rejection").status_code == 400  # a rejection says why
+    rejected = sign(api, "qa_head", cid2, "void_rejection", comment="投诉有效，不得作废")
+    assert rejected.status_code == 201
+    body = rejected.get_json()
+    assert body["status"] == "under_investigation" and body["void_requests"][0]["status"] == "rejected"
+    assert [(s["step"], s["meaning"], s["status"]) for s in body["signatures"]] == [("void_rejection", "rejected", "valid")]
+    assert sign(api, "qa_head", cid2, "void_approval", comment="x").status_code == 409  # nothing waiting
 
 
 @pytest.mark.req("RET-01", "RET-02")
@@ -339,6 +391,7 @@ def test_the_qp_acknowledges_the_investigation_too_without_superseding_the_first
     assert sign(api, "qp", cid, "qp_acknowledgement").status_code == 201
     early = sign(api, "qp", cid, "qp_acknowledgement", subject="investigation")
     assert early.status_code == 409  # nothing investigated yet
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation",
            {"root_cause": "封口压力偏低", "impact": "i", "other_batches_affected": "o", "substantiated": True})
     waiting = api.get("qp", "/signatures/waiting").get_json()["waiting"]
@@ -349,6 +402,7 @@ def test_the_qp_acknowledges_the_investigation_too_without_superseding_the_first
                                                                                  ("investigation", "valid")]
     assert api.get("qp", "/signatures/waiting").get_json()["waiting"] == []
     # A re-investigation with a new root cause: only the investigation acknowledgement is superseded.
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation",
            {"root_cause": "瓶盖供应商批次缺陷", "impact": "i", "other_batches_affected": "o", "substantiated": True})
     statuses = [(s["subject"], s["status"]) for s in api.get("qp", f"/complaints/{cid}").get_json()["signatures"]]

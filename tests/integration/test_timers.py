@@ -8,7 +8,7 @@ from gmp_complaints import create_app
 from gmp_complaints.cli import main
 from gmp_complaints.config import load_settings
 from tests.conftest import environment_for, signing_key_path
-from tests.integration.test_complaints_api import Api, registration
+from tests.integration.test_complaints_api import assign_investigator, Api, registration
 
 
 @pytest.fixture
@@ -44,6 +44,7 @@ def replied_on(api, day: str) -> int:
     api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": "III", "rationale": "r",
                                                                 "adr_suspected": False})
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation", {"root_cause": "r", "impact": "i",
                                                                  "other_batches_affected": "无", "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
@@ -73,6 +74,7 @@ def test_reminder_after_25_and_closure_pending_after_10_working_days_across_nati
     api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": "II", "rationale": "r",
                                                                 "adr_suspected": False})
     api = api_for(on_day("2026-09-24"), credentials)
+    assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation", {"root_cause": "r", "impact": "i",
                                                                  "other_batches_affected": "无", "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,

@@ -3,7 +3,7 @@ import pytest
 
 from gmp_complaints.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.roles import Role
-from signatures.matrix import SIGNING_MATRIX, Meaning, SigningStep, check_signer, missing_roles, rule_for
+from signatures.matrix import SIGNING_MATRIX, Meaning, SigningStep, authors_of, check_signer, missing_roles, rule_for
 
 # DESIGN §3 and §6, written out once more by hand so a change to the matrix has to be deliberate.
 EXPECTED = {
@@ -14,6 +14,7 @@ EXPECTED = {
     "extension_approval": ("approved", {"qa_head"}, "extension"),
     "extension_rejection": ("rejected", {"qa_head"}, "extension"),
     "void_approval": ("approved", {"qa_head"}, "void"),
+    "void_rejection": ("rejected", {"qa_head"}, "void"),
     "regrading": ("approved", {"qa_head"}, "regrading"),
     "retention_change": ("approved", {"qa_head"}, "retention"),
     "closure": ("approved", {"qa_head"}, "complaint"),
@@ -135,3 +136,38 @@ def test_permission_is_checked_before_four_eyes_and_before_conflict():
     # The author is refused even when the step is already complete.
     with pytest.raises(PermissionDeniedError):
         sign_as("closure", ["qa_head"], signer_id=7, author_ids={7}, already_signed_roles=["qa_head"])
+
+
+# Who did what on a complaint, as the audit trail says: (action, actor id).
+TRAIL = {("complaint.registered", 1), ("complaint.acknowledge", 2), ("complaint.validity", 2),
+         ("complaint.classify", 2), ("complaint.investigate", 3), ("complaint.assess", 2), ("complaint.reply", 4),
+         ("signature.signed", 5), ("complaint.assigned", 6), ("document.printed", 6), ("escalation.created", None)}
+
+
+@pytest.mark.req("SIG-08")
+def test_authors_of_a_review_or_approval_are_everyone_who_authored_a_step_it_covers():
+    # Closure and the audit-trail review cover the whole complaint: every step's author.
+    assert authors_of(rule_for("closure"), TRAIL) == {1, 2, 3, 4}
+    assert authors_of(rule_for("audit_trail_review"), TRAIL) == {1, 2, 3, 4}
+    # Signing, assigning, printing and system work author nothing.
+    assert not authors_of(rule_for("closure"), TRAIL) & {5, 6}
+    # Narrower scopes: the classification; the classification, investigation and assessment.
+    assert authors_of(rule_for("interim_risk_decision"), TRAIL) == {2}
+    assert authors_of(rule_for("regrading"), TRAIL) == {2}
+    assert authors_of(rule_for("capa_not_needed"), TRAIL) == {2, 3}
+    # A decision on a request excludes its requester.
+    assert authors_of(rule_for("void_approval"), TRAIL, requested_by=[9]) == {9}
+    assert authors_of(rule_for("extension_rejection"), TRAIL, requested_by=[8, None]) == {8}
+
+
+@pytest.mark.req("SIG-08")
+def test_an_acknowledgement_or_a_verified_fact_approves_nobodys_work():
+    assert authors_of(rule_for("qp_acknowledgement"), TRAIL) == frozenset()
+    assert authors_of(rule_for("sales_confirmation"), TRAIL) == frozenset()
+
+
+@pytest.mark.req("SIG-08")
+def test_every_scope_says_which_actions_author_it():
+    from signatures.matrix import AUTHORING_ACTIONS
+
+    assert {rule.scope for rule in SIGNING_MATRIX.values()} <= set(AUTHORING_ACTIONS)
