@@ -81,6 +81,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "user.reauthenticated": ActionSpec(ActionKind.security, Msg("Re-authenticated to sign")),
     "signature.signed": ActionSpec(ActionKind.create, Msg("Electronic signature")),
     "signature.refused": ActionSpec(ActionKind.security, Msg("Signature refused")),
+    "user.access_refused": ActionSpec(ActionKind.security, Msg("Access refused (role)")),
     "complaint.retention_changed": ActionSpec(ActionKind.change, Msg("Retention date moved earlier")),
     "complaint.void": ActionSpec(ActionKind.change, Msg("Complaint voided")),
     "complaint.close": ActionSpec(ActionKind.create, Msg("Complaint closed")),

@@ -398,6 +398,16 @@ def _reset_failed_logins(uow: UnitOfWork, user_id: int) -> None:
                                actor_id=user.id))
 
 
+def record_refused_access(uow: UnitOfWork, *, user_id: int, endpoint: str, method: str,
+                          source_ip: str | None) -> None:
+    """A request the authorisation matrix refuses for the user's roles: audited, nothing else."""
+    with uow:
+        uow.record(DomainEvent("user.access_refused", "user", str(user_id),
+                               {"endpoint": [None, endpoint[:120]], "method": [None, method[:10]]},
+                               actor_id=user_id, source_ip=source_ip))
+        uow.commit()
+
+
 def log_in(uow: UnitOfWork, *, username: str, password: str, source_ip: str | None) -> LoginResult:
     """A browser log-in: a new server-side session with a fresh random id."""
     with uow:

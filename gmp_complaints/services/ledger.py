@@ -43,7 +43,7 @@ def ledger(uow: UnitOfWork, *, year: int, complaint_class: str | None = None, st
         voids = {int(r.record_id): r.comment for r in session.scalars(sa.select(SignatureRow).where(
             SignatureRow.record_type == "complaint", SignatureRow.step == "void_approval"))}
         voids.update(session.execute(sa.select(VoidRequest.complaint_id, VoidRequest.reason)
-                                     .where(VoidRequest.status == "approved")).tuples())
+                                     .where(VoidRequest.status == "approved")).all())
         rows = []
         for complaint, code, name in complaints:
             if complaint_class and complaint.complaint_class != complaint_class:

@@ -106,6 +106,9 @@ def enforce_access():
         if user.password_change_reason is not None and not access.during_password_change:
             return redirect(url_for("auth.change_password"))
     if not user.has_any_role(access.roles):
+        # A refused access is a security event of its own (it changes nothing else).
+        accounts.record_refused_access(uow(), user_id=user.id, endpoint=endpoint, method=request.method,
+                                       source_ip=client_ip())
         return forbidden("Your role does not allow this.")
     return None
 
