@@ -407,3 +407,76 @@ def test_the_qp_acknowledges_the_investigation_too_without_superseding_the_first
            {"root_cause": "瓶盖供应商批次缺陷", "impact": "i", "other_batches_affected": "o", "substantiated": True})
     statuses = [(s["subject"], s["status"]) for s in api.get("qp", f"/complaints/{cid}").get_json()["signatures"]]
     assert statuses == [(None, "valid"), ("investigation", "superseded")]
+
+
+@pytest.mark.req("SIG-08")
+def test_a_qa_head_who_worked_the_complaint_can_neither_review_its_trail_nor_close_it(api, make_user, client):
+    """Four-eyes over the whole complaint: not only the owner, everyone who authored a step."""
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    api.ok("qa_head", f"/complaints/{cid}/acknowledgement", {"sent_on": TODAY, "method": "电话", "note": None})
+    api.ok("qa_head", f"/complaints/{cid}/validity",
+           {"information_complete": True, "substantiated": False, "reason": "样品检验合格"})
+    pending = api.ok("qa_head", f"/complaints/{cid}/replies", {"replied_on": TODAY, "summary": "经检验不成立"})
+    assert pending["status"] == "closure_pending" and pending["owner"] is None
+    own_review = sign(api, "qa_head", cid, "audit_trail_review")
+    assert own_review.status_code == 403 and "author" in own_review.get_json()["error"]["message"]
+    # Another head of quality reviews; the one who worked it still cannot close it.
+    _, password = make_user("zhou.min", "qa_head", identity_verified=True)
+    token = client.post("/api/v1/auth/token", json={"username": "zhou.min", "password": password}).get_json()["token"]
+    assert client.post("/api/v1/auth/esignature-statement", json={"password": password},
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    api.tokens["other_head"], api.credentials["other_head"] = token, ("zhou.min", password)
+    assert sign(api, "other_head", cid, "audit_trail_review").status_code == 201
+    own_closure = api.post("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {}))
+    assert own_closure.status_code == 403
+    assert api.get("qa_officer", f"/complaints/{cid}").get_json()["status"] == "closure_pending"
+    closed = api.ok("other_head", f"/complaints/{cid}/closure", api.signed("other_head", {}))
+    assert closed["status"] == "closed"
+
+
+@pytest.mark.req("WF-01", "AT-01")
+def test_only_the_assigned_investigator_or_qa_records_the_investigation(app, api, make_user, client):
+    cid = classified(api)
+    body = {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True}
+    before = api.get("qa_officer", f"/complaints/{cid}").get_json()
+    events = business_events(api, cid)
+    unassigned = api.post("investigator", f"/complaints/{cid}/investigation", body)
+    assert unassigned.status_code == 403 and "assigned" in unassigned.get_json()["error"]["message"]
+    _, password = make_user("sun.li", "investigator")
+    token = client.post("/api/v1/auth/token", json={"username": "sun.li", "password": password}).get_json()["token"]
+    api.tokens["other_investigator"] = token
+    api.ok("qa_officer", f"/complaints/{cid}/assignment", {"investigator": "sun.li"})
+    before = api.get("qa_officer", f"/complaints/{cid}").get_json()
+    events = business_events(api, cid)
+    assert api.post("investigator", f"/complaints/{cid}/investigation", body).status_code == 403
+    assert api.get("qa_officer", f"/complaints/{cid}").get_json() == before and business_events(api, cid) == events
+    assert api.ok("other_investigator", f"/complaints/{cid}/investigation", body)["investigation"]["root_cause"] == "r"
+    # QA coordinates the investigation and may record it too.
+    assert api.post("qa_officer", f"/complaints/{cid}/investigation", {**body, "root_cause": "r2"}).status_code == 200
+
+
+@pytest.mark.req("REC-03", "AT-01", "WF-07")
+def test_nothing_on_a_closed_complaint_changes(app, api):
+    import io
+
+    cid = replied_and_satisfied(api)
+    assert sign(api, "qa_head", cid, "audit_trail_review").status_code == 201
+    api.ok("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {}))
+    before = api.get("qa_officer", f"/complaints/{cid}").get_json()
+    events = business_events(api, cid)
+    upload = api.client.post(f"/api/v1/complaints/{cid}/attachments",
+                             data={"file": (io.BytesIO(b"%PDF-1.4 late letter"), "late.pdf")},
+                             headers={"Authorization": f"Bearer {api.tokens['intake']}"})
+    assert upload.status_code == 409 and "follow-up" in upload.get_json()["error"]["message"]
+    assert sign(api, "qp", cid, "qp_acknowledgement").status_code == 409
+    assert api.post("qa_officer", "/capas", {
+        "complaint_ids": [cid], "problem_statement": "p", "risk": "r", "effectiveness_criteria": "c",
+        "effectiveness_due_on": "2027-06-30"}).status_code == 409
+    assert api.post("qa_officer", f"/complaints/{cid}/void-requests", {"reason": "r"}).status_code == 409
+    assert api.post("qa_officer", f"/complaints/{cid}/reminders", {"sent_on": TODAY}).status_code == 409
+    after = api.get("qa_officer", f"/complaints/{cid}").get_json()
+    assert after == before and {s["status"] for s in after["signatures"]} == {"valid"}
+    assert business_events(api, cid) == events
+    with app.extensions["gmp_engine"].connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM attachments")).scalar_one() == 0
+        assert connection.execute(sa.text("SELECT count(*) FROM capas")).scalar_one() == 0
