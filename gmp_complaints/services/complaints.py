@@ -448,12 +448,18 @@ def request_void(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor
         if any(r.status == "requested" for r in complaint.void_requests):
             raise ConflictError(Msg("A void request is already waiting for the head of quality's decision."))
         row = VoidRequest(reason=reason, status="requested", requested_by_id=actor.id, requested_at=uow.now())
-        complaint.void_requests.append(row)
-        uow.session.flush()
-        uow.record(DomainEvent("void_request.created", "void_request", str(row.id),
-                               {"complaint_id": [None, complaint.id]}, reason=reason, actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return _file_request(uow, complaint, complaint.void_requests, row, "void_request.created", reason, actor)
+
+
+def _file_request(uow: UnitOfWork, complaint: Complaint, requests: list, row, action: str, reason: str,
+                  actor: Actor) -> dict:
+    """A request for the head of quality's signed decision (an extension, a void), filed on the complaint."""
+    requests.append(row)
+    uow.session.flush()
+    uow.record(DomainEvent(action, action.split(".")[0], str(row.id), {"complaint_id": [None, complaint.id]},
+                           reason=reason, actor_id=actor.id))
+    uow.commit()
+    return complaint_view(uow, complaint, actor.roles)
 
 
 def reminder_letter(complaint: Complaint, reply_row: ComplaintReply) -> str:
@@ -739,12 +745,8 @@ def request_extension(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: 
                 "The new date must be after the current one (%(date)s).", date=current.isoformat())]})
         row = DeadlineExtension(kind=kind, due_on_before=current, new_due_on=new_due_on, reason=reason,
                                 status="requested", requested_by_id=actor.id, requested_at=uow.now())
-        complaint.extensions.append(row)
-        uow.session.flush()
-        uow.record(DomainEvent("deadline_extension.requested", "deadline_extension", str(row.id),
-                               {"complaint_id": [None, complaint.id]}, reason=reason, actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return _file_request(uow, complaint, complaint.extensions, row, "deadline_extension.requested", reason,
+                             actor)
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -213,7 +213,9 @@ def sign(complaint_id: int):
             "subject": form.get("subject") or None}
     # The audit-trail review is signed on the review page, so its errors are shown there.
     page = audit_review if data["step"] == "audit_trail_review" else show
-    return _run(complaint_id, f"sign_{form.get('step')}_{form.get('extension_id') or form.get('subject') or ''}",
+    # The dialog's name, as the page builds it from the subject's id (an extension, a void request).
+    key = form.get("extension_id") or (form.get("subject") or "").split(":")[-1]
+    return _run(complaint_id, f"sign_{form.get('step')}_{key}",
                 lambda: approvals.sign_step(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr),
                 page=page)
 

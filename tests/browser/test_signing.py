@@ -116,6 +116,24 @@ def test_the_qa_head_reviews_the_audit_trail_and_closes_the_complaint(page, live
     assert [t.split("：")[0].split(":")[0] for t in texts] == ["审计追踪审核", "关闭批准"]
     assert all("刘洋 Liu Yang" in t for t in texts)
     screenshot("closed")
+    # Closed means closed: no step, no file; the customer's later word opens a linked follow-up.
+    assert page.locator("#closed-notice").is_visible()
+    assert page.locator("#upload-form").count() == 0 and page.locator("#next-steps").count() == 0
+    assert page.locator("#sign-closure").count() == 0
+    form = page.locator("#step-open_follow_up")
+    form.locator("input[name=received_on]").fill(business_today(setup.settings).isoformat())
+    form.locator("textarea[name=text]").fill("客户来电：问题再次出现")
+    page.click("#submit-open_follow_up")
+    page.wait_for_load_state()
+    assert "已开立后续投诉" in page.locator(".flash-info").inner_text()
+    assert page.locator("#complaint-status").inner_text() == "已登记"
+    page.click("#follow-up-of a")
+    assert page.locator("#complaint-status").inner_text() == "已关闭"
+    assert page.locator("#follow-ups a").count() == 1
+    assert [t.split("：")[0].split(":")[0] for t in page.locator("#signatures .signature").all_inner_texts()] == [
+        "审计追踪审核", "关闭批准"]
+    assert page.locator("#signatures .signature.superseded").count() == 0
+    screenshot("closed-with-follow-up")
 
 
 @pytest.mark.req("SIG-05")
@@ -132,3 +150,25 @@ def test_at_first_use_the_page_leads_to_the_statement_and_back_to_the_signature(
     page.wait_for_url(f"{live_server}/complaints/{cid}")
     sign_in_dialog(page, "sign-qp_acknowledgement", "chen.jing", STRONG_PASSWORD)
     assert "确认知悉 — 陈静 Chen Jing" in page.locator("#signatures .signature").first.inner_text()
+
+
+@pytest.mark.req("SIG-08", "AT-04")
+def test_a_void_is_requested_by_qa_and_decided_by_the_qa_head_in_the_pages(page, live_server, app, make_user,
+                                                                           screenshot):
+    setup = Setup(app, make_user)
+    cid = setup.classified()
+    log_in(page, live_server, "li.na", STRONG_PASSWORD)
+    page.goto(f"{live_server}/complaints/{cid}")
+    assert page.locator("#sign-void_approval-1").count() == 0  # nothing to approve without a request
+    page.locator("#step-request_void textarea[name=reason]").fill("重复登记，见 TS-III-26-002")
+    page.click("#submit-request_void")
+    assert "重复登记" in page.locator("#void-requests").inner_text()
+    page.click("#logout")
+    log_in(page, live_server, "liu.yang", STRONG_PASSWORD)
+    page.goto(f"{live_server}/complaints/{cid}")
+    sign_in_dialog(page, "sign-void_approval-1", "liu.yang", STRONG_PASSWORD)  # no reason given
+    assert page.locator("#sign-void_approval-1 .has-error, #sign-void_approval-1 .error").count() >= 1
+    screenshot("void-approval-needs-a-reason")
+    sign_in_dialog(page, "sign-void_approval-1", "liu.yang", STRONG_PASSWORD, comment="同意作废")
+    assert page.locator("#complaint-status").inner_text() == "已作废"
+    assert "已批准" in page.locator("#void-requests").inner_text()

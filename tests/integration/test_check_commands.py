@@ -3,7 +3,6 @@ an untouched instance (exit 0) and a deliberately tampered one (exit 1, naming t
 that cannot fail is a defect. SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -13,8 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.integration.test_archive import closed_complaint  # noqa: F401 (fixture)
 from tests.integration.test_complaints_api import api, settings  # noqa: F401 (fixtures)
-from tests.integration.test_signatures import _env_of, replied_and_satisfied, sign
+from tests.integration.test_signatures import _env_of
 
 GMP = Path(sys.executable).with_name("gmp")
 
@@ -25,16 +25,9 @@ def gmp(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def closed(api):
+def closed(closed_complaint):
     """A closed complaint with an attachment, a reply, a customer response and three signatures."""
-    cid = replied_and_satisfied(api)
-    upload = api.client.post(f"/api/v1/complaints/{cid}/attachments",
-                             data={"file": (io.BytesIO(b"%PDF-1.4 customer letter"), "letter.pdf")},
-                             headers={"Authorization": f"Bearer {api.tokens['intake']}"})
-    assert upload.status_code == 201
-    assert sign(api, "qa_head", cid, "audit_trail_review").status_code == 201
-    api.ok("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {"comment": "同意关闭"}))
-    return cid
+    return closed_complaint
 
 
 def out_of_band(app, table: str, statement: str) -> None:

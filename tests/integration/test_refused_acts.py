@@ -11,7 +11,7 @@ record is the failed attempt and the lock.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import pytest
@@ -19,7 +19,6 @@ import sqlalchemy as sa
 
 from tests.integration.test_complaints_api import (  # noqa: F401 (fixtures)
     TODAY,
-    Api,
     api,
     assign_investigator,
     capa_body,
@@ -50,7 +49,6 @@ class Act:
     not_allowed: tuple[str, str]
     #: acts with no four-eyes (an acknowledgement, a verified fact, the QA head's own retention decision)
     four_eyes: bool = True
-    cases: tuple = field(default=())
 
 
 def _classified(api, klass="II", who="author") -> int:
