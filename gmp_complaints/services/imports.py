@@ -84,8 +84,7 @@ def import_csv(uow: UnitOfWork, *, kind: str, filename: str, data: bytes, actor_
                                     for field, messages in exc.fields.items()) or str(exc.message)
                 problems.append(f"line {number}: {details}")
         if problems:
-            uow.session.rollback()
-            uow.events = []
+            uow.rollback()  # all rows or none; the rejected transfer itself is still logged
         log = TransferLog(kind=kind, source=source, filename=filename[:255], file_sha256=digest,
                           rows_total=len(rows), rows_imported=0 if problems else len(rows),
                           result="rejected" if problems else "imported", errors="\n".join(problems) or None,
