@@ -19,7 +19,7 @@ from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs
-from gmp_complaints.services.complaints import Actor, _load, _move, complaint_view
+from gmp_complaints.services.complaints import Actor, _load, _move, answered, complaint_view
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
@@ -277,8 +277,7 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
                                    reason=comment, actor_id=signer_id))
             if rule.step is SigningStep.void_approval:
                 _move(uow, complaint, Step.void, signer_id, reason=void_request.reason)
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[Msg]:
@@ -317,8 +316,7 @@ def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sourc
         signing.sign(uow, signer, _request(complaint, view, SigningStep.closure, comment=comment), source_ip=source_ip)
         complaint.closed_on = business_today(uow.settings)
         _move(uow, complaint, Step.close, signer.user.id)
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor,
@@ -356,8 +354,7 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
         uow.session.flush()
         signing.sign(uow, signer, _request(complaint, _content_view(uow, complaint), SigningStep.retention_change,
                                            comment=reason), source_ip=source_ip)
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def credentials_of(data: dict) -> tuple[str, str]:

@@ -53,6 +53,7 @@ from gmp_complaints.services.calendars import load_calendar
 from gmp_complaints.services.configuration import criteria_in_force, load_timer_configuration
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.services.reference_data import reference
 from gmp_complaints.uow import UnitOfWork
 
 ASSESSMENT_ACTIONS = ("compensation", "return_exchange", "recall")
@@ -215,8 +216,7 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
             "complaint.registered", "complaint", str(complaint.id),
             {"batch_ids": [None, sorted(b.id for b in batches)],
              "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 # --- steps ---------------------------------------------------------------------------------------
@@ -235,8 +235,7 @@ def acknowledge(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
                          not_before=complaint.received_on, not_before_label=Msg("the receipt"))
         _move(uow, complaint, Step.acknowledge, actor.id)  # 409 when the feedback is already recorded
         complaint.acknowledged_on, complaint.acknowledgement_method, complaint.acknowledgement_note = sent_on, method, note
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -256,8 +255,7 @@ def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
         complaint.validity_on = business_today(uow.settings)
         _move(uow, complaint, Step.validity, actor.id, substantiated=substantiated)
         complaint.substantiated = substantiated
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -282,8 +280,7 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint.class_rationale, complaint.adr_suspected = rationale, adr_suspected
         complaint.classified_on = business_today(uow.settings)
         complaint.criteria_version, complaint.class_criteria = version, " ".join(criteria) or None
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -314,8 +311,7 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
         complaint.root_cause, complaint.impact = root_cause, impact
         complaint.other_batches_affected, complaint.investigation_substantiated = other_batches, substantiated
         complaint.investigated_on = business_today(uow.settings)
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def check_may_investigate(actor: Actor, investigator_id: int | None) -> None:
@@ -345,8 +341,7 @@ def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> d
         complaint.reasonable, complaint.actions = reasonable, " ".join(sorted(set(actions))) or None
         complaint.adr_confirmed, complaint.regulator_report_required = adr_confirmed, regulator
         complaint.assessed_on = business_today(uow.settings)
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -366,8 +361,7 @@ def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> di
         complaint.replies.append(row)
         uow.session.flush()
         uow.record(DomainEvent("complaint_reply.created", "complaint_reply", str(row.id), actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -393,8 +387,7 @@ def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, 
         complaint.responses.append(row)
         uow.session.flush()
         uow.record(DomainEvent("customer_response.created", "customer_response", str(row.id), actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -431,8 +424,7 @@ def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Act
                                {"follow_up_of_id": [None, closed.id],
                                 "batch_ids": [None, sorted(link.batch_id for link in follow_up.batch_links)],
                                 "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, follow_up, actor.roles)
+        return answered(uow, follow_up, actor.roles)
 
 
 def request_void(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -458,8 +450,7 @@ def _file_request(uow: UnitOfWork, complaint: Complaint, requests: list, row, ac
     uow.session.flush()
     uow.record(DomainEvent(action, action.split(".")[0], str(row.id), {"complaint_id": [None, complaint.id]},
                            reason=reason, actor_id=actor.id))
-    uow.commit()
-    return complaint_view(uow, complaint, actor.roles)
+    return answered(uow, complaint, actor.roles)
 
 
 def reminder_letter(complaint: Complaint, reply_row: ComplaintReply) -> str:
@@ -494,8 +485,7 @@ def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
         check_event_date("sent_on", sent_on, today=business_today(uow.settings), not_before=last,
                          not_before_label=label)
         _add_reminder(uow, complaint, sent_on, actor.id, by_system=False)
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
@@ -519,8 +509,7 @@ def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sou
         _move(uow, complaint, Step.regrade, signer.user.id, reason=reason)
         complaint.complaint_class = complaint_class.value
         sign_regrading(uow, complaint, signer, reason=reason, source_ip=source_ip)
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def assign(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -561,8 +550,7 @@ def assign(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> d
             setattr(complaint, field, value)
         uow.record(DomainEvent("complaint.assigned", "complaint", str(complaint.id), reason=reason or "first assignment",
                                actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def change_batches(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -655,11 +643,12 @@ class DeadlineRules:
 
 
 def load_deadline_rules(session) -> DeadlineRules:
-    """The calendar and time limits, read once per transaction (a page or a list shows many complaints)."""
+    """The calendar and time limits: the process's copy while the database holds the same (checked once
+    per transaction), so a page or a step does not read hundreds of calendar rows again."""
     cached = session.info.get("deadline_rules")
     if cached is None:
-        cached = session.info["deadline_rules"] = DeadlineRules(load_calendar(session),
-                                                                load_timer_configuration(session))
+        cached = session.info["deadline_rules"] = reference(
+            session, "deadline_rules", lambda s: DeadlineRules(load_calendar(s), load_timer_configuration(s)))
     return cached
 
 
@@ -750,6 +739,15 @@ def request_extension(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: 
 
 
 # --- reading -------------------------------------------------------------------------------------
+
+
+def answered(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
+    """Commit a step and answer with the complaint, built in the step's own transaction (flushed first):
+    one transaction per call, not a second one to read back what was just written."""
+    uow.session.flush()
+    view = complaint_view(uow, complaint, roles)
+    uow.commit()
+    return view
 
 
 def complaint_view(uow: UnitOfWork, complaint: Complaint, roles, *, with_signatures: bool = True) -> dict:
@@ -853,10 +851,14 @@ def _complaint_link(session, complaint_id: int | None) -> dict | None:
 
 
 def _person(session, user_id: int | None) -> dict | None:
+    """Who a user is, as a record shows it: three columns, not the account with its roles."""
     if user_id is None:
         return None
-    user = session.get(User, user_id)
-    return {"id": user.id, "username": user.username, "printed_name": user.printed_name}
+    people = session.info.setdefault("people", {})
+    if user_id not in people:
+        row = session.execute(sa.select(User.id, User.username, User.printed_name).where(User.id == user_id)).one()
+        people[user_id] = {"id": row.id, "username": row.username, "printed_name": row.printed_name}
+    return dict(people[user_id])
 
 
 def related_for_investigation(session, complaint: Complaint) -> dict:

@@ -71,13 +71,20 @@ def _add_version(uow: UnitOfWork, version: str, effective_from: date, note: str,
 
 
 def criteria_in_force(session, today: date) -> tuple[str, list[Criterion]]:
-    """The latest version effective on ``today``."""
-    row = session.scalars(sa.select(ClassCriteriaVersion).where(ClassCriteriaVersion.effective_from <= today)
-                          .order_by(ClassCriteriaVersion.effective_from.desc(),
-                                    ClassCriteriaVersion.created_at.desc())).first()
-    if row is None:
+    """The latest version effective on ``today`` (versions are read through the reference-data copy)."""
+    from gmp_complaints.services.reference_data import reference
+
+    versions = reference(session, "criteria_versions", _all_criteria_versions)
+    in_force = [v for v in versions if v[1] <= today]
+    if not in_force:
         raise ConflictError(Msg("No class criteria are in force: run gmp init."))
-    return row.version, _criteria(row)
+    version, _effective_from, _created_at, criteria = max(in_force, key=lambda v: (v[1], v[2]))
+    return version, list(criteria)
+
+
+def _all_criteria_versions(session) -> list[tuple]:
+    return [(row.version, row.effective_from, row.created_at, tuple(_criteria(row)))
+            for row in session.scalars(sa.select(ClassCriteriaVersion))]
 
 
 def _criteria(row: ClassCriteriaVersion) -> list[Criterion]:

@@ -11,7 +11,7 @@ from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.models import Batch, QuarantineRequest
 from gmp_complaints.services import inputs
-from gmp_complaints.services.complaints import Actor, _find_batches, _load, complaint_view
+from gmp_complaints.services.complaints import Actor, _find_batches, _load, answered
 from gmp_complaints.uow import UnitOfWork
 
 
@@ -41,8 +41,7 @@ def request_quarantine(uow: UnitOfWork, complaint_id: int, data: dict, *, actor:
             uow.session.flush()
             uow.record(DomainEvent("quarantine_request.created", "quarantine_request", str(row.id),
                                    {"complaint_id": [None, complaint.id]}, actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def answer_quarantine(uow: UnitOfWork, complaint_id: int, request_id: int, data: dict, *, actor: Actor) -> dict:
@@ -67,8 +66,7 @@ def answer_quarantine(uow: UnitOfWork, complaint_id: int, request_id: int, data:
         row.status, row.answered_on, row.answered_by_id = status.value, answered_on, actor.id
         row.quantity, row.location = quantity, location
         uow.record(DomainEvent("quarantine_request.answered", "quarantine_request", str(row.id), actor_id=actor.id))
-        uow.commit()
-        return complaint_view(uow, complaint, actor.roles)
+        return answered(uow, complaint, actor.roles)
 
 
 def quarantine_view(session, complaint) -> list[dict]:

@@ -3,7 +3,6 @@ lock in the transaction that uses the number. A rollback gives the number back; 
 permanent; two transactions never get the same one (database lock, not a process lock)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -14,12 +13,12 @@ def take_serial(session, scope: str) -> int:
     """The next serial of ``scope`` (1, 2, 3, ...), e.g. scope ``TS:I-26`` or ``R:2026``."""
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    # Create the counter if this is the scope's first number; a concurrent creator waits on the
-    # unique index and then finds the row.
-    session.execute(insert(NumberCounter).values(scope=scope, next_serial=1)
-                    .on_conflict_do_nothing(index_elements=["scope"]))
+    # One statement: the scope's first number creates the counter, every later one moves it on under
+    # the row lock (a concurrent first taker waits on the unique index, then updates).
+    statement = insert(NumberCounter).values(scope=scope, next_serial=2)
     taken = session.execute(
-        sa.update(NumberCounter).where(NumberCounter.scope == scope)
-        .values(next_serial=NumberCounter.next_serial + 1).returning(NumberCounter.next_serial)
+        statement.on_conflict_do_update(index_elements=["scope"],
+                                        set_={"next_serial": NumberCounter.next_serial + 1})
+        .returning(NumberCounter.next_serial)
     ).scalar_one()
     return taken - 1
