@@ -248,7 +248,7 @@ class Complaint(Base):
     investigator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     closed_on: Mapped[date | None] = mapped_column(sa.Date)
     #: a customer response after closure opens a linked follow-up; the closed record stays as it was
-    follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaints.id"))
+    follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
     #: content version: bumped by every recorded step, so signatures can bind to one
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)

@@ -321,9 +321,9 @@ def ledger():
 
 @api_v1.route("/signatures/waiting")
 def waiting_for_signature():
-    from gmp_complaints.services import approvals
+    from gmp_complaints.services import waiting
 
-    return jsonify({"waiting": approvals.waiting_for_signature(uow(), user_id=g.principal.id)})
+    return jsonify({"waiting": waiting.waiting_for_signature(uow(), user_id=g.principal.id)})
 
 
 @api_v1.route("/dashboard")

@@ -444,19 +444,6 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str],
     return offers
 
 
-def waiting_for_signature(uow: UnitOfWork, *, user_id: int, limit: int = 200) -> list[dict]:
-    """"Waiting for my signature" (QA head, QP, sales): open steps across complaints."""
-    with uow:
-        roles = {r.value for r in uow.session.get(User, user_id).roles}
-        waiting = []
-        for complaint in uow.session.scalars(sa.select(Complaint).where(Complaint.status.notin_(
-                [Status.void.value, Status.closed.value])).order_by(Complaint.received_on)):
-            waiting += open_signature_steps(uow, complaint, roles)
-            if len(waiting) >= limit:
-                break
-        return waiting
-
-
 def signature_offers(uow: UnitOfWork, complaint_id: int, *, user_id: int) -> list[dict]:
     with uow:
         complaint = _load(uow, complaint_id, for_update=False)

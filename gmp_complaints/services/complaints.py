@@ -216,7 +216,7 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
             "complaint.registered", "complaint", str(complaint.id),
             {"batch_ids": [None, sorted(b.id for b in batches)],
              "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-        return answered(uow, complaint, actor.roles)
+        return answered_after_numbering(uow, complaint, actor.roles)
 
 
 # --- steps ---------------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint.class_rationale, complaint.adr_suspected = rationale, adr_suspected
         complaint.classified_on = business_today(uow.settings)
         complaint.criteria_version, complaint.class_criteria = version, " ".join(criteria) or None
-        return answered(uow, complaint, actor.roles)
+        return answered_after_numbering(uow, complaint, actor.roles)
 
 
 def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -424,7 +424,7 @@ def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Act
                                {"follow_up_of_id": [None, closed.id],
                                 "batch_ids": [None, sorted(link.batch_id for link in follow_up.batch_links)],
                                 "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-        return answered(uow, follow_up, actor.roles)
+        return answered_after_numbering(uow, follow_up, actor.roles)
 
 
 def request_void(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -748,6 +748,14 @@ def answered(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
     view = complaint_view(uow, complaint, roles)
     uow.commit()
     return view
+
+
+def answered_after_numbering(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
+    """A step that took a serial (intake reference, TS number) commits first and answers after: the
+    counter row stays locked until the commit, and every other registration or classification of the
+    year waits on it, so nothing that can wait is done while it is held."""
+    uow.commit()
+    return complaint_view(uow, complaint, roles)
 
 
 def complaint_view(uow: UnitOfWork, complaint: Complaint, roles, *, with_signatures: bool = True) -> dict:

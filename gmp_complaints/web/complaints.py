@@ -254,7 +254,9 @@ def audit_review(complaint_id: int, errors: dict | None = None, open_step: str |
 
 @bp.route("/waiting-for-signature")
 def waiting():
-    return render_template("complaints/waiting.html", rows=approvals.waiting_for_signature(uow(), user_id=current_user.id),
+    from gmp_complaints.services import waiting as waiting_list
+
+    return render_template("complaints/waiting.html", rows=waiting_list.waiting_for_signature(uow(), user_id=current_user.id),
                            sign_labels=signature_labels(), labels=_labels())
 
 

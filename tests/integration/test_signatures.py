@@ -480,3 +480,39 @@ def test_nothing_on_a_closed_complaint_changes(app, api):
     with app.extensions["gmp_engine"].connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM attachments")).scalar_one() == 0
         assert connection.execute(sa.text("SELECT count(*) FROM capas")).scalar_one() == 0
+
+
+def waiting_for(api, who) -> list:
+    return [(w["id"], w["step"], w["subject"]) for w in api.get(who, "/signatures/waiting").get_json()["waiting"]]
+
+
+@pytest.mark.req("SIG-06", "SIG-08", "WF-10")
+def test_waiting_for_my_signature_lists_exactly_what_each_signer_may_sign_now(api):
+    """The list is built from the complaint rows; where a signature exists it is checked exactly."""
+    first = classified(api, "I")      # class I under investigation: interim decision of QA head and QP
+    second = replied_and_satisfied(api)  # closure pending, customer satisfied: review, then closure
+    third = replied(api)                # awaiting the customer
+    api.ok("qa_officer", f"/complaints/{third}/void-requests", {"reason": "重复登记"})
+    qp = waiting_for(api, "qp")
+    assert (first, "interim_risk_decision", None) in qp and (first, "qp_acknowledgement", None) in qp
+    assert (second, "qp_acknowledgement", "investigation") in qp
+    head = waiting_for(api, "qa_head")
+    assert head == [(first, "interim_risk_decision", None), (second, "audit_trail_review", None),
+                    (third, "void_approval", f"void_request:{api.get('qa_head', f'/complaints/{third}').get_json()['void_requests'][0]['id']}")]
+    assert waiting_for(api, "intake") == []  # the customer answered: no sales confirmation
+    # Once the review is signed the closure is waiting; once closed, nothing.
+    assert sign(api, "qa_head", second, "audit_trail_review").status_code == 201
+    assert (second, "closure", None) in waiting_for(api, "qa_head")
+    api.ok("qa_head", f"/complaints/{second}/closure", api.signed("qa_head", {}))
+    assert all(w[0] != second for w in waiting_for(api, "qa_head") + waiting_for(api, "qp"))
+    # A superseded acknowledgement is waiting again: the regrade changes what the QP acknowledged.
+    assert sign(api, "qp", first, "qp_acknowledgement").status_code == 201
+    assert (first, "qp_acknowledgement", None) not in waiting_for(api, "qp")
+    api.ok("qa_head", f"/complaints/{first}/regrading", api.signed("qa_head", {"complaint_class": "II", "reason": "r"}))
+    assert (first, "qp_acknowledgement", None) in waiting_for(api, "qp")
+    # Four-eyes: the QA head does not see what they authored.
+    fourth = api.ok("intake", "/complaints", registration(), 201)["id"]
+    api.ok("qa_head", f"/complaints/{fourth}/validity", {"information_complete": True, "substantiated": False,
+                                                          "reason": "不成立"})
+    api.ok("qa_head", f"/complaints/{fourth}/replies", {"replied_on": TODAY, "summary": "不成立"})
+    assert all(w[0] != fourth for w in waiting_for(api, "qa_head"))
