@@ -23,16 +23,10 @@ from gmp_complaints.services.complaints import Actor, _load, _move, answered, co
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
+from signatures.scopes import complaint_snapshot
 from signatures.matrix import SigningStep, authors_of, missing_roles, rule_for
 
 ALL_ROLES = frozenset(Role)
-REGISTRATION_KEYS = ("intake_ref", "channel", "received_on", "product_code", "batch_nos", "batch_unknown_reason",
-                     "complaint_type", "description", "sample_available", "written_confirmation_requested")
-CLASSIFICATION_KEYS = ("number", "complaint_class", "original_class", "classification", "class_criteria")
-# Workflow state, derived dates and who is assigned are not signed content.
-NOT_CONTENT = ("status", "version", "signatures", "related", "deadlines", "owner", "investigator", "closed_on",
-               "retention_kept_later", "follow_up_of_id", "complainant", "capas", "capa_justified", "follow_ups",
-               "follow_up_of", "void_requests")
 #: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
 SIGNATURE_STEPS = ("qp_acknowledgement", "interim_risk_decision", "sales_confirmation", "audit_trail_review",
                    "extension_approval", "extension_rejection", "void_approval", "void_rejection", "capa_not_needed")
@@ -43,34 +37,8 @@ VOID_DECISIONS = {SigningStep.void_approval: "approved", SigningStep.void_reject
 
 
 def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
-    """The canonical content a signature of ``scope`` covers. Attachments are only ever added, so they
-    count in the whole-complaint scopes (by their hashes, as the view lists them), not in the QP's."""
-    organisation = view["complainant"]["organisation"]
-    if scope == "registration+classification":
-        content = {**{k: view[k] for k in REGISTRATION_KEYS + CLASSIFICATION_KEYS}, "organisation": organisation}
-        if subject == INVESTIGATION_SUBJECT:  # SOP 4.2: the QP is told of the investigation too
-            content.update(investigation=view["investigation"], checklist=view["investigation_checklist"])
-        return content
-    if scope in ("classification+decision", "regrading"):
-        return {"id": view["id"], **{k: view[k] for k in CLASSIFICATION_KEYS}}
-    if scope == "extension":
-        # The request as made; its decision (status) is what the signature brings about, not what it covers.
-        extension = next(x for x in view["extensions"] if f"deadline_extension:{x['id']}" == subject)
-        return {"complaint": view["intake_ref"], "extension": {k: v for k, v in extension.items() if k != "status"}}
-    if scope == "assessment":
-        return {"id": view["id"], **{k: view[k] for k in CLASSIFICATION_KEYS},
-                "investigation": view["investigation"], "assessment": view["assessment"]}
-    if scope == "retention":
-        return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
-    # "complaint", "complaint+audit_trail", "void": the whole complaint as it stands; its CAPA records
-    # by number (their progress is signed on the CAPA itself)
-    content = {**{k: v for k, v in view.items() if k not in NOT_CONTENT}, "organisation": organisation,
-               "capas": [c["number"] for c in view.get("capas", [])]}
-    if scope == "void" and subject is not None:
-        # The request as made (its reason); its decision is what the signature brings about.
-        request = next(x for x in view["void_requests"] if f"void_request:{x['id']}" == subject)
-        content["void_request"] = {k: v for k, v in request.items() if k != "status"}
-    return content
+    """The canonical content a signature of ``scope`` covers: the explicit field lists of ``signatures.scopes``."""
+    return complaint_snapshot(view, scope, subject)
 
 
 def _content_view(uow: UnitOfWork, complaint: Complaint) -> dict:

@@ -37,6 +37,7 @@ from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
 from signatures.matrix import SigningStep, authors_of, rule_for
+from signatures.scopes import capa_snapshot
 
 QA_OFFICE = frozenset({Role.qa_officer, Role.qa_head})
 
@@ -304,21 +305,6 @@ def request_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data:
 
 
 # --- signed approvals ----------------------------------------------------------------------------
-
-
-def capa_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
-    """What a CAPA signature covers: never the workflow status, so progress supersedes nothing."""
-    if scope in ("capa_action", "capa_action_due"):
-        action = next(a for a in view["actions"] if f"capa_action:{a['id']}" == subject)
-        keys = ("id", "kind", "description", "owner", "due_on") if scope == "capa_action_due" else (
-            "id", "kind", "description", "owner", "evidence", "implemented_on", "evidence_files")
-        return {"capa": view["number"], "action": {k: action[k] for k in keys}}
-    content = {k: v for k, v in view.items()
-               if k not in ("status", "version", "closed_on", "signatures", "follow_ups", "complaints")}
-    content["complaints"] = [c["id"] for c in view["complaints"]]
-    content["actions"] = [{k: v for k, v in a.items() if k not in ("status", "requested_due_on", "due_change_reason",
-                                                                   "overdue")} for a in view["actions"]]
-    return content
 
 
 def _authorize(uow: UnitOfWork, capa: Capa, step: SigningStep, data: dict, actor: Actor, *,

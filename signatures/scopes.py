@@ -1,0 +1,123 @@
+"""What a signature of each scope covers: explicit, versioned field lists (DESIGN §3, §6).
+
+A signature binds the SHA-256 of a snapshot of the record. The snapshot is projected from the record's
+view through the lists below — never "the view minus some keys" — so a field added to the view, the API
+or a page can never supersede a signature by accident. Changing what a scope covers is a new version
+of the list; every signature so far was made with version 1.
+
+A spec is, per key: ``None`` (the value as it is), a tuple of keys (a mapping, those keys), or a list
+holding one tuple of keys (a list of mappings, those keys of each).
+"""
+from __future__ import annotations
+
+SCOPE_VERSION = 1
+
+REGISTRATION = ("intake_ref", "channel", "received_on", "product_code", "batch_nos", "batch_unknown_reason",
+                "complaint_type", "description", "sample_available", "written_confirmation_requested")
+CLASSIFICATION = {
+    "number": None, "complaint_class": None, "original_class": None,
+    "classification": ("complaint_class", "rationale", "adr_suspected", "criteria_version", "classified_on"),
+    "class_criteria": None,
+}
+INVESTIGATION = ("root_cause", "impact", "other_batches_affected", "substantiated", "investigated_on")
+ASSESSMENT = ("reasonable", "actions", "adr_confirmed", "regulator_report_required", "assessed_on")
+EXTENSION = ("id", "kind", "due_on_before", "new_due_on", "reason")
+
+#: the whole complaint (closure, audit-trail review, sales confirmation, void): its content as it stands,
+#: not its workflow state, deadlines or who is assigned; CAPAs by number (their progress is signed on the CAPA)
+WHOLE_COMPLAINT = {
+    "id": None, **{key: None for key in REGISTRATION}, **CLASSIFICATION,
+    "product_name": None, "batches": [("id", "batch_no")], "retention_until": None,
+    "acknowledgement": ("sent_on", "method", "note"),
+    "validity": ("information_complete", "substantiated", "reason"),
+    "investigation": INVESTIGATION, "assessment": ASSESSMENT,
+    "replies": [("sequence", "replied_on", "summary")],
+    "customer_responses": [("received_on", "satisfied", "text")],
+    "reminders": [("sent_on", "by_system")],
+    "attachments": [("id", "filename", "media_type", "size", "sha256")],
+    "investigation_checklist": None,
+    "extensions": [EXTENSION + ("status",)],
+    "quarantine_requests": [("id", "batch_no", "reason", "status", "requested_on", "answered_on", "quantity",
+                             "location")],
+}
+
+
+def project(view: dict, spec: dict) -> dict:
+    """The part of ``view`` that ``spec`` names, nothing else."""
+    return {key: _take(view.get(key), part) for key, part in spec.items()}
+
+
+def _take(value, part):
+    if part is None or value is None:
+        return value
+    if isinstance(part, list):
+        return [{key: item.get(key) for key in part[0]} for item in value]
+    return {key: value.get(key) for key in part}
+
+
+def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    """The canonical content a signature of ``scope`` covers on a complaint. Attachments are only ever
+    added, so they count in the whole-complaint scopes (by their hashes), not in the QP's."""
+    organisation = (view.get("complainant") or {}).get("organisation")
+    if scope == "registration+classification":
+        content = {**project(view, {key: None for key in REGISTRATION}), **project(view, CLASSIFICATION),
+                   "organisation": organisation}
+        if subject == "investigation":  # SOP 4.2: the QP is told of the investigation too
+            content.update(investigation=_take(view.get("investigation"), INVESTIGATION),
+                           checklist=view.get("investigation_checklist"))
+        return content
+    if scope in ("classification+decision", "regrading"):
+        return {"id": view["id"], **project(view, CLASSIFICATION)}
+    if scope == "extension":
+        # The request as made; its decision (status) is what the signature brings about, not what it covers.
+        extension = next(x for x in view["extensions"] if f"deadline_extension:{x['id']}" == subject)
+        return {"complaint": view["intake_ref"], "extension": _take(extension, EXTENSION)}
+    if scope == "assessment":
+        return {"id": view["id"], **project(view, CLASSIFICATION),
+                "investigation": _take(view.get("investigation"), INVESTIGATION),
+                "assessment": _take(view.get("assessment"), ASSESSMENT)}
+    if scope == "retention":
+        return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
+    if scope not in ("complaint", "complaint+audit_trail", "void"):
+        raise ValueError(f"no field list for the scope {scope!r}")
+    content = {**project(view, WHOLE_COMPLAINT), "organisation": organisation,
+               "capas": [c["number"] for c in view.get("capas", [])]}
+    if scope == "void" and subject is not None:
+        # The request as made (its reason); its decision is what the signature brings about.
+        request = next(x for x in view["void_requests"] if f"void_request:{x['id']}" == subject)
+        content["void_request"] = {"id": request["id"], "reason": request["reason"],
+                                   "requested_by": _take(request.get("requested_by"), ("id", "username",
+                                                                                       "printed_name"))}
+    return content
+
+
+PERSON = ("id", "username", "printed_name")
+CAPA_ACTION = ("id", "kind", "description", "owner", "evidence", "implemented_on", "evidence_files")
+CAPA_ACTION_DUE = ("id", "kind", "description", "owner", "due_on")
+CAPA_ACTION_IN_CAPA = ("id", "kind", "description", "owner", "due_on", "evidence", "implemented_on", "evidence_files")
+#: the whole CAPA (effectiveness check, closure): its content, not its status; complaints by id
+WHOLE_CAPA = {
+    "id": None, "number": None, "source": None, "problem_statement": None, "root_cause": None, "risk": None,
+    "effectiveness": ("criteria", "due_on", "result", "evidence", "checked_on"), "follow_up_of": None,
+}
+
+
+def _action(action: dict, keys: tuple) -> dict:
+    content = {key: action.get(key) for key in keys}
+    if "owner" in content:
+        content["owner"] = _take(content["owner"], PERSON)
+    if "evidence_files" in content:
+        content["evidence_files"] = _take(content["evidence_files"], [("id", "filename", "sha256", "size")])
+    return content
+
+
+def capa_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    """What a CAPA signature covers: never the workflow status, so progress supersedes nothing."""
+    if scope in ("capa_action", "capa_action_due"):
+        action = next(a for a in view["actions"] if f"capa_action:{a['id']}" == subject)
+        return {"capa": view["number"], "action": _action(action, CAPA_ACTION_DUE if scope == "capa_action_due"
+                                                          else CAPA_ACTION)}
+    if scope != "capa":
+        raise ValueError(f"no field list for the scope {scope!r}")
+    return {**project(view, WHOLE_CAPA), "complaints": [c["id"] for c in view["complaints"]],
+            "actions": [_action(a, CAPA_ACTION_IN_CAPA) for a in view["actions"]]}
