@@ -2,9 +2,27 @@
 so a request is refused once with all its errors (400), and nothing is stored."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from gmp_complaints.domain.errors import Msg, ValidationError
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def kind_of(value) -> Msg:
+    """What a JSON value is, in words, for a message that says which type was expected instead."""
+    if isinstance(value, bool):
+        return Msg("true or false")
+    if isinstance(value, (int, float)):
+        return Msg("a number")
+    if isinstance(value, str):
+        return Msg("text")
+    if isinstance(value, list):
+        return Msg("a list")
+    if isinstance(value, dict):
+        return Msg("an object")
+    return Msg("null")
 
 
 def text(errors: dict, data: dict, field: str, max_length: int, *, required: bool = True,
@@ -16,7 +34,7 @@ def text(errors: dict, data: dict, field: str, max_length: int, *, required: boo
             errors[field] = [Msg("This field is required.")]
         return None
     if not isinstance(value, str):
-        errors[field] = [Msg("At most %(count)s characters of text.", count=max_length)]
+        errors[field] = [Msg("Expected text, not %(kind)s.", kind=kind_of(value))]
         return None
     value = " ".join(value.split()) if collapse_spaces else value.strip()
     if len(value) > max_length:
@@ -33,10 +51,16 @@ def day(errors: dict, data: dict, field: str, *, required: bool = True) -> date 
         return None
     if isinstance(value, date):
         return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
+    if not isinstance(value, str):
+        errors[field] = [Msg("Expected a date as text YYYY-MM-DD, not %(kind)s.", kind=kind_of(value))]
+        return None
+    if not _ISO_DATE.fullmatch(value.strip()):
         errors[field] = [Msg("Use the form YYYY-MM-DD.")]
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors[field] = [Msg("%(value)s is not a date of the calendar.", value=value.strip())]
         return None
 
 
@@ -45,7 +69,7 @@ def boolean(errors: dict, data: dict, field: str, *, required: bool = True) -> b
     if value is None and not required:
         return None
     if not isinstance(value, bool):
-        errors[field] = [Msg("true or false.")]
+        errors[field] = [Msg("Expected true or false, not %(kind)s.", kind=kind_of(value))]
         return None
     return value
 

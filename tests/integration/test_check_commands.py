@@ -90,7 +90,7 @@ def test_integrity_check_as_the_console_script_fails_on_each_out_of_band_change(
     assert run.returncode == 1 and f"attachment:{attachment_id}: recorded row is missing" in run.stdout, run.stdout
 
 
-@pytest.mark.req("AT-06")
+@pytest.mark.req("AT-03")
 def test_audit_verify_as_the_console_script_fails_on_a_changed_bundle(app, closed, tmp_path):
     env = _env_of(app)
     bundle = tmp_path / "trail.zip"

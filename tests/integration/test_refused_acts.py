@@ -230,7 +230,7 @@ def _state(app, api, target: Target) -> tuple:
     return record, [tuple(e) for e in events], signatures
 
 
-@pytest.mark.req("SIG-03", "SIG-05", "SIG-06", "SIG-08", "SEC-06", "AT-01")
+@pytest.mark.req("SIG-03", "SIG-05", "SIG-06", "SIG-08", "VAL-03")
 @pytest.mark.parametrize("act", ACTS, ids=[a.name for a in ACTS])
 def test_a_refused_signed_act_changes_nothing_and_leaves_only_its_security_record(app, api, client, make_user, act):
     from audit.actions import ActionKind, action_spec
