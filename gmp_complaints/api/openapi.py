@@ -7,6 +7,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from gmp_complaints.api import PasswordChangeRequest, StatementRequest, TokenRequest
+from gmp_complaints.services.schemas import SCHEMAS
 
 ERROR = {
     "type": "object",
@@ -45,6 +46,8 @@ def build_spec() -> dict:
     spec.components.schema("TokenRequest", schema=TokenRequest)
     spec.components.schema("PasswordChangeRequest", schema=PasswordChangeRequest)
     spec.components.schema("StatementRequest", schema=StatementRequest)
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.path("/api/v1/auth/token", operations={"post": {
         "summary": "Exchange user name and password for a bearer token",
@@ -85,8 +88,11 @@ COMPLAINT_OPERATIONS = (
     ("delete", "/api/v1/complaints/{complaint_id}", "Always refused: retention, then signed disposal", 409, (401, 403, 404)),
     *(("post", f"/api/v1/complaints/{{complaint_id}}/{step}", f"Step: {step}", 200, (400, 401, 403, 404, 409))
       for step in ("acknowledgement", "validity", "classification", "investigation", "assessment", "replies",
-                   "customer-responses", "reminders", "regrading", "assignment", "batches", "extension-requests",
+                   "customer-responses", "reminders", "assignment", "batches", "extension-requests",
                    "void-requests")),
+    ("post", "/api/v1/complaints/{complaint_id}/regrading",
+     "Regrade {complaint_class, reason, username, password}; the QA head signs in the same step", 200,
+     (400, 401, 403, 404, 409, 423)),
     ("post", "/api/v1/complaints/{complaint_id}/follow-ups",
      "Open a follow-up complaint after closure {received_on, text}; the closed complaint does not change", 201,
      (400, 401, 403, 404, 409)),
@@ -147,6 +153,25 @@ COMPLAINT_OPERATIONS = (
 )
 
 
+#: the request body of each path, where it is one of the service schemas (the one input layer)
+REQUEST_BODIES = {
+    "/api/v1/complaints": "Registration",
+    "/api/v1/complaints/{complaint_id}/acknowledgement": "Acknowledgement",
+    "/api/v1/complaints/{complaint_id}/validity": "Validity",
+    "/api/v1/complaints/{complaint_id}/classification": "Classification",
+    "/api/v1/complaints/{complaint_id}/investigation": "Investigation",
+    "/api/v1/complaints/{complaint_id}/replies": "Reply",
+    "/api/v1/complaints/{complaint_id}/customer-responses": "CustomerResponse",
+    "/api/v1/complaints/{complaint_id}/reminders": "Reminder",
+    "/api/v1/complaints/{complaint_id}/regrading": "Regrading",
+    "/api/v1/complaints/{complaint_id}/void-requests": "VoidRequest",
+    "/api/v1/complaints/{complaint_id}/follow-ups": "FollowUp",
+    "/api/v1/complaints/{complaint_id}/signatures": "Signing",
+    "/api/v1/complaints/{complaint_id}/closure": "Closure",
+    "/api/v1/complaints/{complaint_id}/retention": "Retention",
+}
+
+
 def _complaint_paths(spec: APISpec) -> None:
     operations: dict[str, dict] = {}
     for method, path, summary, status, errors in COMPLAINT_OPERATIONS:
@@ -155,7 +180,8 @@ def _complaint_paths(spec: APISpec) -> None:
                                     for name in re.findall(r"{(\w+)}", path)],
                      "responses": {str(status): {"description": summary}, **_errors(*errors)}}
         if method == "post":
-            operation["requestBody"] = _body({"type": "object"})
+            schema = REQUEST_BODIES.get(path)
+            operation["requestBody"] = _body({"$ref": f"#/components/schemas/{schema}"} if schema else {"type": "object"})
         operations.setdefault(path, {})[method] = operation
     for path, ops in operations.items():
         spec.path(path, operations=ops)

@@ -18,7 +18,7 @@ from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import Complaint, User
-from gmp_complaints.services import inputs
+from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.complaints import Actor, _load, _move, answered, complaint_view
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
@@ -189,15 +189,12 @@ def audit_review(uow: UnitOfWork, complaint_id: int) -> dict:
         }
 
 
-def _credentials(data: dict, *, comment_required: bool = False) -> tuple[str, str, str | None]:
-    errors: dict = {}
-    username = inputs.text(errors, data, "username", 64)
-    password = data.get("password")
-    if not isinstance(password, str) or not password:
-        errors["password"] = [Msg("This field is required.")]
-    comment = inputs.text(errors, data, "comment", 5000, required=comment_required)
-    inputs.raise_if_any(errors)
-    return username, password, comment
+def _signing_fields(schema, data: dict, *, comment_required: bool = False) -> dict:
+    """A signing body loaded through its schema; a rejection or a void says why (the comment)."""
+    fields = schemas.load(schema, data)
+    if comment_required and not fields.get("comment"):
+        inputs.raise_if_any({"comment": [Msg("This field is required.")]})
+    return fields
 
 
 def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
@@ -208,10 +205,11 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
             "Closure, regrading and retention changes are signed in their own step.")]})
     rule = rule_for(step)  # 400 on an unknown step
     # A void and a rejection say why.
-    username, password, comment = _credentials(data, comment_required=step in (
+    fields = _signing_fields(schemas.Signing, data, comment_required=step in (
         SigningStep.void_approval, SigningStep.void_rejection, SigningStep.extension_rejection,
         SigningStep.capa_not_needed))
-    extension_id = data.get("extension_id")
+    username, password, comment = fields["username"], fields["password"], fields["comment"]
+    extension_id = fields["extension_id"]
     with uow:
         complaint = _load(uow, complaint_id)
         check_due(complaint, rule.step)
@@ -270,7 +268,8 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
 def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
     """``POST /complaints/<id>/closure {username, password, comment}``: the QA head's approval signature
     and the closure in one step."""
-    username, password, comment = _credentials(data)
+    fields = _signing_fields(schemas.Closure, data)
+    username, password, comment = fields["username"], fields["password"], fields["comment"]
     with uow:
         complaint = _load(uow, complaint_id)
         if Status(complaint.status) is not Status.closure_pending:
@@ -293,11 +292,9 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
     never before what the linked batches and the received date require (e.g. after a batch correction)."""
     from gmp_complaints.services.complaints import _computed_retention
 
-    errors: dict = {}
-    new_date = inputs.day(errors, data, "retention_until")
-    reason = inputs.text(errors, data, "reason", 5000)
-    inputs.raise_if_any(errors)
-    username, password, _ = _credentials(data)
+    fields = _signing_fields(schemas.Retention, data)
+    new_date, reason = fields["retention_until"], fields["reason"]
+    username, password = fields["username"], fields["password"]
     with uow:
         complaint = _load(uow, complaint_id)
         if Status(complaint.status) in (Status.void, Status.closed):
@@ -323,12 +320,6 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
         signing.sign(uow, signer, _request(complaint, _content_view(uow, complaint), SigningStep.retention_change,
                                            comment=reason), source_ip=source_ip)
         return answered(uow, complaint, actor.roles)
-
-
-def credentials_of(data: dict) -> tuple[str, str]:
-    """The signer's user name and password from a request body (400 naming the field when missing)."""
-    username, password, _ = _credentials(data)
-    return username, password
 
 
 def sign_regrading(uow: UnitOfWork, complaint: Complaint, signer: signing.AuthorizedSigner, *, reason: str,

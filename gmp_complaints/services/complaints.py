@@ -16,10 +16,8 @@ import sqlalchemy as sa
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import (
     ORAL_CHANNELS,
-    Channel,
     ComplaintClass,
     ComplaintFacts,
-    ComplaintType,
     Status,
     Step,
     check_event_date,
@@ -48,7 +46,7 @@ from gmp_complaints.models import (
     User,
     VoidRequest,
 )
-from gmp_complaints.services import inputs
+from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.calendars import load_calendar
 from gmp_complaints.services.configuration import criteria_in_force, load_timer_configuration
 from gmp_complaints.services.numbering import take_serial
@@ -154,38 +152,23 @@ class Actor:
 
 def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bool = False) -> dict:
     """SOP 5.1: the complaint as received, with an intake reference at once."""
-    errors: dict = {}
     today = business_today(uow.settings)
-    received_on = inputs.day(errors, data, "received_on")
-    channel = inputs.choice(errors, data, "channel", Channel)
-    complaint_type = inputs.choice(errors, data, "complaint_type", ComplaintType)
-    description = inputs.text(errors, data, "description", 20_000)
-    complainant = data.get("complainant")
-    if not isinstance(complainant, dict):
-        errors["complainant"] = [Msg("Give the complainant's name, organisation, phone and e-mail.")]
-        complainant = {}
-    name = inputs.text(errors, complainant, "name", 200)
-    if "name" in errors:
-        errors["complainant.name"] = errors.pop("name")
-    organisation = inputs.text(errors, complainant, "organisation", 200, required=False)
-    phone = inputs.text(errors, complainant, "phone", 64, required=False)
-    email = inputs.text(errors, complainant, "email", 200, required=False)
-    for key in ("organisation", "phone", "email"):
-        if key in errors:
-            errors[f"complainant.{key}"] = errors.pop(key)
-    product_code = inputs.text(errors, data, "product_code", 64)
-    batch_nos = data.get("batch_nos") or []
-    if not isinstance(batch_nos, list) or not all(isinstance(b, str) and b.strip() for b in batch_nos):
-        errors["batch_nos"] = [Msg("A list of batch numbers.")]
-        batch_nos = []
-    batch_unknown_reason = inputs.text(errors, data, "batch_unknown_reason", 2000, required=False)
-    if not batch_nos and not batch_unknown_reason and "batch_nos" not in errors:
+    fields = schemas.load(schemas.Registration, data)
+    errors: dict = {}
+    received_on, channel, complaint_type = fields["received_on"], fields["channel"], fields["complaint_type"]
+    description, product_code = fields["description"], fields["product_code"]
+    complainant = fields["complainant"]
+    name, organisation = complainant["name"], complainant.get("organisation")
+    phone, email = complainant.get("phone"), complainant.get("email")
+    batch_nos = fields["batch_nos"] or []
+    batch_unknown_reason = fields["batch_unknown_reason"]
+    if not batch_nos and not batch_unknown_reason:
         errors["batch_nos"] = [Msg("Pick the batch, or give the reason it is unknown (batch_unknown_reason).")]
     if batch_nos and batch_unknown_reason:
         errors["batch_unknown_reason"] = [Msg("Give a reason only when no batch is known.")]
-    sample_available = inputs.boolean(errors, data, "sample_available", required=False) or False
-    customer_due_on = inputs.day(errors, data, "customer_due_on", required=False)
-    if received_on and received_on > today:
+    sample_available = bool(fields["sample_available"])
+    customer_due_on = fields["customer_due_on"]
+    if received_on > today:
         errors["received_on"] = [Msg("The date cannot be in the future.")]
     inputs.raise_if_any(errors)
 
@@ -224,11 +207,8 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
 
 def acknowledge(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP 5.2: initial feedback to the customer."""
-    errors: dict = {}
-    sent_on = inputs.day(errors, data, "sent_on")
-    method = inputs.text(errors, data, "method", 32)
-    note = inputs.text(errors, data, "note", 5000, required=False)
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.Acknowledgement, data)
+    sent_on, method, note = fields["sent_on"], fields["method"], fields["note"]
     with uow:
         complaint = _load(uow, complaint_id)
         check_event_date("sent_on", sent_on, today=business_today(uow.settings),
@@ -241,13 +221,11 @@ def acknowledge(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
 def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP 5.3: is the information complete, is the complaint substantiated? Not substantiated goes to
     ``assessed`` without a number, and its reply takes it to closure."""
-    errors: dict = {}
-    information_complete = inputs.boolean(errors, data, "information_complete")
-    substantiated = inputs.boolean(errors, data, "substantiated")
-    reason = inputs.text(errors, data, "reason", 5000, required=False)
+    fields = schemas.load(schemas.Validity, data)
+    information_complete, substantiated, reason = (fields["information_complete"], fields["substantiated"],
+                                                   fields["reason"])
     if substantiated is False and not reason:
-        errors["reason"] = [Msg("Say why the complaint is not substantiated.")]
-    inputs.raise_if_any(errors)
+        inputs.raise_if_any({"reason": [Msg("Say why the complaint is not substantiated.")]})
     with uow:
         complaint = _load(uow, complaint_id)
         complaint.information_complete = information_complete
@@ -260,14 +238,9 @@ def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
 
 def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP §3, 5.3: class I/II/III with a rationale and the ADR question; assigns the TS number."""
-    errors: dict = {}
-    complaint_class = inputs.choice(errors, data, "complaint_class", ComplaintClass)
-    rationale = inputs.text(errors, data, "rationale", 5000)
-    adr_suspected = inputs.boolean(errors, data, "adr_suspected")
-    selected = data.get("criteria") or []
-    if not isinstance(selected, list) or not all(isinstance(c, str) for c in selected):
-        errors["criteria"] = [Msg("A list of criterion codes.")]
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.Classification, data)
+    complaint_class, rationale, adr_suspected = fields["complaint_class"], fields["rationale"], fields["adr_suspected"]
+    selected = fields["criteria"] or []
     with uow:
         complaint = _load(uow, complaint_id)
         version, available = criteria_in_force(uow.session, business_today(uow.settings))
@@ -287,13 +260,10 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
     """SOP 5.4: root cause, impact, other batches possibly affected. Sales never own it (EU GMP 8.1)."""
     if actor.roles <= {Role.intake}:
         raise PermissionDeniedError(Msg("Sales staff cannot own an investigation."))
-    errors: dict = {}
-    root_cause = inputs.text(errors, data, "root_cause", 10_000)
-    impact = inputs.text(errors, data, "impact", 10_000)
-    other_batches = inputs.text(errors, data, "other_batches_affected", 10_000)
-    substantiated = inputs.boolean(errors, data, "substantiated")
-    inputs.raise_if_any(errors)
-    checklist = check_checklist(data.get("checklist"))
+    fields = schemas.load(schemas.Investigation, data)
+    root_cause, impact = fields["root_cause"], fields["impact"]
+    other_batches, substantiated = fields["other_batches_affected"], fields["substantiated"]
+    checklist = check_checklist(fields["checklist"])
     with uow:
         complaint = _load(uow, complaint_id)
         check_may_investigate(actor, complaint.investigator_id)
@@ -346,10 +316,8 @@ def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> d
 
 def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP 5.6: the formal reply, or the 2nd, 3rd... supplementary reply after a challenge."""
-    errors: dict = {}
-    replied_on = inputs.day(errors, data, "replied_on")
-    summary = inputs.text(errors, data, "summary", 20_000)
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.Reply, data)
+    replied_on, summary = fields["replied_on"], fields["summary"]
     with uow:
         complaint = _load(uow, complaint_id)
         last, label = _last_step_date(complaint)
@@ -368,11 +336,8 @@ def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, 
     """The customer answers the latest reply: satisfied (closure pending) or a challenge (back to
     investigation; the next reply is supplementary). A closed complaint takes no response (409): the
     customer's later word opens a follow-up complaint (``open_follow_up``)."""
-    errors: dict = {}
-    received_on = inputs.day(errors, data, "received_on")
-    satisfied = inputs.boolean(errors, data, "satisfied")
-    text = inputs.text(errors, data, "text", 20_000)
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.CustomerResponse, data)
+    received_on, satisfied, text = fields["received_on"], fields["satisfied"], fields["text"]
     with uow:
         complaint = _load(uow, complaint_id)
         if complaint.status == Status.closed.value:
@@ -394,10 +359,8 @@ def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Act
     """WF-07: the customer comes back after closure. A new complaint is opened, linked to the closed
     one (which stays exactly as it was closed: record, version and signatures); what the customer said
     is its description, and further files and communications go to it."""
-    errors: dict = {}
-    received_on = inputs.day(errors, data, "received_on")
-    text = inputs.text(errors, data, "text", 20_000)
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.FollowUp, data)
+    received_on, text = fields["received_on"], fields["text"]
     with uow:
         closed = _load(uow, complaint_id, for_update=False)
         if closed.status != Status.closed.value:
@@ -430,9 +393,7 @@ def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Act
 def request_void(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """A void is asked for with a reason by one person and decided, signed, by the head of quality —
     another person (SIG-08); until then the complaint stays as it is."""
-    errors: dict = {}
-    reason = inputs.text(errors, data, "reason", 5000)
-    inputs.raise_if_any(errors)
+    reason = schemas.load(schemas.VoidRequest, data)["reason"]
     with uow:
         complaint = _load(uow, complaint_id)
         if Status(complaint.status) in (Status.closed, Status.void):
@@ -476,9 +437,7 @@ def _add_reminder(uow: UnitOfWork, complaint: Complaint, sent_on: date, actor_id
 
 
 def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
-    errors: dict = {}
-    sent_on = inputs.day(errors, data, "sent_on")
-    inputs.raise_if_any(errors)
+    sent_on = schemas.load(schemas.Reminder, data)["sent_on"]
     with uow:
         complaint = _load(uow, complaint_id)
         last, label = _last_step_date(complaint)
@@ -491,14 +450,12 @@ def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
 def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
     """A later change of class keeps the number; the current class changes, the original stays (REC-05).
     The QA head signs the regrading in the same step (DESIGN §6)."""
-    from gmp_complaints.services.approvals import authorize, credentials_of, sign_regrading
+    from gmp_complaints.services.approvals import authorize, sign_regrading
     from signatures.matrix import SigningStep
 
-    errors: dict = {}
-    complaint_class = inputs.choice(errors, data, "complaint_class", ComplaintClass)
-    reason = inputs.text(errors, data, "reason", 5000)
-    inputs.raise_if_any(errors)
-    credentials = credentials_of(data)
+    fields = schemas.load(schemas.Regrading, data)
+    complaint_class, reason = fields["complaint_class"], fields["reason"]
+    credentials = fields["username"], fields["password"]
     with uow:
         complaint = _load(uow, complaint_id)
         if complaint.complaint_class == complaint_class.value:

@@ -312,3 +312,35 @@ def test_the_investigator_sees_adjacent_batches_and_earlier_complaints_of_the_sa
     related = api.get("investigator", f"/complaints/{second}").get_json()["related"]
     assert [b["batch_no"] for b in related["adjacent_batches"]] == ["B2601", "B2603"]
     assert [c["id"] for c in related["earlier_complaints"]] == [first]
+
+
+@pytest.mark.req("VAL-03")
+def test_request_bodies_are_described_field_by_field_and_a_wrong_type_says_what_was_expected(api, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    validity = schemas["Validity"]
+    assert set(validity["required"]) == {"information_complete", "substantiated"}
+    assert validity["properties"]["substantiated"]["type"] == "boolean"
+    registration_body = spec["paths"]["/api/v1/complaints"]["post"]["requestBody"]["content"]["application/json"]
+    assert registration_body["schema"] == {"$ref": "#/components/schemas/Registration"}
+    assert schemas["Registration"]["properties"]["received_on"] == {"type": "string", "format": "date"}
+    assert schemas["Registration"]["properties"]["description"]["maxLength"] == 20000
+    assert "inner_packaging" in schemas["Registration"]["properties"]["complaint_type"]["enum"]
+    assert set(schemas["Complainant"]["required"]) == {"name"}
+    assert schemas["Signing"]["properties"]["password"]["format"] == "password"
+    # The same schema checks the body: the wrong type is named, nothing is stored.
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    before = api.get("qa_officer", f"/complaints/{cid}").get_json()
+    wrong = api.post("qa_officer", f"/complaints/{cid}/validity",
+                     {"information_complete": "yes", "substantiated": 1, "reason": True})
+    assert wrong.status_code == 400
+    assert wrong.get_json()["error"]["fields"] == {
+        "information_complete": ["Expected true or false, not text."],
+        "substantiated": ["Expected true or false, not a number."],
+        "reason": ["Expected text, not true or false."]}
+    assert api.get("qa_officer", f"/complaints/{cid}").get_json() == before
+    nested = api.post("intake", "/complaints", registration(complainant={"name": 12}, received_on=20261102))
+    assert nested.get_json()["error"]["fields"] == {"complainant.name": ["Expected text, not a number."],
+                                                    "received_on": ["Expected a date as text YYYY-MM-DD, not a number."]}
+    assert api.post("intake", "/complaints", ["not", "an", "object"]).get_json()["error"]["fields"] == {
+        "_body": ["Send a JSON object with Content-Type application/json."]}
