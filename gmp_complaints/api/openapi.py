@@ -153,6 +153,8 @@ COMPLAINT_OPERATIONS = (
 )
 
 
+#: uploads: a file in multipart/form-data
+MULTIPART = ("/api/v1/complaints/{complaint_id}/attachments", "/api/v1/capas/{capa_id}/actions/{action_id}/evidence")
 #: the request body of each path, where it is one of the service schemas (the one input layer)
 REQUEST_BODIES = {
     "/api/v1/complaints": "Registration",
@@ -160,6 +162,12 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/validity": "Validity",
     "/api/v1/complaints/{complaint_id}/classification": "Classification",
     "/api/v1/complaints/{complaint_id}/investigation": "Investigation",
+    "/api/v1/complaints/{complaint_id}/assessment": "Assessment",
+    "/api/v1/complaints/{complaint_id}/assignment": "Assignment",
+    "/api/v1/complaints/{complaint_id}/batches": "BatchCorrection",
+    "/api/v1/complaints/{complaint_id}/extension-requests": "ExtensionRequest",
+    "/api/v1/complaints/{complaint_id}/quarantine-requests": "QuarantineRequest",
+    "/api/v1/complaints/{complaint_id}/quarantine-requests/{request_id}/answer": "QuarantineAnswer",
     "/api/v1/complaints/{complaint_id}/replies": "Reply",
     "/api/v1/complaints/{complaint_id}/customer-responses": "CustomerResponse",
     "/api/v1/complaints/{complaint_id}/reminders": "Reminder",
@@ -169,6 +177,18 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/signatures": "Signing",
     "/api/v1/complaints/{complaint_id}/closure": "Closure",
     "/api/v1/complaints/{complaint_id}/retention": "Retention",
+    "/api/v1/products": "Product",
+    "/api/v1/batches": "Batch",
+    "/api/v1/distributions": "Distribution",
+    "/api/v1/capas": "CapaCreation",
+    "/api/v1/capas/{capa_id}/complaints": "CapaLink",
+    "/api/v1/capas/{capa_id}/actions": "CapaActionPlan",
+    "/api/v1/capas/{capa_id}/actions/{action_id}/implementation": "Implementation",
+    "/api/v1/capas/{capa_id}/actions/{action_id}/due-date-requests": "DueDateRequest",
+    "/api/v1/capas/{capa_id}/actions/{action_id}/implementation-approval": "CapaSigning",
+    "/api/v1/capas/{capa_id}/actions/{action_id}/due-date-approval": "CapaSigning",
+    "/api/v1/capas/{capa_id}/effectiveness": "EffectivenessCheck",
+    "/api/v1/capas/{capa_id}/closure": "CapaSigning",
 }
 
 
@@ -179,7 +199,12 @@ def _complaint_paths(spec: APISpec) -> None:
                      "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
                                     for name in re.findall(r"{(\w+)}", path)],
                      "responses": {str(status): {"description": summary}, **_errors(*errors)}}
-        if method == "post":
+        if method == "post" and path in MULTIPART:
+            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    **({"description": {"type": "string", "maxLength": 1000}} if "attachments" in path else {})}}}}}
+        elif method == "post":
             schema = REQUEST_BODIES.get(path)
             operation["requestBody"] = _body({"$ref": f"#/components/schemas/{schema}"} if schema else {"type": "object"})
         operations.setdefault(path, {})[method] = operation

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.capa import (
-    ActionKind,
     ActionStatus,
     CapaFacts,
     CapaSource,
@@ -31,7 +30,7 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Perm
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import Capa, CapaAction, CapaComplaint, CapaEvidence, Complaint, User
-from gmp_complaints.services import inputs
+from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
@@ -103,24 +102,13 @@ def _touch(capa: Capa) -> None:
 def create_capa(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
     """A CAPA from one or more complaints (or, later, other sources); the root cause comes from the
     investigation unless given."""
-    errors: dict = {}
-    source = inputs.choice(errors, {"source": data.get("source") or "complaint"}, "source", CapaSource)
-    problem = inputs.text(errors, data, "problem_statement", 10_000)
-    root_cause = inputs.text(errors, data, "root_cause", 10_000, required=False)
-    risk = inputs.text(errors, data, "risk", 10_000)
-    criteria = inputs.text(errors, data, "effectiveness_criteria", 10_000)
-    effectiveness_due_on = inputs.day(errors, data, "effectiveness_due_on")
-    complaint_ids = data.get("complaint_ids") or []
-    if not isinstance(complaint_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
-                                                      for i in complaint_ids):
-        errors["complaint_ids"] = [Msg("A list of complaint ids.")]
-        complaint_ids = []
-    if source is CapaSource.complaint and not complaint_ids and "complaint_ids" not in errors:
-        errors["complaint_ids"] = [Msg("A CAPA from complaints names at least one complaint.")]
-    follow_up_of = data.get("follow_up_of")
-    if follow_up_of is not None and (not isinstance(follow_up_of, int) or isinstance(follow_up_of, bool)):
-        errors["follow_up_of"] = [Msg("The id of the CAPA found not effective.")]
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.CapaCreation, data)
+    source = fields["source"] or CapaSource.complaint
+    problem, root_cause, risk = fields["problem_statement"], fields["root_cause"], fields["risk"]
+    criteria, effectiveness_due_on = fields["effectiveness_criteria"], fields["effectiveness_due_on"]
+    complaint_ids, follow_up_of = fields["complaint_ids"] or [], fields["follow_up_of"]
+    if source is CapaSource.complaint and not complaint_ids:
+        inputs.raise_if_any({"complaint_ids": [Msg("A CAPA from complaints names at least one complaint.")]})
     with uow:
         today = business_today(uow.settings)
         check_due_date("effectiveness_due_on", effectiveness_due_on, today)
@@ -171,11 +159,7 @@ def _check_linkable(complaint: Complaint) -> None:
 
 def link_complaint(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> dict:
     """Many-to-many: one CAPA can answer several complaints."""
-    errors: dict = {}
-    complaint_id = data.get("complaint_id")
-    if not isinstance(complaint_id, int) or isinstance(complaint_id, bool):
-        errors["complaint_id"] = [Msg("The id of a complaint.")]
-    inputs.raise_if_any(errors)
+    complaint_id = schemas.load(schemas.CapaLink, data)["complaint_id"]
     with uow:
         capa = _load(uow, capa_id)
         if capa.status == CapaStatus.closed.value:
@@ -199,12 +183,8 @@ def link_complaint(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -
 
 
 def add_action(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> dict:
-    errors: dict = {}
-    kind = inputs.choice(errors, data, "kind", ActionKind)
-    description = inputs.text(errors, data, "description", 10_000)
-    owner_name = inputs.text(errors, data, "owner", 64)
-    due_on = inputs.day(errors, data, "due_on")
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.CapaActionPlan, data)
+    kind, description, owner_name, due_on = fields["kind"], fields["description"], fields["owner"], fields["due_on"]
     with uow:
         capa = _load(uow, capa_id)
         check_due_date("due_on", due_on, business_today(uow.settings))
@@ -229,10 +209,8 @@ def _owner_or_qa(action: CapaAction, actor: Actor) -> None:
 
 def record_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor) -> dict:
     """The owner records what was done and the evidence; the QA head then approves it."""
-    errors: dict = {}
-    implemented_on = inputs.day(errors, data, "implemented_on")
-    evidence = inputs.text(errors, data, "evidence", 20_000)
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.Implementation, data)
+    implemented_on, evidence = fields["implemented_on"], fields["evidence"]
     with uow:
         capa = _load(uow, capa_id)
         action = _action(capa, action_id)
@@ -282,10 +260,8 @@ def read_evidence(uow: UnitOfWork, capa_id: int, evidence_id: int) -> tuple[dict
 
 def request_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor) -> dict:
     """A due date is never edited: the owner (or QA) asks, with a reason; the QA head approves."""
-    errors: dict = {}
-    new_due_on = inputs.day(errors, data, "new_due_on")
-    reason = inputs.text(errors, data, "reason", 5000)
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.DueDateRequest, data)
+    new_due_on, reason = fields["new_due_on"], fields["reason"]
     with uow:
         capa = _load(uow, capa_id)
         action = _action(capa, action_id)
@@ -313,13 +289,7 @@ def _authorize(uow: UnitOfWork, capa: Capa, step: SigningStep, data: dict, actor
     matrix, and four-eyes against the authors of what it covers (the action, or the whole CAPA)."""
     from audit.service import actions_of_records
 
-    username, password = data.get("username"), data.get("password")
-    errors: dict = {}
-    if not isinstance(username, str) or not username.strip():
-        errors["username"] = [Msg("This field is required.")]
-    if not isinstance(password, str) or not password:
-        errors["password"] = [Msg("This field is required.")]
-    inputs.raise_if_any(errors)
+    username, password = data["username"], data["password"]
     actions = [action] if action is not None else list(capa.actions)
     records = {"capa": [] if action is not None else [str(capa.id)],
                "capa_action": [str(a.id) for a in actions],
@@ -345,7 +315,8 @@ def _sign(uow: UnitOfWork, capa: Capa, signer: signing.AuthorizedSigner, *, subj
 def approve_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor,
                            source_ip: str | None = None) -> dict:
     """The QA head approves an action's implementation; the owner never approves their own."""
-    comment = inputs.text({}, data, "comment", 5000, required=False)
+    data = schemas.load(schemas.CapaSigning, data)
+    comment = data["comment"]
     with uow:
         capa = _load(uow, capa_id)
         action = _action(capa, action_id)
@@ -368,7 +339,8 @@ def approve_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: 
 def approve_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor,
                             source_ip: str | None = None) -> dict:
     """The QA head approves the requested due date (signed); the requester cannot approve it."""
-    comment = inputs.text({}, data, "comment", 5000, required=False)
+    data = schemas.load(schemas.CapaSigning, data)
+    comment = data["comment"]
     with uow:
         capa = _load(uow, capa_id)
         action = _action(capa, action_id)
@@ -389,10 +361,8 @@ def approve_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data:
 def record_effectiveness(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor,
                          source_ip: str | None = None) -> dict:
     """Result (effective / not effective) and evidence, signed by the QA head (ICH Q10 3.2.2)."""
-    errors: dict = {}
-    result = inputs.choice(errors, data, "result", Effectiveness)
-    evidence = inputs.text(errors, data, "evidence", 20_000)
-    inputs.raise_if_any(errors)
+    data = schemas.load(schemas.EffectivenessCheck, data)
+    result, evidence = data["result"], data["evidence"]
     with uow:
         capa = _load(uow, capa_id)
         new_status = check_effectiveness_due(_facts(capa))
@@ -408,7 +378,8 @@ def record_effectiveness(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Ac
 
 
 def close_capa(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
-    comment = inputs.text({}, data, "comment", 5000, required=False)
+    data = schemas.load(schemas.CapaSigning, data)
+    comment = data["comment"]
     with uow:
         capa = _load(uow, capa_id)
         new_status = check_closure(_facts(capa))

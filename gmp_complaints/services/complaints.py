@@ -56,8 +56,7 @@ from gmp_complaints.uow import UnitOfWork
 
 ASSESSMENT_ACTIONS = ("compensation", "return_exchange", "recall")
 #: time limits that can be extended (SOP §6), with the deadline key they move
-EXTENSIBLE = {"initial_feedback": "initial_feedback_due_on", "classification": "classification_due_on",
-              "investigation": "investigation_due_on", "formal_reply": "formal_reply_due_on"}
+EXTENSIBLE = {kind.value: f"{kind.value}_due_on" for kind in schemas.Extensible}
 
 
 # --- loading and facts ---------------------------------------------------------------------------
@@ -295,14 +294,13 @@ def check_may_investigate(actor: Actor, investigator_id: int | None) -> None:
 
 def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP 5.5: reasonable or not; compensation / return / recall; ADR; report to the regulator."""
+    fields = schemas.load(schemas.Assessment, data)
+    reasonable, actions = fields["reasonable"], fields["actions"] or []
+    adr_confirmed, regulator = fields["adr_confirmed"], fields["regulator_report_required"]
     errors: dict = {}
-    reasonable = inputs.boolean(errors, data, "reasonable")
-    actions = data.get("actions") or []
-    if not isinstance(actions, list) or any(a not in ASSESSMENT_ACTIONS for a in actions):
+    if any(a not in ASSESSMENT_ACTIONS for a in actions):
         errors["actions"] = [Msg("A list of: %(choices)s.", choices=", ".join(ASSESSMENT_ACTIONS))]
-    adr_confirmed = inputs.boolean(errors, data, "adr_confirmed")
-    regulator = inputs.boolean(errors, data, "regulator_report_required")
-    if reasonable is False and actions:
+    elif reasonable is False and actions:
         errors["actions"] = [Msg("An unreasonable complaint takes no actions.")]
     inputs.raise_if_any(errors)
     with uow:
@@ -471,13 +469,10 @@ def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sou
 
 def assign(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """Who administers the complaint (a QA officer) and who investigates it; never sales (EU GMP 8.1)."""
-    errors: dict = {}
-    reason = inputs.text(errors, data, "reason", 5000, required=False)
-    owner_name = inputs.text(errors, data, "owner", 64, required=False)
-    investigator_name = inputs.text(errors, data, "investigator", 64, required=False)
-    if not owner_name and not investigator_name and not errors:
-        errors["owner"] = [Msg("Name the owner, the investigator, or both.")]
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.Assignment, data)
+    reason, owner_name, investigator_name = fields["reason"], fields["owner"], fields["investigator"]
+    if not owner_name and not investigator_name:
+        inputs.raise_if_any({"owner": [Msg("Name the owner, the investigator, or both.")]})
     with uow:
         complaint = _load(uow, complaint_id)
         if Status(complaint.status) in (Status.closed, Status.void):
@@ -513,15 +508,11 @@ def assign(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> d
 def change_batches(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """Correct the batches of the complaint (with a reason). Retention is recomputed: it may move
     later, never earlier (an earlier date needs the QA head's signed approval)."""
-    errors: dict = {}
-    batch_nos = data.get("batch_nos")
-    if not isinstance(batch_nos, list) or not all(isinstance(b, str) and b.strip() for b in batch_nos):
-        errors["batch_nos"] = [Msg("A list of batch numbers.")]
-    reason = inputs.text(errors, data, "reason", 5000)
-    unknown_reason = inputs.text(errors, data, "batch_unknown_reason", 2000, required=False)
-    if isinstance(batch_nos, list) and not batch_nos and not unknown_reason and "batch_nos" not in errors:
-        errors["batch_nos"] = [Msg("Pick the batch, or give the reason it is unknown (batch_unknown_reason).")]
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.BatchCorrection, data)
+    batch_nos, reason, unknown_reason = fields["batch_nos"], fields["reason"], fields["batch_unknown_reason"]
+    if not batch_nos and not unknown_reason:
+        inputs.raise_if_any({"batch_nos": [Msg("Pick the batch, or give the reason it is unknown "
+                                               "(batch_unknown_reason).")]})
     with uow:
         complaint = _load(uow, complaint_id)
         if Status(complaint.status) in (Status.closed, Status.void):
@@ -670,13 +661,8 @@ def open_time_limits(complaint: Complaint, deadlines: dict) -> list[tuple[str, s
 def request_extension(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """SOP §6: a time limit that cannot be met: the new date and the reason, for the QA head's approval
     (an extension takes effect only once approved)."""
-    errors: dict = {}
-    kind = inputs.text(errors, data, "kind", 24)
-    if kind and kind not in EXTENSIBLE:
-        errors["kind"] = [Msg("Choose one of: %(choices)s.", choices=", ".join(EXTENSIBLE))]
-    new_due_on = inputs.day(errors, data, "new_due_on")
-    reason = inputs.text(errors, data, "reason", 5000)
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.ExtensionRequest, data)
+    kind, new_due_on, reason = fields["kind"].value, fields["new_due_on"], fields["reason"]
     with uow:
         complaint = _load(uow, complaint_id)
         deadlines = compute_deadlines(complaint, load_deadline_rules(uow.session))

@@ -10,19 +10,17 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Vali
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.models import Batch, QuarantineRequest
-from gmp_complaints.services import inputs
+from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.complaints import Actor, _find_batches, _load, answered
 from gmp_complaints.uow import UnitOfWork
 
 
 def request_quarantine(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """One request per batch named (the complained batches or adjacent ones of the same product)."""
-    errors: dict = {}
-    batch_nos = data.get("batch_nos")
-    if not isinstance(batch_nos, list) or not batch_nos or not all(isinstance(b, str) and b.strip() for b in batch_nos):
-        errors["batch_nos"] = [Msg("A list of batch numbers.")]
-    reason = inputs.text(errors, data, "reason", 5000)
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.QuarantineRequest, data)
+    batch_nos, reason = fields["batch_nos"], fields["reason"]
+    if not batch_nos:
+        inputs.raise_if_any({"batch_nos": [Msg("A list of batch numbers.")]})
     with uow:
         complaint = _load(uow, complaint_id)
         if Status(complaint.status) is not Status.under_investigation:
@@ -46,13 +44,15 @@ def request_quarantine(uow: UnitOfWork, complaint_id: int, data: dict, *, actor:
 
 def answer_quarantine(uow: UnitOfWork, complaint_id: int, request_id: int, data: dict, *, actor: Actor) -> dict:
     """The warehouse reports what it did: quarantined (quantity, location) or no stock left."""
+    fields = schemas.load(schemas.QuarantineAnswer, data)
+    status, answered_on, quantity, location = (fields["status"], fields["answered_on"], fields["quantity"],
+                                               fields["location"])
     errors: dict = {}
-    status = inputs.choice(errors, data, "status", QuarantineStatus)
     if status is QuarantineStatus.requested:
         errors["status"] = [Msg("Answer quarantined or no_stock.")]
-    answered_on = inputs.day(errors, data, "answered_on")
-    quantity = inputs.text(errors, data, "quantity", 64, required=status is QuarantineStatus.quarantined)
-    location = inputs.text(errors, data, "location", 200, required=status is QuarantineStatus.quarantined)
+    if status is QuarantineStatus.quarantined:  # where and how much, when there was stock
+        errors.update({name: [Msg("This field is required.")] for name, value in (("quantity", quantity),
+                                                                                  ("location", location)) if not value})
     inputs.raise_if_any(errors)
     with uow:
         complaint = _load(uow, complaint_id)

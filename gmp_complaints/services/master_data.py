@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import Batch, Complaint, ComplaintBatch, Distribution, Product
-from gmp_complaints.services import inputs
+from gmp_complaints.services import schemas
 from gmp_complaints.uow import UnitOfWork
 
 
@@ -23,17 +23,9 @@ class ProductInput:
 
 
 def validate_product(data: dict) -> ProductInput:
-    errors: dict = {}
-    code = inputs.text(errors, data, "code", 64, collapse_spaces=True)
-    name = inputs.text(errors, data, "name", 200, collapse_spaces=True)
-    strength = inputs.text(errors, data, "strength", 100, collapse_spaces=True)
-    dosage_form = inputs.text(errors, data, "dosage_form", 100, collapse_spaces=True)
-    has_expiry = data.get("has_expiry", True)
-    if not isinstance(has_expiry, bool):
-        errors["has_expiry"] = [Msg("true or false.")]
-    if errors:
-        raise ValidationError(Msg("The product has invalid fields."), errors)
-    return ProductInput(code, name, strength, dosage_form, has_expiry)
+    fields = schemas.load(schemas.Product, data)
+    has_expiry = True if fields["has_expiry"] is None else fields["has_expiry"]
+    return ProductInput(fields["code"], fields["name"], fields["strength"], fields["dosage_form"], has_expiry)
 
 
 @dataclass(frozen=True)
@@ -46,12 +38,10 @@ class BatchInput:
 
 
 def validate_batch(data: dict) -> BatchInput:
+    fields = schemas.load(schemas.Batch, data)
+    product_code, batch_no = fields["product_code"], fields["batch_no"]
+    manufactured_on, expires_on, released_on = fields["manufactured_on"], fields["expires_on"], fields["released_on"]
     errors: dict = {}
-    product_code = inputs.text(errors, data, "product_code", 64, collapse_spaces=True)
-    batch_no = inputs.text(errors, data, "batch_no", 64, collapse_spaces=True)
-    manufactured_on = inputs.day(errors, data, "manufactured_on")
-    expires_on = inputs.day(errors, data, "expires_on", required=False)
-    released_on = inputs.day(errors, data, "released_on", required=False)
     if manufactured_on and expires_on and expires_on <= manufactured_on:
         errors["expires_on"] = [Msg("The expiry date must be after the manufacture date.")]
     if manufactured_on and released_on and released_on < manufactured_on:
@@ -71,21 +61,9 @@ class DistributionInput:
 
 
 def validate_distribution(data: dict) -> DistributionInput:
-    errors: dict = {}
-    product_code = inputs.text(errors, data, "product_code", 64, collapse_spaces=True)
-    batch_no = inputs.text(errors, data, "batch_no", 64, collapse_spaces=True)
-    consignee = inputs.text(errors, data, "consignee", 200, collapse_spaces=True)
-    shipped_on = inputs.day(errors, data, "shipped_on")
-    quantity = data.get("quantity")
-    try:
-        quantity = int(quantity)
-        if quantity <= 0 or str(data.get("quantity")).strip() != str(quantity):
-            raise ValueError
-    except (TypeError, ValueError):
-        errors["quantity"] = [Msg("A whole number greater than 0.")]
-    if errors:
-        raise ValidationError(Msg("The distribution record has invalid fields."), errors)
-    return DistributionInput(product_code, batch_no, consignee, quantity, shipped_on)
+    fields = schemas.load(schemas.Distribution, data)
+    return DistributionInput(fields["product_code"], fields["batch_no"], fields["consignee"], fields["quantity"],
+                             fields["shipped_on"])
 
 
 def product_by_code(session, code: str) -> Product | None:

@@ -11,11 +11,24 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow import ValidationError as SchemaError
 
+from enum import StrEnum
+
+from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
 from gmp_complaints.domain.complaints import Channel, ComplaintClass, ComplaintType
+from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.services import inputs
 
 REQUIRED = Msg("This field is required.")
+
+
+class Extensible(StrEnum):
+    """The time limits that can be extended (SOP §6)."""
+
+    initial_feedback = "initial_feedback"
+    classification = "classification"
+    investigation = "investigation"
+    formal_reply = "formal_reply"
 
 
 def _checked(check, value, *args, **kwargs):
@@ -103,6 +116,45 @@ class Password(_Field):
         return value
 
 
+class Quantity(_Field):
+    """A whole number greater than 0 (a JSON number, or its digits as text from a CSV file)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"type": "integer", "minimum": 1}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or \
+                (isinstance(value, str) and not value.strip().isdigit()) or int(value) <= 0:
+            raise SchemaError([Msg("A whole number greater than 0.")])
+        return int(value)
+
+
+class Id(_Field):
+    """The id of a record: a JSON number (true and false are not ids)."""
+
+    def __init__(self, message: Msg, **kwargs):
+        super().__init__(metadata={"type": "integer"}, **kwargs)
+        self.message = message
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SchemaError([self.message])
+        return value
+
+
+class Ids(_Field):
+    """A list of record ids."""
+
+    def __init__(self, message: Msg, **kwargs):
+        super().__init__(metadata={"type": "array", "items": {"type": "integer"}}, **kwargs)
+        self.message = message
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+            raise SchemaError([self.message])
+        return value
+
+
 class Mapping(_Field):
     """A JSON object, checked by the use case's own rules (the investigation checklist)."""
 
@@ -138,6 +190,33 @@ def _flat(messages, prefix: str = "") -> dict:
         else:
             flat[name] = list(value)
     return flat
+
+
+# --- master data from the ERP (DESIGN §4, §6) ---------------------------------------------------
+
+
+class Product(Body):
+    code = Text(64, required=True, collapse_spaces=True)
+    name = Text(200, required=True, collapse_spaces=True)
+    strength = Text(100, required=True, collapse_spaces=True)
+    dosage_form = Text(100, required=True, collapse_spaces=True)
+    has_expiry = Bool()
+
+
+class Batch(Body):
+    product_code = Text(64, required=True, collapse_spaces=True)
+    batch_no = Text(64, required=True, collapse_spaces=True)
+    manufactured_on = Day(required=True)
+    expires_on = Day()
+    released_on = Day()
+
+
+class Distribution(Body):
+    product_code = Text(64, required=True, collapse_spaces=True)
+    batch_no = Text(64, required=True, collapse_spaces=True)
+    consignee = Text(200, required=True, collapse_spaces=True)
+    quantity = Quantity(required=True)
+    shipped_on = Day(required=True)
 
 
 # --- the complaint (DESIGN §6) -----------------------------------------------------------------
@@ -217,6 +296,44 @@ class VoidRequest(Body):
     reason = Text(5000, required=True)
 
 
+class Assessment(Body):
+    reasonable = Bool(required=True)
+    actions = Codes(Msg("A list of: %(choices)s.", choices="compensation, return_exchange, recall"),
+                    more={"items": {"type": "string", "enum": ["compensation", "return_exchange", "recall"]}})
+    adr_confirmed = Bool(required=True)
+    regulator_report_required = Bool(required=True)
+
+
+class Assignment(Body):
+    owner = Text(64)
+    investigator = Text(64)
+    reason = Text(5000)
+
+
+class BatchCorrection(Body):
+    batch_nos = Codes(Msg("A list of batch numbers."), required=True)
+    batch_unknown_reason = Text(2000)
+    reason = Text(5000, required=True)
+
+
+class ExtensionRequest(Body):
+    kind = Choice(Extensible, required=True)
+    new_due_on = Day(required=True)
+    reason = Text(5000, required=True)
+
+
+class QuarantineRequest(Body):
+    batch_nos = Codes(Msg("A list of batch numbers."), required=True)
+    reason = Text(5000, required=True)
+
+
+class QuarantineAnswer(Body):
+    status = Choice(QuarantineStatus, required=True)
+    answered_on = Day(required=True)
+    quantity = Text(64)
+    location = Text(200)
+
+
 class Credentials(Body):
     """The signer's own user name and password, entered again at every signing (21 CFR 11.200)."""
 
@@ -251,7 +368,54 @@ class Retention(Credentials):
     reason = Text(5000, required=True)
 
 
+# --- CAPA (SOP 5.7, DESIGN §4) ------------------------------------------------------------------
+
+
+class CapaCreation(Body):
+    source = Choice(CapaSource)
+    complaint_ids = Ids(Msg("A list of complaint ids."))
+    problem_statement = Text(10_000, required=True)
+    root_cause = Text(10_000)
+    risk = Text(10_000, required=True)
+    effectiveness_criteria = Text(10_000, required=True)
+    effectiveness_due_on = Day(required=True)
+    follow_up_of = Id(Msg("The id of the CAPA found not effective."))
+
+
+class CapaLink(Body):
+    complaint_id = Id(Msg("The id of a complaint."), required=True)
+
+
+class CapaActionPlan(Body):
+    kind = Choice(ActionKind, required=True)
+    description = Text(10_000, required=True)
+    owner = Text(64, required=True)
+    due_on = Day(required=True)
+
+
+class Implementation(Body):
+    implemented_on = Day(required=True)
+    evidence = Text(20_000, required=True)
+
+
+class DueDateRequest(Body):
+    new_due_on = Day(required=True)
+    reason = Text(5000, required=True)
+
+
+class CapaSigning(Credentials):
+    comment = Text(5000)
+
+
+class EffectivenessCheck(Credentials):
+    result = Choice(Effectiveness, required=True)
+    evidence = Text(20_000, required=True)
+
+
 #: every body above, by the name the OpenAPI document gives it
-SCHEMAS = {cls.__name__: cls for cls in (Complainant, Registration, Acknowledgement, Validity, Classification,
+SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complainant, Registration, Acknowledgement, Validity, Classification,
                                           Investigation, Reply, CustomerResponse, Reminder, FollowUp, VoidRequest,
-                                          Credentials, Regrading, Closure, Signing, Retention)}
+                                          Assessment, Assignment, BatchCorrection, ExtensionRequest,
+                                          QuarantineRequest, QuarantineAnswer, Credentials, Regrading, Closure,
+                                          Signing, Retention, CapaCreation, CapaLink, CapaActionPlan,
+                                          Implementation, DueDateRequest, CapaSigning, EffectivenessCheck)}
