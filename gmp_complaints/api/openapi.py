@@ -177,6 +177,8 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/signatures": "Signing",
     "/api/v1/complaints/{complaint_id}/closure": "Closure",
     "/api/v1/complaints/{complaint_id}/retention": "Retention",
+    "/api/v1/class-criteria": "CriteriaVersion",
+    "/api/v1/time-limits": "TimeLimitChange",
     "/api/v1/products": "Product",
     "/api/v1/batches": "Batch",
     "/api/v1/distributions": "Distribution",

@@ -22,7 +22,7 @@ from gmp_complaints.domain.criteria import (
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import ClassCriteriaVersion, ClassCriterion, TimeLimit, criterion_line
-from gmp_complaints.services import inputs
+from gmp_complaints.services import schemas
 from gmp_complaints.uow import UnitOfWork
 
 
@@ -106,26 +106,10 @@ def list_criteria_versions(uow: UnitOfWork) -> dict:
 
 def publish_criteria_version(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
     """A new version of the criteria (QA head): never an edit of the one in force."""
-    errors: dict = {}
-    version = inputs.text(errors, data, "version", 16, collapse_spaces=True)
-    effective_from = inputs.day(errors, data, "effective_from")
-    reason = inputs.text(errors, data, "reason", 5000)
-    raw = data.get("criteria")
-    criteria: list[Criterion] = []
-    if not isinstance(raw, list) or not raw:
-        errors["criteria"] = [Msg("A list of {complaint_class, code, text_zh, text_en}.")]
-    else:
-        for i, item in enumerate(raw):
-            try:
-                criteria.append(Criterion(ComplaintClass(item["complaint_class"]), str(item["code"]).strip(),
-                                          str(item["text_zh"]).strip(), str(item["text_en"]).strip()))
-            except (KeyError, TypeError, ValueError):
-                errors[f"criteria.{i}"] = [Msg("Give complaint_class (I, II or III), code, text_zh and text_en.")]
-        if not errors.get("criteria"):
-            if any(not c.code or len(c.code) > 48 or not c.text_zh or not c.text_en for c in criteria):
-                errors["criteria"] = [Msg("Every criterion needs a code (at most 48 characters) and both texts.")]
-    today = None
-    inputs.raise_if_any(errors)
+    fields = schemas.load(schemas.CriteriaVersion, data)
+    version, effective_from, reason = fields["version"], fields["effective_from"], fields["reason"]
+    criteria = [Criterion(item["complaint_class"], item["code"], item["text_zh"], item["text_en"])
+                for item in fields["criteria"]]
     check_new_criteria(criteria)
     with uow:
         today = business_today(uow.settings)
@@ -155,11 +139,9 @@ def time_limits_view(uow: UnitOfWork) -> dict:
 
 def change_time_limit(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
     """Configuration change (admin): a reason always; the old and new values go to the audit trail."""
-    errors: dict = {}
-    key = inputs.text(errors, data, "key", 40)
-    reason = inputs.text(errors, data, "reason", 5000)
-    inputs.raise_if_any(errors)
-    days = check_time_limit_change(key, data.get("working_days"))
+    fields = schemas.load(schemas.TimeLimitChange, data)
+    key, reason = fields["key"], fields["reason"]
+    days = check_time_limit_change(key, fields["working_days"])
     with uow:
         row = uow.session.get(TimeLimit, key)
         if row is None:

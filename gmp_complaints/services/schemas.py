@@ -412,10 +412,47 @@ class EffectivenessCheck(Credentials):
     evidence = Text(20_000, required=True)
 
 
+# --- configuration ------------------------------------------------------------------------------
+
+
+CRITERIA_LIST = Msg("A list of criteria, each with complaint_class, code, text_zh and text_en.")
+
+
+def _not_empty(items: list, message: Msg) -> None:
+    if not items:
+        raise SchemaError([message])
+
+
+class Criterion(Body):
+    complaint_class = Choice(ComplaintClass, required=True)
+    code = Text(48, required=True)
+    text_zh = Text(2000, required=True)
+    text_en = Text(2000, required=True)
+
+
+class CriteriaVersion(Body):
+    """A new version of the SOP §3 class criteria (never an edit of the one in force)."""
+
+    version = Text(16, required=True, collapse_spaces=True)
+    effective_from = Day(required=True)
+    reason = Text(5000, required=True)
+    criteria = fields.List(fields.Nested(Criterion), required=True,
+                           validate=lambda items: _not_empty(items, CRITERIA_LIST),
+                           error_messages={"required": REQUIRED, "null": REQUIRED, "invalid": CRITERIA_LIST})
+
+
+class TimeLimitChange(Body):
+    key = Text(40, required=True)
+    working_days = fields.Raw(required=True, metadata={"type": "integer", "minimum": 1, "maximum": 250},
+                              error_messages={"required": REQUIRED, "null": REQUIRED})
+    reason = Text(5000, required=True)
+
+
 #: every body above, by the name the OpenAPI document gives it
 SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complainant, Registration, Acknowledgement, Validity, Classification,
                                           Investigation, Reply, CustomerResponse, Reminder, FollowUp, VoidRequest,
                                           Assessment, Assignment, BatchCorrection, ExtensionRequest,
                                           QuarantineRequest, QuarantineAnswer, Credentials, Regrading, Closure,
                                           Signing, Retention, CapaCreation, CapaLink, CapaActionPlan,
-                                          Implementation, DueDateRequest, CapaSigning, EffectivenessCheck)}
+                                          Implementation, DueDateRequest, CapaSigning, EffectivenessCheck,
+                                          Criterion, CriteriaVersion, TimeLimitChange)}
