@@ -38,9 +38,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["gmp_session_factory"] = make_session_factory(engine)
 
     _log_to_stderr()
+    from gmp_complaints.api import api_v1
+    from gmp_complaints.extensions import csrf
     from gmp_complaints.web import init_web
 
-    init_web(app)
+    init_web(app)  # pages, the authorisation matrix, error handlers
+    csrf.exempt(api_v1)  # bearer tokens, not cookies: no cross-site request can carry them
+    app.register_blueprint(api_v1)  # the API uses the web layer's matrix; the web layer never imports the API
     return app
 
 

@@ -8,25 +8,8 @@ from gmp_complaints.domain.errors import ValidationError
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.services import accounts
 from gmp_complaints.web import client_ip, uow
-from gmp_complaints.web.access import Access
-from gmp_complaints.web.errors import api_error
 
 api_v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-
-
-def authenticate_bearer(access: Access):
-    """Set ``g.principal`` from the bearer token, or return the refusal (401 / 403)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return api_error(401, "unauthenticated", "A bearer token is required: POST /api/v1/auth/token.")
-    principal = accounts.load_token_principal(uow(), token.strip())
-    if principal is None:
-        return api_error(401, "invalid_token", "The token is unknown, expired or revoked.")
-    if principal.password_change_reason is not None and not access.during_password_change:
-        return api_error(403, "password_change_required", "The password must be changed: POST /api/v1/auth/password.")
-    g.principal = principal
-    return None
 
 
 def _load(schema: Schema) -> dict:

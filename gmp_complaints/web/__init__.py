@@ -91,9 +91,9 @@ def enforce_access():
         return None
     is_api = endpoint.startswith("api_v1.")
     if is_api:
-        from gmp_complaints.api import authenticate_bearer
+        from gmp_complaints.web.bearer import authenticate_bearer
 
-        refusal = authenticate_bearer(access)
+        refusal = authenticate_bearer(access, uow())
         if refusal is not None:
             return refusal
         user = g.principal
@@ -152,7 +152,6 @@ def init_web(app: Flask) -> None:
         gmp_settings=settings,
     )
 
-    from gmp_complaints.api import api_v1
     from gmp_complaints.web.account import bp as account_bp
     from gmp_complaints.web.admin import bp as admin_bp
     from gmp_complaints.web.attachments import bp as attachments_bp
@@ -168,6 +167,4 @@ def init_web(app: Flask) -> None:
     for blueprint in (auth_bp, main_bp, account_bp, admin_bp, audit_bp, complaints_bp, master_data_bp, attachments_bp,
                       capa_bp, documents_bp, jobs_bp):
         app.register_blueprint(blueprint)
-    csrf.exempt(api_v1)  # bearer tokens, not cookies: no cross-site request can carry them
-    app.register_blueprint(api_v1)
     register_error_handlers(app)
