@@ -8,9 +8,7 @@ correction) makes the earlier signature report ``superseded``.
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import ClosurePath, ComplaintClass, Status, Step, closure_path
@@ -19,7 +17,16 @@ from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.complaints import Actor, _load, _move, answered, complaint_view
+from gmp_complaints.services.complaint_records import (
+    Actor,
+    answered,
+    complaint_records,
+    computed_retention,
+    content_for_signing,
+    linked_capas,
+    load_complaint,
+    move,
+)
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
@@ -39,11 +46,6 @@ VOID_DECISIONS = {SigningStep.void_approval: "approved", SigningStep.void_reject
 def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     """The canonical content a signature of ``scope`` covers: the explicit field lists of ``signatures.scopes``."""
     return complaint_snapshot(view, scope, subject)
-
-
-def _content_view(uow: UnitOfWork, complaint: Complaint) -> dict:
-    """The complaint's content as a signature sees it (all fields, no signatures)."""
-    return complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)
 
 
 def _request(complaint: Complaint, view: dict, step: str, *, subject=None, comment=None,
@@ -109,54 +111,11 @@ def check_due(complaint: Complaint, step: str) -> None:
     if step in (SigningStep.sales_confirmation, SigningStep.audit_trail_review) and status is not Status.closure_pending:
         raise ConflictError(Msg("This signature is due when the complaint is pending closure."))
     if step == SigningStep.capa_not_needed and not (
-            status is Status.assessed and complaint.reasonable and not _linked_capas(complaint)):
+            status is Status.assessed and complaint.reasonable and not linked_capas(complaint)):
         raise ConflictError(Msg("A justification that no CAPA is needed is signed for a reasonable complaint "
                                 "without a CAPA, before the formal reply."))
     if step == SigningStep.sales_confirmation and _path(complaint) is not ClosurePath.no_response:
         raise ConflictError(Msg("Sales confirm closure only when the customer has not answered the reply."))
-
-
-def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
-    """The complaint and every record that belongs to it, as audit entities (type -> ids)."""
-    from gmp_complaints.models import Attachment, Escalation, OutboxMessage, SignatureRow
-
-    def ids(rows) -> list[str]:
-        return [str(row.id) for row in rows]
-
-    def of(model) -> list[str]:
-        return [str(i) for i in session.scalars(sa.select(model.id).where(model.complaint_id == complaint.id))]
-
-    return {
-        "complaint": [str(complaint.id)],
-        "complaint_reply": ids(complaint.replies), "customer_response": ids(complaint.responses),
-        "customer_reminder": ids(complaint.reminders), "deadline_extension": ids(complaint.extensions),
-        "quarantine_request": ids(complaint.quarantine_requests), "void_request": ids(complaint.void_requests),
-        "attachment": of(Attachment),
-        "escalation": of(Escalation), "outbox_message": of(OutboxMessage),
-        "signature": [str(i) for i in session.scalars(sa.select(SignatureRow.id).where(
-            SignatureRow.record_type == "complaint", SignatureRow.record_id == str(complaint.id)))],
-    }
-
-
-def _linked_capas(complaint: Complaint) -> list:
-    from sqlalchemy.orm import object_session
-
-    from gmp_complaints.services.capa import capas_of_complaint
-
-    return capas_of_complaint(object_session(complaint), complaint.id)
-
-
-def capa_covered(uow: UnitOfWork, complaint: Complaint) -> bool:
-    """SOP 5.7: a linked CAPA, or the QA head's valid signed justification that none is needed."""
-    if _linked_capas(complaint):
-        return True
-    rows = [r for r in signing.signatures_of(uow.session, "complaint", str(complaint.id))
-            if r.step == SigningStep.capa_not_needed]
-    if not rows:
-        return False
-    view = _content_view(uow, complaint)
-    current = canonical_snapshot_hash(snapshot(view, "assessment"))
-    return any(r.record_hash == current for r in rows)
 
 
 def _last_audit_index(uow: UnitOfWork, complaint: Complaint) -> int | None:
@@ -173,7 +132,7 @@ def audit_review(uow: UnitOfWork, complaint_id: int) -> dict:
     from gmp_complaints.domain.review import critical_fields
 
     with uow:
-        complaint = _load(uow, complaint_id, for_update=False)
+        complaint = load_complaint(uow, complaint_id, for_update=False)
         reviews = [row for row in signing.signatures_of(uow.session, "complaint", str(complaint.id))
                    if row.step == SigningStep.audit_trail_review]
         last = reviews[-1] if reviews else None
@@ -211,7 +170,7 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
     username, password, comment = fields["username"], fields["password"], fields["comment"]
     extension_id = fields["extension_id"]
     with uow:
-        complaint = _load(uow, complaint_id)
+        complaint = load_complaint(uow, complaint_id)
         check_due(complaint, rule.step)
         subject, requested_by, extension, void_request = None, (), None, None
         if rule.step is SigningStep.qp_acknowledgement and data.get("subject") == INVESTIGATION_SUBJECT:
@@ -226,7 +185,7 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
             subject, requested_by = f"void_request:{void_request.id}", (void_request.requested_by_id,)
         signer = authorize(uow, complaint, step, (username, password), actor=actor, requested_by=requested_by,
                            source_ip=source_ip)
-        view = _content_view(uow, complaint)
+        view = content_for_signing(uow, complaint)
         audit_index = _last_audit_index(uow, complaint) if rule.step is SigningStep.audit_trail_review else None
         signing.sign(uow, signer, _request(complaint, view, step, subject=subject, comment=comment,
                                            audit_index=audit_index), source_ip=source_ip)
@@ -242,7 +201,7 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
             uow.record(DomainEvent(f"void_request.{decision}", "void_request", str(void_request.id),
                                    reason=comment, actor_id=signer_id))
             if rule.step is SigningStep.void_approval:
-                _move(uow, complaint, Step.void, signer_id, reason=void_request.reason)
+                move(uow, complaint, Step.void, signer_id, reason=void_request.reason)
         return answered(uow, complaint, actor.roles)
 
 
@@ -251,7 +210,7 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
     from gmp_complaints.domain.capa import IMPLEMENTED_OR_LATER, CapaStatus
 
     blockers = []
-    open_capas = [c.number for c in _linked_capas(complaint) if CapaStatus(c.status) not in IMPLEMENTED_OR_LATER]
+    open_capas = [c.number for c in linked_capas(complaint) if CapaStatus(c.status) not in IMPLEMENTED_OR_LATER]
     if open_capas:
         blockers.append(Msg("CAPA not yet implemented: %(numbers)s.", numbers=", ".join(open_capas)))
     if not signed_roles(uow, complaint, view, SigningStep.audit_trail_review):
@@ -271,10 +230,10 @@ def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sourc
     fields = _signing_fields(schemas.Closure, data)
     username, password, comment = fields["username"], fields["password"], fields["comment"]
     with uow:
-        complaint = _load(uow, complaint_id)
+        complaint = load_complaint(uow, complaint_id)
         if Status(complaint.status) is not Status.closure_pending:
             raise ConflictError(Msg("Only a complaint pending closure can be closed."))
-        view = _content_view(uow, complaint)
+        view = content_for_signing(uow, complaint)
         blockers = closure_blockers(uow, complaint, view)
         if blockers:
             raise ConflictError(Msg("Not ready for closure: %(reasons)s", reasons=" ".join(blockers)))
@@ -282,7 +241,7 @@ def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sourc
                            source_ip=source_ip)
         signing.sign(uow, signer, _request(complaint, view, SigningStep.closure, comment=comment), source_ip=source_ip)
         complaint.closed_on = business_today(uow.settings)
-        _move(uow, complaint, Step.close, signer.user.id)
+        move(uow, complaint, Step.close, signer.user.id)
         return answered(uow, complaint, actor.roles)
 
 
@@ -290,16 +249,14 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
                      source_ip: str | None = None) -> dict:
     """Move ``retention_until`` earlier (DESIGN §2): only with the QA head's signature and a reason, and
     never before what the linked batches and the received date require (e.g. after a batch correction)."""
-    from gmp_complaints.services.complaints import _computed_retention
-
     fields = _signing_fields(schemas.Retention, data)
     new_date, reason = fields["retention_until"], fields["reason"]
     username, password = fields["username"], fields["password"]
     with uow:
-        complaint = _load(uow, complaint_id)
+        complaint = load_complaint(uow, complaint_id)
         if Status(complaint.status) in (Status.void, Status.closed):
             raise ConflictError(Msg("A closed or void complaint keeps its retention date."))
-        minimum = _computed_retention(uow.session, complaint)
+        minimum = computed_retention(uow.session, complaint)
         if new_date >= complaint.retention_until:
             raise ValidationError(Msg("Not earlier."), {"retention_until": [Msg(
                 "Only an earlier date needs this approval; the current date is %(date)s.",
@@ -317,7 +274,7 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
                                {"retention_until": [before.isoformat(), new_date.isoformat()]}, reason=reason,
                                actor_id=signer.user.id))
         uow.session.flush()
-        signing.sign(uow, signer, _request(complaint, _content_view(uow, complaint), SigningStep.retention_change,
+        signing.sign(uow, signer, _request(complaint, content_for_signing(uow, complaint), SigningStep.retention_change,
                                            comment=reason), source_ip=source_ip)
         return answered(uow, complaint, actor.roles)
 
@@ -326,29 +283,14 @@ def sign_regrading(uow: UnitOfWork, complaint: Complaint, signer: signing.Author
                    source_ip: str | None = None) -> None:
     """Regrading after numbering: the QA head's signature over the new class, in the regrade's unit."""
     uow.session.flush()
-    view = _content_view(uow, complaint)
+    view = content_for_signing(uow, complaint)
     signing.sign(uow, signer, _request(complaint, view, SigningStep.regrading, comment=reason), source_ip=source_ip)
 
 
 def interim_decision_missing(uow: UnitOfWork, complaint: Complaint) -> frozenset:
-    view = _content_view(uow, complaint)
+    view = content_for_signing(uow, complaint)
     return missing_roles(rule_for(SigningStep.interim_risk_decision),
                          signed_roles(uow, complaint, view, SigningStep.interim_risk_decision))
-
-
-def signatures_for_view(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[dict]:
-    """Every signature on the complaint with its status against the content as it stands now."""
-    site_tz = ZoneInfo(uow.settings.site_timezone)
-    # The snapshot uses no personal data, so a masked view hashes the same as the full one.
-    result = []
-    for row in signing.signatures_of(uow.session, "complaint", str(complaint.id)):
-        scope = rule_for(row.step).scope
-        try:
-            current = canonical_snapshot_hash(snapshot(view, scope, row.subject))
-        except StopIteration:  # the approved item no longer exists in the view
-            current = ""
-        result.append(signing.signature_view(row, current, site_tz))
-    return result
 
 
 def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str], *,
@@ -381,14 +323,14 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str],
             if optional:
                 candidates.append((SigningStep.void_rejection, f"void_request:{void_request.id}"))
     if optional:
-        if complaint.status == Status.assessed.value and complaint.reasonable and not _linked_capas(complaint):
+        if complaint.status == Status.assessed.value and complaint.reasonable and not linked_capas(complaint):
             candidates.append((SigningStep.capa_not_needed, None))
     relevant = [(s, subj) for s, subj in candidates if roles & {r.value for r in rule_for(s).allowed_roles}]
     if complaint.status == Status.closure_pending.value and Role.qa_head.value in roles:
         relevant.append((SigningStep.closure, None))
     offers = []
     for step, subject in relevant:
-        view = view or _content_view(uow, complaint)
+        view = view or content_for_signing(uow, complaint)
         if step is SigningStep.closure:
             if closure_blockers(uow, complaint, view) or signed_roles(uow, complaint, view, step):
                 continue
@@ -405,6 +347,6 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str],
 
 def signature_offers(uow: UnitOfWork, complaint_id: int, *, user_id: int) -> list[dict]:
     with uow:
-        complaint = _load(uow, complaint_id, for_update=False)
+        complaint = load_complaint(uow, complaint_id, for_update=False)
         return open_signature_steps(uow, complaint, {r.value for r in uow.session.get(User, user_id).roles},
                                     optional=True)

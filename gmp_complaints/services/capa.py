@@ -50,7 +50,7 @@ class Actor:
 # --- loading -------------------------------------------------------------------------------------
 
 
-def _load(uow: UnitOfWork, capa_id: int, *, for_update: bool = True) -> Capa:
+def load_capa(uow: UnitOfWork, capa_id: int, *, for_update: bool = True) -> Capa:
     query = sa.select(Capa).where(Capa.id == capa_id)
     if for_update:
         query = query.with_for_update()
@@ -161,7 +161,7 @@ def link_complaint(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -
     """Many-to-many: one CAPA can answer several complaints."""
     complaint_id = schemas.load(schemas.CapaLink, data)["complaint_id"]
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         if capa.status == CapaStatus.closed.value:
             raise refuse(CapaStatus.closed)
         complaint = uow.session.get(Complaint, complaint_id)
@@ -186,7 +186,7 @@ def add_action(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> di
     fields = schemas.load(schemas.CapaActionPlan, data)
     kind, description, owner_name, due_on = fields["kind"], fields["description"], fields["owner"], fields["due_on"]
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         check_due_date("due_on", due_on, business_today(uow.settings))
         owner = _user(uow.session, owner_name, "owner")
         check_owner(owner.roles)
@@ -212,7 +212,7 @@ def record_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: d
     fields = schemas.load(schemas.Implementation, data)
     implemented_on, evidence = fields["implemented_on"], fields["evidence"]
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         action = _action(capa, action_id)
         _owner_or_qa(action, actor)
         if action.status != ActionStatus.open.value:
@@ -231,7 +231,7 @@ def add_evidence(uow: UnitOfWork, capa_id: int, action_id: int, *, filename: str
 
     media_type = checked_media_type(uow, filename, data)
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         action = _action(capa, action_id)
         _owner_or_qa(action, actor)
         if action.status == ActionStatus.verified.value:
@@ -263,7 +263,7 @@ def request_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data:
     fields = schemas.load(schemas.DueDateRequest, data)
     new_due_on, reason = fields["new_due_on"], fields["reason"]
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         action = _action(capa, action_id)
         _owner_or_qa(action, actor)
         if action.status == ActionStatus.verified.value:
@@ -318,7 +318,7 @@ def approve_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: 
     data = schemas.load(schemas.CapaSigning, data)
     comment = data["comment"]
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         action = _action(capa, action_id)
         if action.status != ActionStatus.implemented.value:
             raise ConflictError(Msg("Only a recorded implementation can be approved."))
@@ -342,7 +342,7 @@ def approve_due_date_change(uow: UnitOfWork, capa_id: int, action_id: int, data:
     data = schemas.load(schemas.CapaSigning, data)
     comment = data["comment"]
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         action = _action(capa, action_id)
         if action.requested_due_on is None:
             raise ConflictError(Msg("No new due date is waiting for approval."))
@@ -364,7 +364,7 @@ def record_effectiveness(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Ac
     data = schemas.load(schemas.EffectivenessCheck, data)
     result, evidence = data["result"], data["evidence"]
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         new_status = check_effectiveness_due(_facts(capa))
         signer = _authorize(uow, capa, SigningStep.effectiveness_check, data, actor, source_ip=source_ip)
         capa.effectiveness_result, capa.effectiveness_evidence = result.value, evidence
@@ -381,7 +381,7 @@ def close_capa(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor, sourc
     data = schemas.load(schemas.CapaSigning, data)
     comment = data["comment"]
     with uow:
-        capa = _load(uow, capa_id)
+        capa = load_capa(uow, capa_id)
         new_status = check_closure(_facts(capa))
         signer = _authorize(uow, capa, SigningStep.capa_closure, data, actor, source_ip=source_ip)
         _sign(uow, capa, signer, comment=comment, source_ip=source_ip)
@@ -447,7 +447,7 @@ def capa_view(uow: UnitOfWork, capa: Capa, *, with_signatures: bool = True) -> d
 
 def get_capa(uow: UnitOfWork, capa_id: int) -> dict:
     with uow:
-        return capa_view(uow, _load(uow, capa_id, for_update=False))
+        return capa_view(uow, load_capa(uow, capa_id, for_update=False))
 
 
 def list_capas(uow: UnitOfWork, *, status: str | None = None, limit: int = 200) -> list[dict]:

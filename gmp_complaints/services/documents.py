@@ -16,14 +16,14 @@ def complaint_context(uow: UnitOfWork, complaint_id: int, roles) -> dict:
     records, the class criteria texts, its audit trail and the print time (database clock)."""
     from audit.service import events_of_records
     from gmp_complaints.domain.review import critical_fields
-    from gmp_complaints.services.approvals import complaint_records
+    from gmp_complaints.services.complaint_records import complaint_records
     from gmp_complaints.services.capa import capa_view, capas_of_complaint
-    from gmp_complaints.services.complaints import _load, complaint_view
+    from gmp_complaints.services.complaint_records import complaint_view, load_complaint
     from gmp_complaints.services.configuration import criteria_in_force
 
     site_timezone = uow.settings.site_timezone
     with uow:
-        complaint = _load(uow, complaint_id, for_update=False)
+        complaint = load_complaint(uow, complaint_id, for_update=False)
         view = complaint_view(uow, complaint, roles)
         events = events_of_records(uow.session, complaint_records(uow.session, complaint))
         steps = {e.action: {"actor": e.actor_name, "at": print_time_text(e.occurred_at, site_timezone)}
@@ -40,10 +40,10 @@ def complaint_context(uow: UnitOfWork, complaint_id: int, roles) -> dict:
 
 
 def capa_context(uow: UnitOfWork, capa_id: int) -> dict:
-    from gmp_complaints.services.capa import _load, capa_view
+    from gmp_complaints.services.capa import capa_view, load_capa
 
     with uow:
-        capa = _load(uow, capa_id, for_update=False)
+        capa = load_capa(uow, capa_id, for_update=False)
         return {"k": capa_view(uow, capa), "printed_at": uow.now(), "site_timezone": uow.settings.site_timezone,
                 "record_number": capa.number, "record_version": capa.version}
 

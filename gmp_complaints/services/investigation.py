@@ -2,16 +2,15 @@
 until the investigation decides. The investigation asks; the warehouse (an investigator) answers."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status, check_event_date
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import QuarantineStatus
-from gmp_complaints.models import Batch, QuarantineRequest
+from gmp_complaints.models import QuarantineRequest
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.complaints import Actor, _find_batches, _load, answered
+from gmp_complaints.services.complaint_records import Actor, answered, find_batches, load_complaint
 from gmp_complaints.uow import UnitOfWork
 
 
@@ -22,10 +21,10 @@ def request_quarantine(uow: UnitOfWork, complaint_id: int, data: dict, *, actor:
     if not batch_nos:
         inputs.raise_if_any({"batch_nos": [Msg("A list of batch numbers.")]})
     with uow:
-        complaint = _load(uow, complaint_id)
+        complaint = load_complaint(uow, complaint_id)
         if Status(complaint.status) is not Status.under_investigation:
             raise ConflictError(Msg("Stock is quarantined during the investigation."))
-        batches = _find_batches(uow.session, complaint.product_id, batch_nos)
+        batches = find_batches(uow.session, complaint.product_id, batch_nos)
         open_ids = {q.batch_id for q in complaint.quarantine_requests if q.status == QuarantineStatus.requested}
         repeated = [b.batch_no for b in batches if b.id in open_ids]
         if repeated:
@@ -55,7 +54,7 @@ def answer_quarantine(uow: UnitOfWork, complaint_id: int, request_id: int, data:
                                                                                   ("location", location)) if not value})
     inputs.raise_if_any(errors)
     with uow:
-        complaint = _load(uow, complaint_id)
+        complaint = load_complaint(uow, complaint_id)
         row = next((q for q in complaint.quarantine_requests if q.id == request_id), None)
         if row is None:
             raise NotFoundError(Msg("No quarantine request %(id)s on this complaint.", id=request_id))
@@ -69,10 +68,3 @@ def answer_quarantine(uow: UnitOfWork, complaint_id: int, request_id: int, data:
         return answered(uow, complaint, actor.roles)
 
 
-def quarantine_view(session, complaint) -> list[dict]:
-    batch_nos = dict(session.execute(sa.select(Batch.id, Batch.batch_no).where(
-        Batch.id.in_([q.batch_id for q in complaint.quarantine_requests]))).all()) if complaint.quarantine_requests else {}
-    return [{"id": q.id, "batch_no": batch_nos.get(q.batch_id), "reason": q.reason, "status": q.status,
-             "requested_on": q.requested_on.isoformat(),
-             "answered_on": q.answered_on.isoformat() if q.answered_on else None,
-             "quantity": q.quantity, "location": q.location} for q in complaint.quarantine_requests]

@@ -20,10 +20,10 @@ from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status, Step
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import Complaint, Escalation, OutboxMessage
-from gmp_complaints.services.complaints import (
-    _add_reminder,
-    _load,
-    _move,
+from gmp_complaints.services.complaint_records import (
+    add_reminder,
+    load_complaint,
+    move,
     compute_deadlines,
     load_deadline_rules,
     open_time_limits,
@@ -80,16 +80,16 @@ def tick(uow: UnitOfWork) -> dict:
     done = {"reminders": 0, "closure_pending": 0, "escalations": 0, "emails_queued": 0}
     for complaint_id in candidates:
         with uow:
-            complaint = _load(uow, complaint_id)  # row lock: a concurrent tick waits here, then re-reads
+            complaint = load_complaint(uow, complaint_id)  # row lock: a concurrent tick waits here, then re-reads
             deadlines = compute_deadlines(complaint, rules)
             already = _escalated(uow.session, complaint.id).get(complaint.id, set())
             actions = _due_actions(complaint, deadlines, today, already)
             if "remind" in actions:
-                reminder = _add_reminder(uow, complaint, today, None, by_system=True)
+                reminder = add_reminder(uow, complaint, today, None, by_system=True)
                 done["reminders"] += 1
                 done["emails_queued"] += _queue_reminder_mail(uow, complaint, reminder)
             if "closure_pending" in actions:
-                _move(uow, complaint, Step.no_response_closure_pending, None,
+                move(uow, complaint, Step.no_response_closure_pending, None,
                       changes={"close_eligible_on": [None, deadlines["close_eligible_on"]]})
                 done["closure_pending"] += 1
             if "escalate" in actions:

@@ -26,6 +26,7 @@ from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS, ChecklistItem
 from gmp_complaints.domain.roles import SIGNING_ROLES
 from gmp_complaints.services import approvals
+from gmp_complaints.services.complaint_records import EXTENSIBLE
 from gmp_complaints.services import complaints as service
 from gmp_complaints.web import uow
 from gmp_complaints.web.forms import run_form
@@ -167,7 +168,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
                            step_labels={k: translate(v[1]) for k, v in STEPS.items()},
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
                            labels=_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
-                           criterion_text=texts, text_key=_text_key(), extensible=list(service.EXTENSIBLE))
+                           criterion_text=texts, text_key=_text_key(), extensible=list(EXTENSIBLE))
 
 
 def _signing_readiness() -> dict:

@@ -126,9 +126,9 @@ def build_archive(complaint_id: int, *, locale: str, printed_at=None, anchor_tre
     from gmp_complaints.archive import AUDIT_BUNDLE, KEYS, MANIFEST, SIGNATURE, manifest_for, pack, signature_for
     from gmp_complaints.domain.errors import ConflictError, Msg
     from gmp_complaints.domain.roles import Role
-    from gmp_complaints.services.approvals import complaint_records
+    from gmp_complaints.services.complaint_records import complaint_records
     from gmp_complaints.services.attachments import read_stored
-    from gmp_complaints.services.complaints import _load
+    from gmp_complaints.services.complaint_records import load_complaint
 
     context = service.complaint_context(uow(), complaint_id, frozenset(Role))
     c = context["c"]
@@ -138,7 +138,7 @@ def build_archive(complaint_id: int, *, locale: str, printed_at=None, anchor_tre
         context["printed_at"] = printed_at
     unit = uow()
     with unit:
-        records = complaint_records(unit.session, _load(unit, complaint_id, for_update=False))
+        records = complaint_records(unit.session, load_complaint(unit, complaint_id, for_update=False))
         attachments = {f"attachments/{a['id']}-{a['filename']}": read_stored(unit, a["sha256"]) for a in c["attachments"]}
         keys = public_keys(unit.session)
     # The audit trail up to the anchor: what the bundle proves is exactly what the PDF shows, and a

@@ -1,0 +1,420 @@
+"""The complaint as a record: loading it (with its row lock), the facts the state machine decides on, a
+move and its audit event, its deadlines and retention, and the view the API and the pages show (with
+the signatures' status). The use cases (``intake``/steps in ``complaints``, ``approvals``,
+``investigation``, ``timers``) build on this module; it imports none of them.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import object_session
+
+from gmp_complaints.domain.complaints import (
+    ComplaintClass,
+    ComplaintFacts,
+    Status,
+    Step,
+    next_status,
+    retention_until,
+)
+from gmp_complaints.domain.criteria import TimerConfiguration
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
+from gmp_complaints.domain.roles import Role
+from gmp_complaints.models import (
+    Attachment,
+    Batch,
+    Complaint,
+    ComplaintReply,
+    CustomerReminder,
+    Distribution,
+    Escalation,
+    OutboxMessage,
+    Product,
+    SignatureRow,
+    User,
+)
+from gmp_complaints.services import schemas
+from gmp_complaints.services.calendars import load_calendar
+from gmp_complaints.services.capa import capas_of_complaint
+from gmp_complaints.services.configuration import load_timer_configuration
+from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.services.reference_data import reference
+from gmp_complaints.uow import UnitOfWork
+from signatures import service as signing
+from signatures.binding import canonical_snapshot_hash
+from signatures.matrix import SigningStep, rule_for
+from signatures.scopes import complaint_snapshot
+
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    roles: frozenset[Role]
+
+
+EXTENSIBLE = {kind.value: f"{kind.value}_due_on" for kind in schemas.Extensible}
+
+
+def load_complaint(uow: UnitOfWork, complaint_id: int, *, for_update: bool = True) -> Complaint:
+    query = sa.select(Complaint).where(Complaint.id == complaint_id)
+    if for_update:
+        query = query.with_for_update()
+    complaint = uow.session.scalars(query).one_or_none()
+    if complaint is None:
+        raise NotFoundError(Msg("No complaint with id %(id)s.", id=complaint_id))
+    return complaint
+
+
+def complaint_facts(uow: UnitOfWork, complaint: Complaint) -> ComplaintFacts:
+    return ComplaintFacts(
+        status=Status(complaint.status), substantiated=complaint.substantiated, numbered=complaint.number is not None,
+        investigated=complaint.investigated_on is not None, replies=len(complaint.replies),
+        reasonable=complaint.reasonable, acknowledged=complaint.acknowledged_on is not None,
+        capa_covered=capa_covered(uow, complaint) if complaint.reasonable else True)
+
+
+def move(uow: UnitOfWork, complaint: Complaint, step: Step, actor_id: int | None, *, reason: str | None = None,
+          changes: dict | None = None, **facts) -> None:
+    """Apply the state machine and record the step as one audit event on the complaint."""
+    before = complaint.status
+    after = next_status(complaint_facts(uow, complaint), step, **facts)
+    complaint.status = after.value
+    complaint.version += 1
+    event_changes = dict(changes or {})
+    if before != after.value:
+        event_changes["status"] = [before, after.value]
+    uow.record(DomainEvent(f"complaint.{step.value}", "complaint", str(complaint.id), event_changes,
+                           reason=reason, actor_id=actor_id))
+
+
+def checklist_of(complaint: Complaint) -> dict:
+    return json.loads(complaint.investigation_checklist) if complaint.investigation_checklist else {}
+
+
+def computed_retention(session, complaint: Complaint) -> date:
+    product = session.get(Product, complaint.product_id)
+    batch_ids = [link.batch_id for link in complaint.batch_links]
+    expiries, last_shipped = [], None
+    if batch_ids:
+        expiries = [b.expires_on for b in session.scalars(sa.select(Batch).where(Batch.id.in_(batch_ids)))
+                    if b.expires_on]
+        last_shipped = session.scalar(sa.select(sa.func.max(Distribution.shipped_on))
+                                      .where(Distribution.batch_id.in_(batch_ids)))
+    return retention_until(received_on=complaint.received_on, batch_expiry_dates=expiries,
+                           product_has_expiry=product.has_expiry, last_distribution_on=last_shipped)
+
+
+def recompute_retention(session, complaint: Complaint) -> None:
+    """DESIGN §2: recomputed when batch links change; never earlier without a QA head signature."""
+    computed = computed_retention(session, complaint)
+    if complaint.retention_until is None or computed > complaint.retention_until:
+        complaint.retention_until = computed
+
+
+def find_batches(session, product_id: int, batch_nos: list[str]) -> list[Batch]:
+    batches = []
+    for batch_no in dict.fromkeys(b.strip() for b in batch_nos):
+        batch = session.scalars(sa.select(Batch).where(Batch.product_id == product_id,
+                                                       Batch.batch_no == batch_no)).one_or_none()
+        if batch is None:
+            other = session.scalar(sa.select(sa.func.count()).select_from(Batch).where(Batch.batch_no == batch_no))
+            message = (Msg("Batch %(batch)s belongs to another product.", batch=batch_no) if other
+                       else Msg("Unknown batch %(batch)s.", batch=batch_no))
+            raise ValidationError(Msg("Unknown batch."), {"batch_nos": [message]})
+        batches.append(batch)
+    return batches
+
+
+def reminder_letter(complaint: Complaint, reply_row: ComplaintReply) -> str:
+    return (f"尊敬的客户：关于投诉 {complaint.number or complaint.intake_ref}，我公司已于 {reply_row.replied_on.isoformat()} "
+            f"发出正式答复报告，至今未收到您的反馈。请您审阅并告知意见。\n"
+            f"Dear customer: regarding complaint {complaint.number or complaint.intake_ref}, our formal reply was sent "
+            f"on {reply_row.replied_on.isoformat()} and we have not yet received your feedback. Please let us know "
+            f"whether the matter is resolved.")
+
+
+def add_reminder(uow: UnitOfWork, complaint: Complaint, sent_on: date, actor_id: int | None, by_system: bool):
+    next_status(complaint_facts(uow, complaint), Step.remind)  # 409 before anything else when no reminder is due
+    reply_row = complaint.replies[-1]
+    if any(r.reply_id == reply_row.id for r in complaint.reminders):
+        raise ConflictError(Msg("The customer has already been reminded of this reply."))
+    move(uow, complaint, Step.remind, actor_id)
+    row = CustomerReminder(reply_id=reply_row.id, sent_on=sent_on, by_system=by_system,
+                           letter_text=reminder_letter(complaint, reply_row), created_at=uow.now())
+    complaint.reminders.append(row)
+    uow.session.flush()
+    uow.record(DomainEvent("customer_reminder.created", "customer_reminder", str(row.id), actor_id=actor_id))
+    return row
+
+
+@dataclass(frozen=True)
+class DeadlineRules:
+    """The site calendar and the configured time limits: what every deadline is computed from."""
+
+    calendar: object
+    config: TimerConfiguration
+
+
+def load_deadline_rules(session) -> DeadlineRules:
+    """The calendar and time limits: the process's copy while the database holds the same (checked once
+    per transaction), so a page or a step does not read hundreds of calendar rows again."""
+    cached = session.info.get("deadline_rules")
+    if cached is None:
+        cached = session.info["deadline_rules"] = reference(
+            session, "deadline_rules", lambda s: DeadlineRules(load_calendar(s), load_timer_configuration(s)))
+    return cached
+
+
+def compute_deadlines(complaint: Complaint, rules: DeadlineRules) -> dict:
+    """All the dates the complaint is measured against, in working days of the site calendar. An
+    approved extension replaces the time limit it extends (SOP §6)."""
+    calendar, config = rules.calendar, rules.config
+    limits = config.per_class[ComplaintClass(complaint.complaint_class or "I")]
+    result: dict = {}
+    provisional = False
+    for key, days in (("initial_feedback_due_on", limits.initial_feedback),
+                      ("classification_due_on", limits.classification),
+                      ("investigation_due_on", limits.investigation_report),
+                      ("formal_reply_due_on", limits.formal_reply)):
+        deadline = calendar.deadline(complaint.received_on, days)
+        result[key] = deadline.due_on.isoformat()
+        provisional = provisional or deadline.provisional
+    for extension in complaint.extensions:
+        if extension.status == "approved":
+            result[EXTENSIBLE[extension.kind]] = extension.new_due_on.isoformat()
+    result["reminder_due_on"] = result["close_eligible_on"] = None
+    # SOP 5.8's reminder follows the formal reply of a substantiated complaint; a reply that explains
+    # why a complaint is not substantiated goes straight to closure.
+    if complaint.replies and complaint.substantiated is not False:
+        reply_row = complaint.replies[-1]
+        due = calendar.deadline(reply_row.replied_on, config.reminder_after_reply)
+        result["reminder_due_on"] = due.due_on.isoformat()
+        provisional = provisional or due.provisional
+        reminder = next((r for r in complaint.reminders if r.reply_id == reply_row.id), None)
+        if reminder is not None:
+            eligible = calendar.deadline(reminder.sent_on, config.closure_after_reminder)
+            result["close_eligible_on"] = eligible.due_on.isoformat()
+            provisional = provisional or eligible.provisional
+    result["customer_due_on"] = complaint.customer_due_on.isoformat() if complaint.customer_due_on else None
+    result["provisional"] = provisional
+    return result
+
+
+def open_time_limits(complaint: Complaint, deadlines: dict) -> list[tuple[str, str]]:
+    """The time limits the complaint still has to meet: (kind, due date)."""
+    status = Status(complaint.status)
+    if status in (Status.closed, Status.void, Status.closure_pending):
+        return []
+    items = []
+    if complaint.acknowledged_on is None:
+        items.append(("initial_feedback", deadlines["initial_feedback_due_on"]))
+    if complaint.classified_on is None and complaint.substantiated is not False:
+        items.append(("classification", deadlines["classification_due_on"]))
+    if status is Status.under_investigation:
+        items.append(("investigation", deadlines["investigation_due_on"]))
+    if status in (Status.under_investigation, Status.assessed) and not complaint.replies:
+        items.append(("formal_reply", deadlines["formal_reply_due_on"]))
+    if status is Status.awaiting_customer and complaint.replies:
+        reminded = any(r.reply_id == complaint.replies[-1].id for r in complaint.reminders)
+        items.append(("close_eligible", deadlines["close_eligible_on"]) if reminded
+                     else ("reminder", deadlines["reminder_due_on"]))
+    if complaint.customer_due_on and not complaint.replies:
+        items.append(("customer_due", complaint.customer_due_on.isoformat()))
+    return [(kind, due_on) for kind, due_on in items if due_on]
+
+
+def answered(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
+    """Commit a step and answer with the complaint, built in the step's own transaction (flushed first):
+    one transaction per call, not a second one to read back what was just written."""
+    uow.session.flush()
+    view = complaint_view(uow, complaint, roles)
+    uow.commit()
+    return view
+
+
+def answered_after_numbering(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
+    """A step that took a serial (intake reference, TS number) commits first and answers after: the
+    counter row stays locked until the commit, and every other registration or classification of the
+    year waits on it, so nothing that can wait is done while it is held."""
+    uow.commit()
+    return complaint_view(uow, complaint, roles)
+
+
+def complaint_view(uow: UnitOfWork, complaint: Complaint, roles, *, with_signatures: bool = True) -> dict:
+    """The complaint as the API returns it (DESIGN §6); personal data only for roles that need it."""
+    view = _content_view(uow, complaint, roles)
+    view["capas"] = [{"id": c.id, "number": c.number, "status": c.status}
+                     for c in capas_of_complaint(uow.session, complaint.id)]
+    if with_signatures:
+        view["signatures"] = signatures_for_view(uow, complaint, view)
+        view["capa_justified"] = any(s["step"] == "capa_not_needed" and s["status"] == "valid"
+                                     for s in view["signatures"])
+    return view
+
+
+def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
+    session = uow.session
+    product = session.get(Product, complaint.product_id)
+    batch_ids = [link.batch_id for link in complaint.batch_links]
+    batches = session.scalars(sa.select(Batch).where(Batch.id.in_(batch_ids)).order_by(Batch.batch_no)).all() \
+        if batch_ids else []
+    cipher = cipher_for(uow.settings)
+    contact = {"name": cipher.decrypt(complaint.complainant_name), "organisation": complaint.complainant_organisation,
+               "phone": cipher.decrypt(complaint.complainant_phone), "email": cipher.decrypt(complaint.complainant_email)}
+    if not may_see_personal_data(roles):
+        contact = masked_complainant(contact)
+    return {
+        "id": complaint.id,
+        "intake_ref": complaint.intake_ref,
+        "number": complaint.number,
+        "complaint_class": complaint.complaint_class,
+        "original_class": complaint.original_class,
+        "status": complaint.status,
+        "version": complaint.version,
+        "channel": complaint.channel,
+        "received_on": complaint.received_on.isoformat(),
+        "complainant": contact,
+        "product_code": product.code,
+        "product_name": product.name,
+        "batch_nos": [b.batch_no for b in batches],
+        "batches": [{"id": b.id, "batch_no": b.batch_no} for b in batches],
+        "batch_unknown_reason": complaint.batch_unknown_reason,
+        "complaint_type": complaint.complaint_type,
+        "description": complaint.description,
+        "sample_available": complaint.sample_available,
+        "written_confirmation_requested": complaint.written_confirmation_requested,
+        "retention_until": complaint.retention_until.isoformat(),
+        "acknowledgement": {"sent_on": complaint.acknowledged_on.isoformat(), "method": complaint.acknowledgement_method,
+                            "note": complaint.acknowledgement_note} if complaint.acknowledged_on else None,
+        "validity": {"information_complete": complaint.information_complete, "substantiated": complaint.substantiated,
+                     "reason": complaint.validity_reason} if complaint.validity_on else None,
+        "classification": {"complaint_class": complaint.original_class, "rationale": complaint.class_rationale,
+                           "adr_suspected": complaint.adr_suspected, "criteria_version": complaint.criteria_version,
+                           "classified_on": complaint.classified_on.isoformat()} if complaint.classified_on else None,
+        "investigation": {"root_cause": complaint.root_cause, "impact": complaint.impact,
+                          "other_batches_affected": complaint.other_batches_affected,
+                          "substantiated": complaint.investigation_substantiated,
+                          "investigated_on": complaint.investigated_on.isoformat()} if complaint.investigated_on else None,
+        "assessment": {"reasonable": complaint.reasonable, "actions": (complaint.actions or "").split(),
+                       "adr_confirmed": complaint.adr_confirmed,
+                       "regulator_report_required": complaint.regulator_report_required,
+                       "assessed_on": complaint.assessed_on.isoformat()} if complaint.assessed_on else None,
+        "replies": [{"sequence": r.sequence, "replied_on": r.replied_on.isoformat(), "summary": r.summary}
+                    for r in complaint.replies],
+        "customer_responses": [{"received_on": r.received_on.isoformat(), "satisfied": r.satisfied, "text": r.text}
+                               for r in complaint.responses],
+        "reminders": [{"sent_on": r.sent_on.isoformat(), "by_system": r.by_system} for r in complaint.reminders],
+        "attachments": [{"id": a.id, "filename": a.filename, "media_type": a.media_type, "size": a.size,
+                         "sha256": a.sha256} for a in session.scalars(
+            sa.select(Attachment).where(Attachment.complaint_id == complaint.id).order_by(Attachment.id))],
+        "deadlines": compute_deadlines(complaint, load_deadline_rules(session)),
+        "class_criteria": (complaint.class_criteria or "").split(),
+        "investigation_checklist": checklist_of(complaint),
+        "owner": person(session, complaint.owner_id),
+        "investigator": person(session, complaint.investigator_id),
+        "extensions": [{"id": e.id, "kind": e.kind, "due_on_before": e.due_on_before.isoformat(),
+                        "new_due_on": e.new_due_on.isoformat(), "reason": e.reason, "status": e.status}
+                       for e in complaint.extensions],
+        "quarantine_requests": quarantine_view(session, complaint),
+        "closed_on": complaint.closed_on.isoformat() if complaint.closed_on else None,
+        "follow_up_of_id": complaint.follow_up_of_id,
+        "follow_up_of": _complaint_link(session, complaint.follow_up_of_id),
+        "follow_ups": [{"id": f.id, "intake_ref": f.intake_ref, "number": f.number, "status": f.status}
+                       for f in session.scalars(sa.select(Complaint).where(Complaint.follow_up_of_id == complaint.id)
+                                                .order_by(Complaint.id))],
+        "void_requests": [{"id": r.id, "reason": r.reason, "status": r.status,
+                           "requested_by": person(session, r.requested_by_id)} for r in complaint.void_requests],
+        "signatures": [],
+    }
+
+
+def _complaint_link(session, complaint_id: int | None) -> dict | None:
+    if complaint_id is None:
+        return None
+    row = session.get(Complaint, complaint_id)
+    return {"id": row.id, "intake_ref": row.intake_ref, "number": row.number, "status": row.status}
+
+
+def person(session, user_id: int | None) -> dict | None:
+    """Who a user is, as a record shows it: three columns, not the account with its roles."""
+    if user_id is None:
+        return None
+    people = session.info.setdefault("people", {})
+    if user_id not in people:
+        row = session.execute(sa.select(User.id, User.username, User.printed_name).where(User.id == user_id)).one()
+        people[user_id] = {"id": row.id, "username": row.username, "printed_name": row.printed_name}
+    return dict(people[user_id])
+
+
+def quarantine_view(session, complaint) -> list[dict]:
+    batch_nos = dict(session.execute(sa.select(Batch.id, Batch.batch_no).where(
+        Batch.id.in_([q.batch_id for q in complaint.quarantine_requests]))).all()) if complaint.quarantine_requests else {}
+    return [{"id": q.id, "batch_no": batch_nos.get(q.batch_id), "reason": q.reason, "status": q.status,
+             "requested_on": q.requested_on.isoformat(),
+             "answered_on": q.answered_on.isoformat() if q.answered_on else None,
+             "quantity": q.quantity, "location": q.location} for q in complaint.quarantine_requests]
+
+
+def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
+    """The complaint and every record that belongs to it, as audit entities (type -> ids)."""
+    def ids(rows) -> list[str]:
+        return [str(row.id) for row in rows]
+
+    def of(model) -> list[str]:
+        return [str(i) for i in session.scalars(sa.select(model.id).where(model.complaint_id == complaint.id))]
+
+    return {
+        "complaint": [str(complaint.id)],
+        "complaint_reply": ids(complaint.replies), "customer_response": ids(complaint.responses),
+        "customer_reminder": ids(complaint.reminders), "deadline_extension": ids(complaint.extensions),
+        "quarantine_request": ids(complaint.quarantine_requests), "void_request": ids(complaint.void_requests),
+        "attachment": of(Attachment),
+        "escalation": of(Escalation), "outbox_message": of(OutboxMessage),
+        "signature": [str(i) for i in session.scalars(sa.select(SignatureRow.id).where(
+            SignatureRow.record_type == "complaint", SignatureRow.record_id == str(complaint.id)))],
+    }
+
+
+def linked_capas(complaint: Complaint) -> list:
+    return capas_of_complaint(object_session(complaint), complaint.id)
+
+
+def capa_covered(uow: UnitOfWork, complaint: Complaint) -> bool:
+    """SOP 5.7: a linked CAPA, or the QA head's valid signed justification that none is needed."""
+    if linked_capas(complaint):
+        return True
+    rows = [r for r in signing.signatures_of(uow.session, "complaint", str(complaint.id))
+            if r.step == SigningStep.capa_not_needed]
+    if not rows:
+        return False
+    view = content_for_signing(uow, complaint)
+    current = canonical_snapshot_hash(complaint_snapshot(view, "assessment"))
+    return any(r.record_hash == current for r in rows)
+
+
+def signatures_for_view(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[dict]:
+    """Every signature on the complaint with its status against the content as it stands now."""
+    site_tz = ZoneInfo(uow.settings.site_timezone)
+    # The snapshot uses no personal data, so a masked view hashes the same as the full one.
+    result = []
+    for row in signing.signatures_of(uow.session, "complaint", str(complaint.id)):
+        scope = rule_for(row.step).scope
+        try:
+            current = canonical_snapshot_hash(complaint_snapshot(view, scope, row.subject))
+        except StopIteration:  # the approved item no longer exists in the view
+            current = ""
+        result.append(signing.signature_view(row, current, site_tz))
+    return result
+
+
+def content_for_signing(uow: UnitOfWork, complaint: Complaint) -> dict:
+    """The complaint's content as a signature sees it (all fields, no signatures, personal data as stored)."""
+    return complaint_view(uow, complaint, ALL_ROLES, with_signatures=False)

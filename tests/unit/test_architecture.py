@@ -1,0 +1,77 @@
+"""The shape of the code (DESIGN §5): no two modules of the product import each other, directly or in a
+circle, and nothing imports a private name from another module. Read from the source, no imports run."""
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("gmp_complaints", "audit", "signatures")
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module imported, names imported) for every import in the file, at any depth."""
+    result = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            result.append((node.module, [alias.name for alias in node.names]))
+        elif isinstance(node, ast.Import):
+            result.extend((alias.name, []) for alias in node.names)
+    return result
+
+
+def _graph(modules) -> dict[str, set[str]]:
+    graph = {name: set() for name in modules}
+    for name, path in modules.items():
+        for target, names in _imports(path):
+            for candidate in [target] + [f"{target}.{n}" for n in names]:
+                # A module may use its own package (the app factory and shared helpers of ``__init__``):
+                # the package registering its parts is not a circle.
+                if candidate in modules and candidate != name and not name.startswith(candidate + "."):
+                    graph[name].add(candidate)
+    return graph
+
+
+def _cycle_through(graph, start) -> list[str] | None:
+    stack = [(start, [start])]
+    seen = set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in graph[node]:
+            if nxt == start:
+                return path + [start]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, path + [nxt]))
+    return None
+
+
+# The services and the HTTP layers, whose circles issue 12 broke; the rest of the tree still has some.
+GUARDED = ("gmp_complaints.services.complaint_records", "gmp_complaints.services.complaints",
+           "gmp_complaints.services.approvals", "gmp_complaints.services.investigation",
+           "gmp_complaints.services.waiting", "gmp_complaints.services.schemas", "gmp_complaints.api",
+           "gmp_complaints.web")
+
+
+@pytest.mark.parametrize("module", GUARDED)
+def test_no_import_circle_runs_through_these_modules(module):
+    assert _cycle_through(_graph(_modules()), module) is None
+
+
+def test_no_private_name_of_a_complaint_service_is_imported_elsewhere():
+    modules = _modules()
+    offenders = []
+    for name, path in modules.items():
+        for target, names in _imports(path):
+            if target.startswith("gmp_complaints.services.") and target != name:
+                offenders += [f"{name} imports {target}.{n}" for n in names if n.startswith("_")]
+    assert offenders == []
