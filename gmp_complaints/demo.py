@@ -47,7 +47,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
 
     from gmp_complaints.clock import business_today
     from gmp_complaints.services import approvals, capa, complaints, investigation, master_data
-    from gmp_complaints.services.complaints import Actor
+    from gmp_complaints.domain.roles import Actor
 
     uow = new_uow()
     with uow:
@@ -113,7 +113,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
                 return
 
     def demo_capa(cid):
-        qa_capa = capa.Actor(ids["qa"], frozenset({Role.qa_officer}))
+        qa_capa = Actor(ids["qa"], frozenset({Role.qa_officer}))
         created = capa.create_capa(new_uow(), {
             "complaint_ids": [cid], "problem_statement": "封口机压力偏低导致密封不良 (演示)",
             "risk": "中：可能影响产品稳定性 (演示)", "effectiveness_criteria": "6 个月内无同类投诉 (演示)",

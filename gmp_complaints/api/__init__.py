@@ -96,7 +96,7 @@ def audit_events():
 
 
 def _actor():
-    from gmp_complaints.services.complaints import Actor
+    from gmp_complaints.domain.roles import Actor
 
     return Actor(g.principal.id, g.principal.roles)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from gmp_complaints.api import _body, api_v1
+from gmp_complaints.domain.roles import Actor
 from gmp_complaints.services import capa as service
 from gmp_complaints.web import client_ip, uow
 
 
-def _actor() -> service.Actor:
-    return service.Actor(g.principal.id, g.principal.roles)
+def _actor() -> Actor:
+    return Actor(g.principal.id, g.principal.roles)
 
 
 @api_v1.route("/capas", methods=["POST"])

@@ -1,6 +1,7 @@
 """Roles of DESIGN §1 and the rules for combining them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from gmp_complaints.domain.errors import Msg, ValidationError
@@ -58,3 +59,11 @@ def check_role_combination(roles) -> None:
             Msg("Role combination not allowed."),
             {"roles": [Msg("The role %(role)s cannot be combined with any other role.", role=ROLE_LABELS[role])]},
         )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts in a use case: the signed-in user's id and roles (from the session or the token)."""
+
+    id: int
+    roles: frozenset[Role]

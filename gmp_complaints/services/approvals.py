@@ -14,11 +14,10 @@ from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import ClosurePath, ComplaintClass, Status, Step, closure_path
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
-from gmp_complaints.domain.roles import Role
+from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.complaint_records import (
-    Actor,
     answered,
     complaint_records,
     computed_retention,

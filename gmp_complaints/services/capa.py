@@ -4,7 +4,6 @@ close. Every approval signs through ``signatures.service``; every change is one 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -28,7 +27,7 @@ from gmp_complaints.domain.capa import (
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
-from gmp_complaints.domain.roles import Role
+from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import Capa, CapaAction, CapaComplaint, CapaEvidence, Complaint, User
 from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.numbering import take_serial
@@ -39,12 +38,6 @@ from signatures.matrix import SigningStep, authors_of, rule_for
 from signatures.scopes import capa_snapshot
 
 QA_OFFICE = frozenset({Role.qa_officer, Role.qa_head})
-
-
-@dataclass(frozen=True)
-class Actor:
-    id: int
-    roles: frozenset[Role]
 
 
 # --- loading -------------------------------------------------------------------------------------

@@ -54,12 +54,6 @@ from signatures.scopes import complaint_snapshot
 ALL_ROLES = frozenset(Role)
 
 
-@dataclass(frozen=True)
-class Actor:
-    id: int
-    roles: frozenset[Role]
-
-
 EXTENSIBLE = {kind.value: f"{kind.value}_due_on" for kind in schemas.Extensible}
 
 

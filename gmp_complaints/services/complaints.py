@@ -29,7 +29,7 @@ from gmp_complaints.domain.criteria import check_criteria
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import check_checklist, merged_checklist
-from gmp_complaints.domain.roles import Role
+from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Attachment,
     Batch,
@@ -47,7 +47,6 @@ from gmp_complaints.services.configuration import criteria_in_force
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.services.complaint_records import (
-    Actor,
     load_complaint,
     complaint_facts,
     move,

@@ -2,15 +2,15 @@
 until the investigation decides. The investigation asks; the warehouse (an investigator) answers."""
 from __future__ import annotations
 
-
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status, check_event_date
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import QuarantineStatus
+from gmp_complaints.domain.roles import Actor
 from gmp_complaints.models import QuarantineRequest
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.complaint_records import Actor, answered, find_batches, load_complaint
+from gmp_complaints.services.complaint_records import answered, find_batches, load_complaint
 from gmp_complaints.uow import UnitOfWork
 
 

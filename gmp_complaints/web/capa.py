@@ -18,6 +18,7 @@ from gmp_complaints.domain.capa import (
     Effectiveness,
 )
 from gmp_complaints.domain.errors import ConflictError, ValidationError
+from gmp_complaints.domain.roles import Actor
 from gmp_complaints.services import capa as service
 from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.forms import run_form
@@ -28,8 +29,8 @@ bp = Blueprint("capa", __name__, url_prefix="/capas")
 
 
 
-def _actor() -> service.Actor:
-    return service.Actor(current_user.id, current_user.roles)
+def _actor() -> Actor:
+    return Actor(current_user.id, current_user.roles)
 
 
 def _labels() -> dict:

@@ -24,7 +24,7 @@ from gmp_complaints.domain.complaints import (
 )
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS, ChecklistItem
-from gmp_complaints.domain.roles import SIGNING_ROLES
+from gmp_complaints.domain.roles import SIGNING_ROLES, Actor
 from gmp_complaints.services import approvals
 from gmp_complaints.services.complaint_records import EXTENSIBLE
 from gmp_complaints.services import complaints as service
@@ -64,7 +64,7 @@ STEP_SERVICE = {"acknowledge": "acknowledge", "validity": "record_validity", "cl
 
 
 def _actor():
-    return service.Actor(current_user.id, current_user.roles)
+    return Actor(current_user.id, current_user.roles)
 
 
 def _bool_field(form, name: str):
