@@ -7,9 +7,6 @@ correction) makes the earlier signature report ``superseded``.
 """
 from __future__ import annotations
 
-from datetime import date
-
-
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import ClosurePath, ComplaintClass, Status, Step, closure_path
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
@@ -20,9 +17,11 @@ from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.complaint_records import (
     answered,
     complaint_records,
+    compute_deadlines,
     computed_retention,
     content_for_signing,
     linked_capas,
+    load_deadline_rules,
     load_complaint,
     move,
 )
@@ -217,9 +216,10 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
     if _path(complaint) is ClosurePath.no_response:
         if not signed_roles(uow, complaint, view, SigningStep.sales_confirmation):
             blockers.append(Msg("Sales have not confirmed that the customer did not answer."))
-        eligible = view["deadlines"]["close_eligible_on"]
-        if eligible is None or business_today(uow.settings) < date.fromisoformat(eligible):
-            blockers.append(Msg("Closure without a customer response is possible from %(date)s.", date=eligible or "—"))
+        eligible = compute_deadlines(complaint, load_deadline_rules(uow.session)).close_eligible_on
+        if eligible is None or business_today(uow.settings) < eligible:
+            blockers.append(Msg("Closure without a customer response is possible from %(date)s.",
+                                date=eligible.isoformat() if eligible else "—"))
     return blockers
 
 

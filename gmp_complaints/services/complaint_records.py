@@ -22,6 +22,8 @@ from gmp_complaints.domain.complaints import (
     retention_until,
 )
 from gmp_complaints.domain.criteria import TimerConfiguration
+from gmp_complaints.domain.deadlines import DeadlineFacts, Deadlines, deadlines_for
+from gmp_complaints.domain.deadlines import open_time_limits as open_limits
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
@@ -167,62 +169,28 @@ def load_deadline_rules(session) -> DeadlineRules:
     return cached
 
 
-def compute_deadlines(complaint: Complaint, rules: DeadlineRules) -> dict:
-    """All the dates the complaint is measured against, in working days of the site calendar. An
-    approved extension replaces the time limit it extends (SOP §6)."""
-    calendar, config = rules.calendar, rules.config
-    limits = config.per_class[ComplaintClass(complaint.complaint_class or "I")]
-    result: dict = {}
-    provisional = False
-    for key, days in (("initial_feedback_due_on", limits.initial_feedback),
-                      ("classification_due_on", limits.classification),
-                      ("investigation_due_on", limits.investigation_report),
-                      ("formal_reply_due_on", limits.formal_reply)):
-        deadline = calendar.deadline(complaint.received_on, days)
-        result[key] = deadline.due_on.isoformat()
-        provisional = provisional or deadline.provisional
-    for extension in complaint.extensions:
-        if extension.status == "approved":
-            result[EXTENSIBLE[extension.kind]] = extension.new_due_on.isoformat()
-    result["reminder_due_on"] = result["close_eligible_on"] = None
-    # SOP 5.8's reminder follows the formal reply of a substantiated complaint; a reply that explains
-    # why a complaint is not substantiated goes straight to closure.
-    if complaint.replies and complaint.substantiated is not False:
-        reply_row = complaint.replies[-1]
-        due = calendar.deadline(reply_row.replied_on, config.reminder_after_reply)
-        result["reminder_due_on"] = due.due_on.isoformat()
-        provisional = provisional or due.provisional
-        reminder = next((r for r in complaint.reminders if r.reply_id == reply_row.id), None)
-        if reminder is not None:
-            eligible = calendar.deadline(reminder.sent_on, config.closure_after_reminder)
-            result["close_eligible_on"] = eligible.due_on.isoformat()
-            provisional = provisional or eligible.provisional
-    result["customer_due_on"] = complaint.customer_due_on.isoformat() if complaint.customer_due_on else None
-    result["provisional"] = provisional
-    return result
+def deadline_facts(complaint: Complaint) -> DeadlineFacts:
+    """What the deadlines of the complaint depend on, read off the loaded row."""
+    last_reply = complaint.replies[-1] if complaint.replies else None
+    reminder = next((r for r in complaint.reminders if r.reply_id == last_reply.id), None) if last_reply else None
+    return DeadlineFacts(
+        status=Status(complaint.status),
+        complaint_class=ComplaintClass(complaint.complaint_class) if complaint.complaint_class else None,
+        received_on=complaint.received_on, substantiated=complaint.substantiated,
+        acknowledged=complaint.acknowledged_on is not None, classified=complaint.classified_on is not None,
+        approved_extensions=tuple((e.kind, e.new_due_on) for e in complaint.extensions if e.status == "approved"),
+        last_reply_on=last_reply.replied_on if last_reply else None,
+        last_reply_reminded_on=reminder.sent_on if reminder else None, customer_due_on=complaint.customer_due_on)
 
 
-def open_time_limits(complaint: Complaint, deadlines: dict) -> list[tuple[str, str]]:
+def compute_deadlines(complaint: Complaint, rules: DeadlineRules) -> Deadlines:
+    """All the dates the complaint is measured against (``domain.deadlines``), as dates."""
+    return deadlines_for(deadline_facts(complaint), rules.calendar, rules.config)
+
+
+def open_time_limits(complaint: Complaint, deadlines: Deadlines) -> list[tuple[str, date]]:
     """The time limits the complaint still has to meet: (kind, due date)."""
-    status = Status(complaint.status)
-    if status in (Status.closed, Status.void, Status.closure_pending):
-        return []
-    items = []
-    if complaint.acknowledged_on is None:
-        items.append(("initial_feedback", deadlines["initial_feedback_due_on"]))
-    if complaint.classified_on is None and complaint.substantiated is not False:
-        items.append(("classification", deadlines["classification_due_on"]))
-    if status is Status.under_investigation:
-        items.append(("investigation", deadlines["investigation_due_on"]))
-    if status in (Status.under_investigation, Status.assessed) and not complaint.replies:
-        items.append(("formal_reply", deadlines["formal_reply_due_on"]))
-    if status is Status.awaiting_customer and complaint.replies:
-        reminded = any(r.reply_id == complaint.replies[-1].id for r in complaint.reminders)
-        items.append(("close_eligible", deadlines["close_eligible_on"]) if reminded
-                     else ("reminder", deadlines["reminder_due_on"]))
-    if complaint.customer_due_on and not complaint.replies:
-        items.append(("customer_due", complaint.customer_due_on.isoformat()))
-    return [(kind, due_on) for kind, due_on in items if due_on]
+    return open_limits(deadline_facts(complaint), deadlines)
 
 
 def answered(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
@@ -309,7 +277,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "attachments": [{"id": a.id, "filename": a.filename, "media_type": a.media_type, "size": a.size,
                          "sha256": a.sha256} for a in session.scalars(
             sa.select(Attachment).where(Attachment.complaint_id == complaint.id).order_by(Attachment.id))],
-        "deadlines": compute_deadlines(complaint, load_deadline_rules(session)),
+        "deadlines": compute_deadlines(complaint, load_deadline_rules(session)).as_view(),
         "class_criteria": (complaint.class_criteria or "").split(),
         "investigation_checklist": checklist_of(complaint),
         "owner": person(session, complaint.owner_id),

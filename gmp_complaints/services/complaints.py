@@ -26,6 +26,7 @@ from gmp_complaints.domain.complaints import (
     next_status,
 )
 from gmp_complaints.domain.criteria import check_criteria
+from gmp_complaints.domain.deadlines import Deadlines
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import check_checklist, merged_checklist
@@ -505,7 +506,7 @@ def request_extension(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: 
             raise ConflictError(Msg("This time limit is not open: nothing to extend."))
         if any(e.kind == kind and e.status == "requested" for e in complaint.extensions):
             raise ConflictError(Msg("An extension of this time limit is already waiting for approval."))
-        current = date.fromisoformat(open_kinds[kind])
+        current = open_kinds[kind]
         if new_due_on <= current:
             raise ValidationError(Msg("Not an extension."), {"new_due_on": [Msg(
                 "The new date must be after the current one (%(date)s).", date=current.isoformat())]})
@@ -599,14 +600,14 @@ def _summary(complaint: Complaint, product_code: str, rules: DeadlineRules, toda
             "next_due": next_due(complaint, deadlines, today)}
 
 
-def next_due(complaint: Complaint, deadlines: dict, today: date) -> dict | None:
+def next_due(complaint: Complaint, deadlines: Deadlines, today: date) -> dict | None:
     """The next open time limit of the complaint and whether it is overdue (for lists and dashboards)."""
     items = open_time_limits(complaint, deadlines)
     if not items:
         return None
     kind, due_on = min(items, key=lambda item: item[1])
-    return {"kind": kind, "due_on": due_on, "overdue": date.fromisoformat(due_on) < today,
-            "provisional": deadlines["provisional"]}
+    return {"kind": kind, "due_on": due_on.isoformat(), "overdue": due_on < today,
+            "provisional": deadlines.provisional}
 
 
 def dashboard(uow: UnitOfWork, *, user_id: int, mine_only: bool, limit: int = 500) -> dict:
@@ -633,7 +634,7 @@ def dashboard(uow: UnitOfWork, *, user_id: int, mine_only: bool, limit: int = 50
         escalated = []
         for escalation, complaint, code in escalated_rows:
             still_open = dict(open_time_limits(complaint, compute_deadlines(complaint, rules)))
-            if still_open.get(escalation.kind) == escalation.due_on.isoformat():
+            if still_open.get(escalation.kind) == escalation.due_on:
                 escalated.append({**_summary(complaint, code, rules, today), "escalation": {
                     "kind": escalation.kind, "due_on": escalation.due_on.isoformat(),
                     "escalated_on": escalation.escalated_on.isoformat()}})

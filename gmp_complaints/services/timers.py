@@ -29,28 +29,29 @@ from gmp_complaints.services.complaint_records import (
     open_time_limits,
 )
 from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.domain.deadlines import Deadlines
 from gmp_complaints.uow import UnitOfWork
 
 OPEN_STATUSES = [s.value for s in Status if s not in (Status.closed, Status.void, Status.closure_pending)]
 MAX_DELIVERY_ATTEMPTS = 20
 
 
-def _overdue_unescalated(complaint: Complaint, deadlines: dict, today: date, escalated: set) -> list[tuple[str, str]]:
+def _overdue_unescalated(complaint: Complaint, deadlines: Deadlines, today: date,
+                         escalated: set) -> list[tuple[str, date]]:
     """Time limits past their date and not yet escalated; the timer itself acts on reminder and closure."""
     return [(kind, due_on) for kind, due_on in open_time_limits(complaint, deadlines)
-            if kind not in ("reminder", "close_eligible") and date.fromisoformat(due_on) < today
-            and (kind, due_on) not in escalated]
+            if kind not in ("reminder", "close_eligible") and due_on < today and (kind, due_on) not in escalated]
 
 
-def _due_actions(complaint: Complaint, deadlines: dict, today: date, escalated: set) -> list[str]:
+def _due_actions(complaint: Complaint, deadlines: Deadlines, today: date, escalated: set) -> list[str]:
     """What the timer has to do for one complaint today; ``escalated`` holds its (kind, due date) pairs."""
     actions = []
     if complaint.status == Status.awaiting_customer.value and complaint.replies:
         reply_row = complaint.replies[-1]
         reminded = any(r.reply_id == reply_row.id for r in complaint.reminders)
-        if not reminded and deadlines["reminder_due_on"] and today >= date.fromisoformat(deadlines["reminder_due_on"]):
+        if not reminded and deadlines.reminder_due_on and today >= deadlines.reminder_due_on:
             actions.append("remind")
-        elif reminded and deadlines["close_eligible_on"] and today >= date.fromisoformat(deadlines["close_eligible_on"]):
+        elif reminded and deadlines.close_eligible_on and today >= deadlines.close_eligible_on:
             actions.append("closure_pending")
     if _overdue_unescalated(complaint, deadlines, today, escalated):
         actions.append("escalate")
@@ -64,7 +65,7 @@ def _escalated(session, complaint_id: int | None = None) -> dict[int, set]:
         query = query.where(Escalation.complaint_id == complaint_id)
     result: dict[int, set] = {}
     for row in session.scalars(query):
-        result.setdefault(row.complaint_id, set()).add((row.kind, row.due_on.isoformat()))
+        result.setdefault(row.complaint_id, set()).add((row.kind, row.due_on))
     return result
 
 
@@ -90,7 +91,7 @@ def tick(uow: UnitOfWork) -> dict:
                 done["emails_queued"] += _queue_reminder_mail(uow, complaint, reminder)
             if "closure_pending" in actions:
                 move(uow, complaint, Step.no_response_closure_pending, None,
-                      changes={"close_eligible_on": [None, deadlines["close_eligible_on"]]})
+                      changes={"close_eligible_on": [None, deadlines.close_eligible_on.isoformat()]})
                 done["closure_pending"] += 1
             if "escalate" in actions:
                 for kind, due_on in _overdue_unescalated(complaint, deadlines, today, already):
@@ -101,13 +102,13 @@ def tick(uow: UnitOfWork) -> dict:
     return done
 
 
-def _escalate(uow: UnitOfWork, complaint: Complaint, kind: str, due_on: str, today: date) -> None:
-    row = Escalation(complaint_id=complaint.id, kind=kind, due_on=date.fromisoformat(due_on), escalated_on=today,
-                     created_at=uow.now())
+def _escalate(uow: UnitOfWork, complaint: Complaint, kind: str, due_on: date, today: date) -> None:
+    row = Escalation(complaint_id=complaint.id, kind=kind, due_on=due_on, escalated_on=today, created_at=uow.now())
     uow.session.add(row)
     uow.session.flush()
     uow.record(DomainEvent("escalation.created", "escalation", str(row.id),
-                           {"complaint_id": [None, complaint.id], "kind": [None, kind], "due_on": [None, due_on]}))
+                           {"complaint_id": [None, complaint.id], "kind": [None, kind],
+                            "due_on": [None, due_on.isoformat()]}))
 
 
 def _queue_reminder_mail(uow: UnitOfWork, complaint: Complaint, reminder) -> int:
