@@ -192,7 +192,7 @@ def archive_create(complaint_id, out_path, lang, printed_at, anchor):
     settings = _settings()
     app = create_app(settings)
     try:
-        with app.test_request_context("/"):
+        with app.app_context():  # the documents need the app (templates, translations), not a request
             when = datetime.fromisoformat(printed_at) if printed_at else None
             data, manifest = build_archive(complaint_id, locale=lang, printed_at=when, anchor_tree_size=anchor)
             from gmp_complaints import unit_of_work

@@ -34,7 +34,7 @@ def run_archive_job(app, job_id: int, on_progress=None) -> dict | None:
     target = Path(settings.instance_path) / "exports" / f"job-{job_id}-archives.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with app.test_request_context("/"), zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as bundle:
+        with app.app_context(), zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as bundle:
             for done, complaint_id in enumerate(job["parameters"]["complaint_ids"], start=1):
                 data, manifest = build_archive(complaint_id, locale=job["parameters"]["locale"])
                 record_archive(unit(), complaint_id=complaint_id, sha256=hashlib.sha256(data).hexdigest(),
