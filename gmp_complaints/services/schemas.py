@@ -14,7 +14,7 @@ from marshmallow import ValidationError as SchemaError
 from enum import StrEnum
 
 from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
-from gmp_complaints.domain.complaints import Channel, ComplaintClass, ComplaintType
+from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
 from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.services import inputs
@@ -92,12 +92,14 @@ class Choice(_Field):
 class Codes(_Field):
     """A list of short texts (batch numbers, criterion codes, actions)."""
 
-    def __init__(self, message: Msg, **kwargs):
-        super().__init__(metadata={"type": "array", "items": {"type": "string"}}, **kwargs)
-        self.message = message
+    def __init__(self, message: Msg, *, choices: tuple[str, ...] | None = None, **kwargs):
+        items = {"type": "string", **({"enum": list(choices)} if choices else {})}
+        super().__init__(metadata={"type": "array", "items": items}, **kwargs)
+        self.message, self.choices = message, choices
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value) or \
+                (self.choices and any(v.strip() not in self.choices for v in value)):
             raise SchemaError([self.message])
         return [v.strip() for v in value]
 
@@ -298,8 +300,8 @@ class VoidRequest(Body):
 
 class Assessment(Body):
     reasonable = Bool(required=True)
-    actions = Codes(Msg("A list of: %(choices)s.", choices="compensation, return_exchange, recall"),
-                    more={"items": {"type": "string", "enum": ["compensation", "return_exchange", "recall"]}})
+    actions = Codes(Msg("A list of: %(choices)s.", choices=", ".join(ASSESSMENT_ACTION_LABELS)),
+                    choices=tuple(ASSESSMENT_ACTION_LABELS))
     adr_confirmed = Bool(required=True)
     regulator_report_required = Bool(required=True)
 

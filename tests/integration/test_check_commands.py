@@ -25,7 +25,7 @@ def gmp(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def closed(closed_complaint):
+def closed(closed_complaint):  # noqa: F811
     """A closed complaint with an attachment, a reply, a customer response and three signatures."""
     return closed_complaint
 
