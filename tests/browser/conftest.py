@@ -63,3 +63,12 @@ def screenshot(page):
             page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture
+def site_today(app):
+    """The business date the app records steps on (its site time zone, not this machine's), so a date a test
+    types is never "before the previous step" late in the UTC evening."""
+    from gmp_complaints.clock import business_today
+
+    return business_today(app.config["GMP_SETTINGS"])

@@ -32,7 +32,7 @@ def as_user(browser, live_server, username):
 
 
 @pytest.mark.req("WF-13", "WF-14", "SIG-08")
-def test_a_capa_from_a_complaint_to_closure_in_the_browser(browser, live_server, app, make_user):
+def test_a_capa_from_a_complaint_to_closure_in_the_browser(browser, live_server, app, make_user, site_today):
     setup = Setup(app, make_user)
     cid = setup.satisfied()
     due = (datetime.date.today() + datetime.timedelta(days=14)).isoformat()
@@ -62,7 +62,7 @@ def test_a_capa_from_a_complaint_to_closure_in_the_browser(browser, live_server,
     assert page.locator("#board-my-actions").count() == 1
     page.click("#board-my-actions a")
     form = page.locator("form[id^=implementation-form]")
-    form.locator("[name=implemented_on]").fill(datetime.date.today().isoformat())
+    form.locator("[name=implemented_on]").fill(site_today.isoformat())
     form.locator("[name=evidence]").fill("已校准，见校准证书 C-2026-118")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()

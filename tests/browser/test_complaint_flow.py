@@ -22,7 +22,8 @@ def fill_step(page, step, fields):
 
 
 @pytest.mark.req("REC-01", "REC-04", "WF-01")
-def test_registration_to_formal_reply_in_the_browser(page, live_server, make_user, uow_factory, screenshot):
+def test_registration_to_formal_reply_in_the_browser(page, live_server, make_user, uow_factory, screenshot,
+                                                    site_today):
     from gmp_complaints.services import master_data
 
     qa_id, _ = make_user("li.na", "qa_officer", printed_name="李娜 Li Na")
@@ -62,7 +63,6 @@ def test_registration_to_formal_reply_in_the_browser(page, live_server, make_use
     screenshot("complaint-assessed")
     today = page.locator("#deadlines").inner_text()
     assert "2026" in today
-    import datetime
 
     # A reasonable complaint: no formal reply before its CAPA (SOP 5.7).
     assert page.locator("#step-reply").count() == 0
@@ -71,7 +71,7 @@ def test_registration_to_formal_reply_in_the_browser(page, live_server, make_use
     fill_capa_form(page)
     assert page.locator("#capa-title").inner_text().startswith("CAPA-")
     page.click("#capa-complaints a")
-    fill_step(page, "reply", {"replied_on": datetime.date.today().isoformat(), "summary": "调查结果与纠正预防措施"})
+    fill_step(page, "reply", {"replied_on": site_today.isoformat(), "summary": "调查结果与纠正预防措施"})
     assert page.locator("#complaint-status").inner_text() in ("Awaiting customer", "等待客户反馈")
     assert page.locator("#reminder-due").inner_text() != "—"
     screenshot("complaint-replied")
