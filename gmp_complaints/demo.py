@@ -46,8 +46,16 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     from datetime import date, timedelta
 
     from gmp_complaints.clock import business_today
-    from gmp_complaints.services import approvals, capa, complaints, investigation, master_data
     from gmp_complaints.domain.roles import Actor
+    from gmp_complaints.services import (
+        approvals,
+        capa,
+        complaint_intake,
+        complaint_queries,
+        complaint_steps,
+        investigation,
+        master_data,
+    )
 
     uow = new_uow()
     with uow:
@@ -71,7 +79,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     investigator = Actor(ids["investigator"], frozenset({Role.investigator}))
 
     def register(batch_no, complaint_type, description, days_ago, channel="phone"):
-        return complaints.register_complaint(new_uow(), {
+        return complaint_intake.register_complaint(new_uow(), {
             "received_on": (today - timedelta(days=days_ago)).isoformat(), "channel": channel,
             "complainant": {"name": "张三 (演示)", "organisation": "仁和大药房 (演示 demo)", "phone": "13800001234",
                             "email": "demo@example.cn"},
@@ -80,18 +88,18 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
             actor=intake, is_demo=True)["id"]
 
     def through(cid, last_step):
-        received = date.fromisoformat(complaints.get_complaint(new_uow(), cid, roles={Role.qa_officer})["received_on"])
+        received = date.fromisoformat(complaint_queries.get_complaint(new_uow(), cid, roles={Role.qa_officer})["received_on"])
         steps = [
-            ("acknowledge", lambda: complaints.acknowledge(new_uow(), cid, {
+            ("acknowledge", lambda: complaint_steps.acknowledge(new_uow(), cid, {
                 "sent_on": received.isoformat(), "method": "phone", "note": "已确认收到，请寄回样品 (演示)"}, actor=intake)),
-            ("validity", lambda: complaints.record_validity(new_uow(), cid, {"information_complete": True,
+            ("validity", lambda: complaint_steps.record_validity(new_uow(), cid, {"information_complete": True,
                                                                              "substantiated": True}, actor=qa)),
-            ("classify", lambda: complaints.classify(new_uow(), cid, {"complaint_class": "II", "rationale":
+            ("classify", lambda: complaint_steps.classify(new_uow(), cid, {"complaint_class": "II", "rationale":
                                                      "密封缺陷，可能对客户有潜在影响 (SOP 3.2)", "adr_suspected": False,
                                                      "criteria": ["II.seal_defect"]}, actor=qa)),
-            ("assign", lambda: complaints.assign(new_uow(), cid, {"owner": "demo.qa", "investigator": "demo.investigator"},
+            ("assign", lambda: complaint_steps.assign(new_uow(), cid, {"owner": "demo.qa", "investigator": "demo.investigator"},
                                                  actor=qa)),
-            ("investigate", lambda: complaints.investigate(new_uow(), cid, {
+            ("investigate", lambda: complaint_steps.investigate(new_uow(), cid, {
                 "root_cause": "封口机压力偏低 (演示)", "impact": "仅本批次", "other_batches_affected": "相邻批次库存检查无异常",
                 "substantiated": True, "checklist": {
                     "batch_records": {"outcome": "done", "note": "批生产记录封口工序压力记录偏低 (演示)"},
@@ -100,11 +108,11 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
                     "site_visit": {"outcome": "not_applicable", "note": "照片与样品足以判断 (演示)"},
                     "further_studies": {"outcome": "not_applicable", "note": "无需进一步研究 (演示)"},
                     "carrier": {"outcome": "not_applicable", "note": "非运输问题 (演示)"}}}, actor=investigator)),
-            ("assess", lambda: complaints.assess(new_uow(), cid, {"reasonable": True, "actions": ["return_exchange"],
+            ("assess", lambda: complaint_steps.assess(new_uow(), cid, {"reasonable": True, "actions": ["return_exchange"],
                                                                   "adr_confirmed": False,
                                                                   "regulator_report_required": False}, actor=qa)),
             ("capa", lambda: demo_capa(cid)),
-            ("reply", lambda: complaints.reply(new_uow(), cid, {"replied_on": today.isoformat(),
+            ("reply", lambda: complaint_steps.reply(new_uow(), cid, {"replied_on": today.isoformat(),
                                                                 "summary": "调查结果与纠正预防措施 (演示)"}, actor=qa)),
         ]
         for name, run in steps:
@@ -130,7 +138,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     through(cid, "assign")
     investigation.request_quarantine(new_uow(), cid, {"batch_nos": ["D250601"], "reason": "SOP 5.4.3 库存隔离 (演示)"},
                                      actor=investigator)
-    complaints.request_extension(new_uow(), cid, {"kind": "investigation", "new_due_on": (
+    complaint_steps.request_extension(new_uow(), cid, {"kind": "investigation", "new_due_on": (
         today + timedelta(days=40)).isoformat(), "reason": "需加速稳定性试验 (演示)"}, actor=investigator)
     made.append(cid)
     cid = register("D250101", "intrinsic_quality", "胶囊内容物结块 (演示)", 12)
@@ -140,15 +148,15 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     through(cid, "reply")
     made.append(cid)
     cid = register("V250201", "other", "防伪查询 (演示)", 3, channel="web")
-    complaints.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
+    complaint_steps.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
                                                 "reason": "经查询为正品，投诉不成立 (演示)"}, actor=qa)
-    complaints.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "经核实为本公司正品 (演示)"}, actor=qa)
+    complaint_steps.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "经核实为本公司正品 (演示)"}, actor=qa)
     made.append(cid)
     # A closed one: the QA head reviewed the audit trail and approved the closure (signed).
     cid = register("V250201", "other", "电子监管码查询 (演示)", 8, channel="phone")
-    complaints.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
+    complaint_steps.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
                                                 "reason": "监管码可正常查询，投诉不成立 (演示)"}, actor=qa)
-    complaints.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "已告知客户查询方法 (演示)"}, actor=qa)
+    complaint_steps.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "已告知客户查询方法 (演示)"}, actor=qa)
     head = Actor(ids["qahead"], frozenset({Role.qa_head}))
     credentials = {"username": "demo.qahead", "password": demo_password(Role.qa_head)}
     approvals.sign_step(new_uow(), cid, {**credentials, "step": "audit_trail_review", "comment": "已审核 (演示)"},

@@ -5,8 +5,7 @@ from flask import Blueprint, g, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from gmp_complaints.domain.errors import ValidationError
-from gmp_complaints.domain.roles import Role
-from gmp_complaints.services import accounts
+from gmp_complaints.services import accounts, complaint_intake, complaint_queries, complaint_steps
 from gmp_complaints.web import client_ip, uow
 
 api_v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -140,16 +139,12 @@ def create_distribution():
 
 @api_v1.route("/complaints", methods=["POST"])
 def register_complaint():
-    from gmp_complaints.services import complaints
-
-    return jsonify(complaints.register_complaint(uow(), _body(), actor=_actor())), 201
+    return jsonify(complaint_intake.register_complaint(uow(), _body(), actor=_actor())), 201
 
 
 @api_v1.route("/complaints/<int:complaint_id>")
 def complaint(complaint_id: int):
-    from gmp_complaints.services import complaints
-
-    return jsonify(complaints.get_complaint(uow(), complaint_id, roles=g.principal.roles))
+    return jsonify(complaint_queries.get_complaint(uow(), complaint_id, roles=g.principal.roles))
 
 
 @api_v1.route("/complaints/<int:complaint_id>/attachments", methods=["POST"])
@@ -172,9 +167,7 @@ def attachment(complaint_id: int, attachment_id: int):
 
 def _step_view(service_name: str):
     def view(complaint_id: int):
-        from gmp_complaints.services import complaints
-
-        return jsonify(getattr(complaints, service_name)(uow(), complaint_id, _body(), actor=_actor()))
+        return jsonify(getattr(complaint_steps, service_name)(uow(), complaint_id, _body(), actor=_actor()))
 
     view.__name__ = f"complaint_{service_name}"
     return view
@@ -205,9 +198,7 @@ for _path, _service in COMPLAINT_STEPS.items():
 def complaint_open_follow_up(complaint_id: int):
     """``{received_on, text}``: the customer came back after closure; a new complaint linked to the
     closed one (which does not change) → 201 with the follow-up."""
-    from gmp_complaints.services import complaints
-
-    return jsonify(complaints.open_follow_up(uow(), complaint_id, _body(), actor=_actor())), 201
+    return jsonify(complaint_intake.open_follow_up(uow(), complaint_id, _body(), actor=_actor())), 201
 
 
 @api_v1.route("/complaints/<int:complaint_id>/quarantine-requests", methods=["POST"])
@@ -227,16 +218,12 @@ def answer_quarantine(complaint_id: int, request_id: int):
 @api_v1.route("/complaints/<int:complaint_id>", methods=["DELETE"])
 def delete_complaint(complaint_id: int):
     """Always refused (409): retention, then signed disposal with a tombstone."""
-    from gmp_complaints.services import complaints
-
-    complaints.refuse_deletion(uow(), complaint_id, actor=_actor())
+    complaint_steps.refuse_deletion(uow(), complaint_id, actor=_actor())
 
 
 @api_v1.route("/complaints/<int:complaint_id>/attachments/<int:attachment_id>", methods=["DELETE"])
 def delete_attachment(complaint_id: int, attachment_id: int):
-    from gmp_complaints.services import complaints
-
-    complaints.refuse_deletion(uow(), complaint_id, actor=_actor(), attachment_id=attachment_id)
+    complaint_steps.refuse_deletion(uow(), complaint_id, actor=_actor(), attachment_id=attachment_id)
 
 
 @api_v1.route("/complaints/<int:complaint_id>/signatures", methods=["POST"])
@@ -312,17 +299,11 @@ def waiting_for_signature():
 @api_v1.route("/dashboard")
 def dashboard():
     """What is due for me (``?scope=mine``, the default) or for everyone (``?scope=all``)."""
-    from gmp_complaints.services import complaints
-
     scope = request.args.get("scope", "mine")
     if scope not in ("mine", "all"):
         raise ValidationError("Invalid scope.", {"scope": ["mine or all."]})
-    from gmp_complaints.services import capa
-
-    board = complaints.dashboard(uow(), user_id=g.principal.id, mine_only=scope == "mine")
-    board["my_actions"] = capa.my_actions(uow(), user_id=g.principal.id)
-    board["escalated_actions"] = capa.escalated_actions(uow()) if Role.qa_head in g.principal.roles else []
-    return jsonify(board)
+    return jsonify(complaint_queries.dashboard(uow(), user_id=g.principal.id, roles=g.principal.roles,
+                                               mine_only=scope == "mine"))
 
 
 @api_v1.route("/class-criteria")

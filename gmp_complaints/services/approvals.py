@@ -21,15 +21,15 @@ from gmp_complaints.services.complaint_records import (
     computed_retention,
     content_for_signing,
     linked_capas,
-    load_deadline_rules,
     load_complaint,
+    load_deadline_rules,
     move,
 )
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
-from signatures.scopes import complaint_snapshot
 from signatures.matrix import SigningStep, authors_of, missing_roles, rule_for
+from signatures.scopes import complaint_snapshot
 
 ALL_ROLES = frozenset(Role)
 #: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
@@ -344,8 +344,17 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str],
     return offers
 
 
-def signature_offers(uow: UnitOfWork, complaint_id: int, *, user_id: int) -> list[dict]:
+def signature_offers(uow: UnitOfWork, complaint_id: int, *, user_id: int) -> dict:
     with uow:
         complaint = load_complaint(uow, complaint_id, for_update=False)
-        return open_signature_steps(uow, complaint, {r.value for r in uow.session.get(User, user_id).roles},
-                                    optional=True)
+        return offers_for(uow, complaint, uow.session.get(User, user_id))
+
+
+def offers_for(uow: UnitOfWork, complaint: Complaint, user: User) -> dict:
+    """The signatures ``user`` may give on the complaint now, and whether they may sign yet: identity
+    verified by an admin and the statement accepted (SIG-05); at first use the page leads to the
+    statement instead of asking for credentials."""
+    offers = open_signature_steps(uow, complaint, {r.value for r in user.roles}, optional=True)
+    signer = {"identity_verified": user.identity_verified_at is not None,
+              "statement_accepted": user.esignature_accepted_at is not None} if offers else None
+    return {"offers": offers, "signer": signer}

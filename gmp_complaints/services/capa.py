@@ -460,26 +460,28 @@ def list_capas(uow: UnitOfWork, *, status: str | None = None, limit: int = 200) 
 def my_actions(uow: UnitOfWork, *, user_id: int) -> list[dict]:
     """The dashboard's "my CAPA actions": open actions I own, with due dates, overdue first."""
     with uow:
-        today = business_today(uow.settings)
-        rows = uow.session.execute(
-            sa.select(CapaAction, Capa.number, Capa.id).join(Capa, Capa.id == CapaAction.capa_id)
-            .where(CapaAction.owner_id == user_id, CapaAction.status != ActionStatus.verified.value)
-            .order_by(CapaAction.due_on)).all()
-        return [{"capa_id": capa_id, "capa_number": number, "action_id": a.id, "kind": a.kind,
-                 "description": a.description, "due_on": a.due_on.isoformat(), "status": a.status,
-                 "overdue": a.due_on < today} for a, number, capa_id in rows]
+        return actions_owned_by(uow.session, user_id, business_today(uow.settings))
 
 
-def escalated_actions(uow: UnitOfWork) -> list[dict]:
+def actions_owned_by(session, user_id: int, today) -> list[dict]:
+    rows = session.execute(
+        sa.select(CapaAction, Capa.number, Capa.id).join(Capa, Capa.id == CapaAction.capa_id)
+        .where(CapaAction.owner_id == user_id, CapaAction.status != ActionStatus.verified.value)
+        .order_by(CapaAction.due_on)).all()
+    return [{"capa_id": capa_id, "capa_number": number, "action_id": a.id, "kind": a.kind,
+             "description": a.description, "due_on": a.due_on.isoformat(), "status": a.status,
+             "overdue": a.due_on < today} for a, number, capa_id in rows]
+
+
+def escalated_actions(session) -> list[dict]:
     """Overdue actions that ``gmp tick`` escalated to the QA head and that are still not implemented."""
-    with uow:
-        rows = uow.session.execute(
-            sa.select(CapaAction, Capa.number, Capa.id).join(Capa, Capa.id == CapaAction.capa_id)
-            .where(CapaAction.status != ActionStatus.verified.value, CapaAction.escalated_for_due_on == CapaAction.due_on)
-            .order_by(CapaAction.due_on)).all()
-        owners = _people(uow.session, [a.owner_id for a, _, _ in rows])
-        return [{"capa_id": capa_id, "capa_number": number, "action_id": a.id, "description": a.description,
-                 "owner": owners.get(a.owner_id), "due_on": a.due_on.isoformat()} for a, number, capa_id in rows]
+    rows = session.execute(
+        sa.select(CapaAction, Capa.number, Capa.id).join(Capa, Capa.id == CapaAction.capa_id)
+        .where(CapaAction.status != ActionStatus.verified.value, CapaAction.escalated_for_due_on == CapaAction.due_on)
+        .order_by(CapaAction.due_on)).all()
+    owners = _people(session, [a.owner_id for a, _, _ in rows])
+    return [{"capa_id": capa_id, "capa_number": number, "action_id": a.id, "description": a.description,
+             "owner": owners.get(a.owner_id), "due_on": a.due_on.isoformat()} for a, number, capa_id in rows]
 
 
 def capas_of_complaint(session, complaint_id: int) -> list[Capa]:

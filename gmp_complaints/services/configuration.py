@@ -99,9 +99,14 @@ def _version_view(row: ClassCriteriaVersion) -> dict:
 
 def list_criteria_versions(uow: UnitOfWork) -> dict:
     with uow:
-        rows = uow.session.scalars(sa.select(ClassCriteriaVersion).order_by(ClassCriteriaVersion.effective_from)).all()
-        in_force, _ = criteria_in_force(uow.session, business_today(uow.settings))
-        return {"in_force": in_force, "versions": [_version_view(r) for r in rows]}
+        return criteria_versions(uow.session, business_today(uow.settings))
+
+
+def criteria_versions(session, today) -> dict:
+    """Every version of the classification criteria and which one is in force ``today``."""
+    rows = session.scalars(sa.select(ClassCriteriaVersion).order_by(ClassCriteriaVersion.effective_from)).all()
+    in_force, _ = criteria_in_force(session, today)
+    return {"in_force": in_force, "versions": [_version_view(r) for r in rows]}
 
 
 def publish_criteria_version(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:

@@ -8,15 +8,15 @@ or against stored data stay in the use case.
 """
 from __future__ import annotations
 
+from enum import StrEnum
+
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow import ValidationError as SchemaError
 
-from enum import StrEnum
-
 from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
-from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.services import inputs
 
 REQUIRED = Msg("This field is required.")

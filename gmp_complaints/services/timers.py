@@ -18,18 +18,18 @@ import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status, Step
+from gmp_complaints.domain.deadlines import Deadlines
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import Complaint, Escalation, OutboxMessage
 from gmp_complaints.services.complaint_records import (
     add_reminder,
-    load_complaint,
-    move,
     compute_deadlines,
+    load_complaint,
     load_deadline_rules,
+    move,
     open_time_limits,
 )
 from gmp_complaints.services.personal_data import cipher_for
-from gmp_complaints.domain.deadlines import Deadlines
 from gmp_complaints.uow import UnitOfWork
 
 OPEN_STATUSES = [s.value for s in Status if s not in (Status.closed, Status.void, Status.closure_pending)]

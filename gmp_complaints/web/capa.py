@@ -19,10 +19,10 @@ from gmp_complaints.domain.capa import (
 )
 from gmp_complaints.domain.errors import ConflictError, ValidationError
 from gmp_complaints.domain.roles import Actor
+from gmp_complaints.i18n import signature_labels, translate
 from gmp_complaints.services import capa as service
 from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.forms import run_form
-from gmp_complaints.web.i18n import signature_labels, translate
 from signatures.statement import statement_text
 
 bp = Blueprint("capa", __name__, url_prefix="/capas")
@@ -56,7 +56,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """A CAPA from one complaint (``?complaint=ID``); more complaints can be linked afterwards."""
-    from gmp_complaints.services.complaints import get_complaint
+    from gmp_complaints.services.complaint_queries import get_complaint
 
     complaint_id = request.values.get("complaint", type=int)
     follow_up_of = request.values.get("follow_up_of", type=int)

@@ -24,10 +24,11 @@ from gmp_complaints.domain.complaints import (
 )
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS, ChecklistItem
-from gmp_complaints.domain.roles import SIGNING_ROLES, Actor
-from gmp_complaints.services import approvals
+from gmp_complaints.domain.roles import Actor
+from gmp_complaints.services import approvals, complaint_steps
+from gmp_complaints.services import complaint_intake as intake
+from gmp_complaints.services import complaint_queries as queries
 from gmp_complaints.services.complaint_records import EXTENSIBLE
-from gmp_complaints.services import complaints as service
 from gmp_complaints.web import uow
 from gmp_complaints.web.forms import run_form
 from gmp_complaints.web.i18n import signature_labels, translate
@@ -38,20 +39,20 @@ PAGE_SIZE = 50
 
 #: service name → (service function, label) for the complaint page's step forms
 STEPS = {
-    "acknowledge": (service.acknowledge, Msg("Record the initial feedback")),
-    "record_validity": (service.record_validity, Msg("Decide validity")),
-    "classify": (service.classify, Msg("Classify and number")),
-    "investigate": (service.investigate, Msg("Record the investigation")),
-    "assess": (service.assess, Msg("Assess")),
-    "reply": (service.reply, Msg("Record a reply")),
-    "record_customer_response": (service.record_customer_response, Msg("Record the customer's response")),
-    "record_reminder": (service.record_reminder, Msg("Record a reminder")),
-    "regrade": (service.regrade, Msg("Regrade")),
-    "assign": (service.assign, Msg("Assign")),
-    "change_batches": (service.change_batches, Msg("Correct the batches")),
-    "request_extension": (service.request_extension, Msg("Request a deadline extension")),
-    "request_void": (service.request_void, Msg("Request a void")),
-    "open_follow_up": (service.open_follow_up, Msg("Open a follow-up complaint")),
+    "acknowledge": (complaint_steps.acknowledge, Msg("Record the initial feedback")),
+    "record_validity": (complaint_steps.record_validity, Msg("Decide validity")),
+    "classify": (complaint_steps.classify, Msg("Classify and number")),
+    "investigate": (complaint_steps.investigate, Msg("Record the investigation")),
+    "assess": (complaint_steps.assess, Msg("Assess")),
+    "reply": (complaint_steps.reply, Msg("Record a reply")),
+    "record_customer_response": (complaint_steps.record_customer_response, Msg("Record the customer's response")),
+    "record_reminder": (complaint_steps.record_reminder, Msg("Record a reminder")),
+    "regrade": (complaint_steps.regrade, Msg("Regrade")),
+    "assign": (complaint_steps.assign, Msg("Assign")),
+    "change_batches": (complaint_steps.change_batches, Msg("Correct the batches")),
+    "request_extension": (complaint_steps.request_extension, Msg("Request a deadline extension")),
+    "request_void": (complaint_steps.request_void, Msg("Request a void")),
+    "open_follow_up": (intake.open_follow_up, Msg("Open a follow-up complaint")),
 }
 #: forms offered on every open complaint, outside the state machine's steps
 MANAGE_STEPS = ("assign", "change_batches", "request_extension", "request_void")
@@ -94,22 +95,18 @@ def _labels() -> dict:
 @bp.route("/dashboard")
 def dashboard():
     mine_only = request.args.get("scope", "mine") != "all"
-    from gmp_complaints.services import capa
-
-    board = service.dashboard(uow(), user_id=current_user.id, mine_only=mine_only)
-    board["my_actions"] = capa.my_actions(uow(), user_id=current_user.id)
-    board["escalated_actions"] = capa.escalated_actions(uow()) if "qa_head" in current_user.roles else []
+    board = queries.dashboard(uow(), user_id=current_user.id, roles=current_user.roles, mine_only=mine_only)
     return render_template("complaints/dashboard.html", board=board, labels=_labels())
 
 
 @bp.route("/")
 def index():
-    query = service.ComplaintQuery(
+    query = queries.ComplaintQuery(
         text=request.args.get("q") or None, status=request.args.get("status") or None,
         complaint_class=request.args.get("class") or None, product_code=request.args.get("product") or None,
         received_from=_date_arg("from"), received_to=_date_arg("to"))
     page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
-    rows, total = service.list_complaints(uow(), query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    rows, total = queries.list_complaints(uow(), query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template("complaints/list.html", rows=rows, total=total, page=page,
                            pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=request.args, labels=_labels(),
                            statuses=list(Status), classes=list(ComplaintClass))
@@ -137,7 +134,7 @@ def new():
     errors: dict = {}
     if request.method == "POST":
         try:
-            created = service.register_complaint(uow(), _registration_from_form(request.form), actor=_actor())
+            created = intake.register_complaint(uow(), _registration_from_form(request.form), actor=_actor())
         except ValidationError as exc:
             errors = {name.replace("complainant.", "complainant_"): [translate(m) for m in messages]
                       for name, messages in exc.fields.items()}
@@ -150,18 +147,14 @@ def new():
 
 @bp.route("/<int:complaint_id>")
 def show(complaint_id: int, errors: dict | None = None, open_step: str | None = None):
-    complaint = service.get_complaint(uow(), complaint_id, roles=current_user.roles)
-    from gmp_complaints.services.configuration import list_criteria_versions
-
-    steps = [STEP_SERVICE[s] for s in service.allowed_steps_for(complaint)]
+    page = queries.complaint_page(uow(), complaint_id, user_id=current_user.id, roles=current_user.roles)
+    complaint, criteria, offers = page["complaint"], page["criteria"], page["offers"]
+    steps = [STEP_SERVICE[s] for s in queries.allowed_steps_for(complaint)]
     manage = {Status.closed.value: list(CLOSED_STEPS), Status.void.value: []}.get(complaint["status"],
                                                                                 list(MANAGE_STEPS))
-    criteria = list_criteria_versions(uow())
     in_force = next(v for v in criteria["versions"] if v["version"] == criteria["in_force"])
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
-    offers = approvals.signature_offers(uow(), complaint_id, user_id=current_user.id) \
-        if set(current_user.roles) & SIGNING_ROLES else []
-    signer = _signing_readiness() if offers else None
+    signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
                            capa_labels={k.value: translate(v) for k, v in CAPA_STATUS_LABELS.items()},
@@ -169,16 +162,6 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
                            labels=_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
                            criterion_text=texts, text_key=_text_key(), extensible=list(EXTENSIBLE))
-
-
-def _signing_readiness() -> dict:
-    """Whether the user may sign yet: identity verified by an admin, statement accepted (SIG-05). At
-    first use the page leads to the statement instead of asking for credentials."""
-    from gmp_complaints.services import accounts
-
-    me = accounts.get_user(uow(), current_user.id)
-    return {"identity_verified": me.identity_verified_at is not None,
-            "statement_accepted": me.esignature_accepted_at is not None}
 
 
 def _text_key() -> str:
@@ -244,10 +227,10 @@ def audit_review(complaint_id: int, errors: dict | None = None, open_step: str |
     from gmp_complaints.web.audit import action_label, readable_changes, record_label
 
     review = approvals.audit_review(uow(), complaint_id)
-    offers = [o for o in approvals.signature_offers(uow(), complaint_id, user_id=current_user.id)
-              if o["step"] == "audit_trail_review"]
+    signing = approvals.signature_offers(uow(), complaint_id, user_id=current_user.id)
+    offers = [o for o in signing["offers"] if o["step"] == "audit_trail_review"]
     return render_template("complaints/audit_review.html", review=review, offers=offers,
-                           signer=_signing_readiness() if offers else None,
+                           signer=signing["signer"] if offers else None,
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
                            errors=errors or {}, open_step=open_step, readable_changes=readable_changes, action_label=action_label,
                            record_label=record_label)

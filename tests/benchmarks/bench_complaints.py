@@ -28,8 +28,9 @@ from audit.service import ensure_signing_key
 from gmp_complaints import create_app
 from gmp_complaints.config import load_settings
 from gmp_complaints.db import make_engine, make_session_factory
+from gmp_complaints.domain.roles import Actor
 from gmp_complaints.migrate import upgrade_to_head
-from gmp_complaints.services import accounts, complaints, master_data
+from gmp_complaints.services import accounts, complaint_intake, complaint_queries, complaint_steps, master_data
 from gmp_complaints.services.calendars import seed_china_calendar
 from gmp_complaints.services.configuration import seed_reference_data
 from gmp_complaints.services.personal_data import cipher_for
@@ -141,16 +142,16 @@ def main() -> None:
                   f"in {time.perf_counter() - started:.0f} s")
 
             app = create_app(settings)
-            actor = complaints.Actor(qa.user_id, frozenset({"qa_officer"}))
+            actor = Actor(qa.user_id, frozenset({"qa_officer"}))
             rng = random.Random(7)
             list_times, page_times = [], []
             for _ in range(200):
-                query = complaints.ComplaintQuery(status=rng.choice(STATUSES), product_code=f"P-{rng.randrange(20):03d}")
+                query = complaint_queries.ComplaintQuery(status=rng.choice(STATUSES), product_code=f"P-{rng.randrange(20):03d}")
                 t0 = time.perf_counter()
-                rows, _total = complaints.list_complaints(new_uow(), query, limit=50)
+                rows, _total = complaint_queries.list_complaints(new_uow(), query, limit=50)
                 list_times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                complaints.get_complaint(new_uow(), rng.randrange(1, args.complaints + 1), roles=actor.roles)
+                complaint_queries.get_complaint(new_uow(), rng.randrange(1, args.complaints + 1), roles=actor.roles)
                 page_times.append(time.perf_counter() - t0)
             print(f"complaint list (50 rows, status + product filter): {percentiles(list_times)}   (goal p95 < 50 ms)")
             print(f"complaint page (the whole complaint):               {percentiles(page_times)}   (goal p95 < 50 ms)")
@@ -178,11 +179,11 @@ def main() -> None:
 
             ids = []
             for _ in range(args.classifications):
-                cid = complaints.register_complaint(new_uow(), {
+                cid = complaint_intake.register_complaint(new_uow(), {
                     "received_on": "2026-03-01", "channel": "phone", "complainant": {"name": "王芳"},
                     "product_code": "P-000", "batch_nos": ["B00000"], "complaint_type": "inner_packaging",
                     "description": "x"}, actor=actor)["id"]
-                complaints.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": True},
+                complaint_steps.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": True},
                                            actor=actor)
                 ids.append(cid)
             numbers, barrier = [], threading.Barrier(8)
@@ -192,7 +193,7 @@ def main() -> None:
                 worker_factory = make_session_factory(engines[worker])
                 barrier.wait()
                 for cid in ids[worker::8]:
-                    numbers.append(complaints.classify(UnitOfWork(worker_factory, settings), cid, {
+                    numbers.append(complaint_steps.classify(UnitOfWork(worker_factory, settings), cid, {
                         "complaint_class": "I", "rationale": "r", "adr_suspected": False}, actor=actor)["number"])
 
             threads = [threading.Thread(target=client, args=(w,)) for w in range(8)]

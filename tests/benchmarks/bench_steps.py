@@ -100,8 +100,8 @@ CLASSIFICATION = {"complaint_class": "II", "rationale": "密封缺陷（SOP 3.2�
 def service_run(url: str, instance: Path, n: int) -> dict:
     """One client, in-process, through the services: what the peer's numbers are comparable to."""
     from gmp_complaints.db import make_engine, make_session_factory
-    from gmp_complaints.domain.roles import Role
-    from gmp_complaints.services import complaints
+    from gmp_complaints.domain.roles import Actor, Role
+    from gmp_complaints.services import complaint_intake, complaint_queries, complaint_steps
     from gmp_complaints.uow import UnitOfWork
 
     settings, qa_id = prepare(url, instance)
@@ -109,25 +109,25 @@ def service_run(url: str, instance: Path, n: int) -> dict:
     factory = make_session_factory(engine)
     counter = StatementCounter(engine)
     new_uow = lambda: UnitOfWork(factory, settings)  # noqa: E731
-    actor = complaints.Actor(qa_id, frozenset({Role.qa_officer}))
+    actor = Actor(qa_id, frozenset({Role.qa_officer}))
     costs: dict[str, list] = {"register": [], "validity": [], "classify": [], "page": []}
     ids, register_times, classify_times = [], [], []
     for _ in range(n):
         started = time.perf_counter()
         with counter.measure(costs["register"]):
-            ids.append(complaints.register_complaint(new_uow(), REGISTRATION, actor=actor)["id"])
+            ids.append(complaint_intake.register_complaint(new_uow(), REGISTRATION, actor=actor)["id"])
         register_times.append(time.perf_counter() - started)
     for cid in ids:
         with counter.measure(costs["validity"]):
-            complaints.record_validity(new_uow(), cid, VALIDITY, actor=actor)
+            complaint_steps.record_validity(new_uow(), cid, VALIDITY, actor=actor)
     for cid in ids:
         started = time.perf_counter()
         with counter.measure(costs["classify"]):
-            complaints.classify(new_uow(), cid, CLASSIFICATION, actor=actor)
+            complaint_steps.classify(new_uow(), cid, CLASSIFICATION, actor=actor)
         classify_times.append(time.perf_counter() - started)
     for cid in ids[:50]:
         with counter.measure(costs["page"]):
-            complaints.get_complaint(new_uow(), cid, roles=actor.roles)
+            complaint_queries.get_complaint(new_uow(), cid, roles=actor.roles)
     engine.dispose()
     return {"register_per_s": n / sum(register_times), "classify_per_s": n / sum(classify_times),
             "register_p50_ms": statistics.median(register_times) * 1000,
@@ -138,17 +138,17 @@ def service_run(url: str, instance: Path, n: int) -> dict:
 
 def _classify_worker(url: str, instance: str, qa_id: int, ids: list[int], start, results) -> None:
     from gmp_complaints.db import make_engine, make_session_factory
-    from gmp_complaints.domain.roles import Role
-    from gmp_complaints.services import complaints
+    from gmp_complaints.domain.roles import Actor, Role
+    from gmp_complaints.services import complaint_queries, complaint_steps
     from gmp_complaints.uow import UnitOfWork
 
     settings = _settings(url, Path(instance))
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    actor = complaints.Actor(qa_id, frozenset({Role.qa_officer}))
-    complaints.get_complaint(UnitOfWork(factory, settings), ids[0], roles=actor.roles)  # warm: imports, caches
+    actor = Actor(qa_id, frozenset({Role.qa_officer}))
+    complaint_queries.get_complaint(UnitOfWork(factory, settings), ids[0], roles=actor.roles)  # warm: imports, caches
     start.wait()
-    numbers = [complaints.classify(UnitOfWork(factory, settings), cid, CLASSIFICATION, actor=actor)["number"]
+    numbers = [complaint_steps.classify(UnitOfWork(factory, settings), cid, CLASSIFICATION, actor=actor)["number"]
                for cid in ids]
     results.put(numbers)
     engine.dispose()
@@ -157,18 +157,18 @@ def _classify_worker(url: str, instance: str, qa_id: int, ids: list[int], start,
 def parallel_run(url: str, instance: Path, n: int, clients: int = 8) -> dict:
     """``clients`` processes classify ``n`` complaints at once (PostgreSQL; locks live in the database)."""
     from gmp_complaints.db import make_engine, make_session_factory
-    from gmp_complaints.domain.roles import Role
-    from gmp_complaints.services import complaints
+    from gmp_complaints.domain.roles import Actor, Role
+    from gmp_complaints.services import complaint_intake, complaint_steps
     from gmp_complaints.uow import UnitOfWork
 
     settings, qa_id = prepare(url, instance)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    actor = complaints.Actor(qa_id, frozenset({Role.qa_officer}))
+    actor = Actor(qa_id, frozenset({Role.qa_officer}))
     ids = []
     for _ in range(n):
-        cid = complaints.register_complaint(UnitOfWork(factory, settings), REGISTRATION, actor=actor)["id"]
-        complaints.record_validity(UnitOfWork(factory, settings), cid, VALIDITY, actor=actor)
+        cid = complaint_intake.register_complaint(UnitOfWork(factory, settings), REGISTRATION, actor=actor)["id"]
+        complaint_steps.record_validity(UnitOfWork(factory, settings), cid, VALIDITY, actor=actor)
         ids.append(cid)
     engine.dispose()
     context = multiprocessing.get_context("spawn")

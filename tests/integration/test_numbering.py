@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from gmp_complaints.db import make_engine, make_session_factory
-from gmp_complaints.services import complaints, master_data
+from gmp_complaints.domain.roles import Actor
+from gmp_complaints.services import complaint_intake, complaint_steps, master_data
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.uow import UnitOfWork
 from tests.integration.test_complaints_api import registration
@@ -17,7 +18,7 @@ WORKERS = 8
 @pytest.fixture
 def substantiated_complaints(settings, uow_factory, make_user):
     qa_id, _ = make_user("li.na", "qa_officer")
-    actor = complaints.Actor(qa_id, frozenset({"qa_officer"}))
+    actor = Actor(qa_id, frozenset({"qa_officer"}))
     master_data.create_product(uow_factory(), {"code": "P-001", "name": "x", "strength": "1", "dosage_form": "t"},
                                actor_id=qa_id)
     master_data.create_batch(uow_factory(), {"product_code": "P-001", "batch_no": "B2602",
@@ -26,8 +27,8 @@ def substantiated_complaints(settings, uow_factory, make_user):
     def make(count):
         ids = []
         for _ in range(count):
-            cid = complaints.register_complaint(uow_factory(), registration(received_on="2026-03-01"), actor=actor)["id"]
-            complaints.record_validity(uow_factory(), cid, {"information_complete": True, "substantiated": True},
+            cid = complaint_intake.register_complaint(uow_factory(), registration(received_on="2026-03-01"), actor=actor)["id"]
+            complaint_steps.record_validity(uow_factory(), cid, {"information_complete": True, "substantiated": True},
                                        actor=actor)
             ids.append(cid)
         return ids
@@ -48,7 +49,7 @@ def test_fifty_parallel_classifications_get_fifty_consecutive_numbers(settings, 
         barrier.wait()
         for cid in ids[worker::WORKERS]:
             try:
-                numbers.append(complaints.classify(UnitOfWork(factory, settings), cid, {
+                numbers.append(complaint_steps.classify(UnitOfWork(factory, settings), cid, {
                     "complaint_class": "I", "rationale": "产品混淆", "adr_suspected": False}, actor=actor)["number"])
             except Exception as exc:  # noqa: BLE001 — the test reports every failure, whatever it is
                 failures.append(repr(exc))
@@ -68,12 +69,12 @@ def test_fifty_parallel_classifications_get_fifty_consecutive_numbers(settings, 
 def test_a_rolled_back_classification_leaves_no_gap(settings, uow_factory, substantiated_complaints):
     actor, make = substantiated_complaints
     first, second = make(2)
-    assert complaints.classify(uow_factory(), first, {"complaint_class": "II", "rationale": "r",
+    assert complaint_steps.classify(uow_factory(), first, {"complaint_class": "II", "rationale": "r",
                                                       "adr_suspected": False}, actor=actor)["number"] == "TS-II-26-001"
     uow = uow_factory()
     with uow:  # a classification that fails after taking its number, and is rolled back
         assert take_serial(uow.session, "TS:II-26") == 2
-    assert complaints.classify(uow_factory(), second, {"complaint_class": "II", "rationale": "r",
+    assert complaint_steps.classify(uow_factory(), second, {"complaint_class": "II", "rationale": "r",
                                                        "adr_suspected": False}, actor=actor)["number"] == "TS-II-26-002"
 
 
@@ -84,7 +85,7 @@ def test_the_database_refuses_a_duplicate_or_a_changed_number(app, settings, uow
     actor, make = substantiated_complaints
     first, second = make(2)
     for cid in (first, second):
-        complaints.classify(uow_factory(), cid, {"complaint_class": "III", "rationale": "r", "adr_suspected": False},
+        complaint_steps.classify(uow_factory(), cid, {"complaint_class": "III", "rationale": "r", "adr_suspected": False},
                             actor=actor)
     with pytest.raises(sa.exc.DatabaseError):  # unique index (SQLite) or the number guard (PostgreSQL)
         execute_sql(app, "UPDATE complaints SET number = 'TS-III-26-001' WHERE id = :id", id=second)

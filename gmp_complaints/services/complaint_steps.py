@@ -1,73 +1,63 @@
-"""The complaint use cases of SOP §5: register, acknowledge, validity, classify, investigate, assess,
-reply, customer response, reminder, regrade; the timers of SOP 5.8 and §6 (``gmp tick``).
+"""The steps of a complaint after registration (SOP 5.2–5.8): initial feedback, validity, classification,
+investigation, assessment, reply, customer response, reminder, regrading, assignment, batch correction,
+requests for the head of quality's decision (extension, void), and the refused deletion.
 
-Each public function is one unit of work: it loads the complaint, asks ``domain.complaints`` whether
-the step is allowed (409 otherwise, nothing changes), stores the step, records the audit event and
-commits once.
-"""
+Each public function is one unit of work: it loads the complaint with its lock, asks ``domain.complaints``
+whether the step is allowed (409 otherwise, nothing changes), stores the step, records the audit event and
+commits once."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import (
-    ORAL_CHANNELS,
     ComplaintClass,
-    ComplaintFacts,
     Status,
     Step,
     check_event_date,
     complaint_number,
-    intake_reference,
     next_status,
 )
 from gmp_complaints.domain.criteria import check_criteria
-from gmp_complaints.domain.deadlines import Deadlines
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import check_checklist, merged_checklist
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Attachment,
-    Batch,
     Complaint,
     ComplaintBatch,
     ComplaintReply,
     CustomerResponse,
     DeadlineExtension,
-    Product,
     User,
     VoidRequest,
 )
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.configuration import criteria_in_force
-from gmp_complaints.services.numbering import take_serial
-from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.services.approvals import authorize, interim_decision_missing, sign_regrading
 from gmp_complaints.services.complaint_records import (
-    load_complaint,
-    complaint_facts,
-    move,
-    checklist_of,
-    computed_retention,
-    recompute_retention,
-    find_batches,
     add_reminder,
-    DeadlineRules,
-    load_deadline_rules,
-    compute_deadlines,
-    open_time_limits,
     answered,
     answered_after_numbering,
+    checklist_of,
+    complaint_facts,
     complaint_view,
+    compute_deadlines,
+    computed_retention,
+    find_batches,
+    load_complaint,
+    load_deadline_rules,
+    move,
+    open_time_limits,
+    recompute_retention,
 )
+from gmp_complaints.services.configuration import criteria_in_force
+from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.uow import UnitOfWork
-
-#: time limits that can be extended (SOP §6), with the deadline key they move
-
+from signatures.matrix import SigningStep
 
 # --- loading and facts ---------------------------------------------------------------------------
 
@@ -91,60 +81,6 @@ def _last_step_date(complaint: Complaint) -> tuple[date, Msg]:
     candidates += [(r.sent_on, Msg("the last reminder")) for r in complaint.reminders]
     return max(candidates, key=lambda c: c[0])
 
-
-# --- register ------------------------------------------------------------------------------------
-
-
-def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bool = False) -> dict:
-    """SOP 5.1: the complaint as received, with an intake reference at once."""
-    today = business_today(uow.settings)
-    fields = schemas.load(schemas.Registration, data)
-    errors: dict = {}
-    received_on, channel, complaint_type = fields["received_on"], fields["channel"], fields["complaint_type"]
-    description, product_code = fields["description"], fields["product_code"]
-    complainant = fields["complainant"]
-    name, organisation = complainant["name"], complainant.get("organisation")
-    phone, email = complainant.get("phone"), complainant.get("email")
-    batch_nos = fields["batch_nos"] or []
-    batch_unknown_reason = fields["batch_unknown_reason"]
-    if not batch_nos and not batch_unknown_reason:
-        errors["batch_nos"] = [Msg("Pick the batch, or give the reason it is unknown (batch_unknown_reason).")]
-    if batch_nos and batch_unknown_reason:
-        errors["batch_unknown_reason"] = [Msg("Give a reason only when no batch is known.")]
-    sample_available = bool(fields["sample_available"])
-    customer_due_on = fields["customer_due_on"]
-    if received_on > today:
-        errors["received_on"] = [Msg("The date cannot be in the future.")]
-    inputs.raise_if_any(errors)
-
-    with uow:
-        session = uow.session
-        product = session.scalars(sa.select(Product).where(Product.code == product_code)).one_or_none()
-        if product is None:
-            raise ValidationError(Msg("Unknown product."), {"product_code": [Msg("No product has this code.")]})
-        batches = find_batches(session, product.id, batch_nos)
-        cipher = cipher_for(uow.settings)
-        serial = take_serial(session, f"R:{today.year}")
-        complaint = Complaint(
-            intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=channel.value,
-            received_on=received_on, received_by_id=actor.id,
-            complainant_name=cipher.encrypt(name), complainant_organisation=organisation,
-            complainant_phone=cipher.encrypt(phone), complainant_email=cipher.encrypt(email),
-            product_id=product.id, batch_unknown_reason=batch_unknown_reason, complaint_type=complaint_type.value,
-            description=description, sample_available=sample_available,
-            written_confirmation_requested=channel in ORAL_CHANNELS, customer_due_on=customer_due_on,
-            version=1, is_demo=is_demo, created_at=uow.now(),
-            owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
-            batch_links=[ComplaintBatch(batch_id=b.id) for b in batches],
-        )
-        recompute_retention(session, complaint)
-        session.add(complaint)
-        session.flush()
-        uow.record(DomainEvent(
-            "complaint.registered", "complaint", str(complaint.id),
-            {"batch_ids": [None, sorted(b.id for b in batches)],
-             "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-        return answered_after_numbering(uow, complaint, actor.roles)
 
 
 # --- steps ---------------------------------------------------------------------------------------
@@ -213,8 +149,6 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
         complaint = load_complaint(uow, complaint_id)
         check_may_investigate(actor, complaint.investigator_id)
         if complaint.complaint_class == ComplaintClass.I.value and complaint.status == Status.under_investigation.value:
-            from gmp_complaints.services.approvals import interim_decision_missing
-
             if interim_decision_missing(uow, complaint):
                 raise ConflictError(Msg("Class I: the head of quality and the QP sign the interim risk decision "
                                         "before the investigation is recorded."))
@@ -295,41 +229,6 @@ def record_customer_response(uow: UnitOfWork, complaint_id: int, data: dict, *, 
         return answered(uow, complaint, actor.roles)
 
 
-def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
-    """WF-07: the customer comes back after closure. A new complaint is opened, linked to the closed
-    one (which stays exactly as it was closed: record, version and signatures); what the customer said
-    is its description, and further files and communications go to it."""
-    fields = schemas.load(schemas.FollowUp, data)
-    received_on, text = fields["received_on"], fields["text"]
-    with uow:
-        closed = load_complaint(uow, complaint_id, for_update=False)
-        if closed.status != Status.closed.value:
-            raise ConflictError(Msg("A follow-up complaint is opened from a closed complaint; record the response "
-                                    "on the open complaint instead."))
-        check_event_date("received_on", received_on, today=business_today(uow.settings),
-                         not_before=closed.closed_on or closed.received_on, not_before_label=Msg("the closure"))
-        today = business_today(uow.settings)
-        serial = take_serial(uow.session, f"R:{today.year}")
-        follow_up = Complaint(
-            intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=closed.channel,
-            received_on=received_on, received_by_id=actor.id, complainant_name=closed.complainant_name,
-            complainant_organisation=closed.complainant_organisation, complainant_phone=closed.complainant_phone,
-            complainant_email=closed.complainant_email, product_id=closed.product_id,
-            batch_unknown_reason=closed.batch_unknown_reason, complaint_type=closed.complaint_type,
-            description=text, sample_available=False, written_confirmation_requested=False, version=1,
-            is_demo=closed.is_demo, created_at=uow.now(),
-            owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None, follow_up_of_id=closed.id,
-            batch_links=[ComplaintBatch(batch_id=link.batch_id) for link in closed.batch_links])
-        recompute_retention(uow.session, follow_up)
-        uow.session.add(follow_up)
-        uow.session.flush()
-        uow.record(DomainEvent("complaint.follow_up_opened", "complaint", str(follow_up.id),
-                               {"follow_up_of_id": [None, closed.id],
-                                "batch_ids": [None, sorted(link.batch_id for link in follow_up.batch_links)],
-                                "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-        return answered_after_numbering(uow, follow_up, actor.roles)
-
-
 def request_void(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
     """A void is asked for with a reason by one person and decided, signed, by the head of quality —
     another person (SIG-08); until then the complaint stays as it is."""
@@ -368,9 +267,6 @@ def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
 def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
     """A later change of class keeps the number; the current class changes, the original stays (REC-05).
     The QA head signs the regrading in the same step (DESIGN §6)."""
-    from gmp_complaints.services.approvals import authorize, sign_regrading
-    from signatures.matrix import SigningStep
-
     fields = schemas.load(schemas.Regrading, data)
     complaint_class, reason = fields["complaint_class"], fields["reason"]
     credentials = fields["username"], fields["password"]
@@ -510,146 +406,3 @@ def request_extension(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: 
         return _file_request(uow, complaint, complaint.extensions, row, "deadline_extension.requested", reason,
                              actor)
 
-
-# --- reading -------------------------------------------------------------------------------------
-
-
-def related_for_investigation(session, complaint: Complaint) -> dict:
-    """SOP 5.4 / TR-02: what the investigator must weigh — the batches next to the complained ones
-    (5.4.3: stock of adjacent batches) and earlier complaints on the same product and type."""
-    from gmp_complaints.services.master_data import adjacent_batches
-
-    linked = {link.batch_id for link in complaint.batch_links}
-    adjacent: dict[int, Batch] = {}
-    for batch in session.scalars(sa.select(Batch).where(Batch.id.in_(linked))) if linked else []:
-        for neighbour in adjacent_batches(session, batch):
-            if neighbour.id not in linked:
-                adjacent[neighbour.id] = neighbour
-    earlier = session.scalars(
-        sa.select(Complaint).where(Complaint.product_id == complaint.product_id,
-                                   Complaint.complaint_type == complaint.complaint_type,
-                                   Complaint.id != complaint.id,
-                                   Complaint.received_on <= complaint.received_on)
-        .order_by(Complaint.received_on.desc(), Complaint.id.desc()).limit(20)).all()
-    return {
-        "adjacent_batches": [{"id": b.id, "batch_no": b.batch_no, "manufactured_on": b.manufactured_on.isoformat()}
-                             for b in sorted(adjacent.values(), key=lambda b: b.manufactured_on)],
-        "earlier_complaints": [{"id": c.id, "intake_ref": c.intake_ref, "number": c.number, "status": c.status,
-                                "received_on": c.received_on.isoformat()} for c in earlier],
-    }
-
-
-def get_complaint(uow: UnitOfWork, complaint_id: int, *, roles) -> dict:
-    with uow:
-        complaint = load_complaint(uow, complaint_id, for_update=False)
-        view = complaint_view(uow, complaint, roles)
-        view["related"] = related_for_investigation(uow.session, complaint)
-        return view
-
-
-# --- lists and the dashboard -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ComplaintQuery:
-    text: str | None = None  # number, intake reference or batch number
-    status: str | None = None
-    complaint_class: str | None = None
-    product_code: str | None = None
-    received_from: date | None = None
-    received_to: date | None = None
-
-
-def list_complaints(uow: UnitOfWork, query: ComplaintQuery, *, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    with uow:
-        statement = sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id)
-        if query.text:
-            like = f"%{query.text.strip()}%"
-            batch_match = sa.select(ComplaintBatch.complaint_id).join(Batch).where(Batch.batch_no.ilike(like))
-            statement = statement.where(sa.or_(Complaint.number.ilike(like), Complaint.intake_ref.ilike(like),
-                                               Complaint.id.in_(batch_match)))
-        if query.status:
-            statement = statement.where(Complaint.status == query.status)
-        if query.complaint_class:
-            statement = statement.where(Complaint.complaint_class == query.complaint_class)
-        if query.product_code:
-            statement = statement.where(Product.code == query.product_code)
-        if query.received_from:
-            statement = statement.where(Complaint.received_on >= query.received_from)
-        if query.received_to:
-            statement = statement.where(Complaint.received_on <= query.received_to)
-        total = uow.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
-        rows = uow.session.execute(statement.order_by(Complaint.received_on.desc(), Complaint.id.desc())
-                                   .limit(limit).offset(offset)).all()
-        rules = load_deadline_rules(uow.session)
-        today = business_today(uow.settings)
-        return [_summary(c, code, rules, today) for c, code in rows], total
-
-
-def _summary(complaint: Complaint, product_code: str, rules: DeadlineRules, today: date) -> dict:
-    deadlines = compute_deadlines(complaint, rules)
-    return {"id": complaint.id, "intake_ref": complaint.intake_ref, "number": complaint.number,
-            "complaint_class": complaint.complaint_class, "status": complaint.status,
-            "received_on": complaint.received_on.isoformat(), "product_code": product_code,
-            "complaint_type": complaint.complaint_type, "is_demo": complaint.is_demo,
-            "next_due": next_due(complaint, deadlines, today)}
-
-
-def next_due(complaint: Complaint, deadlines: Deadlines, today: date) -> dict | None:
-    """The next open time limit of the complaint and whether it is overdue (for lists and dashboards)."""
-    items = open_time_limits(complaint, deadlines)
-    if not items:
-        return None
-    kind, due_on = min(items, key=lambda item: item[1])
-    return {"kind": kind, "due_on": due_on.isoformat(), "overdue": due_on < today,
-            "provisional": deadlines.provisional}
-
-
-def dashboard(uow: UnitOfWork, *, user_id: int, mine_only: bool, limit: int = 500) -> dict:
-    """Open complaints by what is due: overdue first, then due, then those waiting for the customer.
-    "Mine" are the complaints I administer, investigate or received; the QA head also sees every
-    overdue item that ``gmp tick`` escalated (SOP §6)."""
-    from gmp_complaints.models import Escalation
-
-    with uow:
-        open_statuses = [s.value for s in Status if s not in (Status.closed, Status.void)]
-        statement = (sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id)
-                     .where(Complaint.status.in_(open_statuses)))
-        if mine_only:
-            statement = statement.where(sa.or_(Complaint.owner_id == user_id, Complaint.investigator_id == user_id,
-                                               Complaint.received_by_id == user_id))
-        rows = uow.session.execute(statement.order_by(Complaint.received_on).limit(limit)).all()
-        rules = load_deadline_rules(uow.session)
-        today = business_today(uow.settings)
-        summaries = [_summary(c, code, rules, today) for c, code in rows]
-        escalated_rows = uow.session.execute(
-            sa.select(Escalation, Complaint, Product.code).join(Complaint, Complaint.id == Escalation.complaint_id)
-            .join(Product, Product.id == Complaint.product_id)
-            .where(Complaint.status.in_(open_statuses)).order_by(Escalation.due_on)).all()
-        escalated = []
-        for escalation, complaint, code in escalated_rows:
-            still_open = dict(open_time_limits(complaint, compute_deadlines(complaint, rules)))
-            if still_open.get(escalation.kind) == escalation.due_on:
-                escalated.append({**_summary(complaint, code, rules, today), "escalation": {
-                    "kind": escalation.kind, "due_on": escalation.due_on.isoformat(),
-                    "escalated_on": escalation.escalated_on.isoformat()}})
-    overdue = [s for s in summaries if s["next_due"] and s["next_due"]["overdue"]]
-    waiting = [s for s in summaries if s["status"] == Status.awaiting_customer.value and s not in overdue]
-    due = [s for s in summaries if s["next_due"] and s not in overdue and s not in waiting]
-    return {"today": today.isoformat(), "mine_only": mine_only, "overdue": overdue,
-            "due": sorted(due, key=lambda s: s["next_due"]["due_on"]), "awaiting_customer": waiting,
-            "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value],
-            "escalated": escalated}
-
-
-def allowed_steps_for(complaint: dict) -> list[str]:
-    from gmp_complaints.domain.complaints import allowed_steps
-
-    facts = ComplaintFacts(status=Status(complaint["status"]),
-                           substantiated=(complaint["validity"] or {}).get("substantiated"),
-                           numbered=complaint["number"] is not None, investigated=complaint["investigation"] is not None,
-                           replies=len(complaint["replies"]),
-                           reasonable=(complaint["assessment"] or {}).get("reasonable"),
-                           acknowledged=complaint["acknowledgement"] is not None,
-                           capa_covered=bool(complaint["capas"]) or complaint.get("capa_justified", False))
-    return [step.value for step in allowed_steps(facts)]

@@ -1,0 +1,122 @@
+"""Complaints come in (SOP 5.1): registration with an intake reference at once, and the follow-up
+complaint a customer's word after closure opens (WF-07). Each function is one unit of work."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import (
+    ORAL_CHANNELS,
+    Status,
+    check_event_date,
+    intake_reference,
+)
+from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.roles import Actor, Role
+from gmp_complaints.models import (
+    Complaint,
+    ComplaintBatch,
+    Product,
+)
+from gmp_complaints.services import inputs, schemas
+from gmp_complaints.services.complaint_records import (
+    answered_after_numbering,
+    find_batches,
+    load_complaint,
+    recompute_retention,
+)
+from gmp_complaints.services.numbering import take_serial
+from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.uow import UnitOfWork
+
+# --- register ------------------------------------------------------------------------------------
+
+
+def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bool = False) -> dict:
+    """SOP 5.1: the complaint as received, with an intake reference at once."""
+    today = business_today(uow.settings)
+    fields = schemas.load(schemas.Registration, data)
+    errors: dict = {}
+    received_on, channel, complaint_type = fields["received_on"], fields["channel"], fields["complaint_type"]
+    description, product_code = fields["description"], fields["product_code"]
+    complainant = fields["complainant"]
+    name, organisation = complainant["name"], complainant.get("organisation")
+    phone, email = complainant.get("phone"), complainant.get("email")
+    batch_nos = fields["batch_nos"] or []
+    batch_unknown_reason = fields["batch_unknown_reason"]
+    if not batch_nos and not batch_unknown_reason:
+        errors["batch_nos"] = [Msg("Pick the batch, or give the reason it is unknown (batch_unknown_reason).")]
+    if batch_nos and batch_unknown_reason:
+        errors["batch_unknown_reason"] = [Msg("Give a reason only when no batch is known.")]
+    sample_available = bool(fields["sample_available"])
+    customer_due_on = fields["customer_due_on"]
+    if received_on > today:
+        errors["received_on"] = [Msg("The date cannot be in the future.")]
+    inputs.raise_if_any(errors)
+
+    with uow:
+        session = uow.session
+        product = session.scalars(sa.select(Product).where(Product.code == product_code)).one_or_none()
+        if product is None:
+            raise ValidationError(Msg("Unknown product."), {"product_code": [Msg("No product has this code.")]})
+        batches = find_batches(session, product.id, batch_nos)
+        cipher = cipher_for(uow.settings)
+        serial = take_serial(session, f"R:{today.year}")
+        complaint = Complaint(
+            intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=channel.value,
+            received_on=received_on, received_by_id=actor.id,
+            complainant_name=cipher.encrypt(name), complainant_organisation=organisation,
+            complainant_phone=cipher.encrypt(phone), complainant_email=cipher.encrypt(email),
+            product_id=product.id, batch_unknown_reason=batch_unknown_reason, complaint_type=complaint_type.value,
+            description=description, sample_available=sample_available,
+            written_confirmation_requested=channel in ORAL_CHANNELS, customer_due_on=customer_due_on,
+            version=1, is_demo=is_demo, created_at=uow.now(),
+            owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
+            batch_links=[ComplaintBatch(batch_id=b.id) for b in batches],
+        )
+        recompute_retention(session, complaint)
+        session.add(complaint)
+        session.flush()
+        uow.record(DomainEvent(
+            "complaint.registered", "complaint", str(complaint.id),
+            {"batch_ids": [None, sorted(b.id for b in batches)],
+             "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
+        return answered_after_numbering(uow, complaint, actor.roles)
+
+
+
+def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """WF-07: the customer comes back after closure. A new complaint is opened, linked to the closed
+    one (which stays exactly as it was closed: record, version and signatures); what the customer said
+    is its description, and further files and communications go to it."""
+    fields = schemas.load(schemas.FollowUp, data)
+    received_on, text = fields["received_on"], fields["text"]
+    with uow:
+        closed = load_complaint(uow, complaint_id, for_update=False)
+        if closed.status != Status.closed.value:
+            raise ConflictError(Msg("A follow-up complaint is opened from a closed complaint; record the response "
+                                    "on the open complaint instead."))
+        check_event_date("received_on", received_on, today=business_today(uow.settings),
+                         not_before=closed.closed_on or closed.received_on, not_before_label=Msg("the closure"))
+        today = business_today(uow.settings)
+        serial = take_serial(uow.session, f"R:{today.year}")
+        follow_up = Complaint(
+            intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=closed.channel,
+            received_on=received_on, received_by_id=actor.id, complainant_name=closed.complainant_name,
+            complainant_organisation=closed.complainant_organisation, complainant_phone=closed.complainant_phone,
+            complainant_email=closed.complainant_email, product_id=closed.product_id,
+            batch_unknown_reason=closed.batch_unknown_reason, complaint_type=closed.complaint_type,
+            description=text, sample_available=False, written_confirmation_requested=False, version=1,
+            is_demo=closed.is_demo, created_at=uow.now(),
+            owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None, follow_up_of_id=closed.id,
+            batch_links=[ComplaintBatch(batch_id=link.batch_id) for link in closed.batch_links])
+        recompute_retention(uow.session, follow_up)
+        uow.session.add(follow_up)
+        uow.session.flush()
+        uow.record(DomainEvent("complaint.follow_up_opened", "complaint", str(follow_up.id),
+                               {"follow_up_of_id": [None, closed.id],
+                                "batch_ids": [None, sorted(link.batch_id for link in follow_up.batch_links)],
+                                "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
+        return answered_after_numbering(uow, follow_up, actor.roles)
+

@@ -1,0 +1,192 @@
+"""Reading complaints: the complaint page (with what the investigator must weigh), the searchable list
+and the dashboard — each one call and one transaction, shared by the pages and the API."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import (
+    ComplaintFacts,
+    Status,
+    allowed_steps,
+)
+from gmp_complaints.domain.deadlines import Deadlines
+from gmp_complaints.domain.roles import SIGNING_ROLES, Role
+from gmp_complaints.models import (
+    Batch,
+    Complaint,
+    ComplaintBatch,
+    Escalation,
+    Product,
+    User,
+)
+from gmp_complaints.services.approvals import offers_for
+from gmp_complaints.services.capa import actions_owned_by, escalated_actions
+from gmp_complaints.services.complaint_records import (
+    DeadlineRules,
+    complaint_view,
+    compute_deadlines,
+    load_complaint,
+    load_deadline_rules,
+    open_time_limits,
+)
+from gmp_complaints.services.configuration import criteria_versions
+from gmp_complaints.services.master_data import adjacent_batches
+from gmp_complaints.uow import UnitOfWork
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def related_for_investigation(session, complaint: Complaint) -> dict:
+    """SOP 5.4 / TR-02: what the investigator must weigh — the batches next to the complained ones
+    (5.4.3: stock of adjacent batches) and earlier complaints on the same product and type."""
+    linked = {link.batch_id for link in complaint.batch_links}
+    adjacent: dict[int, Batch] = {}
+    for batch in session.scalars(sa.select(Batch).where(Batch.id.in_(linked))) if linked else []:
+        for neighbour in adjacent_batches(session, batch):
+            if neighbour.id not in linked:
+                adjacent[neighbour.id] = neighbour
+    earlier = session.scalars(
+        sa.select(Complaint).where(Complaint.product_id == complaint.product_id,
+                                   Complaint.complaint_type == complaint.complaint_type,
+                                   Complaint.id != complaint.id,
+                                   Complaint.received_on <= complaint.received_on)
+        .order_by(Complaint.received_on.desc(), Complaint.id.desc()).limit(20)).all()
+    return {
+        "adjacent_batches": [{"id": b.id, "batch_no": b.batch_no, "manufactured_on": b.manufactured_on.isoformat()}
+                             for b in sorted(adjacent.values(), key=lambda b: b.manufactured_on)],
+        "earlier_complaints": [{"id": c.id, "intake_ref": c.intake_ref, "number": c.number, "status": c.status,
+                                "received_on": c.received_on.isoformat()} for c in earlier],
+    }
+
+
+def get_complaint(uow: UnitOfWork, complaint_id: int, *, roles) -> dict:
+    with uow:
+        complaint = load_complaint(uow, complaint_id, for_update=False)
+        view = complaint_view(uow, complaint, roles)
+        view["related"] = related_for_investigation(uow.session, complaint)
+        return view
+
+
+def complaint_page(uow: UnitOfWork, complaint_id: int, *, user_id: int, roles) -> dict:
+    """Everything the complaint page shows, in one transaction: the complaint with what the investigator
+    must weigh, the classification criteria (the version in force and the texts of every version), and
+    the signatures this user may give now."""
+    with uow:
+        complaint = load_complaint(uow, complaint_id, for_update=False)
+        view = complaint_view(uow, complaint, roles)
+        view["related"] = related_for_investigation(uow.session, complaint)
+        signing = (offers_for(uow, complaint, uow.session.get(User, user_id)) if set(roles) & SIGNING_ROLES
+                   else {"offers": [], "signer": None})
+        return {"complaint": view, "criteria": criteria_versions(uow.session, business_today(uow.settings)),
+                **signing}
+
+
+# --- lists and the dashboard -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplaintQuery:
+    text: str | None = None  # number, intake reference or batch number
+    status: str | None = None
+    complaint_class: str | None = None
+    product_code: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+def list_complaints(uow: UnitOfWork, query: ComplaintQuery, *, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    with uow:
+        statement = sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id)
+        if query.text:
+            like = f"%{query.text.strip()}%"
+            batch_match = sa.select(ComplaintBatch.complaint_id).join(Batch).where(Batch.batch_no.ilike(like))
+            statement = statement.where(sa.or_(Complaint.number.ilike(like), Complaint.intake_ref.ilike(like),
+                                               Complaint.id.in_(batch_match)))
+        if query.status:
+            statement = statement.where(Complaint.status == query.status)
+        if query.complaint_class:
+            statement = statement.where(Complaint.complaint_class == query.complaint_class)
+        if query.product_code:
+            statement = statement.where(Product.code == query.product_code)
+        if query.received_from:
+            statement = statement.where(Complaint.received_on >= query.received_from)
+        if query.received_to:
+            statement = statement.where(Complaint.received_on <= query.received_to)
+        total = uow.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+        rows = uow.session.execute(statement.order_by(Complaint.received_on.desc(), Complaint.id.desc())
+                                   .limit(limit).offset(offset)).all()
+        rules = load_deadline_rules(uow.session)
+        today = business_today(uow.settings)
+        return [_summary(c, code, rules, today) for c, code in rows], total
+
+
+def _summary(complaint: Complaint, product_code: str, rules: DeadlineRules, today: date) -> dict:
+    deadlines = compute_deadlines(complaint, rules)
+    return {"id": complaint.id, "intake_ref": complaint.intake_ref, "number": complaint.number,
+            "complaint_class": complaint.complaint_class, "status": complaint.status,
+            "received_on": complaint.received_on.isoformat(), "product_code": product_code,
+            "complaint_type": complaint.complaint_type, "is_demo": complaint.is_demo,
+            "next_due": next_due(complaint, deadlines, today)}
+
+
+def next_due(complaint: Complaint, deadlines: Deadlines, today: date) -> dict | None:
+    """The next open time limit of the complaint and whether it is overdue (for lists and dashboards)."""
+    items = open_time_limits(complaint, deadlines)
+    if not items:
+        return None
+    kind, due_on = min(items, key=lambda item: item[1])
+    return {"kind": kind, "due_on": due_on.isoformat(), "overdue": due_on < today,
+            "provisional": deadlines.provisional}
+
+
+def dashboard(uow: UnitOfWork, *, user_id: int, roles, mine_only: bool, limit: int = 500) -> dict:
+    """Open complaints by what is due: overdue first, then due, then those waiting for the customer.
+    "Mine" are the complaints I administer, investigate or received; the QA head also sees every
+    overdue item that ``gmp tick`` escalated (SOP §6). My CAPA actions come with it: one call, one
+    transaction, for the page and the API alike."""
+    with uow:
+        open_statuses = [s.value for s in Status if s not in (Status.closed, Status.void)]
+        statement = (sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id)
+                     .where(Complaint.status.in_(open_statuses)))
+        if mine_only:
+            statement = statement.where(sa.or_(Complaint.owner_id == user_id, Complaint.investigator_id == user_id,
+                                               Complaint.received_by_id == user_id))
+        rows = uow.session.execute(statement.order_by(Complaint.received_on).limit(limit)).all()
+        rules = load_deadline_rules(uow.session)
+        today = business_today(uow.settings)
+        summaries = [_summary(c, code, rules, today) for c, code in rows]
+        escalated_rows = uow.session.execute(
+            sa.select(Escalation, Complaint, Product.code).join(Complaint, Complaint.id == Escalation.complaint_id)
+            .join(Product, Product.id == Complaint.product_id)
+            .where(Complaint.status.in_(open_statuses)).order_by(Escalation.due_on)).all()
+        escalated = []
+        for escalation, complaint, code in escalated_rows:
+            still_open = dict(open_time_limits(complaint, compute_deadlines(complaint, rules)))
+            if still_open.get(escalation.kind) == escalation.due_on:
+                escalated.append({**_summary(complaint, code, rules, today), "escalation": {
+                    "kind": escalation.kind, "due_on": escalation.due_on.isoformat(),
+                    "escalated_on": escalation.escalated_on.isoformat()}})
+        my_actions = actions_owned_by(uow.session, user_id, today)
+        late_actions = escalated_actions(uow.session) if Role.qa_head in roles else []
+    overdue = [s for s in summaries if s["next_due"] and s["next_due"]["overdue"]]
+    waiting = [s for s in summaries if s["status"] == Status.awaiting_customer.value and s not in overdue]
+    due = [s for s in summaries if s["next_due"] and s not in overdue and s not in waiting]
+    return {"today": today.isoformat(), "mine_only": mine_only, "overdue": overdue,
+            "due": sorted(due, key=lambda s: s["next_due"]["due_on"]), "awaiting_customer": waiting,
+            "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value],
+            "escalated": escalated, "my_actions": my_actions, "escalated_actions": late_actions}
+
+
+def allowed_steps_for(complaint: dict) -> list[str]:
+    facts = ComplaintFacts(status=Status(complaint["status"]),
+                           substantiated=(complaint["validity"] or {}).get("substantiated"),
+                           numbered=complaint["number"] is not None, investigated=complaint["investigation"] is not None,
+                           replies=len(complaint["replies"]),
+                           reasonable=(complaint["assessment"] or {}).get("reasonable"),
+                           acknowledged=complaint["acknowledgement"] is not None,
+                           capa_covered=bool(complaint["capas"]) or complaint.get("capa_justified", False))
+    return [step.value for step in allowed_steps(facts)]
