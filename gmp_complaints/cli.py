@@ -185,20 +185,24 @@ def archive_create(complaint_id, out_path, lang, printed_at, anchor):
     import hashlib
     from datetime import datetime
 
-    from gmp_complaints import create_app
+    from gmp_complaints import create_app, unit_of_work
+    from gmp_complaints.printing import build_archive
     from gmp_complaints.services.documents import record_archive
-    from gmp_complaints.web.documents import build_archive
 
     settings = _settings()
     app = create_app(settings)
+    actor = _cli_actor()
+
+    def new_uow():
+        return unit_of_work(app, system_actor=actor)
+
     try:
         with app.app_context():  # the documents need the app (templates, translations), not a request
             when = datetime.fromisoformat(printed_at) if printed_at else None
-            data, manifest = build_archive(complaint_id, locale=lang, printed_at=when, anchor_tree_size=anchor)
-            from gmp_complaints import unit_of_work
-
-            record_archive(unit_of_work(app, system_actor=_cli_actor()), complaint_id=complaint_id,
-                           sha256=hashlib.sha256(data).hexdigest(), manifest=manifest, actor_id=None)
+            data, manifest = build_archive(new_uow, complaint_id, locale=lang, printed_at=when,
+                                           anchor_tree_size=anchor)
+            record_archive(new_uow(), complaint_id=complaint_id, sha256=hashlib.sha256(data).hexdigest(),
+                           manifest=manifest, actor_id=None)
     except DomainError as exc:
         _fail(exc)
     finally:
@@ -219,8 +223,8 @@ def archive_create_many(year, out_path, lang):
     from pathlib import Path
 
     from gmp_complaints import create_app, unit_of_work
+    from gmp_complaints.archive_jobs import run_archive_job
     from gmp_complaints.services import jobs
-    from gmp_complaints.web.jobs import run_archive_job
 
     settings = _settings()
     app = create_app(settings)
@@ -247,8 +251,8 @@ def jobs():
 def jobs_run():
     """Run every queued job (for cron, or after a web node stopped mid-job)."""
     from gmp_complaints import create_app, unit_of_work
+    from gmp_complaints.archive_jobs import run_archive_job
     from gmp_complaints.services import jobs as service
-    from gmp_complaints.web.jobs import run_archive_job
 
     settings = _settings()
     app = create_app(settings)

@@ -16,9 +16,8 @@ def complaint_context(uow: UnitOfWork, complaint_id: int, roles) -> dict:
     records, the class criteria texts, its audit trail and the print time (database clock)."""
     from audit.service import events_of_records
     from gmp_complaints.domain.review import critical_fields
-    from gmp_complaints.services.complaint_records import complaint_records
     from gmp_complaints.services.capa import capa_view, capas_of_complaint
-    from gmp_complaints.services.complaint_records import complaint_view, load_complaint
+    from gmp_complaints.services.complaint_records import complaint_records, complaint_view, load_complaint
     from gmp_complaints.services.configuration import criteria_in_force
 
     site_timezone = uow.settings.site_timezone

@@ -158,9 +158,9 @@ def init_web(app: Flask) -> None:
     from gmp_complaints.web.audit import bp as audit_bp
     from gmp_complaints.web.auth import bp as auth_bp
     from gmp_complaints.web.capa import bp as capa_bp
+    from gmp_complaints.web.complaints import bp as complaints_bp
     from gmp_complaints.web.documents import bp as documents_bp
     from gmp_complaints.web.jobs import bp as jobs_bp
-    from gmp_complaints.web.complaints import bp as complaints_bp
     from gmp_complaints.web.main import bp as main_bp
     from gmp_complaints.web.master_data import bp as master_data_bp
 

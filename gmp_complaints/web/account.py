@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints.domain.errors import AccountLockedError, AuthenticationError, ConflictError
+from gmp_complaints.i18n import translate
 from gmp_complaints.services import accounts
 from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.auth import end_locked_session
 from gmp_complaints.web.forms import StatementForm
-from gmp_complaints.web.i18n import translate
 from signatures.statement import STATEMENT_VERSION, statement_text
 
 bp = Blueprint("account", __name__, url_prefix="/account")

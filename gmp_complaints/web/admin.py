@@ -11,10 +11,11 @@ from flask_login import current_user
 
 from audit.service import record_export
 from gmp_complaints.domain.errors import ConflictError, ValidationError
+from gmp_complaints.i18n import translate
 from gmp_complaints.services import accounts
 from gmp_complaints.web import client_ip, format_datetime_local, uow
 from gmp_complaints.web.forms import NewUserForm, ReasonForm, RolesForm
-from gmp_complaints.web.i18n import add_field_errors, translate
+from gmp_complaints.web.i18n import add_field_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints.domain.errors import ConflictError, ValidationError
+from gmp_complaints.i18n import translate
 from gmp_complaints.services import attachments
 from gmp_complaints.web import uow
-from gmp_complaints.web.i18n import translate
 
 bp = Blueprint("attachments", __name__, url_prefix="/complaints")
 

@@ -10,10 +10,11 @@ from flask_login import current_user, login_user, logout_user
 from gmp_complaints.config import SUPPORTED_LOCALES
 from gmp_complaints.domain.accounts import PasswordChangeReason
 from gmp_complaints.domain.errors import AccountLockedError, AuthenticationError, ConflictError, ValidationError
+from gmp_complaints.i18n import translate
 from gmp_complaints.services import accounts
 from gmp_complaints.web import WebUser, client_ip, uow
 from gmp_complaints.web.forms import ChangePasswordForm, LoginForm, UnlockForm
-from gmp_complaints.web.i18n import add_field_errors, translate
+from gmp_complaints.web.i18n import add_field_errors
 
 bp = Blueprint("auth", __name__)
 

@@ -10,28 +10,24 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from gmp_complaints.audit_text import action_label, readable_changes, record_label
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.complaints import (
-    ASSESSMENT_ACTION_LABELS,
-    CHANNEL_LABELS,
-    DUE_KIND_LABELS,
-    STATUS_LABELS,
-    TYPE_LABELS,
     Channel,
     ComplaintClass,
     ComplaintType,
     Status,
 )
 from gmp_complaints.domain.errors import Msg, ValidationError
-from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS, ChecklistItem
+from gmp_complaints.domain.investigation import ChecklistItem
 from gmp_complaints.domain.roles import Actor
+from gmp_complaints.i18n import complaint_labels, signature_labels, translate
 from gmp_complaints.services import approvals, complaint_steps
 from gmp_complaints.services import complaint_intake as intake
 from gmp_complaints.services import complaint_queries as queries
 from gmp_complaints.services.complaint_records import EXTENSIBLE
 from gmp_complaints.web import uow
 from gmp_complaints.web.forms import run_form
-from gmp_complaints.web.i18n import signature_labels, translate
 from signatures.statement import statement_text
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -81,22 +77,11 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
-def _labels() -> dict:
-    return {"status": {k.value: translate(v) for k, v in STATUS_LABELS.items()},
-            "type": {k.value: translate(v) for k, v in TYPE_LABELS.items()},
-            "channel": {k.value: translate(v) for k, v in CHANNEL_LABELS.items()},
-            "due": {k: translate(v) for k, v in DUE_KIND_LABELS.items()},
-            "action": {k: translate(v) for k, v in ASSESSMENT_ACTION_LABELS.items()},
-            "checklist": {k.value: translate(v) for k, v in CHECKLIST_LABELS.items()},
-            "outcome": {k.value: translate(v) for k, v in OUTCOME_LABELS.items()},
-            "quarantine": {k.value: translate(v) for k, v in QUARANTINE_LABELS.items()}}
-
-
 @bp.route("/dashboard")
 def dashboard():
     mine_only = request.args.get("scope", "mine") != "all"
     board = queries.dashboard(uow(), user_id=current_user.id, roles=current_user.roles, mine_only=mine_only)
-    return render_template("complaints/dashboard.html", board=board, labels=_labels())
+    return render_template("complaints/dashboard.html", board=board, labels=complaint_labels())
 
 
 @bp.route("/")
@@ -108,7 +93,7 @@ def index():
     page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
     rows, total = queries.list_complaints(uow(), query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template("complaints/list.html", rows=rows, total=total, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=request.args, labels=_labels(),
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=request.args, labels=complaint_labels(),
                            statuses=list(Status), classes=list(ComplaintClass))
 
 
@@ -141,7 +126,7 @@ def new():
         else:
             flash(_("Complaint registered as %(ref)s.", ref=created["intake_ref"]), "info")
             return redirect(url_for("complaints.show", complaint_id=created["id"]))
-    return render_template("complaints/new.html", errors=errors, form=request.form, labels=_labels(),
+    return render_template("complaints/new.html", errors=errors, form=request.form, labels=complaint_labels(),
                            channels=list(Channel), types=list(ComplaintType)), (400 if errors else 200)
 
 
@@ -160,7 +145,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
                            capa_labels={k.value: translate(v) for k, v in CAPA_STATUS_LABELS.items()},
                            step_labels={k: translate(v[1]) for k, v in STEPS.items()},
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
-                           labels=_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
+                           labels=complaint_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
                            criterion_text=texts, text_key=_text_key(), extensible=list(EXTENSIBLE))
 
 
@@ -224,8 +209,6 @@ def close(complaint_id: int):
 def audit_review(complaint_id: int, errors: dict | None = None, open_step: str | None = None):
     """The QA head reviews the complaint's audit trail (changes since the last review, critical fields
     highlighted) and signs the review here (AT-07)."""
-    from gmp_complaints.web.audit import action_label, readable_changes, record_label
-
     review = approvals.audit_review(uow(), complaint_id)
     signing = approvals.signature_offers(uow(), complaint_id, user_id=current_user.id)
     offers = [o for o in signing["offers"] if o["step"] == "audit_trail_review"]
@@ -241,7 +224,7 @@ def waiting():
     from gmp_complaints.services import waiting as waiting_list
 
     return render_template("complaints/waiting.html", rows=waiting_list.waiting_for_signature(uow(), user_id=current_user.id),
-                           sign_labels=signature_labels(), labels=_labels())
+                           sign_labels=signature_labels(), labels=complaint_labels())
 
 
 def _run(complaint_id: int, form_name: str, call, page=None, success=None):

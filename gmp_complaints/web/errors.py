@@ -8,7 +8,7 @@ from marshmallow import ValidationError as SchemaValidationError
 from werkzeug.exceptions import HTTPException
 
 from gmp_complaints.domain.errors import DomainError
-from gmp_complaints.web.i18n import translate
+from gmp_complaints.i18n import translate
 
 
 def _is_api() -> bool:

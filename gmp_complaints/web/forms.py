@@ -77,7 +77,7 @@ def run_form(call, *, show_errors, done_url: str, general_field: str = "_step", 
         PermissionDeniedError,
         ValidationError,
     )
-    from gmp_complaints.web.i18n import translate
+    from gmp_complaints.i18n import translate
 
     try:
         result = call()

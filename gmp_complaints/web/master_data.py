@@ -6,9 +6,9 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from gmp_complaints.domain.errors import ValidationError
+from gmp_complaints.i18n import translate
 from gmp_complaints.services import imports, master_data
 from gmp_complaints.web import uow
-from gmp_complaints.web.i18n import translate
 
 bp = Blueprint("master_data", __name__, url_prefix="/master-data")
 

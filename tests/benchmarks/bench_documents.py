@@ -116,19 +116,19 @@ def build_complaint(client: Client) -> int:
 
 def bench_complaint_file(app, cid: int, repeat: int) -> dict:
     from gmp_complaints.domain.roles import Role
+    from gmp_complaints.printing import complaint_pdf
     from gmp_complaints.services.documents import complaint_context
     from gmp_complaints.web import uow
-    from gmp_complaints.web.documents import complaint_pdf
 
     with app.test_request_context("/"):
         context = complaint_context(uow(), cid, frozenset(Role))
         facts = {"replies": len(context["c"]["replies"]), "attachments": len(context["c"]["attachments"]),
                  "signatures": len(context["c"]["signatures"]), "audit_events": len(context["events"])}
-        complaint_pdf(cid, "handling_sheet", None, "zh_Hans_CN", frozenset(Role))  # warm: fonts, templates
+        complaint_pdf(uow(), cid, "handling_sheet", None, "zh_Hans_CN", frozenset(Role))  # warm: fonts, templates
         times = []
         for _ in range(repeat):
             started = time.perf_counter()
-            data = complaint_pdf(cid, "handling_sheet", None, "zh_Hans_CN", frozenset(Role))
+            data = complaint_pdf(uow(), cid, "handling_sheet", None, "zh_Hans_CN", frozenset(Role))
             times.append(time.perf_counter() - started)
     return {**facts, "pdf_bytes": len(data), "seconds_median": round(statistics.median(times), 3),
             "seconds_max": round(max(times), 3)}
@@ -145,8 +145,8 @@ def audit_trail_child(events: int) -> None:
     rows = [EventView(i, start + timedelta(minutes=i), 2, "李娜 Li Na", "complaint.investigate", "complaint", "1",
                       {"root_cause": [None, f"封口压力偏低 {i}"], "version": [i, i + 1]}, None, None)
             for i in range(events)]
-    from gmp_complaints.web.audit import action_label, readable_changes, record_label
-    from gmp_complaints.web.i18n import signature_labels
+    from gmp_complaints.audit_text import action_label, readable_changes, record_label
+    from gmp_complaints.i18n import signature_labels
 
     with app.test_request_context("/"):
         context = {"doc_title": "审计追踪", "record_number": "TS-II-26-001", "record_version": 9,

@@ -6,7 +6,6 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from audit.models import AuditEvent
 from audit.tracking import AuditSafetyNetError
 from gmp_complaints.domain.errors import ValidationError
 from gmp_complaints.domain.events import DomainEvent

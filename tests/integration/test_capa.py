@@ -6,7 +6,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_complaints_api import assign_investigator, TODAY, api, capa_body, registration, settings  # noqa: F401
+from tests.integration.test_complaints_api import TODAY, api, assign_investigator, capa_body, registration, settings  # noqa: F401
 from tests.integration.test_signatures import classified, replied_and_satisfied, sign
 
 

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from gmp_complaints.cli import main
 from gmp_complaints.demo import DEMO_USERS, demo_password
-from tests.conftest import signing_key_path, environment_for
+from tests.conftest import environment_for, signing_key_path
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ limits as configuration with extensions, the SOP 5.4 checklist and quarantine re
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_complaints_api import assign_investigator, TODAY, api, registration, settings  # noqa: F401 (fixtures)
+from tests.integration.test_complaints_api import TODAY, api, assign_investigator, registration, settings  # noqa: F401 (fixtures)
 
 
 def classified(api, **classification):

@@ -3,7 +3,6 @@ both languages, with the page furniture and every signature manifested."""
 import io
 
 import pytest
-import sqlalchemy as sa
 from pypdf import PdfReader
 
 from tests.conftest import login

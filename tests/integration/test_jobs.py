@@ -15,8 +15,8 @@ from tests.integration.test_signatures import _env_of
 @pytest.mark.req("REC-17")
 def test_an_archive_job_runs_once_with_progress_and_leaves_a_verifiable_result(app, api, closed_complaint, uow_factory):
     from gmp_complaints.archive import verify_archive
+    from gmp_complaints.archive_jobs import run_archive_job
     from gmp_complaints.services import jobs
-    from gmp_complaints.web.jobs import run_archive_job
 
     job = jobs.queue_archives(uow_factory(), year=2026, locale="en", actor_id=None)
     assert (job["status"], job["done"], job["total"]) == ("queued", 0, 1)

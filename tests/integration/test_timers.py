@@ -8,7 +8,7 @@ from gmp_complaints import create_app
 from gmp_complaints.cli import main
 from gmp_complaints.config import load_settings
 from tests.conftest import environment_for, signing_key_path
-from tests.integration.test_complaints_api import assign_investigator, Api, registration
+from tests.integration.test_complaints_api import Api, assign_investigator, registration
 
 
 @pytest.fixture

@@ -1,0 +1,44 @@
+"""Translation of messages that come from the rules (``domain.errors.Msg``) and of the labels shown with
+records, in the current language (Flask-Babel: inside an app context, with or without a request)."""
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from gmp_complaints.domain.complaints import (
+    ASSESSMENT_ACTION_LABELS,
+    CHANNEL_LABELS,
+    DUE_KIND_LABELS,
+    STATUS_LABELS,
+    TYPE_LABELS,
+)
+from gmp_complaints.domain.errors import Msg
+from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS
+
+
+def translate(message) -> str:
+    if isinstance(message, Msg):
+        params = {k: translate(v) if isinstance(v, Msg) else v for k, v in message.params.items()}
+        return gettext(message.template, **params)
+    return gettext(str(message))
+
+
+def signature_labels() -> dict:
+    """Step and meaning labels of electronic signatures, in the page language (every signed record)."""
+    from signatures.manifestation import MEANING_LABELS
+    from signatures.matrix import SIGNING_MATRIX
+
+    return {"step": {k.value: translate(v.label) for k, v in SIGNING_MATRIX.items()},
+            "meaning": {k.value: translate(v) for k, v in MEANING_LABELS.items()}}
+
+
+def complaint_labels() -> dict:
+    """Labels of a complaint's codes (status, type, channel, due kinds, actions, checklist, outcomes,
+    quarantine), in the page language."""
+    return {"status": {k.value: translate(v) for k, v in STATUS_LABELS.items()},
+            "type": {k.value: translate(v) for k, v in TYPE_LABELS.items()},
+            "channel": {k.value: translate(v) for k, v in CHANNEL_LABELS.items()},
+            "due": {k: translate(v) for k, v in DUE_KIND_LABELS.items()},
+            "action": {k: translate(v) for k, v in ASSESSMENT_ACTION_LABELS.items()},
+            "checklist": {k.value: translate(v) for k, v in CHECKLIST_LABELS.items()},
+            "outcome": {k.value: translate(v) for k, v in OUTCOME_LABELS.items()},
+            "quarantine": {k.value: translate(v) for k, v in QUARANTINE_LABELS.items()}}
