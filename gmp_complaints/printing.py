@@ -27,7 +27,8 @@ from gmp_complaints.domain.roles import Role
 from gmp_complaints.i18n import complaint_labels, signature_labels, translate
 from gmp_complaints.services import documents as service
 from gmp_complaints.services.attachments import read_stored
-from gmp_complaints.services.complaint_records import complaint_records, load_complaint
+from gmp_complaints.services.complaint_records import complaint_records
+from gmp_complaints.services.complaint_repository import load_complaint
 from gmp_complaints.uow import UnitOfWork
 
 TITLES = {

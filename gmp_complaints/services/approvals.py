@@ -17,13 +17,15 @@ from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.complaint_records import (
     answered,
     complaint_records,
-    compute_deadlines,
-    computed_retention,
     content_for_signing,
     linked_capas,
+    move,
+)
+from gmp_complaints.services.complaint_repository import (
+    compute_deadlines,
+    computed_retention,
     load_complaint,
     load_deadline_rules,
-    move,
 )
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing

@@ -20,12 +20,8 @@ from gmp_complaints.models import (
     Product,
 )
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.complaint_records import (
-    answered_after_numbering,
-    find_batches,
-    load_complaint,
-    recompute_retention,
-)
+from gmp_complaints.services.complaint_records import answered_after_numbering
+from gmp_complaints.services.complaint_repository import find_batches, load_complaint, recompute_retention
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork

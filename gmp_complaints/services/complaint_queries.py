@@ -25,9 +25,9 @@ from gmp_complaints.models import (
 )
 from gmp_complaints.services.approvals import offers_for
 from gmp_complaints.services.capa import actions_owned_by, escalated_actions
-from gmp_complaints.services.complaint_records import (
+from gmp_complaints.services.complaint_records import complaint_view
+from gmp_complaints.services.complaint_repository import (
     DeadlineRules,
-    complaint_view,
     compute_deadlines,
     load_complaint,
     load_deadline_rules,

@@ -42,15 +42,17 @@ from gmp_complaints.services.complaint_records import (
     add_reminder,
     answered,
     answered_after_numbering,
-    checklist_of,
     complaint_facts,
     complaint_view,
+    move,
+)
+from gmp_complaints.services.complaint_repository import (
+    checklist_of,
     compute_deadlines,
     computed_retention,
     find_batches,
     load_complaint,
     load_deadline_rules,
-    move,
     open_time_limits,
     recompute_retention,
 )

@@ -17,7 +17,8 @@ def complaint_context(uow: UnitOfWork, complaint_id: int, roles) -> dict:
     from audit.service import events_of_records
     from gmp_complaints.domain.review import critical_fields
     from gmp_complaints.services.capa import capa_view, capas_of_complaint
-    from gmp_complaints.services.complaint_records import complaint_records, complaint_view, load_complaint
+    from gmp_complaints.services.complaint_records import complaint_records, complaint_view
+    from gmp_complaints.services.complaint_repository import load_complaint
     from gmp_complaints.services.configuration import criteria_in_force
 
     site_timezone = uow.settings.site_timezone

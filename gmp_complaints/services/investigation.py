@@ -10,7 +10,8 @@ from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.models import QuarantineRequest
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.complaint_records import answered, find_batches, load_complaint
+from gmp_complaints.services.complaint_records import answered
+from gmp_complaints.services.complaint_repository import find_batches, load_complaint
 from gmp_complaints.uow import UnitOfWork
 
 

@@ -21,12 +21,11 @@ from gmp_complaints.domain.complaints import Status, Step
 from gmp_complaints.domain.deadlines import Deadlines
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import Complaint, Escalation, OutboxMessage
-from gmp_complaints.services.complaint_records import (
-    add_reminder,
+from gmp_complaints.services.complaint_records import add_reminder, move
+from gmp_complaints.services.complaint_repository import (
     compute_deadlines,
     load_complaint,
     load_deadline_rules,
-    move,
     open_time_limits,
 )
 from gmp_complaints.services.personal_data import cipher_for
