@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy import inspect
 
-from audit.keys import public_keys
-from audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
-from audit.verify import CompactRange, canonical_value, checkpoint_signed_by, leaf_hash, load_keys, parse_checkpoint
 # The models register every audited table with the metadata: without them there would be nothing to
 # compare and the check could not fail (a console script imports nothing else).
 import gmp_complaints.models  # noqa: F401
+from audit.keys import public_keys
+from audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
+from audit.verify import CompactRange, canonical_value, checkpoint_signed_by, leaf_hash, load_keys, parse_checkpoint
 from gmp_complaints.db import Base
 from gmp_complaints.domain.events import DomainEvent
 

@@ -73,9 +73,12 @@ def _statements(dialect_name: str) -> tuple:
         from gmp_complaints.db import database_clock_expression
         from gmp_complaints.models import User
 
-        actor_name = sa.select(User.printed_name).where(User.id == sa.bindparam("actor_id")).scalar_subquery()
+        actor = sa.select(User).where(User.id == sa.bindparam("actor_id"))
+        actor_name = actor.with_only_columns(User.printed_name).scalar_subquery()
+        actor_username = actor.with_only_columns(User.username).scalar_subquery()
         lock = (sa.select(_HEAD.c.tree_size, _HEAD.c.compact_range, _HEAD.c.last_checkpoint_size,
                           _HEAD.c.last_checkpoint_at, actor_name.label("actor_name"),
+                          actor_username.label("actor_username"),
                           database_clock_expression(dialect_name).label("clock"))
                 .where(_HEAD.c.id == 1).with_for_update(of=_HEAD))
         save = _HEAD.update().where(_HEAD.c.id == 1).values(
@@ -86,16 +89,17 @@ def _statements(dialect_name: str) -> tuple:
     return _STATEMENTS[dialect_name]
 
 
-def _lock_head(session, actor_id: int | None = None) -> tuple[_Head, str | None, datetime]:
+def _lock_head(session, actor_id: int | None = None) -> tuple[_Head, tuple[str, str] | None, datetime]:
     """Lock the head row for the rest of the transaction; with it, the acting user's printed name and
-    the database clock (one round trip instead of three)."""
+    user name, and the database clock (one round trip instead of three)."""
     from gmp_complaints.db import parse_database_clock
 
     connection = session.connection()
     lock, _save, _insert = _statements(connection.dialect.name)
     row = connection.execute(lock, {"actor_id": actor_id}).one()
     head = _Head(row.tree_size, row.compact_range, row.last_checkpoint_size, row.last_checkpoint_at)
-    return head, row.actor_name, parse_database_clock(row.clock)
+    actor = (row.actor_name, row.actor_username) if row.actor_username is not None else None
+    return head, actor, parse_database_clock(row.clock)
 
 
 def _compact(head: _Head) -> CompactRange:
@@ -111,8 +115,9 @@ def _save_head(session, head: _Head) -> None:
                               "last_checkpoint_at": head.last_checkpoint_at})
 
 
-def lock_log(session, actor_id: int | None) -> tuple[_Head, str | None, datetime]:
-    """Step one of sealing: take the log's lock (with the actor's name and the database clock)."""
+def lock_log(session, actor_id: int | None) -> tuple[_Head, tuple[str, str] | None, datetime]:
+    """Step one of sealing: take the log's lock (with the actor's printed name and user name, and the
+    database clock)."""
     return _lock_head(session, actor_id)
 
 

@@ -254,6 +254,8 @@ class Complaint(Base):
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    #: read-only: ``product_id`` is what is written; loading the product with the complaint keeps it at hand
+    product: Mapped["Product"] = relationship(viewonly=True, lazy="select")
     batch_links: Mapped[list["ComplaintBatch"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ComplaintBatch.batch_id")
     replies: Mapped[list["ComplaintReply"]] = relationship(lazy="selectin", order_by="ComplaintReply.sequence")
@@ -271,6 +273,8 @@ class ComplaintBatch(Base):
 
     complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), primary_key=True)
     batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"), primary_key=True, index=True)
+    #: read-only, like ``Complaint.product``
+    batch: Mapped["Batch"] = relationship(viewonly=True, lazy="select")
 
 
 @audited("complaint_reply")

@@ -26,6 +26,7 @@ from gmp_complaints.config import Settings
 from gmp_complaints.db import database_now
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.people import note_person
 
 
 class UnitOfWork:
@@ -39,6 +40,7 @@ class UnitOfWork:
         self.force_checkpoint = False
         self._now: datetime | None = None
         self._refusal_records: list[Callable[["UnitOfWork"], None]] = []
+        self.recorded_acts: list[tuple[str, str]] = []
 
     def __enter__(self) -> "UnitOfWork":
         if self.session is not None:
@@ -46,6 +48,9 @@ class UnitOfWork:
         self.session = self.session_factory()
         self._reset()
         self._refusal_records = []
+        #: (action, entity type) of every event recorded in this block, kept across its commit: what was
+        #: written here (a view may skip reading a table it knows to be empty only if nothing was added)
+        self.recorded_acts: list[tuple[str, str]] = []
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -86,8 +91,14 @@ class UnitOfWork:
             self._now = database_now(self.session)
         return self._now
 
+    def note_database_clock(self, clock: datetime) -> None:
+        """A database clock reading that came back with another statement: the unit's "now" if it has none."""
+        if self._now is None:
+            self._now = clock
+
     def record(self, event: DomainEvent) -> None:
         self.events.append(event)
+        self.recorded_acts.append((event.action, event.entity_type))
 
     def commit(self) -> None:
         self.session.flush()
@@ -104,10 +115,14 @@ class UnitOfWork:
         actor_ids = {e.actor_id for e in self.events if e.actor_id is not None}
         # Locking the log first serialises writers here, late in the transaction, and fetches the
         # usual single actor's printed name in the same round trip.
-        head, first_name, clock = recorder.lock_log(self.session, next(iter(actor_ids)) if actor_ids else None)
+        first_id = next(iter(actor_ids)) if actor_ids else None
+        head, first_actor, clock = recorder.lock_log(self.session, first_id)
         if self._now is None:
             self._now = clock
-        names = {next(iter(actor_ids)): first_name} if actor_ids else {}
+        names = {}
+        if first_actor is not None:
+            names[first_id] = first_actor[0]
+            note_person(self.session, first_id, username=first_actor[1], printed_name=first_actor[0])
         if len(actor_ids) > 1:
             names = self._actor_names(actor_ids)
         entries = []

@@ -125,7 +125,7 @@ def create_capa(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
                 raise ValidationError(Msg("Root cause missing."), {"root_cause": [Msg(
                     "Give the root cause; none is recorded in the investigation of the complaints.")]})
             root_cause = "\n".join(dict.fromkeys(causes))
-        serial = take_serial(uow.session, f"CAPA:{today.year % 100:02d}")
+        serial = take_serial(uow, f"CAPA:{today.year % 100:02d}")
         capa = Capa(number=capa_number(today.year, serial), status=CapaStatus.open.value, source=source.value,
                     problem_statement=problem, root_cause=root_cause, risk=risk, effectiveness_criteria=criteria,
                     effectiveness_due_on=effectiveness_due_on, follow_up_of_id=follow_up_of, version=1,

@@ -2,8 +2,6 @@
 complaint a customer's word after closure opens (WF-07). Each function is one unit of work."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import (
     ORAL_CHANNELS,
@@ -11,17 +9,23 @@ from gmp_complaints.domain.complaints import (
     check_event_date,
     intake_reference,
 )
-from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Complaint,
     ComplaintBatch,
-    Product,
 )
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.complaint_records import answered_after_numbering
-from gmp_complaints.services.complaint_repository import find_batches, load_complaint, recompute_retention
+from gmp_complaints.services.complaint_records import answered_after_numbering, prepare_view
+from gmp_complaints.services.complaint_repository import (
+    SIDE_RECORDS,
+    find_batches,
+    find_product,
+    load_complaint,
+    note_empty_side_records,
+    recompute_retention,
+)
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
@@ -53,32 +57,21 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
 
     with uow:
         session = uow.session
-        product = session.scalars(sa.select(Product).where(Product.code == product_code)).one_or_none()
-        if product is None:
-            raise ValidationError(Msg("Unknown product."), {"product_code": [Msg("No product has this code.")]})
+        product = find_product(session, product_code)
         batches = find_batches(session, product.id, batch_nos)
         cipher = cipher_for(uow.settings)
-        serial = take_serial(session, f"R:{today.year}")
         complaint = Complaint(
-            intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=channel.value,
+            status=Status.registered.value, channel=channel.value,
             received_on=received_on, received_by_id=actor.id,
             complainant_name=cipher.encrypt(name), complainant_organisation=organisation,
             complainant_phone=cipher.encrypt(phone), complainant_email=cipher.encrypt(email),
             product_id=product.id, batch_unknown_reason=batch_unknown_reason, complaint_type=complaint_type.value,
             description=description, sample_available=sample_available,
             written_confirmation_requested=channel in ORAL_CHANNELS, customer_due_on=customer_due_on,
-            version=1, is_demo=is_demo, created_at=uow.now(),
-            owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
-            batch_links=[ComplaintBatch(batch_id=b.id) for b in batches],
-        )
+            version=1, is_demo=is_demo, owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
+            batch_links=[ComplaintBatch(batch_id=b.id) for b in batches], **NEW_COLLECTIONS)
         recompute_retention(session, complaint)
-        session.add(complaint)
-        session.flush()
-        uow.record(DomainEvent(
-            "complaint.registered", "complaint", str(complaint.id),
-            {"batch_ids": [None, sorted(b.id for b in batches)],
-             "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-        return answered_after_numbering(uow, complaint, actor.roles)
+        return _file_new_complaint(uow, complaint, today, actor, "complaint.registered", {})
 
 
 
@@ -95,24 +88,39 @@ def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Act
                                     "on the open complaint instead."))
         check_event_date("received_on", received_on, today=business_today(uow.settings),
                          not_before=closed.closed_on or closed.received_on, not_before_label=Msg("the closure"))
-        today = business_today(uow.settings)
-        serial = take_serial(uow.session, f"R:{today.year}")
         follow_up = Complaint(
-            intake_ref=intake_reference(today.year, serial), status=Status.registered.value, channel=closed.channel,
+            status=Status.registered.value, channel=closed.channel,
             received_on=received_on, received_by_id=actor.id, complainant_name=closed.complainant_name,
             complainant_organisation=closed.complainant_organisation, complainant_phone=closed.complainant_phone,
             complainant_email=closed.complainant_email, product_id=closed.product_id,
             batch_unknown_reason=closed.batch_unknown_reason, complaint_type=closed.complaint_type,
             description=text, sample_available=False, written_confirmation_requested=False, version=1,
-            is_demo=closed.is_demo, created_at=uow.now(),
-            owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None, follow_up_of_id=closed.id,
+            is_demo=closed.is_demo, owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
+            follow_up_of_id=closed.id, **NEW_COLLECTIONS,
             batch_links=[ComplaintBatch(batch_id=link.batch_id) for link in closed.batch_links])
         recompute_retention(uow.session, follow_up)
-        uow.session.add(follow_up)
-        uow.session.flush()
-        uow.record(DomainEvent("complaint.follow_up_opened", "complaint", str(follow_up.id),
-                               {"follow_up_of_id": [None, closed.id],
-                                "batch_ids": [None, sorted(link.batch_id for link in follow_up.batch_links)],
-                                "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
-        return answered_after_numbering(uow, follow_up, actor.roles)
+        return _file_new_complaint(uow, follow_up, business_today(uow.settings), actor, "complaint.follow_up_opened",
+                                   {"follow_up_of_id": [None, closed.id]})
+
+
+#: a new complaint's collections are empty: set so, they are never read back
+NEW_COLLECTIONS = {"replies": [], "responses": [], "reminders": [], "extensions": [], "void_requests": [],
+                   "quarantine_requests": []}
+
+
+def _file_new_complaint(uow: UnitOfWork, complaint: Complaint, today, actor: Actor, action: str,
+                        changes: dict) -> dict:
+    """Give the new complaint its intake reference (the counter row stays locked until the commit, so what
+    the answer needs is read first), store it and record the event."""
+    prepare_view(uow, complaint, actor.id)
+    serial = take_serial(uow, f"R:{today.year}")
+    complaint.intake_ref = intake_reference(today.year, serial)
+    complaint.created_at = uow.now()
+    uow.session.add(complaint)
+    uow.session.flush()
+    note_empty_side_records(uow.session, complaint.id, SIDE_RECORDS)
+    uow.record(DomainEvent(action, "complaint", str(complaint.id),
+                           {**changes, "batch_ids": [None, sorted(link.batch_id for link in complaint.batch_links)],
+                            "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
+    return answered_after_numbering(uow, complaint, actor.roles)
 

@@ -31,13 +31,14 @@ from gmp_complaints.models import (
     OutboxMessage,
     Product,
     SignatureRow,
-    User,
 )
+from gmp_complaints.people import note_people, person
 from gmp_complaints.services import schemas
 from gmp_complaints.services.capa import capas_of_complaint
 from gmp_complaints.services.complaint_repository import (
     checklist_of,
     compute_deadlines,
+    empty_side_records,
     load_deadline_rules,
 )
 from gmp_complaints.services.personal_data import cipher_for
@@ -114,13 +115,31 @@ def answered_after_numbering(uow: UnitOfWork, complaint: Complaint, roles) -> di
     return complaint_view(uow, complaint, roles)
 
 
+#: which recorded acts add a side record of each kind (every write is audited, so none escapes this)
+_ADDS_SIDE_RECORD = {
+    "attachments": lambda action, entity_type: entity_type == "attachment",
+    "capas": lambda action, entity_type: entity_type == "capa",
+    "signatures": lambda action, entity_type: entity_type == "signature",
+    "follow_ups": lambda action, entity_type: action == "complaint.follow_up_opened",
+}
+
+
+def _none_of(uow: UnitOfWork, complaint: Complaint, name: str) -> bool:
+    """True when the complaint has no side record ``name``, known without a query: found empty when it
+    was loaded (or created) in this session, and nothing of the kind written since."""
+    if name not in empty_side_records(uow.session, complaint.id):
+        return False
+    adds = _ADDS_SIDE_RECORD[name]
+    return not any(adds(action, entity_type) for action, entity_type in uow.recorded_acts)
+
+
 def complaint_view(uow: UnitOfWork, complaint: Complaint, roles, *, with_signatures: bool = True) -> dict:
     """The complaint as the API returns it (DESIGN §6); personal data only for roles that need it."""
     view = _content_view(uow, complaint, roles)
-    view["capas"] = [{"id": c.id, "number": c.number, "status": c.status}
-                     for c in capas_of_complaint(uow.session, complaint.id)]
+    view["capas"] = [] if _none_of(uow, complaint, "capas") else [
+        {"id": c.id, "number": c.number, "status": c.status} for c in capas_of_complaint(uow.session, complaint.id)]
     if with_signatures:
-        view["signatures"] = signatures_for_view(uow, complaint, view)
+        view["signatures"] = [] if _none_of(uow, complaint, "signatures") else signatures_for_view(uow, complaint, view)
         view["capa_justified"] = any(s["step"] == "capa_not_needed" and s["status"] == "valid"
                                      for s in view["signatures"])
     return view
@@ -129,9 +148,8 @@ def complaint_view(uow: UnitOfWork, complaint: Complaint, roles, *, with_signatu
 def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
     session = uow.session
     product = session.get(Product, complaint.product_id)
-    batch_ids = [link.batch_id for link in complaint.batch_links]
-    batches = session.scalars(sa.select(Batch).where(Batch.id.in_(batch_ids)).order_by(Batch.batch_no)).all() \
-        if batch_ids else []
+    # Loaded with the complaint (or found at registration): the identity map has them.
+    batches = sorted((session.get(Batch, link.batch_id) for link in complaint.batch_links), key=lambda b: b.batch_no)
     cipher = cipher_for(uow.settings)
     contact = {"name": cipher.decrypt(complaint.complainant_name), "organisation": complaint.complainant_organisation,
                "phone": cipher.decrypt(complaint.complainant_phone), "email": cipher.decrypt(complaint.complainant_email)}
@@ -179,8 +197,8 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                                for r in complaint.responses],
         "reminders": [{"sent_on": r.sent_on.isoformat(), "by_system": r.by_system} for r in complaint.reminders],
         "attachments": [{"id": a.id, "filename": a.filename, "media_type": a.media_type, "size": a.size,
-                         "sha256": a.sha256} for a in session.scalars(
-            sa.select(Attachment).where(Attachment.complaint_id == complaint.id).order_by(Attachment.id))],
+                         "sha256": a.sha256} for a in ([] if _none_of(uow, complaint, "attachments") else session.scalars(
+            sa.select(Attachment).where(Attachment.complaint_id == complaint.id).order_by(Attachment.id)))],
         "deadlines": compute_deadlines(complaint, load_deadline_rules(session)).as_view(),
         "class_criteria": (complaint.class_criteria or "").split(),
         "investigation_checklist": checklist_of(complaint),
@@ -194,8 +212,8 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "follow_up_of_id": complaint.follow_up_of_id,
         "follow_up_of": _complaint_link(session, complaint.follow_up_of_id),
         "follow_ups": [{"id": f.id, "intake_ref": f.intake_ref, "number": f.number, "status": f.status}
-                       for f in session.scalars(sa.select(Complaint).where(Complaint.follow_up_of_id == complaint.id)
-                                                .order_by(Complaint.id))],
+                       for f in ([] if _none_of(uow, complaint, "follow_ups") else session.scalars(
+                           sa.select(Complaint).where(Complaint.follow_up_of_id == complaint.id).order_by(Complaint.id)))],
         "void_requests": [{"id": r.id, "reason": r.reason, "status": r.status,
                            "requested_by": person(session, r.requested_by_id)} for r in complaint.void_requests],
         "signatures": [],
@@ -209,15 +227,13 @@ def _complaint_link(session, complaint_id: int | None) -> dict | None:
     return {"id": row.id, "intake_ref": row.intake_ref, "number": row.number, "status": row.status}
 
 
-def person(session, user_id: int | None) -> dict | None:
-    """Who a user is, as a record shows it: three columns, not the account with its roles."""
-    if user_id is None:
-        return None
-    people = session.info.setdefault("people", {})
-    if user_id not in people:
-        row = session.execute(sa.select(User.id, User.username, User.printed_name).where(User.id == user_id)).one()
-        people[user_id] = {"id": row.id, "username": row.username, "printed_name": row.printed_name}
-    return dict(people[user_id])
+def prepare_view(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:
+    """What the complaint's view reads besides the complaint, read now: a step that takes a serial calls
+    this before it takes the counter lock, so that after its commit the answer is built without SQL. The
+    acting user is left out: sealing the step's audit event reads them anyway."""
+    load_deadline_rules(uow.session)
+    note_people(uow.session, {complaint.owner_id, complaint.investigator_id,
+                              *(r.requested_by_id for r in complaint.void_requests)} - {actor_id})
 
 
 def quarantine_view(session, complaint) -> list[dict]:

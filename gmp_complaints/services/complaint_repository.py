@@ -9,27 +9,103 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from gmp_complaints.domain.complaints import ComplaintClass, Status, retention_until
 from gmp_complaints.domain.criteria import TimerConfiguration
 from gmp_complaints.domain.deadlines import DeadlineFacts, Deadlines, deadlines_for
 from gmp_complaints.domain.deadlines import open_time_limits as open_limits
 from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
-from gmp_complaints.models import Batch, Complaint, Distribution, Product
+from gmp_complaints.models import (
+    Attachment,
+    Batch,
+    CapaComplaint,
+    Complaint,
+    ComplaintBatch,
+    Distribution,
+    Product,
+    SignatureRow,
+)
 from gmp_complaints.services.calendars import load_calendar
 from gmp_complaints.services.configuration import load_timer_configuration
-from gmp_complaints.services.reference_data import reference
+from gmp_complaints.services.reference_data import fingerprint_columns, note_fingerprint, reference
 from gmp_complaints.uow import UnitOfWork
+
+#: the complaint's own collections (relationships of ``Complaint``)
+COLLECTIONS = ("batch_links", "replies", "responses", "reminders", "extensions", "void_requests",
+               "quarantine_requests")
+#: records about the complaint kept in other tables, which its view lists
+SIDE_RECORDS = ("attachments", "capas", "signatures", "follow_ups")
+
+_LOADS: dict[bool, tuple] = {}
+
+
+def _load_statements(for_update: bool) -> tuple:
+    """Built once: the complaint with its product, whether each collection and side record has rows, and
+    the reference-data fingerprint, in one statement; and its batch links with their batches."""
+    if for_update not in _LOADS:
+        mapper = sa.inspect(Complaint)
+        follow_up = sa.orm.aliased(Complaint)
+        has = [sa.exists().where(mapper.relationships[key].mapper.class_.complaint_id == Complaint.id).label(key)
+               for key in COLLECTIONS]
+        has += [sa.exists().where(Attachment.complaint_id == Complaint.id).label("attachments"),
+                sa.exists().where(CapaComplaint.complaint_id == Complaint.id).label("capas"),
+                sa.exists().where(SignatureRow.record_type == "complaint",
+                                  SignatureRow.record_id == sa.cast(Complaint.id, sa.String)).label("signatures"),
+                sa.exists().where(follow_up.follow_up_of_id == Complaint.id).label("follow_ups")]
+        complaint = (sa.select(Complaint, Product).join(Product, Product.id == Complaint.product_id)
+                     .where(Complaint.id == sa.bindparam("complaint_id"))
+                     .options(sa.orm.contains_eager(Complaint.product), sa.orm.lazyload("*")))
+        contents = (sa.select(*has, *fingerprint_columns()).select_from(Complaint)
+                    .where(Complaint.id == sa.bindparam("complaint_id")))
+        if for_update:
+            # The lock first, what hangs off the complaint after it: a statement that waited for the lock
+            # sees the complaint row as the other transaction left it, but its subqueries would still read
+            # the snapshot from before the wait (PostgreSQL, read committed) and miss, say, the reminder
+            # that transaction just added.
+            complaint = complaint.with_for_update(of=Complaint)  # the complaint's row, not its product's
+        else:
+            complaint, contents = complaint.add_columns(*contents.selected_columns), None
+        links = (sa.select(ComplaintBatch).join(ComplaintBatch.batch)
+                 .where(ComplaintBatch.complaint_id == sa.bindparam("complaint_id"))
+                 .options(sa.orm.contains_eager(ComplaintBatch.batch)).order_by(ComplaintBatch.batch_id))
+        _LOADS[for_update] = (complaint, contents, links)
+    return _LOADS[for_update]
 
 
 def load_complaint(uow: UnitOfWork, complaint_id: int, *, for_update: bool = True) -> Complaint:
-    query = sa.select(Complaint).where(Complaint.id == complaint_id)
-    if for_update:
-        query = query.with_for_update()
-    complaint = uow.session.scalars(query).one_or_none()
-    if complaint is None:
+    """The complaint, locked for the rest of the transaction when a step changes it. Which of its
+    collections and side records (attachments, CAPAs, signatures, follow-ups) have rows is read with it
+    (after the lock); empty collections are set without a query, the batch links come with their
+    batches, and the empty side records are noted for its view."""
+    session = uow.session
+    query, contents, links = _load_statements(for_update)
+    row = session.execute(query, {"complaint_id": complaint_id}).one_or_none()
+    if row is None:
         raise NotFoundError(Msg("No complaint with id %(id)s.", id=complaint_id))
+    complaint = row[0]
+    if contents is not None:
+        row = session.execute(contents, {"complaint_id": complaint_id}).one()
+    values = row._mapping
+    note_fingerprint(session, row)
+    unloaded = sa.inspect(complaint).unloaded  # never overwrite a collection this session already changed
+    if values["batch_links"] and "batch_links" in unloaded:
+        set_committed_value(complaint, "batch_links",
+                            session.scalars(links, {"complaint_id": complaint.id}).all())
+    for key in COLLECTIONS:
+        if not values[key] and key in unloaded:
+            set_committed_value(complaint, key, [])
+    note_empty_side_records(session, complaint.id, [name for name in SIDE_RECORDS if not values[name]])
     return complaint
+
+
+def note_empty_side_records(session, complaint_id: int, names) -> None:
+    session.info.setdefault("empty_side_records", {})[complaint_id] = frozenset(names)
+
+
+def empty_side_records(session, complaint_id: int) -> frozenset:
+    """The side records found empty when the complaint was loaded in this session."""
+    return session.info.get("empty_side_records", {}).get(complaint_id, frozenset())
 
 
 def checklist_of(complaint: Complaint) -> dict:
@@ -41,10 +117,13 @@ def computed_retention(session, complaint: Complaint) -> date:
     batch_ids = [link.batch_id for link in complaint.batch_links]
     expiries, last_shipped = [], None
     if batch_ids:
-        expiries = [b.expires_on for b in session.scalars(sa.select(Batch).where(Batch.id.in_(batch_ids)))
-                    if b.expires_on]
-        last_shipped = session.scalar(sa.select(sa.func.max(Distribution.shipped_on))
-                                      .where(Distribution.batch_id.in_(batch_ids)))
+        expiries = [batch.expires_on for batch in (session.get(Batch, i) for i in batch_ids) if batch.expires_on]
+        noted = session.info.get("last_shipped", {})
+        if all(i in noted for i in batch_ids):
+            last_shipped = max((noted[i] for i in batch_ids if noted[i] is not None), default=None)
+        else:
+            last_shipped = session.scalar(sa.select(sa.func.max(Distribution.shipped_on))
+                                          .where(Distribution.batch_id.in_(batch_ids)))
     return retention_until(received_on=complaint.received_on, batch_expiry_dates=expiries,
                            product_has_expiry=product.has_expiry, last_distribution_on=last_shipped)
 
@@ -56,17 +135,37 @@ def recompute_retention(session, complaint: Complaint) -> None:
         complaint.retention_until = computed
 
 
+_FIND_PRODUCT = sa.select(Product, *fingerprint_columns()).where(Product.code == sa.bindparam("code"))
+
+
+def find_product(session, code: str) -> Product:
+    """The product by code (400 naming the field when unknown), with the reference-data fingerprint read in
+    the same statement."""
+    row = session.execute(_FIND_PRODUCT, {"code": code}).one_or_none()
+    if row is None:
+        raise ValidationError(Msg("Unknown product."), {"product_code": [Msg("No product has this code.")]})
+    note_fingerprint(session, row)
+    return row[0]
+
+
+_FIND_BATCH = (sa.select(Batch, sa.select(sa.func.max(Distribution.shipped_on)).where(Distribution.batch_id == Batch.id)
+                         .scalar_subquery().label("last_shipped"))
+               .where(Batch.product_id == sa.bindparam("product_id"), Batch.batch_no == sa.bindparam("batch_no")))
+
+
 def find_batches(session, product_id: int, batch_nos: list[str]) -> list[Batch]:
+    """The product's batches by number (400 naming the unknown one), each with its last shipment noted
+    for the retention date."""
     batches = []
     for batch_no in dict.fromkeys(b.strip() for b in batch_nos):
-        batch = session.scalars(sa.select(Batch).where(Batch.product_id == product_id,
-                                                       Batch.batch_no == batch_no)).one_or_none()
-        if batch is None:
+        row = session.execute(_FIND_BATCH, {"product_id": product_id, "batch_no": batch_no}).one_or_none()
+        if row is None:
             other = session.scalar(sa.select(sa.func.count()).select_from(Batch).where(Batch.batch_no == batch_no))
             message = (Msg("Batch %(batch)s belongs to another product.", batch=batch_no) if other
                        else Msg("Unknown batch %(batch)s.", batch=batch_no))
             raise ValidationError(Msg("Unknown batch."), {"batch_nos": [message]})
-        batches.append(batch)
+        session.info.setdefault("last_shipped", {})[row[0].id] = row.last_shipped
+        batches.append(row[0])
     return batches
 
 

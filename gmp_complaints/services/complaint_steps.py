@@ -45,6 +45,7 @@ from gmp_complaints.services.complaint_records import (
     complaint_facts,
     complaint_view,
     move,
+    prepare_view,
 )
 from gmp_complaints.services.complaint_repository import (
     checklist_of,
@@ -130,7 +131,8 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         criteria = check_criteria(complaint_class, selected, available)
         move(uow, complaint, Step.classify, actor.id)
         received_year = complaint.received_on.year  # received_on is already the site-local date
-        serial = take_serial(uow.session, f"TS:{complaint_class.value}-{received_year % 100:02d}")
+        prepare_view(uow, complaint, actor.id)  # before the counter lock: the answer is built after the commit
+        serial = take_serial(uow, f"TS:{complaint_class.value}-{received_year % 100:02d}")
         complaint.number = complaint_number(complaint_class, received_year, serial)
         complaint.complaint_class = complaint.original_class = complaint_class.value
         complaint.class_rationale, complaint.adr_suspected = rationale, adr_suspected

@@ -37,6 +37,28 @@ def fingerprint(session) -> tuple:
     return cached
 
 
+def fingerprint_columns() -> list:
+    """The fingerprint as columns (newest index and its leaf hash per kind), for a statement the
+    transaction runs anyway: the complaint load carries them, saving the check's own round trip."""
+    columns = []
+    for entity_type in REFERENCE_TYPES:
+        newest = (sa.select(sa.func.max(AuditEvent.log_index)).where(AuditEvent.entity_type == entity_type)
+                  .scalar_subquery())
+        columns.append(newest.label(f"fingerprint_index_{entity_type}"))
+        columns.append(sa.select(AuditEvent.leaf_hash).where(AuditEvent.log_index == newest).scalar_subquery()
+                       .label(f"fingerprint_hash_{entity_type}"))
+    return columns
+
+
+def note_fingerprint(session, row) -> None:
+    """Take the fingerprint from a row that carried ``fingerprint_columns()``, if none was read yet."""
+    if "reference_fingerprint" in session.info:
+        return
+    values = row._mapping
+    found = [(t, values[f"fingerprint_index_{t}"], values[f"fingerprint_hash_{t}"]) for t in REFERENCE_TYPES]
+    session.info["reference_fingerprint"] = tuple(sorted((t, i, bytes(h)) for t, i, h in found if i is not None))
+
+
 def _changed_here(session) -> bool:
     pending = session.info.get(PENDING) or {}
     return any(entity_type in REFERENCE_TYPES for entity_type, _ in pending)

@@ -7,7 +7,8 @@ One run, same machine, on SQLite and on PostgreSQL:
 - classification with 8 parallel clients (8 processes, each with its own connections) on PostgreSQL:
   numbers/s, duplicates, gaps;
 - django-helpdesk (the peer, ``../shared/peers/helpdesk``) in its own venv (``../peer-venv``), when installed:
-  ticket create (form save) and ``update_ticket``, and the ratios ours / peer.
+  ticket create (form save) and ``update_ticket``, and the ratios ours / peer; on SQLite both run with WAL and
+  synchronous=FULL (``peer_driver.py``), as the peer's README asks.
 
 Run: .venv/bin/python -m tests.benchmarks.bench_steps [--n 300] [--parallel 800]
 """
@@ -28,7 +29,6 @@ from pathlib import Path
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
-PEER_DIR = REPO.parent / "shared" / "peers" / "helpdesk"
 PEER_PYTHON = REPO.parent / "peer-venv" / "bin" / "python"
 ADMIN_URL = os.environ.get("GMP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TODAY = "2026-11-20"
@@ -189,21 +189,19 @@ def parallel_run(url: str, instance: Path, n: int, clients: int = 8) -> dict:
 
 
 def peer_run(n: int, postgres_url: str | None) -> dict | None:
-    """django-helpdesk's own driver, in its own venv; None where the peer is not installed."""
+    """The peer through ``peer_driver.py``, in its own venv, on SQLite and PostgreSQL; None where it is not installed."""
     if not PEER_PYTHON.exists():
         return None
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "N": str(n), "FORM": "1", "DBFILE": str(Path(tmp) / "hd.sqlite3")}
-        run = subprocess.run([str(PEER_PYTHON), str(PEER_DIR / "peer_bench.py")], env=env, capture_output=True,
-                             text=True, cwd=tmp, timeout=1800)
-        results["sqlite"] = _peer_figures(run.stdout) if run.returncode == 0 else run.stderr[-500:]
-    if postgres_url:
-        env = {**os.environ, "N": str(n), "PEER_DATABASE_URL": postgres_url,
-               "PYTHONPATH": str(Path(__file__).parent)}
-        run = subprocess.run([str(PEER_PYTHON), "-m", "peer_postgres"], env=env, capture_output=True, text=True,
-                             cwd=str(Path(__file__).parent), timeout=1800)
-        results["postgresql"] = _peer_figures(run.stdout) if run.returncode == 0 else run.stderr[-500:]
+        runs = {"sqlite": f"sqlite:///{Path(tmp) / 'hd.sqlite3'}"}
+        if postgres_url:
+            runs["postgresql"] = postgres_url
+        for name, url in runs.items():
+            env = {**os.environ, "N": str(n), "PEER_DATABASE_URL": url, "PYTHONPATH": str(Path(__file__).parent)}
+            run = subprocess.run([str(PEER_PYTHON), "-m", "peer_driver"], env=env, capture_output=True, text=True,
+                                 cwd=str(Path(__file__).parent), timeout=1800)
+            results[name] = _peer_figures(run.stdout) if run.returncode == 0 else run.stderr[-500:]
     return results
 
 

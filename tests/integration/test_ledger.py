@@ -32,7 +32,7 @@ def test_a_number_taken_by_no_complaint_shows_as_an_unexplained_gap(app, api, uo
     classified(api, "II")
     unit = uow_factory()
     with unit:  # a serial taken outside a classification (what the gap check exists to catch)
-        take_serial(unit.session, "TS:II-26")
+        take_serial(unit, "TS:II-26")
         unit.session.commit()
     classified(api, "II")
     data = api.get("auditor", "/ledger?year=2026").get_json()

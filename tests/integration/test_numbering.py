@@ -73,7 +73,7 @@ def test_a_rolled_back_classification_leaves_no_gap(settings, uow_factory, subst
                                                       "adr_suspected": False}, actor=actor)["number"] == "TS-II-26-001"
     uow = uow_factory()
     with uow:  # a classification that fails after taking its number, and is rolled back
-        assert take_serial(uow.session, "TS:II-26") == 2
+        assert take_serial(uow, "TS:II-26") == 2
     assert complaint_steps.classify(uow_factory(), second, {"complaint_class": "II", "rationale": "r",
                                                        "adr_suspected": False}, actor=actor)["number"] == "TS-II-26-002"
 

@@ -1,7 +1,12 @@
-"""The peer (django-helpdesk) on PostgreSQL, for ``bench_steps``: the same two operations as the peer's own
-driver (``shared/peers/helpdesk/peer_bench.py``: ticket form save, ``update_ticket``), which speaks SQLite only.
+"""The peer (django-helpdesk) for ``bench_steps``: the same two operations as the peer's own driver
+(``shared/peers/helpdesk/peer_bench.py``: ticket form save, ``update_ticket``), on PostgreSQL or SQLite.
 
-Runs in the peer's venv (``../peer-venv``), never in the product's: ``PEER_DATABASE_URL`` names the database.
+The peer's own driver speaks SQLite only and sets ``synchronous=NORMAL``, which syncs the write-ahead log
+less often than our FULL; the peer's README asks for the same settings on both sides (WAL,
+synchronous=FULL), so on SQLite this driver sets those.
+
+Runs in the peer's venv (``../peer-venv``), never in the product's: ``PEER_DATABASE_URL`` names the database
+(``postgresql://…`` or ``sqlite:////path/file``).
 """
 import os
 import sys
@@ -15,9 +20,13 @@ url = urlsplit(os.environ["PEER_DATABASE_URL"].replace("postgresql+psycopg://", 
 
 import settings as peer_settings  # noqa: E402  (the peer's own settings, with PostgreSQL instead of SQLite)
 
-peer_settings.DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": url.path.lstrip("/"),
-                                       "USER": url.username or "postgres", "HOST": url.hostname or "127.0.0.1",
-                                       "PORT": url.port or 5432}}
+SQLITE = url.scheme == "sqlite"
+if SQLITE:
+    peer_settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": url.path}}
+else:
+    peer_settings.DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": url.path.lstrip("/"),
+                                           "USER": url.username or "postgres", "HOST": url.hostname or "127.0.0.1",
+                                           "PORT": url.port or 5432}}
 os.environ["DJANGO_SETTINGS_MODULE"] = "settings"
 
 import django  # noqa: E402
@@ -27,11 +36,15 @@ from django.core.management import call_command  # noqa: E402
 
 call_command("migrate", verbosity=0)
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from helpdesk.forms import TicketForm  # noqa: E402
 from helpdesk.models import Queue, Ticket  # noqa: E402
 from helpdesk.update_ticket import update_ticket  # noqa: E402
 
+if SQLITE:
+    with connection.cursor() as cursor:  # our settings: WAL, and every commit synced to disk
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
 N = int(os.environ.get("N", "300"))
 user = get_user_model().objects.create_user("qa", "qa@example.com", "pw", is_staff=True)
 queue = Queue.objects.create(title="Complaints", slug="cmp", email_address="c@example.com")
