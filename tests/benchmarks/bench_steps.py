@@ -10,7 +10,7 @@ One run, same machine, on SQLite and on PostgreSQL:
   ticket create (form save) and ``update_ticket``, and the ratios ours / peer; on SQLite both run with WAL and
   synchronous=FULL (``peer_driver.py``), as the peer's README asks.
 
-Run: .venv/bin/python -m tests.benchmarks.bench_steps [--n 300] [--parallel 800]
+Run: .venv/bin/python -m tests.benchmarks.bench_steps [--n 300] [--rounds 3] [--parallel 800]
 """
 from __future__ import annotations
 
@@ -227,47 +227,67 @@ def postgres_database():
         admin.dispose()
 
 
+def _peer_in_fresh_postgres(n: int) -> dict | None:
+    name = f"gmp_peer_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        return peer_run(n, sa.engine.make_url(ADMIN_URL).set(database=name).render_as_string(False))
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def one_round(n: int, with_peer: bool) -> tuple[dict, dict | None]:
+    """Ours on SQLite and PostgreSQL, then the peer on both: one round, back to back."""
+    ours = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        ours["sqlite"] = service_run(f"sqlite:///{tmp}/bench.sqlite3", Path(tmp) / "instance-sqlite", n)
+        with postgres_database() as (url, _name):
+            ours["postgresql"] = service_run(url, Path(tmp) / "instance-pg", n)
+    return ours, (_peer_in_fresh_postgres(n) if with_peer else None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300, help="complaints per one-client run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of ours-then-peer; the ratios are the median over rounds (a shared machine "
+                             "drifts by a factor of two within minutes, so one pass of each is not a fair pair)")
     parser.add_argument("--parallel", type=int, default=800, help="complaints classified by 8 parallel clients")
     parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args()
-    ours = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        ours["sqlite"] = service_run(f"sqlite:///{tmp}/bench.sqlite3", Path(tmp) / "instance-sqlite", args.n)
-        with postgres_database() as (url, _name):
-            ours["postgresql"] = service_run(url, Path(tmp) / "instance-pg", args.n)
-        with postgres_database() as (url, _name):
-            parallel = parallel_run(url, Path(tmp) / "instance-par", args.parallel)
-        peer_pg_name = f"gmp_peer_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{peer_pg_name}"')
-        try:
-            peer = None if args.no_peer else peer_run(args.n, sa.engine.make_url(ADMIN_URL).set(
-                database=peer_pg_name).render_as_string(False))
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{peer_pg_name}" WITH (FORCE)')
-            admin.dispose()
-    print(f"one client, {args.n} complaints, through the services (in-process, as the peer's driver)")
-    for backend, figures in ours.items():
-        line = (f"  {backend:<10} register {figures['register_per_s']:6.0f}/s (p50 {figures['register_p50_ms']:.1f} ms)"
-                f"   classify {figures['classify_per_s']:6.0f}/s (p50 {figures['classify_p50_ms']:.1f} ms)")
-        peer_figures = (peer or {}).get(backend)
-        if isinstance(peer_figures, dict):
-            line += (f"   | peer create {peer_figures['register_per_s']:.0f}/s, update {peer_figures['classify_per_s']:.0f}/s"
-                     f"   ratios {figures['register_per_s'] / peer_figures['register_per_s']:.2f}x, "
-                     f"{figures['classify_per_s'] / peer_figures['classify_per_s']:.2f}x   (goal >= 1.5x)")
-        elif peer_figures:
-            line += f"   | peer failed: {peer_figures}"
-        print(line)
-        for step, (statements, transactions) in figures["costs"].items():
-            print(f"      {step:<9} {statements:4.0f} statements, {transactions:.0f} transaction(s)")
-    if peer is None and not args.no_peer:
+    rounds = [one_round(args.n, not args.no_peer) for _ in range(args.rounds)]
+    with tempfile.TemporaryDirectory() as tmp, postgres_database() as (url, _name):
+        parallel = parallel_run(url, Path(tmp) / "instance-par", args.parallel)
+    if rounds[0][1] is None and not args.no_peer:
         print("  peer not installed: python3 -m venv ../peer-venv && ../peer-venv/bin/pip install django-helpdesk==2.6.1 "
               "'psycopg[binary]'")
+    print(f"one client, {args.n} complaints, through the services (in-process, as the peer's driver), "
+          f"{args.rounds} round(s) of ours then the peer")
+    for backend in ("sqlite", "postgresql"):
+        ratios = {"register": [], "classify": []}
+        for number, (ours, peer) in enumerate(rounds, 1):
+            figures = ours[backend]
+            line = (f"  {backend:<10} round {number}: register {figures['register_per_s']:6.0f}/s   "
+                    f"classify {figures['classify_per_s']:6.0f}/s")
+            peer_figures = (peer or {}).get(backend)
+            if isinstance(peer_figures, dict):
+                for step, key in (("register", "register_per_s"), ("classify", "classify_per_s")):
+                    ratios[step].append(figures[key] / peer_figures[key])
+                line += (f"   | peer create {peer_figures['register_per_s']:.0f}/s, update "
+                         f"{peer_figures['classify_per_s']:.0f}/s   ratios {ratios['register'][-1]:.2f}x, "
+                         f"{ratios['classify'][-1]:.2f}x")
+            elif peer_figures:
+                line += f"   | peer failed: {peer_figures}"
+            print(line)
+        if ratios["register"]:
+            print(f"  {backend:<10} median ratios: register {statistics.median(ratios['register']):.2f}x, "
+                  f"classify {statistics.median(ratios['classify']):.2f}x   (goal >= 1.5x)")
+        for step, (statements, transactions) in rounds[0][0][backend]["costs"].items():
+            print(f"      {step:<9} {statements:4.0f} statements, {transactions:.0f} transaction(s)")
     print(f"classification, 8 parallel clients (processes), PostgreSQL: {parallel['per_s']:.0f} numbers/s, "
           f"{parallel['count']} numbers, duplicates {parallel['duplicates']}, gaps {parallel['gaps']}   "
           f"(goal >= 300/s, 0 and 0)")
