@@ -20,6 +20,7 @@ DEMO_USERS = (
     ("demo.qp", "陈静 Chen Jing (演示 demo)", Role.qp),
     ("demo.auditor", "赵磊 Zhao Lei (演示 demo)", Role.auditor),
     ("demo.admin", "孙强 Sun Qiang (演示 demo)", Role.admin),
+    ("demo.recall", "周敏 Zhou Min (演示 demo)", Role.recall_coordinator),
 )
 
 

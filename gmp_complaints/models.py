@@ -159,6 +159,15 @@ class Distribution(Base):
     consignee: Mapped[str] = mapped_column(sa.String(200))
     quantity: Mapped[int] = mapped_column(sa.Integer)
     shipped_on: Mapped[date] = mapped_column(sa.Date)
+    #: how the consignee is reached in a recall (EU GMP 8.22, 8.23: exports, medical samples, out of hours)
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    contact: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    #: where the recall notice is e-mailed (through the outbox, where mail is configured)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    out_of_hours_contact: Mapped[str | None] = mapped_column(sa.String(200))
+    is_export: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    is_medical_sample: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -691,3 +700,149 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- recall (SOP 5.5.3, DESIGN §4) -----------------------------------------------------------------
+
+
+@audited("recall")
+class Recall(Base):
+    """A recall record ``RC-<yy>-<nnn>``; never deleted. The decision and the final report are signed
+    by the QA head and the QP (``signatures``); ``decided_at`` is the time of the second decision
+    signature and starts the clocks."""
+
+    __tablename__ = "recalls"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('proposed', 'in_progress', 'completed', 'closed', 'cancelled')",
+                           name="status_known"),
+        sa.CheckConstraint("origin IN ('complaint', 'batch', 'trend', 'regulator_order')", name="origin_known"),
+        sa.CheckConstraint("level IN ('I', 'II', 'III')", name="level_known"),
+        sa.CheckConstraint("depth IN ('wholesale', 'retail', 'patient')", name="depth_known"),
+        sa.CheckConstraint("fda_class IS NULL OR fda_class IN ('I', 'II', 'III')", name="fda_class_known"),
+        sa.CheckConstraint("(status = 'proposed' OR status = 'cancelled') = (decided_at IS NULL)",
+                           name="decided_iff_past_proposal"),
+        sa.CheckConstraint("(status = 'cancelled') = (cancel_reason IS NOT NULL)", name="cancel_reason_iff_cancelled"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    origin: Mapped[str] = mapped_column(sa.String(16))
+    level: Mapped[str] = mapped_column(sa.String(3))
+    depth: Mapped[str] = mapped_column(sa.String(16))
+    fda_class: Mapped[str | None] = mapped_column(sa.String(3))
+    safety_hazard: Mapped[bool] = mapped_column(sa.Boolean)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    #: impact on supply (EU GMP 8.9(vi), HO-11): no alternative product, and what it means
+    no_alternative_product: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    supply_impact: Mapped[str | None] = mapped_column(sa.Text)
+    #: a regulator's order or a trend signal that started it, by reference
+    origin_reference: Mapped[str | None] = mapped_column(sa.String(200))
+    mock: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    batch_links: Mapped[list["RecallBatch"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="RecallBatch.batch_id")
+    complaint_links: Mapped[list["RecallComplaint"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="RecallComplaint.complaint_id")
+
+
+@audited("recall", owner_id=lambda row: row.recall_id, owner_field="batch_ids", owner_value=lambda row: row.batch_id)
+class RecallBatch(Base):
+    __tablename__ = "recall_batches"
+
+    recall_id: Mapped[int] = mapped_column(sa.ForeignKey("recalls.id"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"), primary_key=True, index=True)
+
+
+@audited("recall", owner_id=lambda row: row.recall_id, owner_field="complaint_ids",
+         owner_value=lambda row: row.complaint_id)
+class RecallComplaint(Base):
+    __tablename__ = "recall_complaints"
+
+    recall_id: Mapped[int] = mapped_column(sa.ForeignKey("recalls.id"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), primary_key=True, index=True)
+
+
+@audited("recall_reconciliation")
+class RecallReconciliation(Base):
+    """Per consignee and batch of a recall: delivered (from the distribution records when recorded),
+    recovered, destroyed at the consignee, and where the rest is. Recovered stock is quarantined
+    ("quarantined – recalled") until the batch's disposition."""
+
+    __tablename__ = "recall_reconciliations"
+    __table_args__ = (
+        sa.UniqueConstraint("recall_id", "consignee", "batch_id", name="uq_recall_reconciliations_line"),
+        sa.CheckConstraint("quantity_recovered >= 0 AND quantity_destroyed >= 0", name="quantities_not_negative"),
+        sa.CheckConstraint("quantity_recovered + quantity_destroyed <= quantity_delivered",
+                           name="within_delivered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recall_id: Mapped[int] = mapped_column(sa.ForeignKey("recalls.id"), index=True)
+    consignee: Mapped[str] = mapped_column(sa.String(200))
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"))
+    quantity_delivered: Mapped[int] = mapped_column(sa.Integer)
+    quantity_recovered: Mapped[int] = mapped_column(sa.Integer)
+    quantity_destroyed: Mapped[int] = mapped_column(sa.Integer)
+    explanation: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("configuration", owner_id=lambda row: "recall_clocks", owner_field="recall_clocks",
+         owner_value=lambda row: recall_clock_line(row))
+class RecallClockRow(Base):
+    """The recall clocks per level: audited configuration (DESIGN §4 defaults, HO-06)."""
+
+    __tablename__ = "recall_clocks"
+    __table_args__ = (sa.CheckConstraint("level IN ('I', 'II', 'III')", name="level_known"),)
+
+    level: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    notify_hours: Mapped[int] = mapped_column(sa.Integer)
+    report_and_plan_days: Mapped[int] = mapped_column(sa.Integer)
+    progress_every_days: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def recall_clock_line(row: RecallClockRow) -> str:
+    """One level's clocks as the audit trail states them: ``I=24h/1d/1d``."""
+    return f"{row.level}={row.notify_hours}h/{row.report_and_plan_days}d/{row.progress_every_days}d"
+
+
+NOTIFICATION_KINDS = ("adr_report", "recall_notice", "recall_report_and_plan", "recall_progress", "field_alert",
+                      "quality_report")
+
+
+@audited("notification")
+class Notification(Base):
+    """The regulator-notification register (DESIGN §4, §6): what is due to an authority and what was sent."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("kind").in_(NOTIFICATION_KINDS), name="kind_known"),
+        sa.CheckConstraint("subject_type IN ('complaint', 'recall')", name="subject_type_known"),
+        sa.CheckConstraint("(sent_at IS NULL) = (method IS NULL)", name="sent_with_method"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    authority: Mapped[str] = mapped_column(sa.String(200))
+    subject_type: Mapped[str] = mapped_column(sa.String(16))
+    subject_id: Mapped[int] = mapped_column(sa.Integer)
+    subject_number: Mapped[str] = mapped_column(sa.String(32))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    method: Mapped[str | None] = mapped_column(sa.String(32))
+    reference: Mapped[str | None] = mapped_column(sa.String(200))
+    sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: the overdue escalation ``gmp tick`` sent (once per item)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -42,6 +42,8 @@ class SigningStep(StrEnum):
     regrading = "regrading"
     retention_change = "retention_change"
     closure = "closure"
+    recall_decision = "recall_decision"
+    recall_closure = "recall_closure"
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,11 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "capa", Msg("Effectiveness check")),
         _rule(SigningStep.capa_closure, Meaning.approved, {Role.qa_head},
               "capa", Msg("CAPA closure")),
+        # Recall (SOP 5.5.3, HO-05, HO-10): the QA head and the QP, two persons
+        _rule(SigningStep.recall_decision, Meaning.approved, {Role.qa_head, Role.qp},
+              "recall", Msg("Recall decision")),
+        _rule(SigningStep.recall_closure, Meaning.approved, {Role.qa_head, Role.qp},
+              "recall_final", Msg("Recall final report")),
     )
 }
 
@@ -162,6 +169,8 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "capa": _CAPA_STEPS,
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),
     "capa_action_due": frozenset(),
+    "recall": frozenset({"recall.proposed"}),
+    "recall_final": frozenset({"recall.proposed", "recall_reconciliation.recorded", "recall.completed"}),
 }
 
 

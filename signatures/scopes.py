@@ -121,3 +121,23 @@ def capa_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
         raise ValueError(f"no field list for the scope {scope!r}")
     return {**project(view, WHOLE_CAPA), "complaints": [c["id"] for c in view["complaints"]],
             "actions": [_action(a, CAPA_ACTION_IN_CAPA) for a in view["actions"]]}
+
+
+#: what the recall decision covers: the proposal as it stands (never its status or clocks)
+RECALL = {"id": None, "number": None, "origin": None, "origin_reference": None, "level": None, "depth": None,
+          "fda_class": None, "safety_hazard": None, "reason": None, "no_alternative_product": None,
+          "supply_impact": None, "mock": None, "batches": [("batch_no", "product_code")], "complaint_ids": None}
+RECALL_LINE = ("consignee", "batch_no", "quantity_delivered", "quantity_recovered", "quantity_destroyed",
+               "explanation")
+
+
+def recall_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    """What a recall signature covers: the decision covers the proposal; the final report adds the
+    decision time, the reconciliation of every line and the completion."""
+    content = project(view, RECALL)
+    if scope == "recall":
+        return content
+    if scope != "recall_final":
+        raise ValueError(f"no field list for the scope {scope!r}")
+    return {**content, "decided_at": view["decided_at"], "completed_at": view["completed_at"],
+            "lines": [_take(line, RECALL_LINE) for line in view["reconciliation"]]}

@@ -149,6 +149,30 @@ COMPLAINT_OPERATIONS = (
      (400, 401, 403, 404, 409, 423)),
     ("post", "/api/v1/capas/{capa_id}/closure", "CAPA closure {username, password, comment}, signed by the QA head",
      200, (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/recalls", "Propose a recall {complaint_ids, batch_nos, level, depth, reason, safety_hazard, "
+     "mock, ...}: RC-<yy>-<nnn>", 201, (400, 401, 403)),
+    ("get", "/api/v1/recalls", "Recalls (?status=)", 200, (401, 403)),
+    ("get", "/api/v1/recalls/{recall_id}", "A recall with its deadlines, register entries and signatures", 200,
+     (401, 403, 404)),
+    ("post", "/api/v1/recalls/{recall_id}/signatures",
+     "Sign recall_decision (QA head and QP; the second starts the clocks) or recall_closure (the final report)", 201,
+     (400, 401, 403, 404, 409, 423)),
+    ("get", "/api/v1/recalls/{recall_id}/consignees",
+     "The consignee list from the distribution records of the recalled batches (?format=csv)", 200, (401, 403, 404)),
+    ("post", "/api/v1/recalls/{recall_id}/reconciliation",
+     "Recovered and destroyed per consignee and batch {consignee, batch_no, quantity_recovered, quantity_destroyed}",
+     200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/recalls/{recall_id}/completion", "Every line reconciled: the recall is completed", 200,
+     (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/recalls/{recall_id}/cancellation", "Cancel a proposal {reason} (QA head)", 200,
+     (400, 401, 403, 404, 409)),
+    ("get", "/api/v1/notifications", "The regulator-notification register (?status=due|overdue|sent)", 200,
+     (400, 401, 403)),
+    ("post", "/api/v1/notifications/{notification_id}/sent", "Record an entry as sent {sent_at, method, reference}",
+     200, (400, 401, 403, 404, 409)),
+    ("get", "/api/v1/recall-clocks", "The recall clocks per level", 200, (401,)),
+    ("post", "/api/v1/recall-clocks/{level}", "Change a level's clocks with a reason (admin)", 200,
+     (400, 401, 403)),
     ("get", "/api/v1/audit/events", "Audit events (?entity=complaint:<id>)", 200, (400, 401, 403)),
 )
 
@@ -191,6 +215,13 @@ REQUEST_BODIES = {
     "/api/v1/capas/{capa_id}/actions/{action_id}/due-date-approval": "CapaSigning",
     "/api/v1/capas/{capa_id}/effectiveness": "EffectivenessCheck",
     "/api/v1/capas/{capa_id}/closure": "CapaSigning",
+    "/api/v1/recalls": "RecallProposal",
+    "/api/v1/recalls/{recall_id}/signatures": "RecallSigning",
+    "/api/v1/recalls/{recall_id}/reconciliation": "RecallReconciliationEntry",
+    "/api/v1/recalls/{recall_id}/completion": "RecallCompletion",
+    "/api/v1/recalls/{recall_id}/cancellation": "RecallCancellation",
+    "/api/v1/notifications/{notification_id}/sent": "NotificationSent",
+    "/api/v1/recall-clocks/{level}": "RecallClockChange",
 }
 
 
@@ -198,7 +229,9 @@ def _complaint_paths(spec: APISpec) -> None:
     operations: dict[str, dict] = {}
     for method, path, summary, status, errors in COMPLAINT_OPERATIONS:
         operation = {"summary": summary, "security": [{"bearer": []}],
-                     "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                     "parameters": [{"name": name, "in": "path", "required": True,
+                                     "schema": {"type": "string", "enum": ["I", "II", "III"]} if name == "level"
+                                     else {"type": "integer"}}
                                     for name in re.findall(r"{(\w+)}", path)],
                      "responses": {str(status): {"description": summary}, **_errors(*errors)}}
         if method == "post" and path in MULTIPART:

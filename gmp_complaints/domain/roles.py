@@ -15,6 +15,7 @@ class Role(StrEnum):
     qp = "qp"
     auditor = "auditor"
     admin = "admin"
+    recall_coordinator = "recall_coordinator"
 
 
 # Segregation of duties: the system administrator holds no GMP role (SEC-03) and the
@@ -31,6 +32,7 @@ ROLE_LABELS = {
     Role.qp: Msg("Qualified person"),
     Role.auditor: Msg("Auditor / inspector"),
     Role.admin: Msg("System administrator"),
+    Role.recall_coordinator: Msg("Recall coordinator"),
 }
 
 
@@ -52,6 +54,10 @@ def parse_roles(values) -> frozenset[Role]:
 def check_role_combination(roles) -> None:
     if not roles:
         raise ValidationError(Msg("A user needs at least one role."), {"roles": [Msg("Choose at least one role.")]})
+    if {Role.recall_coordinator, Role.intake} <= set(roles):
+        # The recall coordinator is independent of sales and marketing (EU GMP 8.16; DESIGN §1).
+        raise ValidationError(Msg("Role combination not allowed."), {"roles": [Msg(
+            "The recall coordinator cannot also hold the sales role (intake).")]})
     solitary = SOLITARY_ROLES & set(roles)
     if solitary and len(roles) > 1:
         role = sorted(solitary)[0]

@@ -11,6 +11,7 @@ from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import ClosurePath, ComplaintClass, Status, Step, closure_path
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.recall import OPEN_RECALL_STATUSES, RecallStatus
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs, schemas
@@ -27,6 +28,7 @@ from gmp_complaints.services.complaint_repository import (
     load_complaint,
     load_deadline_rules,
 )
+from gmp_complaints.services.recalls import recalls_of_complaint
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
@@ -213,6 +215,12 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
     open_capas = [c.number for c in linked_capas(complaint) if CapaStatus(c.status) not in IMPLEMENTED_OR_LATER]
     if open_capas:
         blockers.append(Msg("CAPA not yet implemented: %(numbers)s.", numbers=", ".join(open_capas)))
+    recalls = recalls_of_complaint(uow.session, complaint.id)
+    open_recalls = [r.number for r in recalls if RecallStatus(r.status) in OPEN_RECALL_STATUSES]
+    if open_recalls:
+        blockers.append(Msg("Recall not yet closed: %(numbers)s.", numbers=", ".join(open_recalls)))
+    if "recall" in (complaint.actions or "").split() and not recalls:
+        blockers.append(Msg("The assessment chose a recall, and no recall record is linked to the complaint."))
     if not signed_roles(uow, complaint, view, SigningStep.audit_trail_review):
         blockers.append(Msg("The head of quality's signed review of the audit trail is missing."))
     if _path(complaint) is ClosurePath.no_response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -35,6 +36,8 @@ from gmp_complaints.services.complaint_repository import (
 )
 from gmp_complaints.services.configuration import criteria_versions
 from gmp_complaints.services.master_data import adjacent_batches
+from gmp_complaints.services.notifications import REGISTER_WATCHERS, unsent_notifications
+from gmp_complaints.services.recalls import recalls_of_complaint
 from gmp_complaints.uow import UnitOfWork
 
 # --- reading -------------------------------------------------------------------------------------
@@ -81,8 +84,10 @@ def complaint_page(uow: UnitOfWork, complaint_id: int, *, user_id: int, roles) -
         view["related"] = related_for_investigation(uow.session, complaint)
         signing = (offers_for(uow, complaint, uow.session.get(User, user_id)) if set(roles) & SIGNING_ROLES
                    else {"offers": [], "signer": None})
+        recalls = [{"id": r.id, "number": r.number, "status": r.status, "level": r.level}
+                   for r in recalls_of_complaint(uow.session, complaint.id)]
         return {"complaint": view, "criteria": criteria_versions(uow.session, business_today(uow.settings)),
-                **signing}
+                "recalls": recalls, **signing}
 
 
 # --- lists and the dashboard -----------------------------------------------------------------------
@@ -172,13 +177,16 @@ def dashboard(uow: UnitOfWork, *, user_id: int, roles, mine_only: bool, limit: i
                     "escalated_on": escalation.escalated_on.isoformat()}})
         my_actions = actions_owned_by(uow.session, user_id, today)
         late_actions = escalated_actions(uow.session) if Role.qa_head in roles else []
+        register = (unsent_notifications(uow.session, uow.now(), ZoneInfo(uow.settings.site_timezone))
+                    if set(roles) & REGISTER_WATCHERS else [])
     overdue = [s for s in summaries if s["next_due"] and s["next_due"]["overdue"]]
     waiting = [s for s in summaries if s["status"] == Status.awaiting_customer.value and s not in overdue]
     due = [s for s in summaries if s["next_due"] and s not in overdue and s not in waiting]
     return {"today": today.isoformat(), "mine_only": mine_only, "overdue": overdue,
             "due": sorted(due, key=lambda s: s["next_due"]["due_on"]), "awaiting_customer": waiting,
             "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value],
-            "escalated": escalated, "my_actions": my_actions, "escalated_actions": late_actions}
+            "escalated": escalated, "my_actions": my_actions, "escalated_actions": late_actions,
+            "notifications": register}
 
 
 def allowed_steps_for(complaint: dict) -> list[str]:

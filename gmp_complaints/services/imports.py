@@ -18,6 +18,7 @@ COLUMNS = {
     "batches": ("product_code", "batch_no", "manufactured_on", "expires_on", "released_on"),
     "distributions": ("product_code", "batch_no", "consignee", "quantity", "shipped_on"),
 }
+YES_NO = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 KIND_LABELS = {"products": Msg("Products"), "batches": Msg("Batches"), "distributions": Msg("Distribution records")}
 RESULT_LABELS = {"imported": Msg("imported"), "rejected": Msg("rejected")}
 MAX_BYTES = 10 * 1024 * 1024
@@ -49,12 +50,13 @@ def _rows(kind: str, data: bytes) -> list[tuple[int, dict]]:
 
 def _prepared(kind: str, row: dict):
     if kind == "products":
-        row = dict(row, has_expiry={"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
-                   .get(row.get("has_expiry", "").lower(), row.get("has_expiry")))
+        row = dict(row, has_expiry=YES_NO.get(row.get("has_expiry", "").lower(), row.get("has_expiry")))
         return master_data.validate_product(row)
     if kind == "batches":
         return master_data.validate_batch({k: v or None for k, v in row.items()})
-    return master_data.validate_distribution(row)
+    # Optional recall contacts after the five required columns; flags as yes/no, true/false or 1/0.
+    flags = {k: YES_NO.get(row[k].lower(), row[k]) for k in ("is_export", "is_medical_sample") if row.get(k)}
+    return master_data.validate_distribution({**{k: v or None for k, v in row.items()}, **flags})
 
 
 def _add(kind: str, uow: UnitOfWork, item, actor_id: int | None):

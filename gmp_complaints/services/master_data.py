@@ -58,12 +58,22 @@ class DistributionInput:
     consignee: str
     quantity: int
     shipped_on: date
+    #: how the consignee is reached in a recall (EU GMP 8.22, 8.23)
+    address: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    out_of_hours_contact: str | None = None
+    is_export: bool = False
+    is_medical_sample: bool = False
 
 
 def validate_distribution(data: dict) -> DistributionInput:
     fields = schemas.load(schemas.Distribution, data)
     return DistributionInput(fields["product_code"], fields["batch_no"], fields["consignee"], fields["quantity"],
-                             fields["shipped_on"])
+                             fields["shipped_on"], fields["address"], fields["contact"], fields["phone"],
+                             fields["email"], fields["out_of_hours_contact"], bool(fields["is_export"]),
+                             bool(fields["is_medical_sample"]))
 
 
 def product_by_code(session, code: str) -> Product | None:
@@ -111,7 +121,9 @@ def add_distribution(uow: UnitOfWork, session, data: DistributionInput, *, actor
     if data.shipped_on < batch.manufactured_on:
         raise ValidationError(Msg("Shipped before manufacture."), {"shipped_on": [Msg("Before the manufacture date.")]})
     row = Distribution(batch_id=batch.id, consignee=data.consignee, quantity=data.quantity,
-                       shipped_on=data.shipped_on, is_demo=is_demo, created_at=uow.now())
+                       shipped_on=data.shipped_on, address=data.address, contact=data.contact, phone=data.phone,
+                       email=data.email, out_of_hours_contact=data.out_of_hours_contact, is_export=data.is_export,
+                       is_medical_sample=data.is_medical_sample, is_demo=is_demo, created_at=uow.now())
     session.add(row)
     session.flush()
     uow.record(DomainEvent("distribution.created", "distribution", str(row.id), actor_id=actor_id))
@@ -140,7 +152,9 @@ def create_distribution(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
         row = add_distribution(uow, uow.session, distribution_input, actor_id=actor_id)
         uow.commit()
         return {"id": row.id, "batch_id": row.batch_id, "consignee": row.consignee, "quantity": row.quantity,
-                "shipped_on": row.shipped_on.isoformat()}
+                "shipped_on": row.shipped_on.isoformat(), "address": row.address, "contact": row.contact,
+                "phone": row.phone, "email": row.email, "out_of_hours_contact": row.out_of_hours_contact, "is_export": row.is_export,
+                "is_medical_sample": row.is_medical_sample}
 
 
 def product_view(product: Product) -> dict:

@@ -8,6 +8,8 @@ or against stored data stay in the use case.
 """
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
 from enum import StrEnum
 
 from marshmallow import EXCLUDE, Schema, fields
@@ -17,6 +19,7 @@ from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import QuarantineStatus
+from gmp_complaints.domain.recall import FdaClass, RecallDepth, RecallLevel, RecallOrigin
 from gmp_complaints.services import inputs
 
 REQUIRED = Msg("This field is required.")
@@ -58,6 +61,22 @@ class Text(_Field):
                         collapse_spaces=self.collapse_spaces)
 
 
+class Email(Text):
+    """An e-mail address (one ``@``, a dotted domain, no spaces); blank counts as missing."""
+
+    _SHAPE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+    def __init__(self, **kwargs):
+        super().__init__(254, **kwargs)
+        self.metadata["format"] = "email"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text is not None and not self._SHAPE.fullmatch(text):
+            raise SchemaError([Msg("An e-mail address, e.g. qa@example.com.")])
+        return text
+
+
 class Day(_Field):
     """A date written YYYY-MM-DD."""
 
@@ -66,6 +85,24 @@ class Day(_Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return _checked(inputs.day, value, required=self.required)
+
+
+class Moment(_Field):
+    """A date and time in ISO 8601 with its offset (``2026-12-03T09:30:00+08:00``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"type": "string", "format": "date-time"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise SchemaError([Msg("Expected text, not %(kind)s.", kind=inputs.kind_of(value))])
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2999:
+            raise SchemaError([Msg("A date and time with its offset, e.g. 2026-12-03T09:30:00+08:00.")])
+        return moment.astimezone(timezone.utc)
 
 
 class Bool(_Field):
@@ -129,6 +166,18 @@ class Quantity(_Field):
                 (isinstance(value, str) and not value.strip().isdigit()) or int(value) <= 0:
             raise SchemaError([Msg("A whole number greater than 0.")])
         return int(value)
+
+
+class Count(_Field):
+    """A whole number, 0 or more (a JSON number)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"type": "integer", "minimum": 0}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SchemaError([Msg("A whole number, 0 or more.")])
+        return value
 
 
 class Id(_Field):
@@ -231,6 +280,13 @@ class Distribution(Body):
     consignee = Text(200, required=True, collapse_spaces=True)
     quantity = Quantity(required=True)
     shipped_on = Day(required=True)
+    address = Text(1000)
+    contact = Text(200, collapse_spaces=True)
+    phone = Text(64, collapse_spaces=True)
+    email = Email()
+    out_of_hours_contact = Text(200, collapse_spaces=True)
+    is_export = Bool()
+    is_medical_sample = Bool()
 
 
 # --- the complaint (DESIGN §6) -----------------------------------------------------------------
@@ -470,3 +526,68 @@ SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complaina
                                           Signing, Retention, CapaCreation, CapaLink, CapaActionPlan,
                                           Implementation, DueDateRequest, CapaSigning, EffectivenessCheck,
                                           Criterion, CriteriaVersion, TimeLimitChange)}
+
+
+# --- recall (DESIGN §4, §6) --------------------------------------------------------------------
+
+
+class RecallProposal(Body):
+    """``POST /recalls``: proposed from complaints, a batch, a trend signal or a regulator's order."""
+
+    complaint_ids = Ids(Msg("A list of complaint ids."))
+    batch_nos = Codes(Msg("A list of batch numbers."), required=True)
+    product_code = Text(64, collapse_spaces=True)
+    origin = Choice(RecallOrigin)
+    origin_reference = Text(200)
+    level = Choice(RecallLevel, required=True)
+    depth = Choice(RecallDepth, required=True)
+    fda_class = Choice(FdaClass)
+    reason = Text(10_000, required=True)
+    safety_hazard = Bool(required=True)
+    no_alternative_product = Bool()
+    supply_impact = Text(10_000)
+    mock = Bool()
+
+
+class RecallSigning(Credentials):
+    """``POST /recalls/<id>/signatures``."""
+
+    step = Text(40, required=True, more={"enum": ["recall_decision", "recall_closure"]})
+    comment = Text(5000)
+
+
+class RecallReconciliationEntry(Body):
+    consignee = Text(200, required=True, collapse_spaces=True)
+    batch_no = Text(64, required=True, collapse_spaces=True)
+    quantity_recovered = Count(required=True)
+    quantity_destroyed = Count(required=True)
+    explanation = Text(5000)
+    reason = Text(5000)
+
+
+class RecallCancellation(Body):
+    reason = Text(5000, required=True)
+
+
+class RecallCompletion(Body):
+    comment = Text(5000)
+
+
+class NotificationSent(Body):
+    """``POST /notifications/<id>/sent``: when, how and the authority's reference."""
+
+    sent_at = Moment(required=True)
+    method = Text(32, required=True, collapse_spaces=True)
+    reference = Text(200)
+
+
+class RecallClockChange(Body):
+    notify_hours = Count(required=True)
+    report_and_plan_days = Count(required=True)
+    progress_every_days = Count(required=True)
+    reason = Text(5000, required=True)
+
+
+SCHEMAS.update({cls.__name__: cls for cls in (RecallProposal, RecallSigning, RecallReconciliationEntry,
+                                             RecallCancellation, RecallCompletion, NotificationSent,
+                                             RecallClockChange)})

@@ -65,10 +65,13 @@ def select_locale() -> str:
     return chosen if chosen in SUPPORTED_LOCALES else settings().default_locale
 
 
-def format_datetime_local(value: datetime | None) -> str:
-    """An instant in the site time zone with its offset, e.g. ``2026-11-22 13:31:36 +08:00``."""
-    if value is None:
+def format_datetime_local(value: datetime | str | None) -> str:
+    """An instant in the site time zone with its offset, e.g. ``2026-11-22 13:31:36 +08:00``; an ISO 8601
+    text (as the services' views carry instants) is read first."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     local = value.astimezone(ZoneInfo(settings().site_timezone))
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
@@ -163,8 +166,9 @@ def init_web(app: Flask) -> None:
     from gmp_complaints.web.jobs import bp as jobs_bp
     from gmp_complaints.web.main import bp as main_bp
     from gmp_complaints.web.master_data import bp as master_data_bp
+    from gmp_complaints.web.recalls import bp as recalls_bp
 
     for blueprint in (auth_bp, main_bp, account_bp, admin_bp, audit_bp, complaints_bp, master_data_bp, attachments_bp,
-                      capa_bp, documents_bp, jobs_bp):
+                      capa_bp, recalls_bp, documents_bp, jobs_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -51,6 +51,8 @@ COMPLAINT_STEP_ROLES = {
     "open_follow_up": INTAKE_DESK,
 }
 QA_HEAD = frozenset({Role.qa_head})
+# Who runs a decided recall (DESIGN §1): the recall coordinator, and QA who may act for them.
+RECALL_RUNNERS = frozenset({Role.recall_coordinator, Role.qa_officer, Role.qa_head})
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
 AUDIT_READERS = frozenset({Role.auditor, Role.admin, Role.qa_head, Role.qa_officer, Role.qp})
 # A complaint's own audit trail (its review before closure): GMP records, so never the administrator.
@@ -118,6 +120,27 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.capa_approve_due_date_change": Access(QA_HEAD),
     "api_v1.capa_effectiveness": Access(QA_HEAD),
     "api_v1.capa_closure": Access(QA_HEAD),
+    "api_v1.propose_recall": Access(RECALL_RUNNERS),
+    "api_v1.list_recalls": Access(GMP_READERS),
+    "api_v1.recall": Access(GMP_READERS),
+    "api_v1.recall_consignees": Access(GMP_READERS),
+    "api_v1.sign_recall": Access(SIGNING_ROLES),
+    "api_v1.recall_reconciliation": Access(RECALL_RUNNERS),
+    "api_v1.complete_recall": Access(RECALL_RUNNERS),
+    "api_v1.cancel_recall": Access(QA_HEAD),
+    "api_v1.list_notifications": Access(GMP_READERS),
+    "api_v1.notification_sent": Access(RECALL_RUNNERS),
+    "api_v1.recall_clocks": Access(ALL_ROLES),
+    "api_v1.change_recall_clock": Access(ADMIN),
+    "recalls.index": Access(GMP_READERS),
+    "recalls.new": Access(RECALL_RUNNERS),
+    "recalls.show": Access(GMP_READERS),
+    "recalls.consignees": Access(GMP_READERS),
+    "recalls.sign": Access(SIGNING_ROLES),
+    "recalls.reconcile": Access(RECALL_RUNNERS),
+    "recalls.complete": Access(RECALL_RUNNERS),
+    "recalls.cancel": Access(QA_HEAD),
+    "recalls.notification_sent": Access(RECALL_RUNNERS),
     "documents.complaint_document": Access(GMP_READERS),
     "documents.capa_document": Access(GMP_READERS),
     "documents.complaint_archive": Access(AUDIT_REVIEWERS),

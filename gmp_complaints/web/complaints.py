@@ -20,6 +20,8 @@ from gmp_complaints.domain.complaints import (
 )
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import ChecklistItem
+from gmp_complaints.domain.recall import NOTIFICATION_KIND_LABELS
+from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import complaint_labels, signature_labels, translate
 from gmp_complaints.services import approvals, complaint_steps
@@ -81,7 +83,8 @@ def _date_arg(name: str) -> date | None:
 def dashboard():
     mine_only = request.args.get("scope", "mine") != "all"
     board = queries.dashboard(uow(), user_id=current_user.id, roles=current_user.roles, mine_only=mine_only)
-    return render_template("complaints/dashboard.html", board=board, labels=complaint_labels())
+    return render_template("complaints/dashboard.html", board=board, labels=complaint_labels(),
+                           notification_labels={k: translate(v) for k, v in NOTIFICATION_KIND_LABELS.items()})
 
 
 @bp.route("/")
@@ -141,6 +144,8 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
     signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
+                           recalls=page["recalls"],
+                           recall_labels={k.value: translate(v) for k, v in RECALL_STATUS_LABELS.items()},
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
                            capa_labels={k.value: translate(v) for k, v in CAPA_STATUS_LABELS.items()},
                            step_labels={k: translate(v[1]) for k, v in STEPS.items()},

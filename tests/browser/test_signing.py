@@ -29,7 +29,7 @@ class Setup:
         assert response.status_code == status, response.get_json()
         return response.get_json() if response.data else None
 
-    def classified(self) -> int:
+    def classified(self, klass: str = "III") -> int:
         self.post("qa_officer", "/products", {"code": "P-001", "name": "阿莫西林胶囊", "strength": "0.25 g",
                                               "dosage_form": "胶囊"}, 201)
         self.post("qa_officer", "/batches", {"product_code": "P-001", "batch_no": "B2602",
@@ -39,7 +39,7 @@ class Setup:
             "product_code": "P-001", "batch_nos": ["B2602"], "complaint_type": "inner_packaging",
             "description": "瓶盖破裂", "sample_available": True}, 201)["id"]
         self.post("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
-        self.post("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": "III", "rationale": "r",
+        self.post("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": klass, "rationale": "r",
                                                                       "adr_suspected": False})
         return cid
 

@@ -184,4 +184,4 @@ def test_overdue_actions_are_escalated_once_by_the_timer(api, app):
     env = _env_of(app)
     for day, expected in (("2026-11-25", 0), ("2026-11-26", 1), ("2026-11-27", 0)):
         result = CliRunner(env={**env, "GMP_TODAY": day}).invoke(main, ["tick"])
-        assert result.exit_code == 0 and f"overdue CAPA actions escalated: {expected}." in result.output, result.output
+        assert result.exit_code == 0 and f"overdue CAPA actions escalated: {expected};" in result.output, result.output

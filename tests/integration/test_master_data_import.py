@@ -62,3 +62,30 @@ def test_the_import_page_uploads_and_shows_the_report(app, client, make_user):
                         content_type="multipart/form-data")
     assert wrong.status_code == 400 and "code,name,strength,dosage_form,has_expiry" in wrong.get_data(as_text=True)
     assert count(app, "products") == 2
+
+
+@pytest.mark.req("REC-19", "HO-09")
+def test_distribution_records_bring_the_contacts_a_recall_needs(app, uow_factory, make_user):
+    user_id, _ = make_user("li.na", "qa_officer")
+    import_csv(uow_factory(), kind="products", filename="p.csv", data=PRODUCTS.encode(), actor_id=user_id)
+    import_csv(uow_factory(), kind="batches", filename="b.csv", data=BATCHES.encode(), actor_id=user_id)
+    rows = ("product_code,batch_no,consignee,quantity,shipped_on,address,contact,phone,out_of_hours_contact,is_export,"
+            "is_medical_sample\n"
+            "P-001,B1,国药控股上海,100,2026-02-01,上海市浦东新区,陈经理,021-5555 0101,139 0000 0101,no,no\n"
+            "P-001,B1,Apotheke Berlin,20,2026-02-03,,,,,yes,no\n"
+            "P-001,B2,某医院,5,2026-03-01,,,,,no,yes\n"
+            "P-001,B2,仁和大药房,50,2026-03-02\n")  # the contact columns are optional
+    result = import_csv(uow_factory(), kind="distributions", filename="d.csv", data=rows.encode(), actor_id=user_id)
+    assert (result.rows_imported, result.problems) == (4, [])
+    bad = ("product_code,batch_no,consignee,quantity,shipped_on,address,contact,phone,out_of_hours_contact,is_export\n"
+           "P-001,B1,X,1,2026-02-01,,,,,perhaps\n")
+    refused = import_csv(uow_factory(), kind="distributions", filename="bad.csv", data=bad.encode(), actor_id=user_id)
+    assert refused.rows_imported == 0 and "is_export" in refused.problems[0]
+    with app.extensions["gmp_engine"].connect() as connection:
+        stored = connection.execute(sa.text(
+            "SELECT consignee, contact, phone, out_of_hours_contact, is_export, is_medical_sample FROM distributions "
+            "ORDER BY id")).all()
+    assert [tuple(r) for r in stored] == [
+        ("国药控股上海", "陈经理", "021-5555 0101", "139 0000 0101", False, False),
+        ("Apotheke Berlin", None, None, None, True, False), ("某医院", None, None, None, False, True),
+        ("仁和大药房", None, None, None, False, False)]

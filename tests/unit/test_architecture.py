@@ -61,7 +61,9 @@ GUARDED = ("gmp_complaints.services.complaint_records", "gmp_complaints.services
            "gmp_complaints.services.complaint_steps", "gmp_complaints.services.complaint_queries",
            "gmp_complaints.services.approvals", "gmp_complaints.services.investigation",
            "gmp_complaints.services.waiting", "gmp_complaints.services.schemas", "gmp_complaints.api",
-           "gmp_complaints.web", "gmp_complaints.printing", "gmp_complaints.archive_jobs", "gmp_complaints.cli")
+           "gmp_complaints.web", "gmp_complaints.printing", "gmp_complaints.archive_jobs", "gmp_complaints.cli",
+           "gmp_complaints.services.recalls", "gmp_complaints.services.notifications",
+           "gmp_complaints.services.configuration")
 # Printing and archiving run from the CLI and the job runner with the app and no request: none of them
 # (nor the translation and audit texts they use) imports the web layer.
 OUTSIDE_WEB = ("gmp_complaints.printing", "gmp_complaints.archive_jobs", "gmp_complaints.cli",

@@ -23,6 +23,8 @@ EXPECTED = {
     "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
     "effectiveness_check": ("approved", {"qa_head"}, "capa"),
     "capa_closure": ("approved", {"qa_head"}, "capa"),
+    "recall_decision": ("approved", {"qa_head", "qp"}, "recall"),
+    "recall_closure": ("approved", {"qa_head", "qp"}, "recall_final"),
 }
 
 

@@ -1,0 +1,90 @@
+"""Recalls and the regulator-notification register under /api/v1 (DESIGN §6)."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, g, jsonify, request
+
+from gmp_complaints.api import _body, api_v1
+from gmp_complaints.domain.roles import Actor
+from gmp_complaints.services import notifications, recalls
+from gmp_complaints.web import client_ip, uow
+
+CONSIGNEE_COLUMNS = ("consignee", "batch_no", "quantity_delivered", "shipped_on", "last_shipped_on", "address",
+                     "contact", "phone", "email", "out_of_hours_contact", "is_export", "is_medical_sample",
+                     "quantity_recovered", "quantity_destroyed", "quantity_outstanding", "stock_status", "reconciled")
+
+
+def _actor() -> Actor:
+    return Actor(g.principal.id, g.principal.roles)
+
+
+@api_v1.route("/recalls", methods=["POST"])
+def propose_recall():
+    return jsonify(recalls.propose_recall(uow(), _body(), actor=_actor())), 201
+
+
+@api_v1.route("/recalls")
+def list_recalls():
+    return jsonify({"recalls": recalls.list_recalls(uow(), status=request.args.get("status") or None)})
+
+
+@api_v1.route("/recalls/<int:recall_id>")
+def recall(recall_id: int):
+    return jsonify(recalls.get_recall(uow(), recall_id))
+
+
+@api_v1.route("/recalls/<int:recall_id>/signatures", methods=["POST"])
+def sign_recall(recall_id: int):
+    return jsonify(recalls.sign_recall(uow(), recall_id, _body(), actor=_actor(), source_ip=client_ip())), 201
+
+
+@api_v1.route("/recalls/<int:recall_id>/consignees")
+def recall_consignees(recall_id: int):
+    """``{consignees: [...]}``; ``?format=csv`` gives CSV (UTF-8 with BOM, for spreadsheets)."""
+    number, lines = recalls.get_consignees(uow(), recall_id)
+    if request.args.get("format") == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CONSIGNEE_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(lines)
+        return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{number}-consignees.csv"'})
+    return jsonify({"recall": number, "consignees": lines})
+
+
+@api_v1.route("/recalls/<int:recall_id>/reconciliation", methods=["POST"])
+def recall_reconciliation(recall_id: int):
+    return jsonify(recalls.record_reconciliation(uow(), recall_id, _body(), actor=_actor()))
+
+
+@api_v1.route("/recalls/<int:recall_id>/completion", methods=["POST"])
+def complete_recall(recall_id: int):
+    return jsonify(recalls.complete_recall(uow(), recall_id, _body(), actor=_actor()))
+
+
+@api_v1.route("/recalls/<int:recall_id>/cancellation", methods=["POST"])
+def cancel_recall(recall_id: int):
+    return jsonify(recalls.cancel_recall(uow(), recall_id, _body(), actor=_actor()))
+
+
+@api_v1.route("/notifications")
+def list_notifications():
+    return jsonify({"notifications": notifications.list_notifications(
+        uow(), status=request.args.get("status") or None)})
+
+
+@api_v1.route("/notifications/<int:notification_id>/sent", methods=["POST"])
+def notification_sent(notification_id: int):
+    return jsonify(notifications.mark_sent(uow(), notification_id, _body(), actor=_actor()))
+
+
+@api_v1.route("/recall-clocks")
+def recall_clocks():
+    return jsonify({"recall_clocks": recalls.list_recall_clocks(uow())})
+
+
+@api_v1.route("/recall-clocks/<level>", methods=["POST"])
+def change_recall_clock(level: str):
+    return jsonify(recalls.change_recall_clock(uow(), level, _body(), actor=_actor()))

@@ -1,0 +1,112 @@
+"""The regulator-notification register (DESIGN §4, §6): everything due to an authority and what was sent.
+
+Entries are created by the records that owe them (a decided recall today); regulatory affairs, QA or the
+recall coordinator record the sending. A progress report of a running recall, once sent, makes the next
+one due. ``gmp tick`` escalates what is overdue to the QA head and the QP, once per entry.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.recall import RecallLevel, RecallStatus, recall_deadlines
+from gmp_complaints.domain.roles import Actor, Role
+from gmp_complaints.models import Notification, Recall
+from gmp_complaints.services import schemas
+from gmp_complaints.services.recalls import add_notification, notification_view, recall_clocks
+from gmp_complaints.uow import UnitOfWork
+
+STATUSES = ("due", "overdue", "sent")
+#: whose dashboard shows what is due to the authorities (the QA head and the QP see overdue items in red)
+REGISTER_WATCHERS = frozenset({Role.qa_head, Role.qp, Role.qa_officer, Role.recall_coordinator})
+
+
+def status_of(row: Notification, now: datetime) -> str:
+    if row.sent_at is not None:
+        return "sent"
+    return "overdue" if row.due_at < now else "due"
+
+
+def list_notifications(uow: UnitOfWork, *, status: str | None = None) -> list[dict]:
+    """``GET /notifications[?status=due|overdue|sent]``, by due time."""
+    if status is not None and status not in STATUSES:
+        raise ValidationError(Msg("Unknown status."), {"status": [Msg("One of due, overdue or sent.")]})
+    with uow:
+        now = uow.now()
+        query = sa.select(Notification).order_by(Notification.due_at, Notification.id)
+        if status == "sent":
+            query = query.where(Notification.sent_at.is_not(None))
+        elif status == "due":
+            query = query.where(Notification.sent_at.is_(None), Notification.due_at >= now)
+        elif status == "overdue":
+            query = query.where(Notification.sent_at.is_(None), Notification.due_at < now)
+        tz = ZoneInfo(uow.settings.site_timezone)
+        return [{**notification_view(row, tz), "status": status_of(row, now)} for row in uow.session.scalars(query)]
+
+
+def mark_sent(uow: UnitOfWork, notification_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /notifications/<id>/sent {sent_at, method, reference}``: never in the future, never before
+    the entry existed; once sent, an entry is not sent again."""
+    fields = schemas.load(schemas.NotificationSent, data)
+    with uow:
+        session = uow.session
+        row = session.scalars(sa.select(Notification).where(Notification.id == notification_id)
+                              .with_for_update()).one_or_none()
+        if row is None:
+            raise NotFoundError(Msg("No notification with id %(id)s.", id=notification_id))
+        if row.sent_at is not None:
+            raise ConflictError(Msg("This notification is already recorded as sent."))
+        now, sent_at = uow.now(), fields["sent_at"]
+        if sent_at > now:
+            raise ValidationError(Msg("Sent in the future."), {"sent_at": [Msg("Not later than now.")]})
+        if sent_at < row.created_at.replace(second=0, microsecond=0):  # times are written to the minute
+            raise ValidationError(Msg("Sent before it was due."), {"sent_at": [Msg(
+                "Not before the entry was created.")]})
+        row.sent_at, row.method, row.reference, row.sent_by_id = sent_at, fields["method"], fields["reference"], actor.id
+        uow.record(DomainEvent("notification.sent", "notification", str(row.id), actor_id=actor.id))
+        if row.kind == "recall_progress" and row.subject_type == "recall":
+            recall = session.get(Recall, row.subject_id)
+            if RecallStatus(recall.status) is RecallStatus.in_progress:
+                clock = recall_clocks(session)[RecallLevel(recall.level)]
+                deadlines = recall_deadlines(decided_at=recall.decided_at, clock=clock,
+                                             status=RecallStatus.in_progress, last_progress_report_at=sent_at)
+                add_notification(uow, kind="recall_progress", subject=recall,
+                                 due_at=deadlines.next_progress_report_by, actor_id=actor.id)
+        session.flush()
+        uow.commit()
+        return {**notification_view(row, ZoneInfo(uow.settings.site_timezone)), "status": "sent"}
+
+
+def unsent_notifications(session, now: datetime, tz) -> list[dict]:
+    """What is still owed to an authority, the earliest first (the dashboard)."""
+    rows = session.scalars(sa.select(Notification).where(Notification.sent_at.is_(None))
+                           .order_by(Notification.due_at, Notification.id))
+    return [{**notification_view(row, tz), "status": status_of(row, now)} for row in rows]
+
+
+def overdue_notifications(session, now: datetime) -> list[Notification]:
+    return list(session.scalars(sa.select(Notification).where(
+        Notification.sent_at.is_(None), Notification.due_at < now).order_by(Notification.due_at)))
+
+
+def escalate_overdue_notifications(uow: UnitOfWork) -> int:
+    """``gmp tick``: every overdue entry is escalated to the QA head and the QP, once."""
+    with uow:
+        due = [row.id for row in overdue_notifications(uow.session, uow.now()) if row.escalated_at is None]
+    count = 0
+    for notification_id in due:
+        with uow:
+            row = uow.session.scalars(sa.select(Notification).where(Notification.id == notification_id)
+                                      .with_for_update()).one()
+            if row.escalated_at is not None or row.sent_at is not None:
+                continue
+            row.escalated_at = uow.now()
+            uow.record(DomainEvent("notification.escalated", "notification", str(row.id),
+                                   {"to": [None, ["qa_head", "qp"]]}))
+            uow.commit()
+            count += 1
+    return count

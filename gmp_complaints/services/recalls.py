@@ -1,0 +1,544 @@
+"""Recall use cases (SOP 5.5.3, DESIGN §4 and §6): propose, decide (QA head and QP), run (consignee list,
+reconciliation, register entries), complete, close with the signed final report, or cancel a proposal.
+
+Every signature goes through ``signatures.service``; every act is one unit of work; the regulator
+notifications a decided recall owes are entries of the register (``services.notifications``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from audit.service import actions_of_records
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import Status
+from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.recall import (
+    CLOCK_FIELDS,
+    DEFAULT_RECALL_CLOCKS,
+    OPEN_RECALL_STATUSES,
+    RecallClock,
+    RecallFacts,
+    RecallLevel,
+    RecallOrigin,
+    RecallStatus,
+    check_clock,
+    check_may_cancel,
+    check_may_close,
+    check_may_complete,
+    check_may_decide,
+    check_may_run,
+    check_reconciliation,
+    recall_deadlines,
+    recall_number,
+)
+from gmp_complaints.domain.roles import Actor
+from gmp_complaints.models import (
+    Batch,
+    Complaint,
+    Distribution,
+    Notification,
+    Product,
+    Recall,
+    RecallBatch,
+    RecallClockRow,
+    RecallComplaint,
+    RecallReconciliation,
+    recall_clock_line,
+)
+from gmp_complaints.services import schemas
+from gmp_complaints.services.numbering import take_serial
+from gmp_complaints.uow import UnitOfWork
+from signatures import service as signing
+from signatures.binding import canonical_snapshot_hash
+from signatures.matrix import SigningStep, authors_of, missing_roles, rule_for
+from signatures.scopes import recall_snapshot
+
+#: the authority a recall's register entries are due to, until the site names its own
+LOCAL_AUTHORITY = "所在地省级药品监督管理部门 (provincial MPA)"
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+def load_recall(uow: UnitOfWork, recall_id: int, *, for_update: bool = True) -> Recall:
+    query = sa.select(Recall).where(Recall.id == recall_id)
+    if for_update:
+        query = query.with_for_update(of=Recall)
+    recall = uow.session.scalars(query).one_or_none()
+    if recall is None:
+        raise NotFoundError(Msg("No recall with id %(id)s.", id=recall_id))
+    return recall
+
+
+def recall_clocks(session) -> dict[RecallLevel, RecallClock]:
+    """The configured clocks per level; the DESIGN §4 defaults where a level has no row yet."""
+    clocks = dict(DEFAULT_RECALL_CLOCKS)
+    for row in session.scalars(sa.select(RecallClockRow)):
+        level = RecallLevel(row.level)
+        clocks[level] = RecallClock(level, row.notify_hours, row.report_and_plan_days, row.progress_every_days)
+    return clocks
+
+
+def _batches(session, recall: Recall) -> list[tuple[Batch, str]]:
+    ids = [link.batch_id for link in recall.batch_links]
+    rows = session.execute(sa.select(Batch, Product.code).join(Product, Product.id == Batch.product_id)
+                           .where(Batch.id.in_(ids)).order_by(Batch.batch_no)).all()
+    return [(batch, code) for batch, code in rows]
+
+
+def consignee_lines(session, recall: Recall) -> list[dict]:
+    """Per consignee and batch: what the distribution records say was delivered, with the consignee's
+    contacts (from the latest shipment) and the reconciliation recorded so far. One grouped query and one
+    query for the reconciliation, whatever the number of distribution rows."""
+    batch_ids = [link.batch_id for link in recall.batch_links]
+    if not batch_ids:
+        return []
+    grouped = (sa.select(Distribution.consignee, Distribution.batch_id, Batch.batch_no,
+                         sa.func.sum(Distribution.quantity).label("delivered"),
+                         sa.func.min(Distribution.shipped_on).label("first_shipped"),
+                         sa.func.max(Distribution.shipped_on).label("last_shipped"),
+                         sa.func.max(sa.case((Distribution.is_export, 1), else_=0)).label("export"),
+                         sa.func.max(sa.case((Distribution.is_medical_sample, 1), else_=0)).label("sample"))
+               .join(Batch, Batch.id == Distribution.batch_id)
+               .where(Distribution.batch_id.in_(batch_ids))
+               .group_by(Distribution.consignee, Distribution.batch_id, Batch.batch_no)
+               .order_by(Distribution.consignee, Batch.batch_no))
+    rows = session.execute(grouped).all()
+    contacts = _contacts(session, batch_ids)
+    reconciled = {(r.consignee, r.batch_id): r for r in session.scalars(
+        sa.select(RecallReconciliation).where(RecallReconciliation.recall_id == recall.id))}
+    lines = []
+    for row in rows:
+        contact = contacts[(row.consignee, row.batch_id)]
+        entry = reconciled.get((row.consignee, row.batch_id))
+        recovered = entry.quantity_recovered if entry else None
+        destroyed = entry.quantity_destroyed if entry else None
+        lines.append({
+            "consignee": row.consignee, "batch_no": row.batch_no, "quantity_delivered": int(row.delivered),
+            "shipped_on": row.first_shipped.isoformat(), "last_shipped_on": row.last_shipped.isoformat(),
+            **contact, "is_export": bool(row.export),
+            "is_medical_sample": bool(row.sample),
+            "quantity_recovered": recovered, "quantity_destroyed": destroyed,
+            "quantity_outstanding": (int(row.delivered) - recovered - destroyed) if entry else None,
+            "explanation": entry.explanation if entry else None,
+            "stock_status": "quarantined_recalled" if entry and entry.quantity_recovered else None,
+            "reconciled": entry is not None,
+        })
+    return lines
+
+
+CONTACT_FIELDS = ("address", "contact", "phone", "email", "out_of_hours_contact")
+
+
+def _contacts(session, batch_ids: list[int]) -> dict[tuple[str, int], dict]:
+    """Per consignee and batch, each contact field from the latest shipment that gives it (a later shipment
+    without an e-mail address does not lose the one an earlier shipment gave)."""
+    found: dict[tuple[str, int], dict] = {}
+    columns = [getattr(Distribution, name) for name in CONTACT_FIELDS]
+    for row in session.execute(sa.select(Distribution.consignee, Distribution.batch_id, *columns)
+                               .where(Distribution.batch_id.in_(batch_ids)).order_by(Distribution.id)):
+        entry = found.setdefault((row.consignee, row.batch_id), dict.fromkeys(CONTACT_FIELDS))
+        for name in CONTACT_FIELDS:
+            value = getattr(row, name)
+            if value is not None:
+                entry[name] = value
+    return found
+
+
+def _facts(session, recall: Recall, lines: list[dict] | None = None) -> RecallFacts:
+    lines = consignee_lines(session, recall) if lines is None else lines
+    entries = session.execute(sa.select(Notification.kind, Notification.sent_at).where(
+        Notification.subject_type == "recall", Notification.subject_id == recall.id)).all()
+    notice_sent = any(kind == "recall_notice" and sent_at is not None for kind, sent_at in entries)
+    return RecallFacts(status=RecallStatus(recall.status), safety_hazard=recall.safety_hazard,
+                       immediate_report_sent=notice_sent or recall.mock, lines=len(lines),
+                       unreconciled_lines=sum(1 for line in lines if not line["reconciled"]),
+                       unsent_notifications=sum(1 for _, sent_at in entries if sent_at is None))
+
+
+# --- the view (DESIGN §6) ----------------------------------------------------------------------------
+
+
+def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True) -> dict:
+    session = uow.session
+    tz = ZoneInfo(uow.settings.site_timezone)
+    clock = recall_clocks(session)[RecallLevel(recall.level)]
+    last_progress = session.scalar(sa.select(sa.func.max(Notification.sent_at)).where(
+        Notification.subject_type == "recall", Notification.subject_id == recall.id,
+        Notification.kind == "recall_progress"))
+    deadlines = recall_deadlines(decided_at=recall.decided_at, clock=clock, status=RecallStatus(recall.status),
+                                 last_progress_report_at=last_progress)
+    batches = _batches(session, recall)
+    lines = consignee_lines(session, recall)
+
+    def moment(value: datetime | None) -> str | None:
+        return value.astimezone(tz).isoformat(timespec="seconds") if value else None
+
+    view = {
+        "id": recall.id, "number": recall.number, "status": recall.status, "origin": recall.origin,
+        "origin_reference": recall.origin_reference, "level": recall.level, "depth": recall.depth,
+        "fda_class": recall.fda_class, "safety_hazard": recall.safety_hazard, "reason": recall.reason,
+        "no_alternative_product": recall.no_alternative_product, "supply_impact": recall.supply_impact,
+        "mock": recall.mock, "version": recall.version,
+        "batch_nos": [batch.batch_no for batch, _ in batches],
+        "batches": [{"batch_no": batch.batch_no, "product_code": code, "expires_on":
+                     batch.expires_on.isoformat() if batch.expires_on else None} for batch, code in batches],
+        "complaint_ids": [link.complaint_id for link in recall.complaint_links],
+        "complaints": [{"id": cid, "number": number, "intake_ref": ref} for cid, number, ref in session.execute(
+            sa.select(Complaint.id, Complaint.number, Complaint.intake_ref)
+            .where(Complaint.id.in_([link.complaint_id for link in recall.complaint_links])).order_by(Complaint.id))],
+        "decided_at": moment(recall.decided_at), "completed_at": moment(recall.completed_at),
+        "closed_at": moment(recall.closed_at), "cancel_reason": recall.cancel_reason,
+        "created_at": moment(recall.created_at),
+        "deadlines": deadlines.as_view(tz),
+        "clocks": {"notify_hours": clock.notify_hours, "report_and_plan_days": clock.report_and_plan_days,
+                   "progress_every_days": clock.progress_every_days},
+        "consignee_count": len({line["consignee"] for line in lines}),
+        "lines_unreconciled": sum(1 for line in lines if not line["reconciled"]),
+        "reconciliation": [line for line in lines if line["reconciled"]],
+        "notifications": [notification_view(n, tz) for n in session.scalars(
+            sa.select(Notification).where(Notification.subject_type == "recall", Notification.subject_id == recall.id)
+            .order_by(Notification.due_at, Notification.id))],
+        "signatures": [],
+    }
+    if with_signatures:
+        for row in signing.signatures_of(session, "recall", str(recall.id)):
+            current = canonical_snapshot_hash(recall_snapshot(view, rule_for(row.step).scope))
+            view["signatures"].append(signing.signature_view(row, current, tz))
+    return view
+
+
+def notification_view(row: Notification, tz) -> dict:
+    return {"id": row.id, "kind": row.kind, "authority": row.authority, "subject": row.subject_number,
+            "subject_type": row.subject_type, "subject_id": row.subject_id,
+            "due_at": row.due_at.astimezone(tz).isoformat(timespec="seconds"),
+            "sent_at": row.sent_at.astimezone(tz).isoformat(timespec="seconds") if row.sent_at else None,
+            "method": row.method, "reference": row.reference}
+
+
+def get_recall(uow: UnitOfWork, recall_id: int) -> dict:
+    with uow:
+        return recall_view(uow, load_recall(uow, recall_id, for_update=False))
+
+
+def list_recalls(uow: UnitOfWork, *, status: str | None = None) -> list[dict]:
+    with uow:
+        query = sa.select(Recall).order_by(Recall.id.desc())
+        if status:
+            query = query.where(Recall.status == status)
+        tz = ZoneInfo(uow.settings.site_timezone)
+        clocks = recall_clocks(uow.session)
+        return [{"id": r.id, "number": r.number, "status": r.status, "level": r.level, "depth": r.depth,
+                 "mock": r.mock, "safety_hazard": r.safety_hazard,
+                 "decided_at": r.decided_at.astimezone(tz).isoformat(timespec="seconds") if r.decided_at else None,
+                 "deadlines": recall_deadlines(decided_at=r.decided_at, clock=clocks[RecallLevel(r.level)],
+                                               status=RecallStatus(r.status)).as_view(tz)}
+                for r in uow.session.scalars(query)]
+
+
+def get_consignees(uow: UnitOfWork, recall_id: int) -> tuple[str, list[dict]]:
+    """The recall's number and its consignee lines."""
+    with uow:
+        recall = load_recall(uow, recall_id, for_update=False)
+        return recall.number, consignee_lines(uow.session, recall)
+
+
+def recalls_of_complaint(session, complaint_id: int) -> list[Recall]:
+    return list(session.scalars(sa.select(Recall).join(RecallComplaint, RecallComplaint.recall_id == Recall.id)
+                                .where(RecallComplaint.complaint_id == complaint_id).order_by(Recall.id)))
+
+
+def open_recall_numbers(session, complaint_id: int) -> list[str]:
+    """The recalls linked to a complaint that are not closed or cancelled: they keep it open (DESIGN §6)."""
+    return [r.number for r in recalls_of_complaint(session, complaint_id)
+            if RecallStatus(r.status) in OPEN_RECALL_STATUSES]
+
+
+# --- propose ----------------------------------------------------------------------------------------
+
+
+def _resolve_batches(session, product: Product | None, batch_nos: list[str]) -> tuple[Product, list[Batch]]:
+    """The batches by number: of the given product, or of the one product their numbers name."""
+    batches: list[Batch] = []
+    for batch_no in dict.fromkeys(batch_nos):
+        query = sa.select(Batch).where(Batch.batch_no == batch_no)
+        if product is not None:
+            query = query.where(Batch.product_id == product.id)
+        found = list(session.scalars(query))
+        if not found:
+            raise ValidationError(Msg("Unknown batch."), {"batch_nos": [Msg(
+                "Batch %(batch)s is not in the batch master data%(of)s.", batch=batch_no,
+                of=f" of {product.code}" if product else "")]})
+        if len(found) > 1:
+            raise ValidationError(Msg("Ambiguous batch."), {"product_code": [Msg(
+                "Batch %(batch)s exists for several products: name the product.", batch=batch_no)]})
+        batches.append(found[0])
+    products = {b.product_id for b in batches}
+    if len(products) > 1:
+        raise ValidationError(Msg("Batches of several products."), {"batch_nos": [Msg(
+            "A recall covers batches of one product.")]})
+    return product or session.get(Product, products.pop()), batches
+
+
+def propose_recall(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
+    """``POST /recalls``: the proposal, numbered ``RC-<yy>-<nnn>``. The level is chosen on its own
+    definitions; nothing is taken from the complaint class."""
+    fields = schemas.load(schemas.RecallProposal, data)
+    if not fields["batch_nos"]:
+        raise ValidationError(Msg("No batch named."), {"batch_nos": [Msg("Name at least one batch.")]})
+    complaint_ids = list(dict.fromkeys(fields["complaint_ids"] or []))
+    origin = fields["origin"] or (RecallOrigin.complaint if complaint_ids else RecallOrigin.batch)
+    if origin is RecallOrigin.complaint and not complaint_ids:
+        raise ValidationError(Msg("No complaint named."), {"complaint_ids": [Msg(
+            "A recall proposed from complaints names at least one complaint.")]})
+    if origin in (RecallOrigin.regulator_order, RecallOrigin.trend) and not fields["origin_reference"]:
+        raise ValidationError(Msg("Reference missing."), {"origin_reference": [Msg(
+            "Give the reference of the order or of the trend signal.")]})
+    if fields["no_alternative_product"] and not fields["supply_impact"]:
+        raise ValidationError(Msg("Impact on supply missing."), {"supply_impact": [Msg(
+            "Describe the impact on supply when there is no alternative product.")]})
+    with uow:
+        session = uow.session
+        product = None
+        if fields["product_code"]:
+            product = session.scalars(sa.select(Product).where(Product.code == fields["product_code"])).one_or_none()
+            if product is None:
+                raise ValidationError(Msg("Unknown product."), {"product_code": [Msg("No product has this code.")]})
+        complaints = []
+        for complaint_id in complaint_ids:
+            complaint = session.get(Complaint, complaint_id)
+            if complaint is None:
+                raise ValidationError(Msg("Unknown complaint."), {"complaint_ids": [Msg(
+                    "No complaint with id %(id)s.", id=complaint_id)]})
+            if complaint.status == Status.void.value:
+                raise ValidationError(Msg("Void complaint."), {"complaint_ids": [Msg(
+                    "Complaint %(id)s is void.", id=complaint_id)]})
+            complaints.append(complaint)
+        if product is None and complaints:
+            product = session.get(Product, complaints[0].product_id)
+        product, batches = _resolve_batches(session, product, fields["batch_nos"])
+        if any(c.product_id != product.id for c in complaints):
+            raise ValidationError(Msg("Complaint of another product."), {"complaint_ids": [Msg(
+                "Every complaint linked to the recall concerns product %(code)s.", code=product.code)]})
+        today = business_today(uow.settings)
+        serial = take_serial(uow, f"RC:{today.year % 100:02d}")
+        recall = Recall(
+            number=recall_number(today.year, serial), status=RecallStatus.proposed.value, origin=origin.value,
+            origin_reference=fields["origin_reference"], level=fields["level"].value, depth=fields["depth"].value,
+            fda_class=fields["fda_class"].value if fields["fda_class"] else None,
+            safety_hazard=fields["safety_hazard"], reason=fields["reason"],
+            no_alternative_product=bool(fields["no_alternative_product"]), supply_impact=fields["supply_impact"],
+            mock=bool(fields["mock"]), version=1, is_demo=bool(data.get("is_demo")), created_by_id=actor.id,
+            created_at=uow.now(), batch_links=[RecallBatch(batch_id=b.id) for b in batches],
+            complaint_links=[RecallComplaint(complaint_id=c.id) for c in complaints])
+        session.add(recall)
+        session.flush()
+        uow.record(DomainEvent("recall.proposed", "recall", str(recall.id), {
+            "batch_ids": [None, sorted(b.id for b in batches)],
+            "complaint_ids": [None, sorted(c.id for c in complaints)]}, actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+# --- sign: the decision and the final report ------------------------------------------------------
+
+
+def sign_recall(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+    """``POST /recalls/<id>/signatures {username, password, step, comment}``: ``recall_decision`` (the
+    second of the QA head's and the QP's signatures starts the clocks) or ``recall_closure`` (the final
+    report; 409 while a consignee line is not reconciled)."""
+    fields = schemas.load(schemas.RecallSigning, data)
+    rule = rule_for(fields["step"])
+    if rule.step not in (SigningStep.recall_decision, SigningStep.recall_closure):
+        raise ValidationError(Msg("Unknown signing step."), {"step": [Msg(
+            "A recall is signed with recall_decision or recall_closure.")]})
+    with uow:
+        session = uow.session
+        recall = load_recall(uow, recall_id)
+        lines = consignee_lines(session, recall)
+        facts = _facts(session, recall, lines)
+        if rule.step is SigningStep.recall_decision:
+            check_may_decide(facts)
+        else:
+            check_may_close(facts)
+        records = {"recall": [str(recall.id)], "recall_reconciliation": [
+            str(r) for r in session.scalars(sa.select(RecallReconciliation.id).where(
+                RecallReconciliation.recall_id == recall.id))]}
+        signer = signing.authorize(
+            uow, actor_id=actor.id, username=fields["username"], password=fields["password"], rule=rule,
+            author_ids=authors_of(rule, actions_of_records(session, records)), source_ip=source_ip)
+        view = recall_view(uow, recall, with_signatures=False)
+        request = signing.SigningRequest(
+            record_type="recall", record_id=str(recall.id), record_number=recall.number,
+            record_version=recall.version, snapshot=recall_snapshot(view, rule.scope), rule=rule,
+            comment=fields["comment"])
+        signing.sign(uow, signer, request, source_ip=source_ip)
+        signed = {row.signed_role for row in signing.valid_signatures(session, request, rule.step.value)}
+        if not missing_roles(rule, signed):
+            if rule.step is SigningStep.recall_decision:
+                _decide(uow, recall, signer.user.id)
+            else:
+                recall.status, recall.closed_at = RecallStatus.closed.value, uow.now()
+                uow.record(DomainEvent("recall.closed", "recall", str(recall.id), actor_id=signer.user.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+def _decide(uow: UnitOfWork, recall: Recall, signer_id: int) -> None:
+    """The recall is decided: in progress from now, and the register holds what the authority is owed. A
+    safety-hazard recall's notice is due at once (China GMP Art. 301); a mock recall owes nobody anything."""
+    now = uow.now()
+    recall.status, recall.decided_at = RecallStatus.in_progress.value, now
+    uow.record(DomainEvent("recall.decided", "recall", str(recall.id), actor_id=signer_id))
+    if recall.mock:
+        return
+    clock = recall_clocks(uow.session)[RecallLevel(recall.level)]
+    deadlines = recall_deadlines(decided_at=now, clock=clock, status=RecallStatus.in_progress)
+    due = (("recall_notice", now if recall.safety_hazard else deadlines.notify_consignees_by),
+           ("recall_report_and_plan", deadlines.report_and_plan_by),
+           ("recall_progress", deadlines.next_progress_report_by))
+    for kind, due_at in due:
+        add_notification(uow, kind=kind, subject=recall, due_at=due_at, actor_id=signer_id)
+
+
+def add_notification(uow: UnitOfWork, *, kind: str, subject: Recall, due_at: datetime, actor_id: int | None) -> None:
+    row = Notification(kind=kind, authority=LOCAL_AUTHORITY, subject_type="recall", subject_id=subject.id,
+                       subject_number=subject.number, due_at=due_at, created_at=uow.now())
+    uow.session.add(row)
+    uow.session.flush()
+    uow.record(DomainEvent("notification.due", "notification", str(row.id), actor_id=actor_id))
+
+
+# --- run, complete, cancel ---------------------------------------------------------------------------
+
+
+def record_reconciliation(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /recalls/<id>/reconciliation``: recovered and destroyed per consignee and batch; a correction
+    of a recorded line needs a reason."""
+    fields = schemas.load(schemas.RecallReconciliationEntry, data)
+    with uow:
+        session = uow.session
+        recall = load_recall(uow, recall_id)
+        lines = consignee_lines(session, recall)
+        by_batch = {b.batch_no: b for b, _ in _batches(session, recall)}
+        batch = by_batch.get(fields["batch_no"])
+        if batch is None:
+            raise ValidationError(Msg("Batch not recalled."), {"batch_no": [Msg(
+                "Batch %(batch)s is not one of this recall's batches.", batch=fields["batch_no"])]})
+        line = next((x for x in lines if x["consignee"] == fields["consignee"]
+                     and x["batch_no"] == fields["batch_no"]), None)
+        if line is None:
+            raise ValidationError(Msg("Not on the consignee list."), {"consignee": [Msg(
+                "%(name)s received no delivery of batch %(batch)s.", name=fields["consignee"],
+                batch=fields["batch_no"])]})
+        check_may_run(_facts(session, recall, lines))
+        counts = check_reconciliation(line["quantity_delivered"], fields["quantity_recovered"],
+                                      fields["quantity_destroyed"], fields["explanation"])
+        entry = session.scalars(sa.select(RecallReconciliation).where(
+            RecallReconciliation.recall_id == recall.id, RecallReconciliation.consignee == fields["consignee"],
+            RecallReconciliation.batch_id == batch.id)).one_or_none()
+        corrected = entry is not None
+        if corrected and not fields["reason"]:
+            raise ValidationError(Msg("A reason is required."), {"reason": [Msg(
+                "This line is already reconciled: give the reason for the correction.")]})
+        if entry is None:
+            entry = RecallReconciliation(recall_id=recall.id, consignee=fields["consignee"], batch_id=batch.id)
+            session.add(entry)
+        entry.quantity_delivered, entry.quantity_recovered = counts.delivered, counts.recovered
+        entry.quantity_destroyed, entry.explanation = counts.destroyed, fields["explanation"]
+        entry.recorded_by_id, entry.recorded_at = actor.id, uow.now()
+        session.flush()
+        action = "recall_reconciliation.corrected" if corrected else "recall_reconciliation.recorded"
+        uow.record(DomainEvent(action, "recall_reconciliation", str(entry.id), reason=fields["reason"],
+                               actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+def complete_recall(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /recalls/<id>/completion``: every line reconciled; the final report is signed next."""
+    fields = schemas.load(schemas.RecallCompletion, data)
+    with uow:
+        recall = load_recall(uow, recall_id)
+        check_may_complete(_facts(uow.session, recall))
+        recall.status, recall.completed_at = RecallStatus.completed.value, uow.now()
+        uow.record(DomainEvent("recall.completed", "recall", str(recall.id), reason=fields["comment"],
+                               actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+def cancel_recall(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /recalls/<id>/cancellation {reason}``: a proposal not pursued; a decided recall runs on."""
+    fields = schemas.load(schemas.RecallCancellation, data)
+    with uow:
+        recall = load_recall(uow, recall_id)
+        check_may_cancel(_facts(uow.session, recall))
+        recall.status, recall.cancel_reason = RecallStatus.cancelled.value, fields["reason"]
+        uow.record(DomainEvent("recall.cancelled", "recall", str(recall.id), reason=fields["reason"],
+                               actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+# --- configuration: the clocks per level (HO-06) ------------------------------------------------------
+
+
+def _clock_lines(session) -> list[str]:
+    """The configuration as the audit trail states it (sorted lines of ``models.recall_clock_line``)."""
+    return sorted(recall_clock_line(row) for row in session.scalars(sa.select(RecallClockRow)))
+
+
+def seed_recall_clocks(uow: UnitOfWork) -> bool:
+    """The DESIGN §4 defaults for every level without a row (``gmp init``); idempotent. Inside the
+    caller's unit of work; the caller commits."""
+    session = uow.session
+    present = set(session.scalars(sa.select(RecallClockRow.level)))
+    missing = [clock for level, clock in DEFAULT_RECALL_CLOCKS.items() if level.value not in present]
+    for clock in missing:
+        session.add(RecallClockRow(level=clock.level.value, notify_hours=clock.notify_hours,
+                                   report_and_plan_days=clock.report_and_plan_days,
+                                   progress_every_days=clock.progress_every_days, updated_at=uow.now()))
+    if missing:
+        session.flush()
+        uow.record(DomainEvent("recall_clock.changed", "configuration", "recall_clocks",
+                               {"recall_clocks": [None, _clock_lines(session)]},
+                               reason="defaults of DESIGN §4 (2007 rules), to be confirmed by regulatory affairs"))
+    return bool(missing)
+
+
+def list_recall_clocks(uow: UnitOfWork) -> list[dict]:
+    with uow:
+        return [{"level": c.level.value, "notify_hours": c.notify_hours,
+                 "report_and_plan_days": c.report_and_plan_days, "progress_every_days": c.progress_every_days}
+                for c in recall_clocks(uow.session).values()]
+
+
+def change_recall_clock(uow: UnitOfWork, level: str, data: dict, *, actor: Actor) -> list[dict]:
+    """``POST /recall-clocks/<level>``: the administrator changes a level's clocks, with a reason (e.g. the
+    2022 values after regulatory affairs verified them); a decided recall's clocks follow the new values."""
+    fields = schemas.load(schemas.RecallClockChange, data)
+    try:
+        level_key = RecallLevel(level)
+    except ValueError:
+        raise ValidationError(Msg("Unknown level."), {"level": [Msg("One of I, II or III.")]}) from None
+    values = {name: check_clock(name, fields[name]) for name in CLOCK_FIELDS}
+    with uow:
+        session = uow.session
+        before = _clock_lines(session)
+        row = session.get(RecallClockRow, level_key.value, with_for_update=True)
+        if row is None:
+            row = RecallClockRow(level=level_key.value)
+            session.add(row)
+        row.notify_hours, row.report_and_plan_days = values["notify_hours"], values["report_and_plan_days"]
+        row.progress_every_days, row.updated_at = values["progress_every_days"], uow.now()
+        session.flush()
+        uow.record(DomainEvent("recall_clock.changed", "configuration", "recall_clocks",
+                               {"recall_clocks": [before, _clock_lines(session)]}, reason=fields["reason"],
+                               actor_id=actor.id))
+        uow.commit()
+    return list_recall_clocks(uow)

@@ -1,0 +1,192 @@
+"""Recall pages: the list, a proposal (from a complaint or a batch), and the recall page with its clocks,
+the signing dialogs of the QA head and the QP, the register entries, the consignee list and its
+reconciliation. Forms post plain fields; the services validate them."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from gmp_complaints.domain.errors import Msg
+from gmp_complaints.domain.recall import (
+    DEPTH_LABELS,
+    LEVEL_DEFINITIONS,
+    LEVEL_LABELS,
+    NOTIFICATION_KIND_LABELS,
+    ORIGIN_LABELS,
+    STATUS_LABELS,
+    FdaClass,
+    RecallDepth,
+    RecallLevel,
+    RecallOrigin,
+    RecallStatus,
+)
+from gmp_complaints.domain.roles import Actor, Role
+from gmp_complaints.i18n import signature_labels, translate
+from gmp_complaints.services import notifications, recalls
+from gmp_complaints.services.complaint_queries import get_complaint
+from gmp_complaints.web import client_ip, settings, uow
+from gmp_complaints.web.forms import run_form
+from signatures.statement import statement_text
+
+bp = Blueprint("recalls", __name__, url_prefix="/recalls")
+
+def _actor() -> Actor:
+    return Actor(current_user.id, current_user.roles)
+
+
+def _labels() -> dict:
+    return {"status": {k.value: translate(v) for k, v in STATUS_LABELS.items()},
+            "level": {k.value: translate(v) for k, v in LEVEL_LABELS.items()},
+            "definition": {k.value: translate(v) for k, v in LEVEL_DEFINITIONS.items()},
+            "depth": {k.value: translate(v) for k, v in DEPTH_LABELS.items()},
+            "origin": {k.value: translate(v) for k, v in ORIGIN_LABELS.items()},
+            "kind": {k: translate(v) for k, v in NOTIFICATION_KIND_LABELS.items()}}
+
+
+def _flag(value: str | None) -> bool | None:
+    return {"yes": True, "on": True, "no": False}.get(value or "")
+
+
+@bp.route("/")
+def index():
+    status = request.args.get("status") or None
+    return render_template("recalls/list.html", rows=recalls.list_recalls(uow(), status=status), labels=_labels(),
+                           statuses=list(RecallStatus), status=status)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """A proposal from a complaint (``?complaint=ID``) or a batch (``?batch_no=…&product_code=…``)."""
+    complaint_id = request.values.get("complaint", type=int)
+    errors, form = {}, dict(request.values)
+    if request.method == "POST":
+        data = {
+            "complaint_ids": [complaint_id] if complaint_id else [],
+            "batch_nos": [b.strip() for b in (request.form.get("batch_nos") or "").replace("，", ",").split(",")
+                          if b.strip()],
+            **{k: request.form.get(k) or None for k in ("product_code", "origin", "origin_reference", "level",
+                                                        "depth", "fda_class", "reason", "supply_impact")},
+            "safety_hazard": _flag(request.form.get("safety_hazard")),
+            "no_alternative_product": request.form.get("no_alternative_product") == "yes",
+            "mock": request.form.get("mock") == "yes",
+        }
+        result = run_form(lambda: recalls.propose_recall(uow(), data, actor=_actor()),
+                          show_errors=lambda e: _new_page(complaint_id, e, form), done_url=request.path,
+                          general_field="_form",
+                          success=lambda made: (url_for("recalls.show", recall_id=made["id"]),
+                                                _("Recall %(number)s proposed.", number=made["number"])))
+        return result
+    if complaint_id:  # from a complaint: its product and batches, to narrow down or widen
+        complaint = get_complaint(uow(), complaint_id, roles=current_user.roles)
+        form = {"product_code": complaint["product_code"], "batch_nos": ", ".join(complaint["batch_nos"]), **form}
+    return _new_page(complaint_id, errors, form)
+
+
+def _new_page(complaint_id, errors, form):
+    return render_template("recalls/new.html", complaint_id=complaint_id, errors=errors, form=form,
+                           labels=_labels(), levels=list(RecallLevel), depths=list(RecallDepth),
+                           origins=list(RecallOrigin), fda_classes=list(FdaClass))
+
+
+def time_left(due_at: str, now: datetime) -> tuple[str, bool]:
+    """"in 23 h 10 min" or "overdue by 2 h 5 min", and whether it is overdue."""
+    delta = datetime.fromisoformat(due_at) - now
+    overdue = delta.total_seconds() < 0
+    minutes = int(abs(delta.total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    span = (_("%(d)s d %(h)s h", d=days, h=rest // 60) if days else
+            _("%(h)s h %(m)s min", h=rest // 60, m=rest % 60))
+    return (_("overdue by %(span)s", span=span) if overdue else _("in %(span)s", span=span)), overdue
+
+
+CLOCK_LABELS = (("notify_consignees_by", Msg("Notify consignees")),
+                ("report_and_plan_by", Msg("Investigation report and recall plan")),
+                ("next_progress_report_by", Msg("Next progress report")))
+
+
+@bp.route("/<int:recall_id>")
+def show(recall_id: int, errors: dict | None = None, open_form: str | None = None):
+    recall = recalls.get_recall(uow(), recall_id)
+    roles = set(current_user.roles)
+    now = datetime.now(ZoneInfo(settings().site_timezone))
+    clocks = []
+    for key, label in CLOCK_LABELS:
+        due_at = recall["deadlines"][key]
+        left, overdue = time_left(due_at, now) if due_at else ("", False)
+        clocks.append({"key": key, "label": translate(label), "due_at": due_at, "left": left, "overdue": overdue})
+    entries = [{**n, "overdue": not n["sent_at"] and time_left(n["due_at"], now)[1],
+                "late": bool(n["sent_at"]) and datetime.fromisoformat(n["sent_at"]) > datetime.fromisoformat(n["due_at"])}
+               for n in recall["notifications"]]
+    return render_template(
+        "recalls/show.html", recall=recall, labels=_labels(), errors=errors or {}, open_form=open_form,
+        clocks=clocks, notifications=entries,
+        form=request.form if errors else {}, sign_labels=signature_labels(), statement=statement_text(str(get_locale())),
+        may_sign=bool(roles & {Role.qa_head.value, Role.qp.value}),
+        may_run=bool(roles & {Role.recall_coordinator.value, Role.qa_officer.value, Role.qa_head.value}),
+        is_qa_head=Role.qa_head.value in roles)
+
+
+@bp.route("/<int:recall_id>/consignees")
+def consignees(recall_id: int):
+    recall = recalls.get_recall(uow(), recall_id)
+    _number, lines = recalls.get_consignees(uow(), recall_id)
+    return render_template("recalls/consignees.html", recall=recall, lines=lines, labels=_labels(),
+                           may_run=bool(set(current_user.roles) & {Role.recall_coordinator.value,
+                                                                    Role.qa_officer.value, Role.qa_head.value}),
+                           errors={}, open_form=None)
+
+
+def _run(recall_id: int, form_name: str, call, *, back: str = "recalls.show"):
+    return run_form(call, show_errors=lambda errors: show(recall_id, errors=errors, open_form=form_name),
+                    done_url=url_for(back, recall_id=recall_id), general_field="_form")
+
+
+def _fields(*names: str) -> dict:
+    return {name: request.form.get(name) or None for name in names}
+
+
+@bp.route("/<int:recall_id>/signatures", methods=["POST"])
+def sign(recall_id: int):
+    data = _fields("step", "username", "password", "comment")
+    return _run(recall_id, f"sign_{data['step']}", lambda: recalls.sign_recall(
+        uow(), recall_id, data, actor=_actor(), source_ip=client_ip()))
+
+
+@bp.route("/<int:recall_id>/reconciliation", methods=["POST"])
+def reconcile(recall_id: int):
+    data = _fields("consignee", "batch_no", "explanation", "reason")
+    for name in ("quantity_recovered", "quantity_destroyed"):
+        raw = (request.form.get(name) or "").strip()
+        data[name] = int(raw) if raw.isdigit() else (raw or None)
+    return _run(recall_id, "reconcile", lambda: recalls.record_reconciliation(uow(), recall_id, data, actor=_actor()))
+
+
+@bp.route("/<int:recall_id>/completion", methods=["POST"])
+def complete(recall_id: int):
+    return _run(recall_id, "complete", lambda: recalls.complete_recall(uow(), recall_id, _fields("comment"),
+                                                                       actor=_actor()))
+
+
+@bp.route("/<int:recall_id>/cancellation", methods=["POST"])
+def cancel(recall_id: int):
+    return _run(recall_id, "cancel", lambda: recalls.cancel_recall(uow(), recall_id, _fields("reason"),
+                                                                   actor=_actor()))
+
+
+@bp.route("/<int:recall_id>/notifications/<int:notification_id>/sent", methods=["POST"])
+def notification_sent(recall_id: int, notification_id: int):
+    data = _fields("sent_at", "method", "reference")
+    if data["sent_at"] and len(data["sent_at"]) == 16:  # <input type="datetime-local">: site time, no offset
+        data["sent_at"] = f"{data['sent_at']}:00{_site_offset()}"
+    return _run(recall_id, f"sent_{notification_id}", lambda: notifications.mark_sent(
+        uow(), notification_id, data, actor=_actor()))
+
+
+def _site_offset() -> str:
+    offset = datetime.now(ZoneInfo(settings().site_timezone)).strftime("%z")
+    return f"{offset[:3]}:{offset[3:]}"

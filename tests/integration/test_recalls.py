@@ -1,0 +1,353 @@
+"""Recall through /api/v1 (SOP 5.5.3, DESIGN §4 and §6; HO-05 … HO-11): the record and its number, the
+decision signed by the QA head and the QP, the clocks and the register, the consignee list and its
+reconciliation, the final report, and the complaint that cannot close over an open recall. SQLite and
+PostgreSQL."""
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.integration.test_complaints_api import TODAY, api, assign_investigator, registration, settings  # noqa: F401
+from tests.integration.test_signatures import classified, sign
+
+
+@pytest.fixture
+def recall_api(api, client, make_user):
+    """The complaint API's users, a recall coordinator and distribution records with contacts."""
+    _, password = make_user("zhou.min", "recall_coordinator", identity_verified=True)
+    api.tokens["recall_coordinator"] = client.post(
+        "/api/v1/auth/token", json={"username": "zhou.min", "password": password}).get_json()["token"]
+    api.credentials["recall_coordinator"] = ("zhou.min", password)
+    for consignee, batch_no, quantity, shipped, extra in (
+            ("国药控股上海", "B2602", 1200, "2026-03-01", {"contact": "陈经理", "phone": "021-5555 0101",
+                                                         "email": "recall@sinopharm-sh.example.cn",
+                                                         "out_of_hours_contact": "139 0000 0101"}),
+            ("国药控股上海", "B2602", 300, "2026-04-01", {"contact": "陈经理", "phone": "021-5555 0101"}),
+            ("华润医药北京", "B2602", 800, "2026-03-05", {"address": "北京市东城区", "is_export": False}),
+            ("Apotheke Berlin", "B2602", 50, "2026-03-20", {"is_export": True}),
+            ("仁和大药房", "B2603", 400, "2026-04-02", {})):
+        api.ok("qa_officer", "/distributions", {"product_code": "P-001", "batch_no": batch_no, "consignee": consignee,
+                                                "quantity": quantity, "shipped_on": shipped, **extra}, 201)
+    return api
+
+
+def proposal(**overrides):
+    body = {"complaint_ids": [], "batch_nos": ["B2602"], "product_code": "P-001", "level": "I",
+            "depth": "retail", "reason": "胶囊受潮，可能影响疗效", "safety_hazard": False, "mock": False}
+    body.update(overrides)
+    return body
+
+
+def decide(api, recall_id):
+    api.ok("qp", f"/recalls/{recall_id}/signatures", api.signed("qp", {"step": "recall_decision"}), 201)
+    return api.ok("qa_head", f"/recalls/{recall_id}/signatures", api.signed("qa_head", {"step": "recall_decision"}),
+                  201)
+
+
+def send_everything(api, recall_id):
+    """Every register entry of the recall recorded as sent, at the decision time (to the second)."""
+    recall = api.get("qa_head", f"/recalls/{recall_id}").get_json()
+    for entry in recall["notifications"]:
+        if entry["sent_at"] is None:
+            api.ok("recall_coordinator", f"/notifications/{entry['id']}/sent",
+                   {"sent_at": recall["decided_at"], "method": "email", "reference": f"{entry['kind']} sent"})
+
+
+def rows(app, sql):
+    with app.extensions["gmp_engine"].connect() as connection:
+        return connection.execute(sa.text(sql)).all()
+
+
+def business_events(app, recall_id):
+    return rows(app, f"SELECT action FROM audit_events WHERE entity_type = 'recall' AND entity_id = '{recall_id}' "
+                     f"ORDER BY log_index")
+
+
+@pytest.mark.req("HO-05", "REC-04")
+def test_a_recall_is_numbered_and_its_level_is_chosen_not_copied_from_the_complaint_class(recall_api):
+    api = recall_api
+    cid = classified(api, "III")
+    first = api.ok("qa_officer", "/recalls", proposal(complaint_ids=[cid], product_code=None, level="I",
+                                                      fda_class="II", no_alternative_product=True,
+                                                      supply_impact="唯一供应商，需通知短缺"), 201)
+    assert first["number"] == "RC-26-001" and first["status"] == "proposed"
+    assert first["level"] == "I" and first["fda_class"] == "II"  # a class III complaint, a level I recall
+    assert first["origin"] == "complaint" and first["complaint_ids"] == [cid] and first["batch_nos"] == ["B2602"]
+    assert first["no_alternative_product"] is True and first["supply_impact"] == "唯一供应商，需通知短缺"
+    assert first["decided_at"] is None and first["deadlines"] == {
+        "notify_consignees_by": None, "report_and_plan_by": None, "next_progress_report_by": None}
+    second = api.ok("recall_coordinator", "/recalls", proposal(origin="regulator_order",
+                                                               origin_reference="沪药监〔2026〕12号"), 201)
+    assert second["number"] == "RC-26-002" and second["origin"] == "regulator_order"
+    assert api.get("intake", f"/recalls/{first['id']}").status_code == 200  # everyone in the process reads it
+    assert api.post("intake", "/recalls", proposal()).status_code == 403
+    linked = api.get("qa_officer", "/recalls?status=proposed").get_json()["recalls"]
+    assert [r["number"] for r in linked] == ["RC-26-002", "RC-26-001"]
+
+
+@pytest.mark.req("HO-05", "VAL-03")
+def test_bad_input_names_the_field_and_stores_nothing(app, recall_api):
+    api = recall_api
+    cases = ((proposal(batch_nos=["B9999"]), "batch_nos"), (proposal(level="IV"), "level"),
+             (proposal(depth="pharmacy"), "depth"), (proposal(safety_hazard="yes"), "safety_hazard"),
+             (proposal(complaint_ids=[999]), "complaint_ids"), (proposal(product_code="P-404"), "product_code"),
+             (proposal(origin="regulator_order"), "origin_reference"),
+             (proposal(no_alternative_product=True), "supply_impact"), (proposal(reason=""), "reason"))
+    for body, field in cases:
+        response = api.post("qa_officer", "/recalls", body)
+        assert response.status_code == 400 and field in response.get_json()["error"]["fields"], (field, response.get_json())
+    assert rows(app, "SELECT count(*) FROM recalls") == [(0,)]
+    assert rows(app, "SELECT count(*) FROM number_counters WHERE scope LIKE 'RC:%'") == [(0,)]
+    assert api.ok("qa_officer", "/recalls", proposal(), 201)["number"] == "RC-26-001"  # no number was used up
+
+
+@pytest.mark.req("HO-05", "HO-06", "SIG-06", "SIG-08")
+def test_the_decision_is_signed_by_the_qa_head_and_the_qp_and_the_second_signature_starts_the_clocks(app, recall_api):
+    api = recall_api
+    recall = api.ok("qa_head", "/recalls", proposal(level="II"), 201)
+    rid = recall["id"]
+    # The proposer does not approve their own proposal; QA officers and coordinators do not sign it at all.
+    own = api.post("qa_head", f"/recalls/{rid}/signatures", api.signed("qa_head", {"step": "recall_decision"}))
+    assert own.status_code == 403 and "author" in own.get_json()["error"]["message"]
+    assert api.post("recall_coordinator", f"/recalls/{rid}/signatures",
+                    api.signed("recall_coordinator", {"step": "recall_decision"})).status_code == 403
+    recall = api.ok("qa_officer", "/recalls", proposal(level="II"), 201)
+    rid = recall["id"]
+    after_qp = api.ok("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_decision"}), 201)
+    assert after_qp["status"] == "proposed" and after_qp["decided_at"] is None
+    again = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_decision"}))
+    assert again.status_code == 409
+    decided = api.ok("qa_head", f"/recalls/{rid}/signatures", api.signed("qa_head", {"step": "recall_decision"}), 201)
+    assert decided["status"] == "in_progress"
+    assert [(s["step"], s["signed_role"], s["status"]) for s in decided["signatures"]] == [
+        ("recall_decision", "qp", "valid"), ("recall_decision", "qa_head", "valid")]
+    decided_at = datetime.fromisoformat(decided["decided_at"])
+    assert decided["decided_at"] == decided["signatures"][1]["signed_at"]  # the second signature's time
+    assert decided_at.utcoffset() == timedelta(hours=8)  # site time, with its offset
+    deadlines = {k: datetime.fromisoformat(v) for k, v in decided["deadlines"].items()}
+    assert deadlines == {"notify_consignees_by": decided_at + timedelta(hours=48),
+                         "report_and_plan_by": decided_at + timedelta(days=3),
+                         "next_progress_report_by": decided_at + timedelta(days=3)}
+    register = api.get("qa_head", "/notifications")
+    entries = {(n["kind"], n["subject"]): n for n in register.get_json()["notifications"]}
+    assert set(entries) == {(k, recall["number"]) for k in ("recall_notice", "recall_report_and_plan",
+                                                             "recall_progress")}
+    assert datetime.fromisoformat(entries[("recall_notice", recall["number"])]["due_at"]) == \
+        deadlines["notify_consignees_by"]
+    assert all(n["status"] == "due" for n in entries.values())
+    assert api.post("qa_head", f"/recalls/{rid}/signatures",
+                    api.signed("qa_head", {"step": "recall_decision"})).status_code == 409
+
+
+@pytest.mark.req("HO-06")
+def test_recall_clocks_are_configuration_changed_with_a_reason_and_audited(app, recall_api, make_user, client):
+    api = recall_api
+    _, password = make_user("sun.qiang", "admin")
+    admin = client.post("/api/v1/auth/token", json={"username": "sun.qiang", "password": password}).get_json()["token"]
+    api.tokens["admin"] = admin
+    clocks = api.get("qa_head", "/recall-clocks").get_json()["recall_clocks"]
+    assert clocks[0] == {"level": "I", "notify_hours": 24, "report_and_plan_days": 1, "progress_every_days": 1}
+    assert api.post("admin", "/recall-clocks/I", {"notify_hours": 24, "report_and_plan_days": 1,
+                                                  "progress_every_days": 1}).status_code == 400  # no reason
+    assert api.post("admin", "/recall-clocks/IV", {"notify_hours": 1, "report_and_plan_days": 1,
+                                                   "progress_every_days": 1, "reason": "r"}).status_code == 400
+    assert api.post("qa_head", "/recall-clocks/I", {"notify_hours": 12, "report_and_plan_days": 1,
+                                                    "progress_every_days": 1, "reason": "r"}).status_code == 403
+    changed = api.ok("admin", "/recall-clocks/I", {"notify_hours": 24, "report_and_plan_days": 1,
+                                                   "progress_every_days": 3, "reason": "2022 年办法，法规事务已核对"})
+    assert changed[0]["progress_every_days"] == 3
+    [(reason,)] = rows(app, "SELECT reason FROM audit_events WHERE action = 'recall_clock.changed' "
+                            "AND reason LIKE '2022%'")
+    assert reason == "2022 年办法，法规事务已核对"
+
+
+@pytest.mark.req("HO-07")
+def test_a_safety_hazard_recall_goes_no_further_until_its_immediate_report_is_sent(app, recall_api):
+    api = recall_api
+    recall = api.ok("qa_officer", "/recalls", proposal(safety_hazard=True), 201)
+    decided = decide(api, recall["id"])
+    notice = next(n for n in decided["notifications"] if n["kind"] == "recall_notice")
+    assert notice["due_at"] == decided["decided_at"]  # at once (China GMP Art. 301)
+    line = {"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 800, "quantity_destroyed": 0}
+    blocked = api.post("recall_coordinator", f"/recalls/{recall['id']}/reconciliation", line)
+    assert blocked.status_code == 409 and "immediate report" in blocked.get_json()["error"]["message"]
+    assert rows(app, "SELECT count(*) FROM recall_reconciliations") == [(0,)]
+    sent_at = datetime.fromisoformat(decided["decided_at"])  # shown to the second: not later than now
+    future = api.post("recall_coordinator", f"/notifications/{notice['id']}/sent",
+                      {"sent_at": (sent_at + timedelta(days=2)).isoformat(), "method": "fax"})
+    assert future.status_code == 400 and "sent_at" in future.get_json()["error"]["fields"]
+    assert api.post("intake", f"/notifications/{notice['id']}/sent",
+                    {"sent_at": sent_at.isoformat(), "method": "fax"}).status_code == 403
+    sent = api.ok("recall_coordinator", f"/notifications/{notice['id']}/sent",
+                  {"sent_at": sent_at.isoformat(), "method": "fax", "reference": "传真 021-1234"})
+    assert sent["status"] == "sent" and sent["reference"] == "传真 021-1234"
+    assert api.post("recall_coordinator", f"/notifications/{notice['id']}/sent",
+                    {"sent_at": sent_at.isoformat(), "method": "fax"}).status_code == 409
+    reconciled = api.ok("recall_coordinator", f"/recalls/{recall['id']}/reconciliation", line)
+    assert reconciled["reconciliation"][0]["quantity_recovered"] == 800
+
+
+@pytest.mark.req("HO-09", "HO-10")
+def test_consignee_list_reconciliation_completion_and_the_signed_final_report(app, recall_api):
+    api = recall_api
+    recall = api.ok("qa_officer", "/recalls", proposal(level="III"), 201)
+    rid = recall["id"]
+    listed = api.get("recall_coordinator", f"/recalls/{rid}/consignees").get_json()["consignees"]
+    # One line per consignee and batch, from the distribution records of the recalled batch only.
+    assert [(c["consignee"], c["batch_no"], c["quantity_delivered"]) for c in listed] == [
+        ("Apotheke Berlin", "B2602", 50), ("华润医药北京", "B2602", 800), ("国药控股上海", "B2602", 1500)]
+    shanghai = listed[2]
+    assert shanghai["shipped_on"] == "2026-03-01" and shanghai["last_shipped_on"] == "2026-04-01"
+    assert shanghai["contact"] == "陈经理" and shanghai["phone"] == "021-5555 0101"
+    # Each contact from the latest shipment that gives it: the second gave no e-mail, the first did.
+    assert shanghai["email"] == "recall@sinopharm-sh.example.cn" and shanghai["out_of_hours_contact"] == "139 0000 0101"
+    assert listed[0]["is_export"] is True and all(c["reconciled"] is False for c in listed)
+    csv_text = api.get("recall_coordinator", f"/recalls/{rid}/consignees?format=csv").get_data(as_text=True)
+    assert csv_text.splitlines()[0].lstrip("\ufeff").startswith("consignee,batch_no,quantity_delivered")
+    assert "国药控股上海,B2602,1500" in csv_text
+    # Nothing is reconciled before the decision.
+    early = api.post("recall_coordinator", f"/recalls/{rid}/reconciliation",
+                     {"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 1, "quantity_destroyed": 0,
+                      "explanation": "x"})
+    assert early.status_code == 409
+    decide(api, rid)
+    bad = (({"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 801, "quantity_destroyed": 0},
+            "quantity_recovered"),
+           ({"consignee": "同仁堂", "batch_no": "B2602", "quantity_recovered": 1, "quantity_destroyed": 0}, "consignee"),
+           ({"consignee": "仁和大药房", "batch_no": "B2603", "quantity_recovered": 1, "quantity_destroyed": 0}, "batch_no"),
+           ({"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 700, "quantity_destroyed": 0},
+            "explanation"),
+           ({"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": -1, "quantity_destroyed": 0},
+            "quantity_recovered"))
+    for body, field in bad:
+        response = api.post("recall_coordinator", f"/recalls/{rid}/reconciliation", body)
+        assert response.status_code == 400 and field in response.get_json()["error"]["fields"], (field, response.get_json())
+    assert rows(app, "SELECT count(*) FROM recall_reconciliations") == [(0,)]
+    api.ok("recall_coordinator", f"/recalls/{rid}/reconciliation",
+           {"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 700, "quantity_destroyed": 0,
+            "explanation": "100 盒已售出至患者，已通知"})
+    # Unreconciled lines: neither completion nor the final report.
+    assert api.post("recall_coordinator", f"/recalls/{rid}/completion", {}).status_code == 409
+    unreconciled = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}))
+    assert unreconciled.status_code == 409 and "not reconciled" in unreconciled.get_json()["error"]["message"]
+    for consignee, recovered, destroyed in (("Apotheke Berlin", 0, 50), ("国药控股上海", 1500, 0)):
+        api.ok("recall_coordinator", f"/recalls/{rid}/reconciliation",
+               {"consignee": consignee, "batch_no": "B2602", "quantity_recovered": recovered,
+                "quantity_destroyed": destroyed})
+    # A correction of a recorded line needs a reason, and is audited as a change.
+    assert api.post("recall_coordinator", f"/recalls/{rid}/reconciliation",
+                    {"consignee": "国药控股上海", "batch_no": "B2602", "quantity_recovered": 1490,
+                     "quantity_destroyed": 10}).status_code == 400
+    corrected = api.ok("recall_coordinator", f"/recalls/{rid}/reconciliation",
+                       {"consignee": "国药控股上海", "batch_no": "B2602", "quantity_recovered": 1490,
+                        "quantity_destroyed": 10, "reason": "10 盒破损，现场销毁"})
+    line = next(x for x in corrected["reconciliation"] if x["consignee"] == "国药控股上海")
+    assert (line["quantity_recovered"], line["quantity_destroyed"], line["quantity_outstanding"]) == (1490, 10, 0)
+    assert line["stock_status"] == "quarantined_recalled"
+    completed = api.ok("recall_coordinator", f"/recalls/{rid}/completion", {"comment": "全部对账完成"})
+    assert completed["status"] == "completed" and completed["deadlines"]["next_progress_report_by"] is None
+    # Nothing owed to the authority may be left unsent when the final report is signed.
+    unsent = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}))
+    assert unsent.status_code == 409 and "not recorded as sent" in unsent.get_json()["error"]["message"]
+    send_everything(api, rid)
+    # The coordinator who reconciled does not sign the final report; the QA head and the QP do.
+    api.ok("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}), 201)
+    closed = api.ok("qa_head", f"/recalls/{rid}/signatures", api.signed("qa_head", {"step": "recall_closure"}), 201)
+    assert closed["status"] == "closed" and closed["closed_at"] is not None
+    assert [s["step"] for s in closed["signatures"]] == ["recall_decision"] * 2 + ["recall_closure"] * 2
+    assert all(s["status"] == "valid" for s in closed["signatures"])
+    actions = [a for (a,) in business_events(app, rid)]
+    assert actions[0] == "recall.proposed" and actions[-1] == "recall.closed" and "recall.completed" in actions
+    changes = rows(app, "SELECT reason FROM audit_events WHERE action = 'recall_reconciliation.corrected'")
+    assert changes == [("10 盒破损，现场销毁",)]
+
+
+@pytest.mark.req("HO-05", "WF-16")
+def test_a_complaint_does_not_close_over_a_chosen_or_open_recall(app, recall_api):
+    api = recall_api
+    cid = classified(api, "III")
+    assign_investigator(api, cid)
+    api.ok("investigator", f"/complaints/{cid}/investigation",
+           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/assessment",
+           {"reasonable": True, "actions": ["recall"], "adr_confirmed": False, "regulator_report_required": False})
+    assert sign(api, "qa_head", cid, "capa_not_needed", comment="召回即为纠正措施").status_code == 201
+    api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": TODAY, "summary": "答复"})
+    api.ok("intake", f"/complaints/{cid}/customer-responses", {"received_on": TODAY, "satisfied": True, "text": "满意"})
+    assert sign(api, "qa_head", cid, "audit_trail_review").status_code == 201
+    closure = api.signed("qa_head", {"comment": "关闭"})
+    chosen = api.post("qa_head", f"/complaints/{cid}/closure", closure)
+    assert chosen.status_code == 409 and "no recall record" in chosen.get_json()["error"]["message"]
+    recall = api.ok("qa_officer", "/recalls", proposal(complaint_ids=[cid]), 201)
+    before = api.get("qa_head", f"/complaints/{cid}").get_json()
+    still_open = api.post("qa_head", f"/complaints/{cid}/closure", closure)
+    assert still_open.status_code == 409 and recall["number"] in still_open.get_json()["error"]["message"]
+    after = api.get("qa_head", f"/complaints/{cid}").get_json()
+    assert (after["status"], after["version"], after["signatures"]) == (
+        before["status"], before["version"], before["signatures"])
+    # A proposal not pursued is cancelled with a reason (QA head only); the complaint may then close.
+    assert api.post("qa_officer", f"/recalls/{recall['id']}/cancellation", {"reason": "x"}).status_code == 403
+    assert api.post("qa_head", f"/recalls/{recall['id']}/cancellation", {}).status_code == 400
+    cancelled = api.ok("qa_head", f"/recalls/{recall['id']}/cancellation", {"reason": "风险评估：无需召回"})
+    assert cancelled["status"] == "cancelled" and cancelled["cancel_reason"] == "风险评估：无需召回"
+    assert api.post("qa_head", f"/recalls/{recall['id']}/cancellation", {"reason": "again"}).status_code == 409
+    assert api.ok("qa_head", f"/complaints/{cid}/closure", closure)["status"] == "closed"
+
+
+@pytest.mark.req("SIG-03", "HO-05")
+def test_a_refused_decision_changes_nothing(app, recall_api):
+    api = recall_api
+    recall = api.ok("qa_officer", "/recalls", proposal(), 201)
+    rid = recall["id"]
+    events = business_events(app, rid)
+    username, _ = api.credentials["qp"]
+    wrong = api.post("qp", f"/recalls/{rid}/signatures", {"username": username, "password": "not-it",
+                                                          "step": "recall_decision"})
+    assert wrong.status_code == 401
+    assert api.post("intake", f"/recalls/{rid}/signatures",
+                    api.signed("intake", {"step": "recall_decision"})).status_code == 403
+    assert api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "closure"})).status_code == 400
+    after = api.get("qa_head", f"/recalls/{rid}").get_json()
+    assert (after["status"], after["version"], after["signatures"]) == ("proposed", recall["version"], [])
+    assert business_events(app, rid) == events
+    assert rows(app, "SELECT count(*) FROM signatures WHERE record_type = 'recall'") == [(0,)]
+
+
+@pytest.mark.req("HO-06")
+def test_progress_reports_fall_due_one_after_another_and_the_timer_escalates_what_is_overdue(app, recall_api):
+    from click.testing import CliRunner
+
+    from gmp_complaints.cli import main
+    from tests.integration.test_signatures import _env_of
+
+    api = recall_api
+    recall = api.ok("qa_officer", "/recalls", proposal(level="I"), 201)
+    decided = decide(api, recall["id"])
+    progress = next(n for n in decided["notifications"] if n["kind"] == "recall_progress")
+    sent_at = datetime.fromisoformat(decided["decided_at"])  # shown to the second: not later than now
+    api.ok("recall_coordinator", f"/notifications/{progress['id']}/sent",
+           {"sent_at": sent_at.isoformat(), "method": "email", "reference": "进展报告 1"})
+    after = api.get("qa_head", f"/recalls/{recall['id']}").get_json()
+    next_due = [n for n in after["notifications"] if n["kind"] == "recall_progress" and n["sent_at"] is None]
+    assert [datetime.fromisoformat(n["due_at"]) for n in next_due] == [sent_at + timedelta(days=1)]
+    assert datetime.fromisoformat(after["deadlines"]["next_progress_report_by"]) == sent_at + timedelta(days=1)
+    # Two entries are made overdue (the database clock cannot be moved); the timer escalates each once.
+    with app.extensions["gmp_engine"].begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT set_config('gmp.tx', 'test', true)"))
+        connection.execute(sa.text("UPDATE notifications SET due_at = :past WHERE sent_at IS NULL AND kind IN "
+                                   "('recall_notice', 'recall_report_and_plan')"),
+                           {"past": datetime(2026, 11, 1, 1, 0)})
+    overdue = api.get("qa_head", "/notifications?status=overdue").get_json()["notifications"]
+    assert sorted(n["kind"] for n in overdue) == ["recall_notice", "recall_report_and_plan"]
+    assert api.get("qa_head", "/notifications?status=late").status_code == 400
+    board = api.get("qp", "/dashboard?scope=all").get_json()["notifications"]  # the QP's and QA head's dashboard
+    assert sorted((n["kind"], n["status"]) for n in board) == [
+        ("recall_notice", "overdue"), ("recall_progress", "due"), ("recall_report_and_plan", "overdue")]
+    assert api.get("intake", "/dashboard?scope=all").get_json()["notifications"] == []
+    env = _env_of(app)
+    for expected in (2, 0):
+        result = CliRunner(env=env).invoke(main, ["tick"])
+        assert result.exit_code == 0 and f"overdue regulator notifications escalated: {expected}." in result.output, \
+            result.output
+    assert len(rows(app, "SELECT log_index FROM audit_events WHERE action = 'notification.escalated'")) == 2
