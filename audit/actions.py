@@ -112,6 +112,10 @@ ACTIONS: dict[str, ActionSpec] = {
     "recall_reconciliation.recorded": ActionSpec(ActionKind.create, Msg("Recall reconciliation recorded")),
     "recall_reconciliation.corrected": ActionSpec(ActionKind.change, Msg("Recall reconciliation corrected")),
     "recall_clock.changed": ActionSpec(ActionKind.change, Msg("Recall clocks changed")),
+    "return.received": ActionSpec(ActionKind.create, Msg("Returned goods received (quarantined)")),
+    "return.evaluated": ActionSpec(ActionKind.create, Msg("Returned goods evaluated")),
+    "return.re_evaluated": ActionSpec(ActionKind.change, Msg("Evaluation of returned goods corrected")),
+    "return.disposed": ActionSpec(ActionKind.create, Msg("Disposition of returned goods (signed)")),
     "notification.due": ActionSpec(ActionKind.system, Msg("Regulator notification due")),
     "notification.sent": ActionSpec(ActionKind.create, Msg("Regulator notification sent")),
     "notification.escalated": ActionSpec(
@@ -157,6 +161,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "recall": Msg("Recall"),
     "recall_reconciliation": Msg("Recall reconciliation"),
     "notification": Msg("Regulator notification"),
+    "return": Msg("Returned goods"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {
@@ -377,6 +382,18 @@ FIELD_LABELS: dict[str, Msg] = {
     "notify_hours": Msg("Notify consignees within (hours)"),
     "report_and_plan_days": Msg("Report and plan within (days)"),
     "progress_every_days": Msg("Progress report every (days)"),
+    "quantity_received": Msg("Quantity received"),
+    "condition": Msg("Condition"),
+    "storage_conditions": Msg("Storage and shipping conditions"),
+    "sample_result": Msg("Retained-sample test"),
+    "test_reference": Msg("Test record"),
+    "other_batches_implicated": Msg("Other batches implicated"),
+    "investigation_ref": Msg("Investigation"),
+    "evaluated_by_id": Msg("Evaluated by"),
+    "evaluated_at": Msg("Evaluated at"),
+    "disposition": Msg("Disposition"),
+    "disposition_rationale": Msg("Rationale"),
+    "disposed_at": Msg("Disposed of at"),
 }
 
 

@@ -846,3 +846,50 @@ class Notification(Base):
     #: the overdue escalation ``gmp tick`` sent (once per item)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- returned goods (SOP 5.5.2, DESIGN §4) -----------------------------------------------------------
+
+
+@audited("return")
+class ReturnedGoods(Base):
+    """A return ``RT-<yy>-<nnn>``, linked to a complaint or standalone; quarantined until the QA head's
+    signed disposition, never deleted. Stock goes back only with a passing retained-sample test (the
+    database refuses it otherwise too)."""
+
+    __tablename__ = "returns"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('quarantined', 'evaluated', 'disposed')", name="status_known"),
+        sa.CheckConstraint("quantity_received > 0", name="quantity_positive"),
+        sa.CheckConstraint("sample_result IS NULL OR sample_result IN ('passed', 'failed', 'not_tested')",
+                           name="sample_result_known"),
+        sa.CheckConstraint("disposition IS NULL OR disposition IN ('destroy', 'reprocess', 'return_to_stock')",
+                           name="disposition_known"),
+        sa.CheckConstraint("(status = 'disposed') = (disposition IS NOT NULL)", name="disposed_iff_disposition"),
+        sa.CheckConstraint("disposition IS NULL OR disposition <> 'return_to_stock' OR sample_result = 'passed'",
+                           name="stock_only_after_passing_test"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"), index=True)
+    consignee: Mapped[str | None] = mapped_column(sa.String(200))
+    quantity_received: Mapped[int] = mapped_column(sa.Integer)
+    condition: Mapped[str] = mapped_column(sa.Text)
+    received_on: Mapped[date] = mapped_column(sa.Date)
+    storage_conditions: Mapped[str | None] = mapped_column(sa.Text)
+    sample_result: Mapped[str | None] = mapped_column(sa.String(16))
+    test_reference: Mapped[str | None] = mapped_column(sa.String(200))
+    other_batches_implicated: Mapped[bool | None] = mapped_column(sa.Boolean)
+    investigation_ref: Mapped[str | None] = mapped_column(sa.String(200))
+    evaluated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disposition: Mapped[str | None] = mapped_column(sa.String(16))
+    disposition_rationale: Mapped[str | None] = mapped_column(sa.Text)
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

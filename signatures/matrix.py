@@ -44,6 +44,7 @@ class SigningStep(StrEnum):
     closure = "closure"
     recall_decision = "recall_decision"
     recall_closure = "recall_closure"
+    return_disposition = "return_disposition"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "recall", Msg("Recall decision")),
         _rule(SigningStep.recall_closure, Meaning.approved, {Role.qa_head, Role.qp},
               "recall_final", Msg("Recall final report")),
+        # Returned goods (SOP 5.5.2, HO-12)
+        _rule(SigningStep.return_disposition, Meaning.approved, {Role.qa_head},
+              "return", Msg("Disposition of returned goods")),
     )
 }
 
@@ -171,6 +175,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "capa_action_due": frozenset(),
     "recall": frozenset({"recall.proposed"}),
     "recall_final": frozenset({"recall.proposed", "recall_reconciliation.recorded", "recall.completed"}),
+    "return": frozenset({"return.received", "return.evaluated", "return.re_evaluated"}),
 }
 
 

@@ -141,3 +141,17 @@ def recall_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
         raise ValueError(f"no field list for the scope {scope!r}")
     return {**content, "decided_at": view["decided_at"], "completed_at": view["completed_at"],
             "lines": [_take(line, RECALL_LINE) for line in view["reconciliation"]]}
+
+
+#: what the QA head's disposition of returned goods covers: the receipt, the evaluation and the decision
+RETURN = {"id": None, "number": None, "complaint_id": None, "batch_no": None, "product_code": None, "consignee": None,
+          "quantity_received": None, "condition": None, "received_on": None,
+          "evaluation": ("storage_conditions", "sample_result", "test_reference", "other_batches_implicated",
+                         "investigation_ref"),
+          "disposition": ("decision", "rationale")}
+
+
+def return_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    if scope != "return":
+        raise ValueError(f"no field list for the scope {scope!r}")
+    return project(view, RETURN)

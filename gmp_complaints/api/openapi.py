@@ -170,6 +170,15 @@ COMPLAINT_OPERATIONS = (
      (400, 401, 403)),
     ("post", "/api/v1/notifications/{notification_id}/sent", "Record an entry as sent {sent_at, method, reference}",
      200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/returns", "Receive returned goods into quarantine {complaint_id?, batch_no, consignee?, "
+     "quantity_received, condition, received_on}: RT-<yy>-<nnn>", 201, (400, 401, 403)),
+    ("get", "/api/v1/returns", "Returned goods (?status=)", 200, (401, 403)),
+    ("get", "/api/v1/returns/{return_id}", "A return with its evaluation, disposition and signature", 200,
+     (401, 403, 404)),
+    ("post", "/api/v1/returns/{return_id}/evaluation", "QA's evaluation (storage, retained-sample test, other "
+     "batches)", 200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/returns/{return_id}/disposition", "The QA head's signed disposition {disposition, rationale, "
+     "username, password, comment}", 200, (400, 401, 403, 404, 409, 423)),
     ("get", "/api/v1/recall-clocks", "The recall clocks per level", 200, (401,)),
     ("post", "/api/v1/recall-clocks/{level}", "Change a level's clocks with a reason (admin)", 200,
      (400, 401, 403)),
@@ -222,6 +231,9 @@ REQUEST_BODIES = {
     "/api/v1/recalls/{recall_id}/cancellation": "RecallCancellation",
     "/api/v1/notifications/{notification_id}/sent": "NotificationSent",
     "/api/v1/recall-clocks/{level}": "RecallClockChange",
+    "/api/v1/returns": "ReturnReceipt",
+    "/api/v1/returns/{return_id}/evaluation": "ReturnEvaluation",
+    "/api/v1/returns/{return_id}/disposition": "ReturnDisposition",
 }
 
 

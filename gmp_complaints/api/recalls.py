@@ -1,4 +1,4 @@
-"""Recalls and the regulator-notification register under /api/v1 (DESIGN §6)."""
+"""Recalls, returned goods and the regulator-notification register under /api/v1 (DESIGN §6)."""
 from __future__ import annotations
 
 import csv
@@ -8,7 +8,7 @@ from flask import Response, g, jsonify, request
 
 from gmp_complaints.api import _body, api_v1
 from gmp_complaints.domain.roles import Actor
-from gmp_complaints.services import notifications, recalls
+from gmp_complaints.services import notifications, recalls, returns
 from gmp_complaints.web import client_ip, uow
 
 CONSIGNEE_COLUMNS = ("consignee", "batch_no", "quantity_delivered", "shipped_on", "last_shipped_on", "address",
@@ -88,3 +88,28 @@ def recall_clocks():
 @api_v1.route("/recall-clocks/<level>", methods=["POST"])
 def change_recall_clock(level: str):
     return jsonify(recalls.change_recall_clock(uow(), level, _body(), actor=_actor()))
+
+
+@api_v1.route("/returns", methods=["POST"])
+def receive_return():
+    return jsonify(returns.receive_return(uow(), _body(), actor=_actor())), 201
+
+
+@api_v1.route("/returns")
+def list_returns():
+    return jsonify({"returns": returns.list_returns(uow(), status=request.args.get("status") or None)})
+
+
+@api_v1.route("/returns/<int:return_id>")
+def returned_goods(return_id: int):
+    return jsonify(returns.get_return(uow(), return_id))
+
+
+@api_v1.route("/returns/<int:return_id>/evaluation", methods=["POST"])
+def evaluate_return(return_id: int):
+    return jsonify(returns.evaluate_return(uow(), return_id, _body(), actor=_actor()))
+
+
+@api_v1.route("/returns/<int:return_id>/disposition", methods=["POST"])
+def dispose_return(return_id: int):
+    return jsonify(returns.dispose_return(uow(), return_id, _body(), actor=_actor(), source_ip=client_ip()))

@@ -12,6 +12,7 @@ from gmp_complaints.domain.complaints import ClosurePath, ComplaintClass, Status
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.recall import OPEN_RECALL_STATUSES, RecallStatus
+from gmp_complaints.domain.returns import ReturnStatus
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs, schemas
@@ -29,6 +30,7 @@ from gmp_complaints.services.complaint_repository import (
     load_deadline_rules,
 )
 from gmp_complaints.services.recalls import recalls_of_complaint
+from gmp_complaints.services.returns import returns_of_complaint
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
@@ -221,6 +223,13 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
         blockers.append(Msg("Recall not yet closed: %(numbers)s.", numbers=", ".join(open_recalls)))
     if "recall" in (complaint.actions or "").split() and not recalls:
         blockers.append(Msg("The assessment chose a recall, and no recall record is linked to the complaint."))
+    returned = returns_of_complaint(uow.session, complaint.id)
+    undisposed = [r.number for r in returned if r.status != ReturnStatus.disposed.value]
+    if undisposed:
+        blockers.append(Msg("Returned goods not yet disposed of: %(numbers)s.", numbers=", ".join(undisposed)))
+    if "return_exchange" in (complaint.actions or "").split() and not returned:
+        blockers.append(Msg("The assessment chose a return or exchange, and no return record is linked to the "
+                            "complaint."))
     if not signed_roles(uow, complaint, view, SigningStep.audit_trail_review):
         blockers.append(Msg("The head of quality's signed review of the audit trail is missing."))
     if _path(complaint) is ClosurePath.no_response:

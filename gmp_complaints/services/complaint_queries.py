@@ -38,6 +38,7 @@ from gmp_complaints.services.configuration import criteria_versions
 from gmp_complaints.services.master_data import adjacent_batches
 from gmp_complaints.services.notifications import REGISTER_WATCHERS, unsent_notifications
 from gmp_complaints.services.recalls import recalls_of_complaint
+from gmp_complaints.services.returns import returns_of_complaint
 from gmp_complaints.uow import UnitOfWork
 
 # --- reading -------------------------------------------------------------------------------------
@@ -86,8 +87,10 @@ def complaint_page(uow: UnitOfWork, complaint_id: int, *, user_id: int, roles) -
                    else {"offers": [], "signer": None})
         recalls = [{"id": r.id, "number": r.number, "status": r.status, "level": r.level}
                    for r in recalls_of_complaint(uow.session, complaint.id)]
+        returned = [{"id": r.id, "number": r.number, "status": r.status, "quantity_received": r.quantity_received}
+                    for r in returns_of_complaint(uow.session, complaint.id)]
         return {"complaint": view, "criteria": criteria_versions(uow.session, business_today(uow.settings)),
-                "recalls": recalls, **signing}
+                "recalls": recalls, "returns": returned, **signing}
 
 
 # --- lists and the dashboard -----------------------------------------------------------------------

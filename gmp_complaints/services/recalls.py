@@ -252,6 +252,11 @@ def recalls_of_complaint(session, complaint_id: int) -> list[Recall]:
                                 .where(RecallComplaint.complaint_id == complaint_id).order_by(Recall.id)))
 
 
+def recalls_of_batch(session, batch_id: int) -> list[Recall]:
+    return list(session.scalars(sa.select(Recall).join(RecallBatch, RecallBatch.recall_id == Recall.id)
+                                .where(RecallBatch.batch_id == batch_id).order_by(Recall.id)))
+
+
 def open_recall_numbers(session, complaint_id: int) -> list[str]:
     """The recalls linked to a complaint that are not closed or cancelled: they keep it open (DESIGN §6)."""
     return [r.number for r in recalls_of_complaint(session, complaint_id)

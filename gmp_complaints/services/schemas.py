@@ -20,6 +20,7 @@ from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, 
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.domain.recall import FdaClass, RecallDepth, RecallLevel, RecallOrigin
+from gmp_complaints.domain.returns import Disposition, SampleResult
 from gmp_complaints.services import inputs
 
 REQUIRED = Msg("This field is required.")
@@ -591,3 +592,36 @@ class RecallClockChange(Body):
 SCHEMAS.update({cls.__name__: cls for cls in (RecallProposal, RecallSigning, RecallReconciliationEntry,
                                              RecallCancellation, RecallCompletion, NotificationSent,
                                              RecallClockChange)})
+
+
+# --- returned goods (SOP 5.5.2) ----------------------------------------------------------------
+
+
+class ReturnReceipt(Body):
+    """``POST /returns``: what came back, linked to a complaint or standalone."""
+
+    complaint_id = Id(Msg("The id of a complaint."))
+    product_code = Text(64, collapse_spaces=True)
+    batch_no = Text(64, required=True, collapse_spaces=True)
+    consignee = Text(200, collapse_spaces=True)
+    quantity_received = Quantity(required=True)
+    condition = Text(5000, required=True)
+    received_on = Day(required=True)
+
+
+class ReturnEvaluation(Body):
+    storage_conditions = Text(5000, required=True)
+    sample_result = Choice(SampleResult, required=True)
+    test_reference = Text(200)
+    other_batches_implicated = Bool(required=True)
+    investigation_ref = Text(200)
+    reason = Text(5000)
+
+
+class ReturnDisposition(Credentials):
+    disposition = Choice(Disposition, required=True)
+    rationale = Text(5000)
+    comment = Text(5000)
+
+
+SCHEMAS.update({cls.__name__: cls for cls in (ReturnReceipt, ReturnEvaluation, ReturnDisposition)})

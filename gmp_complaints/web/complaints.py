@@ -22,6 +22,7 @@ from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import ChecklistItem
 from gmp_complaints.domain.recall import NOTIFICATION_KIND_LABELS
 from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
+from gmp_complaints.domain.returns import STATUS_LABELS as RETURN_STATUS_LABELS
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import complaint_labels, signature_labels, translate
 from gmp_complaints.services import approvals, complaint_steps
@@ -144,7 +145,8 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
     signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
-                           recalls=page["recalls"],
+                           recalls=page["recalls"], returned=page["returns"],
+                           return_labels={k.value: translate(v) for k, v in RETURN_STATUS_LABELS.items()},
                            recall_labels={k.value: translate(v) for k, v in RECALL_STATUS_LABELS.items()},
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
                            capa_labels={k.value: translate(v) for k, v in CAPA_STATUS_LABELS.items()},

@@ -9,6 +9,8 @@ from gmp_complaints.domain.errors import ValidationError
 from gmp_complaints.i18n import translate
 from gmp_complaints.services import imports, master_data
 from gmp_complaints.web import uow
+from gmp_complaints.web.recalls import recall_labels
+from gmp_complaints.web.returns import return_labels
 
 bp = Blueprint("master_data", __name__, url_prefix="/master-data")
 
@@ -42,4 +44,5 @@ def import_csv():
 
 @bp.route("/batches/<int:batch_id>")
 def batch(batch_id: int):
-    return render_template("master_data/batch.html", page=master_data.batch_page(uow(), batch_id))
+    return render_template("master_data/batch.html", page=master_data.batch_page(uow(), batch_id),
+                           recall_labels=recall_labels(), return_labels=return_labels()["status"])

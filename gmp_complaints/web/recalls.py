@@ -39,7 +39,7 @@ def _actor() -> Actor:
     return Actor(current_user.id, current_user.roles)
 
 
-def _labels() -> dict:
+def recall_labels() -> dict:
     return {"status": {k.value: translate(v) for k, v in STATUS_LABELS.items()},
             "level": {k.value: translate(v) for k, v in LEVEL_LABELS.items()},
             "definition": {k.value: translate(v) for k, v in LEVEL_DEFINITIONS.items()},
@@ -55,7 +55,7 @@ def _flag(value: str | None) -> bool | None:
 @bp.route("/")
 def index():
     status = request.args.get("status") or None
-    return render_template("recalls/list.html", rows=recalls.list_recalls(uow(), status=status), labels=_labels(),
+    return render_template("recalls/list.html", rows=recalls.list_recalls(uow(), status=status), labels=recall_labels(),
                            statuses=list(RecallStatus), status=status)
 
 
@@ -89,7 +89,7 @@ def new():
 
 def _new_page(complaint_id, errors, form):
     return render_template("recalls/new.html", complaint_id=complaint_id, errors=errors, form=form,
-                           labels=_labels(), levels=list(RecallLevel), depths=list(RecallDepth),
+                           labels=recall_labels(), levels=list(RecallLevel), depths=list(RecallDepth),
                            origins=list(RecallOrigin), fda_classes=list(FdaClass))
 
 
@@ -123,7 +123,7 @@ def show(recall_id: int, errors: dict | None = None, open_form: str | None = Non
                 "late": bool(n["sent_at"]) and datetime.fromisoformat(n["sent_at"]) > datetime.fromisoformat(n["due_at"])}
                for n in recall["notifications"]]
     return render_template(
-        "recalls/show.html", recall=recall, labels=_labels(), errors=errors or {}, open_form=open_form,
+        "recalls/show.html", recall=recall, labels=recall_labels(), errors=errors or {}, open_form=open_form,
         clocks=clocks, notifications=entries,
         form=request.form if errors else {}, sign_labels=signature_labels(), statement=statement_text(str(get_locale())),
         may_sign=bool(roles & {Role.qa_head.value, Role.qp.value}),
@@ -135,7 +135,7 @@ def show(recall_id: int, errors: dict | None = None, open_form: str | None = Non
 def consignees(recall_id: int):
     recall = recalls.get_recall(uow(), recall_id)
     _number, lines = recalls.get_consignees(uow(), recall_id)
-    return render_template("recalls/consignees.html", recall=recall, lines=lines, labels=_labels(),
+    return render_template("recalls/consignees.html", recall=recall, lines=lines, labels=recall_labels(),
                            may_run=bool(set(current_user.roles) & {Role.recall_coordinator.value,
                                                                     Role.qa_officer.value, Role.qa_head.value}),
                            errors={}, open_form=None)

@@ -25,6 +25,7 @@ EXPECTED = {
     "capa_closure": ("approved", {"qa_head"}, "capa"),
     "recall_decision": ("approved", {"qa_head", "qp"}, "recall"),
     "recall_closure": ("approved", {"qa_head", "qp"}, "recall_final"),
+    "return_disposition": ("approved", {"qa_head"}, "return"),
 }
 
 
