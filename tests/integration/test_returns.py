@@ -177,3 +177,6 @@ def test_the_return_pages_receive_evaluate_and_dispose_with_a_signature(app, shi
     assert "disposition-decision" in final and "redispatch-blocked" not in final
     batch_id = rows(app, "SELECT id FROM batches WHERE batch_no = 'B2602'")[0][0]
     assert "RT-26-001" in officer.get(f"/master-data/batches/{batch_id}").get_data(as_text=True)
+    for listing in ("/returns/?status=disposed", "/recalls/", "/capas/"):
+        html = officer.get(listing).get_data(as_text=True)
+        assert 'name="status"' in html and ("RT-26-001" in html or listing != "/returns/?status=disposed")
