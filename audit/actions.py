@@ -111,6 +111,10 @@ ACTIONS: dict[str, ActionSpec] = {
     "recall.cancelled": ActionSpec(ActionKind.change, Msg("Recall proposal cancelled")),
     "recall_reconciliation.recorded": ActionSpec(ActionKind.create, Msg("Recall reconciliation recorded")),
     "recall_reconciliation.corrected": ActionSpec(ActionKind.change, Msg("Recall reconciliation corrected")),
+    "recall_batch_disposition.decided": ActionSpec(ActionKind.create, Msg("Disposition of a recalled batch (signed)")),
+    "recall_effectiveness_check.chosen": ActionSpec(ActionKind.create, Msg("Recall effectiveness check chosen")),
+    "recall_effectiveness_contact.recorded": ActionSpec(
+        ActionKind.create, Msg("Recall effectiveness contact recorded")),
     "recall_clock.changed": ActionSpec(ActionKind.change, Msg("Recall clocks changed")),
     "return.received": ActionSpec(ActionKind.create, Msg("Returned goods received (quarantined)")),
     "return.evaluated": ActionSpec(ActionKind.create, Msg("Returned goods evaluated")),
@@ -162,6 +166,9 @@ ENTITY_LABELS: dict[str, Msg] = {
     "recall_reconciliation": Msg("Recall reconciliation"),
     "notification": Msg("Regulator notification"),
     "return": Msg("Returned goods"),
+    "recall_batch_disposition": Msg("Disposition of a recalled batch"),
+    "recall_effectiveness_check": Msg("Recall effectiveness check"),
+    "recall_effectiveness_contact": Msg("Recall effectiveness contact"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {
@@ -394,6 +401,12 @@ FIELD_LABELS: dict[str, Msg] = {
     "disposition": Msg("Disposition"),
     "disposition_rationale": Msg("Rationale"),
     "disposed_at": Msg("Disposed of at"),
+    "decision": Msg("Decision"),
+    "seed": Msg("Sample seed"),
+    "sample": Msg("Sample"),
+    "chosen_by_id": Msg("Chosen by"),
+    "chosen_at": Msg("Chosen at"),
+    "contacted_on": Msg("Contacted on"),
 }
 
 

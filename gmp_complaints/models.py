@@ -893,3 +893,64 @@ class ReturnedGoods(Base):
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("recall_batch_disposition")
+class RecallBatchDisposition(Base):
+    """The QA head's signed disposition of a recalled batch's stock (HO-10): destroy, reprocess with its
+    rationale, or back to stock only with a test record. One per recall and batch; never deleted."""
+
+    __tablename__ = "recall_batch_dispositions"
+    __table_args__ = (
+        sa.UniqueConstraint("recall_id", "batch_id", name="uq_recall_batch_dispositions_batch"),
+        sa.CheckConstraint("decision IN ('destroy', 'reprocess', 'return_to_stock')", name="decision_known"),
+        sa.CheckConstraint("decision <> 'return_to_stock' OR test_reference IS NOT NULL", name="stock_needs_test"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recall_id: Mapped[int] = mapped_column(sa.ForeignKey("recalls.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"))
+    decision: Mapped[str] = mapped_column(sa.String(16))
+    rationale: Mapped[str | None] = mapped_column(sa.Text)
+    test_reference: Mapped[str | None] = mapped_column(sa.String(200))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("recall_effectiveness_check")
+class RecallEffectivenessCheck(Base):
+    """The effectiveness check of a recall (21 CFR 7.42(b)(3)): its level and the seed of its sample, so the
+    same sample is drawn again by anyone."""
+
+    __tablename__ = "recall_effectiveness_checks"
+    __table_args__ = (sa.CheckConstraint("level IN ('A', 'B', 'C', 'D', 'E')", name="level_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recall_id: Mapped[int] = mapped_column(sa.ForeignKey("recalls.id"), unique=True)
+    level: Mapped[str] = mapped_column(sa.String(1))
+    seed: Mapped[str] = mapped_column(sa.String(64))
+    sample: Mapped[str] = mapped_column(sa.Text)
+    chosen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("recall_effectiveness_contact")
+class RecallEffectivenessContact(Base):
+    """One contact of the effectiveness check: who was reached, how, and what they confirmed."""
+
+    __tablename__ = "recall_effectiveness_contacts"
+    __table_args__ = (
+        sa.UniqueConstraint("recall_id", "consignee", name="uq_recall_effectiveness_contacts_consignee"),
+        sa.CheckConstraint("result IN ('notice_received_stock_removed', 'notice_received_stock_found', "
+                           "'notice_not_received', 'not_reached')", name="result_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recall_id: Mapped[int] = mapped_column(sa.ForeignKey("recalls.id"), index=True)
+    consignee: Mapped[str] = mapped_column(sa.String(200))
+    contacted_on: Mapped[date] = mapped_column(sa.Date)
+    method: Mapped[str] = mapped_column(sa.String(32))
+    result: Mapped[str] = mapped_column(sa.String(40))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -23,9 +23,21 @@ from gmp_complaints.documents import print_time_text, render_audit_trail, render
 from gmp_complaints.domain.capa import ACTION_KIND_LABELS, ACTION_STATUS_LABELS, EFFECTIVENESS_LABELS
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.errors import ConflictError, Msg
+from gmp_complaints.domain.recall import (
+    BATCH_DECISION_LABELS,
+    CONTACT_RESULT_LABELS,
+    DEPTH_LABELS,
+    EFFECTIVENESS_LEVEL_LABELS,
+    LEVEL_DEFINITIONS,
+    LEVEL_LABELS,
+    NOTIFICATION_KIND_LABELS,
+    ORIGIN_LABELS,
+)
+from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.i18n import complaint_labels, signature_labels, translate
 from gmp_complaints.services import documents as service
+from gmp_complaints.services import recalls
 from gmp_complaints.services.attachments import read_stored
 from gmp_complaints.services.complaint_records import complaint_records
 from gmp_complaints.services.complaint_repository import load_complaint
@@ -38,6 +50,7 @@ TITLES = {
     "reminder": ("Reminder letter", "提醒函"),
     "audit_trail": ("Audit trail", "审计追踪"),
     "capa_record": ("CAPA record", "纠正与预防措施记录"),
+    "recall_report": ("Recall final report", "召回总结报告"),
 }
 
 
@@ -86,6 +99,35 @@ def render_capa_document(context: dict, locale: str) -> bytes:
     with force_locale(locale):
         full = {**common_context(context, "capa_record", locale), "signatures": context["k"]["signatures"]}
     return render_pdf("capa_record.html", full, locale=locale).pdf
+
+
+def recall_report_pdf(unit: UnitOfWork, recall_id: int, locale: str) -> bytes:
+    with unit:
+        recall = recalls.load_recall(unit, recall_id, for_update=False)
+        view = recalls.recall_view(unit, recall)
+        context = {"r": view, "printed_at": unit.now(), "site_timezone": unit.settings.site_timezone,
+                   "record_number": recall.number, "record_version": recall.version}
+    totals = {key: sum(line[key] or 0 for line in view["reconciliation"])
+              for key in ("quantity_delivered", "quantity_recovered", "quantity_destroyed", "quantity_outstanding")}
+    entries = [{**n, "late": bool(n["sent_at"]) and datetime.fromisoformat(n["sent_at"]) > datetime.fromisoformat(
+        n["due_at"])} for n in view["notifications"]]
+    with force_locale(locale):
+        full = {**common_context(context, "recall_report", locale), "signatures": view["signatures"],
+                "totals": totals, "entries": entries, "recall_labels": recall_labels()}
+    return render_pdf("recall_report.html", full, locale=locale).pdf
+
+
+def recall_labels() -> dict:
+    """The recall's codes in the page language."""
+    return {"status": {k.value: translate(v) for k, v in RECALL_STATUS_LABELS.items()},
+            "level": {k.value: translate(v) for k, v in LEVEL_LABELS.items()},
+            "definition": {k.value: translate(v) for k, v in LEVEL_DEFINITIONS.items()},
+            "depth": {k.value: translate(v) for k, v in DEPTH_LABELS.items()},
+            "origin": {k.value: translate(v) for k, v in ORIGIN_LABELS.items()},
+            "kind": {k: translate(v) for k, v in NOTIFICATION_KIND_LABELS.items()},
+            "decision": {k.value: translate(v) for k, v in BATCH_DECISION_LABELS.items()},
+            "contact": {k.value: translate(v) for k, v in CONTACT_RESULT_LABELS.items()},
+            "effectiveness": {k.value: translate(v) for k, v in EFFECTIVENESS_LEVEL_LABELS.items()}}
 
 
 def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, locale: str,

@@ -45,6 +45,7 @@ class SigningStep(StrEnum):
     recall_decision = "recall_decision"
     recall_closure = "recall_closure"
     return_disposition = "return_disposition"
+    recall_batch_disposition = "recall_batch_disposition"
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,8 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "recall", Msg("Recall decision")),
         _rule(SigningStep.recall_closure, Meaning.approved, {Role.qa_head, Role.qp},
               "recall_final", Msg("Recall final report")),
+        _rule(SigningStep.recall_batch_disposition, Meaning.approved, {Role.qa_head},
+              "recall_batch", Msg("Disposition of a recalled batch")),
         # Returned goods (SOP 5.5.2, HO-12)
         _rule(SigningStep.return_disposition, Meaning.approved, {Role.qa_head},
               "return", Msg("Disposition of returned goods")),
@@ -174,8 +177,10 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),
     "capa_action_due": frozenset(),
     "recall": frozenset({"recall.proposed"}),
-    "recall_final": frozenset({"recall.proposed", "recall_reconciliation.recorded", "recall.completed"}),
+    "recall_final": frozenset({"recall.proposed", "recall_reconciliation.recorded", "recall.completed",
+                               "recall_effectiveness_contact.recorded"}),
     "return": frozenset({"return.received", "return.evaluated", "return.re_evaluated"}),
+    "recall_batch": frozenset({"recall_reconciliation.recorded", "recall_reconciliation.corrected"}),
 }
 
 

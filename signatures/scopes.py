@@ -131,16 +131,31 @@ RECALL_LINE = ("consignee", "batch_no", "quantity_delivered", "quantity_recovere
                "explanation")
 
 
+RECALL_DISPOSITION = ("batch_no", "decision", "rationale", "test_reference")
+
+
 def recall_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
-    """What a recall signature covers: the decision covers the proposal; the final report adds the
-    decision time, the reconciliation of every line and the completion."""
+    """What a recall signature covers: the decision covers the proposal; a batch's disposition covers
+    that batch's reconciliation and the decision on its stock; the final report adds the decision time,
+    the reconciliation of every line, the dispositions, the effectiveness check and the completion."""
     content = project(view, RECALL)
     if scope == "recall":
         return content
+    if scope == "recall_batch":
+        batch_no = subject.split(":", 1)[1]
+        disposition = next((d for d in view["dispositions"] if d["batch_no"] == batch_no), None)
+        return {"recall": view["number"], "batch_no": batch_no,
+                "lines": [_take(line, RECALL_LINE) for line in view["reconciliation"] if line["batch_no"] == batch_no],
+                "disposition": _take(disposition, RECALL_DISPOSITION)}
     if scope != "recall_final":
         raise ValueError(f"no field list for the scope {scope!r}")
+    effectiveness = view.get("effectiveness") or {}
     return {**content, "decided_at": view["decided_at"], "completed_at": view["completed_at"],
-            "lines": [_take(line, RECALL_LINE) for line in view["reconciliation"]]}
+            "lines": [_take(line, RECALL_LINE) for line in view["reconciliation"]],
+            "dispositions": [_take(d, RECALL_DISPOSITION) for d in view["dispositions"]],
+            "effectiveness": {"level": effectiveness.get("level"), "seed": effectiveness.get("seed"),
+                              "contacts": [_take(c, ("consignee", "contacted_on", "method", "result"))
+                                           for c in effectiveness.get("contacts", [])]}}
 
 
 #: what the QA head's disposition of returned goods covers: the receipt, the evaluation and the decision

@@ -166,6 +166,13 @@ COMPLAINT_OPERATIONS = (
      (400, 401, 403, 404, 409)),
     ("post", "/api/v1/recalls/{recall_id}/cancellation", "Cancel a proposal {reason} (QA head)", 200,
      (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/recalls/{recall_id}/batch-dispositions", "The QA head's signed disposition of a recalled "
+     "batch {batch_no, decision, rationale, test_reference, username, password, comment}", 201,
+     (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/recalls/{recall_id}/effectiveness-check", "Choose the effectiveness check {level A-E, seed?}; "
+     "the sample is drawn reproducibly", 201, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/recalls/{recall_id}/effectiveness-contacts", "Record a sampled consignee's contact "
+     "{consignee, contacted_on, method, result, note}", 201, (400, 401, 403, 404, 409)),
     ("get", "/api/v1/notifications", "The regulator-notification register (?status=due|overdue|sent)", 200,
      (400, 401, 403)),
     ("post", "/api/v1/notifications/{notification_id}/sent", "Record an entry as sent {sent_at, method, reference}",
@@ -232,6 +239,9 @@ REQUEST_BODIES = {
     "/api/v1/notifications/{notification_id}/sent": "NotificationSent",
     "/api/v1/recall-clocks/{level}": "RecallClockChange",
     "/api/v1/returns": "ReturnReceipt",
+    "/api/v1/recalls/{recall_id}/batch-dispositions": "RecallBatchDispositionEntry",
+    "/api/v1/recalls/{recall_id}/effectiveness-check": "RecallEffectivenessChoice",
+    "/api/v1/recalls/{recall_id}/effectiveness-contacts": "RecallEffectivenessContactEntry",
     "/api/v1/returns/{return_id}/evaluation": "ReturnEvaluation",
     "/api/v1/returns/{return_id}/disposition": "ReturnDisposition",
 }

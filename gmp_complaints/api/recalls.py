@@ -69,6 +69,21 @@ def cancel_recall(recall_id: int):
     return jsonify(recalls.cancel_recall(uow(), recall_id, _body(), actor=_actor()))
 
 
+@api_v1.route("/recalls/<int:recall_id>/batch-dispositions", methods=["POST"])
+def dispose_recall_batch(recall_id: int):
+    return jsonify(recalls.dispose_recall_batch(uow(), recall_id, _body(), actor=_actor(), source_ip=client_ip())), 201
+
+
+@api_v1.route("/recalls/<int:recall_id>/effectiveness-check", methods=["POST"])
+def choose_effectiveness_check(recall_id: int):
+    return jsonify(recalls.choose_effectiveness_check(uow(), recall_id, _body(), actor=_actor())), 201
+
+
+@api_v1.route("/recalls/<int:recall_id>/effectiveness-contacts", methods=["POST"])
+def record_effectiveness_contact(recall_id: int):
+    return jsonify(recalls.record_effectiveness_contact(uow(), recall_id, _body(), actor=_actor())), 201
+
+
 @api_v1.route("/notifications")
 def list_notifications():
     return jsonify({"notifications": notifications.list_notifications(

@@ -160,6 +160,12 @@ class RecallFacts:
     unreconciled_lines: int
     #: register entries the recall owes the authority and that are not recorded as sent
     unsent_notifications: int = 0
+    #: recalled batches without the QA head's signed disposition (HO-10)
+    undisposed_batches: int = 0
+    #: the effectiveness check's level is chosen (E counts: "none" is a decision too)
+    effectiveness_chosen: bool = True
+    #: sampled consignees not yet contacted
+    effectiveness_pending: int = 0
 
 
 def check_may_decide(facts: RecallFacts) -> None:
@@ -198,6 +204,40 @@ def check_may_close(facts: RecallFacts) -> None:
     if facts.unsent_notifications:
         raise ConflictError(Msg("%(count)s notification(s) to the authority are not recorded as sent.",
                                 count=facts.unsent_notifications))
+    if facts.undisposed_batches:
+        raise ConflictError(Msg("%(count)s recalled batch(es) have no signed disposition yet.",
+                                count=facts.undisposed_batches))
+    if not facts.effectiveness_chosen:
+        raise ConflictError(Msg("Choose the depth of the effectiveness check first (level E for none)."))
+    if facts.effectiveness_pending:
+        raise ConflictError(Msg("%(count)s sampled consignee(s) of the effectiveness check are not contacted yet.",
+                                count=facts.effectiveness_pending))
+
+
+def check_may_follow_up(facts: RecallFacts) -> None:
+    """Dispositions and the effectiveness check belong to a decided recall, running or completed."""
+    if facts.status not in (RecallStatus.in_progress, RecallStatus.completed):
+        raise ConflictError(Msg("This is recorded on a decided recall that is not closed."))
+
+
+class BatchDecision(StrEnum):
+    destroy = "destroy"
+    reprocess = "reprocess"
+    return_to_stock = "return_to_stock"
+
+
+BATCH_DECISION_LABELS = {BatchDecision.destroy: Msg("Destroy"), BatchDecision.reprocess: Msg("Reprocess"),
+                         BatchDecision.return_to_stock: Msg("Return to stock")}
+
+
+def check_batch_decision(decision: BatchDecision, rationale: str | None, test_reference: str | None) -> None:
+    """Reprocessing states why it is safe; recalled stock goes back only with a test record and a reason."""
+    if decision in (BatchDecision.reprocess, BatchDecision.return_to_stock) and not (rationale or "").strip():
+        raise ValidationError(Msg("Rationale missing."), {"rationale": [Msg(
+            "Give the rationale for this disposition of recalled stock.")]})
+    if decision is BatchDecision.return_to_stock and not (test_reference or "").strip():
+        raise ValidationError(Msg("Test record missing."), {"test_reference": [Msg(
+            "Recalled stock goes back only with the test record that clears it.")]})
 
 
 # --- reconciliation -------------------------------------------------------------------------------
@@ -246,6 +286,24 @@ class EffectivenessLevel(StrEnum):
 #: share of consignees contacted; level B is "less than 100 % but more than 10 %": we take 50 %
 EFFECTIVENESS_SHARE = {EffectivenessLevel.A: 1.0, EffectivenessLevel.B: 0.5, EffectivenessLevel.C: 0.1,
                        EffectivenessLevel.D: 0.02, EffectivenessLevel.E: 0.0}
+
+
+class ContactResult(StrEnum):
+    notice_received_stock_removed = "notice_received_stock_removed"
+    notice_received_stock_found = "notice_received_stock_found"
+    notice_not_received = "notice_not_received"
+    not_reached = "not_reached"
+
+
+CONTACT_RESULT_LABELS = {
+    ContactResult.notice_received_stock_removed: Msg("Notice received, stock removed"),
+    ContactResult.notice_received_stock_found: Msg("Notice received, stock still found"),
+    ContactResult.notice_not_received: Msg("Notice not received"),
+    ContactResult.not_reached: Msg("Not reached"),
+}
+EFFECTIVENESS_LEVEL_LABELS = {EffectivenessLevel.A: Msg("A: every consignee"), EffectivenessLevel.B: Msg("B: half"),
+                        EffectivenessLevel.C: Msg("C: 10 %"), EffectivenessLevel.D: Msg("D: 2 %"),
+                        EffectivenessLevel.E: Msg("E: none")}
 
 
 def effectiveness_sample(consignees: list[str], level: EffectivenessLevel, seed: str) -> list[str]:

@@ -6,6 +6,7 @@ notifications a decided recall owes are entries of the register (``services.noti
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from audit.service import actions_of_records
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status
-from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.recall import (
     CLOCK_FIELDS,
@@ -25,13 +26,16 @@ from gmp_complaints.domain.recall import (
     RecallLevel,
     RecallOrigin,
     RecallStatus,
+    check_batch_decision,
     check_clock,
     check_may_cancel,
     check_may_close,
     check_may_complete,
     check_may_decide,
+    check_may_follow_up,
     check_may_run,
     check_reconciliation,
+    effectiveness_sample,
     recall_deadlines,
     recall_number,
 )
@@ -44,8 +48,11 @@ from gmp_complaints.models import (
     Product,
     Recall,
     RecallBatch,
+    RecallBatchDisposition,
     RecallClockRow,
     RecallComplaint,
+    RecallEffectivenessCheck,
+    RecallEffectivenessContact,
     RecallReconciliation,
     recall_clock_line,
 )
@@ -154,10 +161,19 @@ def _facts(session, recall: Recall, lines: list[dict] | None = None) -> RecallFa
     entries = session.execute(sa.select(Notification.kind, Notification.sent_at).where(
         Notification.subject_type == "recall", Notification.subject_id == recall.id)).all()
     notice_sent = any(kind == "recall_notice" and sent_at is not None for kind, sent_at in entries)
+    disposed = set(session.scalars(sa.select(RecallBatchDisposition.batch_id).where(
+        RecallBatchDisposition.recall_id == recall.id)))
+    check = session.scalars(sa.select(RecallEffectivenessCheck).where(
+        RecallEffectivenessCheck.recall_id == recall.id)).one_or_none()
+    contacted = set(session.scalars(sa.select(RecallEffectivenessContact.consignee).where(
+        RecallEffectivenessContact.recall_id == recall.id)))
     return RecallFacts(status=RecallStatus(recall.status), safety_hazard=recall.safety_hazard,
                        immediate_report_sent=notice_sent or recall.mock, lines=len(lines),
                        unreconciled_lines=sum(1 for line in lines if not line["reconciled"]),
-                       unsent_notifications=sum(1 for _, sent_at in entries if sent_at is None))
+                       unsent_notifications=sum(1 for _, sent_at in entries if sent_at is None),
+                       undisposed_batches=sum(1 for link in recall.batch_links if link.batch_id not in disposed),
+                       effectiveness_chosen=check is not None,
+                       effectiveness_pending=len(set(json.loads(check.sample)) - contacted) if check else 0)
 
 
 # --- the view (DESIGN §6) ----------------------------------------------------------------------------
@@ -200,6 +216,8 @@ def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True
         "consignee_count": len({line["consignee"] for line in lines}),
         "lines_unreconciled": sum(1 for line in lines if not line["reconciled"]),
         "reconciliation": [line for line in lines if line["reconciled"]],
+        "dispositions": _dispositions(session, recall, tz),
+        "effectiveness": _effectiveness(session, recall, tz),
         "notifications": [notification_view(n, tz) for n in session.scalars(
             sa.select(Notification).where(Notification.subject_type == "recall", Notification.subject_id == recall.id)
             .order_by(Notification.due_at, Notification.id))],
@@ -207,9 +225,30 @@ def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True
     }
     if with_signatures:
         for row in signing.signatures_of(session, "recall", str(recall.id)):
-            current = canonical_snapshot_hash(recall_snapshot(view, rule_for(row.step).scope))
+            current = canonical_snapshot_hash(recall_snapshot(view, rule_for(row.step).scope, row.subject))
             view["signatures"].append(signing.signature_view(row, current, tz))
     return view
+
+
+def _dispositions(session, recall: Recall, tz) -> list[dict]:
+    rows = session.execute(sa.select(RecallBatchDisposition, Batch.batch_no)
+                           .join(Batch, Batch.id == RecallBatchDisposition.batch_id)
+                           .where(RecallBatchDisposition.recall_id == recall.id).order_by(Batch.batch_no))
+    return [{"batch_no": batch_no, "decision": d.decision, "rationale": d.rationale, "test_reference": d.test_reference,
+             "decided_at": d.decided_at.astimezone(tz).isoformat(timespec="seconds")} for d, batch_no in rows]
+
+
+def _effectiveness(session, recall: Recall, tz) -> dict | None:
+    check = session.scalars(sa.select(RecallEffectivenessCheck).where(
+        RecallEffectivenessCheck.recall_id == recall.id)).one_or_none()
+    if check is None:
+        return None
+    contacts = session.scalars(sa.select(RecallEffectivenessContact).where(
+        RecallEffectivenessContact.recall_id == recall.id).order_by(RecallEffectivenessContact.consignee))
+    return {"level": check.level, "seed": check.seed, "sample": json.loads(check.sample),
+            "chosen_at": check.chosen_at.astimezone(tz).isoformat(timespec="seconds"),
+            "contacts": [{"consignee": c.consignee, "contacted_on": c.contacted_on.isoformat(), "method": c.method,
+                          "result": c.result, "note": c.note} for c in contacts]}
 
 
 def notification_view(row: Notification, tz) -> dict:
@@ -547,3 +586,105 @@ def change_recall_clock(uow: UnitOfWork, level: str, data: dict, *, actor: Actor
                                actor_id=actor.id))
         uow.commit()
     return list_recall_clocks(uow)
+
+
+# --- after the recall: the batches' dispositions and the effectiveness check (HO-10) --------------------
+
+
+def dispose_recall_batch(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor,
+                         source_ip: str | None = None) -> dict:
+    """``POST /recalls/<id>/batch-dispositions {batch_no, decision, rationale, test_reference, username,
+    password, comment}``: the QA head signs what becomes of a recalled batch's stock."""
+    fields = schemas.load(schemas.RecallBatchDispositionEntry, data)
+    check_batch_decision(fields["decision"], fields["rationale"], fields["test_reference"])
+    with uow:
+        session = uow.session
+        recall = load_recall(uow, recall_id)
+        check_may_follow_up(_facts(session, recall))
+        batch = next((b for b, _ in _batches(session, recall) if b.batch_no == fields["batch_no"]), None)
+        if batch is None:
+            raise ValidationError(Msg("Batch not recalled."), {"batch_no": [Msg(
+                "Batch %(batch)s is not one of this recall's batches.", batch=fields["batch_no"])]})
+        if session.scalars(sa.select(RecallBatchDisposition.id).where(
+                RecallBatchDisposition.recall_id == recall.id, RecallBatchDisposition.batch_id == batch.id)).first():
+            raise ConflictError(Msg("This batch's disposition is already signed."))
+        rule = rule_for(SigningStep.recall_batch_disposition.value)
+        lines = session.scalars(sa.select(RecallReconciliation.id).where(
+            RecallReconciliation.recall_id == recall.id, RecallReconciliation.batch_id == batch.id))
+        signer = signing.authorize(
+            uow, actor_id=actor.id, username=fields["username"], password=fields["password"], rule=rule,
+            author_ids=authors_of(rule, actions_of_records(session, {"recall_reconciliation": [str(i) for i in lines]})),
+            source_ip=source_ip)
+        row = RecallBatchDisposition(recall_id=recall.id, batch_id=batch.id, decision=fields["decision"].value,
+                                     rationale=fields["rationale"], test_reference=fields["test_reference"],
+                                     decided_by_id=signer.user.id, decided_at=uow.now())
+        session.add(row)
+        session.flush()
+        uow.record(DomainEvent("recall_batch_disposition.decided", "recall_batch_disposition", str(row.id),
+                               actor_id=signer.user.id))
+        subject = f"batch:{batch.batch_no}"
+        view = recall_view(uow, recall, with_signatures=False)
+        signing.sign(uow, signer, signing.SigningRequest(
+            record_type="recall", record_id=str(recall.id), record_number=recall.number,
+            record_version=recall.version, snapshot=recall_snapshot(view, rule.scope, subject), rule=rule,
+            subject=subject, comment=fields["comment"]), source_ip=source_ip)
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+def choose_effectiveness_check(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /recalls/<id>/effectiveness-check {level, seed?}``: the depth of the check and its sample,
+    drawn reproducibly from the consignee list (the seed defaults to the recall number)."""
+    fields = schemas.load(schemas.RecallEffectivenessChoice, data)
+    with uow:
+        session = uow.session
+        recall = load_recall(uow, recall_id)
+        lines = consignee_lines(session, recall)
+        check_may_follow_up(_facts(session, recall, lines))
+        if session.scalars(sa.select(RecallEffectivenessCheck.id).where(
+                RecallEffectivenessCheck.recall_id == recall.id)).first():
+            raise ConflictError(Msg("The effectiveness check of this recall is already chosen."))
+        seed = fields["seed"] or recall.number
+        sample = effectiveness_sample([line["consignee"] for line in lines], fields["level"], seed)
+        row = RecallEffectivenessCheck(recall_id=recall.id, level=fields["level"].value, seed=seed,
+                                       sample=json.dumps(sample, ensure_ascii=False), chosen_by_id=actor.id,
+                                       chosen_at=uow.now())
+        session.add(row)
+        session.flush()
+        uow.record(DomainEvent("recall_effectiveness_check.chosen", "recall_effectiveness_check", str(row.id),
+                               actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+def record_effectiveness_contact(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /recalls/<id>/effectiveness-contacts {consignee, contacted_on, method, result, note}``: one
+    consignee of the sample reached (or not)."""
+    fields = schemas.load(schemas.RecallEffectivenessContactEntry, data)
+    with uow:
+        session = uow.session
+        recall = load_recall(uow, recall_id)
+        check_may_follow_up(_facts(session, recall))
+        check = session.scalars(sa.select(RecallEffectivenessCheck).where(
+            RecallEffectivenessCheck.recall_id == recall.id)).one_or_none()
+        if check is None:
+            raise ConflictError(Msg("Choose the depth of the effectiveness check first (level E for none)."))
+        if fields["consignee"] not in json.loads(check.sample):
+            raise ValidationError(Msg("Not in the sample."), {"consignee": [Msg(
+                "%(name)s is not in the sample of the effectiveness check.", name=fields["consignee"])]})
+        if fields["contacted_on"] > business_today(uow.settings):
+            raise ValidationError(Msg("Contacted in the future."), {"contacted_on": [Msg("Not later than today.")]})
+        if session.scalars(sa.select(RecallEffectivenessContact.id).where(
+                RecallEffectivenessContact.recall_id == recall.id,
+                RecallEffectivenessContact.consignee == fields["consignee"])).first():
+            raise ConflictError(Msg("This consignee's contact is already recorded."))
+        row = RecallEffectivenessContact(recall_id=recall.id, consignee=fields["consignee"],
+                                         contacted_on=fields["contacted_on"], method=fields["method"],
+                                         result=fields["result"].value, note=fields["note"],
+                                         recorded_by_id=actor.id, recorded_at=uow.now())
+        session.add(row)
+        session.flush()
+        uow.record(DomainEvent("recall_effectiveness_contact.recorded", "recall_effectiveness_contact", str(row.id),
+                               actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)

@@ -19,7 +19,15 @@ from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.investigation import QuarantineStatus
-from gmp_complaints.domain.recall import FdaClass, RecallDepth, RecallLevel, RecallOrigin
+from gmp_complaints.domain.recall import (
+    BatchDecision,
+    ContactResult,
+    EffectivenessLevel,
+    FdaClass,
+    RecallDepth,
+    RecallLevel,
+    RecallOrigin,
+)
 from gmp_complaints.domain.returns import Disposition, SampleResult
 from gmp_complaints.services import inputs
 
@@ -589,6 +597,29 @@ class RecallClockChange(Body):
     reason = Text(5000, required=True)
 
 
+class RecallBatchDispositionEntry(Credentials):
+    batch_no = Text(64, required=True, collapse_spaces=True)
+    decision = Choice(BatchDecision, required=True)
+    rationale = Text(5000)
+    test_reference = Text(200)
+    comment = Text(5000)
+
+
+class RecallEffectivenessChoice(Body):
+    level = Choice(EffectivenessLevel, required=True)
+    seed = Text(64)
+
+
+class RecallEffectivenessContactEntry(Body):
+    consignee = Text(200, required=True, collapse_spaces=True)
+    contacted_on = Day(required=True)
+    method = Text(32, required=True, collapse_spaces=True)
+    result = Choice(ContactResult, required=True)
+    note = Text(5000)
+
+
+SCHEMAS.update({cls.__name__: cls for cls in (RecallBatchDispositionEntry, RecallEffectivenessChoice,
+                                             RecallEffectivenessContactEntry)})
 SCHEMAS.update({cls.__name__: cls for cls in (RecallProposal, RecallSigning, RecallReconciliationEntry,
                                              RecallCancellation, RecallCompletion, NotificationSent,
                                              RecallClockChange)})

@@ -8,7 +8,7 @@ import hashlib
 from flask import Blueprint, Response, request
 from flask_login import current_user
 
-from gmp_complaints.printing import build_archive, capa_pdf, complaint_pdf
+from gmp_complaints.printing import build_archive, capa_pdf, complaint_pdf, recall_report_pdf
 from gmp_complaints.services import documents as service
 from gmp_complaints.web import uow
 
@@ -52,6 +52,17 @@ def capa_document(capa_id: int):
     service.record_print(uow(), entity_type="capa", entity_id=capa_id, document="capa_record", locale=locale,
                          sha256=hashlib.sha256(data).hexdigest(), actor_id=current_user.id)
     return pdf_response(data, f"capa-{capa_id}.pdf")
+
+
+@bp.route("/recalls/<int:recall_id>/report.pdf")
+def recall_report(recall_id: int):
+    """The recall's final report (HO-10): timeline, clocks met or missed, reconciliation, dispositions,
+    effectiveness check and the signatures; printed at any stage, final once signed."""
+    locale = document_locale()
+    data = recall_report_pdf(uow(), recall_id, locale)
+    service.record_print(uow(), entity_type="recall", entity_id=recall_id, document="recall_report", locale=locale,
+                         sha256=hashlib.sha256(data).hexdigest(), actor_id=current_user.id)
+    return pdf_response(data, f"recall-{recall_id}-report.pdf")
 
 
 LEDGER_HEADERS = {

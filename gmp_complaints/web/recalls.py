@@ -11,14 +11,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from gmp_complaints import printing
 from gmp_complaints.domain.errors import Msg
 from gmp_complaints.domain.recall import (
-    DEPTH_LABELS,
-    LEVEL_DEFINITIONS,
-    LEVEL_LABELS,
-    NOTIFICATION_KIND_LABELS,
-    ORIGIN_LABELS,
-    STATUS_LABELS,
+    BatchDecision,
+    ContactResult,
+    EffectivenessLevel,
     FdaClass,
     RecallDepth,
     RecallLevel,
@@ -40,12 +38,7 @@ def _actor() -> Actor:
 
 
 def recall_labels() -> dict:
-    return {"status": {k.value: translate(v) for k, v in STATUS_LABELS.items()},
-            "level": {k.value: translate(v) for k, v in LEVEL_LABELS.items()},
-            "definition": {k.value: translate(v) for k, v in LEVEL_DEFINITIONS.items()},
-            "depth": {k.value: translate(v) for k, v in DEPTH_LABELS.items()},
-            "origin": {k.value: translate(v) for k, v in ORIGIN_LABELS.items()},
-            "kind": {k: translate(v) for k, v in NOTIFICATION_KIND_LABELS.items()}}
+    return printing.recall_labels()
 
 
 def _flag(value: str | None) -> bool | None:
@@ -128,7 +121,8 @@ def show(recall_id: int, errors: dict | None = None, open_form: str | None = Non
         form=request.form if errors else {}, sign_labels=signature_labels(), statement=statement_text(str(get_locale())),
         may_sign=bool(roles & {Role.qa_head.value, Role.qp.value}),
         may_run=bool(roles & {Role.recall_coordinator.value, Role.qa_officer.value, Role.qa_head.value}),
-        is_qa_head=Role.qa_head.value in roles)
+        is_qa_head=Role.qa_head.value in roles, decisions=list(BatchDecision),
+        effectiveness_levels=list(EffectivenessLevel), contact_results=list(ContactResult))
 
 
 @bp.route("/<int:recall_id>/consignees")
@@ -190,3 +184,22 @@ def notification_sent(recall_id: int, notification_id: int):
 def _site_offset() -> str:
     offset = datetime.now(ZoneInfo(settings().site_timezone)).strftime("%z")
     return f"{offset[:3]}:{offset[3:]}"
+
+
+@bp.route("/<int:recall_id>/batch-dispositions", methods=["POST"])
+def dispose_batch(recall_id: int):
+    data = _fields("batch_no", "decision", "rationale", "test_reference", "comment", "username", "password")
+    return _run(recall_id, f"dispose_{data['batch_no']}", lambda: recalls.dispose_recall_batch(
+        uow(), recall_id, data, actor=_actor(), source_ip=client_ip()))
+
+
+@bp.route("/<int:recall_id>/effectiveness-check", methods=["POST"])
+def effectiveness_check(recall_id: int):
+    return _run(recall_id, "effectiveness", lambda: recalls.choose_effectiveness_check(
+        uow(), recall_id, _fields("level", "seed"), actor=_actor()))
+
+
+@bp.route("/<int:recall_id>/effectiveness-contacts", methods=["POST"])
+def effectiveness_contact(recall_id: int):
+    return _run(recall_id, "contact", lambda: recalls.record_effectiveness_contact(
+        uow(), recall_id, _fields("consignee", "contacted_on", "method", "result", "note"), actor=_actor()))

@@ -100,10 +100,33 @@ def test_a_class_i_complaint_to_a_closed_recall_in_the_browser(browser, live_ser
     last.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("form[id^=sent-form-]").count() == 0
+    page.select_option("#effectiveness-form #level", "A")  # every consignee is called back
+    page.click("#submit-effectiveness")
+    page.wait_for_load_state()
+    for consignee in ("华润医药北京", "国药控股上海"):
+        box = page.locator("#contact-form")
+        if not box.evaluate("element => element.open"):
+            box.locator("summary").click()
+        box.locator("[name=consignee]").fill(consignee)
+        box.locator("[name=contacted_on]").fill(datetime.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat())
+        box.locator("[name=method]").fill("电话")
+        box.locator("[name=result]").select_option("notice_received_stock_removed")
+        box.locator("#submit-contact").click()
+        page.wait_for_load_state()
+    assert page.locator("#effectiveness").inner_text().count("已收到通知，库存已撤出") == 2
     page.goto(f"{recall_url}/consignees")
     assert page.locator("#consignee-table tbody tr").count() == 2
     assert "139 0000 0101" in page.locator("#consignee-table").inner_text()
     shot(page, "recall-consignees")
+    context.close()
+
+    context, page = as_user(browser, live_server, "liu.yang")  # the recalled stock is destroyed under supervision
+    page.goto(recall_url)
+    box = page.locator("#sign-disposition-B2602")
+    box.locator("summary").click()
+    box.locator("input[name=decision][value=destroy]").check()
+    sign_in_dialog(page, "sign-disposition-B2602", "liu.yang", STRONG_PASSWORD)
+    assert "销毁" in page.locator("#disposition-B2602").inner_text()
     context.close()
 
     for username in ("chen.jing", "liu.yang"):
@@ -112,6 +135,6 @@ def test_a_class_i_complaint_to_a_closed_recall_in_the_browser(browser, live_ser
         sign_in_dialog(page, "sign-recall_closure", username, STRONG_PASSWORD)
         if username == "liu.yang":
             assert page.locator("#recall-status").inner_text() == "已关闭"
-            assert page.locator("#signatures .signature").count() == 4
+            assert page.locator("#signatures .signature").count() == 5
             shot(page, "recall-closed")
         context.close()

@@ -250,11 +250,42 @@ def test_consignee_list_reconciliation_completion_and_the_signed_final_report(ap
     unsent = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}))
     assert unsent.status_code == 409 and "not recorded as sent" in unsent.get_json()["error"]["message"]
     send_everything(api, rid)
+    # Each recalled batch gets the QA head's signed disposition (HO-10).
+    undisposed = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}))
+    assert undisposed.status_code == 409 and "disposition" in undisposed.get_json()["error"]["message"]
+    no_test = api.post("qa_head", f"/recalls/{rid}/batch-dispositions", api.signed("qa_head", {
+        "batch_no": "B2602", "decision": "return_to_stock", "rationale": "复检合格"}))
+    assert no_test.status_code == 400 and "test_reference" in no_test.get_json()["error"]["fields"]
+    assert api.post("recall_coordinator", f"/recalls/{rid}/batch-dispositions", api.signed("recall_coordinator", {
+        "batch_no": "B2602", "decision": "destroy"})).status_code == 403
+    disposed = api.ok("qa_head", f"/recalls/{rid}/batch-dispositions", api.signed("qa_head", {
+        "batch_no": "B2602", "decision": "destroy", "comment": "监督销毁"}), 201)
+    assert [(d["batch_no"], d["decision"]) for d in disposed["dispositions"]] == [("B2602", "destroy")]
+    assert api.post("qa_head", f"/recalls/{rid}/batch-dispositions", api.signed("qa_head", {
+        "batch_no": "B2602", "decision": "destroy"})).status_code == 409
+    # The effectiveness check: its depth chosen, its sample drawn reproducibly and every sampled consignee reached.
+    unchecked = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}))
+    assert unchecked.status_code == 409 and "effectiveness" in unchecked.get_json()["error"]["message"]
+    checked = api.ok("recall_coordinator", f"/recalls/{rid}/effectiveness-check", {"level": "C"}, 201)
+    sample = checked["effectiveness"]["sample"]
+    assert len(sample) == 1 and checked["effectiveness"]["seed"] == recall["number"]
+    from gmp_complaints.domain.recall import EffectivenessLevel, effectiveness_sample
+    assert sample == effectiveness_sample(["Apotheke Berlin", "华润医药北京", "国药控股上海"], EffectivenessLevel.C,
+                                          recall["number"])  # anyone can draw it again
+    assert api.post("recall_coordinator", f"/recalls/{rid}/effectiveness-check", {"level": "A"}).status_code == 409
+    outside = next(c for c in ("Apotheke Berlin", "华润医药北京", "国药控股上海") if c not in sample)
+    wrong = api.post("recall_coordinator", f"/recalls/{rid}/effectiveness-contacts", {
+        "consignee": outside, "contacted_on": TODAY, "method": "phone", "result": "notice_received_stock_removed"})
+    assert wrong.status_code == 400 and "consignee" in wrong.get_json()["error"]["fields"]
+    api.ok("recall_coordinator", f"/recalls/{rid}/effectiveness-contacts", {
+        "consignee": sample[0], "contacted_on": TODAY, "method": "phone", "result": "notice_received_stock_removed"},
+        201)
     # The coordinator who reconciled does not sign the final report; the QA head and the QP do.
     api.ok("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}), 201)
     closed = api.ok("qa_head", f"/recalls/{rid}/signatures", api.signed("qa_head", {"step": "recall_closure"}), 201)
     assert closed["status"] == "closed" and closed["closed_at"] is not None
-    assert [s["step"] for s in closed["signatures"]] == ["recall_decision"] * 2 + ["recall_closure"] * 2
+    assert [s["step"] for s in closed["signatures"]] == (["recall_decision"] * 2 + ["recall_batch_disposition"]
+                                                         + ["recall_closure"] * 2)
     assert all(s["status"] == "valid" for s in closed["signatures"])
     actions = [a for (a,) in business_events(app, rid)]
     assert actions[0] == "recall.proposed" and actions[-1] == "recall.closed" and "recall.completed" in actions
@@ -351,3 +382,35 @@ def test_progress_reports_fall_due_one_after_another_and_the_timer_escalates_wha
         assert result.exit_code == 0 and f"overdue regulator notifications escalated: {expected}." in result.output, \
             result.output
     assert len(rows(app, "SELECT log_index FROM audit_events WHERE action = 'notification.escalated'")) == 2
+
+
+@pytest.mark.req("HO-10")
+def test_the_final_report_prints_the_timeline_clocks_reconciliation_and_signatures(app, recall_api, tmp_path):
+    import subprocess
+
+    api = recall_api
+    recall = api.ok("qa_officer", "/recalls", proposal(level="II"), 201)
+    decided = decide(api, recall["id"])
+    send_everything(api, recall["id"])
+    api.ok("recall_coordinator", f"/recalls/{recall['id']}/reconciliation",
+           {"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 800, "quantity_destroyed": 0})
+    client = api.client
+    from tests.conftest import STRONG_PASSWORD, login
+
+    login(client, "li.na", STRONG_PASSWORD)
+    response = client.get(f"/recalls/{recall['id']}/report.pdf?lang=en")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(response.data)
+    import os
+    if os.environ.get("GMP_SCREENSHOT_DIR"):
+        subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), f"{os.environ['GMP_SCREENSHOT_DIR']}/recall-report"],
+                       check=True)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Recall final report" in text and recall["number"] in text
+    assert "华润医药北京" in text and "800" in text
+    notice_line = next(line for line in text.splitlines() if line.strip().startswith("Recall notice"))
+    assert notice_line.rstrip().endswith("met")  # sent at the decision: on time
+    assert "Recall decision" in text and decided["signatures"][0]["signer_name"] in text
+    printed = rows(app, "SELECT count(*) FROM audit_events WHERE action = 'document.printed' AND entity_type = 'recall'")
+    assert printed == [(1,)]

@@ -26,6 +26,7 @@ EXPECTED = {
     "recall_decision": ("approved", {"qa_head", "qp"}, "recall"),
     "recall_closure": ("approved", {"qa_head", "qp"}, "recall_final"),
     "return_disposition": ("approved", {"qa_head"}, "return"),
+    "recall_batch_disposition": ("approved", {"qa_head"}, "recall_batch"),
 }
 
 
