@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+from gmp_complaints.domain.returns import DISPOSITION_LABELS, Disposition
 
 
 class RecallStatus(StrEnum):
@@ -220,14 +221,9 @@ def check_may_follow_up(facts: RecallFacts) -> None:
         raise ConflictError(Msg("This is recorded on a decided recall that is not closed."))
 
 
-class BatchDecision(StrEnum):
-    destroy = "destroy"
-    reprocess = "reprocess"
-    return_to_stock = "return_to_stock"
-
-
-BATCH_DECISION_LABELS = {BatchDecision.destroy: Msg("Destroy"), BatchDecision.reprocess: Msg("Reprocess"),
-                         BatchDecision.return_to_stock: Msg("Return to stock")}
+#: what becomes of a recalled batch's stock: the same choices as for returned goods
+BatchDecision = Disposition
+BATCH_DECISION_LABELS = DISPOSITION_LABELS
 
 
 def check_batch_decision(decision: BatchDecision, rationale: str | None, test_reference: str | None) -> None:
