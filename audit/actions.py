@@ -115,6 +115,9 @@ ACTIONS: dict[str, ActionSpec] = {
     "recall_effectiveness_check.chosen": ActionSpec(ActionKind.create, Msg("Recall effectiveness check chosen")),
     "recall_effectiveness_contact.recorded": ActionSpec(
         ActionKind.create, Msg("Recall effectiveness contact recorded")),
+    "recall.consignee_list_exported": ActionSpec(ActionKind.export, Msg("Recall consignee list exported")),
+    "recall_notice.prepared": ActionSpec(ActionKind.create, Msg("Recall notice prepared")),
+    "recall_notice.sent": ActionSpec(ActionKind.create, Msg("Recall notice sent")),
     "recall_clock.changed": ActionSpec(ActionKind.change, Msg("Recall clocks changed")),
     "return.received": ActionSpec(ActionKind.create, Msg("Returned goods received (quarantined)")),
     "return.evaluated": ActionSpec(ActionKind.create, Msg("Returned goods evaluated")),
@@ -169,6 +172,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "recall_batch_disposition": Msg("Disposition of a recalled batch"),
     "recall_effectiveness_check": Msg("Recall effectiveness check"),
     "recall_effectiveness_contact": Msg("Recall effectiveness contact"),
+    "recall_notice": Msg("Recall notice"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {
@@ -407,6 +411,9 @@ FIELD_LABELS: dict[str, Msg] = {
     "chosen_by_id": Msg("Chosen by"),
     "chosen_at": Msg("Chosen at"),
     "contacted_on": Msg("Contacted on"),
+    "document_sha256": Msg("Document SHA-256"),
+    "prepared_at": Msg("Prepared at"),
+    "lines": Msg("Lines"),
 }
 
 

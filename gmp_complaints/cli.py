@@ -254,7 +254,7 @@ def jobs():
 def jobs_run():
     """Run every queued job (for cron, or after a web node stopped mid-job)."""
     from gmp_complaints import create_app, unit_of_work
-    from gmp_complaints.archive_jobs import run_archive_job
+    from gmp_complaints.job_runner import run_job
     from gmp_complaints.services import jobs as service
 
     settings = _settings()
@@ -262,7 +262,7 @@ def jobs_run():
     ran = 0
     try:
         while (job_id := service.next_queued(unit_of_work(app, system_actor=_cli_actor()))) is not None:
-            if run_archive_job(app, job_id) is not None:
+            if run_job(app, job_id) is not None:
                 ran += 1
     finally:
         app.extensions["gmp_engine"].dispose()

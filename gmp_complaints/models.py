@@ -954,3 +954,25 @@ class RecallEffectivenessContact(Base):
     note: Mapped[str | None] = mapped_column(sa.Text)
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("recall_notice")
+class RecallNotice(Base):
+    """The notice a consignee receives (a letter without internal signatures): when it was prepared, the
+    SHA-256 of the PDF handed out, and when and how it was sent. A mock recall prepares but never sends."""
+
+    __tablename__ = "recall_notices"
+    __table_args__ = (
+        sa.UniqueConstraint("recall_id", "consignee", name="uq_recall_notices_consignee"),
+        sa.CheckConstraint("(sent_at IS NULL) = (method IS NULL)", name="sent_with_method"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recall_id: Mapped[int] = mapped_column(sa.ForeignKey("recalls.id"), index=True)
+    consignee: Mapped[str] = mapped_column(sa.String(200))
+    locale: Mapped[str] = mapped_column(sa.String(16))
+    document_sha256: Mapped[str] = mapped_column(sa.String(64))
+    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    method: Mapped[str | None] = mapped_column(sa.String(32))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

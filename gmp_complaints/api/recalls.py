@@ -10,6 +10,7 @@ from gmp_complaints.api import _body, api_v1
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.services import notifications, recalls, returns
 from gmp_complaints.web import client_ip, uow
+from gmp_complaints.web.documents import document_locale, notice_response
 
 CONSIGNEE_COLUMNS = ("consignee", "batch_no", "quantity_delivered", "shipped_on", "last_shipped_on", "address",
                      "contact", "phone", "email", "out_of_hours_contact", "is_export", "is_medical_sample",
@@ -43,8 +44,9 @@ def sign_recall(recall_id: int):
 @api_v1.route("/recalls/<int:recall_id>/consignees")
 def recall_consignees(recall_id: int):
     """``{consignees: [...]}``; ``?format=csv`` gives CSV (UTF-8 with BOM, for spreadsheets)."""
-    number, lines = recalls.get_consignees(uow(), recall_id)
-    if request.args.get("format") == "csv":
+    export = "csv" if request.args.get("format") == "csv" else None
+    number, lines = recalls.get_consignees(uow(), recall_id, export=export, actor_id=g.principal.id)
+    if export:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=CONSIGNEE_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
         writer.writeheader()
@@ -82,6 +84,17 @@ def choose_effectiveness_check(recall_id: int):
 @api_v1.route("/recalls/<int:recall_id>/effectiveness-contacts", methods=["POST"])
 def record_effectiveness_contact(recall_id: int):
     return jsonify(recalls.record_effectiveness_contact(uow(), recall_id, _body(), actor=_actor())), 201
+
+
+@api_v1.route("/recalls/<int:recall_id>/notice.pdf")
+def recall_notice(recall_id: int):
+    """The notice to one consignee (``?consignee=``, ``?lang=en``)."""
+    return notice_response(recall_id, request.args.get("consignee") or "", document_locale(), g.principal.id)
+
+
+@api_v1.route("/recalls/<int:recall_id>/notices", methods=["POST"])
+def recall_notice_sent(recall_id: int):
+    return jsonify(recalls.record_notice_sent(uow(), recall_id, _body(), actor=_actor()))
 
 
 @api_v1.route("/notifications")

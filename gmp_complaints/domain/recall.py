@@ -167,6 +167,9 @@ class RecallFacts:
     effectiveness_chosen: bool = True
     #: sampled consignees not yet contacted
     effectiveness_pending: int = 0
+    #: consignees whose notice is not sent (a mock recall: not prepared)
+    unnotified_consignees: int = 0
+    mock: bool = False
 
 
 def check_may_decide(facts: RecallFacts) -> None:
@@ -191,6 +194,11 @@ def check_may_run(facts: RecallFacts) -> None:
 
 def check_may_complete(facts: RecallFacts) -> None:
     check_may_run(facts)
+    if facts.unnotified_consignees and facts.mock:
+        raise ConflictError(Msg("%(count)s consignee(s) have no notice prepared yet.",
+                                count=facts.unnotified_consignees))
+    if facts.unnotified_consignees:
+        raise ConflictError(Msg("%(count)s consignee(s) have no notice sent yet.", count=facts.unnotified_consignees))
     if facts.unreconciled_lines:
         raise ConflictError(Msg("%(count)s consignee line(s) are not reconciled yet.", count=facts.unreconciled_lines))
 

@@ -12,9 +12,11 @@ from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import Complaint, Job
+from gmp_complaints.services.recalls import consignee_lines, load_recall
 from gmp_complaints.uow import UnitOfWork
 
 ARCHIVES = "archives"
+RECALL_NOTICES = "recall_notices"
 
 
 def job_view(job: Job) -> dict:
@@ -39,6 +41,30 @@ def queue_archives(uow: UnitOfWork, *, year, locale: str, actor_id: int | None) 
         uow.session.flush()
         uow.record(DomainEvent("job.queued", "job", str(job.id), {"kind": [None, ARCHIVES], "year": [None, year],
                                                                  "total": [None, len(ids)]}, actor_id=actor_id))
+        uow.commit()
+        return job_view(job)
+
+
+def queue_recall_notices(uow: UnitOfWork, recall_id: int, *, locale: str, actor_id: int | None) -> dict:
+    """Every consignee's notice of a decided recall, in packs, with a progress bar (10,000 consignees take
+    minutes, not a request)."""
+    with uow:
+        recall = load_recall(uow, recall_id, for_update=False)
+        if recall.decided_at is None:
+            raise ConflictError(Msg("Notices are prepared once the recall is decided."))
+        consignees = sorted({line["consignee"] for line in consignee_lines(uow.session, recall)})
+        if not consignees:
+            raise ConflictError(Msg("No distribution records for these batches."))
+        job = Job(kind=RECALL_NOTICES, parameters=json.dumps(
+            {"recall_id": recall.id, "number": recall.number, "locale": locale, "consignees": consignees},
+            ensure_ascii=False), status="queued", done=0, total=len(consignees), created_by_id=actor_id,
+            created_at=uow.now())
+        uow.session.add(job)
+        uow.session.flush()
+        uow.record(DomainEvent("job.queued", "job", str(job.id), {"kind": [None, RECALL_NOTICES],
+                                                                 "recall_id": [None, recall.id],
+                                                                 "total": [None, len(consignees)]},
+                               actor_id=actor_id))
         uow.commit()
         return job_view(job)
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from audit.models import AuditEvent
 from audit.service import actions_of_records
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status
@@ -53,7 +54,9 @@ from gmp_complaints.models import (
     RecallComplaint,
     RecallEffectivenessCheck,
     RecallEffectivenessContact,
+    RecallNotice,
     RecallReconciliation,
+    User,
     recall_clock_line,
 )
 from gmp_complaints.services import schemas
@@ -97,7 +100,7 @@ def _batches(session, recall: Recall) -> list[tuple[Batch, str]]:
     return [(batch, code) for batch, code in rows]
 
 
-def consignee_lines(session, recall: Recall) -> list[dict]:
+def consignee_lines(session, recall: Recall, consignee: str | None = None) -> list[dict]:
     """Per consignee and batch: what the distribution records say was delivered, with the consignee's
     contacts (from the latest shipment) and the reconciliation recorded so far. One grouped query and one
     query for the reconciliation, whatever the number of distribution rows."""
@@ -112,12 +115,15 @@ def consignee_lines(session, recall: Recall) -> list[dict]:
                          sa.func.max(sa.case((Distribution.is_medical_sample, 1), else_=0)).label("sample"))
                .join(Batch, Batch.id == Distribution.batch_id)
                .where(Distribution.batch_id.in_(batch_ids))
+               .where(sa.true() if consignee is None else Distribution.consignee == consignee)
                .group_by(Distribution.consignee, Distribution.batch_id, Batch.batch_no)
                .order_by(Distribution.consignee, Batch.batch_no))
     rows = session.execute(grouped).all()
-    contacts = _contacts(session, batch_ids)
-    reconciled = {(r.consignee, r.batch_id): r for r in session.scalars(
-        sa.select(RecallReconciliation).where(RecallReconciliation.recall_id == recall.id))}
+    contacts = _contacts(session, batch_ids, consignee)
+    reconciliation = sa.select(RecallReconciliation).where(RecallReconciliation.recall_id == recall.id)
+    if consignee is not None:
+        reconciliation = reconciliation.where(RecallReconciliation.consignee == consignee)
+    reconciled = {(r.consignee, r.batch_id): r for r in session.scalars(reconciliation)}
     lines = []
     for row in rows:
         contact = contacts[(row.consignee, row.batch_id)]
@@ -141,13 +147,16 @@ def consignee_lines(session, recall: Recall) -> list[dict]:
 CONTACT_FIELDS = ("address", "contact", "phone", "email", "out_of_hours_contact")
 
 
-def _contacts(session, batch_ids: list[int]) -> dict[tuple[str, int], dict]:
+def _contacts(session, batch_ids: list[int], consignee: str | None = None) -> dict[tuple[str, int], dict]:
     """Per consignee and batch, each contact field from the latest shipment that gives it (a later shipment
     without an e-mail address does not lose the one an earlier shipment gave)."""
     found: dict[tuple[str, int], dict] = {}
     columns = [getattr(Distribution, name) for name in CONTACT_FIELDS]
-    for row in session.execute(sa.select(Distribution.consignee, Distribution.batch_id, *columns)
-                               .where(Distribution.batch_id.in_(batch_ids)).order_by(Distribution.id)):
+    query = sa.select(Distribution.consignee, Distribution.batch_id, *columns).where(
+        Distribution.batch_id.in_(batch_ids)).order_by(Distribution.id)
+    if consignee is not None:
+        query = query.where(Distribution.consignee == consignee)
+    for row in session.execute(query):
         entry = found.setdefault((row.consignee, row.batch_id), dict.fromkeys(CONTACT_FIELDS))
         for name in CONTACT_FIELDS:
             value = getattr(row, name)
@@ -167,13 +176,16 @@ def _facts(session, recall: Recall, lines: list[dict] | None = None) -> RecallFa
         RecallEffectivenessCheck.recall_id == recall.id)).one_or_none()
     contacted = set(session.scalars(sa.select(RecallEffectivenessContact.consignee).where(
         RecallEffectivenessContact.recall_id == recall.id)))
+    notices = sa.select(RecallNotice.consignee).where(RecallNotice.recall_id == recall.id)
+    notified = set(session.scalars(notices if recall.mock else notices.where(RecallNotice.sent_at.is_not(None))))
     return RecallFacts(status=RecallStatus(recall.status), safety_hazard=recall.safety_hazard,
                        immediate_report_sent=notice_sent or recall.mock, lines=len(lines),
                        unreconciled_lines=sum(1 for line in lines if not line["reconciled"]),
                        unsent_notifications=sum(1 for _, sent_at in entries if sent_at is None),
                        undisposed_batches=sum(1 for link in recall.batch_links if link.batch_id not in disposed),
                        effectiveness_chosen=check is not None,
-                       effectiveness_pending=len(set(json.loads(check.sample)) - contacted) if check else 0)
+                       effectiveness_pending=len(set(json.loads(check.sample)) - contacted) if check else 0,
+                       unnotified_consignees=len({line["consignee"] for line in lines} - notified), mock=recall.mock)
 
 
 # --- the view (DESIGN §6) ----------------------------------------------------------------------------
@@ -217,6 +229,8 @@ def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True
         "lines_unreconciled": sum(1 for line in lines if not line["reconciled"]),
         "reconciliation": [line for line in lines if line["reconciled"]],
         "dispositions": _dispositions(session, recall, tz),
+        "notices": _notices(session, recall, tz),
+        "timings": _timings(session, recall, lines),
         "effectiveness": _effectiveness(session, recall, tz),
         "notifications": [notification_view(n, tz) for n in session.scalars(
             sa.select(Notification).where(Notification.subject_type == "recall", Notification.subject_id == recall.id)
@@ -228,6 +242,34 @@ def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True
             current = canonical_snapshot_hash(recall_snapshot(view, rule_for(row.step).scope, row.subject))
             view["signatures"].append(signing.signature_view(row, current, tz))
     return view
+
+
+def _notices(session, recall: Recall, tz) -> list[dict]:
+    return [{"consignee": n.consignee, "locale": n.locale, "document_sha256": n.document_sha256,
+             "prepared_at": n.prepared_at.astimezone(tz).isoformat(timespec="seconds"),
+             "sent_at": n.sent_at.astimezone(tz).isoformat(timespec="seconds") if n.sent_at else None,
+             "method": n.method}
+            for n in session.scalars(sa.select(RecallNotice).where(RecallNotice.recall_id == recall.id)
+                                     .order_by(RecallNotice.consignee))]
+
+
+def _timings(session, recall: Recall, lines: list[dict]) -> dict:
+    """How long each step took after the decision (EU GMP 8.30: the mock recall's measure): the full
+    consignee list in hand (its first export) and every notice ready (the last one prepared)."""
+    if recall.decided_at is None:
+        return {"consignee_list_minutes": None, "notices_ready_minutes": None}
+    listed = session.scalar(sa.select(sa.func.min(AuditEvent.occurred_at)).where(
+        AuditEvent.entity_type == "recall", AuditEvent.entity_id == str(recall.id),
+        AuditEvent.action == "recall.consignee_list_exported"))
+    consignees = {line["consignee"] for line in lines}
+    prepared = dict(session.execute(sa.select(RecallNotice.consignee, RecallNotice.prepared_at).where(
+        RecallNotice.recall_id == recall.id)).all())
+    ready = max(prepared.values()) if consignees and consignees <= set(prepared) else None
+
+    def minutes(moment):
+        return round(max((moment - recall.decided_at).total_seconds(), 0) / 60, 1) if moment else None
+
+    return {"consignee_list_minutes": minutes(listed), "notices_ready_minutes": minutes(ready)}
 
 
 def _dispositions(session, recall: Recall, tz) -> list[dict]:
@@ -256,7 +298,8 @@ def notification_view(row: Notification, tz) -> dict:
             "subject_type": row.subject_type, "subject_id": row.subject_id,
             "due_at": row.due_at.astimezone(tz).isoformat(timespec="seconds"),
             "sent_at": row.sent_at.astimezone(tz).isoformat(timespec="seconds") if row.sent_at else None,
-            "method": row.method, "reference": row.reference}
+            "method": row.method, "reference": row.reference,
+            "created_at": row.created_at.astimezone(tz).isoformat(timespec="seconds")}
 
 
 def get_recall(uow: UnitOfWork, recall_id: int) -> dict:
@@ -279,11 +322,18 @@ def list_recalls(uow: UnitOfWork, *, status: str | None = None) -> list[dict]:
                 for r in uow.session.scalars(query)]
 
 
-def get_consignees(uow: UnitOfWork, recall_id: int) -> tuple[str, list[dict]]:
-    """The recall's number and its consignee lines."""
+def get_consignees(uow: UnitOfWork, recall_id: int, *, export: str | None = None,
+                   actor_id: int | None = None) -> tuple[str, list[dict]]:
+    """The recall's number and its consignee lines; an export (``csv``) is an audited act, and the first
+    one after the decision is when the full list was in hand (the mock recall's timing)."""
     with uow:
         recall = load_recall(uow, recall_id, for_update=False)
-        return recall.number, consignee_lines(uow.session, recall)
+        lines = consignee_lines(uow.session, recall)
+        if export:
+            uow.record(DomainEvent("recall.consignee_list_exported", "recall", str(recall.id),
+                                   {"format": [None, export], "lines": [None, len(lines)]}, actor_id=actor_id))
+            uow.commit()
+        return recall.number, lines
 
 
 def recalls_of_complaint(session, complaint_id: int) -> list[Recall]:
@@ -686,5 +736,119 @@ def record_effectiveness_contact(uow: UnitOfWork, recall_id: int, data: dict, *,
         session.flush()
         uow.record(DomainEvent("recall_effectiveness_contact.recorded", "recall_effectiveness_contact", str(row.id),
                                actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+# --- notices to consignees ---------------------------------------------------------------------------
+
+
+def notice_context(uow: UnitOfWork, recall_id: int, consignee: str, *, sender_id: int) -> dict:
+    """What the notice to one consignee says: the recall, the product, the batches and quantities this
+    consignee received, and what to do. Nothing internal (no signatures, no hashes). After the decision."""
+    with uow:
+        session = uow.session
+        recall = load_recall(uow, recall_id, for_update=False)
+        if recall.decided_at is None:
+            raise ConflictError(Msg("Notices are prepared once the recall is decided."))
+        lines = consignee_lines(session, recall, consignee)
+        if not lines:
+            raise ValidationError(Msg("Not on the consignee list."), {"consignee": [Msg(
+                "%(name)s is not on this recall's consignee list.", name=consignee)]})
+        product = session.execute(sa.select(Product).join(Batch, Batch.product_id == Product.id)
+                                  .where(Batch.id == recall.batch_links[0].batch_id)).scalar_one()
+        return {"recall": {"number": recall.number, "level": recall.level, "depth": recall.depth,
+                           "reason": recall.reason, "mock": recall.mock, "decided_at": recall.decided_at},
+                "product": {"code": product.code, "name": product.name, "strength": product.strength,
+                            "dosage_form": product.dosage_form},
+                "consignee": consignee, "lines": lines, "contact": lines[-1],
+                "sender": session.get(User, sender_id).printed_name,
+                "printed_at": uow.now(), "site_timezone": uow.settings.site_timezone}
+
+
+def notice_contexts(uow: UnitOfWork, recall_id: int, consignees: list[str], *, sender_id: int | None) -> list[dict]:
+    """The notices of many consignees (a pack), from one reading of the consignee list."""
+    with uow:
+        session = uow.session
+        recall = load_recall(uow, recall_id, for_update=False)
+        if recall.decided_at is None:
+            raise ConflictError(Msg("Notices are prepared once the recall is decided."))
+        wanted = set(consignees)
+        by_consignee: dict[str, list[dict]] = {}
+        for line in consignee_lines(session, recall):
+            if line["consignee"] in wanted:
+                by_consignee.setdefault(line["consignee"], []).append(line)
+        product = session.execute(sa.select(Product).join(Batch, Batch.product_id == Product.id)
+                                  .where(Batch.id == recall.batch_links[0].batch_id)).scalar_one()
+        sender = session.get(User, sender_id).printed_name if sender_id else uow.system_actor
+        common = {"recall": {"number": recall.number, "level": recall.level, "depth": recall.depth,
+                             "reason": recall.reason, "mock": recall.mock, "decided_at": recall.decided_at},
+                  "product": {"code": product.code, "name": product.name, "strength": product.strength,
+                              "dosage_form": product.dosage_form},
+                  "sender": sender, "printed_at": uow.now(), "site_timezone": uow.settings.site_timezone}
+        return [{**common, "consignee": name, "lines": lines, "contact": lines[-1]}
+                for name, lines in sorted(by_consignee.items())]
+
+
+def prepare_notices(uow: UnitOfWork, recall_id: int, *, consignees: list[str], locale: str, sha256: str,
+                    actor_id: int | None) -> int:
+    """Notices handed out in a pack: each not yet prepared is recorded with the pack's SHA-256."""
+    with uow:
+        recall = load_recall(uow, recall_id)
+        done = set(uow.session.scalars(sa.select(RecallNotice.consignee).where(
+            RecallNotice.recall_id == recall.id, RecallNotice.consignee.in_(consignees))))
+        rows = [RecallNotice(recall_id=recall.id, consignee=name, locale=locale, document_sha256=sha256,
+                             prepared_at=uow.now(), recorded_by_id=actor_id)
+                for name in consignees if name not in done]
+        uow.session.add_all(rows)
+        uow.session.flush()
+        for row in rows:
+            uow.record(DomainEvent("recall_notice.prepared", "recall_notice", str(row.id), actor_id=actor_id))
+        uow.commit()
+        return len(rows)
+
+
+def prepare_notice(uow: UnitOfWork, recall_id: int, *, consignee: str, locale: str, sha256: str,
+                   actor_id: int | None) -> None:
+    """The notice as first handed out (its PDF's SHA-256) is recorded once; later copies are prints."""
+    with uow:
+        recall = load_recall(uow, recall_id)
+        found = uow.session.scalars(sa.select(RecallNotice).where(
+            RecallNotice.recall_id == recall.id, RecallNotice.consignee == consignee)).one_or_none()
+        if found is None:
+            row = RecallNotice(recall_id=recall.id, consignee=consignee, locale=locale, document_sha256=sha256,
+                               prepared_at=uow.now(), recorded_by_id=actor_id)
+            uow.session.add(row)
+            uow.session.flush()
+            uow.record(DomainEvent("recall_notice.prepared", "recall_notice", str(row.id), actor_id=actor_id))
+        else:
+            uow.record(DomainEvent("document.printed", "recall", str(recall.id), {
+                "document": [None, "recall_notice"], "locale": [None, locale], "file_sha256": [None, sha256],
+                "consignee": [None, consignee]}, actor_id=actor_id))
+        uow.commit()
+
+
+def record_notice_sent(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /recalls/<id>/notices {consignee, sent_at, method}``: the prepared notice went out. A mock
+    recall sends nothing outside (409)."""
+    fields = schemas.load(schemas.RecallNoticeSent, data)
+    with uow:
+        recall = load_recall(uow, recall_id)
+        if recall.mock:
+            raise ConflictError(Msg("A mock recall sends nothing outside."))
+        check_may_run(_facts(uow.session, recall))
+        row = uow.session.scalars(sa.select(RecallNotice).where(
+            RecallNotice.recall_id == recall.id, RecallNotice.consignee == fields["consignee"])).one_or_none()
+        if row is None:
+            raise ConflictError(Msg("Prepare (print) the notice to this consignee first."))
+        if row.sent_at is not None:
+            raise ConflictError(Msg("This notice is already recorded as sent."))
+        if fields["sent_at"] > uow.now():
+            raise ValidationError(Msg("Sent in the future."), {"sent_at": [Msg("Not later than now.")]})
+        if fields["sent_at"] < row.prepared_at.replace(second=0, microsecond=0):
+            raise ValidationError(Msg("Sent before it was prepared."), {"sent_at": [Msg(
+                "Not before the notice was prepared.")]})
+        row.sent_at, row.method, row.recorded_by_id = fields["sent_at"], fields["method"], actor.id
+        uow.record(DomainEvent("recall_notice.sent", "recall_notice", str(row.id), actor_id=actor.id))
         uow.commit()
         return recall_view(uow, recall)

@@ -618,8 +618,14 @@ class RecallEffectivenessContactEntry(Body):
     note = Text(5000)
 
 
+class RecallNoticeSent(Body):
+    consignee = Text(200, required=True, collapse_spaces=True)
+    sent_at = Moment(required=True)
+    method = Text(32, required=True, collapse_spaces=True)
+
+
 SCHEMAS.update({cls.__name__: cls for cls in (RecallBatchDispositionEntry, RecallEffectivenessChoice,
-                                             RecallEffectivenessContactEntry)})
+                                             RecallEffectivenessContactEntry, RecallNoticeSent)})
 SCHEMAS.update({cls.__name__: cls for cls in (RecallProposal, RecallSigning, RecallReconciliationEntry,
                                              RecallCancellation, RecallCompletion, NotificationSent,
                                              RecallClockChange)})

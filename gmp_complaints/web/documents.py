@@ -8,8 +8,9 @@ import hashlib
 from flask import Blueprint, Response, request
 from flask_login import current_user
 
-from gmp_complaints.printing import build_archive, capa_pdf, complaint_pdf, recall_report_pdf
+from gmp_complaints.printing import build_archive, capa_pdf, complaint_pdf, recall_notice_pdf, recall_report_pdf
 from gmp_complaints.services import documents as service
+from gmp_complaints.services import recalls
 from gmp_complaints.web import uow
 
 bp = Blueprint("documents", __name__)
@@ -63,6 +64,20 @@ def recall_report(recall_id: int):
     service.record_print(uow(), entity_type="recall", entity_id=recall_id, document="recall_report", locale=locale,
                          sha256=hashlib.sha256(data).hexdigest(), actor_id=current_user.id)
     return pdf_response(data, f"recall-{recall_id}-report.pdf")
+
+
+@bp.route("/recalls/<int:recall_id>/notice.pdf")
+def recall_notice(recall_id: int):
+    """The notice to one consignee (``?consignee=``), as the consignee receives it; the first copy is
+    recorded as the prepared notice (its SHA-256), later ones as prints."""
+    return notice_response(recall_id, request.args.get("consignee") or "", document_locale(), current_user.id)
+
+
+def notice_response(recall_id: int, consignee: str, locale: str, actor_id: int) -> Response:
+    data = recall_notice_pdf(recalls.notice_context(uow(), recall_id, consignee, sender_id=actor_id), locale)
+    recalls.prepare_notice(uow(), recall_id, consignee=consignee, locale=locale,
+                           sha256=hashlib.sha256(data).hexdigest(), actor_id=actor_id)
+    return pdf_response(data, f"recall-{recall_id}-notice.pdf")
 
 
 LEDGER_HEADERS = {

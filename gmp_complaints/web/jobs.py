@@ -1,5 +1,5 @@
-"""Background archiving in the pages: start it, watch its progress bar, download the result (the job
-itself is ``gmp_complaints.archive_jobs``)."""
+"""Background jobs in the pages: start one, watch its progress bar, download the result (the jobs themselves
+are ``gmp_complaints.archive_jobs`` and ``gmp_complaints.recall_jobs``)."""
 from __future__ import annotations
 
 import threading
@@ -8,10 +8,12 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from gmp_complaints.archive_jobs import run_archive_job
+from gmp_complaints.domain.errors import Msg, PermissionDeniedError
 from gmp_complaints.i18n import translate
+from gmp_complaints.job_runner import run_job
 from gmp_complaints.services import jobs as service
 from gmp_complaints.web import uow
+from gmp_complaints.web.access import AUDIT_REVIEWERS, RECALL_RUNNERS
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -30,35 +32,50 @@ def start_archives():
 
         flash(translate(exc.message), "error")
         return redirect(url_for("documents.ledger_page")), 303
-    app = current_app._get_current_object()
-    # Runs beside the request; any other node or `gmp jobs run` could take it as well (row lock).
-    threading.Thread(target=_run_quietly, args=(app, job["id"]), daemon=True).start()
+    start_in_background(job["id"])
     return redirect(url_for("jobs.show", job_id=job["id"]))
+
+
+def start_in_background(job_id: int) -> None:
+    """Run a queued job beside the request; any other node or `gmp jobs run` could take it as well."""
+    threading.Thread(target=_run_quietly, args=(current_app._get_current_object(), job_id), daemon=True).start()
 
 
 def _run_quietly(app, job_id: int) -> None:
     try:
-        run_archive_job(app, job_id)
-    except Exception:  # recorded on the job row by run_archive_job; a web thread has no one to tell
-        app.logger.exception("archive job %s failed", job_id)
+        run_job(app, job_id)
+    except Exception:  # recorded on the job row by its runner; a web thread has no one to tell
+        app.logger.exception("background job %s failed", job_id)
+
+
+#: who may watch and download a job of each kind: archives hold the complainant's data (the auditors'
+#: and QA's); notices are the recall team's
+WATCHERS = {service.ARCHIVES: AUDIT_REVIEWERS, service.RECALL_NOTICES: RECALL_RUNNERS}
+
+
+def _job(job_id: int) -> dict:
+    job = service.get_job(uow(), job_id)
+    if not WATCHERS[job["kind"]] & set(current_user.roles):
+        raise PermissionDeniedError(Msg("Your roles do not allow you to see this job."))
+    return job
 
 
 @bp.route("/<int:job_id>")
 def show(job_id: int):
-    return render_template("jobs/show.html", job=service.get_job(uow(), job_id))
+    return render_template("jobs/show.html", job=_job(job_id))
 
 
 @bp.route("/<int:job_id>/progress")
 def progress(job_id: int):
-    job = service.get_job(uow(), job_id)
+    job = _job(job_id)
     return jsonify({k: job[k] for k in ("status", "done", "total", "percent", "error")})
 
 
 @bp.route("/<int:job_id>/result")
 def result(job_id: int):
-    from gmp_complaints.domain.errors import ConflictError, Msg
+    from gmp_complaints.domain.errors import ConflictError
 
-    job = service.get_job(uow(), job_id)
+    job = _job(job_id)
     if job["status"] != "done":
         raise ConflictError(Msg("The job has not finished."))
     settings = current_app.config["GMP_SETTINGS"]

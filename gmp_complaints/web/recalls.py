@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints import printing
-from gmp_complaints.domain.errors import Msg
+from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.recall import (
     BatchDecision,
     ContactResult,
@@ -25,10 +25,11 @@ from gmp_complaints.domain.recall import (
 )
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.i18n import signature_labels, translate
-from gmp_complaints.services import notifications, recalls
+from gmp_complaints.services import jobs, notifications, recalls
 from gmp_complaints.services.complaint_queries import get_complaint
 from gmp_complaints.web import client_ip, settings, uow
 from gmp_complaints.web.forms import run_form
+from gmp_complaints.web.jobs import start_in_background
 from signatures.statement import statement_text
 
 bp = Blueprint("recalls", __name__, url_prefix="/recalls")
@@ -126,13 +127,14 @@ def show(recall_id: int, errors: dict | None = None, open_form: str | None = Non
 
 
 @bp.route("/<int:recall_id>/consignees")
-def consignees(recall_id: int):
+def consignees(recall_id: int, errors: dict | None = None):
     recall = recalls.get_recall(uow(), recall_id)
     _number, lines = recalls.get_consignees(uow(), recall_id)
     return render_template("recalls/consignees.html", recall=recall, lines=lines, labels=recall_labels(),
+                           notices={n["consignee"]: n for n in recall["notices"]},
                            may_run=bool(set(current_user.roles) & {Role.recall_coordinator.value,
                                                                     Role.qa_officer.value, Role.qa_head.value}),
-                           errors={}, open_form=None)
+                           errors=errors or {})
 
 
 def _run(recall_id: int, form_name: str, call, *, back: str = "recalls.show"):
@@ -203,3 +205,26 @@ def effectiveness_check(recall_id: int):
 def effectiveness_contact(recall_id: int):
     return _run(recall_id, "contact", lambda: recalls.record_effectiveness_contact(
         uow(), recall_id, _fields("consignee", "contacted_on", "method", "result", "note"), actor=_actor()))
+
+
+@bp.route("/<int:recall_id>/notices", methods=["POST"])
+def notice_sent(recall_id: int):
+    data = _fields("consignee", "sent_at", "method")
+    if data["sent_at"] and len(data["sent_at"]) == 16:  # <input type="datetime-local">: site time, no offset
+        data["sent_at"] = f"{data['sent_at']}:00{_site_offset()}"
+    return run_form(lambda: recalls.record_notice_sent(uow(), recall_id, data, actor=_actor()),
+                    show_errors=lambda errors: consignees(recall_id, errors=errors),
+                    done_url=url_for("recalls.consignees", recall_id=recall_id), general_field="_form")
+
+
+@bp.route("/<int:recall_id>/notice-pack", methods=["POST"])
+def notice_pack(recall_id: int):
+    """Every consignee's notice, prepared in the background with a progress bar."""
+    try:
+        job = jobs.queue_recall_notices(uow(), recall_id, locale="en" if request.form.get("lang") == "en"
+                                        else "zh_Hans_CN", actor_id=current_user.id)
+    except ConflictError as exc:
+        flash(translate(exc.message), "error")
+        return redirect(url_for("recalls.consignees", recall_id=recall_id)), 303
+    start_in_background(job["id"])
+    return redirect(url_for("jobs.show", job_id=job["id"]))

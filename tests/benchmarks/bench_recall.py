@@ -28,7 +28,7 @@ def distributions_csv(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def run(url: str, instance: Path, rows: int, repeat: int) -> dict:
+def run(url: str, instance: Path, rows: int, repeat: int, notices: int = 30) -> dict:
     from gmp_complaints import create_app
     from gmp_complaints.db import make_engine, make_session_factory
     from gmp_complaints.services import accounts, imports
@@ -61,9 +61,41 @@ def run(url: str, instance: Path, rows: int, repeat: int) -> dict:
             response = client.get(path, headers=headers)
             timings[kind].append(time.perf_counter() - started)
             assert response.status_code == 200
-    lines = len(client.get(f"/api/v1/recalls/{recall['id']}/consignees", headers=headers).get_json()["consignees"])
+    consignees = client.get(f"/api/v1/recalls/{recall['id']}/consignees", headers=headers).get_json()["consignees"]
+    lines = len(consignees)
+    # Notices: decided by two signers, then the first notices printed one by one (each a PDF, its hash recorded).
+    new_uow = lambda: UnitOfWork(make_session_factory(app.extensions["gmp_engine"]), settings)  # noqa: E731
+    for username, role in (("bench.qp", "qp"), ("bench.head", "qa_head")):
+        accounts.create_user(new_uow(), actor_id=None, username=username, printed_name=username, roles=[role],
+                             temporary_password="x" * 16, identity_verified=True)
+        accounts.change_password(new_uow(), username=username, old_password="x" * 16,
+                                 new_password="correct-horse-battery-staple", source_ip=None)
+        signer = client.post("/api/v1/auth/token", json={"username": username,
+                                                         "password": "correct-horse-battery-staple"}).get_json()["token"]
+        auth = {"Authorization": f"Bearer {signer}"}
+        client.post("/api/v1/auth/esignature-statement", json={"password": "correct-horse-battery-staple"}, headers=auth)
+        signed = client.post(f"/api/v1/recalls/{recall['id']}/signatures", headers=auth, json={
+            "username": username, "password": "correct-horse-battery-staple", "step": "recall_decision"})
+        assert signed.status_code == 201, signed.get_json()
+    names = sorted({c["consignee"] for c in consignees})[:notices]
+    started = time.perf_counter()
+    for name in names:
+        response = client.get(f"/api/v1/recalls/{recall['id']}/notice.pdf", query_string={"consignee": name},
+                              headers=headers)
+        assert response.status_code == 200
+    per_notice = (time.perf_counter() - started) / len(names)
+    # Every consignee's notice, as the background job prepares them (packs of one PDF per 100 letters).
+    from gmp_complaints.job_runner import run_job
+    from gmp_complaints.services import jobs
+
+    job = jobs.queue_recall_notices(new_uow(), recall["id"], locale="zh_Hans_CN", actor_id=qa_id)
+    started = time.perf_counter()
+    finished = run_job(app, job["id"])
+    all_notices_s = time.perf_counter() - started
+    assert finished["status"] == "done", finished
     app.extensions["gmp_engine"].dispose()
-    return {"import_s": imported_s, "lines": lines, **{k: statistics.median(v) for k, v in timings.items()}}
+    return {"import_s": imported_s, "lines": lines, "per_notice": per_notice, "all_notices_s": all_notices_s,
+            **{k: statistics.median(v) for k, v in timings.items()}}
 
 
 def main() -> None:
@@ -79,6 +111,10 @@ def main() -> None:
     for backend, r in results.items():
         print(f"  {backend:<10} {r['lines']} consignee lines: JSON {r['json'] * 1000:.0f} ms, CSV {r['csv'] * 1000:.0f} ms"
               f"   (goal < 1000 ms)   import of the rows: {r['import_s']:.1f} s")
+        print(f"  {backend:<10} notice PDF per consignee: {r['per_notice'] * 1000:.0f} ms, so "
+              f"{r['per_notice'] * r['lines'] / 60:.1f} min for all {r['lines']} consignees one after another; the "
+              f"background job prepared all {r['lines']} in {r['all_notices_s'] / 60:.1f} min "
+              f"({r['all_notices_s'] / r['lines'] * 1000:.0f} ms each)")
 
 
 if __name__ == "__main__":

@@ -90,6 +90,19 @@ def test_a_class_i_complaint_to_a_closed_recall_in_the_browser(browser, live_ser
     assert "1200" in page.locator("#reconcile").inner_text()
     reconcile(page, "国药控股上海", 1200, 0)
     reconcile(page, "华润医药北京", 700, 0, "100 盒已售出至患者")
+    page.goto(f"{recall_url}/consignees")  # each consignee's notice printed, then recorded as sent
+    for link in page.locator("a.notice-pdf").all():
+        notice = page.request.get(live_server + link.get_attribute("href"))
+        assert notice.ok and notice.body()[:4] == b"%PDF"
+    page.reload()
+    while page.locator("form.notice-sent").count():
+        form = page.locator("form.notice-sent").first
+        form.locator("[name=sent_at]").fill(datetime.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M"))
+        form.locator("[name=method]").fill("传真")
+        form.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+    assert page.locator("#consignee-table").inner_text().count("已发送") == 2
+    page.goto(recall_url)
     page.click("#complete-recall")
     page.wait_for_load_state()
     assert page.locator("#recall-status").inner_text() == "已完成"

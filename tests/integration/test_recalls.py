@@ -50,7 +50,22 @@ def send_everything(api, recall_id):
     for entry in recall["notifications"]:
         if entry["sent_at"] is None:
             api.ok("recall_coordinator", f"/notifications/{entry['id']}/sent",
-                   {"sent_at": recall["decided_at"], "method": "email", "reference": f"{entry['kind']} sent"})
+                   {"sent_at": entry["created_at"], "method": "email", "reference": f"{entry['kind']} sent"})
+
+
+def notify_everyone(api, recall_id, *, send=True):
+    """Every consignee's notice prepared (its PDF fetched) and, unless a mock, recorded as sent."""
+    consignees = {c["consignee"] for c in api.get("recall_coordinator", f"/recalls/{recall_id}/consignees")
+                  .get_json()["consignees"]}
+    for consignee in sorted(consignees):
+        pdf = api.client.get(f"/api/v1/recalls/{recall_id}/notice.pdf", query_string={"consignee": consignee},
+                             headers={"Authorization": f"Bearer {api.tokens['recall_coordinator']}"})
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF"), pdf.get_json()
+    if send:
+        prepared = api.get("qa_head", f"/recalls/{recall_id}").get_json()["notices"]
+        for notice in prepared:
+            api.ok("recall_coordinator", f"/recalls/{recall_id}/notices",
+                   {"consignee": notice["consignee"], "sent_at": notice["prepared_at"], "method": "email"})
 
 
 def rows(app, sql):
@@ -226,6 +241,10 @@ def test_consignee_list_reconciliation_completion_and_the_signed_final_report(ap
     api.ok("recall_coordinator", f"/recalls/{rid}/reconciliation",
            {"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 700, "quantity_destroyed": 0,
             "explanation": "100 盒已售出至患者，已通知"})
+    # Every consignee is notified before the recall is completed.
+    unnotified = api.post("recall_coordinator", f"/recalls/{rid}/completion", {})
+    assert unnotified.status_code == 409 and "notice" in unnotified.get_json()["error"]["message"]
+    notify_everyone(api, rid)
     # Unreconciled lines: neither completion nor the final report.
     assert api.post("recall_coordinator", f"/recalls/{rid}/completion", {}).status_code == 409
     unreconciled = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}))
@@ -414,3 +433,86 @@ def test_the_final_report_prints_the_timeline_clocks_reconciliation_and_signatur
     assert "Recall decision" in text and decided["signatures"][0]["signer_name"] in text
     printed = rows(app, "SELECT count(*) FROM audit_events WHERE action = 'document.printed' AND entity_type = 'recall'")
     assert printed == [(1,)]
+
+
+@pytest.mark.req("HO-09")
+def test_the_notice_is_the_letter_a_consignee_receives_and_a_mock_recall_sends_nothing(app, recall_api, tmp_path):
+    import os
+    import subprocess
+
+    api = recall_api
+    mock = api.ok("qa_officer", "/recalls", proposal(mock=True), 201)
+    rid = mock["id"]
+    headers = {"Authorization": f"Bearer {api.tokens['recall_coordinator']}"}
+    early = api.client.get(f"/api/v1/recalls/{rid}/notice.pdf", query_string={"consignee": "华润医药北京"}, headers=headers)
+    assert early.status_code == 409  # not before the decision
+    decided = decide(api, rid)
+    assert decided["notifications"] == []  # a mock recall owes the authority nothing
+    stranger = api.client.get(f"/api/v1/recalls/{rid}/notice.pdf", query_string={"consignee": "同仁堂"}, headers=headers)
+    assert stranger.status_code == 400 and "consignee" in stranger.get_json()["error"]["fields"]
+    csv_export = api.client.get(f"/api/v1/recalls/{rid}/consignees?format=csv", headers=headers)
+    assert csv_export.status_code == 200
+    notice = api.client.get(f"/api/v1/recalls/{rid}/notice.pdf", query_string={"consignee": "国药控股上海"},
+                            headers=headers)
+    assert notice.status_code == 200
+    pdf = tmp_path / "notice.pdf"
+    pdf.write_bytes(notice.data)
+    if os.environ.get("GMP_SCREENSHOT_DIR"):
+        subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), f"{os.environ['GMP_SCREENSHOT_DIR']}/recall-notice"],
+                       check=True)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "药品召回通知" in text and "模拟召回" in text and "国药控股上海" in text and "1500" in text
+    assert "SHA-256" not in text and "签名" not in text and "受控" not in text  # nothing internal on a letter
+    assert "Zhou.Min Tester" in text  # a named sender, who prepared it
+    sent = api.post("recall_coordinator", f"/recalls/{rid}/notices",
+                    {"consignee": "国药控股上海", "sent_at": decided["decided_at"], "method": "fax"})
+    assert sent.status_code == 409 and "mock" in sent.get_json()["error"]["message"]
+    recall = api.get("qa_head", f"/recalls/{rid}").get_json()
+    assert [(n["consignee"], n["sent_at"]) for n in recall["notices"]] == [("国药控股上海", None)]
+    assert recall["timings"]["consignee_list_minutes"] is not None and recall["timings"]["notices_ready_minutes"] is None
+    notify_everyone(api, rid, send=False)
+    timings = api.get("qa_head", f"/recalls/{rid}").get_json()["timings"]
+    assert 0 <= timings["consignee_list_minutes"] <= timings["notices_ready_minutes"] < 5
+
+
+@pytest.mark.req("HO-09")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_notice_is_prepared_in_the_background_with_a_progress_bar(app, recall_api):
+    import io
+    import json
+    import time
+    import zipfile
+
+    from tests.conftest import STRONG_PASSWORD, csrf_token, login
+
+    api = recall_api
+    recall = api.ok("qa_officer", "/recalls", proposal(), 201)
+    rid = recall["id"]
+    coordinator = app.test_client()
+    login(coordinator, "zhou.min", STRONG_PASSWORD)
+    early = coordinator.post(f"/recalls/{rid}/notice-pack",
+                             data={"csrf_token": csrf_token(coordinator, f"/recalls/{rid}/consignees")})
+    assert early.status_code == 303 and rows(app, "SELECT count(*) FROM jobs") == [(0,)]  # not before the decision
+    decide(api, rid)
+    started = coordinator.post(f"/recalls/{rid}/notice-pack",
+                               data={"csrf_token": csrf_token(coordinator, f"/recalls/{rid}/consignees")})
+    assert started.status_code == 302 and "/jobs/" in started.headers["Location"]
+    job_url = started.headers["Location"]
+    for _ in range(300):
+        progress = coordinator.get(f"{job_url}/progress").get_json()
+        if progress["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert progress == {"status": "done", "done": 3, "total": 3, "percent": 100, "error": None}
+    result = coordinator.get(f"{job_url}/result")
+    bundle = zipfile.ZipFile(io.BytesIO(result.data))
+    index = json.loads(bundle.read("index.json"))
+    [pack] = index["packs"]
+    assert pack["consignees"] == ["Apotheke Berlin", "华润医药北京", "国药控股上海"]
+    assert bundle.read(pack["file"]).startswith(b"%PDF")
+    notices = api.get("qa_head", f"/recalls/{rid}").get_json()["notices"]
+    assert {n["document_sha256"] for n in notices} == {pack["sha256"]} and len(notices) == 3
+    # The recall team watches its notices; an archive job is not theirs, nor a notices job the auditor's.
+    auditor = app.test_client()
+    login(auditor, "zhao.lei", STRONG_PASSWORD)
+    assert auditor.get(job_url).status_code == 403
