@@ -52,6 +52,7 @@ TITLES = {
     "capa_record": ("CAPA record", "纠正与预防措施记录"),
     "recall_report": ("Recall final report", "召回总结报告"),
     "recall_notice": ("Recall notice", "药品召回通知"),
+    "consignee_list": ("Recall consignee list", "召回收货单位清单"),
 }
 
 
@@ -122,6 +123,18 @@ def recall_notice_pdf(context: dict, locale: str) -> bytes:
     """The letter one consignee receives (``recalls.notice_context``), in its language."""
     return render_pdf("recall_notice.html", {**_notice_furniture(context, locale), "notice": context},
                       locale=locale).pdf
+
+
+def consignee_list_pdf(unit: UnitOfWork, recall_id: int, lines: list[dict], locale: str) -> bytes:
+    """The consignee list of a recall for the recall team: contacts, out-of-hours, export and sample flags."""
+    with unit:
+        recall = recalls.load_recall(unit, recall_id, for_update=False)
+        context = {"r": recalls.recall_view(unit, recall, with_signatures=False), "lines": lines,
+                   "printed_at": unit.now(), "site_timezone": unit.settings.site_timezone,
+                   "record_number": recall.number, "record_version": recall.version}
+    with force_locale(locale):
+        full = {**common_context(context, "consignee_list", locale), "recall_labels": recall_labels()}
+    return render_pdf("consignee_list.html", full, locale=locale).pdf
 
 
 def recall_notices_pdf(contexts: list[dict], locale: str) -> bytes:

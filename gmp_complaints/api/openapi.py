@@ -158,7 +158,7 @@ COMPLAINT_OPERATIONS = (
      "Sign recall_decision (QA head and QP; the second starts the clocks) or recall_closure (the final report)", 201,
      (400, 401, 403, 404, 409, 423)),
     ("get", "/api/v1/recalls/{recall_id}/consignees",
-     "The consignee list from the distribution records of the recalled batches (?format=csv)", 200, (401, 403, 404)),
+     "The consignee list from the distribution records of the recalled batches (?format=csv|xlsx|pdf)", 200, (401, 403, 404)),
     ("post", "/api/v1/recalls/{recall_id}/reconciliation",
      "Recovered and destroyed per consignee and batch {consignee, batch_no, quantity_recovered, quantity_destroyed}",
      200, (400, 401, 403, 404, 409)),

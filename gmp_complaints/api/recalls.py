@@ -1,20 +1,13 @@
 """Recalls, returned goods and the regulator-notification register under /api/v1 (DESIGN §6)."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, g, jsonify, request
+from flask import g, jsonify, request
 
 from gmp_complaints.api import _body, api_v1
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.services import notifications, recalls, returns
 from gmp_complaints.web import client_ip, uow
-from gmp_complaints.web.documents import document_locale, notice_response
-
-CONSIGNEE_COLUMNS = ("consignee", "batch_no", "quantity_delivered", "shipped_on", "last_shipped_on", "address",
-                     "contact", "phone", "email", "out_of_hours_contact", "is_export", "is_medical_sample",
-                     "quantity_recovered", "quantity_destroyed", "quantity_outstanding", "stock_status", "reconciled")
+from gmp_complaints.web.documents import consignee_file, document_locale, notice_response
 
 
 def _actor() -> Actor:
@@ -43,16 +36,11 @@ def sign_recall(recall_id: int):
 
 @api_v1.route("/recalls/<int:recall_id>/consignees")
 def recall_consignees(recall_id: int):
-    """``{consignees: [...]}``; ``?format=csv`` gives CSV (UTF-8 with BOM, for spreadsheets)."""
-    export = "csv" if request.args.get("format") == "csv" else None
-    number, lines = recalls.get_consignees(uow(), recall_id, export=export, actor_id=g.principal.id)
-    if export:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=CONSIGNEE_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(lines)
-        return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="{number}-consignees.csv"'})
+    """``{consignees: [...]}``; ``?format=csv``, ``xlsx`` or ``pdf`` gives the file (an audited export)."""
+    file_format = request.args.get("format")
+    if file_format:
+        return consignee_file(recall_id, file_format, g.principal.id)
+    number, lines = recalls.get_consignees(uow(), recall_id)
     return jsonify({"recall": number, "consignees": lines})
 
 

@@ -10,6 +10,7 @@ from gmp_complaints.domain.complaints import ComplaintClass
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.ledger import parse_number, unexplained_gaps
 from gmp_complaints.models import Batch, Complaint, ComplaintBatch, NumberCounter, Product, SignatureRow, VoidRequest
+from gmp_complaints.spreadsheets import xlsx
 from gmp_complaints.uow import UnitOfWork
 
 COLUMNS = ("number", "original_class", "complaint_class", "received_on", "product_code", "product_name", "batch_nos",
@@ -73,26 +74,8 @@ def as_csv(data: dict, headers: list[str]) -> bytes:
 
 
 def as_xlsx(data: dict, headers: list[str], title: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = str(data["year"])
-    sheet.append([title])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(headers)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    for row in data["rows"]:
-        sheet.append([row[c] for c in COLUMNS])
-    if data["gaps"]:
-        sheet.append([])
-        sheet.append(["unexplained gaps / 未说明的空号", ", ".join(data["gaps"])])
-    sheet.freeze_panes = "A3"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    footer = [["unexplained gaps / 未说明的空号", ", ".join(data["gaps"])]] if data["gaps"] else []
+    return xlsx(title, str(data["year"]), headers, ([row[c] for c in COLUMNS] for row in data["rows"]), footer)
 
 
 def record_ledger_export(uow: UnitOfWork, *, year: int, file_format: str, sha256: str, rows: int,

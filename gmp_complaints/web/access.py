@@ -162,6 +162,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "documents.capa_document": Access(GMP_READERS),
     "documents.recall_report": Access(GMP_READERS),
     "documents.recall_notice": Access(RECALL_RUNNERS),
+    "documents.recall_consignees_file": Access(GMP_READERS),
     "api_v1.recall_notice": Access(RECALL_RUNNERS),
     "api_v1.recall_notice_sent": Access(RECALL_RUNNERS),
     "recalls.notice_sent": Access(RECALL_RUNNERS),

@@ -3,14 +3,24 @@ letters and audit trail, the CAPA record and the archive package, in zh-CN or En
 ``gmp_complaints.printing`` makes them. Also the complaint ledger as a page, CSV or XLSX."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 
 from flask import Blueprint, Response, request
 from flask_login import current_user
 
-from gmp_complaints.printing import build_archive, capa_pdf, complaint_pdf, recall_notice_pdf, recall_report_pdf
+from gmp_complaints.printing import (
+    build_archive,
+    capa_pdf,
+    complaint_pdf,
+    consignee_list_pdf,
+    recall_notice_pdf,
+    recall_report_pdf,
+)
 from gmp_complaints.services import documents as service
 from gmp_complaints.services import recalls
+from gmp_complaints.spreadsheets import xlsx
 from gmp_complaints.web import uow
 
 bp = Blueprint("documents", __name__)
@@ -78,6 +88,41 @@ def notice_response(recall_id: int, consignee: str, locale: str, actor_id: int) 
     recalls.prepare_notice(uow(), recall_id, consignee=consignee, locale=locale,
                            sha256=hashlib.sha256(data).hexdigest(), actor_id=actor_id)
     return pdf_response(data, f"recall-{recall_id}-notice.pdf")
+
+
+CONSIGNEE_COLUMNS = ("consignee", "batch_no", "quantity_delivered", "shipped_on", "last_shipped_on", "address",
+                     "contact", "phone", "email", "out_of_hours_contact", "is_export", "is_medical_sample",
+                     "quantity_recovered", "quantity_destroyed", "quantity_outstanding", "stock_status", "reconciled")
+FILE_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+              "pdf": "application/pdf"}
+
+
+@bp.route("/recalls/<int:recall_id>/consignees.<file_format>")
+def recall_consignees_file(recall_id: int, file_format: str):
+    return consignee_file(recall_id, file_format, current_user.id)
+
+
+def consignee_file(recall_id: int, file_format: str, actor_id: int) -> Response:
+    """A recall's consignee list as CSV (UTF-8 with BOM), XLSX or PDF (EU GMP 8.22): an audited export."""
+    from flask import abort
+
+    if file_format not in FILE_TYPES:
+        abort(404)
+    number, lines = recalls.get_consignees(uow(), recall_id, export=file_format, actor_id=actor_id)
+    rows = [[line[c] for c in CONSIGNEE_COLUMNS] for line in lines]
+    if file_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(CONSIGNEE_COLUMNS)
+        writer.writerows(rows)
+        content = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    elif file_format == "xlsx":
+        content = xlsx(f"{number} consignees / 收货单位清单", number, list(CONSIGNEE_COLUMNS), rows)
+    else:
+        content = consignee_list_pdf(uow(), recall_id, lines, document_locale())
+    return Response(content, mimetype=FILE_TYPES[file_format], headers={
+        "Content-Disposition": f'attachment; filename="{number}-consignees.{file_format}"',
+        "X-Content-SHA256": hashlib.sha256(content).hexdigest()})
 
 
 LEDGER_HEADERS = {

@@ -220,6 +220,25 @@ def test_consignee_list_reconciliation_completion_and_the_signed_final_report(ap
     csv_text = api.get("recall_coordinator", f"/recalls/{rid}/consignees?format=csv").get_data(as_text=True)
     assert csv_text.splitlines()[0].lstrip("\ufeff").startswith("consignee,batch_no,quantity_delivered")
     assert "国药控股上海,B2602,1500" in csv_text
+    import io
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    headers = {"Authorization": f"Bearer {api.tokens['recall_coordinator']}"}
+    sheet = load_workbook(io.BytesIO(api.client.get(f"/api/v1/recalls/{rid}/consignees?format=xlsx",
+                                                    headers=headers).data)).active
+    assert [c.value for c in sheet[2]][:3] == ["consignee", "batch_no", "quantity_delivered"]
+    assert [(r[0].value, r[2].value) for r in sheet.iter_rows(min_row=3)] == [
+        ("Apotheke Berlin", 50), ("华润医药北京", 800), ("国药控股上海", 1500)]
+    pdf = api.client.get(f"/api/v1/recalls/{rid}/consignees?format=pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.data, capture_output=True, check=True).stdout
+    assert all(name in text.decode() for name in ("召回收货单位清单", "华润医药北京", "国药控股上海", "Apotheke Berlin"))
+    assert api.client.get(f"/api/v1/recalls/{rid}/consignees?format=doc", headers=headers).status_code == 404
+    exports = rows(app, f"SELECT count(*) FROM audit_events WHERE action = 'recall.consignee_list_exported' "
+                        f"AND entity_id = '{rid}'")
+    assert exports == [(3,)]  # every file handed out is an audited export
     # Nothing is reconciled before the decision.
     early = api.post("recall_coordinator", f"/recalls/{rid}/reconciliation",
                      {"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 1, "quantity_destroyed": 0,
