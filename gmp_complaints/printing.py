@@ -137,6 +137,16 @@ def consignee_list_pdf(unit: UnitOfWork, recall_id: int, lines: list[dict], loca
     return render_pdf("consignee_list.html", full, locale=locale).pdf
 
 
+def recall_notice_mail(context: dict, locale: str) -> tuple[str, str]:
+    """The same notice as an e-mail: (subject, plain-text body)."""
+    from flask import render_template
+
+    furniture = _notice_furniture(context, locale)
+    with force_locale(locale):
+        body = render_template("mail/recall_notice.txt", notice=context, **furniture)
+    return f"{furniture['doc_title']} {context['recall']['number']}", body
+
+
 def recall_notices_pdf(contexts: list[dict], locale: str) -> bytes:
     """Many consignees' letters in one PDF, a page each: one rendering instead of one per letter (about
     four times faster for a long consignee list)."""

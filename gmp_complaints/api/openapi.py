@@ -175,6 +175,8 @@ COMPLAINT_OPERATIONS = (
      "{consignee, contacted_on, method, result, note}", 201, (400, 401, 403, 404, 409)),
     ("get", "/api/v1/recalls/{recall_id}/notice.pdf", "The notice to one consignee (?consignee=&lang=en); the "
      "first copy is recorded as prepared", 200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/recalls/{recall_id}/notice-emails", "E-mail a prepared notice through the outbox "
+     "{consignee, lang?} (where mail is configured)", 200, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/recalls/{recall_id}/notices", "Record a prepared notice as sent {consignee, sent_at, method}",
      200, (400, 401, 403, 404, 409)),
     ("get", "/api/v1/notifications", "The regulator-notification register (?status=due|overdue|sent)", 200,
@@ -244,6 +246,7 @@ REQUEST_BODIES = {
     "/api/v1/recall-clocks/{level}": "RecallClockChange",
     "/api/v1/returns": "ReturnReceipt",
     "/api/v1/recalls/{recall_id}/notices": "RecallNoticeSent",
+    "/api/v1/recalls/{recall_id}/notice-emails": "RecallNoticeEmail",
     "/api/v1/recalls/{recall_id}/batch-dispositions": "RecallBatchDispositionEntry",
     "/api/v1/recalls/{recall_id}/effectiveness-check": "RecallEffectivenessChoice",
     "/api/v1/recalls/{recall_id}/effectiveness-contacts": "RecallEffectivenessContactEntry",

@@ -7,7 +7,7 @@ from gmp_complaints.api import _body, api_v1
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.services import notifications, recalls, returns
 from gmp_complaints.web import client_ip, uow
-from gmp_complaints.web.documents import consignee_file, document_locale, notice_response
+from gmp_complaints.web.documents import consignee_file, document_locale, email_notice_now, notice_response
 
 
 def _actor() -> Actor:
@@ -78,6 +78,12 @@ def record_effectiveness_contact(recall_id: int):
 def recall_notice(recall_id: int):
     """The notice to one consignee (``?consignee=``, ``?lang=en``)."""
     return notice_response(recall_id, request.args.get("consignee") or "", document_locale(), g.principal.id)
+
+
+@api_v1.route("/recalls/<int:recall_id>/notice-emails", methods=["POST"])
+def recall_notice_email(recall_id: int):
+    """``{consignee, lang?}``: the prepared notice e-mailed through the outbox."""
+    return jsonify(email_notice_now(recall_id, _body(), g.principal.id, _actor()))
 
 
 @api_v1.route("/recalls/<int:recall_id>/notices", methods=["POST"])

@@ -46,6 +46,7 @@ from gmp_complaints.models import (
     Complaint,
     Distribution,
     Notification,
+    OutboxMessage,
     Product,
     Recall,
     RecallBatch,
@@ -61,6 +62,7 @@ from gmp_complaints.models import (
 )
 from gmp_complaints.services import schemas
 from gmp_complaints.services.numbering import take_serial
+from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
@@ -849,6 +851,41 @@ def record_notice_sent(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Ac
             raise ValidationError(Msg("Sent before it was prepared."), {"sent_at": [Msg(
                 "Not before the notice was prepared.")]})
         row.sent_at, row.method, row.recorded_by_id = fields["sent_at"], fields["method"], actor.id
+        uow.record(DomainEvent("recall_notice.sent", "recall_notice", str(row.id), actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
+def email_notice(uow: UnitOfWork, recall_id: int, *, consignee: str, subject: str, body: str,
+                 actor: Actor) -> dict:
+    """The prepared notice e-mailed to the consignee through the outbox (delivered by ``gmp tick``); the
+    notice counts as sent when it is queued. Only where mail is configured and the consignee gave an
+    address; never for a mock recall."""
+    with uow:
+        session = uow.session
+        recall = load_recall(uow, recall_id)
+        if recall.mock:
+            raise ConflictError(Msg("A mock recall sends nothing outside."))
+        if not uow.settings.smtp_host:
+            raise ConflictError(Msg("E-mail is not configured on this site: send the notice another way."))
+        check_may_run(_facts(session, recall))
+        row = session.scalars(sa.select(RecallNotice).where(
+            RecallNotice.recall_id == recall.id, RecallNotice.consignee == consignee)).one_or_none()
+        if row is None:
+            raise ConflictError(Msg("Prepare (print) the notice to this consignee first."))
+        if row.sent_at is not None:
+            raise ConflictError(Msg("This notice is already recorded as sent."))
+        address = next((line["email"] for line in consignee_lines(session, recall, consignee) if line["email"]), None)
+        if address is None:
+            raise ValidationError(Msg("No e-mail address."), {"consignee": [Msg(
+                "The distribution records give no e-mail address for %(name)s.", name=consignee)]})
+        message = OutboxMessage(purpose="recall_notice", recipient=cipher_for(uow.settings).encrypt(address),
+                                subject=subject[:300], body=body, status="pending", attempts=0, created_at=uow.now())
+        session.add(message)
+        session.flush()
+        uow.record(DomainEvent("outbox_message.queued", "outbox_message", str(message.id),
+                               {"purpose": [None, "recall_notice"], "recall_id": [None, recall.id]}, actor_id=actor.id))
+        row.sent_at, row.method, row.recorded_by_id = uow.now(), "email", actor.id
         uow.record(DomainEvent("recall_notice.sent", "recall_notice", str(row.id), actor_id=actor.id))
         uow.commit()
         return recall_view(uow, recall)

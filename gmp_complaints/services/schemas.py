@@ -624,8 +624,13 @@ class RecallNoticeSent(Body):
     method = Text(32, required=True, collapse_spaces=True)
 
 
+class RecallNoticeEmail(Body):
+    consignee = Text(200, required=True, collapse_spaces=True)
+    lang = Text(8, more={"enum": ["zh", "en"]})
+
+
 SCHEMAS.update({cls.__name__: cls for cls in (RecallBatchDispositionEntry, RecallEffectivenessChoice,
-                                             RecallEffectivenessContactEntry, RecallNoticeSent)})
+                                             RecallEffectivenessContactEntry, RecallNoticeSent, RecallNoticeEmail)})
 SCHEMAS.update({cls.__name__: cls for cls in (RecallProposal, RecallSigning, RecallReconciliationEntry,
                                              RecallCancellation, RecallCompletion, NotificationSent,
                                              RecallClockChange)})

@@ -165,6 +165,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "documents.recall_consignees_file": Access(GMP_READERS),
     "api_v1.recall_notice": Access(RECALL_RUNNERS),
     "api_v1.recall_notice_sent": Access(RECALL_RUNNERS),
+    "api_v1.recall_notice_email": Access(RECALL_RUNNERS),
+    "recalls.notice_email": Access(RECALL_RUNNERS),
     "recalls.notice_sent": Access(RECALL_RUNNERS),
     "documents.complaint_archive": Access(AUDIT_REVIEWERS),
     "documents.ledger_page": Access(GMP_READERS),

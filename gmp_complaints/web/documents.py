@@ -15,11 +15,12 @@ from gmp_complaints.printing import (
     capa_pdf,
     complaint_pdf,
     consignee_list_pdf,
+    recall_notice_mail,
     recall_notice_pdf,
     recall_report_pdf,
 )
 from gmp_complaints.services import documents as service
-from gmp_complaints.services import recalls
+from gmp_complaints.services import recalls, schemas
 from gmp_complaints.spreadsheets import xlsx
 from gmp_complaints.web import uow
 
@@ -88,6 +89,15 @@ def notice_response(recall_id: int, consignee: str, locale: str, actor_id: int) 
     recalls.prepare_notice(uow(), recall_id, consignee=consignee, locale=locale,
                            sha256=hashlib.sha256(data).hexdigest(), actor_id=actor_id)
     return pdf_response(data, f"recall-{recall_id}-notice.pdf")
+
+
+def email_notice_now(recall_id: int, data: dict, sender_id: int, actor) -> dict:
+    """Render the consignee's notice as an e-mail (in its language) and queue it through the outbox."""
+    fields = schemas.load(schemas.RecallNoticeEmail, data)
+    consignee, locale = fields["consignee"], "en" if fields["lang"] == "en" else "zh_Hans_CN"
+    subject, body = recall_notice_mail(recalls.notice_context(uow(), recall_id, consignee, sender_id=sender_id),
+                                       locale)
+    return recalls.email_notice(uow(), recall_id, consignee=consignee, subject=subject, body=body, actor=actor)
 
 
 CONSIGNEE_COLUMNS = ("consignee", "batch_no", "quantity_delivered", "shipped_on", "last_shipped_on", "address",

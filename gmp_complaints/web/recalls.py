@@ -28,6 +28,7 @@ from gmp_complaints.i18n import signature_labels, translate
 from gmp_complaints.services import jobs, notifications, recalls
 from gmp_complaints.services.complaint_queries import get_complaint
 from gmp_complaints.web import client_ip, settings, uow
+from gmp_complaints.web.documents import email_notice_now
 from gmp_complaints.web.forms import run_form
 from gmp_complaints.web.jobs import start_in_background
 from signatures.statement import statement_text
@@ -228,3 +229,11 @@ def notice_pack(recall_id: int):
         return redirect(url_for("recalls.consignees", recall_id=recall_id)), 303
     start_in_background(job["id"])
     return redirect(url_for("jobs.show", job_id=job["id"]))
+
+
+@bp.route("/<int:recall_id>/notice-emails", methods=["POST"])
+def notice_email(recall_id: int):
+    data = {"consignee": request.form.get("consignee") or "", "lang": request.form.get("lang")}
+    return run_form(lambda: email_notice_now(recall_id, data, current_user.id, _actor()),
+                    show_errors=lambda errors: consignees(recall_id, errors=errors),
+                    done_url=url_for("recalls.consignees", recall_id=recall_id), general_field="_form")

@@ -535,3 +535,37 @@ def test_every_notice_is_prepared_in_the_background_with_a_progress_bar(app, rec
     auditor = app.test_client()
     login(auditor, "zhao.lei", STRONG_PASSWORD)
     assert auditor.get(job_url).status_code == 403
+
+
+@pytest.mark.req("HO-09", "WF-11")
+def test_a_notice_is_emailed_through_the_outbox_where_mail_is_configured(app, recall_api, uow_factory):
+    import dataclasses
+
+    from gmp_complaints.services.timers import deliver_outbox
+
+    api = recall_api
+    rid = api.ok("qa_officer", "/recalls", proposal(), 201)["id"]
+    decide(api, rid)
+    headers = {"Authorization": f"Bearer {api.tokens['recall_coordinator']}"}
+    for consignee in ("国药控股上海", "华润医药北京"):
+        assert api.client.get(f"/api/v1/recalls/{rid}/notice.pdf", query_string={"consignee": consignee},
+                              headers=headers).status_code == 200
+    unconfigured = api.post("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "国药控股上海"})
+    assert unconfigured.status_code == 409 and "not configured" in unconfigured.get_json()["error"]["message"]
+    app.config["GMP_SETTINGS"] = dataclasses.replace(app.config["GMP_SETTINGS"], smtp_host="127.0.0.1")
+    no_address = api.post("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "华润医药北京"})
+    assert no_address.status_code == 400 and "consignee" in no_address.get_json()["error"]["fields"]
+    unprepared = api.post("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "Apotheke Berlin"})
+    assert unprepared.status_code == 409
+    mailed = api.ok("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "国药控股上海"})
+    notice = next(n for n in mailed["notices"] if n["consignee"] == "国药控股上海")
+    assert notice["method"] == "email" and notice["sent_at"] is not None
+    assert "sinopharm" not in rows(app, "SELECT recipient FROM outbox_messages")[0][0]  # encrypted at rest
+    sent = []
+    delivered = deliver_outbox(uow_factory(), send=lambda to, subject, body: sent.append((to, subject, body)))
+    assert delivered == {"sent": 1, "failed": 0}
+    [(to, subject, body)] = sent
+    assert to == "recall@sinopharm-sh.example.cn" and subject.startswith("药品召回通知 RC-26-")
+    assert "B2602" in body and "1500" in body and "SHA-256" not in body
+    again = api.post("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "国药控股上海"})
+    assert again.status_code == 409
