@@ -113,9 +113,12 @@ def recall_report_pdf(unit: UnitOfWork, recall_id: int, locale: str) -> bytes:
               for key in ("quantity_delivered", "quantity_recovered", "quantity_destroyed", "quantity_outstanding")}
     entries = [{**n, "late": bool(n["sent_at"]) and datetime.fromisoformat(n["sent_at"]) > datetime.fromisoformat(
         n["due_at"])} for n in view["notifications"]]
+    notify_by = view["deadlines"]["notify_consignees_by"]
+    notices = [{**n, "late": bool(n["sent_at"] and notify_by) and datetime.fromisoformat(n["sent_at"]) >
+                datetime.fromisoformat(notify_by)} for n in view["notices"]]
     with force_locale(locale):
         full = {**common_context(context, "recall_report", locale), "signatures": view["signatures"],
-                "totals": totals, "entries": entries, "recall_labels": recall_labels()}
+                "totals": totals, "entries": entries, "notices": notices, "recall_labels": recall_labels()}
     return render_pdf("recall_report.html", full, locale=locale).pdf
 
 

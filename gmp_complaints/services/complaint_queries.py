@@ -37,7 +37,7 @@ from gmp_complaints.services.complaint_repository import (
 from gmp_complaints.services.configuration import criteria_versions
 from gmp_complaints.services.master_data import adjacent_batches
 from gmp_complaints.services.notifications import REGISTER_WATCHERS, unsent_notifications
-from gmp_complaints.services.recalls import recalls_of_complaint
+from gmp_complaints.services.recalls import open_recalls, recalls_of_complaint
 from gmp_complaints.services.returns import returns_of_complaint
 from gmp_complaints.uow import UnitOfWork
 
@@ -182,6 +182,7 @@ def dashboard(uow: UnitOfWork, *, user_id: int, roles, mine_only: bool, limit: i
         late_actions = escalated_actions(uow.session) if Role.qa_head in roles else []
         register = (unsent_notifications(uow.session, uow.now(), ZoneInfo(uow.settings.site_timezone))
                     if set(roles) & REGISTER_WATCHERS else [])
+        running = open_recalls(uow.session, ZoneInfo(uow.settings.site_timezone)) if set(roles) & REGISTER_WATCHERS else []
     overdue = [s for s in summaries if s["next_due"] and s["next_due"]["overdue"]]
     waiting = [s for s in summaries if s["status"] == Status.awaiting_customer.value and s not in overdue]
     due = [s for s in summaries if s["next_due"] and s not in overdue and s not in waiting]
@@ -189,7 +190,7 @@ def dashboard(uow: UnitOfWork, *, user_id: int, roles, mine_only: bool, limit: i
             "due": sorted(due, key=lambda s: s["next_due"]["due_on"]), "awaiting_customer": waiting,
             "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value],
             "escalated": escalated, "my_actions": my_actions, "escalated_actions": late_actions,
-            "notifications": register}
+            "notifications": register, "recalls": running}
 
 
 def allowed_steps_for(complaint: dict) -> list[str]:

@@ -343,6 +343,20 @@ def recalls_of_complaint(session, complaint_id: int) -> list[Recall]:
                                 .where(RecallComplaint.complaint_id == complaint_id).order_by(Recall.id)))
 
 
+def open_recalls(session, tz) -> list[dict]:
+    """Recalls not yet closed or cancelled, with their next clock (the dashboard)."""
+    clocks = recall_clocks(session)
+    rows = session.scalars(sa.select(Recall).where(Recall.status.in_([s.value for s in OPEN_RECALL_STATUSES]))
+                           .order_by(Recall.id))
+    result = []
+    for recall in rows:
+        deadlines = recall_deadlines(decided_at=recall.decided_at, clock=clocks[RecallLevel(recall.level)],
+                                     status=RecallStatus(recall.status)).as_view(tz)
+        result.append({"id": recall.id, "number": recall.number, "status": recall.status, "level": recall.level,
+                       "mock": recall.mock, "deadlines": deadlines})
+    return result
+
+
 def recalls_of_batch(session, batch_id: int) -> list[Recall]:
     return list(session.scalars(sa.select(Recall).join(RecallBatch, RecallBatch.recall_id == Recall.id)
                                 .where(RecallBatch.batch_id == batch_id).order_by(Recall.id)))

@@ -31,6 +31,7 @@ from gmp_complaints.services import complaint_queries as queries
 from gmp_complaints.services.complaint_records import EXTENSIBLE
 from gmp_complaints.web import uow
 from gmp_complaints.web.forms import run_form
+from gmp_complaints.web.recalls import recall_labels
 from signatures.statement import statement_text
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -85,7 +86,8 @@ def dashboard():
     mine_only = request.args.get("scope", "mine") != "all"
     board = queries.dashboard(uow(), user_id=current_user.id, roles=current_user.roles, mine_only=mine_only)
     return render_template("complaints/dashboard.html", board=board, labels=complaint_labels(),
-                           notification_labels={k: translate(v) for k, v in NOTIFICATION_KIND_LABELS.items()})
+                           notification_labels={k: translate(v) for k, v in NOTIFICATION_KIND_LABELS.items()},
+                           recall_labels=recall_labels())
 
 
 @bp.route("/")

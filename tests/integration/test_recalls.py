@@ -414,6 +414,10 @@ def test_progress_reports_fall_due_one_after_another_and_the_timer_escalates_wha
     assert sorted((n["kind"], n["status"]) for n in board) == [
         ("recall_notice", "overdue"), ("recall_progress", "due"), ("recall_report_and_plan", "overdue")]
     assert api.get("intake", "/dashboard?scope=all").get_json()["notifications"] == []
+    running = api.get("recall_coordinator", "/dashboard?scope=all").get_json()["recalls"]
+    assert [(r["number"], r["status"]) for r in running] == [(recall["number"], "in_progress")]
+    assert running[0]["deadlines"]["notify_consignees_by"] is not None
+    assert api.get("intake", "/dashboard?scope=all").get_json()["recalls"] == []
     env = _env_of(app)
     for expected in (2, 0):
         result = CliRunner(env=env).invoke(main, ["tick"])
@@ -432,6 +436,7 @@ def test_the_final_report_prints_the_timeline_clocks_reconciliation_and_signatur
     send_everything(api, recall["id"])
     api.ok("recall_coordinator", f"/recalls/{recall['id']}/reconciliation",
            {"consignee": "华润医药北京", "batch_no": "B2602", "quantity_recovered": 800, "quantity_destroyed": 0})
+    notify_everyone(api, recall["id"])
     client = api.client
     from tests.conftest import STRONG_PASSWORD, login
 
@@ -449,6 +454,9 @@ def test_the_final_report_prints_the_timeline_clocks_reconciliation_and_signatur
     assert "华润医药北京" in text and "800" in text
     notice_line = next(line for line in text.splitlines() if line.strip().startswith("Recall notice"))
     assert notice_line.rstrip().endswith("met")  # sent at the decision: on time
+    consignee_notices = text[text.index("Notices to consignees"):text.index("Reconciliation")]
+    assert [line.rstrip().endswith("met") for line in consignee_notices.splitlines()
+            if line.strip().startswith(("Apotheke", "华润", "国药"))] == [True, True, True]
     assert "Recall decision" in text and decided["signatures"][0]["signer_name"] in text
     printed = rows(app, "SELECT count(*) FROM audit_events WHERE action = 'document.printed' AND entity_type = 'recall'")
     assert printed == [(1,)]
@@ -531,6 +539,8 @@ def test_every_notice_is_prepared_in_the_background_with_a_progress_bar(app, rec
     assert bundle.read(pack["file"]).startswith(b"%PDF")
     notices = api.get("qa_head", f"/recalls/{rid}").get_json()["notices"]
     assert {n["document_sha256"] for n in notices} == {pack["sha256"]} and len(notices) == 3
+    board = coordinator.get("/complaints/dashboard?scope=all").get_data(as_text=True)
+    assert 'id="board-recalls"' in board and recall["number"] in board and 'id="board-notifications"' in board
     # The recall team watches its notices; an archive job is not theirs, nor a notices job the auditor's.
     auditor = app.test_client()
     login(auditor, "zhao.lei", STRONG_PASSWORD)
