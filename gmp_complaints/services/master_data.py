@@ -10,7 +10,7 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Vali
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import Batch, Complaint, ComplaintBatch, Distribution, Product
 from gmp_complaints.services import schemas
-from gmp_complaints.services.recalls import recalls_of_batch
+from gmp_complaints.services.recalls import recalled_stock, recalls_of_batch
 from gmp_complaints.services.returns import returns_of_batch
 from gmp_complaints.uow import UnitOfWork
 
@@ -201,7 +201,8 @@ def batch_page(uow: UnitOfWork, batch_id: int) -> dict:
             "adjacent_batches": [batch_view(uow.session, b) for b in adjacent_batches(uow.session, batch)],
             "distributions": [{"consignee": d.consignee, "quantity": d.quantity, "shipped_on": d.shipped_on.isoformat()}
                               for d in distributions],
-            "recalls": [{"id": r.id, "number": r.number, "status": r.status, "level": r.level}
+            "recalls": [{"id": r.id, "number": r.number, "status": r.status, "level": r.level,
+                         **recalled_stock(uow.session, r.id, batch.id)}
                         for r in recalls_of_batch(uow.session, batch.id)],
             "returns": returns_of_batch(uow.session, batch.id),
         }

@@ -357,6 +357,18 @@ def open_recalls(session, tz) -> list[dict]:
     return result
 
 
+def recalled_stock(session, recall_id: int, batch_id: int) -> dict:
+    """What a recall brought back of one batch, and what became of it: recovered stock stays
+    "quarantined – recalled" until the batch's signed disposition."""
+    recovered = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(RecallReconciliation.quantity_recovered), 0))
+                               .where(RecallReconciliation.recall_id == recall_id,
+                                      RecallReconciliation.batch_id == batch_id))
+    decision = session.scalar(sa.select(RecallBatchDisposition.decision).where(
+        RecallBatchDisposition.recall_id == recall_id, RecallBatchDisposition.batch_id == batch_id))
+    return {"recovered": int(recovered), "disposition": decision,
+            "stock_status": decision or ("quarantined_recalled" if recovered else None)}
+
+
 def recalls_of_batch(session, batch_id: int) -> list[Recall]:
     return list(session.scalars(sa.select(Recall).join(RecallBatch, RecallBatch.recall_id == Recall.id)
                                 .where(RecallBatch.batch_id == batch_id).order_by(Recall.id)))

@@ -288,6 +288,9 @@ def test_consignee_list_reconciliation_completion_and_the_signed_final_report(ap
     unsent = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}))
     assert unsent.status_code == 409 and "not recorded as sent" in unsent.get_json()["error"]["message"]
     send_everything(api, rid)
+    batch_id = rows(app, "SELECT id FROM batches WHERE batch_no = 'B2602'")[0][0]
+    [on_batch] = api.get("qa_officer", f"/batches/{batch_id}").get_json()["recalls"]
+    assert (on_batch["recovered"], on_batch["stock_status"]) == (2190, "quarantined_recalled")
     # Each recalled batch gets the QA head's signed disposition (HO-10).
     undisposed = api.post("qp", f"/recalls/{rid}/signatures", api.signed("qp", {"step": "recall_closure"}))
     assert undisposed.status_code == 409 and "disposition" in undisposed.get_json()["error"]["message"]
@@ -299,6 +302,8 @@ def test_consignee_list_reconciliation_completion_and_the_signed_final_report(ap
     disposed = api.ok("qa_head", f"/recalls/{rid}/batch-dispositions", api.signed("qa_head", {
         "batch_no": "B2602", "decision": "destroy", "comment": "监督销毁"}), 201)
     assert [(d["batch_no"], d["decision"]) for d in disposed["dispositions"]] == [("B2602", "destroy")]
+    [on_batch] = api.get("qa_officer", f"/batches/{batch_id}").get_json()["recalls"]
+    assert on_batch["stock_status"] == "destroy"
     assert api.post("qa_head", f"/recalls/{rid}/batch-dispositions", api.signed("qa_head", {
         "batch_no": "B2602", "decision": "destroy"})).status_code == 409
     # The effectiveness check: its depth chosen, its sample drawn reproducibly and every sampled consignee reached.
