@@ -125,6 +125,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "return.disposed": ActionSpec(ActionKind.create, Msg("Disposition of returned goods (signed)")),
     "notification.due": ActionSpec(ActionKind.system, Msg("Regulator notification due")),
     "notification.sent": ActionSpec(ActionKind.create, Msg("Regulator notification sent")),
+    "notification.register_exported": ActionSpec(ActionKind.export, Msg("Regulator-notification register exported")),
     "notification.escalated": ActionSpec(
         ActionKind.system, Msg("Overdue regulator notification escalated to the head of quality and the QP")),
     "complaint.archived": ActionSpec(ActionKind.export, Msg("Archive package generated")),

@@ -88,6 +88,13 @@ def unsent_notifications(session, now: datetime, tz) -> list[dict]:
     return [{**notification_view(row, tz), "status": status_of(row, now)} for row in rows]
 
 
+def record_register_export(uow: UnitOfWork, *, status: str | None, rows: int, sha256: str, actor_id: int) -> None:
+    with uow:
+        uow.record(DomainEvent("notification.register_exported", "notification", None, {
+            "status": [None, status], "rows": [None, rows], "file_sha256": [None, sha256]}, actor_id=actor_id))
+        uow.commit()
+
+
 def overdue_notifications(session, now: datetime) -> list[Notification]:
     return list(session.scalars(sa.select(Notification).where(
         Notification.sent_at.is_(None), Notification.due_at < now).order_by(Notification.due_at)))

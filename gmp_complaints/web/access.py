@@ -146,6 +146,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "returns.evaluate": Access(QA_OFFICE),
     "returns.dispose": Access(QA_HEAD),
     "recalls.index": Access(GMP_READERS),
+    "recalls.notifications_page": Access(GMP_READERS),
+    "recalls.notifications_csv": Access(GMP_READERS),
     "recalls.new": Access(RECALL_RUNNERS),
     "recalls.show": Access(GMP_READERS),
     "recalls.consignees": Access(GMP_READERS),

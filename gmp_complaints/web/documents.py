@@ -91,6 +91,15 @@ def notice_response(recall_id: int, consignee: str, locale: str, actor_id: int) 
     return pdf_response(data, f"recall-{recall_id}-notice.pdf")
 
 
+def table_csv(headers, rows) -> bytes:
+    """A table as CSV in UTF-8 with a BOM, so spreadsheets open the Chinese text right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
 def email_notice_now(recall_id: int, data: dict, sender_id: int, actor) -> dict:
     """Render the consignee's notice as an e-mail (in its language) and queue it through the outbox."""
     fields = schemas.load(schemas.RecallNoticeEmail, data)
@@ -121,11 +130,7 @@ def consignee_file(recall_id: int, file_format: str, actor_id: int) -> Response:
     number, lines = recalls.get_consignees(uow(), recall_id, export=file_format, actor_id=actor_id)
     rows = [[line[c] for c in CONSIGNEE_COLUMNS] for line in lines]
     if file_format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CONSIGNEE_COLUMNS)
-        writer.writerows(rows)
-        content = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        content = table_csv(CONSIGNEE_COLUMNS, rows)
     elif file_format == "xlsx":
         content = xlsx(f"{number} consignees / 收货单位清单", number, list(CONSIGNEE_COLUMNS), rows)
     else:

@@ -3,10 +3,11 @@ the signing dialogs of the QA head and the QP, the register entries, the consign
 reconciliation. Forms post plain fields; the services validate them."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -28,7 +29,7 @@ from gmp_complaints.i18n import signature_labels, translate
 from gmp_complaints.services import jobs, notifications, recalls
 from gmp_complaints.services.complaint_queries import get_complaint
 from gmp_complaints.web import client_ip, settings, uow
-from gmp_complaints.web.documents import email_notice_now
+from gmp_complaints.web.documents import email_notice_now, table_csv
 from gmp_complaints.web.forms import run_form
 from gmp_complaints.web.jobs import start_in_background
 from signatures.statement import statement_text
@@ -237,3 +238,29 @@ def notice_email(recall_id: int):
     return run_form(lambda: email_notice_now(recall_id, data, current_user.id, _actor()),
                     show_errors=lambda errors: consignees(recall_id, errors=errors),
                     done_url=url_for("recalls.consignees", recall_id=recall_id), general_field="_form")
+
+
+#: the register's statuses as the filter offers them
+REGISTER_STATUS_LABELS = {"due": Msg("Due"), "overdue": Msg("Overdue"), "sent": Msg("Sent")}
+REGISTER_COLUMNS = ("subject", "kind", "authority", "due_at", "sent_at", "method", "reference", "status")
+
+
+@bp.route("/notifications")
+def notifications_page():
+    """The regulator-notification register (DESIGN §6), as a page."""
+    status = request.args.get("status") or None
+    return render_template("recalls/notifications.html", rows=notifications.list_notifications(uow(), status=status),
+                           labels=recall_labels(), statuses=list(REGISTER_STATUS_LABELS), status=status,
+                           status_labels={k: translate(v) for k, v in REGISTER_STATUS_LABELS.items()})
+
+
+@bp.route("/notifications.csv")
+def notifications_csv():
+    """The register as CSV (UTF-8 with BOM), every export audited."""
+    status = request.args.get("status") or None
+    rows = notifications.list_notifications(uow(), status=status)
+    content = table_csv(REGISTER_COLUMNS, [[row[c] for c in REGISTER_COLUMNS] for row in rows])
+    notifications.record_register_export(uow(), status=status, rows=len(rows),
+                                         sha256=hashlib.sha256(content).hexdigest(), actor_id=current_user.id)
+    return Response(content, mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="regulator-notifications.csv"'})

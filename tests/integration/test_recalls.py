@@ -584,3 +584,25 @@ def test_a_notice_is_emailed_through_the_outbox_where_mail_is_configured(app, re
     assert "B2602" in body and "1500" in body and "SHA-256" not in body
     again = api.post("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "国药控股上海"})
     assert again.status_code == 409
+
+
+@pytest.mark.req("HO-06")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_register_is_a_page_and_a_csv_export(app, recall_api):
+    from tests.conftest import STRONG_PASSWORD, login
+
+    api = recall_api
+    recall = api.ok("qa_officer", "/recalls", proposal(safety_hazard=True), 201)
+    decided = decide(api, recall["id"])
+    qp = app.test_client()
+    login(qp, "chen.jing", STRONG_PASSWORD)
+    page = qp.get("/recalls/notifications").get_data(as_text=True)
+    assert page.count(recall["number"]) == 3 and "向监管部门的召回报告" in page
+    overdue_only = qp.get("/recalls/notifications?status=overdue").get_data(as_text=True)
+    assert overdue_only.count(recall["number"]) <= 1  # the safety-hazard notice fell due at the decision
+    csv_text = qp.get("/recalls/notifications.csv").get_data(as_text=True).lstrip("\ufeff")
+    header, *lines = csv_text.splitlines()
+    assert header == "subject,kind,authority,due_at,sent_at,method,reference,status" and len(lines) == 3
+    notice = next(n for n in decided["notifications"] if n["kind"] == "recall_notice")
+    assert any(line.startswith(f"{recall['number']},recall_notice,") and notice["due_at"] in line for line in lines)
+    assert rows(app, "SELECT count(*) FROM audit_events WHERE action = 'notification.register_exported'") == [(1,)]
