@@ -179,15 +179,18 @@ def cancel(recall_id: int):
 @bp.route("/<int:recall_id>/notifications/<int:notification_id>/sent", methods=["POST"])
 def notification_sent(recall_id: int, notification_id: int):
     data = _fields("sent_at", "method", "reference")
-    if data["sent_at"] and len(data["sent_at"]) == 16:  # <input type="datetime-local">: site time, no offset
-        data["sent_at"] = f"{data['sent_at']}:00{_site_offset()}"
+    data["sent_at"] = _with_site_offset(data["sent_at"])
     return _run(recall_id, f"sent_{notification_id}", lambda: notifications.mark_sent(
         uow(), notification_id, data, actor=_actor()))
 
 
-def _site_offset() -> str:
+def _with_site_offset(value: str | None) -> str | None:
+    """An ``<input type="datetime-local">`` value (site time, to the minute, no offset) as ISO 8601 with
+    the site's offset; anything else goes to the service as typed."""
+    if not value or len(value) != 16:
+        return value
     offset = datetime.now(ZoneInfo(settings().site_timezone)).strftime("%z")
-    return f"{offset[:3]}:{offset[3:]}"
+    return f"{value}:00{offset[:3]}:{offset[3:]}"
 
 
 @bp.route("/<int:recall_id>/batch-dispositions", methods=["POST"])
@@ -212,8 +215,7 @@ def effectiveness_contact(recall_id: int):
 @bp.route("/<int:recall_id>/notices", methods=["POST"])
 def notice_sent(recall_id: int):
     data = _fields("consignee", "sent_at", "method")
-    if data["sent_at"] and len(data["sent_at"]) == 16:  # <input type="datetime-local">: site time, no offset
-        data["sent_at"] = f"{data['sent_at']}:00{_site_offset()}"
+    data["sent_at"] = _with_site_offset(data["sent_at"])
     return run_form(lambda: recalls.record_notice_sent(uow(), recall_id, data, actor=_actor()),
                     show_errors=lambda errors: consignees(recall_id, errors=errors),
                     done_url=url_for("recalls.consignees", recall_id=recall_id), general_field="_form")

@@ -63,3 +63,35 @@ def test_the_database_refuses_to_delete_or_rename_a_user(app, make_user):
                 connection.execute(sa.text(statement), {"id": user_id})
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT username FROM users WHERE id = :id"), {"id": user_id}).scalar_one() == "li.na"
+
+
+@pytest.mark.req("VAL-04")
+def test_the_recall_migrations_upgrade_a_database_that_holds_records(app, make_user, uow_factory):
+    """0013-0016 on a database with users, roles and distribution records made before them: the roles check is
+    widened (SQLite rebuilds user_roles) and the distribution rows keep their data and get the new columns."""
+    from gmp_complaints.services import master_data
+
+    url = app.config["GMP_SETTINGS"].database_url
+    user_id, _ = make_user("li.na", "qa_officer")
+    master_data.create_product(uow_factory(), {"code": "P-1", "name": "n", "strength": "s", "dosage_form": "d"},
+                               actor_id=user_id)
+    master_data.create_batch(uow_factory(), {"product_code": "P-1", "batch_no": "B1", "manufactured_on": "2026-01-01",
+                                             "expires_on": "2028-01-01"}, actor_id=user_id)
+    master_data.create_distribution(uow_factory(), {"product_code": "P-1", "batch_no": "B1", "consignee": "药房",
+                                                    "quantity": 5, "shipped_on": "2026-02-01"}, actor_id=user_id)
+    app.extensions["gmp_engine"].dispose()
+    config = alembic_config(url)
+    command.downgrade(config, "0012")
+    engine = sa.create_engine(url)
+    assert "recalls" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    upgrade_to_head(url)
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT role FROM user_roles")).all() == [("qa_officer",)]
+        assert connection.execute(sa.text("SELECT consignee, quantity, is_export, email FROM distributions")).all() == [
+            ("药房", 5, False, None)]
+    engine.dispose()
+    make_user("zhou.min", "recall_coordinator")  # the widened check takes the new role
+    with app.extensions["gmp_engine"].connect() as connection:
+        assert ("recall_coordinator",) in connection.execute(sa.text("SELECT role FROM user_roles")).all()

@@ -354,11 +354,14 @@ def test_a_complaint_does_not_close_over_a_chosen_or_open_recall(app, recall_api
     assert chosen.status_code == 409 and "no recall record" in chosen.get_json()["error"]["message"]
     recall = api.ok("qa_officer", "/recalls", proposal(complaint_ids=[cid]), 201)
     before = api.get("qa_head", f"/complaints/{cid}").get_json()
+    events = rows(app, f"SELECT log_index FROM audit_events WHERE entity_type = 'complaint' AND entity_id = '{cid}'")
     still_open = api.post("qa_head", f"/complaints/{cid}/closure", closure)
     assert still_open.status_code == 409 and recall["number"] in still_open.get_json()["error"]["message"]
     after = api.get("qa_head", f"/complaints/{cid}").get_json()
     assert (after["status"], after["version"], after["signatures"]) == (
         before["status"], before["version"], before["signatures"])
+    assert rows(app, f"SELECT log_index FROM audit_events WHERE entity_type = 'complaint' "
+                     f"AND entity_id = '{cid}'") == events
     # A proposal not pursued is cancelled with a reason (QA head only); the complaint may then close.
     assert api.post("qa_officer", f"/recalls/{recall['id']}/cancellation", {"reason": "x"}).status_code == 403
     assert api.post("qa_head", f"/recalls/{recall['id']}/cancellation", {}).status_code == 400

@@ -120,8 +120,15 @@ def test_a_complaint_does_not_close_over_a_return_not_disposed_of(app, shipped):
     rid = api.ok("investigator", "/returns", receipt(complaint_id=cid), 201)["id"]
     sign(api, "qa_head", cid, "audit_trail_review")
     closure = api.signed("qa_head", {})
+    before = api.get("qa_head", f"/complaints/{cid}").get_json()
+    events = rows(app, f"SELECT log_index FROM audit_events WHERE entity_type = 'complaint' AND entity_id = '{cid}'")
     blocked = api.post("qa_head", f"/complaints/{cid}/closure", closure)
     assert blocked.status_code == 409 and "RT-26-001" in blocked.get_json()["error"]["message"]
+    after = api.get("qa_head", f"/complaints/{cid}").get_json()
+    assert (after["status"], after["version"], len(after["signatures"])) == (
+        before["status"], before["version"], len(before["signatures"]))
+    assert rows(app, f"SELECT log_index FROM audit_events WHERE entity_type = 'complaint' "
+                     f"AND entity_id = '{cid}'") == events
     api.ok("qa_officer", f"/returns/{rid}/evaluation", EVALUATION)
     api.ok("qa_head", f"/returns/{rid}/disposition", api.signed("qa_head", {"disposition": "destroy"}))
     assert api.ok("qa_head", f"/complaints/{cid}/closure", closure)["status"] == "closed"
