@@ -43,6 +43,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "user.esignature_statement_accepted": ActionSpec(
         ActionKind.security, Msg("E-signature accountability statement accepted")),
     "product.created": ActionSpec(ActionKind.create, Msg("Product created")),
+    "product.markets_changed": ActionSpec(ActionKind.change, Msg("Product markets changed")),
     "batch.created": ActionSpec(ActionKind.create, Msg("Batch created")),
     "distribution.created": ActionSpec(ActionKind.create, Msg("Distribution record created")),
     "complaint.registered": ActionSpec(ActionKind.create, Msg("Complaint registered")),
@@ -244,6 +245,8 @@ FIELD_LABELS: dict[str, Msg] = {
     "expires_on": Msg("Expires on"),
     "filename": Msg("File name"),
     "has_expiry": Msg("Has expiry dating"),
+    "markets": Msg("Markets"),
+    "marketing_authorisation_holder": Msg("Marketing authorisation holder"),
     "impact": Msg("Impact"),
     "information_complete": Msg("Information complete"),
     "intake_ref": Msg("Intake reference"),
@@ -364,6 +367,7 @@ FIELD_LABELS: dict[str, Msg] = {
     "safety_hazard": Msg("Safety hazard"),
     "no_alternative_product": Msg("No alternative product"),
     "supply_impact": Msg("Impact on supply"),
+    "authority_notice_exception": Msg("Executed before the EU authorities are told: why"),
     "mock": Msg("Mock recall"),
     "completed_at": Msg("Completed at"),
     "closed_at": Msg("Closed at"),
@@ -415,6 +419,10 @@ FIELD_LABELS: dict[str, Msg] = {
     "document_sha256": Msg("Document SHA-256"),
     "prepared_at": Msg("Prepared at"),
     "lines": Msg("Lines"),
+    "attachment_name": Msg("Attachment"),
+    "attachment_sha256": Msg("Attachment SHA-256"),
+    "recall_notice_id": Msg("Recall notice"),
+    "outbox_message_id": Msg("E-mail"),
 }
 
 

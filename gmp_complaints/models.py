@@ -126,6 +126,10 @@ class Product(Base):
     dosage_form: Mapped[str] = mapped_column(sa.String(100))
     #: OTC products without expiry dating keep complaint records 3 years after last distribution
     has_expiry: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: where it is marketed: country codes (and EU for a centrally authorised product), space-separated
+    markets: Mapped[str] = mapped_column(sa.String(200), default="CN", server_default="CN")
+    #: the marketing authorisation holder when that is not this site (it is told of quality defects)
+    marketing_authorisation_holder: Mapped[str | None] = mapped_column(sa.String(200))
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -533,11 +537,12 @@ class Escalation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-@audited("outbox_message", excluded={"recipient", "body"})
+@audited("outbox_message", excluded={"recipient", "body", "attachment"})
 class OutboxMessage(Base):
     """An e-mail waiting to be sent (transactional outbox): written in the transaction that decides to
-    send it, delivered later, so a mail server being down loses nothing. Recipient and body hold
-    personal data and are encrypted."""
+    send it, delivered later, so a mail server being down loses nothing. Recipient and attachment hold
+    personal data and are encrypted; the attachment (a recall notice's PDF) is kept after sending as the
+    copy of what was sent, with its SHA-256."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (sa.CheckConstraint("status IN ('pending', 'sent')", name="status_known"),)
@@ -553,6 +558,11 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attachment_name: Mapped[str | None] = mapped_column(sa.String(200))
+    attachment: Mapped[str | None] = mapped_column(sa.Text)
+    attachment_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    #: the recall notice this message carries: it counts as sent when the mail server takes it
+    recall_notice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("recall_notices.id"), index=True)
 
 
 class SignatureRow(Base):
@@ -736,6 +746,9 @@ class Recall(Base):
     #: impact on supply (EU GMP 8.9(vi), HO-11): no alternative product, and what it means
     no_alternative_product: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     supply_impact: Mapped[str | None] = mapped_column(sa.Text)
+    #: why the recall is executed before the EU authorities are told of the defect (a very serious risk,
+    #: EU GMP 8.15); without it, execution waits for those notifications
+    authority_notice_exception: Mapped[str | None] = mapped_column(sa.Text)
     #: a regulator's order or a trend signal that started it, by reference
     origin_reference: Mapped[str | None] = mapped_column(sa.String(200))
     mock: Mapped[bool] = mapped_column(sa.Boolean, default=False)

@@ -51,6 +51,16 @@ class PersonalDataCipher:
         except InvalidToken:
             raise _unreadable() from None
 
+    def encrypt_bytes(self, data: bytes) -> str:
+        """A file (say, a letter as PDF) as a Fernet token."""
+        return self._fernet.encrypt(data).decode("ascii")
+
+    def decrypt_bytes(self, token: str) -> bytes:
+        try:
+            return self._fernet.decrypt(_token_bytes(token))
+        except InvalidToken:
+            raise _unreadable() from None
+
     def rotate(self, token: str) -> str:
         """The same value re-encrypted with the newest (first) key; readable by any configured key."""
         try:

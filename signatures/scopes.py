@@ -139,6 +139,10 @@ def recall_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     that batch's reconciliation and the decision on its stock; the final report adds the decision time,
     the reconciliation of every line, the dispositions, the effectiveness check and the completion."""
     content = project(view, RECALL)
+    if view.get("authority_notice_exception"):
+        # Added to version 1 only where given: the reason to execute before the EU authorities are told
+        # is part of the decision, and every recall signed before it existed stays as it was.
+        content["authority_notice_exception"] = view["authority_notice_exception"]
     if scope == "recall":
         return content
     if scope == "recall_batch":

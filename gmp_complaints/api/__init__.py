@@ -116,6 +116,14 @@ def create_product():
     return jsonify(master_data.create_product(uow(), _body(), actor_id=g.principal.id)), 201
 
 
+@api_v1.route("/products/<code>/markets", methods=["POST"])
+def change_product_markets(code: str):
+    """``{markets, marketing_authorisation_holder, reason}``: where the product is marketed (HO-08)."""
+    from gmp_complaints.services import master_data
+
+    return jsonify(master_data.change_product_markets(uow(), code, _body(), actor_id=g.principal.id))
+
+
 @api_v1.route("/batches", methods=["POST"])
 def create_batch():
     from gmp_complaints.services import master_data

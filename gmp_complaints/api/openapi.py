@@ -80,6 +80,8 @@ def build_spec() -> dict:
 #: (method, path, summary, success status, error statuses) of the complaint process (DESIGN §6)
 COMPLAINT_OPERATIONS = (
     ("post", "/api/v1/products", "Create a product", 201, (400, 401, 403)),
+    ("post", "/api/v1/products/{code}/markets", "Change where a product is marketed and its marketing "
+     "authorisation holder (with a reason)", 200, (400, 401, 403, 404)),
     ("post", "/api/v1/batches", "Create a batch", 201, (400, 401, 403)),
     ("get", "/api/v1/batches/{batch_id}", "A batch with its complaints, adjacent batches and consignees", 200, (401, 404)),
     ("post", "/api/v1/distributions", "Create a distribution record", 201, (400, 401, 403)),
@@ -226,6 +228,7 @@ REQUEST_BODIES = {
     "/api/v1/class-criteria": "CriteriaVersion",
     "/api/v1/time-limits": "TimeLimitChange",
     "/api/v1/products": "Product",
+    "/api/v1/products/{code}/markets": "ProductMarkets",
     "/api/v1/batches": "Batch",
     "/api/v1/distributions": "Distribution",
     "/api/v1/capas": "CapaCreation",
@@ -261,7 +264,7 @@ def _complaint_paths(spec: APISpec) -> None:
         operation = {"summary": summary, "security": [{"bearer": []}],
                      "parameters": [{"name": name, "in": "path", "required": True,
                                      "schema": {"type": "string", "enum": ["I", "II", "III"]} if name == "level"
-                                     else {"type": "integer"}}
+                                     else {"type": "string"} if name == "code" else {"type": "integer"}}
                                     for name in re.findall(r"{(\w+)}", path)],
                      "responses": {str(status): {"description": summary}, **_errors(*errors)}}
         if method == "post" and path in MULTIPART:

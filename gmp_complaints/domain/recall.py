@@ -170,6 +170,10 @@ class RecallFacts:
     #: consignees whose notice is not sent (a mock recall: not prepared)
     unnotified_consignees: int = 0
     mock: bool = False
+    #: notifications of the defect to EU competent authorities and the MAH not yet sent (HO-08)
+    unsent_defect_notices: int = 0
+    #: a documented very-serious-risk reason to execute before those notifications
+    authority_notice_exception: bool = False
 
 
 def check_may_decide(facts: RecallFacts) -> None:
@@ -184,12 +188,18 @@ def check_may_cancel(facts: RecallFacts) -> None:
 
 def check_may_run(facts: RecallFacts) -> None:
     """Notices, progress reports and reconciliation belong to a decided recall that is not completed;
-    a safety-hazard recall goes no further until its immediate report is sent (China GMP Art. 301)."""
+    a safety-hazard recall goes no further until its immediate report is sent (China GMP Art. 301), nor
+    one of a product marketed in the EEA until the authorities there are told, unless a very serious
+    risk is documented as the reason to act first (EU GMP 8.15)."""
     if facts.status is not RecallStatus.in_progress:
         raise ConflictError(Msg("This is recorded on a decided recall in progress."))
     if facts.safety_hazard and not facts.immediate_report_sent:
         raise ConflictError(Msg("A safety-hazard recall goes no further until its immediate report to the local "
                                 "authority is recorded as sent."))
+    if facts.unsent_defect_notices and not facts.authority_notice_exception:
+        raise ConflictError(Msg("The EU competent authorities (and the marketing authorisation holder) are told of "
+                                "the defect before the recall is executed: %(count)s notification(s) not recorded "
+                                "as sent (EU GMP 8.15).", count=facts.unsent_defect_notices))
 
 
 def check_may_complete(facts: RecallFacts) -> None:

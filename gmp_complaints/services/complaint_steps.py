@@ -25,6 +25,7 @@ from gmp_complaints.domain.criteria import check_criteria
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import check_checklist, merged_checklist
+from gmp_complaints.domain.markets import expired_without_recall
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Attachment,
@@ -33,6 +34,7 @@ from gmp_complaints.models import (
     ComplaintReply,
     CustomerResponse,
     DeadlineExtension,
+    Notification,
     User,
     VoidRequest,
 )
@@ -59,6 +61,7 @@ from gmp_complaints.services.complaint_repository import (
 )
 from gmp_complaints.services.configuration import criteria_in_force
 from gmp_complaints.services.numbering import take_serial
+from gmp_complaints.services.recalls import add_defect_notices
 from gmp_complaints.uow import UnitOfWork
 from signatures.matrix import SigningStep
 
@@ -189,7 +192,20 @@ def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> d
         complaint.reasonable, complaint.actions = reasonable, " ".join(sorted(set(actions))) or None
         complaint.adr_confirmed, complaint.regulator_report_required = adr_confirmed, regulator
         complaint.assessed_on = business_today(uow.settings)
+        if expired_without_recall(reasonable=reasonable, actions=actions, on=complaint.assessed_on,
+                                  batch_expiry_dates=[link.batch.expires_on for link in complaint.batch_links]):
+            _report_defect_without_recall(uow, complaint, actor.id)
         return answered(uow, complaint, actor.roles)
+
+
+def _report_defect_without_recall(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:
+    """No recall because the batches have expired: the EU authorities are told of the defect all the same
+    (HO-08), once per complaint (a re-assessment adds nothing)."""
+    owed = uow.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.subject_type == "complaint", Notification.subject_id == complaint.id,
+        Notification.kind == "quality_report"))
+    if not owed:
+        add_defect_notices(uow, complaint, complaint.product, actor_id=actor_id)
 
 
 def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:

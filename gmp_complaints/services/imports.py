@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from gmp_complaints.domain.errors import DomainError, Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.markets import split_markets
 from gmp_complaints.models import TransferLog
 from gmp_complaints.services import master_data
 from gmp_complaints.uow import UnitOfWork
@@ -50,7 +51,10 @@ def _rows(kind: str, data: bytes) -> list[tuple[int, dict]]:
 
 def _prepared(kind: str, row: dict):
     if kind == "products":
-        row = dict(row, has_expiry=YES_NO.get(row.get("has_expiry", "").lower(), row.get("has_expiry")))
+        # Optional after the five required columns: markets ("CN DE FR") and the MAH when not this site.
+        row = dict(row, has_expiry=YES_NO.get(row.get("has_expiry", "").lower(), row.get("has_expiry")),
+                   markets=list(split_markets(row["markets"])) if row.get("markets") else None,
+                   marketing_authorisation_holder=row.get("marketing_authorisation_holder") or None)
         return master_data.validate_product(row)
     if kind == "batches":
         return master_data.validate_batch({k: v or None for k, v in row.items()})

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.markets import HOME_MARKET, parse_markets, split_markets
 from gmp_complaints.models import Batch, Complaint, ComplaintBatch, Distribution, Product
 from gmp_complaints.services import schemas
 from gmp_complaints.services.recalls import recalled_stock, recalls_of_batch
@@ -22,12 +23,16 @@ class ProductInput:
     strength: str
     dosage_form: str
     has_expiry: bool = True
+    markets: tuple[str, ...] = (HOME_MARKET,)
+    marketing_authorisation_holder: str | None = None
 
 
 def validate_product(data: dict) -> ProductInput:
     fields = schemas.load(schemas.Product, data)
     has_expiry = True if fields["has_expiry"] is None else fields["has_expiry"]
-    return ProductInput(fields["code"], fields["name"], fields["strength"], fields["dosage_form"], has_expiry)
+    markets = parse_markets(fields["markets"]) if fields["markets"] is not None else (HOME_MARKET,)
+    return ProductInput(fields["code"], fields["name"], fields["strength"], fields["dosage_form"], has_expiry,
+                        markets, fields["marketing_authorisation_holder"])
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,9 @@ def add_product(uow: UnitOfWork, session, data: ProductInput, *, actor_id: int |
     if product_by_code(session, data.code) is not None:
         raise ConflictError(Msg("A product with this code exists."), {"code": [Msg("This product code exists.")]})
     product = Product(code=data.code, name=data.name, strength=data.strength, dosage_form=data.dosage_form,
-                      has_expiry=data.has_expiry, is_demo=is_demo, created_at=uow.now())
+                      has_expiry=data.has_expiry, markets=" ".join(data.markets),
+                      marketing_authorisation_holder=data.marketing_authorisation_holder, is_demo=is_demo,
+                      created_at=uow.now())
     session.add(product)
     session.flush()
     uow.record(DomainEvent("product.created", "product", str(product.id), actor_id=actor_id))
@@ -159,9 +166,30 @@ def create_distribution(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
                 "is_medical_sample": row.is_medical_sample}
 
 
+def change_product_markets(uow: UnitOfWork, code: str, data: dict, *, actor_id: int) -> dict:
+    """Where the product is marketed and who holds its authorisation: master data that decides whom a
+    quality defect is reported to (HO-08), changed with a reason."""
+    fields = schemas.load(schemas.ProductMarkets, data)
+    markets = " ".join(parse_markets(fields["markets"]))
+    with uow:
+        product = uow.session.scalars(sa.select(Product).where(Product.code == code).with_for_update()).one_or_none()
+        if product is None:
+            raise NotFoundError(Msg("No product with code %(code)s.", code=code))
+        holder = fields["marketing_authorisation_holder"]
+        if (product.markets, product.marketing_authorisation_holder) == (markets, holder):
+            raise ValidationError(Msg("Nothing changed."), {"markets": [Msg("These are the markets already recorded.")]})
+        product.markets, product.marketing_authorisation_holder = markets, holder
+        uow.record(DomainEvent("product.markets_changed", "product", str(product.id), reason=fields["reason"],
+                               actor_id=actor_id))
+        uow.commit()
+        return product_view(product)
+
+
 def product_view(product: Product) -> dict:
     return {"id": product.id, "code": product.code, "name": product.name, "strength": product.strength,
-            "dosage_form": product.dosage_form, "has_expiry": product.has_expiry}
+            "dosage_form": product.dosage_form, "has_expiry": product.has_expiry,
+            "markets": list(split_markets(product.markets)),
+            "marketing_authorisation_holder": product.marketing_authorisation_holder}
 
 
 def batch_view(session, batch: Batch) -> dict:

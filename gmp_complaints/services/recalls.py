@@ -6,8 +6,9 @@ notifications a decided recall owes are entries of the register (``services.noti
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.markets import DEFECT_NOTICE_HOURS, defect_notice_recipients, split_markets
 from gmp_complaints.domain.recall import (
     CLOCK_FIELDS,
     DEFAULT_RECALL_CLOCKS,
@@ -187,7 +189,10 @@ def _facts(session, recall: Recall, lines: list[dict] | None = None) -> RecallFa
                        undisposed_batches=sum(1 for link in recall.batch_links if link.batch_id not in disposed),
                        effectiveness_chosen=check is not None,
                        effectiveness_pending=len(set(json.loads(check.sample)) - contacted) if check else 0,
-                       unnotified_consignees=len({line["consignee"] for line in lines} - notified), mock=recall.mock)
+                       unnotified_consignees=len({line["consignee"] for line in lines} - notified), mock=recall.mock,
+                       unsent_defect_notices=sum(1 for kind, sent_at in entries
+                                                 if kind == "quality_report" and sent_at is None),
+                       authority_notice_exception=bool(recall.authority_notice_exception))
 
 
 # --- the view (DESIGN §6) ----------------------------------------------------------------------------
@@ -213,6 +218,7 @@ def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True
         "origin_reference": recall.origin_reference, "level": recall.level, "depth": recall.depth,
         "fda_class": recall.fda_class, "safety_hazard": recall.safety_hazard, "reason": recall.reason,
         "no_alternative_product": recall.no_alternative_product, "supply_impact": recall.supply_impact,
+        "authority_notice_exception": recall.authority_notice_exception,
         "mock": recall.mock, "version": recall.version,
         "batch_nos": [batch.batch_no for batch, _ in batches],
         "batches": [{"batch_no": batch.batch_no, "product_code": code, "expires_on":
@@ -247,12 +253,25 @@ def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True
 
 
 def _notices(session, recall: Recall, tz) -> list[dict]:
+    """Each prepared notice; one e-mailed shows its last message: queued (with the delivery attempts and
+    the last error) until the mail server takes it."""
+    mails = {m.recall_notice_id: m for m in session.scalars(
+        sa.select(OutboxMessage).join(RecallNotice, RecallNotice.id == OutboxMessage.recall_notice_id)
+        .where(RecallNotice.recall_id == recall.id).order_by(OutboxMessage.id))}
     return [{"consignee": n.consignee, "locale": n.locale, "document_sha256": n.document_sha256,
              "prepared_at": n.prepared_at.astimezone(tz).isoformat(timespec="seconds"),
              "sent_at": n.sent_at.astimezone(tz).isoformat(timespec="seconds") if n.sent_at else None,
-             "method": n.method}
+             "method": n.method, "email": _email_view(mails.get(n.id), tz)}
             for n in session.scalars(sa.select(RecallNotice).where(RecallNotice.recall_id == recall.id)
                                      .order_by(RecallNotice.consignee))]
+
+
+def _email_view(message: OutboxMessage | None, tz) -> dict | None:
+    if message is None:
+        return None
+    return {"status": message.status, "attempts": message.attempts, "last_error": message.last_error,
+            "queued_at": message.created_at.astimezone(tz).isoformat(timespec="seconds"),
+            "attachment_sha256": message.attachment_sha256}
 
 
 def _timings(session, recall: Recall, lines: list[dict]) -> dict:
@@ -454,7 +473,7 @@ def propose_recall(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
             fda_class=fields["fda_class"].value if fields["fda_class"] else None,
             safety_hazard=fields["safety_hazard"], reason=fields["reason"],
             no_alternative_product=bool(fields["no_alternative_product"]), supply_impact=fields["supply_impact"],
-            mock=bool(fields["mock"]), version=1, is_demo=bool(data.get("is_demo")), created_by_id=actor.id,
+            authority_notice_exception=fields["authority_notice_exception"], mock=bool(fields["mock"]), version=1, is_demo=bool(data.get("is_demo")), created_by_id=actor.id,
             created_at=uow.now(), batch_links=[RecallBatch(batch_id=b.id) for b in batches],
             complaint_links=[RecallComplaint(complaint_id=c.id) for c in complaints])
         session.add(recall)
@@ -462,6 +481,8 @@ def propose_recall(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
         uow.record(DomainEvent("recall.proposed", "recall", str(recall.id), {
             "batch_ids": [None, sorted(b.id for b in batches)],
             "complaint_ids": [None, sorted(c.id for c in complaints)]}, actor_id=actor.id))
+        if not recall.mock:
+            add_defect_notices(uow, recall, product, actor_id=actor.id)
         uow.commit()
         return recall_view(uow, recall)
 
@@ -527,12 +548,26 @@ def _decide(uow: UnitOfWork, recall: Recall, signer_id: int) -> None:
         add_notification(uow, kind=kind, subject=recall, due_at=due_at, actor_id=signer_id)
 
 
-def add_notification(uow: UnitOfWork, *, kind: str, subject: Recall, due_at: datetime, actor_id: int | None) -> None:
-    row = Notification(kind=kind, authority=LOCAL_AUTHORITY, subject_type="recall", subject_id=subject.id,
-                       subject_number=subject.number, due_at=due_at, created_at=uow.now())
+def add_notification(uow: UnitOfWork, *, kind: str, subject: Recall | Complaint, due_at: datetime,
+                     actor_id: int | None, authority: str = LOCAL_AUTHORITY) -> None:
+    subject_type = "recall" if isinstance(subject, Recall) else "complaint"
+    row = Notification(kind=kind, authority=authority, subject_type=subject_type, subject_id=subject.id,
+                       subject_number=subject.number or subject.intake_ref, due_at=due_at, created_at=uow.now())
     uow.session.add(row)
     uow.session.flush()
     uow.record(DomainEvent("notification.due", "notification", str(row.id), actor_id=actor_id))
+
+
+def add_defect_notices(uow: UnitOfWork, subject: Recall | Complaint, product: Product, *, actor_id: int | None) -> int:
+    """A quality defect of a product marketed in the EEA is reported to every concerned competent
+    authority and to the MAH when that is not this site (EU GMP 8.15; HO-08): one register entry each,
+    kind ``quality_report``, due within ``DEFECT_NOTICE_HOURS``."""
+    recipients = defect_notice_recipients(split_markets(product.markets), product.marketing_authorisation_holder)
+    due_at = uow.now() + timedelta(hours=DEFECT_NOTICE_HOURS)
+    for recipient in recipients:
+        add_notification(uow, kind="quality_report", subject=subject, due_at=due_at, actor_id=actor_id,
+                         authority=recipient.authority)
+    return len(recipients)
 
 
 # --- run, complete, cancel ---------------------------------------------------------------------------
@@ -883,10 +918,11 @@ def record_notice_sent(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Ac
 
 
 def email_notice(uow: UnitOfWork, recall_id: int, *, consignee: str, subject: str, body: str,
-                 actor: Actor) -> dict:
-    """The prepared notice e-mailed to the consignee through the outbox (delivered by ``gmp tick``); the
-    notice counts as sent when it is queued. Only where mail is configured and the consignee gave an
-    address; never for a mock recall."""
+                 pdf: bytes, pdf_name: str, actor: Actor) -> dict:
+    """The prepared notice e-mailed to the consignee through the outbox, the letter as PDF with a short
+    covering text; ``gmp tick`` delivers it, and the notice counts as sent when the mail server takes it
+    (until then it shows as queued, and may still be recorded as sent another way). Only where mail is
+    configured and the consignee gave an address; never for a mock recall."""
     with uow:
         session = uow.session
         recall = load_recall(uow, recall_id)
@@ -901,17 +937,36 @@ def email_notice(uow: UnitOfWork, recall_id: int, *, consignee: str, subject: st
             raise ConflictError(Msg("Prepare (print) the notice to this consignee first."))
         if row.sent_at is not None:
             raise ConflictError(Msg("This notice is already recorded as sent."))
+        if _queued_email(session, row.id) is not None:
+            raise ConflictError(Msg("This notice is already waiting in the outbox."))
         address = next((line["email"] for line in consignee_lines(session, recall, consignee) if line["email"]), None)
         if address is None:
             raise ValidationError(Msg("No e-mail address."), {"consignee": [Msg(
                 "The distribution records give no e-mail address for %(name)s.", name=consignee)]})
-        message = OutboxMessage(purpose="recall_notice", recipient=cipher_for(uow.settings).encrypt(address),
-                                subject=subject[:300], body=body, status="pending", attempts=0, created_at=uow.now())
+        cipher = cipher_for(uow.settings)
+        message = OutboxMessage(purpose="recall_notice", recipient=cipher.encrypt(address), subject=subject[:300],
+                                body=body, status="pending", attempts=0, created_at=uow.now(),
+                                attachment_name=pdf_name[:200], attachment=cipher.encrypt_bytes(pdf),
+                                attachment_sha256=hashlib.sha256(pdf).hexdigest(), recall_notice_id=row.id)
         session.add(message)
         session.flush()
         uow.record(DomainEvent("outbox_message.queued", "outbox_message", str(message.id),
-                               {"purpose": [None, "recall_notice"], "recall_id": [None, recall.id]}, actor_id=actor.id))
-        row.sent_at, row.method, row.recorded_by_id = uow.now(), "email", actor.id
-        uow.record(DomainEvent("recall_notice.sent", "recall_notice", str(row.id), actor_id=actor.id))
+                               {"purpose": [None, "recall_notice"], "recall_id": [None, recall.id],
+                                "consignee": [None, consignee]}, actor_id=actor.id))
         uow.commit()
         return recall_view(uow, recall)
+
+
+def _queued_email(session, notice_id: int) -> OutboxMessage | None:
+    return session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.recall_notice_id == notice_id, OutboxMessage.status == "pending")).first()
+
+
+def note_notice_delivered(uow: UnitOfWork, message: OutboxMessage) -> None:
+    """The mail server took an e-mailed notice: it is sent now, by e-mail (recorded by the system). A
+    notice recorded as sent another way while the e-mail waited keeps that record."""
+    row = uow.session.get(RecallNotice, message.recall_notice_id, with_for_update=True)
+    if row.sent_at is None:
+        row.sent_at, row.method = message.sent_at, "email"
+        uow.record(DomainEvent("recall_notice.sent", "recall_notice", str(row.id),
+                               {"outbox_message_id": [None, message.id]}))

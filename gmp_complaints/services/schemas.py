@@ -273,6 +273,17 @@ class Product(Body):
     strength = Text(100, required=True, collapse_spaces=True)
     dosage_form = Text(100, required=True, collapse_spaces=True)
     has_expiry = Bool()
+    markets = Codes(Msg("A list of market codes (CN, US, DE …, EU)."))
+    marketing_authorisation_holder = Text(200, collapse_spaces=True)
+
+
+class ProductMarkets(Body):
+    """``POST /products/<code>/markets``: where the product is marketed now, and by whom; a change to
+    master data, so with a reason."""
+
+    markets = Codes(Msg("A list of market codes (CN, US, DE …, EU)."), required=True)
+    marketing_authorisation_holder = Text(200, collapse_spaces=True)
+    reason = Text(2000, required=True)
 
 
 class Batch(Body):
@@ -556,6 +567,7 @@ class RecallProposal(Body):
     no_alternative_product = Bool()
     supply_impact = Text(10_000)
     mock = Bool()
+    authority_notice_exception = Text(10_000)
 
 
 class RecallSigning(Credentials):

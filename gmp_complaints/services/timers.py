@@ -11,6 +11,7 @@ there, and the unique escalation key makes a second run find nothing left to do.
 from __future__ import annotations
 
 import smtplib
+from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
 
@@ -29,6 +30,7 @@ from gmp_complaints.services.complaint_repository import (
     open_time_limits,
 )
 from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.services.recalls import note_notice_delivered
 from gmp_complaints.uow import UnitOfWork
 
 OPEN_STATUSES = [s.value for s in Status if s not in (Status.closed, Status.void, Status.closure_pending)]
@@ -127,12 +129,26 @@ def _queue_reminder_mail(uow: UnitOfWork, complaint: Complaint, reminder) -> int
     return 1
 
 
+@dataclass(frozen=True)
+class Mail:
+    """One message as the mail server receives it."""
+
+    recipient: str
+    subject: str
+    body: str
+    attachment_name: str | None = None
+    attachment: bytes | None = None
+
+
 def smtp_sender(settings):
     """Send one message through the configured SMTP server (raises on failure)."""
-    def send(recipient: str, subject: str, body: str) -> None:
+    def send(mail: Mail) -> None:
         message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = settings.smtp_sender, recipient, subject
-        message.set_content(body)
+        message["From"], message["To"], message["Subject"] = settings.smtp_sender, mail.recipient, mail.subject
+        message.set_content(mail.body)
+        if mail.attachment is not None:
+            message.add_attachment(mail.attachment, maintype="application", subtype="pdf",
+                                   filename=mail.attachment_name)
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as client:
             if settings.smtp_starttls:
                 client.starttls()
@@ -143,7 +159,8 @@ def smtp_sender(settings):
 
 
 def deliver_outbox(uow: UnitOfWork, send=None) -> dict:
-    """Send what is pending; a failure keeps the message pending with the error, for the next run."""
+    """Send what is pending; a failure keeps the message pending with the error, for the next run. An
+    e-mailed recall notice counts as sent when the mail server takes it, in the same transaction."""
     if not uow.settings.smtp_host and send is None:
         return {"sent": 0, "failed": 0}
     send = send or smtp_sender(uow.settings)
@@ -160,8 +177,10 @@ def deliver_outbox(uow: UnitOfWork, send=None) -> dict:
             if row is None or row.status != "pending":
                 continue  # another run has it
             row.attempts += 1
+            mail = Mail(cipher.decrypt(row.recipient), row.subject, row.body, row.attachment_name,
+                        cipher.decrypt_bytes(row.attachment) if row.attachment else None)
             try:
-                send(cipher.decrypt(row.recipient), row.subject, row.body)
+                send(mail)
             except (OSError, smtplib.SMTPException) as exc:
                 row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 uow.record(DomainEvent("outbox_message.failed", "outbox_message", str(row.id)))
@@ -169,6 +188,8 @@ def deliver_outbox(uow: UnitOfWork, send=None) -> dict:
             else:
                 row.status, row.sent_at, row.last_error = "sent", uow.now(), None
                 uow.record(DomainEvent("outbox_message.sent", "outbox_message", str(row.id)))
+                if row.recall_notice_id is not None:
+                    note_notice_delivered(uow, row)
                 result["sent"] += 1
             uow.commit()
     return result

@@ -85,6 +85,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "audit_trail.export_bundle": Access(AUDIT_READERS),
     "api_v1.audit_events": Access(AUDIT_READERS),
     "api_v1.create_product": Access(QA_OFFICE),
+    "api_v1.change_product_markets": Access(QA_OFFICE),
     "api_v1.create_batch": Access(QA_OFFICE),
     "api_v1.create_distribution": Access(QA_OFFICE),
     "api_v1.batch": Access(GMP_READERS),
@@ -160,6 +161,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "recalls.effectiveness_contact": Access(RECALL_RUNNERS),
 
     "recalls.notification_sent": Access(RECALL_RUNNERS),
+    "recalls.register_notification_sent": Access(RECALL_RUNNERS),
     "documents.complaint_document": Access(GMP_READERS),
     "documents.capa_document": Access(GMP_READERS),
     "documents.recall_report": Access(GMP_READERS),

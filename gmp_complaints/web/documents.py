@@ -101,12 +101,15 @@ def table_csv(headers, rows) -> bytes:
 
 
 def email_notice_now(recall_id: int, data: dict, sender_id: int, actor) -> dict:
-    """Render the consignee's notice as an e-mail (in its language) and queue it through the outbox."""
+    """Render the consignee's notice (in its language) as PDF and as covering text, and queue the e-mail
+    through the outbox."""
     fields = schemas.load(schemas.RecallNoticeEmail, data)
     consignee, locale = fields["consignee"], "en" if fields["lang"] == "en" else "zh_Hans_CN"
-    subject, body = recall_notice_mail(recalls.notice_context(uow(), recall_id, consignee, sender_id=sender_id),
-                                       locale)
-    return recalls.email_notice(uow(), recall_id, consignee=consignee, subject=subject, body=body, actor=actor)
+    context = recalls.notice_context(uow(), recall_id, consignee, sender_id=sender_id)
+    subject, body = recall_notice_mail(context, locale)
+    pdf = recall_notice_pdf(context, locale)
+    return recalls.email_notice(uow(), recall_id, consignee=consignee, subject=subject, body=body, pdf=pdf,
+                                pdf_name=f"{context['recall']['number']}-notice.pdf", actor=actor)
 
 
 CONSIGNEE_COLUMNS = ("consignee", "batch_no", "quantity_delivered", "shipped_on", "last_shipped_on", "address",

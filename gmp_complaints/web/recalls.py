@@ -66,7 +66,8 @@ def new():
             "batch_nos": [b.strip() for b in (request.form.get("batch_nos") or "").replace("，", ",").split(",")
                           if b.strip()],
             **{k: request.form.get(k) or None for k in ("product_code", "origin", "origin_reference", "level",
-                                                        "depth", "fda_class", "reason", "supply_impact")},
+                                                        "depth", "fda_class", "reason", "supply_impact",
+                                                        "authority_notice_exception")},
             "safety_hazard": _flag(request.form.get("safety_hazard")),
             "no_alternative_product": request.form.get("no_alternative_product") == "yes",
             "mock": request.form.get("mock") == "yes",
@@ -248,12 +249,26 @@ REGISTER_COLUMNS = ("subject", "kind", "authority", "due_at", "sent_at", "method
 
 
 @bp.route("/notifications")
-def notifications_page():
-    """The regulator-notification register (DESIGN §6), as a page."""
+def notifications_page(errors: dict | None = None, open_form: str | None = None):
+    """The regulator-notification register (DESIGN §6), as a page; what is due is recorded as sent here."""
     status = request.args.get("status") or None
     return render_template("recalls/notifications.html", rows=notifications.list_notifications(uow(), status=status),
                            labels=recall_labels(), statuses=list(REGISTER_STATUS_LABELS), status=status,
-                           status_labels={k: translate(v) for k, v in REGISTER_STATUS_LABELS.items()})
+                           status_labels={k: translate(v) for k, v in REGISTER_STATUS_LABELS.items()},
+                           may_send=bool(set(current_user.roles) & {Role.recall_coordinator.value,
+                                                                     Role.qa_officer.value, Role.qa_head.value}),
+                           errors=errors or {}, open_form=open_form)
+
+
+@bp.route("/notifications/<int:notification_id>/sent", methods=["POST"])
+def register_notification_sent(notification_id: int):
+    """Record an entry of the register as sent, from the register page (a complaint's entries have no
+    recall page to do it on)."""
+    data = _fields("sent_at", "method", "reference")
+    data["sent_at"] = _with_site_offset(data["sent_at"])
+    return run_form(lambda: notifications.mark_sent(uow(), notification_id, data, actor=_actor()),
+                    show_errors=lambda errors: notifications_page(errors, open_form=f"sent_{notification_id}"),
+                    done_url=url_for("recalls.notifications_page"), general_field="_form")
 
 
 @bp.route("/notifications.csv")

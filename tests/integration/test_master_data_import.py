@@ -89,3 +89,20 @@ def test_distribution_records_bring_the_contacts_a_recall_needs(app, uow_factory
         ("国药控股上海", "陈经理", "021-5555 0101", "139 0000 0101", False, False),
         ("Apotheke Berlin", None, None, None, True, False), ("某医院", None, None, None, False, True),
         ("仁和大药房", None, None, None, False, False)]
+
+
+@pytest.mark.req("REC-19", "HO-08")
+def test_products_carry_their_markets_and_mah_and_a_bad_market_code_rejects_the_file(app, uow_factory, make_user):
+    user_id, _ = make_user("li.na", "qa_officer")
+    header = "code,name,strength,dosage_form,has_expiry,markets,marketing_authorisation_holder\n"
+    bad = header + "P-001,阿莫西林胶囊,0.25 g,胶囊,yes,CN DE,\nP-002,维生素C片,100 mg,片剂,no,China,\n"
+    result = import_csv(uow_factory(), kind="products", filename="bad.csv", data=bad.encode(), actor_id=user_id)
+    assert result.rows_imported == 0 and [p.split(":")[0] for p in result.problems] == ["line 3"]
+    assert count(app, "products") == 0
+    good = header + "P-001,阿莫西林胶囊,0.25 g,胶囊,yes,CN DE;FR,Hanse Pharma GmbH\nP-002,维生素C片,100 mg,片剂,no,,\n"
+    assert import_csv(uow_factory(), kind="products", filename="p.csv", data=good.encode(),
+                      actor_id=user_id).rows_imported == 2
+    with app.extensions["gmp_engine"].connect() as connection:
+        stored = connection.execute(sa.text(
+            "SELECT code, markets, marketing_authorisation_holder FROM products ORDER BY code")).all()
+    assert [tuple(row) for row in stored] == [("P-001", "CN DE FR", "Hanse Pharma GmbH"), ("P-002", "CN", None)]

@@ -2,6 +2,7 @@
 decision signed by the QA head and the QP, the clocks and the register, the consignee list and its
 reconciliation, the final report, and the complaint that cannot close over an open recall. SQLite and
 PostgreSQL."""
+import hashlib
 from datetime import datetime, timedelta
 
 import pytest
@@ -577,16 +578,41 @@ def test_a_notice_is_emailed_through_the_outbox_where_mail_is_configured(app, re
     assert unprepared.status_code == 409
     mailed = api.ok("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "国药控股上海"})
     notice = next(n for n in mailed["notices"] if n["consignee"] == "国药控股上海")
-    assert notice["method"] == "email" and notice["sent_at"] is not None
+    # Queued is not sent: the notice counts as sent when the mail server takes it.
+    assert notice["sent_at"] is None and notice["method"] is None
+    assert notice["email"]["status"] == "pending" and notice["email"]["attempts"] == 0
     assert "sinopharm" not in rows(app, "SELECT recipient FROM outbox_messages")[0][0]  # encrypted at rest
+    assert b"%PDF" not in rows(app, "SELECT attachment FROM outbox_messages")[0][0].encode()
+    twice = api.post("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "国药控股上海"})
+    assert twice.status_code == 409 and len(rows(app, "SELECT id FROM outbox_messages")) == 1
+
+    def server_down(mail):
+        raise ConnectionRefusedError("mail server down")
+
+    assert deliver_outbox(uow_factory(), send=server_down) == {"sent": 0, "failed": 1}
+    waiting = next(n for n in api.get("recall_coordinator", f"/recalls/{rid}").get_json()["notices"]
+                   if n["consignee"] == "国药控股上海")
+    assert waiting["sent_at"] is None and waiting["email"]["attempts"] == 1
+    assert "mail server down" in waiting["email"]["last_error"]
     sent = []
-    delivered = deliver_outbox(uow_factory(), send=lambda to, subject, body: sent.append((to, subject, body)))
-    assert delivered == {"sent": 1, "failed": 0}
-    [(to, subject, body)] = sent
-    assert to == "recall@sinopharm-sh.example.cn" and subject.startswith("药品召回通知 RC-26-")
-    assert "B2602" in body and "1500" in body and "SHA-256" not in body
+    assert deliver_outbox(uow_factory(), send=sent.append) == {"sent": 1, "failed": 0}
+    [mail] = sent
+    assert mail.recipient == "recall@sinopharm-sh.example.cn" and mail.subject.startswith("药品召回通知 RC-26-")
+    assert "B2602" in mail.body and "1500" in mail.body and "SHA-256" not in mail.body
+    assert mail.attachment.startswith(b"%PDF") and mail.attachment_name.endswith("-notice.pdf")
+    assert rows(app, "SELECT attachment_sha256 FROM outbox_messages")[0][0] == hashlib.sha256(mail.attachment).hexdigest()
+    delivered = next(n for n in api.get("recall_coordinator", f"/recalls/{rid}").get_json()["notices"]
+                     if n["consignee"] == "国药控股上海")
+    assert delivered["method"] == "email" and delivered["sent_at"] is not None
+    assert delivered["email"]["status"] == "sent"
+    events = api.get("auditor", f"/audit/events?entity=recall_notice:{delivered_id(app)}").get_json()["events"]
+    assert events[-1]["action"] == "recall_notice.sent" and events[-1]["actor"]["id"] is None
     again = api.post("recall_coordinator", f"/recalls/{rid}/notice-emails", {"consignee": "国药控股上海"})
     assert again.status_code == 409
+
+
+def delivered_id(app) -> int:
+    return rows(app, "SELECT recall_notice_id FROM outbox_messages")[0][0]
 
 
 @pytest.mark.req("HO-06")
