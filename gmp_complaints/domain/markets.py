@@ -65,10 +65,11 @@ def defect_notice_recipients(markets: Iterable[str], marketing_authorisation_hol
     concerned = eea_markets(markets)
     if not concerned:
         return []
-    recipients = [DefectRecipient(code, "EMA / EU supervisory authority" if code == EU_CENTRAL
-                                  else f"{code} competent authority") for code in concerned]
+    # Stored in the register as data, in both languages like the local authority's name.
+    recipients = [DefectRecipient(code, "EMA / 欧盟监管当局 (EU supervisory authority)" if code == EU_CENTRAL
+                                  else f"{code} 药品主管当局 (competent authority)") for code in concerned]
     if marketing_authorisation_holder:
-        recipients.append(DefectRecipient(None, f"MAH: {marketing_authorisation_holder}"[:200]))
+        recipients.append(DefectRecipient(None, f"上市许可持有人 (MAH): {marketing_authorisation_holder}"[:200]))
     return recipients
 
 

@@ -24,7 +24,7 @@ def test_a_recall_of_an_eu_product_waits_for_the_authorities_to_be_told(app, rec
     recall = api.ok("qa_officer", "/recalls", proposal(), 201)
     # Told at once, on the proposal: each concerned authority in the EEA and the MAH; China is not in the EEA.
     assert defect_entries(api, recall["number"]) == [
-        ("DE competent authority", "due"), ("FR competent authority", "due"), ("MAH: Hanse Pharma GmbH", "due")]
+        ("DE 药品主管当局 (competent authority)", "due"), ("FR 药品主管当局 (competent authority)", "due"), ("上市许可持有人 (MAH): Hanse Pharma GmbH", "due")]
     rid = recall["id"]
     decide(api, rid)
     before = (rows(app, "SELECT count(*) FROM recall_reconciliations")[0][0], business_events(app, rid))
@@ -84,11 +84,11 @@ def test_a_defect_without_recall_because_the_batch_expired_is_reported_all_the_s
     api.ok("qa_officer", "/batches", {"product_code": "P-001", "batch_no": "B2301", "manufactured_on": "2023-01-10",
                                       "expires_on": "2025-01-09"}, 201)
     expired = assessed(api, "B2301", ["compensation"])
-    assert defect_entries(api, expired) == [("DE competent authority", "due"), ("FR competent authority", "due")]
+    assert defect_entries(api, expired) == [("DE 药品主管当局 (competent authority)", "due"), ("FR 药品主管当局 (competent authority)", "due")]
     in_date = assessed(api, "B2602", ["compensation"])
     assert defect_entries(api, in_date) == []  # a batch still on the market: the recall decision is the path
     [entry] = [n for n in api.get("qa_head", "/notifications").get_json()["notifications"]
-               if n["subject"] == expired and n["authority"].startswith("DE")]
+               if n["subject"] == expired and n["authority"].startswith("DE ")]
     assert entry["subject_type"] == "complaint"
 
 

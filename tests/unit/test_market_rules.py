@@ -31,8 +31,8 @@ def test_every_concerned_eea_authority_and_a_third_party_mah_are_told():
     assert defect_notice_recipients(["CN", "US"], "Someone") == []  # nothing owed outside the EEA
     recipients = defect_notice_recipients(["CN", "FR", "EU"], "Hanse Pharma GmbH")
     assert [(r.market, r.authority) for r in recipients] == [
-        ("EU", "EMA / EU supervisory authority"), ("FR", "FR competent authority"), (None, "MAH: Hanse Pharma GmbH")]
-    assert [r.authority for r in defect_notice_recipients(["IT"], None)] == ["IT competent authority"]
+        ("EU", "EMA / 欧盟监管当局 (EU supervisory authority)"), ("FR", "FR 药品主管当局 (competent authority)"), (None, "上市许可持有人 (MAH): Hanse Pharma GmbH")]
+    assert [r.authority for r in defect_notice_recipients(["IT"], None)] == ["IT 药品主管当局 (competent authority)"]
 
 
 @pytest.mark.req("HO-08")
