@@ -124,6 +124,11 @@ ACTIONS: dict[str, ActionSpec] = {
     "return.evaluated": ActionSpec(ActionKind.create, Msg("Returned goods evaluated")),
     "return.re_evaluated": ActionSpec(ActionKind.change, Msg("Evaluation of returned goods corrected")),
     "return.disposed": ActionSpec(ActionKind.create, Msg("Disposition of returned goods (signed)")),
+    "adr_case.handed_off": ActionSpec(ActionKind.create, Msg("Suspected adverse reaction handed to pharmacovigilance")),
+    "adr_case.completed": ActionSpec(ActionKind.create, Msg("Missing minimum elements of an ADR case added")),
+    "adr_case.corrected": ActionSpec(ActionKind.change, Msg("ADR case corrected")),
+    "adr_case.accepted": ActionSpec(ActionKind.create, Msg("ADR hand-off accepted by pharmacovigilance")),
+    "adr_case.submitted": ActionSpec(ActionKind.create, Msg("ADR case submitted from the safety database")),
     "notification.due": ActionSpec(ActionKind.system, Msg("Regulator notification due")),
     "notification.sent": ActionSpec(ActionKind.create, Msg("Regulator notification sent")),
     "notification.register_exported": ActionSpec(ActionKind.export, Msg("Regulator-notification register exported")),
@@ -175,6 +180,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "recall_effectiveness_check": Msg("Recall effectiveness check"),
     "recall_effectiveness_contact": Msg("Recall effectiveness contact"),
     "recall_notice": Msg("Recall notice"),
+    "adr_case": Msg("ADR hand-off"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {
@@ -423,6 +429,21 @@ FIELD_LABELS: dict[str, Msg] = {
     "attachment_sha256": Msg("Attachment SHA-256"),
     "recall_notice_id": Msg("Recall notice"),
     "outbox_message_id": Msg("E-mail"),
+    "aware_on": Msg("Day 0 (first awareness)"),
+    "seriousness": Msg("Seriousness"),
+    "unexpected": Msg("New (unexpected) reaction"),
+    "reporter": Msg("Reporter"),
+    "patient": Msg("Patient"),
+    "reaction": Msg("Adverse reaction"),
+    "accepted_at": Msg("Accepted at"),
+    "accepted_by_id": Msg("Accepted by"),
+    "case_number": Msg("Safety-database case number"),
+    "submitted_at": Msg("Submitted at"),
+    "submission_reference": Msg("Submission reference"),
+    "elements_recorded": Msg("Minimum elements recorded"),
+    "elements": Msg("Minimum elements"),
+    "rule": Msg("Rule"),
+    "adr_case_id": Msg("ADR hand-off"),
 }
 
 

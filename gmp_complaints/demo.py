@@ -21,6 +21,8 @@ DEMO_USERS = (
     ("demo.auditor", "赵磊 Zhao Lei (演示 demo)", Role.auditor),
     ("demo.admin", "孙强 Sun Qiang (演示 demo)", Role.admin),
     ("demo.recall", "周敏 Zhou Min (演示 demo)", Role.recall_coordinator),
+    ("demo.pv", "孙丽 Sun Li (演示 demo)", Role.pv_officer),
+    ("demo.ra", "高燕 Gao Yan (演示 demo)", Role.regulatory_affairs),
 )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from audit.tracking import audited
 from gmp_complaints.db import Base, UTCDateTime
+from gmp_complaints.domain.adr import Seriousness
 from gmp_complaints.domain.roles import Role
 
 ROLE_KEYS = tuple(role.value for role in Role)
@@ -858,6 +859,48 @@ class Notification(Base):
     sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     #: the overdue escalation ``gmp tick`` sent (once per item)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the ADR case an ``adr_report`` is owed for (its submission marks it sent)
+    adr_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("adr_cases.id"), index=True)
+
+
+# --- pharmacovigilance hand-off (SOP 5.6.2, DESIGN §4) ------------------------------------------------
+
+
+@audited("adr_case", excluded={"reporter", "patient", "reaction"})
+class AdrCase(Base):
+    """A suspected adverse reaction handed to pharmacovigilance: sequence 1 is the initial report, later
+    ones are follow-ups. Reporter, patient and reaction are personal (health) data and encrypted; day 0
+    is the first awareness by anyone in the company."""
+
+    __tablename__ = "adr_cases"
+    __table_args__ = (
+        sa.UniqueConstraint("complaint_id", "sequence", name="uq_adr_cases_complaint_sequence"),
+        sa.CheckConstraint(sa.column("seriousness").in_(tuple(s.value for s in Seriousness)), name="seriousness_known"),
+        sa.CheckConstraint("(accepted_at IS NULL) = (accepted_by_id IS NULL)", name="accepted_with_who"),
+        sa.CheckConstraint("submitted_at IS NULL OR (accepted_at IS NOT NULL AND case_number IS NOT NULL)",
+                           name="submitted_after_acceptance"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    sequence: Mapped[int] = mapped_column(sa.Integer)
+    aware_on: Mapped[date] = mapped_column(sa.Date)
+    seriousness: Mapped[str] = mapped_column(sa.String(24))
+    unexpected: Mapped[bool] = mapped_column(sa.Boolean)
+    reporter: Mapped[str | None] = mapped_column(sa.Text)
+    patient: Mapped[str | None] = mapped_column(sa.Text)
+    reaction: Mapped[str | None] = mapped_column(sa.Text)
+    #: the earliest expedited-report deadline of the markets the product is sold in (None: none is owed)
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    case_number: Mapped[str | None] = mapped_column(sa.String(64))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submission_reference: Mapped[str | None] = mapped_column(sa.String(200))
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -95,6 +95,14 @@ COMPLAINT_OPERATIONS = (
     ("post", "/api/v1/complaints/{complaint_id}/regrading",
      "Regrade {complaint_class, reason, username, password}; the QA head signs in the same step", 200,
      (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/complaints/{complaint_id}/adr", "Hand a suspected adverse reaction to pharmacovigilance "
+     "(the first is the initial report, later ones follow-ups)", 201, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements", "Add the missing minimum elements of an "
+     "ADR hand-off (a correction needs a reason)", 200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/acceptance", "The PV officer accepts the hand-off",
+     200, (401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission", "The PV officer records the "
+     "safety-database case and its submission", 200, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/follow-ups",
      "Open a follow-up complaint after closure {received_on, text}; the closed complaint does not change", 201,
      (400, 401, 403, 404, 409)),
@@ -222,6 +230,9 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/regrading": "Regrading",
     "/api/v1/complaints/{complaint_id}/void-requests": "VoidRequest",
     "/api/v1/complaints/{complaint_id}/follow-ups": "FollowUp",
+    "/api/v1/complaints/{complaint_id}/adr": "AdrHandOff",
+    "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements": "AdrElements",
+    "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission": "AdrSubmission",
     "/api/v1/complaints/{complaint_id}/signatures": "Signing",
     "/api/v1/complaints/{complaint_id}/closure": "Closure",
     "/api/v1/complaints/{complaint_id}/retention": "Retention",

@@ -12,7 +12,9 @@ CONFIGURATION_ENTITIES = frozenset({"calendar", "configuration", "class_criteria
 GMP_ENTITIES = CONFIGURATION_ENTITIES | frozenset({
     "complaint", "complaint_reply", "customer_response", "customer_reminder", "capa", "product", "batch",
     "distribution", "transfer", "attachment", "deadline_extension", "quarantine_request", "escalation",
-    "outbox_message", "signature", "capa_action", "capa_evidence", "job"})
+    "outbox_message", "signature", "capa_action", "capa_evidence", "job",
+    "recall", "recall_reconciliation", "notification", "return", "recall_batch_disposition",
+    "recall_effectiveness_check", "recall_effectiveness_contact", "recall_notice", "adr_case"})
 
 
 def visible_entity_types(roles) -> frozenset[str] | None:

@@ -16,6 +16,8 @@ class Role(StrEnum):
     auditor = "auditor"
     admin = "admin"
     recall_coordinator = "recall_coordinator"
+    pv_officer = "pv_officer"
+    regulatory_affairs = "regulatory_affairs"
 
 
 # Segregation of duties: the system administrator holds no GMP role (SEC-03) and the
@@ -33,6 +35,8 @@ ROLE_LABELS = {
     Role.auditor: Msg("Auditor / inspector"),
     Role.admin: Msg("System administrator"),
     Role.recall_coordinator: Msg("Recall coordinator"),
+    Role.pv_officer: Msg("Pharmacovigilance officer"),
+    Role.regulatory_affairs: Msg("Regulatory affairs"),
 }
 
 

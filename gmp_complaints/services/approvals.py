@@ -16,6 +16,7 @@ from gmp_complaints.domain.returns import ReturnStatus
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs, schemas
+from gmp_complaints.services.adr_records import has_cases, unaccepted_cases
 from gmp_complaints.services.complaint_records import (
     answered,
     complaint_records,
@@ -230,6 +231,13 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
     if "return_exchange" in (complaint.actions or "").split() and not returned:
         blockers.append(Msg("The assessment chose a return or exchange, and no return record is linked to the "
                             "complaint."))
+    unaccepted = unaccepted_cases(uow.session, complaint.id)
+    if unaccepted:
+        blockers.append(Msg("ADR hand-off not yet accepted by pharmacovigilance: %(numbers)s.",
+                            numbers=", ".join(str(n) for n in unaccepted)))
+    if (complaint.adr_suspected or complaint.adr_confirmed) and not has_cases(uow.session, complaint.id):
+        blockers.append(Msg("An adverse reaction is suspected or confirmed, and nothing is handed to "
+                            "pharmacovigilance."))
     if not signed_roles(uow, complaint, view, SigningStep.audit_trail_review):
         blockers.append(Msg("The head of quality's signed review of the audit trail is missing."))
     if _path(complaint) is ClosurePath.no_response:

@@ -34,6 +34,7 @@ from gmp_complaints.models import (
 )
 from gmp_complaints.people import note_people, person
 from gmp_complaints.services import schemas
+from gmp_complaints.services.adr_records import adr_view
 from gmp_complaints.services.capa import capas_of_complaint
 from gmp_complaints.services.complaint_repository import (
     checklist_of,
@@ -121,6 +122,7 @@ _ADDS_SIDE_RECORD = {
     "capas": lambda action, entity_type: entity_type == "capa",
     "signatures": lambda action, entity_type: entity_type == "signature",
     "follow_ups": lambda action, entity_type: action == "complaint.follow_up_opened",
+    "adr_cases": lambda action, entity_type: entity_type == "adr_case",
 }
 
 
@@ -216,6 +218,8 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                            sa.select(Complaint).where(Complaint.follow_up_of_id == complaint.id).order_by(Complaint.id)))],
         "void_requests": [{"id": r.id, "reason": r.reason, "status": r.status,
                            "requested_by": person(session, r.requested_by_id)} for r in complaint.void_requests],
+        "adr": None if _none_of(uow, complaint, "adr_cases") else adr_view(
+            session, complaint, cipher, roles, ZoneInfo(uow.settings.site_timezone)),
         "signatures": [],
     }
 

@@ -17,6 +17,7 @@ from gmp_complaints.domain.deadlines import DeadlineFacts, Deadlines, deadlines_
 from gmp_complaints.domain.deadlines import open_time_limits as open_limits
 from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
 from gmp_complaints.models import (
+    AdrCase,
     Attachment,
     Batch,
     CapaComplaint,
@@ -35,7 +36,7 @@ from gmp_complaints.uow import UnitOfWork
 COLLECTIONS = ("batch_links", "replies", "responses", "reminders", "extensions", "void_requests",
                "quarantine_requests")
 #: records about the complaint kept in other tables, which its view lists
-SIDE_RECORDS = ("attachments", "capas", "signatures", "follow_ups")
+SIDE_RECORDS = ("attachments", "capas", "signatures", "follow_ups", "adr_cases")
 
 _LOADS: dict[bool, tuple] = {}
 
@@ -52,7 +53,8 @@ def _load_statements(for_update: bool) -> tuple:
                 sa.exists().where(CapaComplaint.complaint_id == Complaint.id).label("capas"),
                 sa.exists().where(SignatureRow.record_type == "complaint",
                                   SignatureRow.record_id == sa.cast(Complaint.id, sa.String)).label("signatures"),
-                sa.exists().where(follow_up.follow_up_of_id == Complaint.id).label("follow_ups")]
+                sa.exists().where(follow_up.follow_up_of_id == Complaint.id).label("follow_ups"),
+                sa.exists().where(AdrCase.complaint_id == Complaint.id).label("adr_cases")]
         complaint = (sa.select(Complaint, Product).join(Product, Product.id == Complaint.product_id)
                      .where(Complaint.id == sa.bindparam("complaint_id"))
                      .options(sa.orm.contains_eager(Complaint.product), sa.orm.lazyload("*")))

@@ -22,7 +22,8 @@ from gmp_complaints.uow import UnitOfWork
 
 STATUSES = ("due", "overdue", "sent")
 #: whose dashboard shows what is due to the authorities (the QA head and the QP see overdue items in red)
-REGISTER_WATCHERS = frozenset({Role.qa_head, Role.qp, Role.qa_officer, Role.recall_coordinator})
+REGISTER_WATCHERS = frozenset({Role.qa_head, Role.qp, Role.qa_officer, Role.recall_coordinator,
+                               Role.regulatory_affairs, Role.pv_officer})
 
 
 def status_of(row: Notification, now: datetime) -> str:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow import ValidationError as SchemaError
 
+from gmp_complaints.domain.adr import Seriousness
 from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
 from gmp_complaints.domain.errors import Msg, ValidationError
@@ -392,6 +393,36 @@ class Assessment(Body):
                     choices=tuple(ASSESSMENT_ACTION_LABELS))
     adr_confirmed = Bool(required=True)
     regulator_report_required = Bool(required=True)
+
+
+class AdrHandOff(Body):
+    """``POST /complaints/<id>/adr``: a suspected adverse reaction handed to pharmacovigilance (the first
+    entry is the initial report, later ones follow-ups)."""
+
+    aware_on = Day(required=True)
+    seriousness = Choice(Seriousness, required=True)
+    unexpected = Bool(required=True)
+    reporter = Text(2000)
+    patient = Text(2000)
+    reaction = Text(10_000)
+
+
+class AdrElements(Body):
+    """``POST /complaints/<id>/adr/<n>/elements``: minimum elements that were missing, or a correction of
+    one recorded (with a reason)."""
+
+    reporter = Text(2000)
+    patient = Text(2000)
+    reaction = Text(10_000)
+    reason = Text(2000)
+
+
+class AdrSubmission(Body):
+    """``POST /complaints/<id>/adr/<n>/submission``: the safety-database case and its submission."""
+
+    case_number = Text(64, required=True, collapse_spaces=True)
+    submitted_at = Moment(required=True)
+    reference = Text(200)
 
 
 class Assignment(Body):

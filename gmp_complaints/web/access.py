@@ -53,6 +53,11 @@ COMPLAINT_STEP_ROLES = {
 QA_HEAD = frozenset({Role.qa_head})
 # Who runs a decided recall (DESIGN §1): the recall coordinator, and QA who may act for them.
 RECALL_RUNNERS = frozenset({Role.recall_coordinator, Role.qa_officer, Role.qa_head})
+# The pharmacovigilance hand-off: handed over by whoever receives or classifies the complaint, and PV.
+ADR_HANDERS = frozenset({Role.intake, Role.qa_officer, Role.qa_head, Role.pv_officer})
+PV = frozenset({Role.pv_officer})
+# Who records what was sent to an authority: regulatory affairs, PV, QA and the recall coordinator.
+REGISTER_KEEPERS = RECALL_RUNNERS | {Role.regulatory_affairs, Role.pv_officer}
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
 AUDIT_READERS = frozenset({Role.auditor, Role.admin, Role.qa_head, Role.qa_officer, Role.qp})
 # A complaint's own audit trail (its review before closure): GMP records, so never the administrator.
@@ -133,7 +138,15 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.choose_effectiveness_check": Access(RECALL_RUNNERS),
     "api_v1.record_effectiveness_contact": Access(RECALL_RUNNERS),
     "api_v1.list_notifications": Access(GMP_READERS),
-    "api_v1.notification_sent": Access(RECALL_RUNNERS),
+    "api_v1.notification_sent": Access(REGISTER_KEEPERS),
+    "api_v1.complaint_adr_hand_off": Access(ADR_HANDERS),
+    "complaints.adr_hand_off": Access(ADR_HANDERS),
+    "complaints.adr_elements": Access(ADR_HANDERS),
+    "complaints.adr_acceptance": Access(PV),
+    "complaints.adr_submission": Access(PV),
+    "api_v1.complaint_adr_elements": Access(ADR_HANDERS),
+    "api_v1.complaint_adr_acceptance": Access(PV),
+    "api_v1.complaint_adr_submission": Access(PV),
     "api_v1.receive_return": Access(INVESTIGATORS),
     "api_v1.list_returns": Access(GMP_READERS),
     "api_v1.returned_goods": Access(GMP_READERS),
@@ -161,7 +174,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "recalls.effectiveness_contact": Access(RECALL_RUNNERS),
 
     "recalls.notification_sent": Access(RECALL_RUNNERS),
-    "recalls.register_notification_sent": Access(RECALL_RUNNERS),
+    "recalls.register_notification_sent": Access(REGISTER_KEEPERS),
     "documents.complaint_document": Access(GMP_READERS),
     "documents.capa_document": Access(GMP_READERS),
     "documents.recall_report": Access(GMP_READERS),

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints.audit_text import action_label, readable_changes, record_label
+from gmp_complaints.domain.adr import ADR_STATUS_LABELS, ELEMENT_LABELS, SERIOUSNESS_LABELS
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.complaints import (
     Channel,
@@ -25,12 +26,12 @@ from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
 from gmp_complaints.domain.returns import STATUS_LABELS as RETURN_STATUS_LABELS
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import complaint_labels, signature_labels, translate
-from gmp_complaints.services import approvals, complaint_steps
+from gmp_complaints.services import approvals, complaint_steps, pharmacovigilance
 from gmp_complaints.services import complaint_intake as intake
 from gmp_complaints.services import complaint_queries as queries
 from gmp_complaints.services.complaint_records import EXTENSIBLE
 from gmp_complaints.web import uow
-from gmp_complaints.web.forms import run_form
+from gmp_complaints.web.forms import run_form, with_site_offset
 from gmp_complaints.web.recalls import recall_labels
 from signatures.statement import statement_text
 
@@ -147,7 +148,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
     signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
-                           recalls=page["recalls"], returned=page["returns"],
+                           recalls=page["recalls"], returned=page["returns"], adr_labels=adr_labels(),
                            return_labels={k.value: translate(v) for k, v in RETURN_STATUS_LABELS.items()},
                            recall_labels={k.value: translate(v) for k, v in RECALL_STATUS_LABELS.items()},
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
@@ -156,6 +157,13 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
                            labels=complaint_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
                            criterion_text=texts, text_key=_text_key(), extensible=list(EXTENSIBLE))
+
+
+def adr_labels() -> dict:
+    """The hand-off's codes in the page language."""
+    return {"status": {k.value: translate(v) for k, v in ADR_STATUS_LABELS.items()},
+            "seriousness": {k.value: translate(v) for k, v in SERIOUSNESS_LABELS.items()},
+            "element": {k: translate(v) for k, v in ELEMENT_LABELS.items()}}
 
 
 def _text_key() -> str:
@@ -179,6 +187,37 @@ def answer_quarantine(complaint_id: int, request_id: int):
     data = {key: request.form.get(key) or None for key in ("status", "answered_on", "quantity", "location")}
     return _run(complaint_id, f"answer_quarantine_{request_id}",
                 lambda: investigation.answer_quarantine(uow(), complaint_id, request_id, data, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/adr", methods=["POST"])
+def adr_hand_off(complaint_id: int):
+    form = request.form
+    data = {"aware_on": form.get("aware_on") or None, "seriousness": form.get("seriousness") or None,
+            "unexpected": _bool_field(form, "unexpected"),
+            **{name: form.get(name) or None for name in ("reporter", "patient", "reaction")}}
+    return _run(complaint_id, "adr_hand_off", lambda: pharmacovigilance.hand_off(uow(), complaint_id, data,
+                                                                                 actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/adr/<int:sequence>/elements", methods=["POST"])
+def adr_elements(complaint_id: int, sequence: int):
+    data = {name: request.form.get(name) or None for name in ("reporter", "patient", "reaction", "reason")}
+    return _run(complaint_id, f"adr_elements_{sequence}", lambda: pharmacovigilance.complete_elements(
+        uow(), complaint_id, sequence, data, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/adr/<int:sequence>/acceptance", methods=["POST"])
+def adr_acceptance(complaint_id: int, sequence: int):
+    return _run(complaint_id, f"adr_acceptance_{sequence}", lambda: pharmacovigilance.accept(
+        uow(), complaint_id, sequence, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/adr/<int:sequence>/submission", methods=["POST"])
+def adr_submission(complaint_id: int, sequence: int):
+    data = {"case_number": request.form.get("case_number") or None, "reference": request.form.get("reference") or None,
+            "submitted_at": with_site_offset(request.form.get("submitted_at") or None)}
+    return _run(complaint_id, f"adr_submission_{sequence}", lambda: pharmacovigilance.record_submission(
+        uow(), complaint_id, sequence, data, actor=_actor()))
 
 
 @bp.route("/<int:complaint_id>/sign", methods=["POST"])

@@ -1,6 +1,9 @@
 """Page forms (Flask-WTF: every form carries a CSRF token). Labels are translatable."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, TextAreaField
@@ -8,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from gmp_complaints.domain.roles import ROLE_LABELS, Role
+from gmp_complaints.web import settings
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -95,3 +99,15 @@ def run_form(call, *, show_errors, done_url: str, general_field: str = "_step", 
         return redirect(url)
     flash(gettext("Saved."), "info")
     return redirect(done_url)
+
+
+def with_site_offset(value: str | None) -> str | None:
+    """An ``<input type="datetime-local">`` value (site time, to the minute, no offset) as ISO 8601 with
+    the site's offset at that moment; anything else goes to the service as typed (and is refused there)."""
+    if not value or len(value) != 16:
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment.replace(tzinfo=ZoneInfo(settings().site_timezone)).isoformat()

@@ -29,8 +29,9 @@ from gmp_complaints.i18n import signature_labels, translate
 from gmp_complaints.services import jobs, notifications, recalls
 from gmp_complaints.services.complaint_queries import get_complaint
 from gmp_complaints.web import client_ip, settings, uow
+from gmp_complaints.web.access import REGISTER_KEEPERS
 from gmp_complaints.web.documents import email_notice_now, table_csv
-from gmp_complaints.web.forms import run_form
+from gmp_complaints.web.forms import run_form, with_site_offset
 from gmp_complaints.web.jobs import start_in_background
 from signatures.statement import statement_text
 
@@ -180,18 +181,9 @@ def cancel(recall_id: int):
 @bp.route("/<int:recall_id>/notifications/<int:notification_id>/sent", methods=["POST"])
 def notification_sent(recall_id: int, notification_id: int):
     data = _fields("sent_at", "method", "reference")
-    data["sent_at"] = _with_site_offset(data["sent_at"])
+    data["sent_at"] = with_site_offset(data["sent_at"])
     return _run(recall_id, f"sent_{notification_id}", lambda: notifications.mark_sent(
         uow(), notification_id, data, actor=_actor()))
-
-
-def _with_site_offset(value: str | None) -> str | None:
-    """An ``<input type="datetime-local">`` value (site time, to the minute, no offset) as ISO 8601 with
-    the site's offset; anything else goes to the service as typed."""
-    if not value or len(value) != 16:
-        return value
-    offset = datetime.now(ZoneInfo(settings().site_timezone)).strftime("%z")
-    return f"{value}:00{offset[:3]}:{offset[3:]}"
 
 
 @bp.route("/<int:recall_id>/batch-dispositions", methods=["POST"])
@@ -216,7 +208,7 @@ def effectiveness_contact(recall_id: int):
 @bp.route("/<int:recall_id>/notices", methods=["POST"])
 def notice_sent(recall_id: int):
     data = _fields("consignee", "sent_at", "method")
-    data["sent_at"] = _with_site_offset(data["sent_at"])
+    data["sent_at"] = with_site_offset(data["sent_at"])
     return run_form(lambda: recalls.record_notice_sent(uow(), recall_id, data, actor=_actor()),
                     show_errors=lambda errors: consignees(recall_id, errors=errors),
                     done_url=url_for("recalls.consignees", recall_id=recall_id), general_field="_form")
@@ -255,8 +247,7 @@ def notifications_page(errors: dict | None = None, open_form: str | None = None)
     return render_template("recalls/notifications.html", rows=notifications.list_notifications(uow(), status=status),
                            labels=recall_labels(), statuses=list(REGISTER_STATUS_LABELS), status=status,
                            status_labels={k: translate(v) for k, v in REGISTER_STATUS_LABELS.items()},
-                           may_send=bool(set(current_user.roles) & {Role.recall_coordinator.value,
-                                                                     Role.qa_officer.value, Role.qa_head.value}),
+                           may_send=bool(set(current_user.roles) & {r.value for r in REGISTER_KEEPERS}),
                            errors=errors or {}, open_form=open_form)
 
 
@@ -265,7 +256,7 @@ def register_notification_sent(notification_id: int):
     """Record an entry of the register as sent, from the register page (a complaint's entries have no
     recall page to do it on)."""
     data = _fields("sent_at", "method", "reference")
-    data["sent_at"] = _with_site_offset(data["sent_at"])
+    data["sent_at"] = with_site_offset(data["sent_at"])
     return run_form(lambda: notifications.mark_sent(uow(), notification_id, data, actor=_actor()),
                     show_errors=lambda errors: notifications_page(errors, open_form=f"sent_{notification_id}"),
                     done_url=url_for("recalls.notifications_page"), general_field="_form")

@@ -18,9 +18,9 @@ NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 
 @pytest.mark.req("SEC-02")
 def test_roles_are_exactly_those_of_the_design():
-    # DESIGN §1; pv_officer and regulatory_affairs come with the pharmacovigilance hand-off (issue 14)
+    # DESIGN §1
     assert {r.value for r in Role} == {"intake", "qa_officer", "investigator", "qa_head", "qp", "auditor", "admin",
-                                       "recall_coordinator"}
+                                       "recall_coordinator", "pv_officer", "regulatory_affairs"}
 
 
 @pytest.mark.req("SEC-02")

@@ -1,0 +1,139 @@
+"""The pharmacovigilance hand-off (SOP 5.6.2, DESIGN §4; baseline WF-03, HO-01) as plain rules.
+
+A complaint with a suspected adverse reaction is handed to pharmacovigilance. Day 0 is the first
+awareness by anyone in the company: the received date or earlier, never later. The case carries the
+four minimum elements (identifiable reporter, patient, suspect product, reaction) and stays
+"incomplete" until all four are there; its seriousness and whether the reaction is new (unexpected)
+set the reporting clocks of each market the product is sold in. The PV officer accepts the hand-off
+(time recorded) and records the safety-database case number and the submission. Later information is a
+follow-up entry of its own, with its own clocks.
+
+China (药品不良反应报告和监测管理办法 Arts 20-22): a death at once; a new or serious reaction within 15
+days; others within 30 days. EU (GVP module VI): serious 15 days, non-serious 90 days. US (21 CFR
+314.80(c)(1)(i)): serious and unexpected within 15 calendar days (others go in periodic reports).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.markets import EEA_COUNTRIES, EU_CENTRAL, HOME_MARKET
+from gmp_complaints.domain.roles import Role
+
+
+class Seriousness(StrEnum):
+    death = "death"
+    life_threatening = "life_threatening"
+    hospitalisation = "hospitalisation"
+    disability = "disability"
+    congenital_anomaly = "congenital_anomaly"
+    medically_important = "medically_important"
+    non_serious = "non_serious"
+
+
+SERIOUSNESS_LABELS = {
+    Seriousness.death: Msg("Death"),
+    Seriousness.life_threatening: Msg("Life-threatening"),
+    Seriousness.hospitalisation: Msg("Hospitalisation or its prolongation"),
+    Seriousness.disability: Msg("Disability or incapacity"),
+    Seriousness.congenital_anomaly: Msg("Congenital anomaly"),
+    Seriousness.medically_important: Msg("Other medically important condition"),
+    Seriousness.non_serious: Msg("Non-serious"),
+}
+
+
+class AdrStatus(StrEnum):
+    #: a minimum element is missing
+    incomplete = "incomplete"
+    #: complete and waiting for the PV officer
+    handed_off = "handed_off"
+    accepted = "accepted"
+    #: the PV officer recorded the safety-database case and its submission
+    submitted = "submitted"
+
+
+ADR_STATUS_LABELS = {
+    AdrStatus.incomplete: Msg("Incomplete"),
+    AdrStatus.handed_off: Msg("Handed off, waiting for PV"),
+    AdrStatus.accepted: Msg("Accepted by PV"),
+    AdrStatus.submitted: Msg("Submitted"),
+}
+
+#: who sees the reporter, the patient and the reaction (health data): PV, and the people who receive and
+#: handle the complaint; everyone else (investigators, the QP, auditors) sees them masked
+ROLES_SEEING_CASE = frozenset({Role.pv_officer, Role.intake, Role.qa_officer, Role.qa_head})
+#: who hands a suspected reaction to PV: whoever registers or classifies the complaint, and PV itself
+ROLES_HANDING_OFF = frozenset({Role.intake, Role.qa_officer, Role.qa_head, Role.pv_officer})
+
+#: the four minimum elements of a valid case report (ICH E2D), in the order they are asked for
+MINIMUM_ELEMENTS = ("reporter", "patient", "suspect_product", "reaction")
+ELEMENT_LABELS = {"reporter": Msg("Identifiable reporter"), "patient": Msg("Identifiable patient"),
+                  "suspect_product": Msg("Suspect product"), "reaction": Msg("Adverse reaction")}
+
+
+def missing_elements(*, reporter: str | None, patient: str | None, suspect_product: str | None,
+                     reaction: str | None) -> list[str]:
+    given = {"reporter": reporter, "patient": patient, "suspect_product": suspect_product, "reaction": reaction}
+    return [name for name in MINIMUM_ELEMENTS if not (given[name] or "").strip()]
+
+
+def adr_status(*, missing: list[str], accepted: bool, submitted: bool) -> AdrStatus:
+    if submitted:
+        return AdrStatus.submitted
+    if accepted:
+        return AdrStatus.accepted
+    return AdrStatus.incomplete if missing else AdrStatus.handed_off
+
+
+def check_day0(aware_on: date, *, received_on: date, today: date) -> None:
+    """Day 0 is when anyone in the company first knew: the received date or earlier (HO-01)."""
+    if aware_on > received_on:
+        raise ValidationError(Msg("Day 0 after receipt."), {"aware_on": [Msg(
+            "Day 0 is the first awareness by anyone in the company: not later than the received date (%(date)s).",
+            date=received_on.isoformat())]})
+    if aware_on > today:
+        raise ValidationError(Msg("Date in the future."), {"aware_on": [Msg("The date cannot be in the future.")]})
+
+
+@dataclass(frozen=True)
+class ReportingClock:
+    """One authority's deadline for this case."""
+
+    market: str
+    authority: str
+    due_on: date
+    #: the rule that set it, for the register and the hand-off packet
+    rule: Msg
+
+
+CHINA_AUTHORITY = "国家药品不良反应监测中心 (China ADR monitoring centre)"
+EU_AUTHORITY = "EudraVigilance (EMA)"
+US_AUTHORITY = "FDA (FAERS)"
+
+
+def reporting_clocks(*, day0: date, seriousness: Seriousness, unexpected: bool,
+                     markets: tuple[str, ...]) -> list[ReportingClock]:
+    """The expedited-report deadlines this case owes, per market the product is sold in (HO-01). A
+    non-serious expected reaction in the US owes no expedited report (periodic reporting)."""
+    serious = seriousness is not Seriousness.non_serious
+    clocks = []
+    if HOME_MARKET in markets:
+        if seriousness is Seriousness.death:
+            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0, Msg("China: a death is reported at once")))
+            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=15),
+                                         Msg("China: the investigation report of a death within 15 days")))
+        elif serious or unexpected:
+            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=15),
+                                         Msg("China: a new or serious reaction within 15 days")))
+        else:
+            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=30),
+                                         Msg("China: other reactions within 30 days")))
+    if any(code in EEA_COUNTRIES or code == EU_CENTRAL for code in markets):
+        clocks.append(ReportingClock("EU", EU_AUTHORITY, day0 + timedelta(days=15 if serious else 90),
+                                     Msg("EU: serious 15 days, non-serious 90 days")))
+    if "US" in markets and serious and unexpected:
+        clocks.append(ReportingClock("US", US_AUTHORITY, day0 + timedelta(days=15),
+                                     Msg("US: serious and unexpected within 15 calendar days")))
+    return clocks

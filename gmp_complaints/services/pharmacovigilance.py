@@ -1,0 +1,168 @@
+"""The pharmacovigilance hand-off (SOP 5.6.2, DESIGN §4 and §6; WF-03, HO-01): a suspected adverse
+reaction handed from a complaint to PV, accepted by the PV officer, and submitted from the safety
+database. Each call is one unit of work that answers with the complaint (its ``adr`` section).
+
+The hand-off owes each market's authority an expedited report (``adr_report`` entries in the
+regulator-notification register, due at the end of their due day in the site's time zone); the PV
+officer's submission records them as sent. A complaint does not close while a hand-off is unaccepted.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.adr import ROLES_HANDING_OFF, check_day0, reporting_clocks
+from gmp_complaints.domain.complaints import Status
+from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.markets import split_markets
+from gmp_complaints.domain.roles import Actor, Role
+from gmp_complaints.models import AdrCase, Complaint, Notification, Product
+from gmp_complaints.services import schemas
+from gmp_complaints.services.adr_records import case_missing, cases_of
+from gmp_complaints.services.complaint_records import answered
+from gmp_complaints.services.complaint_repository import load_complaint
+from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.uow import UnitOfWork
+
+CASE_TEXTS = ("reporter", "patient", "reaction")
+
+
+def hand_off(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /complaints/<id>/adr``: the first call is the initial report, every later one a follow-up
+    with its own day 0 and clocks. Incomplete (a minimum element missing) is allowed and shown as such."""
+    if not actor.roles & ROLES_HANDING_OFF:
+        raise PermissionDeniedError(Msg("Your roles do not allow you to hand a reaction to pharmacovigilance."))
+    fields = schemas.load(schemas.AdrHandOff, data)
+    with uow:
+        session = uow.session
+        complaint = load_complaint(uow, complaint_id)
+        _check_open(complaint)
+        check_day0(fields["aware_on"], received_on=complaint.received_on, today=business_today(uow.settings))
+        product = session.get(Product, complaint.product_id)
+        clocks = reporting_clocks(day0=fields["aware_on"], seriousness=fields["seriousness"],
+                                  unexpected=fields["unexpected"], markets=split_markets(product.markets))
+        sequence = 1 + max((case.sequence for case in cases_of(session, complaint.id)), default=0)
+        cipher = cipher_for(uow.settings)
+        case = AdrCase(complaint_id=complaint.id, sequence=sequence, aware_on=fields["aware_on"],
+                       seriousness=fields["seriousness"].value, unexpected=fields["unexpected"],
+                       **{name: cipher.encrypt(fields[name]) for name in CASE_TEXTS},
+                       due_on=min((clock.due_on for clock in clocks), default=None), version=1,
+                       is_demo=bool(data.get("is_demo")) if isinstance(data, dict) else False,
+                       created_by_id=actor.id, created_at=uow.now())
+        session.add(case)
+        session.flush()
+        uow.record(DomainEvent("adr_case.handed_off", "adr_case", str(case.id), {
+            "complaint_id": [None, complaint.id], "elements_recorded": [None, sorted(
+                name for name in CASE_TEXTS if fields[name])]}, actor_id=actor.id))
+        tz = ZoneInfo(uow.settings.site_timezone)
+        for clock in clocks:
+            row = Notification(kind="adr_report", authority=clock.authority, subject_type="complaint",
+                               subject_id=complaint.id, subject_number=complaint.number or complaint.intake_ref,
+                               due_at=datetime.combine(clock.due_on, time(23, 59, 59), tz), adr_case_id=case.id,
+                               created_at=uow.now())
+            session.add(row)
+            session.flush()
+            uow.record(DomainEvent("notification.due", "notification", str(row.id), {
+                "rule": [None, str(clock.rule)]}, actor_id=actor.id))
+        return answered(uow, complaint, actor.roles)
+
+
+def complete_elements(uow: UnitOfWork, complaint_id: int, sequence: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /complaints/<id>/adr/<n>/elements``: a missing minimum element added; a recorded one
+    corrected only with a reason (and never after the submission: that is a follow-up)."""
+    if not actor.roles & ROLES_HANDING_OFF:
+        raise PermissionDeniedError(Msg("Your roles do not allow you to change a hand-off to pharmacovigilance."))
+    fields = schemas.load(schemas.AdrElements, data)
+    given = {name: fields[name] for name in CASE_TEXTS if fields[name]}
+    if not given:
+        raise ValidationError(Msg("Nothing given."), {"reporter": [Msg(
+            "Give the reporter, the patient or the reaction.")]})
+    with uow:
+        complaint = load_complaint(uow, complaint_id)
+        case = _load_case(uow, complaint, sequence)
+        if case.submitted_at is not None:
+            raise ConflictError(Msg("This report is submitted: record new information as a follow-up."))
+        cipher = cipher_for(uow.settings)
+        corrected = [name for name, value in given.items()
+                     if cipher.decrypt(getattr(case, name)) not in (None, "", value)]
+        if corrected and not fields["reason"]:
+            raise ValidationError(Msg("A reason is required."), {"reason": [Msg(
+                "Give the reason for correcting a recorded element.")]})
+        for name, value in given.items():
+            setattr(case, name, cipher.encrypt(value))
+        case.version += 1
+        uow.record(DomainEvent("adr_case.corrected" if corrected else "adr_case.completed", "adr_case", str(case.id),
+                               {"elements": [None, sorted(given)]}, reason=fields["reason"], actor_id=actor.id))
+        return answered(uow, complaint, actor.roles)
+
+
+def accept(uow: UnitOfWork, complaint_id: int, sequence: int, *, actor: Actor) -> dict:
+    """``POST /complaints/<id>/adr/<n>/acceptance``: the PV officer has the hand-off (time recorded)."""
+    _check_pv(actor)
+    with uow:
+        complaint = load_complaint(uow, complaint_id)
+        case = _load_case(uow, complaint, sequence)
+        if case.accepted_at is not None:
+            raise ConflictError(Msg("This hand-off is already accepted."))
+        case.accepted_at, case.accepted_by_id = uow.now(), actor.id
+        case.version += 1
+        uow.record(DomainEvent("adr_case.accepted", "adr_case", str(case.id), actor_id=actor.id))
+        return answered(uow, complaint, actor.roles)
+
+
+def record_submission(uow: UnitOfWork, complaint_id: int, sequence: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /complaints/<id>/adr/<n>/submission {case_number, submitted_at, reference}``: the case in the
+    safety database and its expedited report submitted; the case's register entries are sent with it."""
+    _check_pv(actor)
+    fields = schemas.load(schemas.AdrSubmission, data)
+    with uow:
+        session = uow.session
+        complaint = load_complaint(uow, complaint_id)
+        case = _load_case(uow, complaint, sequence)
+        if case.accepted_at is None:
+            raise ConflictError(Msg("Accept the hand-off before recording its submission."))
+        if case.submitted_at is not None:
+            raise ConflictError(Msg("This report is already recorded as submitted."))
+        missing = case_missing(case, cipher_for(uow.settings), session.get(Product, complaint.product_id).name)
+        if missing:
+            raise ConflictError(Msg("A valid case report needs all four minimum elements; missing: %(elements)s.",
+                                    elements=", ".join(missing)))
+        submitted_at = fields["submitted_at"]
+        if submitted_at > uow.now():
+            raise ValidationError(Msg("Submitted in the future."), {"submitted_at": [Msg("Not later than now.")]})
+        if submitted_at < case.accepted_at.replace(second=0, microsecond=0):
+            raise ValidationError(Msg("Submitted before acceptance."), {"submitted_at": [Msg(
+                "Not before the hand-off was accepted.")]})
+        case.case_number, case.submitted_at = fields["case_number"], submitted_at
+        case.submission_reference = fields["reference"]
+        case.version += 1
+        uow.record(DomainEvent("adr_case.submitted", "adr_case", str(case.id), actor_id=actor.id))
+        for row in session.scalars(sa.select(Notification).where(
+                Notification.adr_case_id == case.id, Notification.sent_at.is_(None)).with_for_update()):
+            row.sent_at, row.method, row.sent_by_id = submitted_at, "safety database", actor.id
+            row.reference = (fields["reference"] or fields["case_number"])[:200]
+            uow.record(DomainEvent("notification.sent", "notification", str(row.id), actor_id=actor.id))
+        return answered(uow, complaint, actor.roles)
+
+
+def _check_open(complaint: Complaint) -> None:
+    if complaint.status in (Status.closed.value, Status.void.value):
+        raise ConflictError(Msg("A closed or void complaint takes no hand-off; record it on its follow-up complaint."))
+
+
+def _check_pv(actor: Actor) -> None:
+    if Role.pv_officer not in actor.roles:
+        raise PermissionDeniedError(Msg("Only the pharmacovigilance officer accepts and submits ADR cases."))
+
+
+def _load_case(uow: UnitOfWork, complaint: Complaint, sequence: int) -> AdrCase:
+    case = uow.session.scalars(sa.select(AdrCase).where(
+        AdrCase.complaint_id == complaint.id, AdrCase.sequence == sequence).with_for_update()).one_or_none()
+    if case is None:
+        raise NotFoundError(Msg("The complaint has no ADR hand-off %(n)s.", n=sequence))
+    return case
+
