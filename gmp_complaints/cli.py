@@ -58,7 +58,7 @@ def init():
     """Apply the database migrations and create the instance secrets. Safe to run again."""
     from audit.service import ensure_signing_key
     from gmp_complaints.migrate import upgrade_to_head
-    from gmp_complaints.services.calendars import seed_china_calendar
+    from gmp_complaints.services.calendars import seed_china_calendar, seed_us_calendar
     from gmp_complaints.services.configuration import seed_reference_data
 
     settings = _settings()
@@ -66,6 +66,7 @@ def init():
     with _database(settings) as new_uow:
         key_id = ensure_signing_key(new_uow())
         seeded = seed_china_calendar(new_uow())
+        seed_us_calendar(new_uow())
         seed_reference_data(new_uow())
     if seeded:
         click.echo(f"Working-day calendar for mainland China loaded: {seeded} holidays and adjusted working days.")
@@ -115,7 +116,7 @@ def demo():
     from audit.service import ensure_signing_key
     from gmp_complaints.demo import load_demo
     from gmp_complaints.migrate import upgrade_to_head
-    from gmp_complaints.services.calendars import seed_china_calendar
+    from gmp_complaints.services.calendars import seed_china_calendar, seed_us_calendar
     from gmp_complaints.services.configuration import seed_reference_data
 
     settings = _settings()
@@ -124,6 +125,7 @@ def demo():
         with _database(settings) as new_uow:
             ensure_signing_key(new_uow())
             seed_china_calendar(new_uow())
+            seed_us_calendar(new_uow())
             seed_reference_data(new_uow())
             report = load_demo(new_uow)
     except DomainError as exc:

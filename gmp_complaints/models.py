@@ -239,6 +239,8 @@ class Complaint(Base):
     # classification (SOP §3, 5.3)
     class_rationale: Mapped[str | None] = mapped_column(sa.Text)
     adr_suspected: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: the US field-alert screening (21 CFR 314.81(b)(1)), asked at classification for a US-marketed product
+    field_alert_screen: Mapped[bool | None] = mapped_column(sa.Boolean)
     classified_on: Mapped[date | None] = mapped_column(sa.Date)
     criteria_version: Mapped[str | None] = mapped_column(sa.String(16))
     # investigation (SOP 5.4)

@@ -55,32 +55,41 @@ def _take(value, part):
     return {key: value.get(key) for key in part}
 
 
+def _classification(view: dict) -> dict:
+    """The classification's fields, with the US field-alert screening answer where it was asked: added to
+    version 1 only where given, so every signature made before it existed stays as it was."""
+    content = project(view, CLASSIFICATION)
+    if view.get("field_alert") is not None:
+        content["field_alert"] = view["field_alert"]
+    return content
+
+
 def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     """The canonical content a signature of ``scope`` covers on a complaint. Attachments are only ever
     added, so they count in the whole-complaint scopes (by their hashes), not in the QP's."""
     organisation = (view.get("complainant") or {}).get("organisation")
     if scope == "registration+classification":
-        content = {**project(view, {key: None for key in REGISTRATION}), **project(view, CLASSIFICATION),
+        content = {**project(view, {key: None for key in REGISTRATION}), **_classification(view),
                    "organisation": organisation}
         if subject == "investigation":  # SOP 4.2: the QP is told of the investigation too
             content.update(investigation=_take(view.get("investigation"), INVESTIGATION),
                            checklist=view.get("investigation_checklist"))
         return content
     if scope in ("classification+decision", "regrading"):
-        return {"id": view["id"], **project(view, CLASSIFICATION)}
+        return {"id": view["id"], **_classification(view)}
     if scope == "extension":
         # The request as made; its decision (status) is what the signature brings about, not what it covers.
         extension = next(x for x in view["extensions"] if f"deadline_extension:{x['id']}" == subject)
         return {"complaint": view["intake_ref"], "extension": _take(extension, EXTENSION)}
     if scope == "assessment":
-        return {"id": view["id"], **project(view, CLASSIFICATION),
+        return {"id": view["id"], **_classification(view),
                 "investigation": _take(view.get("investigation"), INVESTIGATION),
                 "assessment": _take(view.get("assessment"), ASSESSMENT)}
     if scope == "retention":
         return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
     if scope not in ("complaint", "complaint+audit_trail", "void"):
         raise ValueError(f"no field list for the scope {scope!r}")
-    content = {**project(view, WHOLE_COMPLAINT), "organisation": organisation,
+    content = {**project(view, WHOLE_COMPLAINT), **_classification(view), "organisation": organisation,
                "capas": [c["number"] for c in view.get("capas", [])]}
     if scope == "void" and subject is not None:
         # The request as made (its reason); its decision is what the signature brings about.

@@ -58,12 +58,13 @@ def _initialise(database_url: str, key_path: Path) -> None:
 
     upgrade_to_head(database_url)
     settings = load_settings(environment_for(database_url, key_path.parent / "instance", key_path))
-    from gmp_complaints.services.calendars import seed_china_calendar
+    from gmp_complaints.services.calendars import seed_china_calendar, seed_us_calendar
 
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     ensure_signing_key(UnitOfWork(factory, settings))
     seed_china_calendar(UnitOfWork(factory, settings), first_year=2020)
+    seed_us_calendar(UnitOfWork(factory, settings), first_year=2020)
     from gmp_complaints.services.configuration import seed_reference_data
 
     seed_reference_data(UnitOfWork(factory, settings))

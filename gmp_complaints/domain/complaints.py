@@ -245,6 +245,9 @@ DEFAULT_TIME_LIMITS = {
 # SOP 5.8: remind the customer 25 working days after the formal reply; close 10 after the reminder.
 REMINDER_AFTER_REPLY_WORKING_DAYS = 25
 CLOSURE_AFTER_REMINDER_WORKING_DAYS = 10
+# SOP 5.6.1 (China GMP Art. 277): enterprise error, deterioration or a major quality problem is reported to
+# the regulator; the report is due this many working days after the assessment that found it.
+QUALITY_REPORT_WORKING_DAYS = 1
 
 
 class ClosurePath(StrEnum):

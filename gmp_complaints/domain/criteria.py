@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from gmp_complaints.domain.complaints import (
     CLOSURE_AFTER_REMINDER_WORKING_DAYS,
     DEFAULT_TIME_LIMITS,
+    QUALITY_REPORT_WORKING_DAYS,
     REMINDER_AFTER_REPLY_WORKING_DAYS,
     ComplaintClass,
     TimeLimits,
@@ -85,6 +86,7 @@ def check_new_criteria(criteria: list[Criterion]) -> None:
 
 REMINDER_KEY = "reminder_after_reply"
 CLOSURE_KEY = "closure_after_reminder"
+QUALITY_REPORT_KEY = "quality_report_after_assessment"
 LIMIT_FIELDS = ("initial_feedback", "classification", "investigation_report", "formal_reply")
 
 
@@ -94,6 +96,7 @@ def default_time_limit_rows() -> dict[str, int]:
             for name in LIMIT_FIELDS}
     rows[REMINDER_KEY] = REMINDER_AFTER_REPLY_WORKING_DAYS
     rows[CLOSURE_KEY] = CLOSURE_AFTER_REMINDER_WORKING_DAYS
+    rows[QUALITY_REPORT_KEY] = QUALITY_REPORT_WORKING_DAYS
     return rows
 
 
@@ -102,13 +105,15 @@ class TimerConfiguration:
     per_class: dict[ComplaintClass, TimeLimits]
     reminder_after_reply: int
     closure_after_reminder: int
+    #: working days from the assessment to the report of a major quality problem to the regulator
+    quality_report_after_assessment: int = QUALITY_REPORT_WORKING_DAYS
 
 
 def timer_configuration(rows: dict[str, int]) -> TimerConfiguration:
     """The configuration in force; a key missing from the table keeps its default."""
     values = {**default_time_limit_rows(), **rows}
     per_class = {k: TimeLimits(*(values[f"{k.value}.{name}"] for name in LIMIT_FIELDS)) for k in ComplaintClass}
-    return TimerConfiguration(per_class, values[REMINDER_KEY], values[CLOSURE_KEY])
+    return TimerConfiguration(per_class, values[REMINDER_KEY], values[CLOSURE_KEY], values[QUALITY_REPORT_KEY])
 
 
 def check_time_limit_change(key: str, working_days) -> int:

@@ -58,11 +58,13 @@ def case_view(session, case: AdrCase, cipher, roles, tz, product_name: str) -> d
     }
 
 
-def adr_view(session, complaint: Complaint, cipher, roles, tz) -> dict:
+def adr_view(session, complaint: Complaint, cipher, roles, tz) -> dict | None:
     """DESIGN §6: ``adr: {status, day0, due_on, ...}`` — the initial hand-off's status, day 0 and earliest
     deadline at the top, every entry (initial and follow-ups) in ``cases``."""
     product_name = session.get(Product, complaint.product_id).name
     cases = [case_view(session, case, cipher, roles, tz, product_name) for case in cases_of(session, complaint.id)]
+    if not cases:
+        return None
     first = cases[0]
     return {"status": first["status"], "day0": first["day0"], "due_on": first["due_on"],
             "seriousness": first["seriousness"], "unexpected": first["unexpected"],

@@ -11,6 +11,8 @@ from gmp_complaints.models import CalendarDayRow, CalendarYearRow
 from gmp_complaints.uow import UnitOfWork
 
 SITE_CALENDAR = "CN"
+#: the US federal calendar: field alerts are due in its working days
+US_CALENDAR = "US"
 
 
 def load_calendar(session, code: str = SITE_CALENDAR) -> WorkingCalendar:
@@ -50,6 +52,33 @@ def seed_china_calendar(uow: UnitOfWork, first_year: int = 2004, last_year: int 
         uow.record(DomainEvent("calendar.seeded", "calendar", SITE_CALENDAR,
                                {"days": [None, listed_days], "years": [None, listed_years],
                                 "source": [None, "chinesecalendar"]}))
+        uow.commit()
+        return len(days)
+
+
+def seed_us_calendar(uow: UnitOfWork, first_year: int = 2004, last_year: int | None = None) -> int:
+    """Fill the US federal calendar (field alerts are due in US working days, 21 CFR 314.81(b)(1)) from
+    ``holidays`` when it is empty (``gmp init``). Idempotent. Federal holidays are set by law, so every
+    seeded year is official."""
+    from gmp_complaints.calendar_seed import us_federal_days
+    from gmp_complaints.clock import business_today
+
+    last_year = last_year or business_today(uow.settings).year + 1
+    with uow:
+        session = uow.session
+        if session.scalar(sa.select(sa.func.count()).select_from(CalendarYearRow)
+                          .where(CalendarYearRow.calendar_code == US_CALENDAR)):
+            return 0
+        days = us_federal_days(first_year, last_year)
+        for day in days:
+            session.add(CalendarDayRow(calendar_code=US_CALENDAR, day=day.day, kind=day.kind.value, name=day.name[:100]))
+        for year in range(first_year, last_year + 1):
+            session.add(CalendarYearRow(calendar_code=US_CALENDAR, year=year, status=YearStatus.official.value))
+        session.flush()
+        listed_days, listed_years = _listing(session, US_CALENDAR)
+        uow.record(DomainEvent("calendar.seeded", "calendar", US_CALENDAR,
+                               {"days": [None, listed_days], "years": [None, listed_years],
+                                "source": [None, "holidays (US federal, observed)"]}))
         uow.commit()
         return len(days)
 

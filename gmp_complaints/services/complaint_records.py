@@ -19,6 +19,7 @@ from gmp_complaints.domain.complaints import (
 )
 from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.markets import split_markets
 from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import (
@@ -170,6 +171,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "complainant": contact,
         "product_code": product.code,
         "product_name": product.name,
+        "product_markets": list(split_markets(product.markets)),
         "batch_nos": [b.batch_no for b in batches],
         "batches": [{"id": b.id, "batch_no": b.batch_no} for b in batches],
         "batch_unknown_reason": complaint.batch_unknown_reason,
@@ -185,6 +187,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "classification": {"complaint_class": complaint.original_class, "rationale": complaint.class_rationale,
                            "adr_suspected": complaint.adr_suspected, "criteria_version": complaint.criteria_version,
                            "classified_on": complaint.classified_on.isoformat()} if complaint.classified_on else None,
+        "field_alert": complaint.field_alert_screen,
         "investigation": {"root_cause": complaint.root_cause, "impact": complaint.impact,
                           "other_batches_affected": complaint.other_batches_affected,
                           "substantiated": complaint.investigation_substantiated,

@@ -8,7 +8,8 @@ commits once."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -25,7 +26,13 @@ from gmp_complaints.domain.criteria import check_criteria
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import check_checklist, merged_checklist
-from gmp_complaints.domain.markets import expired_without_recall
+from gmp_complaints.domain.markets import (
+    FDA_FIELD_ALERT_AUTHORITY,
+    check_field_alert_screen,
+    expired_without_recall,
+    field_alert_due_on,
+    split_markets,
+)
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Attachment,
@@ -40,6 +47,7 @@ from gmp_complaints.models import (
 )
 from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.approvals import authorize, interim_decision_missing, sign_regrading
+from gmp_complaints.services.calendars import US_CALENDAR, load_calendar
 from gmp_complaints.services.complaint_records import (
     add_reminder,
     answered,
@@ -61,7 +69,7 @@ from gmp_complaints.services.complaint_repository import (
 )
 from gmp_complaints.services.configuration import criteria_in_force
 from gmp_complaints.services.numbering import take_serial
-from gmp_complaints.services.recalls import add_defect_notices
+from gmp_complaints.services.recalls import LOCAL_AUTHORITY, add_defect_notices, add_notification
 from gmp_complaints.uow import UnitOfWork
 from signatures.matrix import SigningStep
 
@@ -132,6 +140,7 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint = load_complaint(uow, complaint_id)
         version, available = criteria_in_force(uow.session, business_today(uow.settings))
         criteria = check_criteria(complaint_class, selected, available)
+        field_alert = check_field_alert_screen(split_markets(complaint.product.markets), fields["field_alert"])
         move(uow, complaint, Step.classify, actor.id)
         received_year = complaint.received_on.year  # received_on is already the site-local date
         prepare_view(uow, complaint, actor.id)  # before the counter lock: the answer is built after the commit
@@ -141,7 +150,19 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint.class_rationale, complaint.adr_suspected = rationale, adr_suspected
         complaint.classified_on = business_today(uow.settings)
         complaint.criteria_version, complaint.class_criteria = version, " ".join(criteria) or None
+        complaint.field_alert_screen = field_alert
+        if field_alert:
+            _owe_field_alert(uow, complaint, actor.id)
         return answered_after_numbering(uow, complaint, actor.roles)
+
+
+def _owe_field_alert(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:
+    """21 CFR 314.81(b)(1) (HO-04): the field alert is due 3 working days of the US federal calendar after
+    the company received the information, at the end of that day."""
+    due_on = field_alert_due_on(complaint.received_on, load_calendar(uow.session, US_CALENDAR))
+    due_at = datetime.combine(due_on, time(23, 59, 59), ZoneInfo(uow.settings.site_timezone))
+    add_notification(uow, kind="field_alert", subject=complaint, due_at=due_at, actor_id=actor_id,
+                     authority=FDA_FIELD_ALERT_AUTHORITY)
 
 
 def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -195,7 +216,24 @@ def assess(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> d
         if expired_without_recall(reasonable=reasonable, actions=actions, on=complaint.assessed_on,
                                   batch_expiry_dates=[link.batch.expires_on for link in complaint.batch_links]):
             _report_defect_without_recall(uow, complaint, actor.id)
+        if regulator:
+            _report_quality_problem(uow, complaint, actor.id)
         return answered(uow, complaint, actor.roles)
+
+
+def _report_quality_problem(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:
+    """SOP 5.6.1 (China GMP Art. 277): the assessment found enterprise error, deterioration or a major
+    quality problem; the local authority's report is due at the end of the configured working day after
+    the assessment. Once per complaint: a re-assessment does not owe it again."""
+    owed = uow.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.subject_type == "complaint", Notification.subject_id == complaint.id,
+        Notification.kind == "quality_report", Notification.authority == LOCAL_AUTHORITY))
+    if owed:
+        return
+    rules = load_deadline_rules(uow.session)
+    due_on = rules.calendar.add_working_days(complaint.assessed_on, rules.config.quality_report_after_assessment)
+    due_at = datetime.combine(due_on, time(23, 59, 59), ZoneInfo(uow.settings.site_timezone))
+    add_notification(uow, kind="quality_report", subject=complaint, due_at=due_at, actor_id=actor_id)
 
 
 def _report_defect_without_recall(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:

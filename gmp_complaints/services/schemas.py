@@ -353,6 +353,8 @@ class Classification(Body):
     rationale = Text(5000, required=True)
     adr_suspected = Bool(required=True)
     criteria = Codes(Msg("A list of criterion codes."))
+    #: the US field-alert screening (21 CFR 314.81(b)(1)): required for a product marketed in the US
+    field_alert = Bool()
 
 
 class Investigation(Body):

@@ -299,7 +299,8 @@ def _step_data(step: str, form) -> dict:
                 "substantiated": _bool_field(form, "substantiated"), "reason": form.get("reason")}
     if step == "classify":
         return {"complaint_class": form.get("complaint_class"), "rationale": form.get("rationale"),
-                "adr_suspected": _bool_field(form, "adr_suspected"), "criteria": form.getlist("criteria")}
+                "adr_suspected": _bool_field(form, "adr_suspected"), "criteria": form.getlist("criteria"),
+                "field_alert": _bool_field(form, "field_alert")}
     if step == "investigate":
         return {"root_cause": form.get("root_cause"), "impact": form.get("impact"),
                 "other_batches_affected": form.get("other_batches_affected"),

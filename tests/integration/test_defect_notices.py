@@ -115,3 +115,54 @@ def test_markets_are_master_data_changed_with_a_reason(app, api):
     created = api.ok("qa_officer", "/products", {"code": "P-002", "name": "布洛芬片", "strength": "0.2 g",
                                                   "dosage_form": "tablet", "markets": ["US", "CN"]}, 201)
     assert created["markets"] == ["CN", "US"] and created["marketing_authorisation_holder"] is None
+
+
+@pytest.mark.req("HO-13")
+def test_report_to_the_regulator_creates_a_quality_report_due_the_next_working_day(app, api):
+    cid = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    number = api.ok("qa_officer", f"/complaints/{cid}/classification",
+                    {"complaint_class": "II", "rationale": "变质", "adr_suspected": False})["number"]
+    assign_investigator(api, cid)
+    api.ok("investigator", f"/complaints/{cid}/investigation",
+           {"root_cause": "储存温度失控导致变质", "impact": "本批", "other_batches_affected": "无", "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": True, "actions": ["recall"],
+                                                           "adr_confirmed": False, "regulator_report_required": True})
+    [entry] = [n for n in api.get("qa_head", "/notifications").get_json()["notifications"] if n["subject"] == number]
+    # Assessed on Friday 2026-11-20: one working day later is Monday 2026-11-23, at the end of the day.
+    assert (entry["kind"], entry["subject_type"], entry["due_at"]) == (
+        "quality_report", "complaint", "2026-11-23T23:59:59+08:00")
+    assert entry["authority"].startswith("所在地省级药品监督管理部门")
+    assert rows(app, "SELECT count(*) FROM notifications")[0][0] == 1  # a CN-only product owes the EU nothing
+
+
+@pytest.mark.req("WF-04", "HO-04", "WF-05")
+def test_a_us_product_asks_the_field_alert_question_and_yes_is_due_in_3_us_working_days(app, api):
+    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN", "US"], "reason": "ANDA approved"})
+    cid = api.ok("qa_officer", "/complaints", registration(received_on="2026-11-09"), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    body = {"complaint_class": "II", "rationale": "标签混淆", "adr_suspected": False}
+    unanswered = api.post("qa_officer", f"/complaints/{cid}/classification", body)
+    assert unanswered.status_code == 400 and "field_alert" in unanswered.get_json()["error"]["fields"]
+    assert api.get("qa_officer", f"/complaints/{cid}").get_json()["number"] is None  # nothing numbered
+    classified = api.ok("qa_officer", f"/complaints/{cid}/classification", {**body, "field_alert": True})
+    assert classified["field_alert"] is True
+    [entry] = [n for n in api.get("qa_head", "/notifications").get_json()["notifications"]
+               if n["subject"] == classified["number"]]
+    # Received Monday 2026-11-09; Wednesday 11 November is Veterans Day, a US federal holiday: due Friday the 13th.
+    assert (entry["kind"], entry["authority"], entry["due_at"]) == (
+        "field_alert", "FDA district office (Form FDA 3331a)", "2026-11-13T23:59:59+08:00")
+    other = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{other}/validity", {"information_complete": True, "substantiated": True})
+    screened_no = api.ok("qa_officer", f"/complaints/{other}/classification", {**body, "field_alert": False})
+    assert screened_no["field_alert"] is False
+    assert len(rows(app, "SELECT id FROM notifications WHERE kind = 'field_alert'")) == 1
+
+
+@pytest.mark.req("WF-04")
+def test_a_product_not_sold_in_the_us_is_not_asked(api):
+    cid = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    classified = api.ok("qa_officer", f"/complaints/{cid}/classification",
+                        {"complaint_class": "II", "rationale": "r", "adr_suspected": False, "field_alert": True})
+    assert classified["field_alert"] is None  # not asked, not kept

@@ -28,6 +28,15 @@ def rows(app, sql):
         return connection.execute(sa.text(sql)).all()
 
 
+def classified_in_the_us(api, klass):
+    """Classified with the field-alert screening a US-marketed product asks (answered no)."""
+    cid = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": klass, "rationale": "r",
+                                                               "adr_suspected": True, "field_alert": False})
+    return cid
+
+
 def adr_reports(api, subject):
     return [(n["authority"], n["due_at"][:10], n["status"]) for n in
             api.get("regulatory_affairs", "/notifications").get_json()["notifications"]
@@ -60,14 +69,14 @@ def test_a_serious_reaction_is_handed_off_with_day0_and_due_in_15_days(app, pv_a
 def test_each_market_adds_its_clock(pv_api):
     api = pv_api
     api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN", "DE", "US"], "reason": "EU and US launch"})
-    cid = classified(api, "I")
+    cid = classified_in_the_us(api, "I")
     death = api.ok("intake", f"/complaints/{cid}/adr", {**CASE, "seriousness": "death", "unexpected": True}, 201)
     reports = sorted(adr_reports(api, death["number"]))
     assert reports == [("EudraVigilance (EMA)", "2026-11-16", "overdue"), ("FDA (FAERS)", "2026-11-16", "overdue"),
                        ("国家药品不良反应监测中心 (China ADR monitoring centre)", "2026-11-01", "overdue"),
                        ("国家药品不良反应监测中心 (China ADR monitoring centre)", "2026-11-16", "overdue")]
     assert death["adr"]["due_on"] == "2026-11-01"  # a death: at once
-    other = classified(api, "III")
+    other = classified_in_the_us(api, "III")
     mild = api.ok("qa_officer", f"/complaints/{other}/adr", {**CASE, "seriousness": "non_serious"}, 201)
     # Non-serious and expected: China 30 days, EU 90 days, the US nothing expedited.
     assert sorted(authority_and_date for *authority_and_date, _status in adr_reports(api, mild["number"])) == [
@@ -113,7 +122,7 @@ def test_an_incomplete_case_says_what_is_missing_until_completed(app, pv_api):
     assert event["reason"] == "患者性别记录错误" and "男" not in str(event["changes"])  # health data stay out of the trail
 
 
-@pytest.mark.req("HO-01", "HO-13", "WF-07")
+@pytest.mark.req("HO-01", "HO-13")
 def test_pv_accepts_and_submits_and_only_then_the_complaint_may_close(app, pv_api):
     from tests.integration.test_complaints_api import run_to_reply
 

@@ -47,9 +47,12 @@ def test_time_limits_default_to_design_values_and_configuration_overrides_them()
     assert defaults.per_class[ComplaintClass.I] == TimeLimits(1, 2, 10, 15)
     assert defaults.per_class[ComplaintClass.III] == TimeLimits(3, 5, 20, 30)
     assert (defaults.reminder_after_reply, defaults.closure_after_reminder) == (25, 10)
-    changed = timer_configuration({"II.formal_reply": 25, "closure_after_reminder": 12})
+    assert defaults.quality_report_after_assessment == 1  # SOP 5.6.1: the regulator's report, one working day
+    changed = timer_configuration({"II.formal_reply": 25, "closure_after_reminder": 12,
+                                   "quality_report_after_assessment": 2})
     assert changed.per_class[ComplaintClass.II].formal_reply == 25 and changed.closure_after_reminder == 12
-    assert len(default_time_limit_rows()) == 14
+    assert changed.quality_report_after_assessment == 2
+    assert len(default_time_limit_rows()) == 15
 
 
 @pytest.mark.req("WF-08", "VAL-03")
