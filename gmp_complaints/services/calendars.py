@@ -34,26 +34,8 @@ def _listing(session, code: str) -> tuple[list[str], list[str]]:
 def seed_china_calendar(uow: UnitOfWork, first_year: int = 2004, last_year: int | None = None) -> int:
     """Fill the site calendar from ``chinesecalendar`` when it is empty (``gmp init``). Idempotent."""
     from gmp_complaints.calendar_seed import china_days, china_year_status
-    from gmp_complaints.clock import business_today
 
-    last_year = last_year or business_today(uow.settings).year + 1
-    with uow:
-        session = uow.session
-        if session.scalar(sa.select(sa.func.count()).select_from(CalendarDayRow)
-                          .where(CalendarDayRow.calendar_code == SITE_CALENDAR)):
-            return 0
-        days = china_days(first_year, last_year)
-        for day in days:
-            session.add(CalendarDayRow(calendar_code=SITE_CALENDAR, day=day.day, kind=day.kind.value, name=day.name))
-        for year, status in china_year_status(first_year, last_year).items():
-            session.add(CalendarYearRow(calendar_code=SITE_CALENDAR, year=year, status=status.value))
-        session.flush()
-        listed_days, listed_years = _listing(session, SITE_CALENDAR)
-        uow.record(DomainEvent("calendar.seeded", "calendar", SITE_CALENDAR,
-                               {"days": [None, listed_days], "years": [None, listed_years],
-                                "source": [None, "chinesecalendar"]}))
-        uow.commit()
-        return len(days)
+    return _seed(uow, SITE_CALENDAR, first_year, last_year, china_days, china_year_status, source="chinesecalendar")
 
 
 def seed_us_calendar(uow: UnitOfWork, first_year: int = 2004, last_year: int | None = None) -> int:
@@ -61,24 +43,34 @@ def seed_us_calendar(uow: UnitOfWork, first_year: int = 2004, last_year: int | N
     ``holidays`` when it is empty (``gmp init``). Idempotent. Federal holidays are set by law, so every
     seeded year is official."""
     from gmp_complaints.calendar_seed import us_federal_days
+
+    def official(first: int, last: int) -> dict[int, YearStatus]:
+        return {year: YearStatus.official for year in range(first, last + 1)}
+
+    return _seed(uow, US_CALENDAR, first_year, last_year, us_federal_days, official,
+                 source="holidays (US federal, observed)")
+
+
+def _seed(uow: UnitOfWork, code: str, first_year: int, last_year: int | None, days_of, status_of, *,
+          source: str) -> int:
+    """One calendar's days and year statuses, once, as one audited act (the source named)."""
     from gmp_complaints.clock import business_today
 
     last_year = last_year or business_today(uow.settings).year + 1
     with uow:
         session = uow.session
         if session.scalar(sa.select(sa.func.count()).select_from(CalendarYearRow)
-                          .where(CalendarYearRow.calendar_code == US_CALENDAR)):
+                          .where(CalendarYearRow.calendar_code == code)):
             return 0
-        days = us_federal_days(first_year, last_year)
+        days = days_of(first_year, last_year)
         for day in days:
-            session.add(CalendarDayRow(calendar_code=US_CALENDAR, day=day.day, kind=day.kind.value, name=day.name[:100]))
-        for year in range(first_year, last_year + 1):
-            session.add(CalendarYearRow(calendar_code=US_CALENDAR, year=year, status=YearStatus.official.value))
+            session.add(CalendarDayRow(calendar_code=code, day=day.day, kind=day.kind.value, name=day.name[:100]))
+        for year, status in status_of(first_year, last_year).items():
+            session.add(CalendarYearRow(calendar_code=code, year=year, status=status.value))
         session.flush()
-        listed_days, listed_years = _listing(session, US_CALENDAR)
-        uow.record(DomainEvent("calendar.seeded", "calendar", US_CALENDAR,
-                               {"days": [None, listed_days], "years": [None, listed_years],
-                                "source": [None, "holidays (US federal, observed)"]}))
+        listed_days, listed_years = _listing(session, code)
+        uow.record(DomainEvent("calendar.seeded", "calendar", code,
+                               {"days": [None, listed_days], "years": [None, listed_years], "source": [None, source]}))
         uow.commit()
         return len(days)
 
