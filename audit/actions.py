@@ -124,6 +124,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "return.evaluated": ActionSpec(ActionKind.create, Msg("Returned goods evaluated")),
     "return.re_evaluated": ActionSpec(ActionKind.change, Msg("Evaluation of returned goods corrected")),
     "return.disposed": ActionSpec(ActionKind.create, Msg("Disposition of returned goods (signed)")),
+    "follow_up_call.recorded": ActionSpec(ActionKind.create, Msg("Follow-up call recorded")),
     "adr_case.handed_off": ActionSpec(ActionKind.create, Msg("Suspected adverse reaction handed to pharmacovigilance")),
     "adr_case.completed": ActionSpec(ActionKind.create, Msg("Missing minimum elements of an ADR case added")),
     "adr_case.corrected": ActionSpec(ActionKind.change, Msg("ADR case corrected")),
@@ -181,6 +182,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "recall_effectiveness_contact": Msg("Recall effectiveness contact"),
     "recall_notice": Msg("Recall notice"),
     "adr_case": Msg("ADR hand-off"),
+    "follow_up_call": Msg("Follow-up call"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {
@@ -444,6 +446,8 @@ FIELD_LABELS: dict[str, Msg] = {
     "elements": Msg("Minimum elements"),
     "rule": Msg("Rule"),
     "adr_case_id": Msg("ADR hand-off"),
+    "called_on": Msg("Called on"),
+    "called_by_id": Msg("Called by"),
 }
 
 

@@ -322,6 +322,22 @@ class CustomerResponse(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+@audited("follow_up_call")
+class FollowUpCall(Base):
+    """回访: the customer called back after closure, and how satisfied they are. Never deleted."""
+
+    __tablename__ = "follow_up_calls"
+    __table_args__ = (sa.CheckConstraint("result IN ('satisfied', 'partly', 'not_satisfied')", name="result_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    called_on: Mapped[date] = mapped_column(sa.Date)
+    called_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    result: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @audited("customer_reminder")
 class CustomerReminder(Base):
     """SOP 5.8: the reminder to a customer who has not answered the formal reply."""

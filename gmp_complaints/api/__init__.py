@@ -209,6 +209,12 @@ def complaint_open_follow_up(complaint_id: int):
     return jsonify(complaint_intake.open_follow_up(uow(), complaint_id, _body(), actor=_actor())), 201
 
 
+@api_v1.route("/complaints/<int:complaint_id>/follow-up-calls", methods=["POST"])
+def complaint_follow_up_call(complaint_id: int):
+    """``{called_on, result, note}`` (回访) → 201 with the closed complaint, which does not change."""
+    return jsonify(complaint_intake.record_follow_up_call(uow(), complaint_id, _body(), actor=_actor())), 201
+
+
 @api_v1.route("/complaints/<int:complaint_id>/quarantine-requests", methods=["POST"])
 def request_quarantine(complaint_id: int):
     from gmp_complaints.services import investigation

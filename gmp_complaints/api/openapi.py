@@ -103,6 +103,8 @@ COMPLAINT_OPERATIONS = (
      200, (401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission", "The PV officer records the "
      "safety-database case and its submission", 200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/follow-up-calls", "Record the follow-up call (回访) after "
+     "closure {called_on, result, note}; the closed complaint does not change", 201, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/follow-ups",
      "Open a follow-up complaint after closure {received_on, text}; the closed complaint does not change", 201,
      (400, 401, 403, 404, 409)),
@@ -230,6 +232,7 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/regrading": "Regrading",
     "/api/v1/complaints/{complaint_id}/void-requests": "VoidRequest",
     "/api/v1/complaints/{complaint_id}/follow-ups": "FollowUp",
+    "/api/v1/complaints/{complaint_id}/follow-up-calls": "FollowUpCall",
     "/api/v1/complaints/{complaint_id}/adr": "AdrHandOff",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements": "AdrElements",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission": "AdrSubmission",

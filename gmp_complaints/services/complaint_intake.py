@@ -11,13 +11,15 @@ from gmp_complaints.domain.complaints import (
 )
 from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.follow_up import check_may_call
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Complaint,
     ComplaintBatch,
+    FollowUpCall,
 )
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.complaint_records import answered_after_numbering, prepare_view
+from gmp_complaints.services.complaint_records import answered, answered_after_numbering, prepare_view
 from gmp_complaints.services.complaint_repository import (
     SIDE_RECORDS,
     find_batches,
@@ -101,6 +103,24 @@ def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Act
         recompute_retention(uow.session, follow_up)
         return _file_new_complaint(uow, follow_up, business_today(uow.settings), actor, "complaint.follow_up_opened",
                                    {"follow_up_of_id": [None, closed.id]})
+
+
+def record_follow_up_call(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /complaints/<id>/follow-up-calls {called_on, result, note}`` (回访): the customer called back
+    after closure; a record of its own, so the closed complaint, its version and signatures stay as they
+    were. A dissatisfied customer with a new problem is a follow-up complaint, not this."""
+    fields = schemas.load(schemas.FollowUpCall, data)
+    with uow:
+        complaint = load_complaint(uow, complaint_id, for_update=False)
+        check_may_call(complaint.status)
+        check_event_date("called_on", fields["called_on"], today=business_today(uow.settings),
+                         not_before=complaint.closed_on, not_before_label=Msg("the closure"))
+        call = FollowUpCall(complaint_id=complaint.id, called_on=fields["called_on"], called_by_id=actor.id,
+                            result=fields["result"].value, note=fields["note"], created_at=uow.now())
+        uow.session.add(call)
+        uow.session.flush()
+        uow.record(DomainEvent("follow_up_call.recorded", "follow_up_call", str(call.id), actor_id=actor.id))
+        return answered(uow, complaint, actor.roles)
 
 
 #: a new complaint's collections are empty: set so, they are never read back

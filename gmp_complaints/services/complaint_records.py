@@ -29,6 +29,7 @@ from gmp_complaints.models import (
     ComplaintReply,
     CustomerReminder,
     Escalation,
+    FollowUpCall,
     OutboxMessage,
     Product,
     SignatureRow,
@@ -124,6 +125,7 @@ _ADDS_SIDE_RECORD = {
     "signatures": lambda action, entity_type: entity_type == "signature",
     "follow_ups": lambda action, entity_type: action == "complaint.follow_up_opened",
     "adr_cases": lambda action, entity_type: entity_type == "adr_case",
+    "follow_up_calls": lambda action, entity_type: entity_type == "follow_up_call",
 }
 
 
@@ -221,6 +223,10 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                            sa.select(Complaint).where(Complaint.follow_up_of_id == complaint.id).order_by(Complaint.id)))],
         "void_requests": [{"id": r.id, "reason": r.reason, "status": r.status,
                            "requested_by": person(session, r.requested_by_id)} for r in complaint.void_requests],
+        "follow_up_calls": [] if _none_of(uow, complaint, "follow_up_calls") else [
+            {"called_on": call.called_on.isoformat(), "result": call.result, "note": call.note,
+             "called_by": person(session, call.called_by_id)} for call in session.scalars(
+                sa.select(FollowUpCall).where(FollowUpCall.complaint_id == complaint.id).order_by(FollowUpCall.id))],
         "adr": None if _none_of(uow, complaint, "adr_cases") else adr_view(
             session, complaint, cipher, roles, ZoneInfo(uow.settings.site_timezone)),
         "signatures": [],

@@ -24,6 +24,7 @@ from gmp_complaints.models import (
     Complaint,
     ComplaintBatch,
     Distribution,
+    FollowUpCall,
     Product,
     SignatureRow,
 )
@@ -36,7 +37,7 @@ from gmp_complaints.uow import UnitOfWork
 COLLECTIONS = ("batch_links", "replies", "responses", "reminders", "extensions", "void_requests",
                "quarantine_requests")
 #: records about the complaint kept in other tables, which its view lists
-SIDE_RECORDS = ("attachments", "capas", "signatures", "follow_ups", "adr_cases")
+SIDE_RECORDS = ("attachments", "capas", "signatures", "follow_ups", "adr_cases", "follow_up_calls")
 
 _LOADS: dict[bool, tuple] = {}
 
@@ -54,7 +55,8 @@ def _load_statements(for_update: bool) -> tuple:
                 sa.exists().where(SignatureRow.record_type == "complaint",
                                   SignatureRow.record_id == sa.cast(Complaint.id, sa.String)).label("signatures"),
                 sa.exists().where(follow_up.follow_up_of_id == Complaint.id).label("follow_ups"),
-                sa.exists().where(AdrCase.complaint_id == Complaint.id).label("adr_cases")]
+                sa.exists().where(AdrCase.complaint_id == Complaint.id).label("adr_cases"),
+                sa.exists().where(FollowUpCall.complaint_id == Complaint.id).label("follow_up_calls")]
         complaint = (sa.select(Complaint, Product).join(Product, Product.id == Complaint.product_id)
                      .where(Complaint.id == sa.bindparam("complaint_id"))
                      .options(sa.orm.contains_eager(Complaint.product), sa.orm.lazyload("*")))

@@ -19,6 +19,7 @@ from gmp_complaints.domain.adr import Seriousness
 from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
 from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.follow_up import CallResult
 from gmp_complaints.domain.investigation import QuarantineStatus
 from gmp_complaints.domain.recall import (
     BatchDecision,
@@ -425,6 +426,14 @@ class AdrSubmission(Body):
     case_number = Text(64, required=True, collapse_spaces=True)
     submitted_at = Moment(required=True)
     reference = Text(200)
+
+
+class FollowUpCall(Body):
+    """``POST /complaints/<id>/follow-up-calls``: the customer called back after closure (回访)."""
+
+    called_on = Day(required=True)
+    result = Choice(CallResult, required=True)
+    note = Text(5000)
 
 
 class Assignment(Body):

@@ -139,6 +139,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.record_effectiveness_contact": Access(RECALL_RUNNERS),
     "api_v1.list_notifications": Access(GMP_READERS),
     "api_v1.notification_sent": Access(REGISTER_KEEPERS),
+    "api_v1.complaint_follow_up_call": Access(INTAKE_DESK),
+    "complaints.follow_up_call": Access(INTAKE_DESK),
     "api_v1.complaint_adr_hand_off": Access(ADR_HANDERS),
     "complaints.adr_hand_off": Access(ADR_HANDERS),
     "complaints.adr_elements": Access(ADR_HANDERS),

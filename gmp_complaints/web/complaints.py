@@ -20,6 +20,7 @@ from gmp_complaints.domain.complaints import (
     Status,
 )
 from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.follow_up import CALL_RESULT_LABELS
 from gmp_complaints.domain.investigation import ChecklistItem
 from gmp_complaints.domain.recall import NOTIFICATION_KIND_LABELS
 from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
@@ -149,6 +150,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
                            recalls=page["recalls"], returned=page["returns"], adr_labels=adr_labels(),
+                           call_labels={k.value: translate(v) for k, v in CALL_RESULT_LABELS.items()},
                            return_labels={k.value: translate(v) for k, v in RETURN_STATUS_LABELS.items()},
                            recall_labels={k.value: translate(v) for k, v in RECALL_STATUS_LABELS.items()},
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
@@ -187,6 +189,13 @@ def answer_quarantine(complaint_id: int, request_id: int):
     data = {key: request.form.get(key) or None for key in ("status", "answered_on", "quantity", "location")}
     return _run(complaint_id, f"answer_quarantine_{request_id}",
                 lambda: investigation.answer_quarantine(uow(), complaint_id, request_id, data, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/follow-up-calls", methods=["POST"])
+def follow_up_call(complaint_id: int):
+    data = {name: request.form.get(name) or None for name in ("called_on", "result", "note")}
+    return _run(complaint_id, "follow_up_call", lambda: intake.record_follow_up_call(uow(), complaint_id, data,
+                                                                                     actor=_actor()))
 
 
 @bp.route("/<int:complaint_id>/adr", methods=["POST"])
