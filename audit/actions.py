@@ -124,6 +124,13 @@ ACTIONS: dict[str, ActionSpec] = {
     "return.evaluated": ActionSpec(ActionKind.create, Msg("Returned goods evaluated")),
     "return.re_evaluated": ActionSpec(ActionKind.change, Msg("Evaluation of returned goods corrected")),
     "return.disposed": ActionSpec(ActionKind.create, Msg("Disposition of returned goods (signed)")),
+    "compensation.agreed": ActionSpec(ActionKind.create, Msg("Compensation agreed with the customer")),
+    "compensation.approved": ActionSpec(ActionKind.create, Msg("Compensation approved")),
+    "compensation.rejected": ActionSpec(ActionKind.create, Msg("Compensation rejected")),
+    "configuration.compensation_ladder_seeded": ActionSpec(ActionKind.system, Msg("Compensation approval ladder loaded")),
+    "configuration.compensation_ladder_changed": ActionSpec(ActionKind.change, Msg("Compensation approval ladder changed")),
+    "configuration.compensation_authority_changed": ActionSpec(
+        ActionKind.change, Msg("Compensation approval authority changed")),
     "follow_up_call.recorded": ActionSpec(ActionKind.create, Msg("Follow-up call recorded")),
     "adr_case.handed_off": ActionSpec(ActionKind.create, Msg("Suspected adverse reaction handed to pharmacovigilance")),
     "adr_case.completed": ActionSpec(ActionKind.create, Msg("Missing minimum elements of an ADR case added")),
@@ -183,6 +190,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "recall_notice": Msg("Recall notice"),
     "adr_case": Msg("ADR hand-off"),
     "follow_up_call": Msg("Follow-up call"),
+    "compensation": Msg("Compensation"),
 }
 
 FIELD_LABELS: dict[str, Msg] = {
@@ -448,6 +456,17 @@ FIELD_LABELS: dict[str, Msg] = {
     "adr_case_id": Msg("ADR hand-off"),
     "called_on": Msg("Called on"),
     "called_by_id": Msg("Called by"),
+    "amount": Msg("Amount"),
+    "currency": Msg("Currency"),
+    "amount_cny": Msg("Amount in CNY"),
+    "agreed_on": Msg("Agreed on"),
+    "finance_reference": Msg("Finance reference"),
+    "required_level": Msg("Approval level needed"),
+    "compensation_ladder": Msg("Compensation approval ladder"),
+    "compensation_authorities": Msg("Compensation approval authorities"),
+    "max_amount_cny": Msg("Most approved (CNY)"),
+    "granted_at": Msg("Granted at"),
+    "granted_by_id": Msg("Granted by"),
 }
 
 

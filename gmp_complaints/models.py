@@ -3,6 +3,7 @@ a test checks that these models and the migrations agree."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -919,6 +920,74 @@ class AdrCase(Base):
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- compensation (SOP 5.5.1, DESIGN §4) --------------------------------------------------------------
+
+
+def compensation_limit_line(row: "CompensationLimit") -> str:
+    """One level's limit as the audit trail states it: ``vice_president=150000.00`` (``*`` unlimited)."""
+    return f"{row.level}={row.max_amount_cny if row.max_amount_cny is not None else '*'}"
+
+
+@audited("configuration", owner_id=lambda row: "compensation_ladder", owner_field="compensation_ladder",
+         owner_value=lambda row: compensation_limit_line(row))
+class CompensationLimit(Base):
+    """The approval ladder: the most each level approves, in CNY; audited configuration."""
+
+    __tablename__ = "compensation_limits"
+    __table_args__ = (sa.CheckConstraint("level IN ('business_manager', 'vice_president', 'general_manager')",
+                                         name="level_known"),)
+
+    level: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    max_amount_cny: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+@audited("configuration", owner_id=lambda row: "compensation_authorities", owner_field="compensation_authorities",
+         owner_value=lambda row: f"{row.user_id}={row.level}")
+class CompensationAuthority(Base):
+    """Who holds which approval level: audited configuration kept by the administrator."""
+
+    __tablename__ = "compensation_authorities"
+    __table_args__ = (sa.CheckConstraint("level IN ('business_manager', 'vice_president', 'general_manager')",
+                                         name="level_known"),)
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(sa.String(24))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+@audited("compensation")
+class Compensation(Base):
+    """Compensation agreed with the customer by sales and finance, approved by a signature of a person whose
+    level covers the amount in CNY. Commercial: no GMP decision depends on it. Never deleted."""
+
+    __tablename__ = "compensations"
+    __table_args__ = (
+        sa.UniqueConstraint("complaint_id", "sequence", name="uq_compensations_complaint_sequence"),
+        sa.CheckConstraint("amount > 0 AND amount_cny > 0", name="amounts_positive"),
+        sa.CheckConstraint("status IN ('awaiting_approval', 'approved', 'rejected')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    sequence: Mapped[int] = mapped_column(sa.Integer)
+    amount: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount_cny: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    agreed_on: Mapped[date] = mapped_column(sa.Date)
+    #: finance's agreement: its reference (voucher, approval form)
+    finance_reference: Mapped[str] = mapped_column(sa.String(200))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    required_level: Mapped[str] = mapped_column(sa.String(24))
+    status: Mapped[str] = mapped_column(sa.String(24))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from gmp_complaints.domain.errors import ConflictError, Msg, PermissionDeniedError, ValidationError
-from gmp_complaints.domain.roles import Role
+from gmp_complaints.domain.roles import SIGNING_ROLES, Role
 
 
 class Meaning(StrEnum):
@@ -46,6 +46,8 @@ class SigningStep(StrEnum):
     recall_closure = "recall_closure"
     return_disposition = "return_disposition"
     recall_batch_disposition = "recall_batch_disposition"
+    compensation_approval = "compensation_approval"
+    compensation_rejection = "compensation_rejection"
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,12 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
         # Returned goods (SOP 5.5.2, HO-12)
         _rule(SigningStep.return_disposition, Meaning.approved, {Role.qa_head},
               "return", Msg("Disposition of returned goods")),
+        # Compensation (SOP 5.5.1): one signature of a person whose approval level covers the amount; the
+        # level, not the role, is the authority (services.compensation checks it)
+        StepRule(SigningStep.compensation_approval, Meaning.approved, SIGNING_ROLES, frozenset(), "compensation",
+                 Msg("Compensation approval")),
+        StepRule(SigningStep.compensation_rejection, Meaning.rejected, SIGNING_ROLES, frozenset(), "compensation",
+                 Msg("Compensation rejection")),
     )
 }
 
@@ -181,6 +189,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
                                "recall_effectiveness_contact.recorded"}),
     "return": frozenset({"return.received", "return.evaluated", "return.re_evaluated"}),
     "recall_batch": frozenset({"recall_reconciliation.recorded", "recall_reconciliation.corrected"}),
+    "compensation": frozenset({"compensation.agreed"}),
 }
 
 

@@ -183,3 +183,14 @@ def return_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     if scope != "return":
         raise ValueError(f"no field list for the scope {scope!r}")
     return project(view, RETURN)
+
+
+#: what the approval (or rejection) of a compensation covers: the terms agreed with the customer
+COMPENSATION = ("complaint", "sequence", "amount", "currency", "amount_cny", "agreed_on", "finance_reference", "note",
+                "required_level")
+
+
+def compensation_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    if scope != "compensation":
+        raise ValueError(f"no field list for the scope {scope!r}")
+    return _take(view, COMPENSATION)

@@ -350,6 +350,7 @@ def change_time_limit():
 
 # CAPA endpoints live in their own module and register on this blueprint.
 from gmp_complaints.api import capa as _capa_routes  # noqa: F401
+from gmp_complaints.api import compensation as _compensation_routes  # noqa: F401
 from gmp_complaints.api import pharmacovigilance as _pv_routes  # noqa: F401
 from gmp_complaints.api import recalls as _recall_routes  # noqa: F401
 

@@ -105,6 +105,17 @@ COMPLAINT_OPERATIONS = (
      "safety-database case and its submission", 200, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/follow-up-calls", "Record the follow-up call (回访) after "
      "closure {called_on, result, note}; the closed complaint does not change", 201, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/compensations", "Record the compensation agreed with the customer "
+     "by sales and finance (SOP 5.5.1)", 201, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/compensations/{sequence}/decision", "Approve or reject a "
+     "compensation by signature; the signer's approval level must cover the amount in CNY", 200,
+     (400, 401, 403, 404, 409, 423)),
+    ("get", "/api/v1/compensation-authorities", "The compensation approval ladder and who holds each level", 200,
+     (401, 403)),
+    ("post", "/api/v1/compensation-authorities", "Grant, change or withdraw a user's compensation approval level "
+     "(administrator, with a reason)", 200, (400, 401, 403)),
+    ("post", "/api/v1/compensation-ladder", "Change a level's compensation limit in CNY (administrator, with a "
+     "reason)", 200, (400, 401, 403)),
     ("post", "/api/v1/complaints/{complaint_id}/follow-ups",
      "Open a follow-up complaint after closure {received_on, text}; the closed complaint does not change", 201,
      (400, 401, 403, 404, 409)),
@@ -233,6 +244,10 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/void-requests": "VoidRequest",
     "/api/v1/complaints/{complaint_id}/follow-ups": "FollowUp",
     "/api/v1/complaints/{complaint_id}/follow-up-calls": "FollowUpCall",
+    "/api/v1/complaints/{complaint_id}/compensations": "CompensationTerms",
+    "/api/v1/complaints/{complaint_id}/compensations/{sequence}/decision": "CompensationDecision",
+    "/api/v1/compensation-authorities": "CompensationAuthorityChange",
+    "/api/v1/compensation-ladder": "CompensationLimitChange",
     "/api/v1/complaints/{complaint_id}/adr": "AdrHandOff",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements": "AdrElements",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission": "AdrSubmission",

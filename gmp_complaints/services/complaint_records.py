@@ -38,6 +38,7 @@ from gmp_complaints.people import note_people, person
 from gmp_complaints.services import schemas
 from gmp_complaints.services.adr_records import adr_view
 from gmp_complaints.services.capa import capas_of_complaint
+from gmp_complaints.services.compensation_records import compensations_of
 from gmp_complaints.services.complaint_repository import (
     checklist_of,
     compute_deadlines,
@@ -126,6 +127,7 @@ _ADDS_SIDE_RECORD = {
     "follow_ups": lambda action, entity_type: action == "complaint.follow_up_opened",
     "adr_cases": lambda action, entity_type: entity_type == "adr_case",
     "follow_up_calls": lambda action, entity_type: entity_type == "follow_up_call",
+    "compensations": lambda action, entity_type: entity_type == "compensation",
 }
 
 
@@ -227,6 +229,8 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
             {"called_on": call.called_on.isoformat(), "result": call.result, "note": call.note,
              "called_by": person(session, call.called_by_id)} for call in session.scalars(
                 sa.select(FollowUpCall).where(FollowUpCall.complaint_id == complaint.id).order_by(FollowUpCall.id))],
+        "compensations": [] if _none_of(uow, complaint, "compensations") else compensations_of(
+            session, complaint, ZoneInfo(uow.settings.site_timezone)),
         "adr": None if _none_of(uow, complaint, "adr_cases") else adr_view(
             session, complaint, cipher, roles, ZoneInfo(uow.settings.site_timezone)),
         "signatures": [],

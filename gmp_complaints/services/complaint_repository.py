@@ -21,6 +21,7 @@ from gmp_complaints.models import (
     Attachment,
     Batch,
     CapaComplaint,
+    Compensation,
     Complaint,
     ComplaintBatch,
     Distribution,
@@ -37,7 +38,7 @@ from gmp_complaints.uow import UnitOfWork
 COLLECTIONS = ("batch_links", "replies", "responses", "reminders", "extensions", "void_requests",
                "quarantine_requests")
 #: records about the complaint kept in other tables, which its view lists
-SIDE_RECORDS = ("attachments", "capas", "signatures", "follow_ups", "adr_cases", "follow_up_calls")
+SIDE_RECORDS = ("attachments", "capas", "signatures", "follow_ups", "adr_cases", "follow_up_calls", "compensations")
 
 _LOADS: dict[bool, tuple] = {}
 
@@ -56,7 +57,8 @@ def _load_statements(for_update: bool) -> tuple:
                                   SignatureRow.record_id == sa.cast(Complaint.id, sa.String)).label("signatures"),
                 sa.exists().where(follow_up.follow_up_of_id == Complaint.id).label("follow_ups"),
                 sa.exists().where(AdrCase.complaint_id == Complaint.id).label("adr_cases"),
-                sa.exists().where(FollowUpCall.complaint_id == Complaint.id).label("follow_up_calls")]
+                sa.exists().where(FollowUpCall.complaint_id == Complaint.id).label("follow_up_calls"),
+                sa.exists().where(Compensation.complaint_id == Complaint.id).label("compensations")]
         complaint = (sa.select(Complaint, Product).join(Product, Product.id == Complaint.product_id)
                      .where(Complaint.id == sa.bindparam("complaint_id"))
                      .options(sa.orm.contains_eager(Complaint.product), sa.orm.lazyload("*")))

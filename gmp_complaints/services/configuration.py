@@ -23,6 +23,7 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Vali
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import ClassCriteriaVersion, ClassCriterion, TimeLimit, criterion_line
 from gmp_complaints.services import schemas
+from gmp_complaints.services.compensation_records import seed_compensation_ladder
 from gmp_complaints.services.recalls import seed_recall_clocks
 from gmp_complaints.uow import UnitOfWork
 
@@ -47,6 +48,7 @@ def seed_reference_data(uow: UnitOfWork) -> bool:
                                    {"time_limits": [before or None, _time_limit_lines(session)]}))
             seeded = True
         seeded = seed_recall_clocks(uow) or seeded
+        seeded = seed_compensation_ladder(uow) or seeded
         if seeded:
             uow.commit()
         return seeded

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 from enum import StrEnum
 
 from marshmallow import EXCLUDE, Schema, fields
@@ -17,6 +18,7 @@ from marshmallow import ValidationError as SchemaError
 
 from gmp_complaints.domain.adr import Seriousness
 from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
+from gmp_complaints.domain.compensation import ApprovalLevel
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.follow_up import CallResult
@@ -150,6 +152,19 @@ class Codes(_Field):
                 (self.choices and any(v.strip() not in self.choices for v in value)):
             raise SchemaError([self.message])
         return [v.strip() for v in value]
+
+
+class Money(_Field):
+    """An amount with at most two decimals, as a JSON number or as text (``"12500.50"``); exact (Decimal)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip() if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+        if text is None or not re.fullmatch(r"-?[0-9]{1,12}(\.[0-9]{1,2})?", text):
+            raise SchemaError([Msg("An amount such as 12500 or 12500.50 (at most two decimals).")])
+        return Decimal(text)
 
 
 class Password(_Field):
@@ -721,3 +736,34 @@ class ReturnDisposition(Credentials):
 
 
 SCHEMAS.update({cls.__name__: cls for cls in (ReturnReceipt, ReturnEvaluation, ReturnDisposition)})
+
+
+class CompensationTerms(Body):
+    """``POST /complaints/<id>/compensations``: what sales and finance agreed with the customer."""
+
+    amount = Money(required=True)
+    currency = Text(3, required=True, collapse_spaces=True)
+    #: the amount in CNY, for another currency (the approval ladder is in CNY)
+    amount_cny = Money()
+    agreed_on = Day(required=True)
+    finance_reference = Text(200, required=True, collapse_spaces=True)
+    note = Text(5000)
+
+
+class CompensationDecision(Credentials):
+    """``POST /complaints/<id>/compensations/<n>/decision``: approved or rejected by signature."""
+
+    decision = Text(10, required=True, more={"enum": ["approve", "reject"]})
+    comment = Text(5000)
+
+
+class CompensationLimitChange(Body):
+    level = Choice(ApprovalLevel, required=True)
+    limit = Money()
+    reason = Text(2000, required=True)
+
+
+class CompensationAuthorityChange(Body):
+    username = Text(64, required=True, collapse_spaces=True)
+    level = Choice(ApprovalLevel)
+    reason = Text(2000, required=True)

@@ -13,6 +13,8 @@ from flask_login import current_user
 from gmp_complaints.audit_text import action_label, readable_changes, record_label
 from gmp_complaints.domain.adr import ADR_STATUS_LABELS, ELEMENT_LABELS, SERIOUSNESS_LABELS
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
+from gmp_complaints.domain.compensation import LEVEL_LABELS
+from gmp_complaints.domain.compensation import STATUS_LABELS as COMPENSATION_STATUS_LABELS
 from gmp_complaints.domain.complaints import (
     Channel,
     ComplaintClass,
@@ -28,6 +30,7 @@ from gmp_complaints.domain.returns import STATUS_LABELS as RETURN_STATUS_LABELS
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import complaint_labels, signature_labels, translate
 from gmp_complaints.services import approvals, complaint_steps, pharmacovigilance
+from gmp_complaints.services import compensation as compensations
 from gmp_complaints.services import complaint_intake as intake
 from gmp_complaints.services import complaint_queries as queries
 from gmp_complaints.services.complaint_records import EXTENSIBLE
@@ -151,6 +154,9 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
                            recalls=page["recalls"], returned=page["returns"], adr_labels=adr_labels(),
                            call_labels={k.value: translate(v) for k, v in CALL_RESULT_LABELS.items()},
+                           compensation_labels={"status": {k.value: translate(v) for k, v in
+                                                           COMPENSATION_STATUS_LABELS.items()},
+                                                "level": {k.value: translate(v) for k, v in LEVEL_LABELS.items()}},
                            return_labels={k.value: translate(v) for k, v in RETURN_STATUS_LABELS.items()},
                            recall_labels={k.value: translate(v) for k, v in RECALL_STATUS_LABELS.items()},
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
@@ -189,6 +195,20 @@ def answer_quarantine(complaint_id: int, request_id: int):
     data = {key: request.form.get(key) or None for key in ("status", "answered_on", "quantity", "location")}
     return _run(complaint_id, f"answer_quarantine_{request_id}",
                 lambda: investigation.answer_quarantine(uow(), complaint_id, request_id, data, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/compensations", methods=["POST"])
+def compensation(complaint_id: int):
+    data = {name: request.form.get(name) or None
+            for name in ("amount", "currency", "amount_cny", "agreed_on", "finance_reference", "note")}
+    return _run(complaint_id, "compensation", lambda: compensations.propose(uow(), complaint_id, data, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/compensations/<int:sequence>/decision", methods=["POST"])
+def compensation_decision(complaint_id: int, sequence: int):
+    data = {name: request.form.get(name) or None for name in ("decision", "username", "password", "comment")}
+    return _run(complaint_id, f"compensation_{sequence}", lambda: compensations.decide(
+        uow(), complaint_id, sequence, data, actor=_actor(), source_ip=request.remote_addr))
 
 
 @bp.route("/<int:complaint_id>/follow-up-calls", methods=["POST"])

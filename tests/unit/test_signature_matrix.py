@@ -28,6 +28,8 @@ EXPECTED = {
     "return_disposition": ("approved", {"qa_head"}, "return"),
     "recall_batch_disposition": ("approved", {"qa_head"}, "recall_batch"),
 }
+#: signed by one person whose approval level (not role) covers the amount; every signing role may hold a level
+BY_LEVEL = {"compensation_approval": "approved", "compensation_rejection": "rejected"}
 
 
 def sign_as(step, roles, *, signer_id=7, author_ids=(), already_signed_roles=()):
@@ -55,7 +57,16 @@ def test_each_step_has_the_meaning_roles_and_scope_of_the_design(step):
 
 @pytest.mark.req("SIG-06")
 def test_the_matrix_covers_every_step_and_no_other():
-    assert set(SIGNING_MATRIX) == set(SigningStep) == {SigningStep(s) for s in EXPECTED}
+    assert set(SIGNING_MATRIX) == set(SigningStep) == {SigningStep(s) for s in [*EXPECTED, *BY_LEVEL]}
+
+
+@pytest.mark.req("SIG-06")
+@pytest.mark.parametrize("step", list(BY_LEVEL))
+def test_compensation_is_signed_once_by_any_signing_role_and_never_by_admin_or_auditor(step):
+    rule = rule_for(step)
+    assert rule.meaning == BY_LEVEL[step] and rule.scope == "compensation" and rule.required_roles == frozenset()
+    assert Role.admin not in rule.allowed_roles and Role.auditor not in rule.allowed_roles
+    assert {Role.intake, Role.qa_head} <= rule.allowed_roles
 
 
 @pytest.mark.req("SIG-06")
