@@ -301,9 +301,8 @@ def _complaint_paths(spec: APISpec) -> None:
                 "type": "object", "required": ["file"], "properties": {
                     "file": {"type": "string", "format": "binary"},
                     **({"description": {"type": "string", "maxLength": 1000}} if "attachments" in path else {})}}}}}
-        elif method == "post":
-            schema = REQUEST_BODIES.get(path)
-            operation["requestBody"] = _body({"$ref": f"#/components/schemas/{schema}"} if schema else {"type": "object"})
+        elif method == "post" and path in REQUEST_BODIES:
+            operation["requestBody"] = _body({"$ref": f"#/components/schemas/{REQUEST_BODIES[path]}"})
         operations.setdefault(path, {})[method] = operation
     for path, ops in operations.items():
         spec.path(path, operations=ops)

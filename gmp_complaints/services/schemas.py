@@ -767,3 +767,8 @@ class CompensationAuthorityChange(Body):
     username = Text(64, required=True, collapse_spaces=True)
     level = Choice(ApprovalLevel)
     reason = Text(2000, required=True)
+
+
+SCHEMAS.update({cls.__name__: cls for cls in (ProductMarkets, AdrHandOff, AdrElements, AdrSubmission, FollowUpCall,
+                                             CompensationTerms, CompensationDecision, CompensationLimitChange,
+                                             CompensationAuthorityChange)})
