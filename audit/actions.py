@@ -136,6 +136,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "adr_case.completed": ActionSpec(ActionKind.create, Msg("Missing minimum elements of an ADR case added")),
     "adr_case.corrected": ActionSpec(ActionKind.change, Msg("ADR case corrected")),
     "adr_case.accepted": ActionSpec(ActionKind.create, Msg("ADR hand-off accepted by pharmacovigilance")),
+    "adr_case.packet_exported": ActionSpec(ActionKind.export, Msg("ADR hand-off packet exported")),
     "adr_case.submitted": ActionSpec(ActionKind.create, Msg("ADR case submitted from the safety database")),
     "notification.due": ActionSpec(ActionKind.system, Msg("Regulator notification due")),
     "notification.sent": ActionSpec(ActionKind.create, Msg("Regulator notification sent")),

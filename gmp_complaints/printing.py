@@ -53,6 +53,7 @@ TITLES = {
     "recall_report": ("Recall final report", "召回总结报告"),
     "recall_notice": ("Recall notice", "药品召回通知"),
     "consignee_list": ("Recall consignee list", "召回收货单位清单"),
+    "adr_packet": ("Adverse reaction hand-off to pharmacovigilance", "药品不良反应移交单"),
 }
 
 
@@ -221,3 +222,18 @@ def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, local
     files[MANIFEST] = manifest
     files[SIGNATURE] = signature_for(manifest, load_signer(settings.signing_key_file, settings.audit_origin))
     return pack(files), json.loads(manifest)
+
+
+def adr_packet_pdf(packet: dict, locale: str) -> bytes:
+    """The hand-off packet PV receives (``pharmacovigilance.packet``), in zh-CN or English."""
+    from gmp_complaints.domain.adr import ADR_STATUS_LABELS, ELEMENT_LABELS, SERIOUSNESS_LABELS
+
+    context = {"p": packet, "printed_at": datetime.fromisoformat(packet["generated_at"]),
+               "site_timezone": packet["site_timezone"], "record_number": packet["complaint"]["number"] or packet["complaint"]["intake_ref"],
+               "record_version": packet["case"]["sequence"]}
+    with force_locale(locale):
+        full = {**common_context(context, "adr_packet", locale), "adr_labels": {
+            "status": {k.value: translate(v) for k, v in ADR_STATUS_LABELS.items()},
+            "seriousness": {k.value: translate(v) for k, v in SERIOUSNESS_LABELS.items()},
+            "element": {k: translate(v) for k, v in ELEMENT_LABELS.items()}}}
+    return render_pdf("adr_packet.html", full, locale=locale).pdf

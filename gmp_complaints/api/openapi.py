@@ -99,6 +99,10 @@ COMPLAINT_OPERATIONS = (
      "(the first is the initial report, later ones follow-ups)", 201, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements", "Add the missing minimum elements of an "
      "ADR hand-off (a correction needs a reason)", 200, (400, 401, 403, 404, 409)),
+    ("get", "/api/v1/complaints/{complaint_id}/adr/{sequence}/packet", "The hand-off packet PV receives (JSON): the "
+     "case, the complaint, the product and batches, attachments by SHA-256", 200, (401, 403, 404)),
+    ("get", "/api/v1/complaints/{complaint_id}/adr/{sequence}/packet.pdf", "The hand-off packet as PDF", 200,
+     (401, 403, 404)),
     ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/acceptance", "The PV officer accepts the hand-off",
      200, (401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission", "The PV officer records the "

@@ -1,12 +1,17 @@
 """The pharmacovigilance hand-off under /api/v1 (DESIGN §6: ``POST /complaints/<id>/adr``)."""
 from __future__ import annotations
 
-from flask import g, jsonify
+import hashlib
+import json
+
+from flask import Response, g, jsonify
 
 from gmp_complaints.api import _body, api_v1
 from gmp_complaints.domain.roles import Actor
+from gmp_complaints.printing import adr_packet_pdf
 from gmp_complaints.services import pharmacovigilance
 from gmp_complaints.web import uow
+from gmp_complaints.web.documents import document_locale, pdf_response
 
 
 def _actor() -> Actor:
@@ -32,3 +37,23 @@ def complaint_adr_acceptance(complaint_id: int, sequence: int):
 @api_v1.route("/complaints/<int:complaint_id>/adr/<int:sequence>/submission", methods=["POST"])
 def complaint_adr_submission(complaint_id: int, sequence: int):
     return jsonify(pharmacovigilance.record_submission(uow(), complaint_id, sequence, _body(), actor=_actor()))
+
+
+@api_v1.route("/complaints/<int:complaint_id>/adr/<int:sequence>/packet")
+def complaint_adr_packet(complaint_id: int, sequence: int):
+    """The hand-off packet as JSON (canonical: sorted keys), its export audited with its SHA-256."""
+    data = json.dumps(pharmacovigilance.packet(uow(), complaint_id, sequence, roles=g.principal.roles),
+                      ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+    pharmacovigilance.record_packet_export(uow(), complaint_id, sequence, document="json",
+                                           sha256=hashlib.sha256(data).hexdigest(), actor_id=g.principal.id)
+    return Response(data, mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="adr-{complaint_id}-{sequence}.json"'})
+
+
+@api_v1.route("/complaints/<int:complaint_id>/adr/<int:sequence>/packet.pdf")
+def complaint_adr_packet_pdf(complaint_id: int, sequence: int):
+    data = adr_packet_pdf(pharmacovigilance.packet(uow(), complaint_id, sequence, roles=g.principal.roles),
+                          document_locale())
+    pharmacovigilance.record_packet_export(uow(), complaint_id, sequence, document="pdf",
+                                           sha256=hashlib.sha256(data).hexdigest(), actor_id=g.principal.id)
+    return pdf_response(data, f"adr-{complaint_id}-{sequence}.pdf")

@@ -14,15 +14,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today
-from gmp_complaints.domain.adr import ROLES_HANDING_OFF, check_day0, reporting_clocks
+from gmp_complaints.domain.adr import ROLES_HANDING_OFF, ROLES_SEEING_CASE, check_day0, reporting_clocks
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.markets import split_markets
 from gmp_complaints.domain.roles import Actor, Role
-from gmp_complaints.models import AdrCase, Complaint, Notification, Product
+from gmp_complaints.models import AdrCase, Attachment, Batch, Complaint, Notification, Product
 from gmp_complaints.services import schemas
-from gmp_complaints.services.adr_records import case_missing, cases_of
+from gmp_complaints.services.adr_records import case_missing, case_view, cases_of
 from gmp_complaints.services.complaint_records import answered
 from gmp_complaints.services.complaint_repository import load_complaint
 from gmp_complaints.services.personal_data import cipher_for
@@ -149,6 +149,50 @@ def record_submission(uow: UnitOfWork, complaint_id: int, sequence: int, data: d
         return answered(uow, complaint, actor.roles)
 
 
+def packet(uow: UnitOfWork, complaint_id: int, sequence: int, *, roles) -> dict:
+    """What PV receives (HO-01): the case as recorded, the complaint, the product and its batches, the
+    attachments by SHA-256, and the reports the case owes; health data in clear, so only for the roles
+    that work the case."""
+    if not set(roles) & ROLES_SEEING_CASE:
+        raise PermissionDeniedError(Msg("Your roles do not allow you to read the case in clear."))
+    with uow:
+        session = uow.session
+        complaint = load_complaint(uow, complaint_id, for_update=False)
+        case = _load_case(uow, complaint, sequence, for_update=False)
+        product = session.get(Product, complaint.product_id)
+        tz = ZoneInfo(uow.settings.site_timezone)
+        batches = sorted((session.get(Batch, link.batch_id) for link in complaint.batch_links), key=lambda b: b.batch_no)
+        return {
+            "packet_version": 1,
+            "generated_at": uow.now().astimezone(tz).isoformat(timespec="seconds"),
+            "site_timezone": uow.settings.site_timezone,
+            "case": case_view(session, case, cipher_for(uow.settings), roles, tz, product.name),
+            "complaint": {"id": complaint.id, "number": complaint.number, "intake_ref": complaint.intake_ref,
+                          "received_on": complaint.received_on.isoformat(), "channel": complaint.channel,
+                          "complaint_type": complaint.complaint_type, "description": complaint.description,
+                          "complaint_class": complaint.complaint_class, "status": complaint.status},
+            "product": {"code": product.code, "name": product.name, "strength": product.strength,
+                        "dosage_form": product.dosage_form, "markets": list(split_markets(product.markets)),
+                        "marketing_authorisation_holder": product.marketing_authorisation_holder},
+            "batches": [{"batch_no": b.batch_no, "manufactured_on": b.manufactured_on.isoformat(),
+                         "expires_on": b.expires_on.isoformat() if b.expires_on else None} for b in batches],
+            "attachments": [{"filename": a.filename, "media_type": a.media_type, "size": a.size, "sha256": a.sha256}
+                            for a in session.scalars(sa.select(Attachment).where(
+                                Attachment.complaint_id == complaint.id).order_by(Attachment.id))],
+        }
+
+
+def record_packet_export(uow: UnitOfWork, complaint_id: int, sequence: int, *, document: str, sha256: str,
+                         actor_id: int) -> None:
+    """Who took the hand-off packet, when, in which form, and the SHA-256 of what was handed out."""
+    with uow:
+        complaint = load_complaint(uow, complaint_id, for_update=False)
+        case = _load_case(uow, complaint, sequence, for_update=False)
+        uow.record(DomainEvent("adr_case.packet_exported", "adr_case", str(case.id), {
+            "document": [None, document], "file_sha256": [None, sha256]}, actor_id=actor_id))
+        uow.commit()
+
+
 def _check_open(complaint: Complaint) -> None:
     if complaint.status in (Status.closed.value, Status.void.value):
         raise ConflictError(Msg("A closed or void complaint takes no hand-off; record it on its follow-up complaint."))
@@ -159,9 +203,9 @@ def _check_pv(actor: Actor) -> None:
         raise PermissionDeniedError(Msg("Only the pharmacovigilance officer accepts and submits ADR cases."))
 
 
-def _load_case(uow: UnitOfWork, complaint: Complaint, sequence: int) -> AdrCase:
-    case = uow.session.scalars(sa.select(AdrCase).where(
-        AdrCase.complaint_id == complaint.id, AdrCase.sequence == sequence).with_for_update()).one_or_none()
+def _load_case(uow: UnitOfWork, complaint: Complaint, sequence: int, *, for_update: bool = True) -> AdrCase:
+    query = sa.select(AdrCase).where(AdrCase.complaint_id == complaint.id, AdrCase.sequence == sequence)
+    case = uow.session.scalars(query.with_for_update() if for_update else query).one_or_none()
     if case is None:
         raise NotFoundError(Msg("The complaint has no ADR hand-off %(n)s.", n=sequence))
     return case

@@ -56,6 +56,9 @@ RECALL_RUNNERS = frozenset({Role.recall_coordinator, Role.qa_officer, Role.qa_he
 # The pharmacovigilance hand-off: handed over by whoever receives or classifies the complaint, and PV.
 ADR_HANDERS = frozenset({Role.intake, Role.qa_officer, Role.qa_head, Role.pv_officer})
 PV = frozenset({Role.pv_officer})
+# Who reads an ADR case in clear (domain.adr.ROLES_SEEING_CASE): PV and the people who receive and handle
+# the complaint.
+ADR_CASE_READERS = frozenset({Role.pv_officer, Role.intake, Role.qa_officer, Role.qa_head})
 # Who records what was sent to an authority: regulatory affairs, PV, QA and the recall coordinator.
 REGISTER_KEEPERS = RECALL_RUNNERS | {Role.regulatory_affairs, Role.pv_officer}
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
@@ -155,6 +158,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "complaints.adr_submission": Access(PV),
     "api_v1.complaint_adr_elements": Access(ADR_HANDERS),
     "api_v1.complaint_adr_acceptance": Access(PV),
+    "api_v1.complaint_adr_packet": Access(ADR_CASE_READERS),
+    "api_v1.complaint_adr_packet_pdf": Access(ADR_CASE_READERS),
     "api_v1.complaint_adr_submission": Access(PV),
     "api_v1.receive_return": Access(INVESTIGATORS),
     "api_v1.list_returns": Access(GMP_READERS),

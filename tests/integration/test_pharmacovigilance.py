@@ -183,3 +183,34 @@ def test_an_adr_suspected_without_hand_off_blocks_closure(pv_api):
     still = api.post("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {"comment": "关闭"}))
     assert "nothing is handed" not in still.get_json()["error"]["message"]
     assert "not yet accepted by pharmacovigilance: 1" in still.get_json()["error"]["message"]
+
+
+@pytest.mark.req("HO-01", "AT-01")
+def test_the_hand_off_packet_is_what_pv_receives_and_its_export_is_audited(app, pv_api):
+    import hashlib
+    import io
+
+    api = pv_api
+    cid = classified(api)
+    assert api.client.post(f"/api/v1/complaints/{cid}/attachments",
+                           data={"file": (io.BytesIO(b"%PDF-1.4 hospital letter"), "letter.pdf")},
+                           headers={"Authorization": f"Bearer {api.tokens['intake']}"}).status_code == 201
+    api.ok("qa_officer", f"/complaints/{cid}/adr", CASE, 201)
+    headers = {"Authorization": f"Bearer {api.tokens['pv_officer']}"}
+    response = api.client.get(f"/api/v1/complaints/{cid}/adr/1/packet", headers=headers)
+    assert response.status_code == 200
+    packet = response.get_json()
+    assert packet["case"]["reaction"] == CASE["reaction"] and packet["case"]["day0"] == "2026-11-01"
+    assert packet["product"]["code"] == "P-001" and [b["batch_no"] for b in packet["batches"]] == ["B2602"]
+    assert packet["attachments"] == [{"filename": "letter.pdf", "media_type": "application/pdf", "size": 24,
+                                      "sha256": hashlib.sha256(b"%PDF-1.4 hospital letter").hexdigest()}]
+    pdf = api.client.get(f"/api/v1/complaints/{cid}/adr/1/packet.pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    exports = [e for e in api.get("auditor", "/audit/events").get_json()["events"]
+               if e["action"] == "adr_case.packet_exported"]
+    assert [e["changes"]["document"][1] for e in exports] == ["json", "pdf"]
+    assert exports[0]["changes"]["file_sha256"][1] == hashlib.sha256(response.data).hexdigest()
+    # Health data in clear: not for the QP, the investigator or the auditor.
+    for role in ("qp", "investigator", "auditor"):
+        assert api.client.get(f"/api/v1/complaints/{cid}/adr/1/packet",
+                              headers={"Authorization": f"Bearer {api.tokens[role]}"}).status_code == 403
