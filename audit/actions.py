@@ -140,6 +140,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "adr_case.submitted": ActionSpec(ActionKind.create, Msg("ADR case submitted from the safety database")),
     "notification.due": ActionSpec(ActionKind.system, Msg("Regulator notification due")),
     "notification.sent": ActionSpec(ActionKind.create, Msg("Regulator notification sent")),
+    "notification.copy_kept": ActionSpec(ActionKind.create, Msg("Copy of what was sent kept")),
     "notification.register_exported": ActionSpec(ActionKind.export, Msg("Regulator-notification register exported")),
     "notification.escalated": ActionSpec(
         ActionKind.system, Msg("Overdue regulator notification escalated to the head of quality and the QP")),
@@ -466,6 +467,12 @@ FIELD_LABELS: dict[str, Msg] = {
     "compensation_ladder": Msg("Compensation approval ladder"),
     "compensation_authorities": Msg("Compensation approval authorities"),
     "max_amount_cny": Msg("Most approved (CNY)"),
+    "copy_filename": Msg("Copy sent (file)"),
+    "copy_media_type": Msg("Copy sent (type)"),
+    "copy_size": Msg("Copy sent (size)"),
+    "copy_sha256": Msg("Copy sent (SHA-256)"),
+    "copy_added_at": Msg("Copy kept at"),
+    "copy_added_by_id": Msg("Copy kept by"),
     "granted_at": Msg("Granted at"),
     "granted_by_id": Msg("Granted by"),
 }

@@ -881,6 +881,13 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: the ADR case an ``adr_report`` is owed for (its submission marks it sent)
     adr_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("adr_cases.id"), index=True)
+    #: a copy of what was sent (HO-13), in the content-addressed store under its SHA-256; added once
+    copy_filename: Mapped[str | None] = mapped_column(sa.String(255))
+    copy_media_type: Mapped[str | None] = mapped_column(sa.String(100))
+    copy_size: Mapped[int | None] = mapped_column(sa.Integer)
+    copy_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    copy_added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    copy_added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
 # --- pharmacovigilance hand-off (SOP 5.6.2, DESIGN §4) ------------------------------------------------

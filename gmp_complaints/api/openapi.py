@@ -109,6 +109,9 @@ COMPLAINT_OPERATIONS = (
      "safety-database case and its submission", 200, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/follow-up-calls", "Record the follow-up call (回访) after "
      "closure {called_on, result, note}; the closed complaint does not change", 201, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/notifications/{notification_id}/copy", "Keep the copy of what was sent with a register entry "
+     "(multipart file; once, after it is sent)", 201, (400, 401, 403, 404, 409)),
+    ("get", "/api/v1/notifications/{notification_id}/copy", "The kept copy of what was sent", 200, (401, 403, 404)),
     ("post", "/api/v1/complaints/{complaint_id}/compensations", "Record the compensation agreed with the customer "
      "by sales and finance (SOP 5.5.1)", 201, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/compensations/{sequence}/decision", "Approve or reject a "
@@ -227,7 +230,8 @@ COMPLAINT_OPERATIONS = (
 
 
 #: uploads: a file in multipart/form-data
-MULTIPART = ("/api/v1/complaints/{complaint_id}/attachments", "/api/v1/capas/{capa_id}/actions/{action_id}/evidence")
+MULTIPART = ("/api/v1/complaints/{complaint_id}/attachments", "/api/v1/capas/{capa_id}/actions/{action_id}/evidence",
+             "/api/v1/notifications/{notification_id}/copy")
 #: the request body of each path, where it is one of the service schemas (the one input layer)
 REQUEST_BODIES = {
     "/api/v1/complaints": "Registration",

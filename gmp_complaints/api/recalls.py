@@ -7,6 +7,7 @@ from gmp_complaints.api import _body, api_v1
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.services import notifications, recalls, returns
 from gmp_complaints.web import client_ip, uow
+from gmp_complaints.web.attachments import file_response
 from gmp_complaints.web.documents import consignee_file, document_locale, email_notice_now, notice_response
 
 
@@ -95,6 +96,21 @@ def recall_notice_sent(recall_id: int):
 def list_notifications():
     return jsonify({"notifications": notifications.list_notifications(
         uow(), status=request.args.get("status") or None)})
+
+
+@api_v1.route("/notifications/<int:notification_id>/copy", methods=["POST"])
+def notification_copy(notification_id: int):
+    """Multipart ``file``: the copy of what was sent → 201 with the entry."""
+    upload = request.files.get("file")
+    data = upload.read() if upload else b""
+    return jsonify(notifications.attach_copy(uow(), notification_id, filename=upload.filename if upload else "",
+                                             data=data, actor=_actor())), 201
+
+
+@api_v1.route("/notifications/<int:notification_id>/copy")
+def notification_copy_file(notification_id: int):
+    entry, data = notifications.read_copy(uow(), notification_id)
+    return file_response(entry["copy"], data)
 
 
 @api_v1.route("/notifications/<int:notification_id>/sent", methods=["POST"])

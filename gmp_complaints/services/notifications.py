@@ -17,6 +17,7 @@ from gmp_complaints.domain.recall import RecallLevel, RecallStatus, recall_deadl
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import Notification, Recall
 from gmp_complaints.services import schemas
+from gmp_complaints.services.attachments import checked_media_type, read_stored, store_bytes
 from gmp_complaints.services.recalls import add_notification, notification_view, recall_clocks
 from gmp_complaints.uow import UnitOfWork
 
@@ -118,3 +119,33 @@ def escalate_overdue_notifications(uow: UnitOfWork) -> int:
             uow.commit()
             count += 1
     return count
+
+
+def attach_copy(uow: UnitOfWork, notification_id: int, *, filename: str, data: bytes, actor: Actor) -> dict:
+    """``POST /notifications/<id>/copy`` (a file): the copy of what was sent (HO-13), checked like every
+    upload, stored under its SHA-256. Once sent and once only: the copy of what went out never changes."""
+    media_type = checked_media_type(uow, filename, data)
+    with uow:
+        row = uow.session.scalars(sa.select(Notification).where(Notification.id == notification_id)
+                                  .with_for_update()).one_or_none()
+        if row is None:
+            raise NotFoundError(Msg("No notification with id %(id)s.", id=notification_id))
+        if row.sent_at is None:
+            raise ConflictError(Msg("Record the entry as sent first; then keep the copy of what was sent."))
+        if row.copy_sha256 is not None:
+            raise ConflictError(Msg("The copy of what was sent is already kept with this entry."))
+        row.copy_sha256 = store_bytes(uow, data)
+        row.copy_filename, row.copy_media_type, row.copy_size = filename[:255], media_type, len(data)
+        row.copy_added_at, row.copy_added_by_id = uow.now(), actor.id
+        uow.record(DomainEvent("notification.copy_kept", "notification", str(row.id), actor_id=actor.id))
+        uow.commit()
+        return notification_view(row, ZoneInfo(uow.settings.site_timezone))
+
+
+def read_copy(uow: UnitOfWork, notification_id: int) -> tuple[dict, bytes]:
+    """The kept copy, its hash verified on reading."""
+    with uow:
+        row = uow.session.get(Notification, notification_id)
+        if row is None or row.copy_sha256 is None:
+            raise NotFoundError(Msg("No copy is kept with this entry."))
+        return notification_view(row, ZoneInfo(uow.settings.site_timezone)), read_stored(uow, row.copy_sha256)

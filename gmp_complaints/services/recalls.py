@@ -320,7 +320,9 @@ def notification_view(row: Notification, tz) -> dict:
             "due_at": row.due_at.astimezone(tz).isoformat(timespec="seconds"),
             "sent_at": row.sent_at.astimezone(tz).isoformat(timespec="seconds") if row.sent_at else None,
             "method": row.method, "reference": row.reference,
-            "created_at": row.created_at.astimezone(tz).isoformat(timespec="seconds")}
+            "created_at": row.created_at.astimezone(tz).isoformat(timespec="seconds"),
+            "copy": {"filename": row.copy_filename, "media_type": row.copy_media_type, "size": row.copy_size,
+                     "sha256": row.copy_sha256} if row.copy_sha256 else None}
 
 
 def get_recall(uow: UnitOfWork, recall_id: int) -> dict:

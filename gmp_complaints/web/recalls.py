@@ -251,6 +251,16 @@ def notifications_page(errors: dict | None = None, open_form: str | None = None)
                            errors=errors or {}, open_form=open_form)
 
 
+@bp.route("/notifications/<int:notification_id>/copy", methods=["POST"])
+def register_notification_copy(notification_id: int):
+    """Keep the copy of what was sent with the entry, from the register page."""
+    upload = request.files.get("file")
+    return run_form(lambda: notifications.attach_copy(uow(), notification_id, filename=upload.filename if upload else "",
+                                                      data=upload.read() if upload else b"", actor=_actor()),
+                    show_errors=lambda errors: notifications_page(errors, open_form=f"copy_{notification_id}"),
+                    done_url=url_for("recalls.notifications_page"), general_field="_form")
+
+
 @bp.route("/notifications/<int:notification_id>/sent", methods=["POST"])
 def register_notification_sent(notification_id: int):
     """Record an entry of the register as sent, from the register page (a complaint's entries have no

@@ -214,3 +214,36 @@ def test_the_hand_off_packet_is_what_pv_receives_and_its_export_is_audited(app, 
     for role in ("qp", "investigator", "auditor"):
         assert api.client.get(f"/api/v1/complaints/{cid}/adr/1/packet",
                               headers={"Authorization": f"Bearer {api.tokens[role]}"}).status_code == 403
+
+
+@pytest.mark.req("HO-13")
+def test_the_register_keeps_a_copy_of_what_was_sent(app, pv_api):
+    import hashlib
+    import io
+
+    api = pv_api
+    cid = classified(api)
+    number = api.ok("qa_officer", f"/complaints/{cid}/adr", CASE, 201)["number"]
+    [entry] = [n for n in api.get("regulatory_affairs", "/notifications").get_json()["notifications"]
+               if n["subject"] == number]
+    headers = {"Authorization": f"Bearer {api.tokens['regulatory_affairs']}"}
+    letter = b"%PDF-1.4 ADR report form as sent"
+
+    def upload(data=letter, name="report.pdf"):
+        return api.client.post(f"/api/v1/notifications/{entry['id']}/copy", headers=headers,
+                               data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+    assert upload().status_code == 409  # nothing was sent yet
+    api.ok("regulatory_affairs", f"/notifications/{entry['id']}/sent",
+           {"sent_at": entry["created_at"], "method": "online", "reference": "ADR-2026-77"})
+    refused = upload(b"MZ\x90\x00 not a document", "report.pdf")
+    assert refused.status_code == 400 and "file" in refused.get_json()["error"]["fields"]
+    kept = upload()
+    assert kept.status_code == 201
+    assert kept.get_json()["copy"] == {"filename": "report.pdf", "media_type": "application/pdf", "size": len(letter),
+                                       "sha256": hashlib.sha256(letter).hexdigest()}
+    assert upload(b"%PDF-1.4 another", "other.pdf").status_code == 409  # the copy never changes
+    download = api.client.get(f"/api/v1/notifications/{entry['id']}/copy",
+                              headers={"Authorization": f"Bearer {api.tokens['auditor']}"})
+    assert download.status_code == 200 and download.data == letter
+    assert "attachment" in download.headers["Content-Disposition"]
