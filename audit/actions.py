@@ -467,6 +467,7 @@ FIELD_LABELS: dict[str, Msg] = {
     "compensation_ladder": Msg("Compensation approval ladder"),
     "compensation_authorities": Msg("Compensation approval authorities"),
     "max_amount_cny": Msg("Most approved (CNY)"),
+    "external_party": Msg("External party"),
     "copy_filename": Msg("Copy sent (file)"),
     "copy_media_type": Msg("Copy sent (type)"),
     "copy_size": Msg("Copy sent (size)"),

@@ -680,6 +680,9 @@ class CapaAction(Base):
     kind: Mapped[str] = mapped_column(sa.String(16))
     description: Mapped[str] = mapped_column(sa.Text)
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: external rectification (SOP 5.7): the distributor, carrier or other party that carries the action
+    #: out; the owner is then the internal contact who follows it up and records its evidence
+    external_party: Mapped[str | None] = mapped_column(sa.String(200))
     due_on: Mapped[date] = mapped_column(sa.Date)
     status: Mapped[str] = mapped_column(sa.String(16))
     evidence: Mapped[str | None] = mapped_column(sa.Text)

@@ -117,6 +117,9 @@ def _action(action: dict, keys: tuple) -> dict:
         content["owner"] = _take(content["owner"], PERSON)
     if "evidence_files" in content:
         content["evidence_files"] = _take(content["evidence_files"], [("id", "filename", "sha256", "size")])
+    if "owner" in content and action.get("external_party"):
+        # Added to version 1 only where given (external rectification), so earlier signatures stay as they were.
+        content["external_party"] = action["external_party"]
     return content
 
 

@@ -185,7 +185,8 @@ def add_action(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> di
         check_owner(owner.roles)
         capa.status = status_after_adding_action(_facts(capa)).value
         action = CapaAction(kind=kind.value, description=description, owner_id=owner.id, due_on=due_on,
-                            status=ActionStatus.open.value, created_at=uow.now())
+                            external_party=fields["external_party"], status=ActionStatus.open.value,
+                            created_at=uow.now())
         capa.actions.append(action)
         _touch(capa)
         uow.session.flush()
@@ -417,6 +418,7 @@ def capa_view(uow: UnitOfWork, capa: Capa, *, with_signatures: bool = True) -> d
         "closed_on": capa.closed_on.isoformat() if capa.closed_on else None,
         "actions": [{
             "id": a.id, "kind": a.kind, "description": a.description, "owner": people.get(a.owner_id),
+            "external_party": a.external_party,
             "due_on": a.due_on.isoformat(), "status": a.status, "evidence": a.evidence,
             "implemented_on": a.implemented_on.isoformat() if a.implemented_on else None,
             "evidence_files": [{"id": f.id, "filename": f.filename, "sha256": f.sha256, "size": f.size}

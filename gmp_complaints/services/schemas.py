@@ -538,6 +538,8 @@ class CapaActionPlan(Body):
     description = Text(10_000, required=True)
     owner = Text(64, required=True)
     due_on = Day(required=True)
+    #: external rectification: the party that carries the action out (the owner is the internal contact)
+    external_party = Text(200, collapse_spaces=True)
 
 
 class Implementation(Body):

@@ -102,7 +102,7 @@ def _fields(*names: str) -> dict:
 
 @bp.route("/<int:capa_id>/actions", methods=["POST"])
 def add_action(capa_id: int):
-    data = _fields("kind", "description", "owner", "due_on")
+    data = _fields("kind", "description", "owner", "due_on", "external_party")
     return _run(capa_id, "add_action", lambda: service.add_action(uow(), capa_id, data, actor=_actor()))
 
 

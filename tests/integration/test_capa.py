@@ -185,3 +185,29 @@ def test_overdue_actions_are_escalated_once_by_the_timer(api, app):
     for day, expected in (("2026-11-25", 0), ("2026-11-26", 1), ("2026-11-27", 0)):
         result = CliRunner(env={**env, "GMP_TODAY": day}).invoke(main, ["tick"])
         assert result.exit_code == 0 and f"overdue CAPA actions escalated: {expected};" in result.output, result.output
+
+
+@pytest.mark.req("WF-13")
+def test_external_rectification_is_carried_by_an_external_party_through_an_internal_contact(api):
+    cid = assessed(api)
+    capa_id = api.ok("qa_officer", "/capas", capa_body(cid), 201)["id"]
+    planned = api.ok("qa_officer", f"/capas/{capa_id}/actions", {
+        "kind": "corrective", "description": "承运商整改冷链运输（温度记录仪）", "owner": "zhang.wei",
+        "due_on": "2026-12-15", "external_party": "顺达物流 Shunda Logistics"}, 201)
+    [external] = planned["actions"]
+    assert external["external_party"] == "顺达物流 Shunda Logistics" and external["owner"]["username"] == "zhang.wei"
+    # The internal contact records the external party's evidence; the QA head approves it by signature.
+    act = external["id"]
+    upload = api.client.post(f"/api/v1/capas/{capa_id}/actions/{act}/evidence",
+                             data={"file": (io.BytesIO(b"%PDF-1.4 carrier corrective report"), "carrier.pdf")},
+                             headers={"Authorization": f"Bearer {api.tokens['investigator']}"})
+    assert upload.status_code == 201, upload.get_json()
+    api.ok("investigator", f"/capas/{capa_id}/actions/{act}/implementation",
+           {"implemented_on": TODAY, "evidence": "承运商提交整改报告及温度记录"})
+    approved = api.ok("qa_head", f"/capas/{capa_id}/actions/{act}/implementation-approval", api.signed("qa_head", {}))
+    assert approved["actions"][0]["status"] == "verified"
+    assert approved["actions"][0]["external_party"] == "顺达物流 Shunda Logistics"
+    sales_contact = api.post("qa_officer", f"/capas/{capa_id}/actions", {
+        "kind": "corrective", "description": "经销商整改", "owner": "wang.fang", "due_on": "2026-12-15",
+        "external_party": "国药控股"})
+    assert sales_contact.status_code == 400 and "owner" in sales_contact.get_json()["error"]["fields"]
