@@ -4,7 +4,7 @@ Audit and signature timestamps never come from here: they come from the database
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from gmp_complaints.config import Settings
@@ -14,3 +14,8 @@ def business_today(settings: Settings) -> date:
     if settings.today_override is not None:
         return settings.today_override
     return datetime.now(timezone.utc).astimezone(ZoneInfo(settings.site_timezone)).date()
+
+
+def end_of_day(day: date, settings: Settings) -> datetime:
+    """The last second of ``day`` in the site's time zone: when something due "on" a day is due."""
+    return datetime.combine(day, time(23, 59, 59), ZoneInfo(settings.site_timezone))

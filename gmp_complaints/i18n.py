@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
+from gmp_complaints.domain.adr import ADR_STATUS_LABELS, ELEMENT_LABELS, SERIOUSNESS_LABELS
 from gmp_complaints.domain.complaints import (
     ASSESSMENT_ACTION_LABELS,
     CHANNEL_LABELS,
@@ -42,3 +43,10 @@ def complaint_labels() -> dict:
             "checklist": {k.value: translate(v) for k, v in CHECKLIST_LABELS.items()},
             "outcome": {k.value: translate(v) for k, v in OUTCOME_LABELS.items()},
             "quarantine": {k.value: translate(v) for k, v in QUARANTINE_LABELS.items()}}
+
+
+def adr_labels() -> dict:
+    """The ADR hand-off's codes in the page language (the complaint page and the hand-off packet)."""
+    return {"status": {k.value: translate(v) for k, v in ADR_STATUS_LABELS.items()},
+            "seriousness": {k.value: translate(v) for k, v in SERIOUSNESS_LABELS.items()},
+            "element": {k: translate(v) for k, v in ELEMENT_LABELS.items()}}

@@ -35,7 +35,7 @@ from gmp_complaints.domain.recall import (
 )
 from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
 from gmp_complaints.domain.roles import Role
-from gmp_complaints.i18n import complaint_labels, signature_labels, translate
+from gmp_complaints.i18n import adr_labels, complaint_labels, signature_labels, translate
 from gmp_complaints.services import documents as service
 from gmp_complaints.services import recalls
 from gmp_complaints.services.attachments import read_stored
@@ -226,14 +226,9 @@ def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, local
 
 def adr_packet_pdf(packet: dict, locale: str) -> bytes:
     """The hand-off packet PV receives (``pharmacovigilance.packet``), in zh-CN or English."""
-    from gmp_complaints.domain.adr import ADR_STATUS_LABELS, ELEMENT_LABELS, SERIOUSNESS_LABELS
-
     context = {"p": packet, "printed_at": datetime.fromisoformat(packet["generated_at"]),
                "site_timezone": packet["site_timezone"], "record_number": packet["complaint"]["number"] or packet["complaint"]["intake_ref"],
                "record_version": packet["case"]["sequence"]}
     with force_locale(locale):
-        full = {**common_context(context, "adr_packet", locale), "adr_labels": {
-            "status": {k.value: translate(v) for k, v in ADR_STATUS_LABELS.items()},
-            "seriousness": {k.value: translate(v) for k, v in SERIOUSNESS_LABELS.items()},
-            "element": {k: translate(v) for k, v in ELEMENT_LABELS.items()}}}
+        full = {**common_context(context, "adr_packet", locale), "adr_labels": adr_labels()}
     return render_pdf("adr_packet.html", full, locale=locale).pdf

@@ -8,12 +8,11 @@ commits once."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import sqlalchemy as sa
 
-from gmp_complaints.clock import business_today
+from gmp_complaints.clock import business_today, end_of_day
 from gmp_complaints.domain.complaints import (
     ComplaintClass,
     Status,
@@ -160,7 +159,7 @@ def _owe_field_alert(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> No
     """21 CFR 314.81(b)(1) (HO-04): the field alert is due 3 working days of the US federal calendar after
     the company received the information, at the end of that day."""
     due_on = field_alert_due_on(complaint.received_on, load_calendar(uow.session, US_CALENDAR))
-    due_at = datetime.combine(due_on, time(23, 59, 59), ZoneInfo(uow.settings.site_timezone))
+    due_at = end_of_day(due_on, uow.settings)
     add_notification(uow, kind="field_alert", subject=complaint, due_at=due_at, actor_id=actor_id,
                      authority=FDA_FIELD_ALERT_AUTHORITY)
 
@@ -232,7 +231,7 @@ def _report_quality_problem(uow: UnitOfWork, complaint: Complaint, actor_id: int
         return
     rules = load_deadline_rules(uow.session)
     due_on = rules.calendar.add_working_days(complaint.assessed_on, rules.config.quality_report_after_assessment)
-    due_at = datetime.combine(due_on, time(23, 59, 59), ZoneInfo(uow.settings.site_timezone))
+    due_at = end_of_day(due_on, uow.settings)
     add_notification(uow, kind="quality_report", subject=complaint, due_at=due_at, actor_id=actor_id)
 
 

@@ -8,12 +8,11 @@ officer's submission records them as sent. A complaint does not close while a ha
 """
 from __future__ import annotations
 
-from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from gmp_complaints.clock import business_today
+from gmp_complaints.clock import business_today, end_of_day
 from gmp_complaints.domain.adr import ROLES_HANDING_OFF, ROLES_SEEING_CASE, check_day0, reporting_clocks
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
@@ -58,11 +57,10 @@ def hand_off(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         uow.record(DomainEvent("adr_case.handed_off", "adr_case", str(case.id), {
             "complaint_id": [None, complaint.id], "elements_recorded": [None, sorted(
                 name for name in CASE_TEXTS if fields[name])]}, actor_id=actor.id))
-        tz = ZoneInfo(uow.settings.site_timezone)
         for clock in clocks:
             row = Notification(kind="adr_report", authority=clock.authority, subject_type="complaint",
                                subject_id=complaint.id, subject_number=complaint.number or complaint.intake_ref,
-                               due_at=datetime.combine(clock.due_on, time(23, 59, 59), tz), adr_case_id=case.id,
+                               due_at=end_of_day(clock.due_on, uow.settings), adr_case_id=case.id,
                                created_at=uow.now())
             session.add(row)
             session.flush()

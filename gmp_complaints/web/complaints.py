@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints.audit_text import action_label, readable_changes, record_label
-from gmp_complaints.domain.adr import ADR_STATUS_LABELS, ELEMENT_LABELS, SERIOUSNESS_LABELS
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.compensation import LEVEL_LABELS
 from gmp_complaints.domain.compensation import STATUS_LABELS as COMPENSATION_STATUS_LABELS
@@ -28,7 +27,7 @@ from gmp_complaints.domain.recall import NOTIFICATION_KIND_LABELS
 from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
 from gmp_complaints.domain.returns import STATUS_LABELS as RETURN_STATUS_LABELS
 from gmp_complaints.domain.roles import Actor
-from gmp_complaints.i18n import complaint_labels, signature_labels, translate
+from gmp_complaints.i18n import adr_labels, complaint_labels, signature_labels, translate
 from gmp_complaints.services import approvals, complaint_steps, pharmacovigilance
 from gmp_complaints.services import compensation as compensations
 from gmp_complaints.services import complaint_intake as intake
@@ -165,13 +164,6 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
                            errors=errors or {}, open_step=open_step, form=request.form if errors else {},
                            labels=complaint_labels(), classes=list(ComplaintClass), criteria=in_force["criteria"],
                            criterion_text=texts, text_key=_text_key(), extensible=list(EXTENSIBLE))
-
-
-def adr_labels() -> dict:
-    """The hand-off's codes in the page language."""
-    return {"status": {k.value: translate(v) for k, v in ADR_STATUS_LABELS.items()},
-            "seriousness": {k.value: translate(v) for k, v in SERIOUSNESS_LABELS.items()},
-            "element": {k: translate(v) for k, v in ELEMENT_LABELS.items()}}
 
 
 def _text_key() -> str:

@@ -67,8 +67,9 @@ def test_the_database_refuses_to_delete_or_rename_a_user(app, make_user):
 
 @pytest.mark.req("VAL-04")
 def test_the_recall_migrations_upgrade_a_database_that_holds_records(app, make_user, uow_factory):
-    """0013-0016 on a database with users, roles and distribution records made before them: the roles check is
-    widened (SQLite rebuilds user_roles) and the distribution rows keep their data and get the new columns."""
+    """0013-0024 on a database with users, roles, products and distribution records made before them: the roles
+    check is widened twice (SQLite rebuilds user_roles), the rows keep their data and get the new columns, and the
+    register keeps its triggers."""
     from gmp_complaints.services import master_data
 
     url = app.config["GMP_SETTINGS"].database_url
@@ -91,7 +92,18 @@ def test_the_recall_migrations_upgrade_a_database_that_holds_records(app, make_u
         assert connection.execute(sa.text("SELECT role FROM user_roles")).all() == [("qa_officer",)]
         assert connection.execute(sa.text("SELECT consignee, quantity, is_export, email FROM distributions")).all() == [
             ("药房", 5, False, None)]
+        # 0018: a product made before markets existed is marketed in the home market, with no other MAH.
+        assert connection.execute(sa.text("SELECT markets, marketing_authorisation_holder FROM products")).all() == [
+            ("CN", None)]
+        # 0019 and 0023 added columns to the register without copying it: its no-delete trigger is still there.
+        if connection.dialect.name == "sqlite":
+            trigger = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = 'notifications_no_delete'"
+        else:
+            trigger = "SELECT tgname FROM pg_trigger WHERE tgname = 'notifications_no_delete'"
+        assert connection.execute(sa.text(trigger)).all() == [("notifications_no_delete",)]
     engine.dispose()
-    make_user("zhou.min", "recall_coordinator")  # the widened check takes the new role
+    make_user("zhou.min", "recall_coordinator")  # the widened check takes the new roles
+    make_user("sun.li", "pv_officer")
     with app.extensions["gmp_engine"].connect() as connection:
-        assert ("recall_coordinator",) in connection.execute(sa.text("SELECT role FROM user_roles")).all()
+        roles = connection.execute(sa.text("SELECT role FROM user_roles")).all()
+        assert ("recall_coordinator",) in roles and ("pv_officer",) in roles

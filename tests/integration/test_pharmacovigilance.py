@@ -37,6 +37,12 @@ def classified_in_the_us(api, klass):
     return cid
 
 
+def business_events(app):
+    """The trail without security events (a refused act may leave only those)."""
+    return rows(app, "SELECT log_index, action FROM audit_events WHERE action NOT LIKE 'user.%' "
+                     "AND action NOT LIKE 'signature.refused' ORDER BY log_index")
+
+
 def adr_reports(api, subject):
     return [(n["authority"], n["due_at"][:10], n["status"]) for n in
             api.get("regulatory_affairs", "/notifications").get_json()["notifications"]
@@ -134,13 +140,18 @@ def test_pv_accepts_and_submits_and_only_then_the_complaint_may_close(app, pv_ap
                                                                 "text": "满意"})
     assert api.post("qa_officer", f"/complaints/{cid}/adr/1/acceptance", {}).status_code == 403  # PV only
     before = api.get("qa_head", f"/complaints/{cid}").get_json()
+    events_before = business_events(app)
     closure = api.post("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {"comment": "关闭"}))
     assert closure.status_code == 409
     assert "pharmacovigilance" in closure.get_json()["error"]["message"]
-    assert api.get("qa_head", f"/complaints/{cid}").get_json()["version"] == before["version"]
+    assert api.get("qa_head", f"/complaints/{cid}").get_json() == before
+    assert business_events(app) == events_before
     accepted = api.ok("pv_officer", f"/complaints/{cid}/adr/1/acceptance", {})["adr"]
     assert accepted["status"] == "accepted" and accepted["cases"][0]["accepted_by"]["username"] == "sun.li"
+    case_before, events_before = rows(app, "SELECT accepted_at, version FROM adr_cases"), business_events(app)
     assert api.post("pv_officer", f"/complaints/{cid}/adr/1/acceptance", {}).status_code == 409
+    assert rows(app, "SELECT accepted_at, version FROM adr_cases") == case_before
+    assert business_events(app) == events_before
     future = api.post("pv_officer", f"/complaints/{cid}/adr/1/submission",
                       {"case_number": "CN-2026-0042", "submitted_at": "2099-01-01T10:00:00+08:00"})
     assert future.status_code == 400 and "submitted_at" in future.get_json()["error"]["fields"]
