@@ -11,6 +11,8 @@ import os
 import shutil
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -91,6 +93,14 @@ class SqliteTemplate:
 
 
 class PostgresTemplate:
+    """Copies of the migrated template, made ahead of use by one background thread.
+
+    ``CREATE DATABASE ... TEMPLATE`` costs about 0.4 s of server time; the thread keeps a few copies
+    ready (and drops used ones) while the tests run, so a test waits for none of it.
+    """
+
+    SPARE = 3
+
     def __init__(self, key_path: Path):
         self.admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         self.prefix = f"gmp_test_{uuid.uuid4().hex[:8]}"
@@ -100,6 +110,8 @@ class PostgresTemplate:
         # No session may be connected to a template while it is copied, autovacuum included.
         self._execute(f'ALTER DATABASE "{self.template}" WITH ALLOW_CONNECTIONS false')
         self.counter = itertools.count()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-template")
+        self._ready: deque[Future] = deque(self._worker.submit(self._create) for _ in range(self.SPARE))
 
     def _url(self, name: str) -> str:
         return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
@@ -108,7 +120,7 @@ class PostgresTemplate:
         with self.admin.connect() as connection:
             connection.execute(sa.text(statement))
 
-    def new_database(self) -> str:
+    def _create(self) -> str:
         name = f"{self.prefix}_{next(self.counter)}"
         for attempt in range(20):
             try:
@@ -120,11 +132,19 @@ class PostgresTemplate:
                 time.sleep(0.1)
         return self._url(name)
 
+    def new_database(self) -> str:
+        url = self._ready.popleft().result()
+        self._ready.append(self._worker.submit(self._create))
+        return url
+
     def drop(self, url: str) -> None:
         name = sa.engine.make_url(url).database
-        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._worker.submit(self._execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def close(self) -> None:
+        while self._ready:
+            self.drop(self._ready.popleft().result())
+        self._worker.shutdown(wait=True)
         self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
         self.admin.dispose()
 
