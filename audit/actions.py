@@ -142,6 +142,12 @@ ACTIONS: dict[str, ActionSpec] = {
     "notification.sent": ActionSpec(ActionKind.create, Msg("Regulator notification sent")),
     "notification.copy_kept": ActionSpec(ActionKind.create, Msg("Copy of what was sent kept")),
     "notification.register_exported": ActionSpec(ActionKind.export, Msg("Regulator-notification register exported")),
+    "notification.reminded": ActionSpec(
+        ActionKind.system, Msg("Field alert reminder to regulatory affairs and the head of quality")),
+    "adr_investigation_request.requested": ActionSpec(
+        ActionKind.create, Msg("Pharmacovigilance asked for a batch-quality investigation")),
+    "adr_investigation_request.answered": ActionSpec(
+        ActionKind.create, Msg("Batch-quality investigation answered to pharmacovigilance")),
     "notification.escalated": ActionSpec(
         ActionKind.system, Msg("Overdue regulator notification escalated to the head of quality and the QP")),
     "complaint.archived": ActionSpec(ActionKind.export, Msg("Archive package generated")),
@@ -191,6 +197,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "recall_effectiveness_contact": Msg("Recall effectiveness contact"),
     "recall_notice": Msg("Recall notice"),
     "adr_case": Msg("ADR hand-off"),
+    "adr_investigation_request": Msg("PV investigation request"),
     "follow_up_call": Msg("Follow-up call"),
     "compensation": Msg("Compensation"),
 }
@@ -476,6 +483,17 @@ FIELD_LABELS: dict[str, Msg] = {
     "copy_added_by_id": Msg("Copy kept by"),
     "granted_at": Msg("Granted at"),
     "granted_by_id": Msg("Granted by"),
+    "follows_id": Msg("Follows report"),
+    "final_report": Msg("Final report"),
+    "recipient": Msg("Recipient"),
+    "reminders_sent": Msg("Reminders sent"),
+    "working_day": Msg("Working day"),
+    "adr_serious": Msg("Serious reaction"),
+    "adr_unexpected": Msg("Unexpected reaction"),
+    "group_event": Msg("Group adverse event"),
+    "question": Msg("Question"),
+    "answer": Msg("Answer"),
+    "answered_at": Msg("Answered at"),
 }
 
 

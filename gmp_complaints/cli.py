@@ -155,7 +155,7 @@ def tick():
     Idempotent; safe when two run at once."""
     from audit.service import seal
     from gmp_complaints.services.capa import escalate_overdue_actions
-    from gmp_complaints.services.notifications import escalate_overdue_notifications
+    from gmp_complaints.services.notifications import escalate_overdue_notifications, remind_field_alerts
     from gmp_complaints.services.timers import deliver_outbox
     from gmp_complaints.services.timers import tick as complaint_tick
 
@@ -163,11 +163,13 @@ def tick():
     with _database(settings) as new_uow:
         done = complaint_tick(new_uow())
         escalated_actions = escalate_overdue_actions(new_uow())
+        far_reminders = remind_field_alerts(new_uow())
         escalated_notifications = escalate_overdue_notifications(new_uow())
         mail = deliver_outbox(new_uow())
         size = seal(new_uow())
     click.echo(f"Reminders sent: {done['reminders']}; moved to closure pending: {done['closure_pending']}; "
                f"escalated: {done['escalations']}; overdue CAPA actions escalated: {escalated_actions}; "
+               f"field alert reminders: {far_reminders}; "
                f"overdue regulator notifications escalated: {escalated_notifications}.")
     click.echo(f"E-mails queued: {done['emails_queued']}; sent: {mail['sent']}; failed (kept for retry): "
                f"{mail['failed']}.")

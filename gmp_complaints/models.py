@@ -242,6 +242,9 @@ class Complaint(Base):
     adr_suspected: Mapped[bool | None] = mapped_column(sa.Boolean)
     #: the US field-alert screening (21 CFR 314.81(b)(1)), asked at classification for a US-marketed product
     field_alert_screen: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: US products (WF-03): a suspected reaction triaged as serious or not, unexpected or not
+    adr_serious: Mapped[bool | None] = mapped_column(sa.Boolean)
+    adr_unexpected: Mapped[bool | None] = mapped_column(sa.Boolean)
     classified_on: Mapped[date | None] = mapped_column(sa.Date)
     criteria_version: Mapped[str | None] = mapped_column(sa.String(16))
     # investigation (SOP 5.4)
@@ -891,6 +894,14 @@ class Notification(Base):
     copy_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     copy_added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     copy_added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: a follow-up field alert report follows the report sent before it (HO-04)
+    follows_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notifications.id"))
+    #: a field alert report sent as the final FAR
+    final_report: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: who received it: the FDA office, the provincial administration's unit, a named person
+    recipient: Mapped[str | None] = mapped_column(sa.String(200))
+    #: reminders ``gmp tick`` sent for the initial field alert (working days 1 and 2)
+    reminders_sent: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
 
 # --- pharmacovigilance hand-off (SOP 5.6.2, DESIGN §4) ------------------------------------------------
@@ -931,6 +942,33 @@ class AdrCase(Base):
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: flagged as part of a group adverse event (药品群体不良事件): reported at once
+    group_event: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+
+
+@audited("adr_investigation_request")
+class AdrInvestigationRequest(Base):
+    """PV asks for a batch-quality investigation from within the hand-off (HO-03); QA answers from the
+    complaint's investigation, and the answer is fed back to PV with the case."""
+
+    __tablename__ = "adr_investigation_requests"
+    __table_args__ = (
+        sa.UniqueConstraint("adr_case_id", "sequence", name="uq_adr_investigation_requests_case_sequence"),
+        sa.CheckConstraint("(answered_at IS NULL) = (answer IS NULL)", name="answered_with_text"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    adr_case_id: Mapped[int] = mapped_column(sa.ForeignKey("adr_cases.id"), index=True)
+    sequence: Mapped[int] = mapped_column(sa.Integer)
+    question: Mapped[str] = mapped_column(sa.Text)
+    #: the batches PV asks about, space-separated (None: the complaint's batches)
+    batch_nos: Mapped[str | None] = mapped_column(sa.String(500))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    answer: Mapped[str | None] = mapped_column(sa.Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
 
 
 # --- compensation (SOP 5.5.1, DESIGN §4) --------------------------------------------------------------

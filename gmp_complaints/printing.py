@@ -23,6 +23,7 @@ from gmp_complaints.documents import print_time_text, render_audit_trail, render
 from gmp_complaints.domain.capa import ACTION_KIND_LABELS, ACTION_STATUS_LABELS, EFFECTIVENESS_LABELS
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.errors import ConflictError, Msg
+from gmp_complaints.domain.field_alert import FAR_STAGE_LABELS
 from gmp_complaints.domain.recall import (
     BATCH_DECISION_LABELS,
     CONTACT_RESULT_LABELS,
@@ -173,6 +174,7 @@ def recall_labels() -> dict:
             "depth": {k.value: translate(v) for k, v in DEPTH_LABELS.items()},
             "origin": {k.value: translate(v) for k, v in ORIGIN_LABELS.items()},
             "kind": {k: translate(v) for k, v in NOTIFICATION_KIND_LABELS.items()},
+            "far_stage": {k.value: translate(v) for k, v in FAR_STAGE_LABELS.items()},
             "decision": {k.value: translate(v) for k, v in BATCH_DECISION_LABELS.items()},
             "contact": {k.value: translate(v) for k, v in CONTACT_RESULT_LABELS.items()},
             "effectiveness": {k.value: translate(v) for k, v in EFFECTIVENESS_LEVEL_LABELS.items()}}

@@ -61,6 +61,9 @@ def _classification(view: dict) -> dict:
     content = project(view, CLASSIFICATION)
     if view.get("field_alert") is not None:
         content["field_alert"] = view["field_alert"]
+    triage = view.get("classification") or {}
+    if triage.get("adr_serious") is not None:  # US products with a suspected reaction (WF-03)
+        content["adr_triage"] = {"serious": triage["adr_serious"], "unexpected": triage["adr_unexpected"]}
     return content
 
 

@@ -107,6 +107,12 @@ COMPLAINT_OPERATIONS = (
      200, (401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission", "The PV officer records the "
      "safety-database case and its submission", 200, (400, 401, 403, 404, 409)),
+    ("get", "/api/v1/complaints/{complaint_id}/adr/{sequence}/e2b.xml", "The minimum case as an ICH E2B(R3) ICSR "
+     "message (HL7 v3 XML) for import into the safety database", 200, (401, 403, 404)),
+    ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests", "PV asks for a "
+     "batch-quality investigation {question, batch_nos}", 201, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests/{number}/answer", "QA answers "
+     "PV's investigation request {answer}; once", 200, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/follow-up-calls", "Record the follow-up call (回访) after "
      "closure {called_on, result, note}; the closed complaint does not change", 201, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/notifications/{notification_id}/copy", "Keep the copy of what was sent with a register entry "
@@ -259,6 +265,8 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/adr": "AdrHandOff",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements": "AdrElements",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission": "AdrSubmission",
+    "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests": "AdrInvestigationRequestBody",
+    "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests/{number}/answer": "AdrInvestigationAnswer",
     "/api/v1/complaints/{complaint_id}/signatures": "Signing",
     "/api/v1/complaints/{complaint_id}/closure": "Closure",
     "/api/v1/complaints/{complaint_id}/retention": "Retention",

@@ -4,10 +4,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Response, g, jsonify
+from flask import Response, current_app, g, jsonify
 
 from gmp_complaints.api import _body, api_v1
 from gmp_complaints.domain.roles import Actor
+from gmp_complaints.e2b import icsr_xml
 from gmp_complaints.printing import adr_packet_pdf
 from gmp_complaints.services import pharmacovigilance
 from gmp_complaints.web import uow
@@ -57,3 +58,28 @@ def complaint_adr_packet_pdf(complaint_id: int, sequence: int):
     pharmacovigilance.record_packet_export(uow(), complaint_id, sequence, document="pdf",
                                            sha256=hashlib.sha256(data).hexdigest(), actor_id=g.principal.id)
     return pdf_response(data, f"adr-{complaint_id}-{sequence}.pdf")
+
+
+@api_v1.route("/complaints/<int:complaint_id>/adr/<int:sequence>/e2b.xml")
+def complaint_adr_e2b(complaint_id: int, sequence: int):
+    """The minimum case as an ICH E2B(R3) ICSR message, for import into the safety database."""
+    data = icsr_xml(pharmacovigilance.packet(uow(), complaint_id, sequence, roles=g.principal.roles),
+                    sender=current_app.config["GMP_SETTINGS"].site_id)
+    pharmacovigilance.record_packet_export(uow(), complaint_id, sequence, document="e2b_r3_xml",
+                                           sha256=hashlib.sha256(data).hexdigest(), actor_id=g.principal.id)
+    return Response(data, mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="adr-{complaint_id}-{sequence}-e2b.xml"'})
+
+
+@api_v1.route("/complaints/<int:complaint_id>/adr/<int:sequence>/investigation-requests", methods=["POST"])
+def complaint_adr_investigation_request(complaint_id: int, sequence: int):
+    """``{question, batch_nos}`` → 201 with the complaint: PV asks for a batch-quality investigation."""
+    return jsonify(pharmacovigilance.request_investigation(uow(), complaint_id, sequence, _body(),
+                                                           actor=_actor())), 201
+
+
+@api_v1.route("/complaints/<int:complaint_id>/adr/<int:sequence>/investigation-requests/<int:number>/answer",
+              methods=["POST"])
+def complaint_adr_investigation_answer(complaint_id: int, sequence: int, number: int):
+    return jsonify(pharmacovigilance.answer_investigation_request(uow(), complaint_id, sequence, number, _body(),
+                                                                  actor=_actor()))

@@ -66,6 +66,8 @@ ADR_STATUS_LABELS = {
 ROLES_SEEING_CASE = frozenset({Role.pv_officer, Role.intake, Role.qa_officer, Role.qa_head})
 #: who hands a suspected reaction to PV: whoever registers or classifies the complaint, and PV itself
 ROLES_HANDING_OFF = frozenset({Role.intake, Role.qa_officer, Role.qa_head, Role.pv_officer})
+#: who answers PV's request for a batch-quality investigation (HO-03): the complaint's investigation side
+ROLES_ANSWERING_PV = frozenset({Role.qa_officer, Role.qa_head, Role.investigator})
 
 #: the four minimum elements of a valid case report (ICH E2D), in the order they are asked for
 MINIMUM_ELEMENTS = ("reporter", "patient", "suspect_product", "reaction")
@@ -137,3 +139,41 @@ def reporting_clocks(*, day0: date, seriousness: Seriousness, unexpected: bool,
         clocks.append(ReportingClock("US", US_AUTHORITY, day0 + timedelta(days=15),
                                      Msg("US: serious and unexpected within 15 calendar days")))
     return clocks
+
+
+def check_us_adr_triage(markets: tuple[str, ...], *, adr_suspected: bool | None, serious: bool | None,
+                        unexpected: bool | None) -> tuple[bool | None, bool | None]:
+    """WF-03: for a product marketed in the US, a suspected reaction is also triaged as serious or not
+    and expected or not (21 CFR 211.198(a): serious and unexpected events are reportable under 314.80).
+    Elsewhere, or with no reaction suspected, the answers are not kept."""
+    if "US" not in markets or adr_suspected is not True:
+        return None, None
+    errors = {}
+    if serious is None:
+        errors["adr_serious"] = [Msg("The product is marketed in the US: say whether the reaction is serious.")]
+    if unexpected is None:
+        errors["adr_unexpected"] = [Msg("The product is marketed in the US: say whether the reaction is "
+                                        "unexpected (not in the labelling).")]
+    if errors:
+        raise ValidationError(Msg("ADR triage incomplete."), errors)
+    return serious, unexpected
+
+
+#: a cluster of reactions to one product (药品群体不良事件) is looked for within this many days of day 0
+CLUSTER_WINDOW_DAYS = 30
+#: whom a group adverse event is reported to at once (药品不良反应报告和监测管理办法 Art. 27)
+GROUP_EVENT_AUTHORITIES = ("所在地药品监督管理部门 (local medical products administration)",
+                           "所在地卫生健康主管部门 (local health authority)",
+                           "药品不良反应监测机构 (ADR monitoring centre)")
+
+
+def in_cluster_window(day0: date, other_day0: date) -> bool:
+    """Another reaction to the same product near enough in time to suggest a group event."""
+    return abs((other_day0 - day0).days) <= CLUSTER_WINDOW_DAYS
+
+
+def group_event_clocks(day0: date) -> list[ReportingClock]:
+    """A group adverse event is reported at once (by phone or fax, then the form) to the local medical
+    products administration, the health authority and the ADR monitoring centre (HO-01)."""
+    return [ReportingClock("CN", authority, day0, Msg("China: a group adverse event is reported at once"))
+            for authority in GROUP_EVENT_AUTHORITIES]

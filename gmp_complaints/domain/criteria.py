@@ -16,6 +16,7 @@ from gmp_complaints.domain.complaints import (
     TimeLimits,
 )
 from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.field_alert import FOLLOW_UP_WORKING_DAYS
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def check_new_criteria(criteria: list[Criterion]) -> None:
 REMINDER_KEY = "reminder_after_reply"
 CLOSURE_KEY = "closure_after_reminder"
 QUALITY_REPORT_KEY = "quality_report_after_assessment"
+#: working days of the US federal calendar from one field alert report to the next follow-up (HO-04)
+FIELD_ALERT_FOLLOW_UP_KEY = "field_alert_follow_up"
 LIMIT_FIELDS = ("initial_feedback", "classification", "investigation_report", "formal_reply")
 
 
@@ -97,6 +100,7 @@ def default_time_limit_rows() -> dict[str, int]:
     rows[REMINDER_KEY] = REMINDER_AFTER_REPLY_WORKING_DAYS
     rows[CLOSURE_KEY] = CLOSURE_AFTER_REMINDER_WORKING_DAYS
     rows[QUALITY_REPORT_KEY] = QUALITY_REPORT_WORKING_DAYS
+    rows[FIELD_ALERT_FOLLOW_UP_KEY] = FOLLOW_UP_WORKING_DAYS
     return rows
 
 
@@ -107,13 +111,16 @@ class TimerConfiguration:
     closure_after_reminder: int
     #: working days from the assessment to the report of a major quality problem to the regulator
     quality_report_after_assessment: int = QUALITY_REPORT_WORKING_DAYS
+    #: US working days from a field alert report sent to the next follow-up report due
+    field_alert_follow_up: int = FOLLOW_UP_WORKING_DAYS
 
 
 def timer_configuration(rows: dict[str, int]) -> TimerConfiguration:
     """The configuration in force; a key missing from the table keeps its default."""
     values = {**default_time_limit_rows(), **rows}
     per_class = {k: TimeLimits(*(values[f"{k.value}.{name}"] for name in LIMIT_FIELDS)) for k in ComplaintClass}
-    return TimerConfiguration(per_class, values[REMINDER_KEY], values[CLOSURE_KEY], values[QUALITY_REPORT_KEY])
+    return TimerConfiguration(per_class, values[REMINDER_KEY], values[CLOSURE_KEY], values[QUALITY_REPORT_KEY],
+                              values[FIELD_ALERT_FOLLOW_UP_KEY])
 
 
 def check_time_limit_change(key: str, working_days) -> int:

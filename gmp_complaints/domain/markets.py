@@ -80,27 +80,3 @@ def expired_without_recall(*, reasonable: bool | None, actions: Iterable[str], b
     expiries = list(batch_expiry_dates)
     return (reasonable is True and "recall" not in set(actions) and bool(expiries)
             and all(expiry is not None and expiry < on for expiry in expiries))
-
-
-#: where a field alert goes (Form FDA 3331a, to the FDA district office)
-FDA_FIELD_ALERT_AUTHORITY = "FDA district office (Form FDA 3331a)"
-FIELD_ALERT_WORKING_DAYS = 3
-
-
-def check_field_alert_screen(markets: Iterable[str], answer: bool | None) -> bool | None:
-    """For a product marketed in the US the classification answers the field-alert screening question
-    (21 CFR 314.81(b)(1), WF-04): labelling mistaken for or applied to another article; contamination,
-    significant chemical or physical change, deterioration, or a distributed batch failing its
-    specification. Elsewhere the question is not asked and the answer is not kept."""
-    if "US" not in set(markets):
-        return None
-    if answer is None:
-        raise ValidationError(Msg("Field-alert screening missing."), {"field_alert": [Msg(
-            "The product is marketed in the US: answer the field-alert screening question (labelling mix-up, "
-            "contamination, deterioration or a failed specification of a distributed batch?).")]})
-    return answer
-
-
-def field_alert_due_on(received_on: date, us_calendar) -> date:
-    """Three working days of the US federal calendar after receipt (HO-04)."""
-    return us_calendar.add_working_days(received_on, FIELD_ALERT_WORKING_DAYS)

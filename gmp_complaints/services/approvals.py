@@ -16,7 +16,7 @@ from gmp_complaints.domain.returns import ReturnStatus
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs, schemas
-from gmp_complaints.services.adr_records import has_cases, unaccepted_cases
+from gmp_complaints.services.adr_records import has_cases, unaccepted_cases, unanswered_requests
 from gmp_complaints.services.complaint_records import (
     answered,
     complaint_records,
@@ -30,6 +30,7 @@ from gmp_complaints.services.complaint_repository import (
     load_complaint,
     load_deadline_rules,
 )
+from gmp_complaints.services.notifications import open_field_alerts
 from gmp_complaints.services.recalls import recalls_of_complaint
 from gmp_complaints.services.returns import returns_of_complaint
 from gmp_complaints.uow import UnitOfWork
@@ -238,6 +239,11 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
     if (complaint.adr_suspected or complaint.adr_confirmed) and not has_cases(uow.session, complaint.id):
         blockers.append(Msg("An adverse reaction is suspected or confirmed, and nothing is handed to "
                             "pharmacovigilance."))
+    if unanswered_requests(uow.session, complaint.id):
+        blockers.append(Msg("Pharmacovigilance's request for a batch-quality investigation is not yet answered."))
+    if open_field_alerts(uow.session, complaint.id):
+        blockers.append(Msg("The field alert reports are not complete: the final field alert report is not "
+                            "recorded as sent."))
     if not signed_roles(uow, complaint, view, SigningStep.audit_trail_review):
         blockers.append(Msg("The head of quality's signed review of the audit trail is missing."))
     if _path(complaint) is ClosurePath.no_response:

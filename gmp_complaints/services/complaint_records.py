@@ -188,9 +188,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                             "note": complaint.acknowledgement_note} if complaint.acknowledged_on else None,
         "validity": {"information_complete": complaint.information_complete, "substantiated": complaint.substantiated,
                      "reason": complaint.validity_reason} if complaint.validity_on else None,
-        "classification": {"complaint_class": complaint.original_class, "rationale": complaint.class_rationale,
-                           "adr_suspected": complaint.adr_suspected, "criteria_version": complaint.criteria_version,
-                           "classified_on": complaint.classified_on.isoformat()} if complaint.classified_on else None,
+        "classification": _classification_view(complaint) if complaint.classified_on else None,
         "field_alert": complaint.field_alert_screen,
         "investigation": {"root_cause": complaint.root_cause, "impact": complaint.impact,
                           "other_batches_affected": complaint.other_batches_affected,
@@ -235,6 +233,16 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
             session, complaint, cipher, roles, ZoneInfo(uow.settings.site_timezone)),
         "signatures": [],
     }
+
+
+def _classification_view(complaint: Complaint) -> dict:
+    view = {"complaint_class": complaint.original_class, "rationale": complaint.class_rationale,
+            "adr_suspected": complaint.adr_suspected, "criteria_version": complaint.criteria_version,
+            "classified_on": complaint.classified_on.isoformat()}
+    # Only where asked (US products, WF-03): signed classifications of other products keep their hash.
+    if complaint.adr_serious is not None:
+        view["adr_serious"], view["adr_unexpected"] = complaint.adr_serious, complaint.adr_unexpected
+    return view
 
 
 def _complaint_link(session, complaint_id: int | None) -> dict | None:

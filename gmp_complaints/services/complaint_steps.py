@@ -13,6 +13,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today, end_of_day
+from gmp_complaints.domain.adr import check_us_adr_triage
 from gmp_complaints.domain.complaints import (
     ComplaintClass,
     Status,
@@ -24,14 +25,9 @@ from gmp_complaints.domain.complaints import (
 from gmp_complaints.domain.criteria import check_criteria
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.field_alert import FDA_FIELD_ALERT_AUTHORITY, check_field_alert_screen, field_alert_due_on
 from gmp_complaints.domain.investigation import check_checklist, merged_checklist
-from gmp_complaints.domain.markets import (
-    FDA_FIELD_ALERT_AUTHORITY,
-    check_field_alert_screen,
-    expired_without_recall,
-    field_alert_due_on,
-    split_markets,
-)
+from gmp_complaints.domain.markets import expired_without_recall, split_markets
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Attachment,
@@ -139,7 +135,11 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint = load_complaint(uow, complaint_id)
         version, available = criteria_in_force(uow.session, business_today(uow.settings))
         criteria = check_criteria(complaint_class, selected, available)
-        field_alert = check_field_alert_screen(split_markets(complaint.product.markets), fields["field_alert"])
+        markets = split_markets(complaint.product.markets)
+        field_alert = check_field_alert_screen(markets, fields["field_alert"])
+        adr_serious, adr_unexpected = check_us_adr_triage(markets, adr_suspected=adr_suspected,
+                                                          serious=fields["adr_serious"],
+                                                          unexpected=fields["adr_unexpected"])
         move(uow, complaint, Step.classify, actor.id)
         received_year = complaint.received_on.year  # received_on is already the site-local date
         prepare_view(uow, complaint, actor.id)  # before the counter lock: the answer is built after the commit
@@ -150,6 +150,7 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint.classified_on = business_today(uow.settings)
         complaint.criteria_version, complaint.class_criteria = version, " ".join(criteria) or None
         complaint.field_alert_screen = field_alert
+        complaint.adr_serious, complaint.adr_unexpected = adr_serious, adr_unexpected
         if field_alert:
             _owe_field_alert(uow, complaint, actor.id)
         return answered_after_numbering(uow, complaint, actor.roles)

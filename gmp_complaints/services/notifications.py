@@ -11,13 +11,17 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from gmp_complaints.clock import business_today, end_of_day
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.field_alert import REMINDER_WORKING_DAYS, check_report_sent, reminder_due
 from gmp_complaints.domain.recall import RecallLevel, RecallStatus, recall_deadlines
 from gmp_complaints.domain.roles import Actor, Role
-from gmp_complaints.models import Notification, Recall
+from gmp_complaints.models import Complaint, Notification, Recall
 from gmp_complaints.services import schemas
 from gmp_complaints.services.attachments import checked_media_type, read_stored, store_bytes
+from gmp_complaints.services.calendars import US_CALENDAR, load_calendar
+from gmp_complaints.services.configuration import load_timer_configuration
 from gmp_complaints.services.recalls import add_notification, notification_view, recall_clocks
 from gmp_complaints.uow import UnitOfWork
 
@@ -51,8 +55,9 @@ def list_notifications(uow: UnitOfWork, *, status: str | None = None) -> list[di
 
 
 def mark_sent(uow: UnitOfWork, notification_id: int, data: dict, *, actor: Actor) -> dict:
-    """``POST /notifications/<id>/sent {sent_at, method, reference}``: never in the future, never before
-    the entry existed; once sent, an entry is not sent again."""
+    """``POST /notifications/<id>/sent {sent_at, method, reference, recipient, final}``: never in the
+    future, never before the entry existed; once sent, an entry is not sent again. A field alert names
+    the FDA office and says whether it was the final report; if not, the next follow-up is due (HO-04)."""
     fields = schemas.load(schemas.NotificationSent, data)
     with uow:
         session = uow.session
@@ -68,8 +73,14 @@ def mark_sent(uow: UnitOfWork, notification_id: int, data: dict, *, actor: Actor
         if sent_at < row.created_at.replace(second=0, microsecond=0):  # times are written to the minute
             raise ValidationError(Msg("Sent before it was due."), {"sent_at": [Msg(
                 "Not before the entry was created.")]})
+        check_report_sent(row.kind, final=fields["final"], recipient=fields["recipient"])
         row.sent_at, row.method, row.reference, row.sent_by_id = sent_at, fields["method"], fields["reference"], actor.id
+        row.recipient = fields["recipient"]
+        if row.kind == "field_alert":
+            row.final_report = fields["final"]
         uow.record(DomainEvent("notification.sent", "notification", str(row.id), actor_id=actor.id))
+        if row.kind == "field_alert" and not row.final_report:
+            _owe_follow_up_report(uow, row, actor.id)
         if row.kind == "recall_progress" and row.subject_type == "recall":
             recall = session.get(Recall, row.subject_id)
             if RecallStatus(recall.status) is RecallStatus.in_progress:
@@ -81,6 +92,52 @@ def mark_sent(uow: UnitOfWork, notification_id: int, data: dict, *, actor: Actor
         session.flush()
         uow.commit()
         return {**notification_view(row, ZoneInfo(uow.settings.site_timezone)), "status": "sent"}
+
+
+def _owe_follow_up_report(uow: UnitOfWork, sent: Notification, actor_id: int) -> None:
+    """The field alert chain goes on until its final report: the next follow-up is due the configured
+    number of US working days after this one was sent, at the end of that day."""
+    sent_on = sent.sent_at.astimezone(ZoneInfo(uow.settings.site_timezone)).date()
+    days = load_timer_configuration(uow.session).field_alert_follow_up
+    due_on = load_calendar(uow.session, US_CALENDAR).add_working_days(sent_on, days)
+    subject = uow.session.get(Complaint, sent.subject_id)
+    add_notification(uow, kind="field_alert", subject=subject, due_at=end_of_day(due_on, uow.settings),
+                     actor_id=actor_id, authority=sent.authority, follows=sent)
+
+
+def open_field_alerts(session, complaint_id: int) -> list[Notification]:
+    """The complaint's field alert reports not yet sent: while any is, the chain has no final report."""
+    return list(session.scalars(sa.select(Notification).where(
+        Notification.kind == "field_alert", Notification.subject_type == "complaint",
+        Notification.subject_id == complaint_id, Notification.sent_at.is_(None))))
+
+
+def remind_field_alerts(uow: UnitOfWork) -> int:
+    """``gmp tick``: an initial field alert not yet sent reminds regulatory affairs and the QA head on
+    working days 1 and 2 of its 3-working-day clock (HO-04), once each."""
+    with uow:
+        pending = uow.session.execute(sa.select(Notification.id, Complaint.received_on).join(
+            Complaint, Complaint.id == Notification.subject_id).where(
+            Notification.kind == "field_alert", Notification.subject_type == "complaint",
+            Notification.follows_id.is_(None), Notification.sent_at.is_(None),
+            Notification.reminders_sent < len(REMINDER_WORKING_DAYS))).all()
+        calendar = load_calendar(uow.session, US_CALENDAR)
+        today = business_today(uow.settings)
+    count = 0
+    for notification_id, received_on in pending:
+        with uow:
+            row = uow.session.scalars(sa.select(Notification).where(Notification.id == notification_id)
+                                      .with_for_update()).one()
+            day = reminder_due(received_on, calendar, today, row.reminders_sent)
+            due_on = row.due_at.astimezone(ZoneInfo(uow.settings.site_timezone)).date()
+            if day is None or row.sent_at is not None or today > due_on:
+                continue  # sent meanwhile, or overdue: then the escalation speaks
+            row.reminders_sent = day
+            uow.record(DomainEvent("notification.reminded", "notification", str(row.id), {
+                "working_day": [None, day], "to": [None, ["regulatory_affairs", "qa_head"]]}))
+            uow.commit()
+            count += 1
+    return count
 
 
 def unsent_notifications(session, now: datetime, tz) -> list[dict]:

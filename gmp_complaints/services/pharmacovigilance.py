@@ -13,15 +13,22 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today, end_of_day
-from gmp_complaints.domain.adr import ROLES_HANDING_OFF, ROLES_SEEING_CASE, check_day0, reporting_clocks
+from gmp_complaints.domain.adr import (
+    ROLES_ANSWERING_PV,
+    ROLES_HANDING_OFF,
+    ROLES_SEEING_CASE,
+    check_day0,
+    group_event_clocks,
+    reporting_clocks,
+)
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.markets import split_markets
 from gmp_complaints.domain.roles import Actor, Role
-from gmp_complaints.models import AdrCase, Attachment, Batch, Complaint, Notification, Product
+from gmp_complaints.models import AdrCase, AdrInvestigationRequest, Attachment, Batch, Complaint, Notification, Product
 from gmp_complaints.services import schemas
-from gmp_complaints.services.adr_records import case_missing, case_view, cases_of
+from gmp_complaints.services.adr_records import case_missing, case_view, cases_of, requests_of
 from gmp_complaints.services.complaint_records import answered
 from gmp_complaints.services.complaint_repository import load_complaint
 from gmp_complaints.services.personal_data import cipher_for
@@ -42,8 +49,11 @@ def hand_off(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         _check_open(complaint)
         check_day0(fields["aware_on"], received_on=complaint.received_on, today=business_today(uow.settings))
         product = session.get(Product, complaint.product_id)
+        group_event = bool(fields["group_event"])
         clocks = reporting_clocks(day0=fields["aware_on"], seriousness=fields["seriousness"],
                                   unexpected=fields["unexpected"], markets=split_markets(product.markets))
+        if group_event:
+            clocks += group_event_clocks(fields["aware_on"])
         sequence = 1 + max((case.sequence for case in cases_of(session, complaint.id)), default=0)
         cipher = cipher_for(uow.settings)
         case = AdrCase(complaint_id=complaint.id, sequence=sequence, aware_on=fields["aware_on"],
@@ -51,7 +61,7 @@ def hand_off(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
                        **{name: cipher.encrypt(fields[name]) for name in CASE_TEXTS},
                        due_on=min((clock.due_on for clock in clocks), default=None), version=1,
                        is_demo=bool(data.get("is_demo")) if isinstance(data, dict) else False,
-                       created_by_id=actor.id, created_at=uow.now())
+                       group_event=group_event, created_by_id=actor.id, created_at=uow.now())
         session.add(case)
         session.flush()
         uow.record(DomainEvent("adr_case.handed_off", "adr_case", str(case.id), {
@@ -147,6 +157,64 @@ def record_submission(uow: UnitOfWork, complaint_id: int, sequence: int, data: d
         return answered(uow, complaint, actor.roles)
 
 
+def request_investigation(uow: UnitOfWork, complaint_id: int, sequence: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /complaints/<id>/adr/<n>/investigation-requests {question, batch_nos}``: PV asks for a
+    batch-quality investigation from within the hand-off (HO-03). The request joins the complaint's
+    investigation; its answer is fed back to PV with the case. Batches must be the product's."""
+    _check_pv(actor)
+    fields = schemas.load(schemas.AdrInvestigationRequestBody, data)
+    with uow:
+        session = uow.session
+        complaint = load_complaint(uow, complaint_id)
+        _check_open(complaint)
+        case = _load_case(uow, complaint, sequence)
+        batch_nos = sorted(set(fields["batch_nos"] or []))
+        known = set(session.scalars(sa.select(Batch.batch_no).where(Batch.product_id == complaint.product_id,
+                                                                     Batch.batch_no.in_(batch_nos))))
+        unknown = [no for no in batch_nos if no not in known]
+        if unknown:
+            raise ValidationError(Msg("Unknown batch."), {"batch_nos": [Msg(
+                "Not batches of this product: %(batches)s.", batches=", ".join(unknown))]})
+        joined = " ".join(batch_nos)
+        if len(joined) > 500:
+            raise ValidationError(Msg("Too many batches."), {"batch_nos": [Msg("Ask about fewer batches at once.")]})
+        number = 1 + max((r.sequence for r in requests_of(session, case.id)), default=0)
+        row = AdrInvestigationRequest(adr_case_id=case.id, sequence=number, question=fields["question"],
+                                      batch_nos=joined or None, requested_at=uow.now(), requested_by_id=actor.id,
+                                      version=1)
+        session.add(row)
+        session.flush()
+        uow.record(DomainEvent("adr_investigation_request.requested", "adr_investigation_request", str(row.id), {
+            "adr_case_id": [None, case.id], "complaint_id": [None, complaint.id]}, actor_id=actor.id))
+        return answered(uow, complaint, actor.roles)
+
+
+def answer_investigation_request(uow: UnitOfWork, complaint_id: int, sequence: int, number: int, data: dict, *,
+                                 actor: Actor) -> dict:
+    """``POST /complaints/<id>/adr/<n>/investigation-requests/<k>/answer {answer}``: QA (or the
+    investigator) answers from the complaint's investigation; once, and the answer goes back to PV."""
+    if not actor.roles & ROLES_ANSWERING_PV:
+        raise PermissionDeniedError(Msg("Your roles do not allow you to answer pharmacovigilance's request."))
+    fields = schemas.load(schemas.AdrInvestigationAnswer, data)
+    with uow:
+        complaint = load_complaint(uow, complaint_id)
+        case = _load_case(uow, complaint, sequence)
+        row = uow.session.scalars(sa.select(AdrInvestigationRequest).where(
+            AdrInvestigationRequest.adr_case_id == case.id, AdrInvestigationRequest.sequence == number)
+            .with_for_update()).one_or_none()
+        if row is None:
+            raise NotFoundError(Msg("This hand-off has no investigation request %(n)s.", n=number))
+        if row.answered_at is not None:
+            raise ConflictError(Msg("This request is already answered."))
+        if row.requested_by_id == actor.id:
+            raise PermissionDeniedError(Msg("The person who asked cannot answer the request."))
+        row.answer, row.answered_at, row.answered_by_id = fields["answer"], uow.now(), actor.id
+        row.version += 1
+        uow.record(DomainEvent("adr_investigation_request.answered", "adr_investigation_request", str(row.id),
+                               actor_id=actor.id))
+        return answered(uow, complaint, actor.roles)
+
+
 def packet(uow: UnitOfWork, complaint_id: int, sequence: int, *, roles) -> dict:
     """What PV receives (HO-01): the case as recorded, the complaint, the product and its batches, the
     attachments by SHA-256, and the reports the case owes; health data in clear, so only for the roles
@@ -164,7 +232,7 @@ def packet(uow: UnitOfWork, complaint_id: int, sequence: int, *, roles) -> dict:
             "packet_version": 1,
             "generated_at": uow.now().astimezone(tz).isoformat(timespec="seconds"),
             "site_timezone": uow.settings.site_timezone,
-            "case": case_view(session, case, cipher_for(uow.settings), roles, tz, product.name),
+            "case": case_view(session, case, cipher_for(uow.settings), roles, tz, product.name, product.id),
             "complaint": {"id": complaint.id, "number": complaint.number, "intake_ref": complaint.intake_ref,
                           "received_on": complaint.received_on.isoformat(), "channel": complaint.channel,
                           "complaint_type": complaint.complaint_type, "description": complaint.description,

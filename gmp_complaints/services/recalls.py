@@ -19,6 +19,7 @@ from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.field_alert import FarStage
 from gmp_complaints.domain.markets import DEFECT_NOTICE_HOURS, defect_notice_recipients, split_markets
 from gmp_complaints.domain.recall import (
     CLOCK_FIELDS,
@@ -319,10 +320,21 @@ def notification_view(row: Notification, tz) -> dict:
             "subject_type": row.subject_type, "subject_id": row.subject_id,
             "due_at": row.due_at.astimezone(tz).isoformat(timespec="seconds"),
             "sent_at": row.sent_at.astimezone(tz).isoformat(timespec="seconds") if row.sent_at else None,
-            "method": row.method, "reference": row.reference,
+            "method": row.method, "reference": row.reference, "recipient": row.recipient,
+            "stage": far_stage(row), "follows_id": row.follows_id,
+            "reminders_sent": row.reminders_sent if row.kind == "field_alert" else None,
             "created_at": row.created_at.astimezone(tz).isoformat(timespec="seconds"),
             "copy": {"filename": row.copy_filename, "media_type": row.copy_media_type, "size": row.copy_size,
                      "sha256": row.copy_sha256} if row.copy_sha256 else None}
+
+
+def far_stage(row: Notification) -> str | None:
+    """A field alert entry's place in its chain: initial, follow-up, or the final report once sent as such."""
+    if row.kind != "field_alert":
+        return None
+    if row.final_report:
+        return FarStage.final.value
+    return (FarStage.follow_up if row.follows_id is not None else FarStage.initial).value
 
 
 def get_recall(uow: UnitOfWork, recall_id: int) -> dict:
@@ -551,13 +563,16 @@ def _decide(uow: UnitOfWork, recall: Recall, signer_id: int) -> None:
 
 
 def add_notification(uow: UnitOfWork, *, kind: str, subject: Recall | Complaint, due_at: datetime,
-                     actor_id: int | None, authority: str = LOCAL_AUTHORITY) -> None:
+                     actor_id: int | None, authority: str = LOCAL_AUTHORITY,
+                     follows: Notification | None = None) -> Notification:
     subject_type = "recall" if isinstance(subject, Recall) else "complaint"
     row = Notification(kind=kind, authority=authority, subject_type=subject_type, subject_id=subject.id,
-                       subject_number=subject.number or subject.intake_ref, due_at=due_at, created_at=uow.now())
+                       subject_number=subject.number or subject.intake_ref, due_at=due_at, created_at=uow.now(),
+                       follows_id=follows.id if follows is not None else None, reminders_sent=0)
     uow.session.add(row)
     uow.session.flush()
     uow.record(DomainEvent("notification.due", "notification", str(row.id), actor_id=actor_id))
+    return row
 
 
 def add_defect_notices(uow: UnitOfWork, subject: Recall | Complaint, product: Product, *, actor_id: int | None) -> int:

@@ -371,6 +371,9 @@ class Classification(Body):
     criteria = Codes(Msg("A list of criterion codes."))
     #: the US field-alert screening (21 CFR 314.81(b)(1)): required for a product marketed in the US
     field_alert = Bool()
+    #: US products with a suspected reaction (WF-03): serious? unexpected?
+    adr_serious = Bool()
+    adr_unexpected = Bool()
 
 
 class Investigation(Body):
@@ -423,6 +426,8 @@ class AdrHandOff(Body):
     reporter = Text(2000)
     patient = Text(2000)
     reaction = Text(10_000)
+    #: part of a group adverse event (药品群体不良事件): reported at once to three authorities
+    group_event = Bool()
 
 
 class AdrElements(Body):
@@ -441,6 +446,20 @@ class AdrSubmission(Body):
     case_number = Text(64, required=True, collapse_spaces=True)
     submitted_at = Moment(required=True)
     reference = Text(200)
+
+
+class AdrInvestigationRequestBody(Body):
+    """``POST /complaints/<id>/adr/<n>/investigation-requests``: PV asks for a batch-quality
+    investigation (HO-03)."""
+
+    question = Text(5000, required=True)
+    batch_nos = Codes(Msg("A list of batch numbers."))
+
+
+class AdrInvestigationAnswer(Body):
+    """``POST /complaints/<id>/adr/<n>/investigation-requests/<k>/answer``: QA's answer, fed back to PV."""
+
+    answer = Text(10_000, required=True)
 
 
 class FollowUpCall(Body):
@@ -659,6 +678,10 @@ class NotificationSent(Body):
     sent_at = Moment(required=True)
     method = Text(32, required=True, collapse_spaces=True)
     reference = Text(200)
+    #: who received it (a field alert: the FDA office; required there)
+    recipient = Text(200, collapse_spaces=True)
+    #: a field alert only: this was the final FAR (otherwise a follow-up report becomes due)
+    final = Bool()
 
 
 class RecallClockChange(Body):
@@ -772,5 +795,6 @@ class CompensationAuthorityChange(Body):
 
 
 SCHEMAS.update({cls.__name__: cls for cls in (ProductMarkets, AdrHandOff, AdrElements, AdrSubmission, FollowUpCall,
+                                             AdrInvestigationRequestBody, AdrInvestigationAnswer,
                                              CompensationTerms, CompensationDecision, CompensationLimitChange,
                                              CompensationAuthorityChange)})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gmp_complaints.domain.adr import ROLES_ANSWERING_PV
 from gmp_complaints.domain.roles import SIGNING_ROLES, Role
 
 
@@ -59,6 +60,8 @@ PV = frozenset({Role.pv_officer})
 # Who reads an ADR case in clear (domain.adr.ROLES_SEEING_CASE): PV and the people who receive and handle
 # the complaint.
 ADR_CASE_READERS = frozenset({Role.pv_officer, Role.intake, Role.qa_officer, Role.qa_head})
+# Who answers PV's request for a batch-quality investigation: the complaint's investigation side.
+PV_ANSWERERS = ROLES_ANSWERING_PV
 # Who records what was sent to an authority: regulatory affairs, PV, QA and the recall coordinator.
 REGISTER_KEEPERS = RECALL_RUNNERS | {Role.regulatory_affairs, Role.pv_officer}
 # Who reads audit trails; what each sees is narrowed by domain.audit_access.visible_entity_types.
@@ -164,6 +167,11 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.complaint_adr_packet": Access(ADR_CASE_READERS),
     "api_v1.complaint_adr_packet_pdf": Access(ADR_CASE_READERS),
     "api_v1.complaint_adr_submission": Access(PV),
+    "api_v1.complaint_adr_e2b": Access(ADR_CASE_READERS),
+    "api_v1.complaint_adr_investigation_request": Access(PV),
+    "api_v1.complaint_adr_investigation_answer": Access(PV_ANSWERERS),
+    "complaints.adr_investigation_request": Access(PV),
+    "complaints.adr_investigation_answer": Access(PV_ANSWERERS),
     "api_v1.receive_return": Access(INVESTIGATORS),
     "api_v1.list_returns": Access(GMP_READERS),
     "api_v1.returned_goods": Access(GMP_READERS),

@@ -135,6 +135,11 @@ def new():
                       for name, messages in exc.fields.items()}
         else:
             flash(_("Complaint registered as %(ref)s.", ref=created["intake_ref"]), "info")
+            if request.form.get("adr_suspected") == "yes" or created["complaint_type"] == ComplaintType.adr.value:
+                # SOP 5.6.2: a suspected reaction goes to PV at once; its clock runs from day 0, not triage.
+                flash(_("An adverse reaction is reported: hand it to pharmacovigilance now."), "info")
+                return redirect(url_for("complaints.show", complaint_id=created["id"], adr_hand_off=1,
+                                        _anchor="adr-hand-off"))
             return redirect(url_for("complaints.show", complaint_id=created["id"]))
     return render_template("complaints/new.html", errors=errors, form=request.form, labels=complaint_labels(),
                            channels=list(Channel), types=list(ComplaintType)), (400 if errors else 200)
@@ -214,7 +219,7 @@ def follow_up_call(complaint_id: int):
 def adr_hand_off(complaint_id: int):
     form = request.form
     data = {"aware_on": form.get("aware_on") or None, "seriousness": form.get("seriousness") or None,
-            "unexpected": _bool_field(form, "unexpected"),
+            "unexpected": _bool_field(form, "unexpected"), "group_event": _bool_field(form, "group_event"),
             **{name: form.get(name) or None for name in ("reporter", "patient", "reaction")}}
     return _run(complaint_id, "adr_hand_off", lambda: pharmacovigilance.hand_off(uow(), complaint_id, data,
                                                                                  actor=_actor()))
@@ -239,6 +244,21 @@ def adr_submission(complaint_id: int, sequence: int):
             "submitted_at": with_site_offset(request.form.get("submitted_at") or None)}
     return _run(complaint_id, f"adr_submission_{sequence}", lambda: pharmacovigilance.record_submission(
         uow(), complaint_id, sequence, data, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/adr/<int:sequence>/investigation-requests", methods=["POST"])
+def adr_investigation_request(complaint_id: int, sequence: int):
+    data = {"question": request.form.get("question") or None,
+            "batch_nos": (request.form.get("batch_nos") or "").split() or None}
+    return _run(complaint_id, f"adr_request_{sequence}", lambda: pharmacovigilance.request_investigation(
+        uow(), complaint_id, sequence, data, actor=_actor()))
+
+
+@bp.route("/<int:complaint_id>/adr/<int:sequence>/investigation-requests/<int:number>/answer", methods=["POST"])
+def adr_investigation_answer(complaint_id: int, sequence: int, number: int):
+    data = {"answer": request.form.get("answer") or None}
+    return _run(complaint_id, f"adr_answer_{sequence}_{number}", lambda: pharmacovigilance.answer_investigation_request(
+        uow(), complaint_id, sequence, number, data, actor=_actor()))
 
 
 @bp.route("/<int:complaint_id>/sign", methods=["POST"])
@@ -321,7 +341,8 @@ def _step_data(step: str, form) -> dict:
     if step == "classify":
         return {"complaint_class": form.get("complaint_class"), "rationale": form.get("rationale"),
                 "adr_suspected": _bool_field(form, "adr_suspected"), "criteria": form.getlist("criteria"),
-                "field_alert": _bool_field(form, "field_alert")}
+                "field_alert": _bool_field(form, "field_alert"), "adr_serious": _bool_field(form, "adr_serious"),
+                "adr_unexpected": _bool_field(form, "adr_unexpected")}
     if step == "investigate":
         return {"root_cause": form.get("root_cause"), "impact": form.get("impact"),
                 "other_batches_affected": form.get("other_batches_affected"),

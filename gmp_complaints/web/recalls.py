@@ -265,8 +265,10 @@ def register_notification_copy(notification_id: int):
 def register_notification_sent(notification_id: int):
     """Record an entry of the register as sent, from the register page (a complaint's entries have no
     recall page to do it on)."""
-    data = _fields("sent_at", "method", "reference")
+    data = _fields("sent_at", "method", "reference", "recipient")
     data["sent_at"] = with_site_offset(data["sent_at"])
+    final = request.form.get("final")
+    data["final"] = {"yes": True, "no": False}.get(final) if final else None
     return run_form(lambda: notifications.mark_sent(uow(), notification_id, data, actor=_actor()),
                     show_errors=lambda errors: notifications_page(errors, open_form=f"sent_{notification_id}"),
                     done_url=url_for("recalls.notifications_page"), general_field="_form")

@@ -29,12 +29,30 @@ def rows(app, sql):
 
 
 def classified_in_the_us(api, klass):
-    """Classified with the field-alert screening a US-marketed product asks (answered no)."""
+    """Classified with the field-alert screening and the ADR triage a US-marketed product asks."""
     cid = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
     api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": klass, "rationale": "r",
-                                                               "adr_suspected": True, "field_alert": False})
+                                                               "adr_suspected": True, "field_alert": False,
+                                                               "adr_serious": True, "adr_unexpected": True})
     return cid
+
+
+def answered_and_satisfied(api, cid, *, adr_confirmed=False):
+    """A classified complaint investigated, assessed reasonable with a CAPA, answered, and the customer
+    satisfied: pending closure."""
+    from tests.integration.test_complaints_api import assign_investigator, capa_body
+
+    assign_investigator(api, cid)
+    api.ok("investigator", f"/complaints/{cid}/investigation", {"root_cause": "个体过敏", "impact": "无质量缺陷",
+                                                                "other_batches_affected": "无", "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": True, "actions": [],
+                                                           "adr_confirmed": adr_confirmed,
+                                                           "regulator_report_required": False})
+    api.ok("qa_officer", "/capas", capa_body(cid), 201)
+    api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": "2026-11-20", "summary": "调查结果"})
+    api.ok("intake", f"/complaints/{cid}/customer-responses", {"received_on": "2026-11-20", "satisfied": True,
+                                                                "text": "满意"})
 
 
 def business_events(app):
@@ -171,22 +189,12 @@ def test_pv_accepts_and_submits_and_only_then_the_complaint_may_close(app, pv_ap
 
 @pytest.mark.req("WF-03")
 def test_an_adr_suspected_without_hand_off_blocks_closure(pv_api):
-    from tests.integration.test_complaints_api import assign_investigator, capa_body
-
     api = pv_api
     cid = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
     api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
     api.ok("qa_officer", f"/complaints/{cid}/classification", {"complaint_class": "II", "rationale": "皮疹",
                                                                "adr_suspected": True})
-    assign_investigator(api, cid)
-    api.ok("investigator", f"/complaints/{cid}/investigation", {"root_cause": "个体过敏", "impact": "无质量缺陷",
-                                                                "other_batches_affected": "无", "substantiated": True})
-    api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": True, "actions": [], "adr_confirmed": True,
-                                                           "regulator_report_required": False})
-    api.ok("qa_officer", "/capas", capa_body(cid), 201)
-    api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": "2026-11-20", "summary": "调查结果"})
-    api.ok("intake", f"/complaints/{cid}/customer-responses", {"received_on": "2026-11-20", "satisfied": True,
-                                                                "text": "满意"})
+    answered_and_satisfied(api, cid, adr_confirmed=True)
     refused = api.post("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {"comment": "关闭"}))
     assert refused.status_code == 409
     assert "nothing is handed to pharmacovigilance" in refused.get_json()["error"]["message"]
