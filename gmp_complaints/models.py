@@ -132,6 +132,10 @@ class Product(Base):
     markets: Mapped[str] = mapped_column(sa.String(200), default="CN", server_default="CN")
     #: the marketing authorisation holder when that is not this site (it is told of quality defects)
     marketing_authorisation_holder: Mapped[str | None] = mapped_column(sa.String(200))
+    #: the contract giver or contract manufacturer (HO-14), told of every complaint on the product
+    contract_partner: Mapped[str | None] = mapped_column(sa.String(200))
+    #: the partner's contact for quality defects and recalls (name, phone, e-mail)
+    partner_quality_contact: Mapped[str | None] = mapped_column(sa.String(300))
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

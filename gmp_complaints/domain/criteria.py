@@ -90,6 +90,9 @@ CLOSURE_KEY = "closure_after_reminder"
 QUALITY_REPORT_KEY = "quality_report_after_assessment"
 #: working days of the US federal calendar from one field alert report to the next follow-up (HO-04)
 FIELD_ALERT_FOLLOW_UP_KEY = "field_alert_follow_up"
+#: working days from classification to telling the contract partner or MAH of the complaint (HO-14)
+PARTNER_NOTICE_KEY = "partner_notice_after_classification"
+PARTNER_NOTICE_WORKING_DAYS = 1
 LIMIT_FIELDS = ("initial_feedback", "classification", "investigation_report", "formal_reply")
 
 
@@ -101,6 +104,7 @@ def default_time_limit_rows() -> dict[str, int]:
     rows[CLOSURE_KEY] = CLOSURE_AFTER_REMINDER_WORKING_DAYS
     rows[QUALITY_REPORT_KEY] = QUALITY_REPORT_WORKING_DAYS
     rows[FIELD_ALERT_FOLLOW_UP_KEY] = FOLLOW_UP_WORKING_DAYS
+    rows[PARTNER_NOTICE_KEY] = PARTNER_NOTICE_WORKING_DAYS
     return rows
 
 
@@ -113,6 +117,8 @@ class TimerConfiguration:
     quality_report_after_assessment: int = QUALITY_REPORT_WORKING_DAYS
     #: US working days from a field alert report sent to the next follow-up report due
     field_alert_follow_up: int = FOLLOW_UP_WORKING_DAYS
+    #: working days from classification to the notice to the contract partner or MAH
+    partner_notice_after_classification: int = PARTNER_NOTICE_WORKING_DAYS
 
 
 def timer_configuration(rows: dict[str, int]) -> TimerConfiguration:
@@ -120,7 +126,7 @@ def timer_configuration(rows: dict[str, int]) -> TimerConfiguration:
     values = {**default_time_limit_rows(), **rows}
     per_class = {k: TimeLimits(*(values[f"{k.value}.{name}"] for name in LIMIT_FIELDS)) for k in ComplaintClass}
     return TimerConfiguration(per_class, values[REMINDER_KEY], values[CLOSURE_KEY], values[QUALITY_REPORT_KEY],
-                              values[FIELD_ALERT_FOLLOW_UP_KEY])
+                              values[FIELD_ALERT_FOLLOW_UP_KEY], values[PARTNER_NOTICE_KEY])
 
 
 def check_time_limit_change(key: str, working_days) -> int:

@@ -80,3 +80,16 @@ def expired_without_recall(*, reasonable: bool | None, actions: Iterable[str], b
     expiries = list(batch_expiry_dates)
     return (reasonable is True and "recall" not in set(actions) and bool(expiries)
             and all(expiry is not None and expiry < on for expiry in expiries))
+
+
+def partner_notice_recipients(marketing_authorisation_holder: str | None, contract_partner: str | None) -> list[str]:
+    """Who outside the site is told of a complaint on the product (EU GMP Chapter 8 principle and 8.15,
+    China GMP Art. 290; HO-14): the contract giver or manufacturer, and the marketing authorisation
+    holder when that is not this site; one entry each, the same organisation once."""
+    recipients = []
+    if contract_partner:
+        recipients.append(f"合同方，投诉告知 (contract partner, complaint notice): {contract_partner}"[:200])
+    if marketing_authorisation_holder and marketing_authorisation_holder != contract_partner:
+        # Worded apart from the quality-defect notice to the MAH (HO-08), which is a separate entry.
+        recipients.append(f"上市许可持有人，投诉告知 (MAH, complaint notice): {marketing_authorisation_holder}"[:200])
+    return recipients

@@ -176,6 +176,10 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "product_code": product.code,
         "product_name": product.name,
         "product_markets": list(split_markets(product.markets)),
+        "partner": {"contract_partner": product.contract_partner,
+                    "marketing_authorisation_holder": product.marketing_authorisation_holder,
+                    "partner_quality_contact": product.partner_quality_contact}
+        if product.contract_partner or product.marketing_authorisation_holder else None,
         "batch_nos": [b.batch_no for b in batches],
         "batches": [{"id": b.id, "batch_no": b.batch_no} for b in batches],
         "batch_unknown_reason": complaint.batch_unknown_reason,

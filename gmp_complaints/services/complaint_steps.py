@@ -27,7 +27,12 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Perm
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.field_alert import FDA_FIELD_ALERT_AUTHORITY, check_field_alert_screen, field_alert_due_on
 from gmp_complaints.domain.investigation import check_checklist, merged_checklist
-from gmp_complaints.domain.markets import expired_without_recall, split_markets
+from gmp_complaints.domain.markets import (
+    defect_notice_recipients,
+    expired_without_recall,
+    partner_notice_recipients,
+    split_markets,
+)
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Attachment,
@@ -153,6 +158,7 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint.adr_serious, complaint.adr_unexpected = adr_serious, adr_unexpected
         if field_alert:
             _owe_field_alert(uow, complaint, actor.id)
+        _tell_partners(uow, complaint, actor.id)
         return answered_after_numbering(uow, complaint, actor.roles)
 
 
@@ -163,6 +169,21 @@ def _owe_field_alert(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> No
     due_at = end_of_day(due_on, uow.settings)
     add_notification(uow, kind="field_alert", subject=complaint, due_at=due_at, actor_id=actor_id,
                      authority=FDA_FIELD_ALERT_AUTHORITY)
+
+
+def _tell_partners(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:
+    """HO-14: the contract partner and a marketing authorisation holder other than this site are told of the
+    complaint once it is classified, by the end of the configured working day; the register records when,
+    how and to whom (the person) it was sent."""
+    product = complaint.product
+    recipients = partner_notice_recipients(product.marketing_authorisation_holder, product.contract_partner)
+    if not recipients:
+        return
+    rules = load_deadline_rules(uow.session)
+    due_on = rules.calendar.add_working_days(complaint.classified_on, rules.config.partner_notice_after_classification)
+    for recipient in recipients:
+        add_notification(uow, kind="quality_report", subject=complaint, due_at=end_of_day(due_on, uow.settings),
+                         actor_id=actor_id, authority=recipient)
 
 
 def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
@@ -239,11 +260,14 @@ def _report_quality_problem(uow: UnitOfWork, complaint: Complaint, actor_id: int
 def _report_defect_without_recall(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:
     """No recall because the batches have expired: the EU authorities are told of the defect all the same
     (HO-08), once per complaint (a re-assessment adds nothing)."""
+    product = complaint.product
+    authorities = [r.authority for r in defect_notice_recipients(split_markets(product.markets),
+                                                                  product.marketing_authorisation_holder)]
     owed = uow.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
         Notification.subject_type == "complaint", Notification.subject_id == complaint.id,
-        Notification.kind == "quality_report"))
+        Notification.kind == "quality_report", Notification.authority.in_(authorities)))
     if not owed:
-        add_defect_notices(uow, complaint, complaint.product, actor_id=actor_id)
+        add_defect_notices(uow, complaint, product, actor_id=actor_id)
 
 
 def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:

@@ -51,10 +51,12 @@ def _rows(kind: str, data: bytes) -> list[tuple[int, dict]]:
 
 def _prepared(kind: str, row: dict):
     if kind == "products":
-        # Optional after the five required columns: markets ("CN DE FR") and the MAH when not this site.
+        # Optional after the five required columns: markets ("CN DE FR"), the MAH when not this site, and
+        # the contract partner with its quality contact (HO-14).
         row = dict(row, has_expiry=YES_NO.get(row.get("has_expiry", "").lower(), row.get("has_expiry")),
                    markets=list(split_markets(row["markets"])) if row.get("markets") else None,
-                   marketing_authorisation_holder=row.get("marketing_authorisation_holder") or None)
+                   **{name: row.get(name) or None for name in (
+                       "marketing_authorisation_holder", "contract_partner", "partner_quality_contact")})
         return master_data.validate_product(row)
     if kind == "batches":
         return master_data.validate_batch({k: v or None for k, v in row.items()})

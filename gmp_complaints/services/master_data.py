@@ -25,6 +25,8 @@ class ProductInput:
     has_expiry: bool = True
     markets: tuple[str, ...] = (HOME_MARKET,)
     marketing_authorisation_holder: str | None = None
+    contract_partner: str | None = None
+    partner_quality_contact: str | None = None
 
 
 def validate_product(data: dict) -> ProductInput:
@@ -32,7 +34,8 @@ def validate_product(data: dict) -> ProductInput:
     has_expiry = True if fields["has_expiry"] is None else fields["has_expiry"]
     markets = parse_markets(fields["markets"]) if fields["markets"] is not None else (HOME_MARKET,)
     return ProductInput(fields["code"], fields["name"], fields["strength"], fields["dosage_form"], has_expiry,
-                        markets, fields["marketing_authorisation_holder"])
+                        markets, fields["marketing_authorisation_holder"], fields["contract_partner"],
+                        fields["partner_quality_contact"])
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,9 @@ def add_product(uow: UnitOfWork, session, data: ProductInput, *, actor_id: int |
         raise ConflictError(Msg("A product with this code exists."), {"code": [Msg("This product code exists.")]})
     product = Product(code=data.code, name=data.name, strength=data.strength, dosage_form=data.dosage_form,
                       has_expiry=data.has_expiry, markets=" ".join(data.markets),
-                      marketing_authorisation_holder=data.marketing_authorisation_holder, is_demo=is_demo,
+                      marketing_authorisation_holder=data.marketing_authorisation_holder,
+                      contract_partner=data.contract_partner, partner_quality_contact=data.partner_quality_contact,
+                      is_demo=is_demo,
                       created_at=uow.now())
     session.add(product)
     session.flush()
@@ -175,10 +180,13 @@ def change_product_markets(uow: UnitOfWork, code: str, data: dict, *, actor_id: 
         product = uow.session.scalars(sa.select(Product).where(Product.code == code).with_for_update()).one_or_none()
         if product is None:
             raise NotFoundError(Msg("No product with code %(code)s.", code=code))
-        holder = fields["marketing_authorisation_holder"]
-        if (product.markets, product.marketing_authorisation_holder) == (markets, holder):
+        given = (markets, fields["marketing_authorisation_holder"], fields["contract_partner"],
+                 fields["partner_quality_contact"])
+        if (product.markets, product.marketing_authorisation_holder, product.contract_partner,
+                product.partner_quality_contact) == given:
             raise ValidationError(Msg("Nothing changed."), {"markets": [Msg("These are the markets already recorded.")]})
-        product.markets, product.marketing_authorisation_holder = markets, holder
+        (product.markets, product.marketing_authorisation_holder, product.contract_partner,
+         product.partner_quality_contact) = given
         uow.record(DomainEvent("product.markets_changed", "product", str(product.id), reason=fields["reason"],
                                actor_id=actor_id))
         uow.commit()
@@ -189,7 +197,8 @@ def product_view(product: Product) -> dict:
     return {"id": product.id, "code": product.code, "name": product.name, "strength": product.strength,
             "dosage_form": product.dosage_form, "has_expiry": product.has_expiry,
             "markets": list(split_markets(product.markets)),
-            "marketing_authorisation_holder": product.marketing_authorisation_holder}
+            "marketing_authorisation_holder": product.marketing_authorisation_holder,
+            "contract_partner": product.contract_partner, "partner_quality_contact": product.partner_quality_contact}
 
 
 def batch_view(session, batch: Batch) -> dict:

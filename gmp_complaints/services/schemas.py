@@ -292,6 +292,8 @@ class Product(Body):
     has_expiry = Bool()
     markets = Codes(Msg("A list of market codes (CN, US, DE …, EU)."))
     marketing_authorisation_holder = Text(200, collapse_spaces=True)
+    contract_partner = Text(200, collapse_spaces=True)
+    partner_quality_contact = Text(300, collapse_spaces=True)
 
 
 class ProductMarkets(Body):
@@ -300,6 +302,8 @@ class ProductMarkets(Body):
 
     markets = Codes(Msg("A list of market codes (CN, US, DE …, EU)."), required=True)
     marketing_authorisation_holder = Text(200, collapse_spaces=True)
+    contract_partner = Text(200, collapse_spaces=True)
+    partner_quality_contact = Text(300, collapse_spaces=True)
     reason = Text(2000, required=True)
 
 

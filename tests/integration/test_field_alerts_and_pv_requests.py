@@ -280,3 +280,34 @@ def test_the_registration_page_asks_about_a_reaction_and_opens_the_hand_off(clie
     plain = client.post("/complaints/new", data={**form, "csrf_token": csrf_token(client, "/complaints/new"),
                                                  "adr_suspected": "no"})
     assert plain.status_code == 302 and "adr_hand_off" not in plain.location
+
+
+@pytest.mark.req("HO-14")
+def test_the_contract_partner_is_master_data_and_is_told_of_each_complaint(app, pv_api):
+    api = pv_api
+    partner = {"markets": ["CN"], "contract_partner": "华东药业有限公司（委托方）",
+               "partner_quality_contact": "质量部 周敏 021-6000 1234 zhoumin@hd-pharma.cn", "reason": "委托生产协议生效"}
+    changed = api.ok("qa_officer", "/products/P-001/markets", partner)
+    assert (changed["contract_partner"], changed["partner_quality_contact"]) == (
+        partner["contract_partner"], partner["partner_quality_contact"])
+    same = api.post("qa_officer", "/products/P-001/markets", partner)
+    assert same.status_code == 400  # nothing changed
+    cid = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    classified = api.ok("qa_officer", f"/complaints/{cid}/classification",
+                        {"complaint_class": "II", "rationale": "r", "adr_suspected": False})
+    assert classified["partner"]["partner_quality_contact"].startswith("质量部 周敏")
+    [notice] = [n for n in register(api) if n["subject"] == classified["number"]]
+    # Classified on Friday 2026-11-20: the partner is told by the end of the next working day, Monday the 23rd.
+    assert (notice["kind"], notice["due_at"]) == ("quality_report", "2026-11-23T23:59:59+08:00")
+    assert notice["authority"].endswith("华东药业有限公司（委托方）")
+    sent = api.ok("regulatory_affairs", f"/notifications/{notice['id']}/sent", {
+        "sent_at": notice["created_at"], "method": "email", "recipient": "周敏（委托方质量部）"})
+    assert (sent["recipient"], sent["method"]) == ("周敏（委托方质量部）", "email")
+    # A product made here for no partner tells no one.
+    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN"], "reason": "协议终止"})
+    other = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{other}/validity", {"information_complete": True, "substantiated": True})
+    plain = api.ok("qa_officer", f"/complaints/{other}/classification",
+                   {"complaint_class": "II", "rationale": "r", "adr_suspected": False})
+    assert plain["partner"] is None and not [n for n in register(api) if n["subject"] == plain["number"]]

@@ -61,3 +61,42 @@ def test_the_four_minimum_elements_and_the_status():
     assert adr_status(missing=[], accepted=False, submitted=False) is AdrStatus.handed_off
     assert adr_status(missing=["patient"], accepted=True, submitted=False) is AdrStatus.accepted
     assert adr_status(missing=[], accepted=True, submitted=True) is AdrStatus.submitted
+
+
+@pytest.mark.req("HO-04")
+def test_field_alert_reminders_fall_on_us_working_days_1_and_2_once_each():
+    from gmp_complaints.domain.calendar import CalendarDay, DayKind, WorkingCalendar, YearStatus
+    from gmp_complaints.domain.field_alert import reminder_due
+
+    # Veterans Day, Wednesday 11 November 2026, is a US federal holiday.
+    calendar = WorkingCalendar([CalendarDay(date(2026, 11, 11), DayKind.holiday, "Veterans Day")],
+                               {2026: YearStatus.official})
+    received = date(2026, 11, 9)
+    assert reminder_due(received, calendar, date(2026, 11, 9), 0) is None
+    assert reminder_due(received, calendar, date(2026, 11, 10), 0) == 1
+    assert reminder_due(received, calendar, date(2026, 11, 10), 1) is None
+    assert reminder_due(received, calendar, date(2026, 11, 11), 1) is None  # the holiday is not day 2
+    assert reminder_due(received, calendar, date(2026, 11, 12), 1) == 2
+    assert reminder_due(received, calendar, date(2026, 11, 12), 0) == 2  # a missed run sends only the latest
+
+
+@pytest.mark.req("WF-03")
+def test_us_triage_needs_serious_and_unexpected_only_for_a_suspected_reaction_in_the_us():
+    from gmp_complaints.domain.adr import check_us_adr_triage
+
+    assert check_us_adr_triage(("CN",), adr_suspected=True, serious=None, unexpected=None) == (None, None)
+    assert check_us_adr_triage(("US",), adr_suspected=False, serious=True, unexpected=True) == (None, None)
+    with pytest.raises(ValidationError) as refused:
+        check_us_adr_triage(("CN", "US"), adr_suspected=True, serious=None, unexpected=False)
+    assert set(refused.value.fields) == {"adr_serious"}
+    assert check_us_adr_triage(("US",), adr_suspected=True, serious=False, unexpected=True) == (False, True)
+
+
+def test_a_group_event_is_reported_at_once_to_three_authorities_and_clusters_look_30_days_around_day0():
+    from gmp_complaints.domain.adr import group_event_clocks, in_cluster_window
+
+    clocks = group_event_clocks(date(2026, 11, 1))
+    assert len(clocks) == 3 and {c.due_on for c in clocks} == {date(2026, 11, 1)}
+    assert in_cluster_window(date(2026, 11, 1), date(2026, 12, 1))
+    assert not in_cluster_window(date(2026, 11, 1), date(2026, 12, 2))
+    assert in_cluster_window(date(2026, 11, 1), date(2026, 10, 2))

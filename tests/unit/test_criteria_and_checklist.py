@@ -52,7 +52,8 @@ def test_time_limits_default_to_design_values_and_configuration_overrides_them()
                                    "quality_report_after_assessment": 2})
     assert changed.per_class[ComplaintClass.II].formal_reply == 25 and changed.closure_after_reminder == 12
     assert changed.quality_report_after_assessment == 2
-    assert len(default_time_limit_rows()) == 16
+    assert len(default_time_limit_rows()) == 17
+    assert defaults.partner_notice_after_classification == 1  # HO-14: the contract partner is told next working day
     assert defaults.field_alert_follow_up == 20  # HO-04: US working days to the next follow-up FAR
 
 
