@@ -58,6 +58,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
         complaint_steps,
         investigation,
         master_data,
+        pharmacovigilance,
     )
 
     uow = new_uow()
@@ -155,6 +156,17 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
                                                 "reason": "经查询为正品，投诉不成立 (演示)"}, actor=qa)
     complaint_steps.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "经核实为本公司正品 (演示)"}, actor=qa)
     made.append(cid)
+    # A suspected adverse reaction handed to PV; PV asks QA for a batch investigation (SOP 5.6.2).
+    cid = register("V250201", "adr", "服用后出现皮疹 (演示)", 2)
+    pharmacovigilance.hand_off(new_uow(), cid, {
+        "aware_on": (today - timedelta(days=3)).isoformat(), "seriousness": "non_serious", "unexpected": True,
+        "reporter": "李医生，仁和医院 (演示)", "patient": "女，45 岁 (演示)", "reaction": "服药后次日出现躯干皮疹 (演示)",
+        "is_demo": True}, actor=intake)
+    pv = Actor(ids["pv"], frozenset({Role.pv_officer}))
+    pharmacovigilance.accept(new_uow(), cid, 1, actor=pv)
+    pharmacovigilance.request_investigation(new_uow(), cid, 1, {"question": "该批次有无偏差或杂质超标？(演示)"},
+                                            actor=pv)
+    made.append(cid)
     # A closed one: the QA head reviewed the audit trail and approved the closure (signed).
     cid = register("V250201", "other", "电子监管码查询 (演示)", 8, channel="phone")
     complaint_steps.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
@@ -167,7 +179,8 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     approvals.close(new_uow(), cid, {**credentials, "comment": "同意关闭 (演示)"}, actor=head)
     made.append(cid)
     return [f"{len(DEMO_PRODUCTS)} products, {len(DEMO_BATCHES)} batches with distribution records, "
-            f"{len(made)} complaints (registered, under investigation, assessed, awaiting customer, closure pending, closed)"]
+            f"{len(made)} complaints (registered, under investigation, assessed, awaiting customer, closure pending, "
+            "an adverse reaction handed to pharmacovigilance, closed)"]
 
 
 def load_demo(new_uow: Callable[[], UnitOfWork]) -> list[str]:
@@ -188,5 +201,5 @@ def load_demo(new_uow: Callable[[], UnitOfWork]) -> list[str]:
                 accounts.accept_esignature_statement(new_uow(), user_id=created.user_id, password=password, source_ip=None)
         lines.append(f"{role.value:<13} {username:<18} {password}")
     ids = {"intake": existing["demo.intake"], "qa": existing["demo.qa"], "investigator": existing["demo.investigator"],
-           "qahead": existing["demo.qahead"]}
+           "qahead": existing["demo.qahead"], "pv": existing["demo.pv"]}
     return lines + load_demo_records(new_uow, ids)

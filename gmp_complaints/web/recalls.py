@@ -237,7 +237,8 @@ def notice_email(recall_id: int):
 
 #: the register's statuses as the filter offers them
 REGISTER_STATUS_LABELS = {"due": Msg("Due"), "overdue": Msg("Overdue"), "sent": Msg("Sent")}
-REGISTER_COLUMNS = ("subject", "kind", "authority", "due_at", "sent_at", "method", "reference", "status")
+REGISTER_COLUMNS = ("subject", "kind", "stage", "authority", "due_at", "sent_at", "method", "reference", "recipient",
+                    "status")
 
 
 @bp.route("/notifications")

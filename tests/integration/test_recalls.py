@@ -631,7 +631,8 @@ def test_the_register_is_a_page_and_a_csv_export(app, recall_api):
     assert overdue_only.count(recall["number"]) <= 1  # the safety-hazard notice fell due at the decision
     csv_text = qp.get("/recalls/notifications.csv").get_data(as_text=True).lstrip("\ufeff")
     header, *lines = csv_text.splitlines()
-    assert header == "subject,kind,authority,due_at,sent_at,method,reference,status" and len(lines) == 3
+    assert header == "subject,kind,stage,authority,due_at,sent_at,method,reference,recipient,status"
+    assert len(lines) == 3
     notice = next(n for n in decided["notifications"] if n["kind"] == "recall_notice")
-    assert any(line.startswith(f"{recall['number']},recall_notice,") and notice["due_at"] in line for line in lines)
+    assert any(line.startswith(f"{recall['number']},recall_notice,,") and notice["due_at"] in line for line in lines)
     assert rows(app, "SELECT count(*) FROM audit_events WHERE action = 'notification.register_exported'") == [(1,)]
