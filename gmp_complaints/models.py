@@ -168,7 +168,7 @@ class Distribution(Base):
     batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id"), index=True)
     consignee: Mapped[str] = mapped_column(sa.String(200))
     quantity: Mapped[int] = mapped_column(sa.Integer)
-    shipped_on: Mapped[date] = mapped_column(sa.Date)
+    shipped_on: Mapped[date] = mapped_column(sa.Date, index=True)
     #: how the consignee is reached in a recall (EU GMP 8.22, 8.23: exports, medical samples, out of hours)
     address: Mapped[str | None] = mapped_column(sa.Text)
     contact: Mapped[str | None] = mapped_column(sa.String(200))
@@ -483,6 +483,26 @@ class TimeLimit(Base):
 
     key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     working_days: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+def signal_setting_line(row: "SignalSetting") -> str:
+    """One signal-rule setting as the audit trail states it: ``recurrence_window_days=60``."""
+    value = row.value
+    return f"{row.key}={int(value) if float(value).is_integer() else value}"
+
+
+@audited("configuration", owner_id=lambda row: "signal_rules", owner_field="signal_rules",
+         owner_value=lambda row: signal_setting_line(row))
+class SignalSetting(Base):
+    """A trend signal rule's setting that differs from DESIGN's default (domain.trends): audited
+    configuration, changed by the QA head with a reason."""
+
+    __tablename__ = "signal_settings"
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[float] = mapped_column(sa.Float)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 

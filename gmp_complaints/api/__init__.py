@@ -353,6 +353,7 @@ from gmp_complaints.api import capa as _capa_routes  # noqa: F401
 from gmp_complaints.api import compensation as _compensation_routes  # noqa: F401
 from gmp_complaints.api import pharmacovigilance as _pv_routes  # noqa: F401
 from gmp_complaints.api import recalls as _recall_routes  # noqa: F401
+from gmp_complaints.api import trends as _trend_routes  # noqa: F401
 
 
 @api_v1.route("/openapi.json")

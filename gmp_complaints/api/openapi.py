@@ -107,6 +107,12 @@ COMPLAINT_OPERATIONS = (
      200, (401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission", "The PV officer records the "
      "safety-database case and its submission", 200, (400, 401, 403, 404, 409)),
+    ("get", "/api/v1/trends", "Trends of a period (from, to; product_code, complaint_type): counts and shares by "
+     "class, type, channel, product, batch and market, rates per million units, previous periods, timeliness, "
+     "CAPA, follow-up and signals; format=csv or xlsx for a table", 200, (400, 401, 403)),
+    ("get", "/api/v1/trends/rules", "The signal rules in force", 200, (401, 403)),
+    ("post", "/api/v1/trends/rules", "Change signal rules {<setting>: value, reason} (QA head; audited)", 200,
+     (400, 401, 403)),
     ("get", "/api/v1/complaints/{complaint_id}/adr/{sequence}/e2b.xml", "The minimum case as an ICH E2B(R3) ICSR "
      "message (HL7 v3 XML) for import into the safety database", 200, (401, 403, 404)),
     ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests", "PV asks for a "
@@ -266,6 +272,7 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements": "AdrElements",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission": "AdrSubmission",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests": "AdrInvestigationRequestBody",
+    "/api/v1/trends/rules": "TrendRuleChange",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests/{number}/answer": "AdrInvestigationAnswer",
     "/api/v1/complaints/{complaint_id}/signatures": "Signing",
     "/api/v1/complaints/{complaint_id}/closure": "Closure",

@@ -206,6 +206,18 @@ class Count(_Field):
         return value
 
 
+class Number(_Field):
+    """A JSON number (true and false are not numbers); ranges are the use case's to check."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"type": "number"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise SchemaError([Msg("A number.")])
+        return value
+
+
 class Id(_Field):
     """The id of a record: a JSON number (true and false are not ids)."""
 
@@ -798,7 +810,18 @@ class CompensationAuthorityChange(Body):
     reason = Text(2000, required=True)
 
 
+class TrendRuleChange(Body):
+    """``POST /trends/rules``: the signal rules' settings to change, with the reason (TR-01)."""
+
+    recurrence_count = Number()
+    recurrence_window_days = Number()
+    u_chart_quarters = Number()
+    u_chart_alert_sigma = Number()
+    u_chart_action_sigma = Number()
+    reason = Text(2000, required=True)
+
+
 SCHEMAS.update({cls.__name__: cls for cls in (ProductMarkets, AdrHandOff, AdrElements, AdrSubmission, FollowUpCall,
-                                             AdrInvestigationRequestBody, AdrInvestigationAnswer,
+                                             AdrInvestigationRequestBody, AdrInvestigationAnswer, TrendRuleChange,
                                              CompensationTerms, CompensationDecision, CompensationLimitChange,
                                              CompensationAuthorityChange)})

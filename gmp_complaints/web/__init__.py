@@ -168,8 +168,9 @@ def init_web(app: Flask) -> None:
     from gmp_complaints.web.master_data import bp as master_data_bp
     from gmp_complaints.web.recalls import bp as recalls_bp
     from gmp_complaints.web.returns import bp as returns_bp
+    from gmp_complaints.web.trends import bp as trends_bp
 
     for blueprint in (auth_bp, main_bp, account_bp, admin_bp, audit_bp, complaints_bp, master_data_bp, attachments_bp,
-                      capa_bp, recalls_bp, returns_bp, documents_bp, jobs_bp):
+                      capa_bp, recalls_bp, returns_bp, documents_bp, jobs_bp, trends_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -1,0 +1,61 @@
+"""The trend page (SOP §7; DESIGN §2 review): the figures of a period, its charts and signals, with the
+CSV and XLSX of the API. The charts are the SVG the review PDF uses."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, render_template, request
+
+from gmp_complaints.charts import data_uri, pareto_svg, periods_svg, u_chart_svg
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import ComplaintType
+from gmp_complaints.domain.errors import ValidationError
+from gmp_complaints.domain.trends import SIGNAL_RULE_LABELS, Quarter
+from gmp_complaints.i18n import complaint_labels, translate
+from gmp_complaints.services import trends
+from gmp_complaints.web import uow
+
+bp = Blueprint("trends", __name__, url_prefix="/trends")
+bp.add_app_template_filter(data_uri, "svg_uri")
+
+
+def charts_for(report: dict) -> dict:
+    """The report's charts as SVG, labelled in the page language."""
+    from flask_babel import gettext as _
+
+    labels = complaint_labels()
+    charts = {}
+    types = [(labels["type"].get(k, k), v) for k, v in report["by_type"].items() if v]
+    if types:
+        charts["pareto"] = pareto_svg(_("Complaints by type (Pareto)"), [t for t, _v in types], [v for _t, v in types],
+                                      _("cumulative share"))
+    periods = list(reversed(report["previous"])) + [report]
+    charts["periods"] = periods_svg(
+        _("Complaints per period"), [f"{p['from']}\n{p['to']}" for p in periods],
+        {_("complaints"): [p["complaints"] for p in periods]}, _("complaints"))
+    names = {"rate": _("per million units"), "centre": _("centre line"), "alert": _("alert limit (2σ)"),
+             "action": _("action limit (3σ)"), "unit": _("complaints per million units")}
+    charts["u_charts"] = [{"product_code": c["product_code"], "svg": u_chart_svg(
+        _("u-chart %(product)s", product=c["product_code"]), c["quarters"], c["rates"], c["centre"], c["alert_limit"],
+        c["action_limit"], names)} for c in report["u_chart"] if any(r is not None for r in c["rates"])]
+    return charts
+
+
+@bp.route("/")
+def index():
+    """The trend page; by default the last full quarter."""
+    args = request.args.to_dict()
+    if not args.get("from") and not args.get("to"):
+        today = business_today(current_app.config["GMP_SETTINGS"])
+        last = Quarter.of(Quarter.of(today).period.start - timedelta(days=1)).period
+        args.update({"from": last.start.isoformat(), "to": last.end.isoformat()})
+    errors, report, charts = {}, None, {}
+    try:
+        report = trends.trends(uow(), trends.parse_query(args))
+        charts = charts_for(report)
+    except ValidationError as exc:
+        errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
+    return render_template("trends/index.html", report=report, charts=charts, errors=errors, args=args,
+                           types=list(ComplaintType), labels=complaint_labels(),
+                           rule_labels={k.value: translate(v) for k, v in SIGNAL_RULE_LABELS.items()}), (
+        400 if errors else 200)
