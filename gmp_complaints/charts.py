@@ -16,24 +16,28 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 FONT_FAMILY = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans", "DejaVu Sans", "sans-serif"]
 
 
+STYLE = {"svg.fonttype": "none", "svg.hashsalt": "gmp-complaints", "font.family": "sans-serif",
+         "font.sans-serif": FONT_FAMILY, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
+
+
 def _figure(width: float = 7.0, height: float = 3.2):
+    """A figure of its own (no pyplot state: safe in a threaded server), in the house style."""
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # no display; the Agg backend also writes SVG
-    from matplotlib import pyplot as plt
-
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "gmp-complaints", "font.family": "sans-serif",
-                         "font.sans-serif": FONT_FAMILY, "font.size": 9, "axes.spines.top": False,
-                         "axes.spines.right": False, "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO)})
-    figure, axes = plt.subplots(figsize=(width, height))
-    return plt, figure, axes
+    context = matplotlib.rc_context({**STYLE, "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO)})
+    context.__enter__()
+    figure = Figure(figsize=(width, height))
+    return context, figure, figure.subplots()
 
 
-def _svg(plt, figure) -> str:
+def _svg(context, figure) -> str:
     buffer = io.StringIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(figure)
+    try:
+        figure.tight_layout()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    finally:
+        context.__exit__(None, None, None)
     text = buffer.getvalue()
     # The XML prologue and DOCTYPE do not belong inside an HTML page.
     return text[text.index("<svg"):]
@@ -41,7 +45,7 @@ def _svg(plt, figure) -> str:
 
 def pareto_svg(title: str, labels: Sequence[str], counts: Sequence[int], cumulative_label: str) -> str:
     """Bars by count, largest first, with the cumulative share as a line (the Pareto of complaint types)."""
-    plt, figure, axes = _figure()
+    context, figure, axes = _figure()
     pairs = sorted(zip(labels, counts, strict=True), key=lambda pair: -pair[1])
     names, values = [p[0] for p in pairs], [p[1] for p in pairs]
     total = sum(values) or 1
@@ -59,12 +63,12 @@ def pareto_svg(title: str, labels: Sequence[str], counts: Sequence[int], cumulat
     share.set_ylabel("%")
     share.spines["top"].set_visible(False)
     share.legend(loc="lower right", frameon=False)
-    return _svg(plt, figure)
+    return _svg(context, figure)
 
 
 def periods_svg(title: str, labels: Sequence[str], series: dict[str, Sequence[float | None]], y_label: str) -> str:
     """One line per series over consecutive periods (oldest first); a missing value leaves a gap."""
-    plt, figure, axes = _figure()
+    context, figure, axes = _figure()
     markers, styles = ("o", "s", "^", "D", "v", "P"), ("-", "--", "-.", ":")
     for index, (name, values) in enumerate(series.items()):
         axes.plot(range(len(labels)), [float("nan") if v is None else v for v in values], label=name,
@@ -75,13 +79,13 @@ def periods_svg(title: str, labels: Sequence[str], series: dict[str, Sequence[fl
     axes.set_ylim(bottom=0)
     if len(series) > 1:
         axes.legend(frameon=False, fontsize=8)
-    return _svg(plt, figure)
+    return _svg(context, figure)
 
 
 def u_chart_svg(title: str, labels: Sequence[str], rates: Sequence[float | None], centre: Sequence[float | None],
                 alert: Sequence[float | None], action: Sequence[float | None], names: dict[str, str]) -> str:
     """The u-chart: the rate per quarter with the centre line and the alert and action limits."""
-    plt, figure, axes = _figure()
+    context, figure, axes = _figure()
     x = range(len(labels))
 
     def values(seq):
@@ -96,7 +100,7 @@ def u_chart_svg(title: str, labels: Sequence[str], rates: Sequence[float | None]
     axes.set_ylabel(names["unit"])
     axes.set_ylim(bottom=0)
     axes.legend(frameon=False, fontsize=8)
-    return _svg(plt, figure)
+    return _svg(context, figure)
 
 
 def data_uri(svg: str) -> str:

@@ -9,7 +9,7 @@ of grouped queries, not a pass over every row in Python.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -84,20 +84,33 @@ def trends(uow: UnitOfWork, query: dict) -> dict:
                 raise ValidationError(Msg("Unknown product."), {"product_code": [Msg(
                     "No product with code %(code)s.", code=product_code)]})
         scope = _Scope(product_id, complaint_type)
-        figures = _period_figures(session, period, scope)
         config = _signal_configuration(session)
-        signals = _signals(session, period, scope, config)
+        periods = [period, *previous_periods(period)]
+        quarters = _quarters_ending_in(period)
+        products = {pid: (code, markets) for pid, code, markets in session.execute(
+            sa.select(Product.id, Product.code, Product.markets))}
+        shown = quarters[0].before(config.u_chart_quarters) + quarters if quarters else []
+        units = _Units(session, periods, shown, scope, products)
+        figures = [_period_figures(groups, dict(units.periods[index]), products)
+                   for index, groups in enumerate(_complaint_groups(session, periods, scope))]
+        current = figures[0]
+        current["by_batch"] = _counted(session, sa.select(Batch.batch_no, sa.func.count(sa.distinct(Complaint.id))).join(
+            ComplaintBatch, ComplaintBatch.batch_id == Batch.id).join(
+            Complaint, Complaint.id == ComplaintBatch.complaint_id).where(
+            Complaint.received_on.between(period.start, period.end), *scope.where()).group_by(Batch.batch_no))
+        current["by_batch"] = dict(sorted(current["by_batch"].items()))
+        near = _complaints_near(session, period, scope, config, products)
+        signals = _signals(session, period, quarters, shown, scope, config, near, units, products)
         report = {
             "from": period.start.isoformat(), "to": period.end.isoformat(),
             "filters": {"product_code": product_code, "complaint_type": complaint_type},
-            **figures,
-            "empty": figures["complaints"] == 0,
+            **current,
+            "empty": current["complaints"] == 0,
             "previous": [{"from": p.start.isoformat(), "to": p.end.isoformat(),
-                          **{k: v for k, v in _period_figures(session, p, scope).items()
-                             if k in ("complaints", "by_class", "by_type", "rates", "units_distributed",
-                                      "per_million")}}
-                         for p in previous_periods(period)],
-            "timeliness": _timeliness(session, period, scope),
+                          **{k: v for k, v in f.items() if k in ("complaints", "by_class", "by_type", "rates",
+                                                                  "units_distributed", "per_million")}}
+                         for p, f in zip(periods[1:], figures[1:], strict=True)],
+            "timeliness": _timeliness(session, period, near),
             "capa": _capa_figures(session, period, scope),
             "follow_up_calls": _counted(session, sa.select(FollowUpCall.result, sa.func.count()).join(
                 Complaint, Complaint.id == FollowUpCall.complaint_id).where(
@@ -133,29 +146,59 @@ def _counted(session, query) -> dict:
     return {key: count for key, count in session.execute(query)}
 
 
-def _period_figures(session, period: Period, scope: _Scope) -> dict:
-    received = Complaint.received_on.between(period.start, period.end)
-    grouped = session.execute(sa.select(Product.code, Product.markets, Complaint.complaint_type, Complaint.channel,
-                                        Complaint.complaint_class, sa.func.count()).join(
-        Product, Product.id == Complaint.product_id).where(received, *scope.where()).group_by(
-        Product.code, Product.markets, Complaint.complaint_type, Complaint.channel, Complaint.complaint_class)).all()
+def _complaint_groups(session, periods: list[Period], scope: _Scope) -> list[list[tuple]]:
+    """One grouped query for every period: (product id, type, channel, class, count) per period, the
+    periods being consecutive and of one length (the report's period first)."""
+    bucket = sa.case(*((Complaint.received_on >= p.start, index) for index, p in enumerate(periods[:-1])),
+                     else_=len(periods) - 1)
+    rows = session.execute(sa.select(bucket, Complaint.product_id, Complaint.complaint_type, Complaint.channel,
+                                     Complaint.complaint_class, sa.func.count()).where(
+        Complaint.received_on.between(periods[-1].start, periods[0].end), *scope.where()).group_by(
+        bucket, Complaint.product_id, Complaint.complaint_type, Complaint.channel, Complaint.complaint_class))
+    groups: list[list[tuple]] = [[] for _ in periods]
+    for index, *rest in rows:
+        groups[index].append(tuple(rest))
+    return groups
+
+
+class _Units:
+    """Units shipped per product in each period of the report and in each quarter of its u-charts, from
+    one grouped pass over the distribution records (periods and quarters as CASE buckets)."""
+
+    def __init__(self, session, periods: list[Period], quarters: list[Quarter], scope: _Scope, products: dict):
+        def bucket(column, spans):
+            return sa.case(*((column.between(span.start, span.end), index) for index, span in enumerate(spans)),
+                           else_=None)
+
+        spans = [q.period for q in quarters]
+        start = min([periods[-1].start] + [span.start for span in spans])
+        end = max([periods[0].end] + [span.end for span in spans])
+        by_period, by_quarter = bucket(Distribution.shipped_on, periods), bucket(Distribution.shipped_on, spans)
+        query = sa.select(Batch.product_id, by_period, by_quarter, sa.func.sum(Distribution.quantity)).join(
+            Batch, Batch.id == Distribution.batch_id).where(Distribution.shipped_on.between(start, end)).group_by(
+            Batch.product_id, by_period, by_quarter)
+        if scope.product_id is not None:
+            query = query.where(Batch.product_id == scope.product_id)
+        self.periods: list[Counter] = [Counter() for _ in periods]
+        self.quarters: dict[str, Counter] = defaultdict(Counter)
+        for pid, period_index, quarter_index, total in session.execute(query):
+            code = products[pid][0]
+            if period_index is not None:
+                self.periods[period_index][code] += int(total or 0)
+            if quarter_index is not None:
+                self.quarters[code][quarters[quarter_index].label()] += int(total or 0)
+
+
+def _period_figures(groups: list[tuple], units: dict[str, int], products: dict) -> dict:
     by_class, by_type, by_channel, by_product, by_market = (Counter() for _ in range(5))
-    for code, markets, kind, channel, klass, count in grouped:
+    for product_id, kind, channel, klass, count in groups:
+        code, markets = products[product_id]
         by_class[klass or "unclassified"] += count
         by_type[kind] += count
         by_channel[channel] += count
         by_product[code] += count
         for market in split_markets(markets):
             by_market[market] += count
-    by_batch = _counted(session, sa.select(Batch.batch_no, sa.func.count(sa.distinct(Complaint.id))).join(
-        ComplaintBatch, ComplaintBatch.batch_id == Batch.id).join(
-        Complaint, Complaint.id == ComplaintBatch.complaint_id).where(received, *scope.where()).group_by(Batch.batch_no))
-    units_query = sa.select(Product.code, sa.func.sum(Distribution.quantity)).join(
-        Batch, Batch.id == Distribution.batch_id).join(Product, Product.id == Batch.product_id).where(
-        Distribution.shipped_on.between(period.start, period.end)).group_by(Product.code)
-    if scope.product_id is not None:
-        units_query = units_query.where(Product.id == scope.product_id)
-    units = {code: int(total or 0) for code, total in session.execute(units_query)}
     total = sum(by_product.values())
     total_units = sum(units.values())
     return {
@@ -164,42 +207,62 @@ def _period_figures(session, period: Period, scope: _Scope) -> dict:
         "by_type": {t.value: by_type.get(t.value, 0) for t in ComplaintType},
         "by_channel": dict(sorted(by_channel.items())),
         "by_product": dict(sorted(by_product.items())),
-        "by_batch": dict(sorted(by_batch.items())),
+        "by_batch": {},
         "by_market": dict(sorted(by_market.items())),
-        "proportions": {"by_class": proportions({k: v for k, v in by_class.items()}),
-                        "by_type": proportions(dict(by_type)), "by_channel": proportions(dict(by_channel)),
-                        "by_product": proportions(dict(by_product))},
+        "proportions": {"by_class": proportions(dict(by_class)), "by_type": proportions(dict(by_type)),
+                        "by_channel": proportions(dict(by_channel)), "by_product": proportions(dict(by_product))},
         "rates": [{"product_code": code, "complaints": by_product.get(code, 0), "units_distributed": units.get(code, 0),
                    "per_million": per_million(by_product.get(code, 0), units.get(code, 0))}
-                  for code in sorted(set(by_product) | set(units))],
+                  for code in sorted(set(by_product) | {c for c, n in units.items() if n})],
         "units_distributed": total_units,
         "per_million": per_million(total, total_units),
     }
 
 
-def _timeliness(session, period: Period, scope: _Scope) -> dict:
+def _complaints_near(session, period: Period, scope: _Scope, config, products: dict) -> list[tuple]:
+    """The complaints from a recurrence window before the period to its end, with the dates timeliness
+    reads: (reference, product code, type, received, class, acknowledged, classified, investigated, first
+    reply, closed)."""
+    since = period.start - timedelta(days=config.recurrence_window_days)
+    in_range = Complaint.received_on.between(since, period.end)
+    first_replies = sa.select(ComplaintReply.complaint_id, sa.func.min(ComplaintReply.replied_on).label("on")).join(
+        Complaint, Complaint.id == ComplaintReply.complaint_id).where(in_range).group_by(
+        ComplaintReply.complaint_id).subquery()
+    rows = session.execute(sa.select(
+        Complaint.number, Complaint.intake_ref, Complaint.product_id, Complaint.complaint_type, Complaint.received_on,
+        Complaint.complaint_class, Complaint.acknowledged_on, Complaint.classified_on, Complaint.investigated_on,
+        first_replies.c.on, Complaint.closed_on).outerjoin(
+        first_replies, first_replies.c.complaint_id == Complaint.id).where(in_range, *scope.where()))
+    return [(number or ref, products[pid][0], *rest) for number, ref, pid, *rest in rows]
+
+
+def _timeliness(session, period: Period, near: list[tuple]) -> dict:
     """Per class, for the complaints received in the period: how many kept each time limit (done by its
     due day; an approved extension is not counted as kept), and the median and 90th percentile of the
     calendar days from receipt to closure of those closed."""
-    first_reply = sa.select(sa.func.min(ComplaintReply.replied_on)).where(
-        ComplaintReply.complaint_id == Complaint.id).scalar_subquery()
-    rows = session.execute(sa.select(Complaint.complaint_class, Complaint.received_on, Complaint.acknowledged_on,
-                                     Complaint.classified_on, Complaint.investigated_on, first_reply,
-                                     Complaint.closed_on).where(
-        Complaint.received_on.between(period.start, period.end), Complaint.complaint_class.is_not(None),
-        *scope.where())).all()
     rules = load_deadline_rules(session)
+    due_cache: dict[tuple[date, int], date] = {}
+
+    def due(received_on: date, days: int) -> date:
+        key = (received_on, days)
+        if key not in due_cache:  # many complaints share a received date
+            due_cache[key] = rules.calendar.add_working_days(received_on, days)
+        return due_cache[key]
+
+    per_class: dict[str, list[tuple]] = defaultdict(list)
+    for row in near:
+        if row[4] is not None and period.start <= row[3] <= period.end:
+            per_class[row[4]].append(row)
     result = {}
     for klass in ComplaintClass:
-        limits = rules.config.per_class[klass]
-        mine = [row for row in rows if row[0] == klass.value]
+        limits, mine = rules.config.per_class[klass], per_class.get(klass.value, [])
         steps = {}
         for index, step in enumerate(TIMELINESS_STEPS):
             due_days = getattr(limits, step)
-            done = [(row[1], row[2 + index]) for row in mine if row[2 + index] is not None]
-            met = sum(1 for received_on, on in done if on <= rules.calendar.add_working_days(received_on, due_days))
+            done = [(row[3], row[5 + index]) for row in mine if row[5 + index] is not None]
+            met = sum(1 for received_on, on in done if on <= due(received_on, due_days))
             steps[step] = {"done": len(done), "met": met, "share_met": round(met / len(done), 4) if done else None}
-        days_to_closure = [(row[6] - row[1]).days for row in mine if row[6] is not None]
+        days_to_closure = [(row[9] - row[3]).days for row in mine if row[9] is not None]
         result[klass.value] = {"complaints": len(mine), "closed": len(days_to_closure), "limits": steps,
                                "median_days_to_closure": median(days_to_closure),
                                "p90_days_to_closure": percentile(days_to_closure, 0.9)}
@@ -232,38 +295,32 @@ def _signal_configuration(session):
     return signal_configuration({row.key: float(row.value) for row in session.scalars(sa.select(SignalSetting))})
 
 
-def _signals(session, period: Period, scope: _Scope, config) -> dict:
+def _signals(session, period: Period, quarters: list[Quarter], shown: list[Quarter], scope: _Scope, config,
+             near: list[tuple], units: _Units, products: dict) -> dict:
     """Recurrence and class I from the complaints near the period; the u-chart per product for every
     quarter that ends in the period, against the quarters before it."""
-    since = period.start - timedelta(days=config.recurrence_window_days)
-    facts = [ComplaintFact(number or ref, code, kind, received_on, klass) for number, ref, code, kind, received_on, klass in
-             session.execute(sa.select(Complaint.number, Complaint.intake_ref, Product.code, Complaint.complaint_type,
-                                       Complaint.received_on, Complaint.complaint_class).join(
-                 Product, Product.id == Complaint.product_id).where(
-                 Complaint.received_on.between(since, period.end), *scope.where()))]
+    facts = [ComplaintFact(ref, code, kind, received_on, klass) for ref, code, kind, received_on, klass, *_ in near]
     signals = recurrence_signals(facts, period, config) + class_i_signals(facts, period)
-    quarters = _quarters_ending_in(period)
     charts = []
     if quarters:
-        first = quarters[0].before(config.u_chart_quarters)[0].period.start
-        last = quarters[-1].period.end
+        first, last = shown[0].period.start, shown[-1].period.end
+        labels: dict[date, str] = {}
+
+        def label_of(day: date) -> str:
+            if day not in labels:
+                labels[day] = Quarter.of(day).label()
+            return labels[day]
+
         complaints = defaultdict(Counter)
-        for code, received_on, count in session.execute(sa.select(Product.code, Complaint.received_on, sa.func.count()).join(
-                Product, Product.id == Complaint.product_id).where(
-                Complaint.received_on.between(first, last), *scope.where()).group_by(Product.code, Complaint.received_on)):
-            complaints[code][Quarter.of(received_on).label()] += count
-        units = defaultdict(Counter)
-        units_query = sa.select(Product.code, Distribution.shipped_on, sa.func.sum(Distribution.quantity)).join(
-            Batch, Batch.id == Distribution.batch_id).join(Product, Product.id == Batch.product_id).where(
-            Distribution.shipped_on.between(first, last)).group_by(Product.code, Distribution.shipped_on)
-        if scope.product_id is not None:
-            units_query = units_query.where(Product.id == scope.product_id)
-        for code, shipped_on, total in session.execute(units_query):
-            units[code][Quarter.of(shipped_on).label()] += int(total or 0)
-        shown = quarters[0].before(config.u_chart_quarters) + quarters
-        for code in sorted(set(complaints) | set(units)):
-            counts = {label: (complaints[code].get(label, 0), units[code].get(label, 0))
-                      for label in set(complaints[code]) | set(units[code])}
+        for pid, received_on, count in session.execute(sa.select(
+                Complaint.product_id, Complaint.received_on, sa.func.count()).where(
+                Complaint.received_on.between(first, last), *scope.where()).group_by(
+                Complaint.product_id, Complaint.received_on)):
+            complaints[products[pid][0]][label_of(received_on)] += count
+        shipped = units.quarters
+        for code in sorted(set(complaints) | set(shipped)):
+            counts = {label: (complaints[code].get(label, 0), shipped[code].get(label, 0))
+                      for label in set(complaints[code]) | set(shipped[code])}
             judged = {}
             for quarter in quarters:
                 chart = judged[quarter.label()] = u_chart(quarter, counts, config)

@@ -16,6 +16,8 @@ from gmp_complaints.services import trends
 from gmp_complaints.web import uow
 
 bp = Blueprint("trends", __name__, url_prefix="/trends")
+#: u-charts drawn on the page besides those of flagged products: the busiest products'
+U_CHARTS_SHOWN = 3
 bp.add_app_template_filter(data_uri, "svg_uri")
 
 
@@ -35,9 +37,14 @@ def charts_for(report: dict) -> dict:
         {_("complaints"): [p["complaints"] for p in periods]}, _("complaints"))
     names = {"rate": _("per million units"), "centre": _("centre line"), "alert": _("alert limit (2σ)"),
              "action": _("action limit (3σ)"), "unit": _("complaints per million units")}
+    # A chart per product would bury the page: the products a u-chart signal names, and the three with the
+    # most complaints in the period.
+    busiest = sorted(report["by_product"], key=lambda code: -report["by_product"][code])[:U_CHARTS_SHOWN]
+    flagged = {s["product_code"] for s in report["signals"] if s["rule"] == "u_chart"}
     charts["u_charts"] = [{"product_code": c["product_code"], "svg": u_chart_svg(
         _("u-chart %(product)s", product=c["product_code"]), c["quarters"], c["rates"], c["centre"], c["alert_limit"],
-        c["action_limit"], names)} for c in report["u_chart"] if any(r is not None for r in c["rates"])]
+        c["action_limit"], names)} for c in report["u_chart"]
+        if (c["product_code"] in flagged or c["product_code"] in busiest) and any(r is not None for r in c["rates"])]
     return charts
 
 
