@@ -158,18 +158,20 @@ def tick():
     from gmp_complaints.services.notifications import escalate_overdue_notifications, remind_field_alerts
     from gmp_complaints.services.timers import deliver_outbox
     from gmp_complaints.services.timers import tick as complaint_tick
+    from gmp_complaints.services.trend_reviews import raise_trend_reviews
 
     settings = _settings()
     with _database(settings) as new_uow:
         done = complaint_tick(new_uow())
         escalated_actions = escalate_overdue_actions(new_uow())
         far_reminders = remind_field_alerts(new_uow())
+        reviews = raise_trend_reviews(new_uow())
         escalated_notifications = escalate_overdue_notifications(new_uow())
         mail = deliver_outbox(new_uow())
         size = seal(new_uow())
     click.echo(f"Reminders sent: {done['reminders']}; moved to closure pending: {done['closure_pending']}; "
                f"escalated: {done['escalations']}; overdue CAPA actions escalated: {escalated_actions}; "
-               f"field alert reminders: {far_reminders}; "
+               f"field alert reminders: {far_reminders}; trend reviews raised: {reviews}; "
                f"overdue regulator notifications escalated: {escalated_notifications}.")
     click.echo(f"E-mails queued: {done['emails_queued']}; sent: {mail['sent']}; failed (kept for retry): "
                f"{mail['failed']}.")

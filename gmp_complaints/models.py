@@ -507,6 +507,38 @@ class SignalSetting(Base):
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
+@audited("trend_review")
+class TrendReview(Base):
+    """A signal of the trend rules waiting for, or given, the QA head's evaluation (SOP §7; TR-01): a CAPA
+    raised, or a signed statement why none is needed. One per signal and quarter."""
+
+    __tablename__ = "trend_reviews"
+    __table_args__ = (
+        sa.UniqueConstraint("signal_key", "period_from", "period_to", name="uq_trend_reviews_signal_period"),
+        sa.CheckConstraint("status IN ('open', 'capa_raised', 'no_capa')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    signal_key: Mapped[str] = mapped_column(sa.String(120))
+    rule: Mapped[str] = mapped_column(sa.String(16))
+    product_code: Mapped[str] = mapped_column(sa.String(64))
+    complaint_type: Mapped[str | None] = mapped_column(sa.String(24))
+    level: Mapped[str] = mapped_column(sa.String(8))
+    signal_count: Mapped[int] = mapped_column(sa.Integer)
+    period_from: Mapped[date] = mapped_column(sa.Date)
+    period_to: Mapped[date] = mapped_column(sa.Date)
+    #: the signal as it fired (canonical JSON): its numbers and the complaints behind it
+    detail: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    evaluation: Mapped[str | None] = mapped_column(sa.Text)
+    capa_id: Mapped[int | None] = mapped_column(sa.ForeignKey("capas.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @audited("deadline_extension")
 class DeadlineExtension(Base):
     """SOP §6: a time limit that cannot be met is extended only with a reason and the QA head's approval."""

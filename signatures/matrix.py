@@ -48,6 +48,7 @@ class SigningStep(StrEnum):
     recall_batch_disposition = "recall_batch_disposition"
     compensation_approval = "compensation_approval"
     compensation_rejection = "compensation_rejection"
+    trend_no_capa = "trend_no_capa"
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
                  Msg("Compensation approval")),
         StepRule(SigningStep.compensation_rejection, Meaning.rejected, SIGNING_ROLES, frozenset(), "compensation",
                  Msg("Compensation rejection")),
+        # Trends (SOP §7, TR-01): the QA head signs why a signal needs no CAPA
+        _rule(SigningStep.trend_no_capa, Meaning.reviewed, {Role.qa_head},
+              "trend_review", Msg("Trend review: no CAPA needed")),
     )
 }
 
@@ -190,6 +194,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "return": frozenset({"return.received", "return.evaluated", "return.re_evaluated"}),
     "recall_batch": frozenset({"recall_reconciliation.recorded", "recall_reconciliation.corrected"}),
     "compensation": frozenset({"compensation.agreed"}),
+    "trend_review": frozenset(),
 }
 
 

@@ -200,3 +200,14 @@ def compensation_snapshot(view: dict, scope: str, subject: str | None = None) ->
     if scope != "compensation":
         raise ValueError(f"no field list for the scope {scope!r}")
     return _take(view, COMPENSATION)
+
+
+#: what the QA head's signature on a trend review covers: the signal as it fired and the evaluation
+TREND_REVIEW = ("number", "rule", "product_code", "complaint_type", "level", "count", "period_from", "period_to",
+                "signal", "evaluation")
+
+
+def trend_review_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    if scope != "trend_review":
+        raise ValueError(f"no field list for the scope {scope!r}")
+    return _take(view, TREND_REVIEW)

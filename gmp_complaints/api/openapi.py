@@ -111,6 +111,10 @@ COMPLAINT_OPERATIONS = (
      "class, type, channel, product, batch and market, rates per million units, previous periods, timeliness, "
      "CAPA, follow-up and signals; format=csv or xlsx for a table", 200, (400, 401, 403)),
     ("get", "/api/v1/trends/rules", "The signal rules in force", 200, (401, 403)),
+    ("get", "/api/v1/trend-reviews", "Trend reviews (?status=open|capa_raised|no_capa)", 200, (400, 401, 403)),
+    ("get", "/api/v1/trend-reviews/{review_id}", "A trend review with its signatures", 200, (401, 403, 404)),
+    ("post", "/api/v1/trend-reviews/{review_id}/evaluation", "The QA head's evaluation: a CAPA (source trend) or a "
+     "signed statement why none is needed; once", 200, (400, 401, 403, 404, 409, 423)),
     ("post", "/api/v1/trends/rules", "Change signal rules {<setting>: value, reason} (QA head; audited)", 200,
      (400, 401, 403)),
     ("get", "/api/v1/complaints/{complaint_id}/adr/{sequence}/e2b.xml", "The minimum case as an ICH E2B(R3) ICSR "
@@ -273,6 +277,7 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission": "AdrSubmission",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests": "AdrInvestigationRequestBody",
     "/api/v1/trends/rules": "TrendRuleChange",
+    "/api/v1/trend-reviews/{review_id}/evaluation": "TrendEvaluation",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests/{number}/answer": "AdrInvestigationAnswer",
     "/api/v1/complaints/{complaint_id}/signatures": "Signing",
     "/api/v1/complaints/{complaint_id}/closure": "Closure",

@@ -6,9 +6,10 @@ import hashlib
 from flask import Response, g, jsonify, request
 
 from gmp_complaints.api import _body, api_v1
-from gmp_complaints.services import trends
+from gmp_complaints.domain.roles import Actor
+from gmp_complaints.services import trend_reviews, trends
 from gmp_complaints.spreadsheets import xlsx
-from gmp_complaints.web import uow
+from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.documents import table_csv
 
 
@@ -40,3 +41,21 @@ def trend_rules():
 def change_trend_rules():
     """``{<setting>: value, ..., reason}``: the QA head changes the signal rules (audited)."""
     return jsonify(trends.change_signal_rules(uow(), _body(), actor_id=g.principal.id))
+
+
+@api_v1.route("/trend-reviews")
+def trend_reviews_list():
+    """``?status=open|capa_raised|no_capa``: the signals under review, the newest first."""
+    return jsonify({"trend_reviews": trend_reviews.list_reviews(uow(), status=request.args.get("status") or None)})
+
+
+@api_v1.route("/trend-reviews/<int:review_id>")
+def trend_review(review_id: int):
+    return jsonify(trend_reviews.get_review(uow(), review_id))
+
+
+@api_v1.route("/trend-reviews/<int:review_id>/evaluation", methods=["POST"])
+def trend_review_evaluation(review_id: int):
+    """``{evaluation, decision: capa|no_capa, capa: {...} | username, password}`` (QA head)."""
+    return jsonify(trend_reviews.evaluate(uow(), review_id, _body(), actor=Actor(g.principal.id, g.principal.roles),
+                                          source_ip=client_ip()))

@@ -297,3 +297,33 @@ def u_chart_signal(product_code: str, chart: UChart, complaints: int) -> Signal 
     return Signal(SignalRule.u_chart, product_code, None, complaints, chart.level, (),
                   (("quarter", chart.quarter), ("rate", chart.rate), ("centre", chart.centre),
                    ("alert_limit", chart.alert_limit), ("action_limit", chart.action_limit)))
+
+
+# --- trend reviews ---------------------------------------------------------------------------------
+
+
+class ReviewStatus(StrEnum):
+    #: waiting for the QA head's evaluation
+    open = "open"
+    #: evaluated: a CAPA was raised (source "trend")
+    capa_raised = "capa_raised"
+    #: evaluated: no CAPA is needed, signed with the reason
+    no_capa = "no_capa"
+
+
+REVIEW_STATUS_LABELS = {ReviewStatus.open: Msg("Waiting for evaluation"),
+                        ReviewStatus.capa_raised: Msg("CAPA raised"),
+                        ReviewStatus.no_capa: Msg("No CAPA needed (signed)")}
+
+
+def review_number(year: int, serial: int) -> str:
+    """``TRV-<yy>-<nnn>``: the trend review's own number."""
+    return f"TRV-{year % 100:02d}-{serial:03d}"
+
+
+def review_periods(today: date) -> list[Period]:
+    """The quarters ``gmp tick`` looks at for signals: the last full quarter (its u-chart can be judged)
+    and the current one so far (recurrences and class I complaints surface at once)."""
+    current = Quarter.of(today)
+    previous = Quarter.of(current.period.start - timedelta(days=1))
+    return [previous.period, current.period]

@@ -96,47 +96,58 @@ def create_capa(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
     """A CAPA from one or more complaints (or, later, other sources); the root cause comes from the
     investigation unless given."""
     fields = schemas.load(schemas.CapaCreation, data)
+    with uow:
+        capa = open_capa(uow, fields, actor=actor, is_demo=bool(data.get("is_demo")))
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def open_capa(uow: UnitOfWork, fields: dict, *, actor: Actor, is_demo: bool = False,
+              skip_unlinkable: bool = False) -> Capa:
+    """The CAPA of ``fields`` (a loaded ``CapaCreation``) added inside the caller's unit of work, which
+    commits. ``skip_unlinkable``: a trend CAPA names closed complaints too, which never change; it links
+    the others."""
     source = fields["source"] or CapaSource.complaint
     problem, root_cause, risk = fields["problem_statement"], fields["root_cause"], fields["risk"]
     criteria, effectiveness_due_on = fields["effectiveness_criteria"], fields["effectiveness_due_on"]
     complaint_ids, follow_up_of = fields["complaint_ids"] or [], fields["follow_up_of"]
     if source is CapaSource.complaint and not complaint_ids:
         inputs.raise_if_any({"complaint_ids": [Msg("A CAPA from complaints names at least one complaint.")]})
-    with uow:
-        today = business_today(uow.settings)
-        check_due_date("effectiveness_due_on", effectiveness_due_on, today)
-        complaints = []
-        for complaint_id in dict.fromkeys(complaint_ids):
-            complaint = uow.session.get(Complaint, complaint_id)
-            if complaint is None:
-                raise ValidationError(Msg("Unknown complaint."), {"complaint_ids": [Msg(
-                    "No complaint with id %(id)s.", id=complaint_id)]})
-            _check_linkable(complaint)
-            complaints.append(complaint)
-        if follow_up_of is not None:
-            parent = uow.session.get(Capa, follow_up_of)
-            if parent is None:
-                raise ValidationError(Msg("Unknown CAPA."), {"follow_up_of": [Msg("No CAPA with this id.")]})
-            if parent.effectiveness_result != Effectiveness.not_effective.value:
-                raise ConflictError(Msg("A follow-up CAPA is opened for a CAPA found not effective."))
-        if root_cause is None:
-            causes = [c.root_cause for c in complaints if c.root_cause]
-            if not causes:
-                raise ValidationError(Msg("Root cause missing."), {"root_cause": [Msg(
-                    "Give the root cause; none is recorded in the investigation of the complaints.")]})
-            root_cause = "\n".join(dict.fromkeys(causes))
-        serial = take_serial(uow, f"CAPA:{today.year % 100:02d}")
-        capa = Capa(number=capa_number(today.year, serial), status=CapaStatus.open.value, source=source.value,
-                    problem_statement=problem, root_cause=root_cause, risk=risk, effectiveness_criteria=criteria,
-                    effectiveness_due_on=effectiveness_due_on, follow_up_of_id=follow_up_of, version=1,
-                    is_demo=bool(data.get("is_demo")), created_by_id=actor.id, created_at=uow.now(),
-                    complaint_links=[CapaComplaint(complaint_id=c.id) for c in complaints])
-        uow.session.add(capa)
-        uow.session.flush()
-        _record(uow, "capa.created", "capa", capa.id, actor.id,
-                {"complaint_ids": [None, sorted(c.id for c in complaints)]})
-        uow.commit()
-        return capa_view(uow, capa)
+    today = business_today(uow.settings)
+    check_due_date("effectiveness_due_on", effectiveness_due_on, today)
+    complaints = []
+    for complaint_id in dict.fromkeys(complaint_ids):
+        complaint = uow.session.get(Complaint, complaint_id)
+        if complaint is None:
+            raise ValidationError(Msg("Unknown complaint."), {"complaint_ids": [Msg(
+                "No complaint with id %(id)s.", id=complaint_id)]})
+        if skip_unlinkable and complaint.status in (Status.closed.value, Status.void.value):
+            continue
+        _check_linkable(complaint)
+        complaints.append(complaint)
+    if follow_up_of is not None:
+        parent = uow.session.get(Capa, follow_up_of)
+        if parent is None:
+            raise ValidationError(Msg("Unknown CAPA."), {"follow_up_of": [Msg("No CAPA with this id.")]})
+        if parent.effectiveness_result != Effectiveness.not_effective.value:
+            raise ConflictError(Msg("A follow-up CAPA is opened for a CAPA found not effective."))
+    if root_cause is None:
+        causes = [c.root_cause for c in complaints if c.root_cause]
+        if not causes:
+            raise ValidationError(Msg("Root cause missing."), {"root_cause": [Msg(
+                "Give the root cause; none is recorded in the investigation of the complaints.")]})
+        root_cause = "\n".join(dict.fromkeys(causes))
+    serial = take_serial(uow, f"CAPA:{today.year % 100:02d}")
+    capa = Capa(number=capa_number(today.year, serial), status=CapaStatus.open.value, source=source.value,
+                problem_statement=problem, root_cause=root_cause, risk=risk, effectiveness_criteria=criteria,
+                effectiveness_due_on=effectiveness_due_on, follow_up_of_id=follow_up_of, version=1,
+                is_demo=is_demo, created_by_id=actor.id, created_at=uow.now(),
+                complaint_links=[CapaComplaint(complaint_id=c.id) for c in complaints])
+    uow.session.add(capa)
+    uow.session.flush()
+    _record(uow, "capa.created", "capa", capa.id, actor.id,
+            {"complaint_ids": [None, sorted(c.id for c in complaints)]})
+    return capa
 
 
 def _check_linkable(complaint: Complaint) -> None:

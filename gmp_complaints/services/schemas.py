@@ -810,6 +810,17 @@ class CompensationAuthorityChange(Body):
     reason = Text(2000, required=True)
 
 
+class TrendEvaluation(Body):
+    """``POST /trend-reviews/<id>/evaluation``: the QA head's evaluation of a signal; ``capa`` (a CAPA
+    body) with ``decision: capa``, the signer's credentials with ``decision: no_capa``."""
+
+    evaluation = Text(10_000, required=True)
+    decision = Text(8, required=True, more={"enum": ["capa", "no_capa"]})
+    capa = Mapping()
+    username = Text(64)
+    password = Password()
+
+
 class TrendRuleChange(Body):
     """``POST /trends/rules``: the signal rules' settings to change, with the reason (TR-01)."""
 
@@ -823,5 +834,6 @@ class TrendRuleChange(Body):
 
 SCHEMAS.update({cls.__name__: cls for cls in (ProductMarkets, AdrHandOff, AdrElements, AdrSubmission, FollowUpCall,
                                              AdrInvestigationRequestBody, AdrInvestigationAnswer, TrendRuleChange,
+                                             TrendEvaluation,
                                              CompensationTerms, CompensationDecision, CompensationLimitChange,
                                              CompensationAuthorityChange)})
