@@ -234,3 +234,58 @@ def adr_packet_pdf(packet: dict, locale: str) -> bytes:
     with force_locale(locale):
         full = {**common_context(context, "adr_packet", locale), "adr_labels": adr_labels()}
     return render_pdf("adr_packet.html", full, locale=locale).pdf
+
+
+ANNUAL_REVIEW_TITLES = ("Annual product review: complaints, recalls, returns, ADR and CAPA", "年度产品质量回顾：投诉、召回、退货、不良反应与 CAPA")
+
+
+def annual_review_pdf(extract: dict, locale: str) -> bytes:
+    """The annual product review extract (``services.product_review``): no print time, so the same data
+    gives the same bytes."""
+    from gmp_complaints.services.product_review import SHEETS
+
+    with force_locale(locale):
+        sections = [("complaints", _("Complaints")), ("recalls", _("Recalls")), ("returns", _("Returned goods")),
+                    ("adr_cases", _("ADR hand-offs")), ("capas", _("CAPA"))]
+        labels = complaint_labels()
+        shown = {"complaint_type": labels["type"], "status": {**labels["status"], **recall_labels()["status"]},
+                 "actions": labels["action"], "seriousness": adr_labels()["seriousness"]}
+
+        def display(name: str) -> list[list]:
+            """The section's cells for a reader: codes as words, yes/no in the page language."""
+            rows = []
+            for row in extract[name]:
+                cells = []
+                for column in SHEETS[name]:
+                    value = row.get(column)
+                    words = shown.get(column, {})
+                    if isinstance(value, bool):
+                        value = _("yes") if value else _("no")
+                    elif isinstance(value, list):
+                        value = ", ".join(words.get(v, v) for v in value)
+                    elif isinstance(value, str) and value in words:
+                        value = words[value]
+                    cells.append(value)
+                rows.append(cells)
+            return rows
+
+        context = {"x": extract, "doc_title": ANNUAL_REVIEW_TITLES[0] if locale == "en" else ANNUAL_REVIEW_TITLES[1],
+                   "site_name": _("Quality department"), "sections": sections, "columns": SHEETS,
+                   "rows": {name: display(name) for name in SHEETS}, "column_labels": annual_review_columns()}
+    return render_pdf("annual_review.html", context, locale=locale).pdf
+
+
+def annual_review_columns() -> dict:
+    """The extract's column headings in the current language."""
+    return {"number": _("Number"), "intake_ref": _("Intake reference"), "received_on": _("Received on"),
+            "complaint_type": _("Complaint type"), "complaint_class": _("Class"), "batches": _("Batches"),
+            "status": _("Status"), "root_cause": _("Root cause"), "reasonable": _("Reasonable"),
+            "actions": _("Actions"), "closed_on": _("Closed on"), "capas": _("CAPA"), "level": _("Level"),
+            "depth": _("Recall depth"), "safety_hazard": _("Safety hazard"), "decided_on": _("Decided on"),
+            "reason": _("Reason"), "batch_no": _("Batch"), "quantity_received": _("Quantity received"),
+            "disposition": _("Disposition"), "complaint": _("Complaint"), "sequence": _("Report"),
+            "day0": _("Day 0"), "seriousness": _("Seriousness"), "unexpected": _("Unexpected"),
+            "group_event": _("Group adverse event"), "accepted": _("Accepted by PV"),
+            "case_number": _("Safety-database case number"), "submitted": _("Submitted"), "source": _("Source"),
+            "problem_statement": _("Problem statement"), "effectiveness_due_on": _("Effectiveness check due on"),
+            "effectiveness_result": _("Effectiveness"), "complaints": _("Complaints")}

@@ -111,6 +111,9 @@ COMPLAINT_OPERATIONS = (
      "class, type, channel, product, batch and market, rates per million units, previous periods, timeliness, "
      "CAPA, follow-up and signals; format=csv or xlsx for a table", 200, (400, 401, 403)),
     ("get", "/api/v1/trends/rules", "The signal rules in force", 200, (401, 403)),
+    ("get", "/api/v1/products/{code}/annual-review", "The annual product review extract of a year (?year=; "
+     "format=json|pdf|xlsx): complaints, recalls, returns, ADR hand-offs, CAPA; reproducible, audited", 200,
+     (400, 401, 403, 404)),
     ("get", "/api/v1/trend-reviews", "Trend reviews (?status=open|capa_raised|no_capa)", 200, (400, 401, 403)),
     ("get", "/api/v1/trend-reviews/{review_id}", "A trend review with its signatures", 200, (401, 403, 404)),
     ("post", "/api/v1/trend-reviews/{review_id}/evaluation", "The QA head's evaluation: a CAPA (source trend) or a "

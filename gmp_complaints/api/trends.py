@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 from flask import Response, g, jsonify, request
 
 from gmp_complaints.api import _body, api_v1
+from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.roles import Actor
-from gmp_complaints.services import trend_reviews, trends
-from gmp_complaints.spreadsheets import xlsx
+from gmp_complaints.printing import annual_review_pdf
+from gmp_complaints.services import product_review, trend_reviews, trends
+from gmp_complaints.spreadsheets import reproducible_workbook, xlsx
 from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.documents import table_csv
 
@@ -59,3 +62,29 @@ def trend_review_evaluation(review_id: int):
     """``{evaluation, decision: capa|no_capa, capa: {...} | username, password}`` (QA head)."""
     return jsonify(trend_reviews.evaluate(uow(), review_id, _body(), actor=Actor(g.principal.id, g.principal.roles),
                                           source_ip=client_ip()))
+
+
+@api_v1.route("/products/<code>/annual-review")
+def product_annual_review(code: str):
+    """``?year=2026[&format=pdf|xlsx][&lang=en]``: the annual product review extract; the same query
+    gives the same bytes while the records are unchanged; every extract is audited with its SHA-256."""
+    year = product_review.parse_year(request.args.get("year"))
+    extract = product_review.annual_review(uow(), code, year)
+    form = request.args.get("format") or "json"
+    if form == "pdf":
+        locale = "en" if request.args.get("lang") == "en" else "zh_Hans_CN"
+        data, mimetype = annual_review_pdf(extract, locale), "application/pdf"
+    elif form == "xlsx":
+        title = f"{extract['product']['code']} {year} · data SHA-256 {extract['data_sha256']}"
+        data = reproducible_workbook(title, [(name, columns, product_review.sheet_rows(extract, name))
+                                             for name, columns in product_review.SHEETS.items()])
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif form == "json":
+        data, mimetype = json.dumps(extract, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8"), \
+            "application/json"
+    else:
+        raise ValidationError(Msg("Unknown format."), {"format": [Msg("One of json, pdf or xlsx.")]})
+    product_review.record_export(uow(), extract, document=form, sha256=hashlib.sha256(data).hexdigest(),
+                                 actor_id=g.principal.id)
+    return Response(data, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="annual-review-{code}-{year}.{form}"'})

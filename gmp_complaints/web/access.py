@@ -170,6 +170,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.complaint_adr_e2b": Access(ADR_CASE_READERS),
     "api_v1.trend_report": Access(GMP_READERS),
     "api_v1.trend_reviews_list": Access(GMP_READERS),
+    "api_v1.product_annual_review": Access(GMP_READERS),
     "api_v1.trend_review": Access(GMP_READERS),
     "api_v1.trend_review_evaluation": Access(QA_HEAD),
     "trends.reviews": Access(GMP_READERS),
