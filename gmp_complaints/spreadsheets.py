@@ -8,11 +8,25 @@ from collections.abc import Iterable
 
 def xlsx(title: str, sheet_name: str, headers: list[str], rows: Iterable[list], footer: Iterable[list] = ()) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = sheet_name[:31]
+    _table(sheet, title, headers, rows)
+    footer = list(footer)
+    if footer:
+        sheet.append([])
+        for row in footer:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _table(sheet, title: str, headers: list[str], rows: Iterable[list]) -> None:
+    """A bold title row, bold headers, the rows, and the panes frozen below the headers."""
+    from openpyxl.styles import Font
+
     sheet.append([title])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append(headers)
@@ -20,15 +34,7 @@ def xlsx(title: str, sheet_name: str, headers: list[str], rows: Iterable[list], 
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
-    footer = list(footer)
-    if footer:
-        sheet.append([])
-        for row in footer:
-            sheet.append(row)
     sheet.freeze_panes = "A3"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 #: the document time of a reproducible workbook (openpyxl stamps "now" into docProps/core.xml otherwise)
@@ -42,22 +48,13 @@ def reproducible_workbook(title: str, sheets: Iterable[tuple[str, list[str], Ite
     import zipfile
 
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     from audit.export import deterministic_zip
 
     book = Workbook()
     book.remove(book.active)
     for name, headers, rows in sheets:
-        sheet = book.create_sheet(name[:31])
-        sheet.append([title])
-        sheet["A1"].font = Font(bold=True, size=13)
-        sheet.append(headers)
-        for cell in sheet[2]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
-        sheet.freeze_panes = "A3"
+        _table(book.create_sheet(name[:31]), title, headers, rows)
     buffer = io.BytesIO()
     book.save(buffer)
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as saved:
