@@ -7,6 +7,7 @@ application's own static files: never ``file:``, never another site.
 """
 from __future__ import annotations
 
+import base64
 import mimetypes
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,10 @@ from markupsafe import Markup
 
 STATIC_SCHEME = "gmp-static:"
 STATIC_ROOT = Path(__file__).parent / "static"
+
+
+#: the only inline data documents take: the SVG charts the application drew itself
+CHART_PREFIX = "data:image/svg+xml;base64,"
 
 
 def make_fetcher():
@@ -31,6 +36,9 @@ def make_fetcher():
             self.refused: list[str] = []
 
         def fetch(self, url, headers=None):
+            if url.startswith(CHART_PREFIX):  # a chart drawn on the server (gmp_complaints.charts.data_uri)
+                return URLFetcherResponse(url, body=base64.b64decode(url[len(CHART_PREFIX):]),
+                                          headers={"Content-Type": "image/svg+xml"})
             if url.startswith(STATIC_SCHEME):
                 relative = url[len(STATIC_SCHEME):].lstrip("/")
                 path = (STATIC_ROOT / relative).resolve()

@@ -539,6 +539,29 @@ class TrendReview(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+@audited("quarterly_review", excluded={"figures"})
+class QuarterlyReview(Base):
+    """The quarterly complaint review (SOP §7): the quarter's figures frozen when the complaint
+    administrator prepares it (their SHA-256 in the trail), the conclusions, and the QA head's signature."""
+
+    __tablename__ = "quarterly_reviews"
+    __table_args__ = (sa.CheckConstraint("status IN ('prepared', 'approved')", name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quarter: Mapped[str] = mapped_column(sa.String(8), unique=True)
+    period_from: Mapped[date] = mapped_column(sa.Date)
+    period_to: Mapped[date] = mapped_column(sa.Date)
+    #: the trend report of the quarter as prepared (canonical JSON); the PDF is rendered from it
+    figures: Mapped[str] = mapped_column(sa.Text)
+    figures_sha256: Mapped[str] = mapped_column(sa.String(64))
+    conclusions: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    prepared_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @audited("deadline_extension")
 class DeadlineExtension(Base):
     """SOP §6: a time limit that cannot be met is extended only with a reason and the QA head's approval."""

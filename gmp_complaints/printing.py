@@ -19,6 +19,7 @@ from audit.export import build_bundle
 from audit.keys import load_signer, public_keys
 from gmp_complaints.archive import AUDIT_BUNDLE, KEYS, MANIFEST, SIGNATURE, manifest_for, pack, signature_for
 from gmp_complaints.audit_text import action_label, readable_changes, record_label
+from gmp_complaints.charts import pareto_svg, periods_svg, u_chart_svg
 from gmp_complaints.documents import print_time_text, render_audit_trail, render_pdf
 from gmp_complaints.domain.capa import ACTION_KIND_LABELS, ACTION_STATUS_LABELS, EFFECTIVENESS_LABELS
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
@@ -36,6 +37,7 @@ from gmp_complaints.domain.recall import (
 )
 from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
 from gmp_complaints.domain.roles import Role
+from gmp_complaints.domain.trends import REVIEW_STATUS_LABELS, SIGNAL_RULE_LABELS
 from gmp_complaints.i18n import adr_labels, complaint_labels, signature_labels, translate
 from gmp_complaints.services import documents as service
 from gmp_complaints.services import recalls
@@ -50,6 +52,7 @@ TITLES = {
     "reply": ("Reply report", "答复报告"),
     "reminder": ("Reminder letter", "提醒函"),
     "audit_trail": ("Audit trail", "审计追踪"),
+    "quarterly_review": ("Quarterly complaint review", "投诉季度回顾"),
     "capa_record": ("CAPA record", "纠正与预防措施记录"),
     "recall_report": ("Recall final report", "召回总结报告"),
     "recall_notice": ("Recall notice", "药品召回通知"),
@@ -289,3 +292,50 @@ def annual_review_columns() -> dict:
             "case_number": _("Safety-database case number"), "submitted": _("Submitted"), "source": _("Source"),
             "problem_statement": _("Problem statement"), "effectiveness_due_on": _("Effectiveness check due on"),
             "effectiveness_result": _("Effectiveness"), "complaints": _("Complaints")}
+
+
+#: u-charts drawn besides those of flagged products: the busiest products'
+U_CHARTS_SHOWN = 3
+
+
+def charts_for(report: dict) -> dict:
+    """The report's charts as SVG, labelled in the page language."""
+    labels = complaint_labels()
+    charts = {}
+    types = [(labels["type"].get(k, k), v) for k, v in report["by_type"].items() if v]
+    if types:
+        charts["pareto"] = pareto_svg(_("Complaints by type (Pareto)"), [t for t, _v in types], [v for _t, v in types],
+                                      _("cumulative share"))
+    periods = list(reversed(report["previous"])) + [report]
+    charts["periods"] = periods_svg(
+        _("Complaints per period"), [f"{p['from']}\n{p['to']}" for p in periods],
+        {_("complaints"): [p["complaints"] for p in periods]}, _("complaints"))
+    names = {"rate": _("per million units"), "centre": _("centre line"), "alert": _("alert limit (2σ)"),
+             "action": _("action limit (3σ)"), "unit": _("complaints per million units")}
+    # A chart per product would bury the page: the products a u-chart signal names, and the three with the
+    # most complaints in the period.
+    busiest = sorted(report["by_product"], key=lambda code: -report["by_product"][code])[:U_CHARTS_SHOWN]
+    flagged = {s["product_code"] for s in report["signals"] if s["rule"] == "u_chart"}
+    charts["u_charts"] = [{"product_code": c["product_code"], "svg": u_chart_svg(
+        _("u-chart %(product)s", product=c["product_code"]), c["quarters"], c["rates"], c["centre"], c["alert_limit"],
+        c["action_limit"], names)} for c in report["u_chart"]
+        if (c["product_code"] in flagged or c["product_code"] in busiest) and any(r is not None for r in c["rates"])]
+    return charts
+
+
+def quarterly_review_pdf(review: dict, locale: str) -> bytes:
+    """The quarterly review report (``services.quarterly_reviews.review``): the frozen figures, their
+    charts (the trend page's), the signals and their evaluation, the conclusions and the signatures."""
+    from datetime import datetime as _datetime
+
+    from flask import current_app
+
+    with force_locale(locale):
+        report = review["figures"]
+        context = {"r": review, "f": report, "charts": charts_for(report), "printed_at": _datetime.now().astimezone(),
+                   "site_timezone": current_app.config["GMP_SETTINGS"].site_timezone, "record_number": review["quarter"],
+                   "record_version": review["version"], "signatures": review["signatures"],
+                   "rule_labels": {k.value: translate(v) for k, v in SIGNAL_RULE_LABELS.items()},
+                   "review_status_labels": {k.value: translate(v) for k, v in REVIEW_STATUS_LABELS.items()}}
+        full = common_context(context, "quarterly_review", locale)
+    return render_pdf("quarterly_review.html", full, locale=locale).pdf

@@ -49,6 +49,7 @@ class SigningStep(StrEnum):
     compensation_approval = "compensation_approval"
     compensation_rejection = "compensation_rejection"
     trend_no_capa = "trend_no_capa"
+    quarterly_review_approval = "quarterly_review_approval"
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,8 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
         # Trends (SOP §7, TR-01): the QA head signs why a signal needs no CAPA
         _rule(SigningStep.trend_no_capa, Meaning.reviewed, {Role.qa_head},
               "trend_review", Msg("Trend review: no CAPA needed")),
+        _rule(SigningStep.quarterly_review_approval, Meaning.approved, {Role.qa_head},
+              "quarterly_review", Msg("Quarterly complaint review")),
     )
 }
 
@@ -195,6 +198,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "recall_batch": frozenset({"recall_reconciliation.recorded", "recall_reconciliation.corrected"}),
     "compensation": frozenset({"compensation.agreed"}),
     "trend_review": frozenset(),
+    "quarterly_review": frozenset({"quarterly_review.prepared"}),
 }
 
 

@@ -211,3 +211,16 @@ def trend_review_snapshot(view: dict, scope: str, subject: str | None = None) ->
     if scope != "trend_review":
         raise ValueError(f"no field list for the scope {scope!r}")
     return _take(view, TREND_REVIEW)
+
+
+#: what the QA head approves in a quarterly review: the quarter, its frozen figures (by SHA-256), the
+#: conclusions and who prepared it
+QUARTERLY_REVIEW = ("quarter", "period_from", "period_to", "figures_sha256", "conclusions", "prepared_by")
+
+
+def quarterly_review_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
+    if scope != "quarterly_review":
+        raise ValueError(f"no field list for the scope {scope!r}")
+    content = _take(view, QUARTERLY_REVIEW)
+    content["prepared_by"] = _take(content["prepared_by"], PERSON)
+    return content

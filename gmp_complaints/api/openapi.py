@@ -114,6 +114,15 @@ COMPLAINT_OPERATIONS = (
     ("get", "/api/v1/products/{code}/annual-review", "The annual product review extract of a year (?year=; "
      "format=json|pdf|xlsx): complaints, recalls, returns, ADR hand-offs, CAPA; reproducible, audited", 200,
      (400, 401, 403, 404)),
+    ("get", "/api/v1/quarterly-reviews", "The quarterly reviews, the newest first", 200, (401, 403)),
+    ("post", "/api/v1/quarterly-reviews", "Prepare the review of a quarter {quarter, conclusions}: its figures "
+     "frozen with their SHA-256", 201, (400, 401, 403, 409)),
+    ("get", "/api/v1/quarterly-reviews/{review_id}", "A quarterly review: frozen figures, signatures, the quarter's "
+     "trend reviews, whether the records still give the same figures", 200, (401, 403, 404)),
+    ("post", "/api/v1/quarterly-reviews/{review_id}/approval", "The QA head's signature {username, password, "
+     "comment}", 200, (400, 401, 403, 404, 409, 423)),
+    ("get", "/api/v1/quarterly-reviews/{review_id}/report.pdf", "The review report (PDF, ?lang=en) from the frozen "
+     "figures", 200, (401, 403, 404)),
     ("get", "/api/v1/trend-reviews", "Trend reviews (?status=open|capa_raised|no_capa)", 200, (400, 401, 403)),
     ("get", "/api/v1/trend-reviews/{review_id}", "A trend review with its signatures", 200, (401, 403, 404)),
     ("post", "/api/v1/trend-reviews/{review_id}/evaluation", "The QA head's evaluation: a CAPA (source trend) or a "
@@ -281,6 +290,8 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests": "AdrInvestigationRequestBody",
     "/api/v1/trends/rules": "TrendRuleChange",
     "/api/v1/trend-reviews/{review_id}/evaluation": "TrendEvaluation",
+    "/api/v1/quarterly-reviews": "QuarterlyReviewPreparation",
+    "/api/v1/quarterly-reviews/{review_id}/approval": "QuarterlyReviewApproval",
     "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests/{number}/answer": "AdrInvestigationAnswer",
     "/api/v1/complaints/{complaint_id}/signatures": "Signing",
     "/api/v1/complaints/{complaint_id}/closure": "Closure",

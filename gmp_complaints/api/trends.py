@@ -9,8 +9,8 @@ from flask import Response, g, jsonify, request
 from gmp_complaints.api import _body, api_v1
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.roles import Actor
-from gmp_complaints.printing import annual_review_pdf
-from gmp_complaints.services import product_review, trend_reviews, trends
+from gmp_complaints.printing import annual_review_pdf, quarterly_review_pdf
+from gmp_complaints.services import product_review, quarterly_reviews, trend_reviews, trends
 from gmp_complaints.spreadsheets import reproducible_workbook, xlsx
 from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.documents import table_csv
@@ -88,3 +88,37 @@ def product_annual_review(code: str):
                                  actor_id=g.principal.id)
     return Response(data, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="annual-review-{code}-{year}.{form}"'})
+
+
+@api_v1.route("/quarterly-reviews", methods=["GET"])
+def quarterly_reviews_list():
+    return jsonify({"quarterly_reviews": quarterly_reviews.list_reviews(uow())})
+
+
+@api_v1.route("/quarterly-reviews", methods=["POST"])
+def quarterly_review_prepare():
+    """``{quarter, conclusions}`` → 201: the quarter's figures frozen (the complaint administrator)."""
+    return jsonify(quarterly_reviews.prepare(uow(), _body(), actor=Actor(g.principal.id, g.principal.roles))), 201
+
+
+@api_v1.route("/quarterly-reviews/<int:review_id>")
+def quarterly_review(review_id: int):
+    return jsonify(quarterly_reviews.review(uow(), review_id))
+
+
+@api_v1.route("/quarterly-reviews/<int:review_id>/approval", methods=["POST"])
+def quarterly_review_approval(review_id: int):
+    """``{username, password, comment}``: the QA head's signature."""
+    return jsonify(quarterly_reviews.approve(uow(), review_id, _body(), actor=Actor(g.principal.id, g.principal.roles),
+                                             source_ip=client_ip()))
+
+
+@api_v1.route("/quarterly-reviews/<int:review_id>/report.pdf")
+def quarterly_review_report(review_id: int):
+    """The review report (``?lang=en`` for English), rendered from the frozen figures; audited."""
+    locale = "en" if request.args.get("lang") == "en" else "zh_Hans_CN"
+    data = quarterly_review_pdf(quarterly_reviews.review(uow(), review_id), locale)
+    quarterly_reviews.record_report_export(uow(), review_id, sha256=hashlib.sha256(data).hexdigest(), locale=locale,
+                                           actor_id=g.principal.id)
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="quarterly-review-{review_id}.pdf"'})

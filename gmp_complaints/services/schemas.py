@@ -821,6 +821,19 @@ class TrendEvaluation(Body):
     password = Password()
 
 
+class QuarterlyReviewPreparation(Body):
+    """``POST /quarterly-reviews``: the quarter (``2026-Q3``) and the administrator's conclusions."""
+
+    quarter = Text(8, required=True, collapse_spaces=True)
+    conclusions = Text(20_000, required=True)
+
+
+class QuarterlyReviewApproval(Credentials):
+    """``POST /quarterly-reviews/<id>/approval``: the QA head's signature and a comment."""
+
+    comment = Text(5000)
+
+
 class TrendRuleChange(Body):
     """``POST /trends/rules``: the signal rules' settings to change, with the reason (TR-01)."""
 
@@ -834,6 +847,6 @@ class TrendRuleChange(Body):
 
 SCHEMAS.update({cls.__name__: cls for cls in (ProductMarkets, AdrHandOff, AdrElements, AdrSubmission, FollowUpCall,
                                              AdrInvestigationRequestBody, AdrInvestigationAnswer, TrendRuleChange,
-                                             TrendEvaluation,
+                                             TrendEvaluation, QuarterlyReviewPreparation, QuarterlyReviewApproval,
                                              CompensationTerms, CompensationDecision, CompensationLimitChange,
                                              CompensationAuthorityChange)})

@@ -8,49 +8,21 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
-from gmp_complaints.charts import data_uri, pareto_svg, periods_svg, u_chart_svg
+from gmp_complaints.charts import data_uri
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import ComplaintType
 from gmp_complaints.domain.errors import ValidationError
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.domain.trends import REVIEW_STATUS_LABELS, SIGNAL_RULE_LABELS, Quarter, ReviewStatus
 from gmp_complaints.i18n import complaint_labels, translate
+from gmp_complaints.printing import charts_for
 from gmp_complaints.services import trend_reviews, trends
 from gmp_complaints.web import client_ip, uow
 from gmp_complaints.web.forms import run_form
 from signatures.statement import statement_text
 
 bp = Blueprint("trends", __name__, url_prefix="/trends")
-#: u-charts drawn on the page besides those of flagged products: the busiest products'
-U_CHARTS_SHOWN = 3
 bp.add_app_template_filter(data_uri, "svg_uri")
-
-
-def charts_for(report: dict) -> dict:
-    """The report's charts as SVG, labelled in the page language."""
-    from flask_babel import gettext as _
-
-    labels = complaint_labels()
-    charts = {}
-    types = [(labels["type"].get(k, k), v) for k, v in report["by_type"].items() if v]
-    if types:
-        charts["pareto"] = pareto_svg(_("Complaints by type (Pareto)"), [t for t, _v in types], [v for _t, v in types],
-                                      _("cumulative share"))
-    periods = list(reversed(report["previous"])) + [report]
-    charts["periods"] = periods_svg(
-        _("Complaints per period"), [f"{p['from']}\n{p['to']}" for p in periods],
-        {_("complaints"): [p["complaints"] for p in periods]}, _("complaints"))
-    names = {"rate": _("per million units"), "centre": _("centre line"), "alert": _("alert limit (2σ)"),
-             "action": _("action limit (3σ)"), "unit": _("complaints per million units")}
-    # A chart per product would bury the page: the products a u-chart signal names, and the three with the
-    # most complaints in the period.
-    busiest = sorted(report["by_product"], key=lambda code: -report["by_product"][code])[:U_CHARTS_SHOWN]
-    flagged = {s["product_code"] for s in report["signals"] if s["rule"] == "u_chart"}
-    charts["u_charts"] = [{"product_code": c["product_code"], "svg": u_chart_svg(
-        _("u-chart %(product)s", product=c["product_code"]), c["quarters"], c["rates"], c["centre"], c["alert_limit"],
-        c["action_limit"], names)} for c in report["u_chart"]
-        if (c["product_code"] in flagged or c["product_code"] in busiest) and any(r is not None for r in c["rates"])]
-    return charts
 
 
 @bp.route("/")

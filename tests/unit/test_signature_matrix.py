@@ -28,6 +28,7 @@ EXPECTED = {
     "return_disposition": ("approved", {"qa_head"}, "return"),
     "recall_batch_disposition": ("approved", {"qa_head"}, "recall_batch"),
     "trend_no_capa": ("reviewed", {"qa_head"}, "trend_review"),
+    "quarterly_review_approval": ("approved", {"qa_head"}, "quarterly_review"),
 }
 #: signed by one person whose approval level (not role) covers the amount; every signing role may hold a level
 BY_LEVEL = {"compensation_approval": "approved", "compensation_rejection": "rejected"}
