@@ -183,6 +183,7 @@ def dashboard(uow: UnitOfWork, *, user_id: int, roles, mine_only: bool, limit: i
         register = (unsent_notifications(uow.session, uow.now(), ZoneInfo(uow.settings.site_timezone))
                     if set(roles) & REGISTER_WATCHERS else [])
         running = open_recalls(uow.session, ZoneInfo(uow.settings.site_timezone)) if set(roles) & REGISTER_WATCHERS else []
+        management = _management(uow, today, open_statuses) if Role.qa_head in roles else None
     overdue = [s for s in summaries if s["next_due"] and s["next_due"]["overdue"]]
     waiting = [s for s in summaries if s["status"] == Status.awaiting_customer.value and s not in overdue]
     due = [s for s in summaries if s["next_due"] and s not in overdue and s not in waiting]
@@ -190,7 +191,35 @@ def dashboard(uow: UnitOfWork, *, user_id: int, roles, mine_only: bool, limit: i
             "due": sorted(due, key=lambda s: s["next_due"]["due_on"]), "awaiting_customer": waiting,
             "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value],
             "escalated": escalated, "my_actions": my_actions, "escalated_actions": late_actions,
-            "notifications": register, "recalls": running}
+            "notifications": register, "recalls": running, "management": management}
+
+
+#: the age bands of open complaints on the QA head's overview, in days since receipt
+AGE_BANDS = ((0, 30), (31, 60), (61, 90), (91, None))
+
+
+def _management(uow: UnitOfWork, today, open_statuses: list[str]) -> dict:
+    """The QA head's overview (TR-04): open complaints by age and class, and the trend signals waiting
+    for evaluation."""
+    from gmp_complaints.models import TrendReview
+
+    by_age: dict[str, dict[str, int]] = {}
+    for klass, received_on, count in uow.session.execute(sa.select(
+            Complaint.complaint_class, Complaint.received_on, sa.func.count()).where(
+            Complaint.status.in_(open_statuses)).group_by(Complaint.complaint_class, Complaint.received_on)):
+        age = (today - received_on).days
+        band = next(f"{low}-{high}" if high else f">{low - 1}" for low, high in AGE_BANDS if high is None or age <= high)
+        row = by_age.setdefault(klass or "unclassified", {})
+        row[band] = row.get(band, 0) + count
+    bands = [f"{low}-{high}" if high else f">{low - 1}" for low, high in AGE_BANDS]
+    reviews = uow.session.execute(sa.select(TrendReview.id, TrendReview.number, TrendReview.rule,
+                                            TrendReview.product_code, TrendReview.period_from, TrendReview.period_to)
+                                  .where(TrendReview.status == "open").order_by(TrendReview.id)).all()
+    return {"bands": bands,
+            "open_by_age": [{"class": klass, **{band: by_age.get(klass, {}).get(band, 0) for band in bands}}
+                            for klass in ("I", "II", "III", "unclassified") if klass in by_age],
+            "signals_waiting": [{"id": r.id, "number": r.number, "rule": r.rule, "product_code": r.product_code,
+                                 "period": f"{r.period_from.isoformat()} – {r.period_to.isoformat()}"} for r in reviews]}
 
 
 def allowed_steps_for(complaint: dict) -> list[str]:

@@ -98,3 +98,19 @@ def test_the_review_page_lists_what_waits_and_takes_the_evaluation(client, api, 
                                      "username": username, "password": password})
     assert done.status_code in (302, 303)
     assert api.get("qa_head", f"/trend-reviews/{review['id']}").get_json()["status"] == "no_capa"
+
+
+@pytest.mark.req("TR-04")
+def test_the_qa_heads_overview_shows_open_complaints_by_age_and_signals_waiting(app, client, api, raised):
+    from tests.conftest import login
+
+    login(client, *api.credentials["qa_head"])
+    page = client.get("/complaints/dashboard?scope=all").get_data(as_text=True)
+    assert 'id="board-management"' in page and 'id="open-by-age"' in page
+    assert raised["recurrence"]["number"] in page and raised["class_i"]["number"] in page
+    # Received 5 Oct, 2 Nov, 18 Nov and 19 Nov, seen on 20 Nov: the 5 Oct complaint is 46 days old.
+    table = page[page.index('id="open-by-age"'):page.index("</table>", page.index('id="open-by-age"'))]
+    assert "<th>31-60</th>" in table and "<th>&gt;90</th>" in table
+    officer = app.test_client()
+    login(officer, *api.credentials["qa_officer"])
+    assert 'id="board-management"' not in officer.get("/complaints/dashboard?scope=all").get_data(as_text=True)
