@@ -517,6 +517,7 @@ FIELD_LABELS: dict[str, Msg] = {
     "adr_serious": Msg("Serious reaction"),
     "adr_unexpected": Msg("Unexpected reaction"),
     "group_event": Msg("Group adverse event"),
+    "recurring_problem": Msg("Recurring problem"),
     "contract_partner": Msg("Contract partner"),
     "partner_quality_contact": Msg("Partner's quality and recall contact"),
     "question": Msg("Question"),

@@ -249,6 +249,8 @@ class Complaint(Base):
     #: US products (WF-03): a suspected reaction triaged as serious or not, unexpected or not
     adr_serious: Mapped[bool | None] = mapped_column(sa.Boolean)
     adr_unexpected: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: TR-02: the investigator's answer whether the problem recurs
+    recurring_problem: Mapped[bool | None] = mapped_column(sa.Boolean)
     classified_on: Mapped[date | None] = mapped_column(sa.Date)
     criteria_version: Mapped[str | None] = mapped_column(sa.String(16))
     # investigation (SOP 5.4)

@@ -67,6 +67,15 @@ def _classification(view: dict) -> dict:
     return content
 
 
+def _investigation(view: dict) -> dict | None:
+    """The investigation's fields, with the recurrence answer (TR-02) where given: added to version 1
+    only where answered, so every signature made before it existed stays as it was."""
+    content = _take(view.get("investigation"), INVESTIGATION)
+    if content is not None and (view.get("investigation") or {}).get("recurring_problem") is not None:
+        content["recurring_problem"] = view["investigation"]["recurring_problem"]
+    return content
+
+
 def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     """The canonical content a signature of ``scope`` covers on a complaint. Attachments are only ever
     added, so they count in the whole-complaint scopes (by their hashes), not in the QP's."""
@@ -75,8 +84,7 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
         content = {**project(view, {key: None for key in REGISTRATION}), **_classification(view),
                    "organisation": organisation}
         if subject == "investigation":  # SOP 4.2: the QP is told of the investigation too
-            content.update(investigation=_take(view.get("investigation"), INVESTIGATION),
-                           checklist=view.get("investigation_checklist"))
+            content.update(investigation=_investigation(view), checklist=view.get("investigation_checklist"))
         return content
     if scope in ("classification+decision", "regrading"):
         return {"id": view["id"], **_classification(view)}
@@ -85,15 +93,14 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
         extension = next(x for x in view["extensions"] if f"deadline_extension:{x['id']}" == subject)
         return {"complaint": view["intake_ref"], "extension": _take(extension, EXTENSION)}
     if scope == "assessment":
-        return {"id": view["id"], **_classification(view),
-                "investigation": _take(view.get("investigation"), INVESTIGATION),
+        return {"id": view["id"], **_classification(view), "investigation": _investigation(view),
                 "assessment": _take(view.get("assessment"), ASSESSMENT)}
     if scope == "retention":
         return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
     if scope not in ("complaint", "complaint+audit_trail", "void"):
         raise ValueError(f"no field list for the scope {scope!r}")
     content = {**project(view, WHOLE_COMPLAINT), **_classification(view), "organisation": organisation,
-               "capas": [c["number"] for c in view.get("capas", [])]}
+               "investigation": _investigation(view), "capas": [c["number"] for c in view.get("capas", [])]}
     if scope == "void" and subject is not None:
         # The request as made (its reason); its decision is what the signature brings about.
         request = next(x for x in view["void_requests"] if f"void_request:{x['id']}" == subject)

@@ -194,10 +194,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                      "reason": complaint.validity_reason} if complaint.validity_on else None,
         "classification": _classification_view(complaint) if complaint.classified_on else None,
         "field_alert": complaint.field_alert_screen,
-        "investigation": {"root_cause": complaint.root_cause, "impact": complaint.impact,
-                          "other_batches_affected": complaint.other_batches_affected,
-                          "substantiated": complaint.investigation_substantiated,
-                          "investigated_on": complaint.investigated_on.isoformat()} if complaint.investigated_on else None,
+        "investigation": _investigation_view(complaint) if complaint.investigated_on else None,
         "assessment": {"reasonable": complaint.reasonable, "actions": (complaint.actions or "").split(),
                        "adr_confirmed": complaint.adr_confirmed,
                        "regulator_report_required": complaint.regulator_report_required,
@@ -237,6 +234,16 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
             session, complaint, cipher, roles, ZoneInfo(uow.settings.site_timezone)),
         "signatures": [],
     }
+
+
+def _investigation_view(complaint: Complaint) -> dict:
+    view = {"root_cause": complaint.root_cause, "impact": complaint.impact,
+            "other_batches_affected": complaint.other_batches_affected,
+            "substantiated": complaint.investigation_substantiated,
+            "investigated_on": complaint.investigated_on.isoformat()}
+    if complaint.recurring_problem is not None:  # only where answered: earlier signatures keep their hash
+        view["recurring_problem"] = complaint.recurring_problem
+    return view
 
 
 def _classification_view(complaint: Complaint) -> dict:

@@ -208,6 +208,7 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
                 merged_checklist(checklist_of(complaint), checklist))
         complaint.root_cause, complaint.impact = root_cause, impact
         complaint.other_batches_affected, complaint.investigation_substantiated = other_batches, substantiated
+        complaint.recurring_problem = fields["recurring_problem"]
         complaint.investigated_on = business_today(uow.settings)
         return answered(uow, complaint, actor.roles)
 

@@ -398,6 +398,8 @@ class Investigation(Body):
     other_batches_affected = Text(10_000, required=True)
     substantiated = Bool(required=True)
     checklist = Mapping()
+    #: TR-02: whether the problem recurs (earlier complaints of the same product and type are listed)
+    recurring_problem = Bool()
 
 
 class Reply(Body):

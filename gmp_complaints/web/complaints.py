@@ -347,6 +347,7 @@ def _step_data(step: str, form) -> dict:
         return {"root_cause": form.get("root_cause"), "impact": form.get("impact"),
                 "other_batches_affected": form.get("other_batches_affected"),
                 "substantiated": _bool_field(form, "substantiated"),
+                "recurring_problem": _bool_field(form, "recurring_problem"),
                 "checklist": {item.value: {"outcome": form.get(f"check_{item.value}"),
                                            "note": form.get(f"check_{item.value}_note")}
                               for item in ChecklistItem if form.get(f"check_{item.value}")}}
@@ -375,11 +376,24 @@ def _step_data(step: str, form) -> dict:
     return {"complaint_class": form.get("complaint_class"), "reason": form.get("reason")}
 
 
+def _asked_about_recurrence(form) -> None:
+    """TR-02: where the page listed earlier complaints of the same product and type, the investigator
+    says whether the problem recurs (the API records the answer where given)."""
+    if form.get("recurrence_asked") and _bool_field(form, "recurring_problem") is None:
+        raise ValidationError(Msg("Recurrence not answered."), {"recurring_problem": [Msg(
+            "Earlier complaints of this kind are listed: say whether this is a recurring problem.")]})
+
+
 def _step_view(step: str):
     def view(complaint_id: int):
         function = STEPS[step][0]
-        return _run(complaint_id, step, lambda: function(uow(), complaint_id, _step_data(step, request.form),
-                                                         actor=_actor()),
+
+        def call():
+            if step == "investigate":
+                _asked_about_recurrence(request.form)
+            return function(uow(), complaint_id, _step_data(step, request.form), actor=_actor())
+
+        return _run(complaint_id, step, call,
                     success=_follow_up_opened if step == "open_follow_up" else None)
 
     view.__name__ = f"step_{step}"

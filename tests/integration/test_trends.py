@@ -151,3 +151,30 @@ def test_the_trend_page_shows_figures_signals_and_server_drawn_charts(client, ap
     assert again == charts
     refused = client.get("/trends/?from=2026-12-31&to=2026-10-01")
     assert refused.status_code == 400 and "has-error" in refused.get_data(as_text=True)
+
+
+@pytest.mark.req("TR-02")
+def test_the_investigator_answers_whether_the_problem_recurs_where_earlier_complaints_are_listed(app, client, api):
+    from tests.conftest import csrf_token, login
+    from tests.integration.test_complaints_api import assign_investigator
+
+    first = complaint(api, "2026-10-01", klass="III")
+    second = complaint(api, "2026-11-02", klass="III")
+    assign_investigator(api, second["id"])
+    login(client, *api.credentials["investigator"])
+    page = client.get(f"/complaints/{second['id']}").get_data(as_text=True)
+    assert first["number"] in page and 'name="recurrence_asked"' in page and 'name="recurring_problem"' in page
+    form = {"csrf_token": csrf_token(client, f"/complaints/{second['id']}"), "recurrence_asked": "1",
+            "root_cause": "封口机压力偏低", "impact": "本批", "other_batches_affected": "无", "substantiated": "yes"}
+    unanswered = client.post(f"/complaints/{second['id']}/investigate", data=form)
+    assert unanswered.status_code == 400 and "recurring_problem" in unanswered.get_data(as_text=True)
+    assert api.get("qa_officer", f"/complaints/{second['id']}").get_json()["investigation"] is None
+    done = client.post(f"/complaints/{second['id']}/investigate", data={**form, "recurring_problem": "yes"})
+    assert done.status_code in (302, 303)
+    investigation = api.get("qa_officer", f"/complaints/{second['id']}").get_json()["investigation"]
+    assert investigation["recurring_problem"] is True
+    # Through the API the answer is recorded where given, and the body of DESIGN §6 stays valid without it.
+    assign_investigator(api, first["id"])
+    plain = api.ok("investigator", f"/complaints/{first['id']}/investigation", {
+        "root_cause": "r", "impact": "i", "other_batches_affected": "无", "substantiated": True})
+    assert "recurring_problem" not in plain["investigation"]
