@@ -65,6 +65,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "transfer.recorded": ActionSpec(ActionKind.create, Msg("Data transfer recorded")),
     "calendar.notice_loaded": ActionSpec(ActionKind.change, Msg("Official holiday notice loaded")),
     "calendar.seeded": ActionSpec(ActionKind.create, Msg("Working-day calendar loaded")),
+    "calendar.extended": ActionSpec(ActionKind.system, Msg("Working-day calendar extended (provisional years)")),
     "class_criteria.published": ActionSpec(ActionKind.create, Msg("Class criteria version published")),
     "configuration.time_limits_seeded": ActionSpec(ActionKind.create, Msg("Default time limits loaded")),
     "configuration.time_limit_changed": ActionSpec(ActionKind.change, Msg("Time limit changed")),

@@ -44,12 +44,15 @@ def china_days(first_year: int, last_year: int) -> list[CalendarDay]:
 
     A non-working Monday–Friday is a ``holiday`` (statutory days and the days off they are swapped to alike); a
     working Saturday or Sunday is an ``adjusted_workday`` (调休). Holidays that fall on a weekend are not listed:
-    the weekend rule already makes them days off. Years chinesecalendar does not cover are left out (plain weeks
-    apply and ``china_year_status`` marks them provisional).
+    the weekend rule already makes them days off. A year chinesecalendar does not cover (the State Council's
+    notice is not out) gets the statutory holidays the law fixes, as ``holidays`` computes them (lunar dates
+    included, a holiday on a weekend observed on a weekday), named provisional: no 调休 working days, which only
+    the notice sets; ``china_year_status`` marks the year provisional until the notice is loaded.
     """
     result = []
     for year in range(first_year, last_year + 1):
         if not _china_covers(year):
+            result.extend(_provisional_china_days(year))
             continue
         for day in _days_of(year):
             working = chinese_calendar.is_workday(day)
@@ -59,6 +62,12 @@ def china_days(first_year: int, last_year: int) -> list[CalendarDay]:
                 kind = DayKind.adjusted_workday if working else DayKind.holiday
                 result.append(CalendarDay(day, kind, _china_name(name, adjusted=working)))
     return result
+
+
+def _provisional_china_days(year: int) -> list[CalendarDay]:
+    statutory = holidays.China(years=year)
+    return [CalendarDay(day, DayKind.holiday, f"{name} (provisional)") for day, name in sorted(statutory.items())
+            if day.year == year and day.weekday() < 5]
 
 
 def china_year_status(first_year: int, last_year: int) -> dict[int, YearStatus]:

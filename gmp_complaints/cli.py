@@ -58,7 +58,7 @@ def init():
     """Apply the database migrations and create the instance secrets. Safe to run again."""
     from audit.service import ensure_signing_key
     from gmp_complaints.migrate import upgrade_to_head
-    from gmp_complaints.services.calendars import seed_china_calendar, seed_us_calendar
+    from gmp_complaints.services.calendars import extend_china_calendar, seed_china_calendar, seed_us_calendar
     from gmp_complaints.services.configuration import seed_reference_data
 
     settings = _settings()
@@ -66,6 +66,7 @@ def init():
     with _database(settings) as new_uow:
         key_id = ensure_signing_key(new_uow())
         seeded = seed_china_calendar(new_uow())
+        extend_china_calendar(new_uow())
         seed_us_calendar(new_uow())
         seed_reference_data(new_uow())
     if seeded:
@@ -154,6 +155,7 @@ def tick():
     escalation of overdue time limits, e-mail delivery, then a signed checkpoint of the audit log.
     Idempotent; safe when two run at once."""
     from audit.service import seal
+    from gmp_complaints.services.calendars import extend_china_calendar
     from gmp_complaints.services.capa import escalate_overdue_actions
     from gmp_complaints.services.notifications import escalate_overdue_notifications, remind_field_alerts
     from gmp_complaints.services.timers import deliver_outbox
@@ -162,6 +164,7 @@ def tick():
 
     settings = _settings()
     with _database(settings) as new_uow:
+        extend_china_calendar(new_uow())  # next year listed in time, with its provisional holidays
         done = complaint_tick(new_uow())
         escalated_actions = escalate_overdue_actions(new_uow())
         far_reminders = remind_field_alerts(new_uow())

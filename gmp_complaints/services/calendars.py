@@ -51,6 +51,44 @@ def seed_us_calendar(uow: UnitOfWork, first_year: int = 2004, last_year: int | N
                  source="holidays (US federal, observed)")
 
 
+def extend_china_calendar(uow: UnitOfWork) -> int:
+    """Keep the site calendar ahead of time (``gmp init`` and ``gmp tick``): the years up to next year are
+    listed, and a provisional year that lists no day yet gets its provisional statutory holidays (an
+    installation seeded before they were). One audited change when anything is added; returns the days
+    added. Years loaded from an official notice are never touched."""
+    from gmp_complaints.calendar_seed import china_days, china_year_status
+    from gmp_complaints.clock import business_today
+
+    last_year = business_today(uow.settings).year + 1
+    with uow:
+        session = uow.session
+        years = {row.year: row for row in session.scalars(sa.select(CalendarYearRow).where(
+            CalendarYearRow.calendar_code == SITE_CALENDAR))}
+        if not years:
+            return 0  # not seeded yet: seed_china_calendar does it all
+        listed = {day.year for day in session.scalars(sa.select(CalendarDayRow.day).where(
+            CalendarDayRow.calendar_code == SITE_CALENDAR))}
+        missing_years = range(max(years) + 1, last_year + 1)
+        bare = [year for year, row in years.items() if row.status == YearStatus.provisional.value and year not in listed]
+        fill = sorted(set(bare) | set(missing_years))
+        if not fill:
+            return 0
+        before_days, before_years = _listing(session, SITE_CALENDAR)
+        added = [day for year in fill for day in china_days(year, year)]
+        for day in added:
+            session.add(CalendarDayRow(calendar_code=SITE_CALENDAR, day=day.day, kind=day.kind.value, name=day.name[:100]))
+        for year in missing_years:
+            status = china_year_status(year, year)[year]
+            session.add(CalendarYearRow(calendar_code=SITE_CALENDAR, year=year, status=status.value))
+        session.flush()
+        after_days, after_years = _listing(session, SITE_CALENDAR)
+        uow.record(DomainEvent("calendar.extended", "calendar", SITE_CALENDAR, {
+            "days": [before_days, after_days], "years": [before_years, after_years],
+            "source": [None, "chinesecalendar; holidays (provisional statutory holidays)"]}))
+        uow.commit()
+        return len(added)
+
+
 def _seed(uow: UnitOfWork, code: str, first_year: int, last_year: int | None, days_of, status_of, *,
           source: str) -> int:
     """One calendar's days and year statuses, once, as one audited act (the source named)."""

@@ -1,5 +1,7 @@
 """The timers of SOP 5.8 walked with the test clock (GMP_ENV=test, GMP_TODAY) across the 2026
 Mid-Autumn Festival and National Day holidays, through the API and `gmp tick`."""
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -141,3 +143,27 @@ def test_two_ticks_at_once_send_one_reminder(on_day, env, make_user, database_ur
     engine.dispose()
     assert reminders == 1
     assert sorted(r["reminders"] for r in results) == [0, 1]
+
+
+@pytest.mark.req("WF-05")
+def test_tick_lists_next_year_with_its_provisional_statutory_holidays_once(env, on_day):
+    from audit.integrity import integrity_check
+    from gmp_complaints import unit_of_work
+    from gmp_complaints.services.calendars import load_calendar
+
+    app = on_day("2027-06-01")
+    tick(env, "2027-06-01")
+    with app.app_context():
+        with unit_of_work(app) as uow:
+            calendar = load_calendar(uow.session)
+            assert calendar.is_provisional(date(2028, 10, 2)) and not calendar.is_working_day(date(2028, 10, 2))
+            assert not calendar.is_working_day(date(2027, 10, 1))  # 2027: provisional, National Day off
+    def events():
+        with app.extensions["gmp_engine"].connect() as connection:
+            return connection.execute(sa.text(
+                "SELECT count(*) FROM audit_events WHERE action = 'calendar.extended'")).scalar_one()
+
+    assert events() == 1
+    tick(env, "2027-06-02")
+    assert events() == 1  # nothing more to add
+    assert integrity_check(unit_of_work(app)) == []

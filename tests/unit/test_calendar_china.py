@@ -90,14 +90,21 @@ def test_the_only_disagreement_since_2004_is_the_known_error_of_chinesecalendar(
 
 
 @pytest.mark.req("WF-05")
-def test_a_year_beyond_chinesecalendar_is_provisional_and_a_plain_week():
+def test_a_year_beyond_chinesecalendar_is_provisional_with_its_statutory_holidays():
     status = china_year_status(2025, 2027)
     assert status == {2025: YearStatus.official, 2026: YearStatus.official, 2027: YearStatus.provisional}
-    assert china_days(2027, 2027) == []
+    days = {d.day: d for d in china_days(2027, 2027)}
+    # The fixed dates of the law (New Year's Day, Labour Day, National Day) and the lunar ones are days off,
+    # named provisional; no 调休 working day is guessed (only the State Council's notice sets those).
+    for day in (date(2027, 1, 1), date(2027, 2, 5), date(2027, 4, 5), date(2027, 6, 9), date(2027, 9, 15),
+                date(2027, 10, 1), date(2027, 10, 4), date(2027, 10, 5)):
+        assert days[day].kind is DayKind.holiday and days[day].name.endswith("(provisional)"), day
+    assert all(d.kind is DayKind.holiday and d.day.weekday() < 5 for d in days.values())
     assert CHINA.is_provisional(date(2027, 10, 1)) and not CHINA.is_provisional(date(2026, 10, 1))
-    # 25 working days from Thu 10 Dec 2026 end in January 2027, whose notice is not out yet: until it is
-    # loaded 2027 is a plain week (even 1 Jan counts), so the date is an estimate and flagged as such.
-    assert CHINA.deadline(date(2026, 12, 10), 25) == Deadline(date(2027, 1, 14), provisional=True)
+    assert not CHINA.is_working_day(date(2027, 1, 1))
+    # 25 working days from Thu 10 Dec 2026 end in January 2027, whose notice is not out yet: New Year's Day
+    # is off all the same, and the date is an estimate and flagged as such.
+    assert CHINA.deadline(date(2026, 12, 10), 25) == Deadline(date(2027, 1, 15), provisional=True)
     assert CHINA.deadline(date(2026, 6, 1), 25).provisional is False
 
 
