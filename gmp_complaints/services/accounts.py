@@ -608,3 +608,19 @@ def has_users(uow: UnitOfWork) -> bool:
 def non_demo_user_count(uow: UnitOfWork) -> int:
     with uow:
         return uow.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.is_demo.is_(False)))
+
+
+def previous_login(uow: UnitOfWork, user_id: int) -> dict:
+    """The log-in before the current one (web or API) and the failed attempts on the account since then,
+    from the audit trail: what a user should check on arrival (someone else using the account)."""
+    from audit.models import AuditEvent
+
+    with uow:
+        mine = (AuditEvent.entity_type == "user", AuditEvent.entity_id == str(user_id))
+        logins = list(uow.session.scalars(sa.select(AuditEvent.occurred_at).where(
+            *mine, AuditEvent.action == "user.logged_in").order_by(AuditEvent.log_index.desc()).limit(2)))
+        previous = logins[1] if len(logins) > 1 else None
+        failed = uow.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            *mine, AuditEvent.action == "user.login_failed",
+            *([AuditEvent.occurred_at > previous] if previous is not None else [])))
+        return {"at": previous, "failed_since": failed}

@@ -1,13 +1,15 @@
 """The start page: what the signed-in user needs to know first."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, render_template
 from flask_login import current_user
 
 from gmp_complaints.clock import business_today
-from gmp_complaints.services import accounts
+from gmp_complaints.i18n import complaint_labels, signature_labels
+from gmp_complaints.printing import recall_labels
+from gmp_complaints.services.home import home
 from gmp_complaints.web import settings, uow
 
 bp = Blueprint("main", __name__)
@@ -15,12 +17,16 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def dashboard():
-    me = accounts.get_user(uow(), current_user.id)
+    """The landing page: my tasks first (due and overdue, signatures waiting with their age, CAPA actions,
+    what my role watches), then my account with the previous log-in."""
+    page = home(uow(), user_id=current_user.id, roles=current_user.roles)
+    me = page["me"]
     policy = settings().password_policy
     password_expires_on = None if me.is_demo else (me.password_changed_at + timedelta(days=policy.max_age_days))
+    today = business_today(settings())
     return render_template(
-        "main/dashboard.html",
-        me=me,
-        today=business_today(settings()),
-        password_expires_on=password_expires_on,
-    )
+        "main/dashboard.html", me=me, today=today, password_expires_on=password_expires_on,
+        previous_login=page["previous_login"], board=page["board"], waiting=page["waiting"],
+        more_waiting=page["more_waiting"], labels=complaint_labels(), sign_labels=signature_labels(),
+        recall_labels=recall_labels(),
+        age_of=lambda received_on: (today - date.fromisoformat(received_on)).days)

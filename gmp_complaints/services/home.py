@@ -1,0 +1,24 @@
+"""The landing page (工作台) of the signed-in user: what is theirs to do first, then their account.
+
+Read models only; each part is the query its own page uses (the complaints due and overdue, the
+signatures waiting, the CAPA actions, what PV, regulatory affairs and the QA head watch)."""
+from __future__ import annotations
+
+from gmp_complaints.domain.roles import SIGNING_ROLES, Role
+from gmp_complaints.services import accounts, complaint_queries
+from gmp_complaints.services.waiting import waiting_for_signature
+from gmp_complaints.uow import UnitOfWork
+
+#: how many waiting signatures the landing page lists (the full list is one click away)
+WAITING_SHOWN = 10
+
+
+def home(uow: UnitOfWork, *, user_id: int, roles) -> dict:
+    roles = {Role(r) for r in roles}
+    me = accounts.get_user(uow, user_id)
+    board = None
+    if roles - {Role.admin}:
+        board = complaint_queries.dashboard(uow, user_id=user_id, roles=roles, mine_only=True, limit=200)
+    waiting = waiting_for_signature(uow, user_id=user_id, limit=WAITING_SHOWN + 1) if roles & SIGNING_ROLES else []
+    return {"me": me, "previous_login": accounts.previous_login(uow, user_id), "board": board,
+            "waiting": waiting[:WAITING_SHOWN], "more_waiting": len(waiting) > WAITING_SHOWN}

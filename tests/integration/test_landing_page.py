@@ -1,0 +1,40 @@
+"""The landing page (工作台) puts the user's tasks first: complaints due and overdue, signatures waiting
+with their age, CAPA actions, what the role watches; and shows the previous log-in with the failed
+attempts since (issue 16). SQLite and PostgreSQL."""
+import pytest
+
+from tests.conftest import login
+from tests.integration.test_complaints_api import api, registration, settings  # noqa: F401
+
+
+def test_the_previous_log_in_and_the_failed_attempts_since_are_shown(app, api):
+    username, password = api.credentials["qp"]
+    first = app.test_client()
+    login(first, username, password)
+    page = first.get("/").get_data(as_text=True)
+    # The API token taken by the fixture was the log-in before this one; nothing failed since.
+    assert 'id="previous-login"' in page and 'id="failed-since"' not in page
+    failed = app.test_client()
+    login(failed, username, "not-the-password")
+    second = app.test_client()
+    login(second, username, password)
+    page = second.get("/").get_data(as_text=True)
+    assert 'id="previous-login"' in page and 'id="failed-since"' in page
+    assert "1 " in page[page.index('id="failed-since"'):page.index('id="failed-since"') + 120]
+
+
+def test_the_qp_finds_the_signatures_waiting_with_their_age(app, api):
+    cid = api.ok("intake", "/complaints", registration(received_on="2026-11-02"), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    classified = api.ok("qa_officer", f"/complaints/{cid}/classification",
+                        {"complaint_class": "II", "rationale": "r", "adr_suspected": False})
+    client = app.test_client()
+    login(client, *api.credentials["qp"])
+    page = client.get("/").get_data(as_text=True)
+    section = page[page.index('id="my-signatures"'):]
+    assert classified["number"] in section
+    assert "<td>18</td>" in section  # received 2 Nov, today (business date) 20 Nov
+    officer = app.test_client()
+    login(officer, *api.credentials["qa_officer"])
+    tasks = officer.get("/").get_data(as_text=True)
+    assert 'id="my-tasks"' in tasks and 'id="my-signatures-count">(0)' in tasks  # nothing for the QA officer to sign
