@@ -38,3 +38,20 @@ def test_the_qp_finds_the_signatures_waiting_with_their_age(app, api):
     login(officer, *api.credentials["qa_officer"])
     tasks = officer.get("/").get_data(as_text=True)
     assert 'id="my-tasks"' in tasks and 'id="my-signatures-count">(0)' in tasks  # nothing for the QA officer to sign
+
+
+def test_the_printed_records_are_one_click_away_from_the_complaint(app, api):
+    from tests.integration.test_complaints_api import run_to_reply
+
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    run_to_reply(api, cid)
+    client = app.test_client()
+    login(client, *api.credentials["qa_officer"])
+    page = client.get(f"/complaints/{cid}").get_data(as_text=True)
+    nav = page[page.index('id="documents"'):page.index("</nav>", page.index('id="documents"'))]
+    for anchor in ("doc-intake_form", "doc-handling_sheet", "doc-audit_trail", "doc-reply-1"):
+        assert f'id="{anchor}"' in nav, anchor
+    link = nav[nav.index('id="doc-reply-1"') - 120:nav.index('id="doc-reply-1"')]
+    href = link[link.rindex('href="') + 6:link.rindex('"')].replace("&amp;", "&")
+    printed = client.get(href)
+    assert printed.status_code == 200 and printed.data.startswith(b"%PDF")
