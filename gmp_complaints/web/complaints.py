@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints.audit_text import action_label, readable_changes, record_label
+from gmp_complaints.clock import business_today
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.compensation import LEVEL_LABELS
 from gmp_complaints.domain.compensation import STATUS_LABELS as COMPENSATION_STATUS_LABELS
@@ -312,8 +313,10 @@ def audit_review(complaint_id: int, errors: dict | None = None, open_step: str |
 def waiting():
     from gmp_complaints.services import waiting as waiting_list
 
+    today = business_today(current_app.config["GMP_SETTINGS"])
     return render_template("complaints/waiting.html", rows=waiting_list.waiting_for_signature(uow(), user_id=current_user.id),
-                           sign_labels=signature_labels(), labels=complaint_labels())
+                           sign_labels=signature_labels(), labels=complaint_labels(),
+                           age_of=lambda received_on: (today - date.fromisoformat(received_on)).days)
 
 
 def _run(complaint_id: int, form_name: str, call, page=None, success=None):

@@ -34,6 +34,8 @@ def test_the_qp_finds_the_signatures_waiting_with_their_age(app, api):
     section = page[page.index('id="my-signatures"'):]
     assert classified["number"] in section
     assert "<td>18</td>" in section  # received 2 Nov, today (business date) 20 Nov
+    waiting = client.get("/complaints/waiting-for-signature").get_data(as_text=True)
+    assert classified["number"] in waiting and "<td>2026-11-02</td><td>18</td>" in waiting
     officer = app.test_client()
     login(officer, *api.credentials["qa_officer"])
     tasks = officer.get("/").get_data(as_text=True)
