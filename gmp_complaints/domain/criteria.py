@@ -136,3 +136,23 @@ def check_time_limit_change(key: str, working_days) -> int:
         raise ValidationError(Msg("Invalid number of working days."),
                               {"working_days": [Msg("A whole number of working days from 1 to 250.")]})
     return working_days
+
+
+#: what each time limit is, for the configuration page (the keys stay the audit trail's)
+SPECIAL_LIMIT_LABELS = {
+    REMINDER_KEY: Msg("Reminder to the customer after the formal reply"),
+    CLOSURE_KEY: Msg("Closure without a response after the reminder"),
+    QUALITY_REPORT_KEY: Msg("Report to the regulator after the assessment"),
+    FIELD_ALERT_FOLLOW_UP_KEY: Msg("Next field alert report after one sent (US working days)"),
+    PARTNER_NOTICE_KEY: Msg("Notice to the contract partner or MAH after classification"),
+}
+LIMIT_FIELD_LABELS = {"initial_feedback": Msg("Initial feedback"), "classification": Msg("Classification"),
+                      "investigation_report": Msg("Investigation report"), "formal_reply": Msg("Formal reply")}
+
+
+def time_limit_label(key: str) -> Msg:
+    """``II.formal_reply`` → "Class II: formal reply"; the special keys by their meaning."""
+    if key in SPECIAL_LIMIT_LABELS:
+        return SPECIAL_LIMIT_LABELS[key]
+    klass, _, field = key.partition(".")
+    return Msg("Class %(klass)s: %(limit)s", klass=klass, limit=LIMIT_FIELD_LABELS.get(field, Msg(field)))

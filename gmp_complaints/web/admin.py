@@ -204,5 +204,8 @@ def time_limits():
         else:
             flash(_("Time limit changed."), "info")
             return redirect(url_for("admin.time_limits"))
-    return render_template("admin/time_limits.html", limits=configuration.time_limits_view(uow())["time_limits"],
-                           errors=errors, form=request.form), status
+    from gmp_complaints.domain.criteria import time_limit_label
+
+    limits = configuration.time_limits_view(uow())["time_limits"]
+    return render_template("admin/time_limits.html", limits=limits, errors=errors, form=request.form,
+                           key_labels={row["key"]: translate(time_limit_label(row["key"])) for row in limits}), status

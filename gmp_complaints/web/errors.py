@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError as SchemaValidationError
 from werkzeug.exceptions import HTTPException
@@ -30,6 +31,17 @@ def forbidden(message: str):
     return error_page(403, _("You are not allowed to open this page."))
 
 
+#: the page's words for the HTTP errors a user can meet (werkzeug's names are English only)
+HTTP_PAGE_MESSAGES = {
+    400: _l("The request could not be understood."),
+    403: _l("Your roles do not allow this page."),
+    404: _l("Not found: the page or record does not exist."),
+    405: _l("This page does not take this kind of request."),
+    413: _l("The upload is too large."),
+    429: _l("Too many requests: wait a moment and try again."),
+}
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -51,4 +63,4 @@ def register_error_handlers(app) -> None:
         if _is_api():
             code = (exc.name or "error").lower().replace(" ", "_")
             return api_error(exc.code or 500, code, exc.description or exc.name)
-        return error_page(exc.code or 500, exc.name)
+        return error_page(exc.code or 500, str(HTTP_PAGE_MESSAGES.get(exc.code, exc.name)))

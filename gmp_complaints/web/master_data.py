@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from gmp_complaints.domain.errors import ValidationError
-from gmp_complaints.i18n import translate
+from gmp_complaints.i18n import complaint_labels, translate
 from gmp_complaints.services import imports, master_data
 from gmp_complaints.web import uow
 from gmp_complaints.web.recalls import recall_labels
@@ -45,4 +45,5 @@ def import_csv():
 @bp.route("/batches/<int:batch_id>")
 def batch(batch_id: int):
     return render_template("master_data/batch.html", page=master_data.batch_page(uow(), batch_id),
-                           recall_labels=recall_labels(), return_labels=return_labels()["status"])
+                           recall_labels=recall_labels(), return_labels=return_labels()["status"],
+                           labels=complaint_labels())

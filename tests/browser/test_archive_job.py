@@ -23,7 +23,8 @@ def test_archiving_runs_in_the_background_with_a_progress_bar(page, live_server,
     assert page.locator("#job-progress").get_attribute("max") == "1"
     page.wait_for_selector("#job-result:not([hidden])", timeout=30_000)
     assert page.locator("#job-progress").evaluate("bar => bar.value") == 1
-    assert page.locator("#job-status").inner_text() == "done"
+    assert page.locator("#job-status").get_attribute("data-status") == "done"
+    assert page.locator("#job-status").inner_text() in ("完成", "done")
     screenshot("archive-job")
     with page.expect_download() as download:
         page.click("#job-result")
