@@ -57,3 +57,23 @@ def test_the_printed_records_are_one_click_away_from_the_complaint(app, api):
     href = link[link.rindex('href="') + 6:link.rindex('"')].replace("&amp;", "&")
     printed = client.get(href)
     assert printed.status_code == 200 and printed.data.startswith(b"%PDF")
+
+
+def test_a_refused_signature_keeps_what_was_typed_but_the_password(app, api):
+    from tests.conftest import csrf_token
+
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    api.ok("qa_officer", f"/complaints/{cid}/classification",
+           {"complaint_class": "II", "rationale": "r", "adr_suspected": False})
+    client = app.test_client()
+    username, password = api.credentials["qp"]
+    login(client, username, password)
+    refused = client.post(f"/complaints/{cid}/sign", data={
+        "csrf_token": csrf_token(client, f"/complaints/{cid}"), "step": "qp_acknowledgement", "username": username,
+        "password": "not-the-password", "comment": "已知悉，已要求隔离相邻批次"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 401
+    assert "已知悉，已要求隔离相邻批次</textarea>" in page and f'value="{username}"' in page
+    assert "not-the-password" not in page
+    assert api.get("qa_officer", f"/complaints/{cid}").get_json()["signatures"] == []
