@@ -243,3 +243,21 @@ def batch_page(uow: UnitOfWork, batch_id: int) -> dict:
                         for r in recalls_of_batch(uow.session, batch.id)],
             "returns": returns_of_batch(uow.session, batch.id),
         }
+
+
+#: how many batches the registration page offers to pick from (the newest; any other can still be typed)
+PICKER_BATCHES = 2000
+
+
+def registration_pickers(uow: UnitOfWork) -> dict:
+    """What the registration page offers to pick from master data: the products, and the newest batches
+    with their product, so a product code and a batch number are chosen rather than typed."""
+    with uow:
+        session = uow.session
+        products = [{"code": code, "name": name} for code, name in session.execute(
+            sa.select(Product.code, Product.name).order_by(Product.code))]
+        batches = [{"batch_no": batch_no, "product_code": code, "expires_on": expires.isoformat() if expires else None}
+                   for batch_no, code, expires in session.execute(
+                       sa.select(Batch.batch_no, Product.code, Batch.expires_on).join(
+                           Product, Product.id == Batch.product_id).order_by(Batch.id.desc()).limit(PICKER_BATCHES))]
+        return {"products": products, "batches": batches}

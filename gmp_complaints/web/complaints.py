@@ -29,7 +29,7 @@ from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
 from gmp_complaints.domain.returns import STATUS_LABELS as RETURN_STATUS_LABELS
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import adr_labels, complaint_labels, signature_labels, translate
-from gmp_complaints.services import approvals, complaint_steps, pharmacovigilance
+from gmp_complaints.services import approvals, complaint_steps, master_data, pharmacovigilance
 from gmp_complaints.services import compensation as compensations
 from gmp_complaints.services import complaint_intake as intake
 from gmp_complaints.services import complaint_queries as queries
@@ -143,7 +143,8 @@ def new():
                                         _anchor="adr-hand-off"))
             return redirect(url_for("complaints.show", complaint_id=created["id"]))
     return render_template("complaints/new.html", errors=errors, form=request.form, labels=complaint_labels(),
-                           channels=list(Channel), types=list(ComplaintType)), (400 if errors else 200)
+                           channels=list(Channel), types=list(ComplaintType),
+                           pickers=master_data.registration_pickers(uow())), (400 if errors else 200)
 
 
 @bp.route("/<int:complaint_id>")

@@ -77,3 +77,22 @@ def test_a_refused_signature_keeps_what_was_typed_but_the_password(app, api):
     assert "已知悉，已要求隔离相邻批次</textarea>" in page and f'value="{username}"' in page
     assert "not-the-password" not in page
     assert api.get("qa_officer", f"/complaints/{cid}").get_json()["signatures"] == []
+
+
+def test_the_registration_page_offers_master_data_marks_required_fields_and_lists_errors_at_the_top(app, api):
+    from tests.conftest import csrf_token
+
+    client = app.test_client()
+    login(client, *api.credentials["intake"])
+    page = client.get("/complaints/new").get_data(as_text=True)
+    assert '<datalist id="product-options"><option value="P-001">' in page
+    assert '<option value="B2602">' in page and 'list="batch-options"' in page
+    assert page.count('class="required"') >= 6 and 'aria-required="true"' in page
+    refused = client.post("/complaints/new", data={"csrf_token": csrf_token(client, "/complaints/new"),
+                                                    "product_code": "P-001", "description": "瓶盖破裂"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'id="error-summary"' in html
+    summary = html[html.index('id="error-summary"'):html.index("</div>", html.index('id="error-summary"'))]
+    for field in ("received_on", "channel", "complainant_name", "complaint_type"):
+        assert f'href="#{field}"' in summary, field
+    assert 'value="P-001"' in html and "瓶盖破裂</textarea>" in html  # what was typed stays
