@@ -75,9 +75,14 @@ class EventFilter:
     action: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    #: a record and its parts (entity type -> ids): the events of any of them (the filter of ``complaint:7``
+    #: then also finds its replies, signatures, attachments …); the entity fields name what was asked for
+    records: dict | None = None
 
     def describe(self) -> dict:
-        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in self.__dict__.items() if v is not None}
+        """What was asked for (the parts a record's filter takes in follow from its entity)."""
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in self.__dict__.items()
+                if v is not None and k != "records"}
 
 
 def parse_entity(text: str | None) -> tuple[str | None, str | None]:
@@ -100,10 +105,14 @@ def filtered_query(event_filter: EventFilter, visible_types: frozenset[str] | No
     query = sa.select(AuditEvent)
     if visible_types is not None:
         query = query.where(AuditEvent.entity_type.in_(sorted(visible_types)))
-    if event_filter.entity_type:
-        query = query.where(AuditEvent.entity_type == event_filter.entity_type)
-    if event_filter.entity_id:
-        query = query.where(AuditEvent.entity_id == event_filter.entity_id)
+    if event_filter.records is not None:
+        query = query.where(sa.or_(*[sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(ids))
+                                     for entity_type, ids in event_filter.records.items() if ids] or [sa.false()]))
+    else:
+        if event_filter.entity_type:
+            query = query.where(AuditEvent.entity_type == event_filter.entity_type)
+        if event_filter.entity_id:
+            query = query.where(AuditEvent.entity_id == event_filter.entity_id)
     if event_filter.actor_id is not None:
         query = query.where(AuditEvent.actor_id == event_filter.actor_id)
     if event_filter.action:

@@ -339,8 +339,10 @@ def audit_export(entity, date_from, date_to, out):
     event_filter = EventFilter(entity_type=entity_type, entity_id=entity_id,
                                date_from=date_from.date() if date_from else None,
                                date_to=date_to.date() if date_to else None)
+    from gmp_complaints.services.audit_scope import with_parts
+
     with _database(settings) as new_uow:
-        result = export_audit_trail(new_uow(), actor_id=None, event_filter=event_filter)
+        result = export_audit_trail(new_uow(), actor_id=None, event_filter=with_parts(new_uow(), event_filter))
     Path(out).write_bytes(result.data)
     click.echo(f"Wrote {out}: {result.event_count} events ({result.scope}), anchored in the signed checkpoint "
                f"of size {result.anchor_tree_size}; SHA-256 {result.sha256}")

@@ -88,9 +88,11 @@ def audit_events():
         raise ValidationError("Invalid limit.", {"limit": ["A whole number from 1 to 10000."]})
     if not offset.isdigit():
         raise ValidationError("Invalid offset.", {"offset": ["A whole number from 0."]})
-    rows, total = list_events(uow(), EventFilter(entity_type=entity_type, entity_id=entity_id),
-                              visible_entity_types(g.principal.roles), limit=int(limit), offset=int(offset),
-                              oldest_first=True)
+    from gmp_complaints.services.audit_scope import with_parts
+
+    event_filter = with_parts(uow(), EventFilter(entity_type=entity_type, entity_id=entity_id))
+    rows, total = list_events(uow(), event_filter, visible_entity_types(g.principal.roles), limit=int(limit),
+                              offset=int(offset), oldest_first=True)
     return jsonify({"total": total, "events": [_event_json(row) for row in rows]})
 
 

@@ -17,6 +17,7 @@ from gmp_complaints.domain.audit_access import visible_entity_types
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.i18n import translate
 from gmp_complaints.services import accounts
+from gmp_complaints.services.audit_scope import with_parts
 from gmp_complaints.web import client_ip, format_datetime_local, uow
 
 bp = Blueprint("audit_trail", __name__, url_prefix="/audit")
@@ -41,8 +42,9 @@ def event_filter_from_request() -> EventFilter:
         raise ValidationError(Msg("Unknown action."), {"action": [Msg("Choose an action from the list.")]})
     if actor and not actor.isdigit():
         raise ValidationError(Msg("Unknown user."), {"actor": [Msg("Choose a user from the list.")]})
-    return EventFilter(entity_type=entity_type, entity_id=entity_id, actor_id=int(actor) if actor else None,
-                       action=action or None, date_from=_parse_date("from"), date_to=_parse_date("to"))
+    return with_parts(uow(), EventFilter(entity_type=entity_type, entity_id=entity_id,
+                                         actor_id=int(actor) if actor else None, action=action or None,
+                                         date_from=_parse_date("from"), date_to=_parse_date("to")))
 
 
 @bp.route("/")

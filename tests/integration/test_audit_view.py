@@ -109,3 +109,4 @@ def test_the_page_downloads_a_verifiable_bundle_of_the_filtered_events(client, m
     assert response.mimetype == "application/zip"
     report = verify_bundle(response.data)
     assert report.ok and report.scope == "partial" and report.events >= 2
+

@@ -1,0 +1,35 @@
+"""The audit trail of a complaint takes in every record that belongs to it (issue 16): the auditor's page,
+the API and `gmp audit export --entity complaint:<id>` alike. SQLite and PostgreSQL."""
+import pytest
+
+from tests.integration.test_complaints_api import api, registration, settings  # noqa: F401
+
+
+@pytest.mark.req("AT-06")
+def test_the_trail_of_a_complaint_takes_in_every_record_that_belongs_to_it(app, api, tmp_path):
+    import json as _json
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from gmp_complaints.cli import main
+    from tests.integration.test_complaints_api import run_to_reply
+
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    run_to_reply(api, cid)
+    api.ok("qp", f"/complaints/{cid}/signatures", api.signed("qp", {"step": "qp_acknowledgement"}), 201)
+    events = api.get("auditor", f"/audit/events?entity=complaint:{cid}").get_json()["events"]
+    kinds = {e["entity"].split(":")[0] for e in events}
+    assert {"complaint", "complaint_reply", "signature"} <= kinds, kinds
+    # The bundle of `gmp audit export --entity complaint:<id>` holds the same events and verifies offline.
+    settings = app.config["GMP_SETTINGS"]
+    env = {"GMP_INSTANCE_PATH": str(settings.instance_path), "DATABASE_URL": settings.database_url, "GMP_ENV": "test",
+           "GMP_SIGNING_KEY_PATH": str(settings.signing_key_file)}
+    out = tmp_path / "complaint.zip"
+    result = CliRunner(env=env).invoke(main, ["audit", "export", "--entity", f"complaint:{cid}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as bundle:
+        lines = [_json.loads(line) for line in bundle.read("events.jsonl").splitlines() if line.strip()]
+    assert {"complaint_reply", "signature"} <= {line["entity"]["type"] for line in lines}
+    verified = CliRunner(env=env).invoke(main, ["audit", "verify", str(out)])
+    assert verified.exit_code == 0, verified.output
