@@ -2,6 +2,7 @@
 actions, records and fields, and values as words, in the current language (needs an app context)."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 
@@ -36,38 +37,81 @@ _FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 
 def _code_labels() -> dict[str, dict]:
     """Field name -> {code: label} for fields that hold codes, so auditors read words (AT-06)."""
-    from gmp_complaints.domain import capa, complaints
+    from gmp_complaints.domain import adr, capa, complaints, investigation, recall
+
+    def values(labels: dict) -> dict:
+        return {getattr(k, "value", k): v for k, v in labels.items()}
 
     return {
-        "status": {**{k.value: v for k, v in capa.STATUS_LABELS.items()},
-                   **{k.value: v for k, v in complaints.STATUS_LABELS.items()}},
-        "complaint_type": {k.value: v for k, v in complaints.TYPE_LABELS.items()},
-        "channel": {k.value: v for k, v in complaints.CHANNEL_LABELS.items()},
-        "kind": {**{k.value: v for k, v in capa.ACTION_KIND_LABELS.items()}, **complaints.DUE_KIND_LABELS},
-        "effectiveness_result": {k.value: v for k, v in capa.EFFECTIVENESS_LABELS.items()},
-        "source": {k.value: v for k, v in capa.SOURCE_LABELS.items()},
+        "status": {**values(investigation.QUARANTINE_LABELS), **values(recall.STATUS_LABELS),
+                   **values(capa.STATUS_LABELS), **values(complaints.STATUS_LABELS)},
+        "complaint_type": values(complaints.TYPE_LABELS),
+        "channel": values(complaints.CHANNEL_LABELS),
+        "kind": {**values(capa.ACTION_KIND_LABELS), **complaints.DUE_KIND_LABELS,
+                 **values(recall.NOTIFICATION_KIND_LABELS)},
+        "effectiveness_result": values(capa.EFFECTIVENESS_LABELS),
+        "source": values(capa.SOURCE_LABELS),
+        "actions": values(complaints.ASSESSMENT_ACTION_LABELS),
+        "level": values(recall.LEVEL_LABELS),
+        "depth": values(recall.DEPTH_LABELS),
+        "seriousness": values(adr.SERIOUSNESS_LABELS),
     }
 
 
-def display_field_value(name: str, value) -> str:
+def _checklist_text(value) -> str | None:
+    """The investigation checklist (stored as JSON) as lines a reader takes in: item: outcome — note."""
+    from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS
+
+    try:
+        entries = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return None
+    if not isinstance(entries, dict):
+        return None
+    items = {getattr(k, "value", k): v for k, v in CHECKLIST_LABELS.items()}
+    outcomes = {getattr(k, "value", k): v for k, v in OUTCOME_LABELS.items()}
+    lines = []
+    for item, entry in entries.items():
+        entry = entry if isinstance(entry, dict) else {}
+        outcome = entry.get("outcome")
+        text = f"{translate(items[item]) if item in items else item}: " \
+               f"{translate(outcomes[outcome]) if outcome in outcomes else outcome or '—'}"
+        lines.append(f"{text} — {entry['note']}" if entry.get("note") else text)
+    return "; ".join(lines)
+
+
+def display_field_value(name: str, value, names: dict | None = None) -> str:
+    if name == "investigation_checklist" and value:
+        text = _checklist_text(value)
+        if text is not None:
+            return text
+    if names and name in REFERENCE_FIELDS and value is not None:
+        kind = REFERENCE_FIELDS[name]
+        if isinstance(value, list):
+            return ", ".join(names.get((kind, str(v)), str(v)) for v in value) or "—"
+        return names.get((kind, str(value)), str(value))
     if name == "roles" and isinstance(value, list):
         return ", ".join(translate(ROLE_LABELS[Role(v)]) if v in Role.__members__ else str(v) for v in value) or "—"
     labels = _code_labels().get(name)
     if labels and isinstance(value, str) and value in labels:
         return f"{translate(labels[value])} ({value})"
+    if labels and isinstance(value, list) and value and all(v in labels for v in value):
+        return ", ".join(translate(labels[v]) for v in value)
     return display_value(value)
 
 
-def readable_changes(changes: dict, with_names: bool = False) -> list[tuple]:
+def readable_changes(changes: dict, with_names: bool = False, names: dict | None = None) -> list[tuple]:
     """(field label, old, new) in a stable order, leaving out fields that did not change; with
-    ``with_names`` each row starts with the field's name (to highlight critical fields)."""
+    ``with_names`` each row starts with the field's name (to highlight critical fields); ``names``
+    ((record type, id) -> number or name, from ``services.audit_scope.names_of``) shows records and
+    people by name instead of by id."""
     rows = []
     for name in sorted(changes, key=lambda n: (_FIELD_ORDER.get(n, len(_FIELD_ORDER)), n)):
         pair = changes[name]
         old, new = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
         if old == new:
             continue
-        row = (field_label(name), display_field_value(name, old), display_field_value(name, new))
+        row = (field_label(name), display_field_value(name, old, names), display_field_value(name, new, names))
         rows.append((name, *row) if with_names else row)
     return rows
 
@@ -80,6 +124,19 @@ def action_label(action: str) -> str:
     return translate(ACTIONS[action].label) if action in ACTIONS else action
 
 
-def record_label(entity_type: str, entity_id: str | None) -> str:
+def record_label(entity_type: str, entity_id: str | None, names: dict | None = None) -> str:
     label = translate(ENTITY_LABELS[entity_type]) if entity_type in ENTITY_LABELS else entity_type
-    return f"{label} {entity_id}" if entity_id else label
+    if not entity_id:
+        return label
+    return f"{label} {(names or {}).get((entity_type, entity_id), entity_id)}"
+
+
+#: fields whose values are ids of records or people: shown by number or name where ``names`` knows them
+REFERENCE_FIELDS = {
+    "owner_id": "user", "investigator_id": "user", "received_by_id": "user", "created_by_id": "user",
+    "accepted_by_id": "user", "decided_by_id": "user", "sent_by_id": "user", "answered_by_id": "user",
+    "requested_by_id": "user", "called_by_id": "user", "evaluated_by_id": "user", "prepared_by_id": "user",
+    "updated_by_id": "user", "copy_added_by_id": "user", "identity_verified_by_id": "user", "owner_user_id": "user",
+    "product_id": "product", "batch_id": "batch", "complaint_id": "complaint", "complaint_ids": "complaint",
+    "capa_id": "capa", "recall_id": "recall", "follow_up_of_id": "complaint",
+}

@@ -46,3 +46,49 @@ def with_parts(uow: UnitOfWork, event_filter: EventFilter) -> EventFilter:
                                                                  Notification.subject_id == complaint.id)),
         })
     return EventFilter(**{**event_filter.__dict__, "records": records})
+
+
+#: how each kind of record is named to a reader of the trail (instead of its database id)
+def _labels(session, kind: str, ids: list[int]) -> dict[str, str]:
+    from gmp_complaints.models import Batch, Capa, Product, Recall, ReturnedGoods, User
+
+    if kind == "complaint":
+        rows = session.execute(sa.select(Complaint.id, sa.func.coalesce(Complaint.number, Complaint.intake_ref))
+                               .where(Complaint.id.in_(ids)))
+    elif kind == "user":
+        rows = session.execute(sa.select(User.id, User.printed_name).where(User.id.in_(ids)))
+    else:
+        model, column = {"product": (Product, Product.code), "batch": (Batch, Batch.batch_no),
+                         "capa": (Capa, Capa.number), "recall": (Recall, Recall.number),
+                         "return": (ReturnedGoods, ReturnedGoods.number)}[kind]
+        rows = session.execute(sa.select(model.id, column).where(model.id.in_(ids)))
+    return {str(record_id): label for record_id, label in rows}
+
+
+NAMED_KINDS = ("complaint", "user", "product", "batch", "capa", "recall", "return")
+
+
+def names_of(uow: UnitOfWork, events) -> dict[tuple[str, str], str]:
+    """(record type, id) -> number or printed name, for the records and people the events mention (their
+    own records and the id fields of their changes), in one read per kind."""
+    from gmp_complaints.audit_text import REFERENCE_FIELDS
+
+    wanted: dict[str, set[int]] = {kind: set() for kind in NAMED_KINDS}
+    for event in events:
+        if event.entity_type in wanted and (event.entity_id or "").isdigit():
+            wanted[event.entity_type].add(int(event.entity_id))
+        for field, pair in (event.changes or {}).items():
+            kind = REFERENCE_FIELDS.get(field)
+            if kind is None:
+                continue
+            for value in (pair if isinstance(pair, list) else [pair]):
+                for item in (value if isinstance(value, list) else [value]):
+                    if isinstance(item, int) and not isinstance(item, bool):
+                        wanted[kind].add(item)
+    names: dict[tuple[str, str], str] = {}
+    with uow:
+        for kind, ids in wanted.items():
+            if ids:
+                names.update({(kind, record_id): label for record_id, label in
+                              _labels(uow.session, kind, sorted(ids)).items()})
+    return names

@@ -17,7 +17,7 @@ from gmp_complaints.domain.audit_access import visible_entity_types
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.i18n import translate
 from gmp_complaints.services import accounts
-from gmp_complaints.services.audit_scope import with_parts
+from gmp_complaints.services.audit_scope import names_of, with_parts
 from gmp_complaints.web import client_ip, format_datetime_local, uow
 
 bp = Blueprint("audit_trail", __name__, url_prefix="/audit")
@@ -62,6 +62,7 @@ def events():
         "audit/events.html", rows=rows, total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         errors=errors, users=accounts.list_users(uow()), actions=sorted(ACTIONS, key=action_label),
         args=request.args, readable_changes=readable_changes, action_label=action_label, record_label=record_label,
+        names=names_of(uow(), rows),
     )
 
 
@@ -74,11 +75,13 @@ def events_csv():
     writer = csv.writer(buffer)
     writer.writerow(["index", "time", "user", "action", "record", "field", "old value", "new value", "reason", "source ip"])
     count = 0
-    for event in iter_events(uow(), event_filter, visible):
+    events = list(iter_events(uow(), event_filter, visible))
+    names = names_of(uow(), events)
+    for event in events:
         count += 1
         base = [event.index, format_datetime_local(event.occurred_at), event.actor_name, action_label(event.action),
-                record_label(event.entity_type, event.entity_id)]
-        for label, old, new in readable_changes(event.changes) or [("", "", "")]:
+                record_label(event.entity_type, event.entity_id, names)]
+        for label, old, new in readable_changes(event.changes, names=names) or [("", "", "")]:
             writer.writerow(base + [label, old, new, event.reason or "", event.source_ip or ""])
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
 

@@ -33,6 +33,7 @@ from gmp_complaints.services import approvals, complaint_steps, master_data, pha
 from gmp_complaints.services import compensation as compensations
 from gmp_complaints.services import complaint_intake as intake
 from gmp_complaints.services import complaint_queries as queries
+from gmp_complaints.services.audit_scope import names_of
 from gmp_complaints.services.complaint_records import EXTENSIBLE
 from gmp_complaints.web import uow
 from gmp_complaints.web.forms import run_form, with_site_offset
@@ -307,7 +308,7 @@ def audit_review(complaint_id: int, errors: dict | None = None, open_step: str |
                            signer=signing["signer"] if offers else None,
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
                            errors=errors or {}, open_step=open_step, readable_changes=readable_changes, action_label=action_label,
-                           record_label=record_label)
+                           record_label=record_label, names=names_of(uow(), review["events"]))
 
 
 @bp.route("/waiting-for-signature")

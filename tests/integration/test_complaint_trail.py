@@ -33,3 +33,26 @@ def test_the_trail_of_a_complaint_takes_in_every_record_that_belongs_to_it(app, 
     assert {"complaint_reply", "signature"} <= {line["entity"]["type"] for line in lines}
     verified = CliRunner(env=env).invoke(main, ["audit", "verify", str(out)])
     assert verified.exit_code == 0, verified.output
+
+
+@pytest.mark.req("AT-06")
+def test_the_trail_reads_in_words_people_and_records_by_name(app, api):
+    from tests.conftest import login
+    from tests.integration.test_complaints_api import assign_investigator
+
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    number = api.ok("qa_officer", f"/complaints/{cid}/classification",
+                    {"complaint_class": "II", "rationale": "r", "adr_suspected": False})["number"]
+    assign_investigator(api, cid)
+    api.ok("investigator", f"/complaints/{cid}/investigation", {
+        "root_cause": "封口机压力偏低", "impact": "本批", "other_batches_affected": "无", "substantiated": True,
+        "checklist": {"batch_records": {"outcome": "done", "note": "压力记录偏低"}}})
+    client = app.test_client()
+    login(client, *api.credentials["auditor"])
+    page = client.get(f"/audit/?entity=complaint:{cid}").get_data(as_text=True)
+    assert f"投诉 {number}" in page or f"Complaint {number}" in page  # the record by its number, not its id
+    assert "Zhang.Wei Tester" in page  # the investigator assigned, by name
+    assert "压力记录偏低" in page and '{"batch_records"' not in page  # the checklist in words, not JSON
+    csv_text = client.get(f"/audit/events.csv?entity=complaint:{cid}").get_data(as_text=True)
+    assert "Zhang.Wei Tester" in csv_text and number in csv_text
