@@ -735,6 +735,8 @@ class Capa(Base):
     effectiveness_result: Mapped[str | None] = mapped_column(sa.String(16))
     effectiveness_evidence: Mapped[str | None] = mapped_column(sa.Text)
     effectiveness_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: why the check was made before its due date (signed with it)
+    effectiveness_early_reason: Mapped[str | None] = mapped_column(sa.Text)
     #: a CAPA opened because this one's effectiveness check failed points back to it
     follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("capas.id"))
     closed_on: Mapped[date | None] = mapped_column(sa.Date)

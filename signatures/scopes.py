@@ -141,8 +141,12 @@ def capa_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
                                                           else CAPA_ACTION)}
     if scope != "capa":
         raise ValueError(f"no field list for the scope {scope!r}")
-    return {**project(view, WHOLE_CAPA), "complaints": [c["id"] for c in view["complaints"]],
-            "actions": [_action(a, CAPA_ACTION_IN_CAPA) for a in view["actions"]]}
+    content = {**project(view, WHOLE_CAPA), "complaints": [c["id"] for c in view["complaints"]],
+               "actions": [_action(a, CAPA_ACTION_IN_CAPA) for a in view["actions"]]}
+    early = (view.get("effectiveness") or {}).get("early_reason")
+    if early:  # added to version 1 only where given, so earlier signatures stay as they were
+        content["effectiveness"]["early_reason"] = early
+    return content
 
 
 #: what the recall decision covers: the proposal as it stands (never its status or clocks)

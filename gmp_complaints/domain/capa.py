@@ -114,6 +114,15 @@ def check_effectiveness_due(facts: CapaFacts) -> CapaStatus:
     return CapaStatus.effectiveness_check
 
 
+def check_effectiveness_timing(due_on, today, early_reason: str | None) -> None:
+    """An effectiveness check judges the CAPA over time: not before its due date, unless the QA head signs
+    why it can be judged now (the reason is part of what the signature covers)."""
+    if today < due_on and not (early_reason or "").strip():
+        raise ValidationError(Msg("Effectiveness check before its due date."), {"early_reason": [Msg(
+            "The effectiveness check is due on %(date)s: before then, give the reason it can be judged now.",
+            date=due_on.isoformat())]})
+
+
 def check_closure(facts: CapaFacts) -> CapaStatus:
     if facts.status is CapaStatus.closed:
         raise refuse(facts.status)

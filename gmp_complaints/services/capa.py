@@ -19,6 +19,7 @@ from gmp_complaints.domain.capa import (
     check_closure,
     check_due_date,
     check_effectiveness_due,
+    check_effectiveness_timing,
     check_owner,
     refuse,
     status_after_adding_action,
@@ -371,9 +372,13 @@ def record_effectiveness(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Ac
     with uow:
         capa = load_capa(uow, capa_id)
         new_status = check_effectiveness_due(_facts(capa))
+        today = business_today(uow.settings)
+        check_effectiveness_timing(capa.effectiveness_due_on, today, data["early_reason"])
         signer = _authorize(uow, capa, SigningStep.effectiveness_check, data, actor, source_ip=source_ip)
         capa.effectiveness_result, capa.effectiveness_evidence = result.value, evidence
-        capa.effectiveness_on = business_today(uow.settings)
+        capa.effectiveness_on = today
+        if today < capa.effectiveness_due_on:
+            capa.effectiveness_early_reason = data["early_reason"]
         before, capa.status = capa.status, new_status.value
         _touch(capa)
         _sign(uow, capa, signer, comment=evidence, source_ip=source_ip)  # binds the recorded result and evidence
@@ -423,7 +428,9 @@ def capa_view(uow: UnitOfWork, capa: Capa, *, with_signatures: bool = True) -> d
                        for c in complaints],
         "effectiveness": {"criteria": capa.effectiveness_criteria, "due_on": capa.effectiveness_due_on.isoformat(),
                           "result": capa.effectiveness_result, "evidence": capa.effectiveness_evidence,
-                          "checked_on": capa.effectiveness_on.isoformat() if capa.effectiveness_on else None},
+                          "checked_on": capa.effectiveness_on.isoformat() if capa.effectiveness_on else None,
+                          **({"early_reason": capa.effectiveness_early_reason}
+                             if capa.effectiveness_early_reason else {})},
         "follow_up_of": capa.follow_up_of_id,
         "follow_ups": list(session.scalars(sa.select(Capa.id).where(Capa.follow_up_of_id == capa.id))),
         "closed_on": capa.closed_on.isoformat() if capa.closed_on else None,

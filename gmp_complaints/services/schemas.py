@@ -596,6 +596,8 @@ class CapaSigning(Credentials):
 class EffectivenessCheck(Credentials):
     result = Choice(Effectiveness, required=True)
     evidence = Text(20_000, required=True)
+    #: required before the check's due date: why the CAPA can be judged now
+    early_reason = Text(5000)
 
 
 # --- configuration ------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 the QA head's signing dialogs. Forms post plain fields; the services validate them."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from gmp_complaints.clock import business_today
 from gmp_complaints.domain.capa import (
     ACTION_KIND_LABELS,
     ACTION_STATUS_LABELS,
@@ -87,7 +88,8 @@ def show(capa_id: int, errors: dict | None = None, open_form: str | None = None)
     return render_template("capa/show.html", capa=capa, labels=_labels(), kinds=list(ActionKind),
                            results=list(Effectiveness), errors=errors or {}, open_form=open_form,
                            form=request.form if errors else {}, sign_labels=signature_labels(),
-                           statement=statement_text(str(get_locale())))
+                           statement=statement_text(str(get_locale())),
+                           today=business_today(current_app.config["GMP_SETTINGS"]).isoformat())
 
 
 def _run(capa_id: int, form_name: str, call):
@@ -149,7 +151,7 @@ def evidence(capa_id: int, evidence_id: int):
 
 @bp.route("/<int:capa_id>/effectiveness", methods=["POST"])
 def effectiveness(capa_id: int):
-    data = _fields("result", "evidence", "username", "password")
+    data = _fields("result", "evidence", "early_reason", "username", "password")
     return _run(capa_id, "effectiveness", lambda: service.record_effectiveness(
         uow(), capa_id, data, actor=_actor(), source_ip=client_ip()))
 

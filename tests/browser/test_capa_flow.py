@@ -78,6 +78,7 @@ def test_a_capa_from_a_complaint_to_closure_in_the_browser(browser, live_server,
     box.locator("summary").click()
     box.locator("input[name=result][value=effective]").check()
     box.locator("textarea[name=evidence]").fill("三个月内无同类投诉")
+    box.locator("textarea[name=early_reason]").fill("下一批次已验证，可提前判断")  # due in 180 days
     sign_in_dialog(page, "sign-effectiveness", "liu.yang", STRONG_PASSWORD)
     sign_in_dialog(page, "sign-closure", "liu.yang", STRONG_PASSWORD, comment="同意关闭")
     assert page.locator("#capa-status").inner_text() == "已关闭"

@@ -86,9 +86,15 @@ def test_a_capa_from_actions_to_closure_with_every_approval_signed(api):
                     api.signed("qa_head", {"result": "effective", "evidence": "e"})).status_code == 409
     approved = api.ok("qa_head", f"/capas/{capa_id}/actions/{act}/implementation-approval", api.signed("qa_head", {}))
     assert approved["actions"][0]["status"] == "verified" and approved["status"] == "implemented"
-    checked = api.ok("qa_head", f"/capas/{capa_id}/effectiveness",
+    # Due on 2027-06-30: before then the check needs the reason it can be judged now (signed with it).
+    early = api.post("qa_head", f"/capas/{capa_id}/effectiveness",
                      api.signed("qa_head", {"result": "effective", "evidence": "三个月内无同类投诉"}))
+    assert early.status_code == 400 and list(early.get_json()["error"]["fields"]) == ["early_reason"]
+    checked = api.ok("qa_head", f"/capas/{capa_id}/effectiveness",
+                     api.signed("qa_head", {"result": "effective", "evidence": "三个月内无同类投诉",
+                                            "early_reason": "该缺陷可在下一批次生产中直接验证"}))
     assert checked["status"] == "effectiveness_check" and checked["effectiveness"]["result"] == "effective"
+    assert checked["effectiveness"]["early_reason"] == "该缺陷可在下一批次生产中直接验证"
     closed = api.ok("qa_head", f"/capas/{capa_id}/closure", api.signed("qa_head", {"comment": "同意关闭"}))
     assert closed["status"] == "closed"
     assert [(s["step"], s["status"]) for s in closed["signatures"]] == [
@@ -136,7 +142,8 @@ def test_not_effective_needs_a_follow_up_capa_before_closure(api):
     api.ok("qa_head", f"/capas/{capa_id}/actions/{act}/implementation-approval", api.signed("qa_head", {}))
     assert api.post("qa_officer", "/capas", capa_body(cid, follow_up_of=capa_id)).status_code == 409  # still effective?
     api.ok("qa_head", f"/capas/{capa_id}/effectiveness",
-           api.signed("qa_head", {"result": "not_effective", "evidence": "又收到两起同类投诉"}))
+           api.signed("qa_head", {"result": "not_effective", "evidence": "又收到两起同类投诉",
+                                  "early_reason": "同类投诉已复发，无需等到到期日"}))
     blocked = api.post("qa_head", f"/capas/{capa_id}/closure", api.signed("qa_head", {}))
     assert blocked.status_code == 409 and "follow-up" in blocked.get_json()["error"]["message"]
     follow_up = api.ok("qa_officer", "/capas", capa_body(cid, follow_up_of=capa_id), 201)
