@@ -9,6 +9,7 @@ from gmp_complaints.domain.complaints import (
     ASSESSMENT_ACTION_LABELS,
     CHANNEL_LABELS,
     DUE_KIND_LABELS,
+    INTERIM_MEASURE_LABELS,
     STATUS_LABELS,
     TYPE_LABELS,
 )
@@ -42,7 +43,8 @@ def complaint_labels() -> dict:
             "action": {k: translate(v) for k, v in ASSESSMENT_ACTION_LABELS.items()},
             "checklist": {k.value: translate(v) for k, v in CHECKLIST_LABELS.items()},
             "outcome": {k.value: translate(v) for k, v in OUTCOME_LABELS.items()},
-            "quarantine": {k.value: translate(v) for k, v in QUARANTINE_LABELS.items()}}
+            "quarantine": {k.value: translate(v) for k, v in QUARANTINE_LABELS.items()},
+            "interim": {k.value: translate(v) for k, v in INTERIM_MEASURE_LABELS.items()}}
 
 
 def adr_labels() -> dict:

@@ -86,7 +86,12 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
         if subject == "investigation":  # SOP 4.2: the QP is told of the investigation too
             content.update(investigation=_investigation(view), checklist=view.get("investigation_checklist"))
         return content
-    if scope in ("classification+decision", "regrading"):
+    if scope == "classification+decision":
+        content = {"id": view["id"], **_classification(view)}
+        if view.get("interim_measures"):  # what the decision decides; added to version 1 only where recorded
+            content["interim_measures"] = view["interim_measures"]
+        return content
+    if scope == "regrading":
         return {"id": view["id"], **_classification(view)}
     if scope == "extension":
         # The request as made; its decision (status) is what the signature brings about, not what it covers.

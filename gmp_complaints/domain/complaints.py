@@ -278,3 +278,47 @@ def allowed_steps(facts: ComplaintFacts) -> list[Step]:
             continue
         allowed.append(step)
     return allowed
+
+
+class InterimMeasure(StrEnum):
+    """What a class I interim risk decision decides (SOP 5.4: before the root cause is known)."""
+
+    stop_shipment = "stop_shipment"
+    quarantine = "quarantine"
+    recall_evaluation = "recall_evaluation"
+    customer_communication = "customer_communication"
+    authority_communication = "authority_communication"
+    monitor_only = "monitor_only"
+
+
+INTERIM_MEASURE_LABELS = {
+    InterimMeasure.stop_shipment: Msg("Stop shipment of the batches concerned"),
+    InterimMeasure.quarantine: Msg("Quarantine the stock of the batches concerned"),
+    InterimMeasure.recall_evaluation: Msg("Evaluate a recall now"),
+    InterimMeasure.customer_communication: Msg("Inform customers"),
+    InterimMeasure.authority_communication: Msg("Inform the authority"),
+    InterimMeasure.monitor_only: Msg("No immediate measure: monitor while the investigation runs"),
+}
+
+
+def check_interim_measures(recorded: list[str], given: list[str] | None) -> list[str]:
+    """The first signer of the interim risk decision says what is decided; the second signs the same
+    decision. ``monitor_only`` stands alone."""
+    known = {m.value for m in InterimMeasure}
+    chosen = sorted(set(given or []))
+    if not recorded and not chosen:
+        raise ValidationError(Msg("Decision missing."), {"measures": [Msg(
+            "Choose what the interim risk decision decides (stop shipment, quarantine, recall evaluation, "
+            "communication, or monitoring only).")]})
+    unknown = [m for m in chosen if m not in known]
+    if unknown:
+        raise ValidationError(Msg("Unknown measure."), {"measures": [Msg("Unknown: %(codes)s.",
+                                                                         codes=", ".join(unknown))]})
+    if InterimMeasure.monitor_only.value in chosen and len(chosen) > 1:
+        raise ValidationError(Msg("Contradictory measures."), {"measures": [Msg(
+            "Monitoring only excludes the other measures.")]})
+    if recorded and chosen and chosen != sorted(recorded):
+        raise ValidationError(Msg("A different decision."), {"measures": [Msg(
+            "The decision recorded by the first signer is: %(codes)s. Sign that decision, or discuss it first.",
+            codes=", ".join(sorted(recorded)))]})
+    return sorted(recorded) or chosen

@@ -8,7 +8,14 @@ correction) makes the earlier signature report ``superseded``.
 from __future__ import annotations
 
 from gmp_complaints.clock import business_today
-from gmp_complaints.domain.complaints import ClosurePath, ComplaintClass, Status, Step, closure_path
+from gmp_complaints.domain.complaints import (
+    ClosurePath,
+    ComplaintClass,
+    Status,
+    Step,
+    check_interim_measures,
+    closure_path,
+)
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.recall import OPEN_RECALL_STATUSES, RecallStatus
@@ -189,8 +196,16 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
         if rule.step in VOID_DECISIONS:
             void_request = _pending_void(complaint)
             subject, requested_by = f"void_request:{void_request.id}", (void_request.requested_by_id,)
+        if rule.step is SigningStep.interim_risk_decision:
+            measures = check_interim_measures((complaint.interim_measures or "").split(), fields["measures"])
         signer = authorize(uow, complaint, step, (username, password), actor=actor, requested_by=requested_by,
                            source_ip=source_ip)
+        if rule.step is SigningStep.interim_risk_decision and not complaint.interim_measures:
+            # The first signer's decision, recorded before the signature so that it covers it.
+            complaint.interim_measures = " ".join(measures)
+            complaint.version += 1
+            uow.record(DomainEvent("complaint.interim_measures", "complaint", str(complaint.id),
+                                   actor_id=signer.user.id))
         view = content_for_signing(uow, complaint)
         audit_index = _last_audit_index(uow, complaint) if rule.step is SigningStep.audit_trail_review else None
         signing.sign(uow, signer, _request(complaint, view, step, subject=subject, comment=comment,

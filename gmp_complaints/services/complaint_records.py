@@ -194,6 +194,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                      "reason": complaint.validity_reason} if complaint.validity_on else None,
         "classification": _classification_view(complaint) if complaint.classified_on else None,
         "field_alert": complaint.field_alert_screen,
+        "interim_measures": (complaint.interim_measures or "").split() or None,
         "investigation": _investigation_view(complaint) if complaint.investigated_on else None,
         "assessment": {"reasonable": complaint.reasonable, "actions": (complaint.actions or "").split(),
                        "adr_confirmed": complaint.adr_confirmed,

@@ -543,6 +543,9 @@ class Signing(Credentials):
                                                       "void_rejection", "capa_not_needed"]})
     comment = Text(5000)
     subject = Text(64)
+    #: the interim risk decision's measures (class I): what is decided, signed by the QA head and the QP
+    measures = Codes(Msg("A list of: stop_shipment, quarantine, recall_evaluation, customer_communication, "
+                         "authority_communication, monitor_only."))
     extension_id = fields.Integer(allow_none=True, load_default=None, strict=True,
                                   error_messages={"invalid": Msg("The id of the extension request (a number).")})
 

@@ -271,7 +271,7 @@ def sign(complaint_id: int):
     data = {"step": form.get("step"), "username": form.get("username"), "password": form.get("password"),
             "comment": form.get("comment") or None,
             "extension_id": int(form["extension_id"]) if (form.get("extension_id") or "").isdigit() else None,
-            "subject": form.get("subject") or None}
+            "subject": form.get("subject") or None, "measures": form.getlist("measures") or None}
     # The audit-trail review is signed on the review page, so its errors are shown there.
     page = audit_review if data["step"] == "audit_trail_review" else show
     # The dialog's name, as the page builds it from the subject's id (an extension, a void request).

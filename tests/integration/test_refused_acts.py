@@ -77,7 +77,7 @@ def qp_acknowledgement(api):
 
 
 def interim_risk_decision(api):
-    return _signing(_classified(api, "I"), "interim_risk_decision")
+    return _signing(_classified(api, "I"), "interim_risk_decision", measures=["quarantine"])
 
 
 def extension(step):

@@ -120,11 +120,21 @@ def test_class_i_investigation_waits_for_the_interim_risk_decision_of_qa_head_an
     investigation = {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True}
     assign_investigator(api, cid)
     assert api.post("investigator", f"/complaints/{cid}/investigation", investigation).status_code == 409
-    assert sign(api, "qa_head", cid, "interim_risk_decision", comment="隔离本批，暂停发运").status_code == 201
+    # The decision says what is decided: a signature with no measure is refused, naming the field.
+    undecided = sign(api, "qa_head", cid, "interim_risk_decision", comment="隔离本批，暂停发运")
+    assert undecided.status_code == 400 and list(undecided.get_json()["error"]["fields"]) == ["measures"]
+    first = sign(api, "qa_head", cid, "interim_risk_decision", comment="隔离本批，暂停发运",
+                 measures=["stop_shipment", "quarantine"])
+    assert first.status_code == 201 and first.get_json()["interim_measures"] == ["quarantine", "stop_shipment"]
     assign_investigator(api, cid)
     assert api.post("investigator", f"/complaints/{cid}/investigation", investigation).status_code == 409
     assert sign(api, "qa_head", cid, "interim_risk_decision").status_code == 409  # QA head has signed
-    assert sign(api, "qp", cid, "interim_risk_decision", comment="同意").status_code == 201
+    other = sign(api, "qp", cid, "interim_risk_decision", comment="同意", measures=["monitor_only"])
+    assert other.status_code == 400 and "measures" in other.get_json()["error"]["fields"]  # not the decision recorded
+    second = sign(api, "qp", cid, "interim_risk_decision", comment="同意")
+    assert second.status_code == 201
+    decided = [s for s in second.get_json()["signatures"] if s["step"] == "interim_risk_decision"]
+    assert len(decided) == 2 and all(s["status"] == "valid" for s in decided)  # both sign the same decision
     assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation", investigation)
     cid_ii = classified(api, "II")
