@@ -55,6 +55,10 @@ class Settings:
     smtp_starttls: bool = False
     smtp_user: str | None = None
     smtp_password: str | None = None
+    #: the letterhead of letters to customers (replies, reminders): company, address, telephone
+    company_name: str | None = None
+    company_address: str | None = None
+    company_phone: str | None = None
 
     @property
     def attachment_root(self) -> Path:
@@ -169,6 +173,9 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_starttls=env.get("GMP_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
         smtp_user=env.get("GMP_SMTP_USER") or None,
         smtp_password=env.get("GMP_SMTP_PASSWORD") or None,
+        company_name=env.get("GMP_COMPANY_NAME") or None,
+        company_address=env.get("GMP_COMPANY_ADDRESS") or None,
+        company_phone=env.get("GMP_COMPANY_PHONE") or None,
     )
 
 

@@ -91,11 +91,33 @@ def render_complaint_document(context: dict, kind: str, sequence: int | None, lo
         texts_key = "text_zh" if locale.startswith("zh") else "text_en"
         context["criterion_text"] = {c.code: getattr(c, texts_key) for c in context["criteria"]}
         full = {**common_context(context, kind, locale), **extra}
-        if kind != "audit_trail":
+        if kind in CUSTOMER_LETTERS:
+            # A letter carries no internal signatures: signed later or not, they are not the customer's.
+            full.update(letterhead=_letterhead(), signatory=_signatory(context["c"]))
+        elif kind != "audit_trail":
             full["signatures"] = context["c"]["signatures"]
         else:
             return render_audit_trail(full, locale=locale).pdf
     return render_pdf(f"{kind}.html", full, locale=locale).pdf
+
+
+#: the documents that go to the customer: letters, not records
+CUSTOMER_LETTERS = ("reply", "reminder")
+
+
+def _letterhead() -> dict:
+    from flask import current_app
+
+    settings = current_app.config["GMP_SETTINGS"]
+    return {"company": settings.company_name, "address": settings.company_address, "phone": settings.company_phone}
+
+
+def _signatory(c: dict) -> dict | None:
+    """The complaint administrator who owns the complaint signs its letters by name (SOP 5.6)."""
+    owner = c.get("owner")
+    if not owner:
+        return None
+    return {"printed_name": owner["printed_name"], "title": _("Complaint administrator")}
 
 
 def capa_pdf(unit: UnitOfWork, capa_id: int, locale: str) -> bytes:

@@ -58,6 +58,9 @@ def test_the_documents_in_english(app, api, signed_complaint, head_client):
     assert "Acknowledged — Chen.Jing Tester" in sheet and "Reviewed — Liu.Yang Tester" in sheet
     reply = pdf_text(head_client.get(f"/complaints/{signed_complaint}/documents/reply.pdf?lang=en&n=1").data)
     assert "Reply report" in reply and "Date of this reply: " + TODAY in reply
+    # A letter to the customer: letterhead and a named signatory, none of the internal record's marks.
+    assert "Complaint administrator" in reply and "Controlled copy" not in reply
+    assert "Acknowledged —" not in reply and "SHA-256" not in reply and "sha256" not in reply
     intake = pdf_text(head_client.get(f"/complaints/{signed_complaint}/documents/intake_form.pdf?lang=en").data)
     assert "registration form" in intake and "王芳" in intake  # the QA head sees the complainant
     trail = pdf_text(head_client.get(f"/complaints/{signed_complaint}/documents/audit_trail.pdf?lang=en").data)
