@@ -1,7 +1,6 @@
 """The landing page (工作台) puts the user's tasks first: complaints due and overdue, signatures waiting
 with their age, CAPA actions, what the role watches; and shows the previous log-in with the failed
 attempts since (issue 16). SQLite and PostgreSQL."""
-import pytest
 
 from tests.conftest import login
 from tests.integration.test_complaints_api import api, registration, settings  # noqa: F401
