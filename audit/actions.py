@@ -521,6 +521,7 @@ FIELD_LABELS: dict[str, Msg] = {
     "group_event": Msg("Group adverse event"),
     "recurring_problem": Msg("Recurring problem"),
     "interim_measures": Msg("Interim measures decided"),
+    "received_time": Msg("Received at (time)"),
     "contract_partner": Msg("Contract partner"),
     "partner_quality_contact": Msg("Partner's quality and recall contact"),
     "question": Msg("Question"),

@@ -19,3 +19,11 @@ def business_today(settings: Settings) -> date:
 def end_of_day(day: date, settings: Settings) -> datetime:
     """The last second of ``day`` in the site's time zone: when something due "on" a day is due."""
     return datetime.combine(day, time(23, 59, 59), ZoneInfo(settings.site_timezone))
+
+
+def site_time_now(settings: Settings) -> str | None:
+    """The time of day now in the site's time zone (HH:MM); None while "today" is pinned for tests (a
+    pinned day has no "now" to compare a time with)."""
+    if settings.today_override is not None:
+        return None
+    return datetime.now(timezone.utc).astimezone(ZoneInfo(settings.site_timezone)).strftime("%H:%M")

@@ -251,6 +251,8 @@ class Complaint(Base):
     adr_unexpected: Mapped[bool | None] = mapped_column(sa.Boolean)
     #: TR-02: the investigator's answer whether the problem recurs
     recurring_problem: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: the time of day it came in (HH:MM, site time), where recorded
+    received_time: Mapped[str | None] = mapped_column(sa.String(5))
     #: class I: what the interim risk decision decides (space-separated measures, signed with it)
     interim_measures: Mapped[str | None] = mapped_column(sa.String(200))
     classified_on: Mapped[date | None] = mapped_column(sa.Date)

@@ -67,6 +67,11 @@ def _classification(view: dict) -> dict:
     return content
 
 
+def _received_time(view: dict) -> dict:
+    """The time of receipt where it was recorded (added to version 1 only then)."""
+    return {"received_time": view["received_time"]} if view.get("received_time") else {}
+
+
 def _investigation(view: dict) -> dict | None:
     """The investigation's fields, with the recurrence answer (TR-02) where given: added to version 1
     only where answered, so every signature made before it existed stays as it was."""
@@ -82,7 +87,7 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
     organisation = (view.get("complainant") or {}).get("organisation")
     if scope == "registration+classification":
         content = {**project(view, {key: None for key in REGISTRATION}), **_classification(view),
-                   "organisation": organisation}
+                   "organisation": organisation, **_received_time(view)}
         if subject == "investigation":  # SOP 4.2: the QP is told of the investigation too
             content.update(investigation=_investigation(view), checklist=view.get("investigation_checklist"))
         return content
@@ -105,7 +110,8 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
     if scope not in ("complaint", "complaint+audit_trail", "void"):
         raise ValueError(f"no field list for the scope {scope!r}")
     content = {**project(view, WHOLE_COMPLAINT), **_classification(view), "organisation": organisation,
-               "investigation": _investigation(view), "capas": [c["number"] for c in view.get("capas", [])]}
+               "investigation": _investigation(view), "capas": [c["number"] for c in view.get("capas", [])],
+               **_received_time(view)}
     if scope == "void" and subject is not None:
         # The request as made (its reason); its decision is what the signature brings about.
         request = next(x for x in view["void_requests"] if f"void_request:{x['id']}" == subject)

@@ -2,7 +2,7 @@
 complaint a customer's word after closure opens (WF-07). Each function is one unit of work."""
 from __future__ import annotations
 
-from gmp_complaints.clock import business_today
+from gmp_complaints.clock import business_today, site_time_now
 from gmp_complaints.domain.complaints import (
     ORAL_CHANNELS,
     Status,
@@ -55,6 +55,10 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
     customer_due_on = fields["customer_due_on"]
     if received_on > today:
         errors["received_on"] = [Msg("The date cannot be in the future.")]
+    received_time = fields["received_time"]
+    now = site_time_now(uow.settings)
+    if received_time and received_on == today and now is not None and received_time > now:
+        errors["received_time"] = [Msg("The time cannot be in the future.")]
     inputs.raise_if_any(errors)
 
     with uow:
@@ -64,7 +68,7 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
         cipher = cipher_for(uow.settings)
         complaint = Complaint(
             status=Status.registered.value, channel=channel.value,
-            received_on=received_on, received_by_id=actor.id,
+            received_on=received_on, received_time=received_time, received_by_id=actor.id,
             complainant_name=cipher.encrypt(name), complainant_organisation=organisation,
             complainant_phone=cipher.encrypt(phone), complainant_email=cipher.encrypt(email),
             product_id=product.id, batch_unknown_reason=batch_unknown_reason, complaint_type=complaint_type.value,

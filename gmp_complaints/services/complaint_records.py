@@ -172,6 +172,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "version": complaint.version,
         "channel": complaint.channel,
         "received_on": complaint.received_on.isoformat(),
+        "received_time": complaint.received_time,
         "complainant": contact,
         "product_code": product.code,
         "product_name": product.name,

@@ -352,8 +352,22 @@ class Complainant(Body):
     email = Text(200)
 
 
+class ClockTime(_Field):
+    """A time of day written HH:MM (24 h, the site's time zone)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value.strip()):
+            raise SchemaError([Msg("A time of day such as 09:30 (24 h, site time).")])
+        return value.strip()
+
+
 class Registration(Body):
     received_on = Day(required=True)
+    #: when it came in that day (site time): the clocks of ADR and recall reporting run from receipt
+    received_time = ClockTime()
     channel = Choice(Channel, required=True)
     complainant = fields.Nested(Complainant, required=True, error_messages={
         "required": Msg("Give the complainant's name, organisation, phone and e-mail."),

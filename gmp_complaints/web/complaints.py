@@ -116,7 +116,8 @@ def _batch_list(raw: str | None) -> list[str]:
 def _registration_from_form(form) -> dict:
     batch_nos = _batch_list(form.get("batch_nos"))
     return {
-        "received_on": form.get("received_on"), "channel": form.get("channel"),
+        "received_on": form.get("received_on"), "received_time": form.get("received_time") or None,
+        "channel": form.get("channel"),
         "complainant": {"name": form.get("complainant_name"), "organisation": form.get("complainant_organisation"),
                         "phone": form.get("complainant_phone"), "email": form.get("complainant_email")},
         "product_code": form.get("product_code"), "batch_nos": batch_nos,

@@ -95,3 +95,12 @@ def test_the_registration_page_offers_master_data_marks_required_fields_and_list
     for field in ("received_on", "channel", "complainant_name", "complaint_type"):
         assert f'href="#{field}"' in summary, field
     assert 'value="P-001"' in html and "瓶盖破裂</textarea>" in html  # what was typed stays
+
+
+def test_the_time_of_receipt_is_recorded_where_given_and_checked(api):
+    with_time = api.ok("intake", "/complaints", {**registration(), "received_time": "09:30"}, 201)
+    assert with_time["received_time"] == "09:30"
+    for bad in ("9:30", "24:00", "09:61", 930):
+        refused = api.post("intake", "/complaints", {**registration(), "received_time": bad})
+        assert refused.status_code == 400 and "received_time" in refused.get_json()["error"]["fields"], bad
+    assert api.ok("intake", "/complaints", registration(), 201)["received_time"] is None
