@@ -29,7 +29,7 @@ from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
 from gmp_complaints.domain.returns import STATUS_LABELS as RETURN_STATUS_LABELS
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import adr_labels, complaint_labels, signature_labels, translate
-from gmp_complaints.services import approvals, complaint_steps, master_data, pharmacovigilance
+from gmp_complaints.services import approvals, attachments, complaint_steps, master_data, pharmacovigilance
 from gmp_complaints.services import compensation as compensations
 from gmp_complaints.services import complaint_intake as intake
 from gmp_complaints.services import complaint_queries as queries
@@ -138,6 +138,7 @@ def new():
                       for name, messages in exc.fields.items()}
         else:
             flash(_("Complaint registered as %(ref)s.", ref=created["intake_ref"]), "info")
+            _attach_at_registration(created["id"], request.files.get("attachment"))
             if request.form.get("adr_suspected") == "yes" or created["complaint_type"] == ComplaintType.adr.value:
                 # SOP 5.6.2: a suspected reaction goes to PV at once; its clock runs from day 0, not triage.
                 flash(_("An adverse reaction is reported: hand it to pharmacovigilance now."), "info")
@@ -147,6 +148,19 @@ def new():
     return render_template("complaints/new.html", errors=errors, form=request.form, labels=complaint_labels(),
                            channels=list(Channel), types=list(ComplaintType),
                            pickers=master_data.registration_pickers(uow())), (400 if errors else 200)
+
+
+def _attach_at_registration(complaint_id: int, upload) -> None:
+    """A photo or a scan received with the complaint, kept with it (SOP 5.1). The complaint is registered
+    whatever becomes of the file: a refused file is said, and can be added again on the complaint page."""
+    if upload is None or not upload.filename:
+        return
+    try:
+        attachments.add_attachment(uow(), complaint_id, filename=upload.filename, data=upload.read(),
+                                   description=None, actor_id=current_user.id)
+    except ValidationError as exc:
+        reasons = "; ".join(translate(m) for messages in exc.fields.values() for m in messages) or translate(exc.message)
+        flash(_("The attachment was not kept: %(reason)s", reason=reasons), "error")
 
 
 @bp.route("/<int:complaint_id>")

@@ -104,3 +104,27 @@ def test_the_time_of_receipt_is_recorded_where_given_and_checked(api):
         refused = api.post("intake", "/complaints", {**registration(), "received_time": bad})
         assert refused.status_code == 400 and "received_time" in refused.get_json()["error"]["fields"], bad
     assert api.ok("intake", "/complaints", registration(), 201)["received_time"] is None
+
+
+def test_an_attachment_received_with_the_complaint_is_kept_at_registration(app, api):
+    import io
+
+    from tests.conftest import csrf_token
+
+    client = app.test_client()
+    login(client, *api.credentials["intake"])
+    form = {"received_on": "2026-11-02", "channel": "phone", "complainant_name": "王芳", "product_code": "P-001",
+            "batch_nos": "B2602", "complaint_type": "inner_packaging", "description": "瓶盖破裂", "sample_available": "no"}
+    photo = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    done = client.post("/complaints/new", data={**form, "csrf_token": csrf_token(client, "/complaints/new"),
+                                                "attachment": (io.BytesIO(photo), "photo.pdf")},
+                       content_type="multipart/form-data")
+    assert done.status_code == 302
+    cid = int(done.location.rstrip("/").split("/")[-1].split("?")[0])
+    kept = api.get("qa_officer", f"/complaints/{cid}").get_json()["attachments"]
+    assert [a["filename"] for a in kept] == ["photo.pdf"]
+    refused = client.post("/complaints/new", data={**form, "csrf_token": csrf_token(client, "/complaints/new"),
+                                                   "attachment": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")},
+                          content_type="multipart/form-data", follow_redirects=True)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and ("附件未保存" in page or "The attachment was not kept" in page)
