@@ -37,5 +37,12 @@ echo "== installing Python packages"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+# axe-core (npm registry) for the accessibility checks of the browser tests.
+if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
+  echo "== installing axe-core"
+  mkdir -p .cache/axe
+  (cd .cache/axe && npm install --silent --no-audit --no-fund --no-save axe-core@4.14.1 >/dev/null)
+fi
+
 echo "== running the tests"
 exec .venv/bin/python -m pytest "$@"
