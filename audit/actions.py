@@ -64,6 +64,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "attachment.added": ActionSpec(ActionKind.create, Msg("Attachment added")),
     "transfer.recorded": ActionSpec(ActionKind.create, Msg("Data transfer recorded")),
     "calendar.notice_loaded": ActionSpec(ActionKind.change, Msg("Official holiday notice loaded")),
+    "sent_letter.kept": ActionSpec(ActionKind.create, Msg("Letter to the customer kept as sent")),
     "complaint.interim_measures": ActionSpec(ActionKind.create, Msg("Interim risk decision: measures decided")),
     "calendar.seeded": ActionSpec(ActionKind.create, Msg("Working-day calendar loaded")),
     "calendar.extended": ActionSpec(ActionKind.system, Msg("Working-day calendar extended (provisional years)")),
@@ -212,6 +213,7 @@ ENTITY_LABELS: dict[str, Msg] = {
     "trends": Msg("Trend report"),
     "trend_review": Msg("Trend review"),
     "quarterly_review": Msg("Quarterly review"),
+    "sent_letter": Msg("Letter as sent"),
     "follow_up_call": Msg("Follow-up call"),
     "compensation": Msg("Compensation"),
 }

@@ -568,6 +568,28 @@ class QuarterlyReview(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+@audited("sent_letter")
+class SentLetter(Base):
+    """A letter to the customer as sent: the first print of a reply or reminder letter, its bytes in the
+    content store under their SHA-256; reprints give this copy (issue 16)."""
+
+    __tablename__ = "sent_letters"
+    __table_args__ = (
+        sa.UniqueConstraint("complaint_id", "kind", "sequence", "locale", name="uq_sent_letters_letter"),
+        sa.CheckConstraint("kind IN ('reply', 'reminder')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    sequence: Mapped[int] = mapped_column(sa.Integer)
+    locale: Mapped[str] = mapped_column(sa.String(16))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @audited("deadline_extension")
 class DeadlineExtension(Base):
     """SOP §6: a time limit that cannot be met is extended only with a reason and the QA head's approval."""

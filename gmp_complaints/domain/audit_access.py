@@ -14,7 +14,7 @@ GMP_ENTITIES = CONFIGURATION_ENTITIES | frozenset({
     "distribution", "transfer", "attachment", "deadline_extension", "quarantine_request", "escalation",
     "outbox_message", "signature", "capa_action", "capa_evidence", "job",
     "recall", "recall_reconciliation", "notification", "return", "recall_batch_disposition",
-    "recall_effectiveness_check", "recall_effectiveness_contact", "recall_notice", "adr_case", "adr_investigation_request", "trends", "trend_review", "quarterly_review", "follow_up_call", "compensation"})
+    "recall_effectiveness_check", "recall_effectiveness_contact", "recall_notice", "adr_case", "adr_investigation_request", "trends", "trend_review", "quarterly_review", "sent_letter", "follow_up_call", "compensation"})
 
 
 def visible_entity_types(roles) -> frozenset[str] | None:

@@ -15,6 +15,7 @@ from gmp_complaints.models import (
     Complaint,
     FollowUpCall,
     Notification,
+    SentLetter,
 )
 from gmp_complaints.services.complaint_records import complaint_records
 from gmp_complaints.uow import UnitOfWork
@@ -44,6 +45,7 @@ def with_parts(uow: UnitOfWork, event_filter: EventFilter) -> EventFilter:
             "follow_up_call": ids(sa.select(FollowUpCall.id).where(FollowUpCall.complaint_id == complaint.id)),
             "notification": ids(sa.select(Notification.id).where(Notification.subject_type == "complaint",
                                                                  Notification.subject_id == complaint.id)),
+            "sent_letter": ids(sa.select(SentLetter.id).where(SentLetter.complaint_id == complaint.id)),
         })
     return EventFilter(**{**event_filter.__dict__, "records": records})
 

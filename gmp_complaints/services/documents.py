@@ -58,6 +58,49 @@ def record_print(uow: UnitOfWork, *, entity_type: str, entity_id: int, document:
         uow.commit()
 
 
+def letter_as_sent(uow: UnitOfWork, complaint_id: int, kind: str, sequence: int, locale: str) -> bytes | None:
+    """The kept copy of a letter to the customer (its hash verified on reading), or None before the first
+    print."""
+    import sqlalchemy as sa
+
+    from gmp_complaints.models import SentLetter
+    from gmp_complaints.services.attachments import read_stored
+
+    with uow:
+        row = uow.session.scalars(sa.select(SentLetter).where(
+            SentLetter.complaint_id == complaint_id, SentLetter.kind == kind, SentLetter.sequence == sequence,
+            SentLetter.locale == locale)).one_or_none()
+        return read_stored(uow, row.sha256) if row is not None else None
+
+
+def keep_letter(uow: UnitOfWork, complaint_id: int, kind: str, sequence: int, locale: str, data: bytes, *,
+                actor_id: int | None) -> bytes:
+    """The first print of a letter is the letter sent: its bytes kept, once (a concurrent first print
+    loses to the one kept and gets that copy)."""
+    import sqlalchemy as sa
+
+    from gmp_complaints.models import SentLetter
+    from gmp_complaints.services.attachments import read_stored, store_bytes
+
+    try:
+        with uow:
+            sha256 = store_bytes(uow, data)
+            row = SentLetter(complaint_id=complaint_id, kind=kind, sequence=sequence, locale=locale, sha256=sha256,
+                             size=len(data), created_by_id=actor_id, created_at=uow.now())
+            uow.session.add(row)
+            uow.session.flush()
+            uow.record(DomainEvent("sent_letter.kept", "sent_letter", str(row.id), {
+                "complaint_id": [None, complaint_id]}, actor_id=actor_id))
+            uow.commit()
+            return data
+    except sa.exc.IntegrityError:
+        with uow:
+            row = uow.session.scalars(sa.select(SentLetter).where(
+                SentLetter.complaint_id == complaint_id, SentLetter.kind == kind, SentLetter.sequence == sequence,
+                SentLetter.locale == locale)).one()
+            return read_stored(uow, row.sha256)
+
+
 def check_document(kind: str, sequence: int | None, view: dict) -> dict:
     """The reply or reminder a letter is about; 404 when the complaint has none with that number."""
     if kind not in COMPLAINT_DOCUMENTS:

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, request
 from flask_login import current_user
 
 from gmp_complaints.printing import (
+    CUSTOMER_LETTERS,
     build_archive,
     capa_pdf,
     complaint_pdf,
@@ -41,7 +42,13 @@ def pdf_response(data: bytes, filename: str) -> Response:
 def complaint_document(complaint_id: int, kind: str):
     locale = document_locale()
     sequence = request.args.get("n", type=int)
-    data = complaint_pdf(uow(), complaint_id, kind, sequence, locale, current_user.roles)
+    kept = None
+    if kind in CUSTOMER_LETTERS and sequence:
+        # A letter to the customer is printed once as sent; a reprint is that copy, byte for byte.
+        kept = service.letter_as_sent(uow(), complaint_id, kind, sequence, locale)
+    data = kept if kept is not None else complaint_pdf(uow(), complaint_id, kind, sequence, locale, current_user.roles)
+    if kind in CUSTOMER_LETTERS and sequence and kept is None:
+        data = service.keep_letter(uow(), complaint_id, kind, sequence, locale, data, actor_id=current_user.id)
     service.record_print(uow(), entity_type="complaint", entity_id=complaint_id, document=kind, locale=locale,
                          sha256=hashlib.sha256(data).hexdigest(), actor_id=current_user.id)
     return pdf_response(data, f"complaint-{complaint_id}-{kind}.pdf")

@@ -128,3 +128,22 @@ def test_an_attachment_received_with_the_complaint_is_kept_at_registration(app, 
                           content_type="multipart/form-data", follow_redirects=True)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 200 and ("附件未保存" in page or "The attachment was not kept" in page)
+
+
+def test_a_letter_to_the_customer_is_kept_as_sent_and_reprinted_byte_for_byte(app, api):
+    from tests.integration.test_complaints_api import run_to_reply
+
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    run_to_reply(api, cid)
+    client = app.test_client()
+    login(client, *api.credentials["qa_officer"])
+    first = client.get(f"/complaints/{cid}/documents/reply.pdf?n=1")
+    assert first.status_code == 200 and first.data.startswith(b"%PDF")
+    # Later work on the complaint (here the QP's acknowledgement) does not reach the letter as sent.
+    api.ok("qp", f"/complaints/{cid}/signatures", api.signed("qp", {"step": "qp_acknowledgement"}), 201)
+    again = client.get(f"/complaints/{cid}/documents/reply.pdf?n=1")
+    assert again.data == first.data
+    english = client.get(f"/complaints/{cid}/documents/reply.pdf?n=1&lang=en")
+    assert english.data != first.data  # each language is its own letter
+    events = api.get("auditor", f"/audit/events?entity=complaint:{cid}").get_json()["events"]
+    assert sum(1 for e in events if e["action"] == "sent_letter.kept") == 2
