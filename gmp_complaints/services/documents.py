@@ -61,16 +61,21 @@ def record_print(uow: UnitOfWork, *, entity_type: str, entity_id: int, document:
 def letter_as_sent(uow: UnitOfWork, complaint_id: int, kind: str, sequence: int, locale: str) -> bytes | None:
     """The kept copy of a letter to the customer (its hash verified on reading), or None before the first
     print."""
-    import sqlalchemy as sa
 
-    from gmp_complaints.models import SentLetter
     from gmp_complaints.services.attachments import read_stored
 
     with uow:
-        row = uow.session.scalars(sa.select(SentLetter).where(
-            SentLetter.complaint_id == complaint_id, SentLetter.kind == kind, SentLetter.sequence == sequence,
-            SentLetter.locale == locale)).one_or_none()
+        row = uow.session.scalars(_letter(complaint_id, kind, sequence, locale)).one_or_none()
         return read_stored(uow, row.sha256) if row is not None else None
+
+
+def _letter(complaint_id: int, kind: str, sequence: int, locale: str):
+    import sqlalchemy as sa
+
+    from gmp_complaints.models import SentLetter
+
+    return sa.select(SentLetter).where(SentLetter.complaint_id == complaint_id, SentLetter.kind == kind,
+                                       SentLetter.sequence == sequence, SentLetter.locale == locale)
 
 
 def keep_letter(uow: UnitOfWork, complaint_id: int, kind: str, sequence: int, locale: str, data: bytes, *,
@@ -95,10 +100,7 @@ def keep_letter(uow: UnitOfWork, complaint_id: int, kind: str, sequence: int, lo
             return data
     except sa.exc.IntegrityError:
         with uow:
-            row = uow.session.scalars(sa.select(SentLetter).where(
-                SentLetter.complaint_id == complaint_id, SentLetter.kind == kind, SentLetter.sequence == sequence,
-                SentLetter.locale == locale)).one()
-            return read_stored(uow, row.sha256)
+            return read_stored(uow, uow.session.scalars(_letter(complaint_id, kind, sequence, locale)).one().sha256)
 
 
 def check_document(kind: str, sequence: int | None, view: dict) -> dict:
