@@ -228,11 +228,13 @@ def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, local
     files: dict[str, bytes] = dict(attachments)
     for kind in ("intake_form", "handling_sheet", "audit_trail"):
         files[f"documents/{kind}.pdf"] = render_complaint_document(context, kind, None, locale)
-    for reply in c["replies"]:
-        files[f"documents/reply-{reply['sequence']}.pdf"] = render_complaint_document(
-            context, "reply", reply["sequence"], locale)
-    for position, _reminder in enumerate(c["reminders"], start=1):
-        files[f"documents/reminder-{position}.pdf"] = render_complaint_document(context, "reminder", position, locale)
+    # The letters as they were sent (kept at their first print), else as they read now.
+    for kind, sequences in (("reply", [r["sequence"] for r in c["replies"]]),
+                            ("reminder", list(range(1, len(c["reminders"]) + 1)))):
+        for sequence in sequences:
+            kept = service.letter_as_sent(new_uow(), complaint_id, kind, sequence, locale)
+            files[f"documents/{kind}-{sequence}.pdf"] = kept if kept is not None else render_complaint_document(
+                context, kind, sequence, locale)
     for capa in context["capas"]:
         capa_context = service.capa_context(new_uow(), capa["id"])
         capa_context["printed_at"] = context["printed_at"]

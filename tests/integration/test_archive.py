@@ -88,3 +88,18 @@ def test_only_a_closed_complaint_is_archived(app, api, tmp_path):
     cid = replied_and_satisfied(api)
     result = run(_env_of(app), "archive", "create", str(cid), "--out", str(tmp_path / "x.zip"))
     assert result.exit_code != 0 and "closed" in result.output and not (tmp_path / "x.zip").exists()
+
+
+@pytest.mark.req("REC-17")
+def test_the_archive_holds_the_letters_as_sent(app, api, closed_complaint, tmp_path):
+    from tests.conftest import login
+
+    client = app.test_client()
+    login(client, *api.credentials["qa_head"])
+    sent = client.get(f"/complaints/{closed_complaint}/documents/reply.pdf?n=1").data
+    assert sent.startswith(b"%PDF")
+    out = tmp_path / "archive.zip"
+    result = run(_env_of(app), "archive", "create", str(closed_complaint), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        assert archive.read("documents/reply-1.pdf") == sent
