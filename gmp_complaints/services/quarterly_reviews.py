@@ -71,7 +71,7 @@ def prepare(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
             "quarter": [None, row.quarter], "figures_sha256": [None, digest]}, actor_id=actor.id))
         uow.commit()
         review_id = row.id
-    return review(uow, review_id)
+    return review(uow, review_id, current_digest=digest)  # the figures were computed a moment ago
 
 
 def approve(uow: UnitOfWork, review_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
@@ -98,13 +98,15 @@ def approve(uow: UnitOfWork, review_id: int, data: dict, *, actor: Actor, source
         return _view(uow, row, with_signatures=True)
 
 
-def review(uow: UnitOfWork, review_id: int) -> dict:
+def review(uow: UnitOfWork, review_id: int, *, current_digest: str | None = None) -> dict:
     """The review with its frozen figures, its signatures, the quarter's trend reviews, and whether the
-    records give the same figures today."""
-    with uow:
-        row = _load(uow, review_id, for_update=False)
-        quarter = parse_quarter(row.quarter)
-    current = figures_digest(trends(uow, {"period": quarter.period, "product_code": None, "complaint_type": None}))
+    records give the same figures today (``current_digest``: the caller has just computed them)."""
+    current = current_digest
+    if current is None:
+        with uow:
+            quarter = parse_quarter(_load(uow, review_id, for_update=False).quarter)
+        current = figures_digest(trends(uow, {"period": quarter.period, "product_code": None,
+                                              "complaint_type": None}))
     with uow:
         row = _load(uow, review_id, for_update=False)
         view = _view(uow, row, with_signatures=True)

@@ -75,14 +75,14 @@ def events_csv():
     writer = csv.writer(buffer)
     writer.writerow(["index", "time", "user", "action", "record", "field", "old value", "new value", "reason", "source ip"])
     count = 0
-    events = list(iter_events(uow(), event_filter, visible))
-    names = names_of(uow(), events)
-    for event in events:
-        count += 1
-        base = [event.index, format_datetime_local(event.occurred_at), event.actor_name, action_label(event.action),
-                record_label(event.entity_type, event.entity_id, names)]
-        for label, old, new in readable_changes(event.changes, names=names) or [("", "", "")]:
-            writer.writerow(base + [label, old, new, event.reason or "", event.source_ip or ""])
+    for chunk in _chunks(iter_events(uow(), event_filter, visible), 2000):
+        names = names_of(uow(), chunk)  # per chunk: a long trail streams, it is not held in memory
+        for event in chunk:
+            count += 1
+            base = [event.index, format_datetime_local(event.occurred_at), event.actor_name,
+                    action_label(event.action), record_label(event.entity_type, event.entity_id, names)]
+            for label, old, new in readable_changes(event.changes, names=names) or [("", "", "")]:
+                writer.writerow(base + [label, old, new, event.reason or "", event.source_ip or ""])
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
     record_export(uow(), action="audit.csv_exported", actor_id=current_user.id,
@@ -90,6 +90,17 @@ def events_csv():
                   event_count=count, source_ip=client_ip())
     return Response(data, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 @bp.route("/export.zip")

@@ -57,7 +57,10 @@ def test_the_qa_head_approves_by_signature_and_never_their_own_preparation(app, 
     [signature] = approved["signatures"]
     assert (signature["step"], signature["meaning"], signature["status"]) == (
         "quarterly_review_approval", "approved", "valid")
+    before, events = api.get("qa_head", f"/quarterly-reviews/{own['id']}").get_json(), business_events(app)
     final = api.post("qa_officer", "/quarterly-reviews", {"quarter": "2026-Q4", "conclusions": "改写"})
     assert final.status_code == 409
     assert api.post("qa_head", f"/quarterly-reviews/{own['id']}/approval",
                     api.signed("qa_head", {"comment": "再批"})).status_code == 409
+    assert api.get("qa_head", f"/quarterly-reviews/{own['id']}").get_json() == before  # approved is final
+    assert business_events(app) == events
