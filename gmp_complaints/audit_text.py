@@ -44,7 +44,8 @@ def _code_labels() -> dict[str, dict]:
 
     return {
         "status": {**values(investigation.QUARANTINE_LABELS), **values(recall.STATUS_LABELS),
-                   **values(capa.STATUS_LABELS), **values(complaints.STATUS_LABELS)},
+                   **values(capa.STATUS_LABELS), **values(complaints.STATUS_LABELS),
+                   **complaints.REPLY_REPORT_STATUS_LABELS},
         "complaint_type": values(complaints.TYPE_LABELS),
         "channel": values(complaints.CHANNEL_LABELS),
         "kind": {**values(capa.ACTION_KIND_LABELS), **complaints.DUE_KIND_LABELS,
@@ -137,6 +138,7 @@ REFERENCE_FIELDS = {
     "accepted_by_id": "user", "decided_by_id": "user", "sent_by_id": "user", "answered_by_id": "user",
     "requested_by_id": "user", "called_by_id": "user", "evaluated_by_id": "user", "prepared_by_id": "user",
     "updated_by_id": "user", "copy_added_by_id": "user", "identity_verified_by_id": "user", "owner_user_id": "user",
+    "drafted_by_id": "user",
     "product_id": "product", "batch_id": "batch", "complaint_id": "complaint", "complaint_ids": "complaint",
     "capa_id": "capa", "recall_id": "recall", "follow_up_of_id": "complaint",
 }

@@ -59,6 +59,9 @@ class Settings:
     company_name: str | None = None
     company_address: str | None = None
     company_phone: str | None = None
+    #: SOP 5.6.1 as a control: every reply is a report approved by the head of quality and sent by sales
+    #: (off: a reply may be recorded as sent without a prior approval, the DESIGN §6 contract's minimum)
+    reply_approval_required: bool = False
 
     @property
     def attachment_root(self) -> Path:
@@ -176,6 +179,7 @@ def load_settings(env: dict | None = None) -> Settings:
         company_name=env.get("GMP_COMPANY_NAME") or None,
         company_address=env.get("GMP_COMPANY_ADDRESS") or None,
         company_phone=env.get("GMP_COMPANY_PHONE") or None,
+        reply_approval_required=env.get("GMP_REPLY_APPROVAL_REQUIRED", "").lower() in ("1", "true", "yes"),
     )
 
 

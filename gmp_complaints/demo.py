@@ -81,6 +81,15 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     today = business_today(new_uow().settings)
     intake, qa = Actor(ids["intake"], frozenset({Role.intake})), Actor(ids["qa"], frozenset({Role.qa_officer}))
     investigator = Actor(ids["investigator"], frozenset({Role.investigator}))
+    head = Actor(ids["qahead"], frozenset({Role.qa_head}))
+    credentials = {"username": "demo.qahead", "password": demo_password(Role.qa_head)}
+
+    def send_reply(cid, summary):
+        """SOP 5.6.1: QA drafts the reply report, the head of quality approves it, sales send it."""
+        complaint_steps.draft_reply_report(new_uow(), cid, {"summary": summary}, actor=qa)
+        approvals.sign_step(new_uow(), cid, {**credentials, "step": "reply_approval", "comment": "同意答复 (演示)"},
+                            actor=head)
+        complaint_steps.reply(new_uow(), cid, {"replied_on": today.isoformat()}, actor=intake)
 
     def register(batch_no, complaint_type, description, days_ago, channel="phone"):
         return complaint_intake.register_complaint(new_uow(), {
@@ -116,8 +125,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
                                                                   "adr_confirmed": False,
                                                                   "regulator_report_required": False}, actor=qa)),
             ("capa", lambda: demo_capa(cid)),
-            ("reply", lambda: complaint_steps.reply(new_uow(), cid, {"replied_on": today.isoformat(),
-                                                                "summary": "调查结果与纠正预防措施 (演示)"}, actor=qa)),
+            ("reply", lambda: send_reply(cid, "调查结果与纠正预防措施 (演示)")),
         ]
         for name, run in steps:
             run()
@@ -154,7 +162,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     cid = register("V250201", "other", "防伪查询 (演示)", 3, channel="web")
     complaint_steps.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
                                                 "reason": "经查询为正品，投诉不成立 (演示)"}, actor=qa)
-    complaint_steps.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "经核实为本公司正品 (演示)"}, actor=qa)
+    send_reply(cid, "经核实为本公司正品 (演示)")
     made.append(cid)
     # A suspected adverse reaction handed to PV; PV asks QA for a batch investigation (SOP 5.6.2).
     cid = register("V250201", "adr", "服用后出现皮疹 (演示)", 2)
@@ -171,9 +179,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     cid = register("V250201", "other", "电子监管码查询 (演示)", 8, channel="phone")
     complaint_steps.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
                                                 "reason": "监管码可正常查询，投诉不成立 (演示)"}, actor=qa)
-    complaint_steps.reply(new_uow(), cid, {"replied_on": today.isoformat(), "summary": "已告知客户查询方法 (演示)"}, actor=qa)
-    head = Actor(ids["qahead"], frozenset({Role.qa_head}))
-    credentials = {"username": "demo.qahead", "password": demo_password(Role.qa_head)}
+    send_reply(cid, "已告知客户查询方法 (演示)")
     approvals.sign_step(new_uow(), cid, {**credentials, "step": "audit_trail_review", "comment": "已审核 (演示)"},
                         actor=head)
     approvals.close(new_uow(), cid, {**credentials, "comment": "同意关闭 (演示)"}, actor=head)

@@ -10,6 +10,7 @@ from gmp_complaints.domain.complaints import (
     CHANNEL_LABELS,
     DUE_KIND_LABELS,
     INTERIM_MEASURE_LABELS,
+    REPLY_REPORT_STATUS_LABELS,
     STATUS_LABELS,
     TYPE_LABELS,
 )
@@ -44,7 +45,8 @@ def complaint_labels() -> dict:
             "checklist": {k.value: translate(v) for k, v in CHECKLIST_LABELS.items()},
             "outcome": {k.value: translate(v) for k, v in OUTCOME_LABELS.items()},
             "quarantine": {k.value: translate(v) for k, v in QUARANTINE_LABELS.items()},
-            "interim": {k.value: translate(v) for k, v in INTERIM_MEASURE_LABELS.items()}}
+            "interim": {k.value: translate(v) for k, v in INTERIM_MEASURE_LABELS.items()},
+            "report_status": {k: translate(v) for k, v in REPLY_REPORT_STATUS_LABELS.items()}}
 
 
 def adr_labels() -> dict:

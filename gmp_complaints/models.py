@@ -289,6 +289,7 @@ class Complaint(Base):
     batch_links: Mapped[list["ComplaintBatch"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ComplaintBatch.batch_id")
     replies: Mapped[list["ComplaintReply"]] = relationship(lazy="selectin", order_by="ComplaintReply.sequence")
+    reply_reports: Mapped[list["ReplyReport"]] = relationship(lazy="selectin", order_by="ReplyReport.id")
     responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
     reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
     extensions: Mapped[list["DeadlineExtension"]] = relationship(lazy="selectin", order_by="DeadlineExtension.id")
@@ -321,6 +322,31 @@ class ComplaintReply(Base):
     replied_on: Mapped[date] = mapped_column(sa.Date)
     summary: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the approved reply report this reply sent (SOP 5.6.1), where one was drafted
+    report_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reply_reports.id"))
+    #: the sales person who sent it to the customer (SOP 5.6.1: 由销售部门负责对客户进行答复)
+    sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    sent_by: Mapped["User | None"] = relationship(lazy="selectin", foreign_keys=[sent_by_id])
+
+
+@audited("reply_report")
+class ReplyReport(Base):
+    """The reply report (答复报告) drafted by QA for the next reply: investigation result and CAPA (SOP 5.6.1).
+    The head of quality approves it by signature; sales then send it, and the reply records that. A new
+    draft for the same reply withdraws the earlier one; nothing is deleted."""
+
+    __tablename__ = "reply_reports"
+    __table_args__ = (sa.CheckConstraint("status IN ('draft', 'approved', 'sent', 'withdrawn')", name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    #: the reply it is for: 1 = formal reply, 2 = first supplementary, ...
+    sequence: Mapped[int] = mapped_column(sa.Integer)
+    summary: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    drafted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drafted_by: Mapped["User"] = relationship(lazy="selectin", foreign_keys=[drafted_by_id])
 
 
 @audited("customer_response")

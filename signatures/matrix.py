@@ -50,6 +50,7 @@ class SigningStep(StrEnum):
     compensation_rejection = "compensation_rejection"
     trend_no_capa = "trend_no_capa"
     quarterly_review_approval = "quarterly_review_approval"
+    reply_approval = "reply_approval"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "retention", Msg("Retention change approval")),
         _rule(SigningStep.closure, Meaning.approved, {Role.qa_head},
               "complaint", Msg("Closure approval")),
+        # SOP 5.6.1: the reply report QA formed, approved before sales send it
+        _rule(SigningStep.reply_approval, Meaning.approved, {Role.qa_head},
+              "reply_report", Msg("Reply report approval")),
         # CAPA (SOP 5.7, DESIGN §4)
         _rule(SigningStep.capa_not_needed, Meaning.approved, {Role.qa_head},
               "assessment", Msg("Justification that no CAPA is needed")),
@@ -172,7 +176,7 @@ _COMPLAINT_STEPS = frozenset({
     "complaint.investigate", "complaint.assess", "complaint.reply", "complaint.customer_response",
     "complaint.remind", "complaint.batches_changed", "complaint.follow_up_opened", "complaint_reply.created",
     "customer_response.created", "customer_reminder.created", "attachment.added", "quarantine_request.created",
-    "quarantine_request.answered",
+    "quarantine_request.answered", "reply_report.drafted",
 })
 _CAPA_STEPS = frozenset({
     "capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created",
@@ -188,6 +192,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "void": frozenset(),
     "extension": frozenset(),
     "retention": frozenset(),
+    "reply_report": frozenset({"reply_report.drafted"}),
     "capa": _CAPA_STEPS,
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),
     "capa_action_due": frozenset(),

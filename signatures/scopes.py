@@ -105,6 +105,11 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
     if scope == "assessment":
         return {"id": view["id"], **_classification(view), "investigation": _investigation(view),
                 "assessment": _take(view.get("assessment"), ASSESSMENT)}
+    if scope == "reply_report":
+        # The report as drafted: its text, for which reply; its approval is what the signature brings about.
+        report = next(r for r in view["reply_reports"] if f"reply_report:{r['id']}" == subject)
+        return {"complaint": view["intake_ref"], "number": view["number"],
+                "reply_report": _take(report, ("id", "sequence", "summary"))}
     if scope == "retention":
         return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
     if scope not in ("complaint", "complaint+audit_trail", "void"):

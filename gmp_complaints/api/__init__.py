@@ -190,6 +190,7 @@ COMPLAINT_STEPS = {
     "classification": "classify",
     "investigation": "investigate",
     "assessment": "assess",
+    "reply-reports": "draft_reply_report",
     "replies": "reply",
     "customer-responses": "record_customer_response",
     "reminders": "record_reminder",

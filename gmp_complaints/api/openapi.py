@@ -89,7 +89,7 @@ COMPLAINT_OPERATIONS = (
     ("get", "/api/v1/complaints/{complaint_id}", "The complaint with deadlines and signatures", 200, (401, 403, 404)),
     ("delete", "/api/v1/complaints/{complaint_id}", "Always refused: retention, then signed disposal", 409, (401, 403, 404)),
     *(("post", f"/api/v1/complaints/{{complaint_id}}/{step}", f"Step: {step}", 200, (400, 401, 403, 404, 409))
-      for step in ("acknowledgement", "validity", "classification", "investigation", "assessment", "replies",
+      for step in ("acknowledgement", "validity", "classification", "investigation", "assessment", "reply-reports", "replies",
                    "customer-responses", "reminders", "assignment", "batches", "extension-requests",
                    "void-requests")),
     ("post", "/api/v1/complaints/{complaint_id}/regrading",
@@ -274,6 +274,7 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/quarantine-requests": "QuarantineRequest",
     "/api/v1/complaints/{complaint_id}/quarantine-requests/{request_id}/answer": "QuarantineAnswer",
     "/api/v1/complaints/{complaint_id}/replies": "Reply",
+    "/api/v1/complaints/{complaint_id}/reply-reports": "ReplyReportDraft",
     "/api/v1/complaints/{complaint_id}/customer-responses": "CustomerResponse",
     "/api/v1/complaints/{complaint_id}/reminders": "Reminder",
     "/api/v1/complaints/{complaint_id}/regrading": "Regrading",

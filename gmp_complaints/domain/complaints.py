@@ -91,6 +91,14 @@ STATUS_LABELS = {
     Status.void: Msg("Void"),
 }
 
+#: a reply report's way (SOP 5.6.1): drafted by QA, approved by the head of quality, sent by sales
+REPLY_REPORT_STATUS_LABELS = {
+    "draft": Msg("Awaiting the head of quality's approval"),
+    "approved": Msg("Approved, to be sent"),
+    "sent": Msg("Sent"),
+    "withdrawn": Msg("Replaced by a new draft"),
+}
+
 
 #: the time limit a complaint waits on next (lists and the dashboard)
 DUE_KIND_LABELS = {

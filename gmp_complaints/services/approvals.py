@@ -49,7 +49,8 @@ from signatures.scopes import complaint_snapshot
 ALL_ROLES = frozenset(Role)
 #: steps signed through POST .../signatures (DESIGN §6); closure and regrading have their own calls
 SIGNATURE_STEPS = ("qp_acknowledgement", "interim_risk_decision", "sales_confirmation", "audit_trail_review",
-                   "extension_approval", "extension_rejection", "void_approval", "void_rejection", "capa_not_needed")
+                   "extension_approval", "extension_rejection", "void_approval", "void_rejection", "capa_not_needed",
+                   "reply_approval")
 #: the QP's acknowledgement of the investigation (a second acknowledgement, of its own content)
 INVESTIGATION_SUBJECT = "investigation"
 EXTENSION_DECISIONS = {SigningStep.extension_approval: "approved", SigningStep.extension_rejection: "rejected"}
@@ -110,6 +111,13 @@ def _pending_void(complaint: Complaint) -> object:
     if not pending:
         raise ConflictError(Msg("No void request is waiting for a decision: a QA officer asks for the void first."))
     return pending[0]
+
+
+def _pending_reply_report(complaint: Complaint) -> object:
+    drafts = [r for r in complaint.reply_reports if r.status == "draft"]
+    if not drafts:
+        raise ConflictError(Msg("No reply report is waiting for approval: QA drafts the report first."))
+    return drafts[-1]
 
 
 def check_due(complaint: Complaint, step: str) -> None:
@@ -196,6 +204,10 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
         if rule.step in VOID_DECISIONS:
             void_request = _pending_void(complaint)
             subject, requested_by = f"void_request:{void_request.id}", (void_request.requested_by_id,)
+        report = None
+        if rule.step is SigningStep.reply_approval:
+            report = _pending_reply_report(complaint)
+            subject, requested_by = f"reply_report:{report.id}", (report.drafted_by_id,)
         if rule.step is SigningStep.interim_risk_decision:
             measures = check_interim_measures((complaint.interim_measures or "").split(), fields["measures"])
         signer = authorize(uow, complaint, step, (username, password), actor=actor, requested_by=requested_by,
@@ -223,6 +235,9 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
                                    reason=comment, actor_id=signer_id))
             if rule.step is SigningStep.void_approval:
                 move(uow, complaint, Step.void, signer_id, reason=void_request.reason)
+        if report is not None:
+            report.status = "approved"
+            uow.record(DomainEvent("reply_report.approved", "reply_report", str(report.id), actor_id=signer_id))
         return answered(uow, complaint, actor.roles)
 
 
@@ -369,6 +384,9 @@ def open_signature_steps(uow: UnitOfWork, complaint: Complaint, roles: set[str],
             candidates.append((SigningStep.void_approval, f"void_request:{void_request.id}"))
             if optional:
                 candidates.append((SigningStep.void_rejection, f"void_request:{void_request.id}"))
+    for report in complaint.reply_reports:
+        if report.status == "draft":
+            candidates.append((SigningStep.reply_approval, f"reply_report:{report.id}"))
     if optional:
         if complaint.status == Status.assessed.value and complaint.reasonable and not linked_capas(complaint):
             candidates.append((SigningStep.capa_not_needed, None))

@@ -23,6 +23,7 @@ from gmp_complaints.models import (
     Escalation,
     Product,
     User,
+    UserRole,
 )
 from gmp_complaints.services.approvals import offers_for
 from gmp_complaints.services.capa import actions_owned_by, escalated_actions
@@ -90,7 +91,16 @@ def complaint_page(uow: UnitOfWork, complaint_id: int, *, user_id: int, roles) -
         returned = [{"id": r.id, "number": r.number, "status": r.status, "quantity_received": r.quantity_received}
                     for r in returns_of_complaint(uow.session, complaint.id)]
         return {"complaint": view, "criteria": criteria_versions(uow.session, business_today(uow.settings)),
-                "recalls": recalls, "returns": returned, **signing}
+                "recalls": recalls, "returns": returned, "sales_people": _sales_people(uow.session),
+                "reply_approval_required": uow.settings.reply_approval_required, **signing}
+
+
+def _sales_people(session) -> list[dict]:
+    """Who may be named as having sent a reply (SOP 5.6.1): the active users in sales."""
+    rows = session.execute(sa.select(User.username, User.printed_name).join(UserRole, UserRole.user_id == User.id)
+                           .where(UserRole.role == Role.intake.value, User.is_active.is_(True))
+                           .order_by(User.printed_name))
+    return [{"username": username, "printed_name": name} for username, name in rows]
 
 
 # --- lists and the dashboard -----------------------------------------------------------------------

@@ -201,8 +201,11 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                        "adr_confirmed": complaint.adr_confirmed,
                        "regulator_report_required": complaint.regulator_report_required,
                        "assessed_on": complaint.assessed_on.isoformat()} if complaint.assessed_on else None,
-        "replies": [{"sequence": r.sequence, "replied_on": r.replied_on.isoformat(), "summary": r.summary}
-                    for r in complaint.replies],
+        "replies": [{"sequence": r.sequence, "replied_on": r.replied_on.isoformat(), "summary": r.summary,
+                     "report_id": r.report_id, "sent_by": _person(r.sent_by)} for r in complaint.replies],
+        "reply_reports": [{"id": r.id, "sequence": r.sequence, "summary": r.summary, "status": r.status,
+                           "drafted_by": _person(r.drafted_by), "drafted_at": r.drafted_at.isoformat()}
+                          for r in complaint.reply_reports],
         "customer_responses": [{"received_on": r.received_on.isoformat(), "satisfied": r.satisfied, "text": r.text}
                                for r in complaint.responses],
         "reminders": [{"sent_on": r.sent_on.isoformat(), "by_system": r.by_system} for r in complaint.reminders],
@@ -283,6 +286,10 @@ def quarantine_view(session, complaint) -> list[dict]:
              "quantity": q.quantity, "location": q.location} for q in complaint.quarantine_requests]
 
 
+def _person(user) -> dict | None:
+    return {"id": user.id, "username": user.username, "printed_name": user.printed_name} if user else None
+
+
 def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
     """The complaint and every record that belongs to it, as audit entities (type -> ids)."""
     def ids(rows) -> list[str]:
@@ -293,7 +300,8 @@ def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
 
     return {
         "complaint": [str(complaint.id)],
-        "complaint_reply": ids(complaint.replies), "customer_response": ids(complaint.responses),
+        "complaint_reply": ids(complaint.replies), "reply_report": ids(complaint.reply_reports),
+        "customer_response": ids(complaint.responses),
         "customer_reminder": ids(complaint.reminders), "deadline_extension": ids(complaint.extensions),
         "quarantine_request": ids(complaint.quarantine_requests), "void_request": ids(complaint.void_requests),
         "attachment": of(Attachment),

@@ -42,6 +42,7 @@ from gmp_complaints.models import (
     CustomerResponse,
     DeadlineExtension,
     Notification,
+    ReplyReport,
     User,
     VoidRequest,
 )
@@ -272,20 +273,87 @@ def _report_defect_without_recall(uow: UnitOfWork, complaint: Complaint, actor_i
 
 
 def reply(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
-    """SOP 5.6: the formal reply, or the 2nd, 3rd... supplementary reply after a challenge."""
+    """SOP 5.6: the formal reply, or the 2nd, 3rd... supplementary reply after a challenge, as sent.
+
+    SOP 5.6.1: QA forms the reply report and sales reply to the customer. Where the report was drafted
+    and approved, the reply sends it (its text, unchanged); where the site requires it
+    (``reply_approval_required``), no reply goes out without an approved report and a named sales sender."""
     fields = schemas.load(schemas.Reply, data)
     replied_on, summary = fields["replied_on"], fields["summary"]
+    required = uow.settings.reply_approval_required
     with uow:
         complaint = load_complaint(uow, complaint_id)
         last, label = _last_step_date(complaint)
         check_event_date("replied_on", replied_on, today=business_today(uow.settings), not_before=last,
                          not_before_label=label)
         sequence = len(complaint.replies) + 1
+        next_status(complaint_facts(uow, complaint), Step.reply)  # 409 before anything else
+        report = _approved_report(complaint, sequence)
+        if report is None and required:
+            raise ConflictError(Msg("The reply report needs the head of quality's approval before it is sent "
+                                    "(SOP 5.6.1)."))
+        if report is not None:
+            if summary and summary.strip() != report.summary.strip():
+                raise ConflictError(Msg("The reply differs from the approved reply report: send the approved "
+                                        "text, or draft and approve a new report."))
+            summary = report.summary
+        if not summary:
+            inputs.raise_if_any({"summary": [Msg("This field is required.")]})
+        sent_by = _sales_sender(uow, fields["sent_by"], actor)
+        if sent_by is None and required:
+            inputs.raise_if_any({"sent_by": [Msg("Name the sales person who sent the reply (SOP 5.6.1).")]})
         move(uow, complaint, Step.reply, actor.id, changes={"replies": [sequence - 1, sequence]})
-        row = ComplaintReply(sequence=sequence, replied_on=replied_on, summary=summary, created_at=uow.now())
+        row = ComplaintReply(sequence=sequence, replied_on=replied_on, summary=summary, created_at=uow.now(),
+                             report_id=report.id if report else None, sent_by_id=sent_by.id if sent_by else None)
         complaint.replies.append(row)
+        if report is not None:
+            report.status = "sent"
+            uow.record(DomainEvent("reply_report.sent", "reply_report", str(report.id), actor_id=actor.id))
         uow.session.flush()
         uow.record(DomainEvent("complaint_reply.created", "complaint_reply", str(row.id), actor_id=actor.id))
+        return answered(uow, complaint, actor.roles)
+
+
+def _approved_report(complaint: Complaint, sequence: int) -> ReplyReport | None:
+    return next((r for r in complaint.reply_reports if r.sequence == sequence and r.status == "approved"), None)
+
+
+def _sales_sender(uow: UnitOfWork, username: str | None, actor: Actor) -> User | None:
+    """Who in sales sent the reply: the named user (active, holding the sales role), else the person
+    recording it when they are sales staff, else nobody named."""
+    if not username:
+        return uow.session.get(User, actor.id) if Role.intake in actor.roles else None
+    user = uow.session.scalars(sa.select(User).where(User.username == username)).one_or_none()
+    if user is None or not user.is_active:
+        raise ValidationError(Msg("Unknown user."), {"sent_by": [Msg("No active user with this name.")]})
+    if Role.intake not in user.roles:
+        raise ValidationError(Msg("Role not allowed."), {"sent_by": [Msg(
+            "The reply is sent by sales: this user does not hold the sales (intake) role.")]})
+    return user
+
+
+def draft_reply_report(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """SOP 5.6.1: QA forms the reply report (investigation result and CAPA) for the next reply, for the head
+    of quality to approve. A new draft for the same reply withdraws the one before, with a reason."""
+    fields = schemas.load(schemas.ReplyReportDraft, data)
+    with uow:
+        complaint = load_complaint(uow, complaint_id)
+        next_status(complaint_facts(uow, complaint), Step.reply)  # 409 when no reply is due now
+        sequence = len(complaint.replies) + 1
+        earlier = [r for r in complaint.reply_reports if r.sequence == sequence and r.status in ("draft", "approved")]
+        if earlier and not fields["reason"]:
+            inputs.raise_if_any({"reason": [Msg("A report for this reply is already drafted: say why it is "
+                                                "replaced.")]})
+        for row in earlier:
+            row.status = "withdrawn"
+            uow.record(DomainEvent("reply_report.withdrawn", "reply_report", str(row.id), reason=fields["reason"],
+                                   actor_id=actor.id))
+        report = ReplyReport(sequence=sequence, summary=fields["summary"], status="draft", drafted_by_id=actor.id,
+                             drafted_at=uow.now())
+        complaint.reply_reports.append(report)
+        uow.session.flush()
+        uow.record(DomainEvent("reply_report.drafted", "reply_report", str(report.id),
+                               {"complaint_id": [None, complaint.id]}, actor_id=actor.id))
         return answered(uow, complaint, actor.roles)
 
 

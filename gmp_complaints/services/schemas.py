@@ -417,8 +417,20 @@ class Investigation(Body):
 
 
 class Reply(Body):
+    """The reply as sent. With an approved reply report, the summary is the report's (and may be left
+    out); ``sent_by`` is the user name of the sales person who sent it (SOP 5.6.1)."""
+
     replied_on = Day(required=True)
+    summary = Text(20_000)
+    sent_by = Text(150)
+
+
+class ReplyReportDraft(Body):
+    """``POST /complaints/<id>/reply-reports``: QA drafts the reply report for the next reply; redrafting
+    one already drafted or approved says why."""
+
     summary = Text(20_000, required=True)
+    reason = Text(5000)
 
 
 class CustomerResponse(Body):
@@ -554,7 +566,7 @@ class Signing(Credentials):
     step = Text(40, required=True, more={"enum": ["qp_acknowledgement", "interim_risk_decision",
                                                       "sales_confirmation", "audit_trail_review",
                                                       "extension_approval", "extension_rejection", "void_approval",
-                                                      "void_rejection", "capa_not_needed"]})
+                                                      "void_rejection", "capa_not_needed", "reply_approval"]})
     comment = Text(5000)
     subject = Text(64)
     #: the interim risk decision's measures (class I): what is decided, signed by the QA head and the QP
@@ -655,7 +667,7 @@ class TimeLimitChange(Body):
 
 #: every body above, by the name the OpenAPI document gives it
 SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complainant, Registration, Acknowledgement, Validity, Classification,
-                                          Investigation, Reply, CustomerResponse, Reminder, FollowUp, VoidRequest,
+                                          Investigation, Reply, ReplyReportDraft, CustomerResponse, Reminder, FollowUp, VoidRequest,
                                           Assessment, Assignment, BatchCorrection, ExtensionRequest,
                                           QuarantineRequest, QuarantineAnswer, Credentials, Regrading, Closure,
                                           Signing, Retention, CapaCreation, CapaLink, CapaActionPlan,

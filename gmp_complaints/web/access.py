@@ -41,7 +41,9 @@ COMPLAINT_STEP_ROLES = {
     "classify": QA_OFFICE,
     "investigate": INVESTIGATORS,
     "assess": QA_OFFICE,
-    "reply": QA_OFFICE,
+    # SOP 5.6.1: QA forms the reply report; sales reply to the customer (and QA may record it for them)
+    "draft_reply_report": QA_OFFICE,
+    "reply": INTAKE_DESK,
     "record_customer_response": INTAKE_DESK,
     "record_reminder": QA_OFFICE,
     "regrade": QA_OFFICE,

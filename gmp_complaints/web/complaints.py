@@ -50,7 +50,8 @@ STEPS = {
     "classify": (complaint_steps.classify, Msg("Classify and number")),
     "investigate": (complaint_steps.investigate, Msg("Record the investigation")),
     "assess": (complaint_steps.assess, Msg("Assess")),
-    "reply": (complaint_steps.reply, Msg("Record a reply")),
+    "draft_reply_report": (complaint_steps.draft_reply_report, Msg("Draft the reply report")),
+    "reply": (complaint_steps.reply, Msg("Record the reply as sent")),
     "record_customer_response": (complaint_steps.record_customer_response, Msg("Record the customer's response")),
     "record_reminder": (complaint_steps.record_reminder, Msg("Record a reminder")),
     "regrade": (complaint_steps.regrade, Msg("Regrade")),
@@ -168,12 +169,15 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     page = queries.complaint_page(uow(), complaint_id, user_id=current_user.id, roles=current_user.roles)
     complaint, criteria, offers = page["complaint"], page["criteria"], page["offers"]
     steps = [STEP_SERVICE[s] for s in queries.allowed_steps_for(complaint)]
+    if "reply" in steps:  # SOP 5.6.1: QA forms the reply report, the head of quality approves, sales send it
+        steps.insert(steps.index("reply"), "draft_reply_report")
     manage = {Status.closed.value: list(CLOSED_STEPS), Status.void.value: []}.get(complaint["status"],
                                                                                 list(MANAGE_STEPS))
     in_force = next(v for v in criteria["versions"] if v["version"] == criteria["in_force"])
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
     signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
+                           sales_people=page["sales_people"], reply_approval_required=page["reply_approval_required"],
                            recalls=page["recalls"], returned=page["returns"], adr_labels=adr_labels(),
                            call_labels={k.value: translate(v) for k, v in CALL_RESULT_LABELS.items()},
                            compensation_labels={"status": {k.value: translate(v) for k, v in
@@ -376,7 +380,10 @@ def _step_data(step: str, form) -> dict:
                 "adr_confirmed": _bool_field(form, "adr_confirmed"),
                 "regulator_report_required": _bool_field(form, "regulator_report_required")}
     if step == "reply":
-        return {"replied_on": form.get("replied_on"), "summary": form.get("summary")}
+        return {"replied_on": form.get("replied_on"), "summary": form.get("summary") or None,
+                "sent_by": form.get("sent_by") or None}
+    if step == "draft_reply_report":
+        return {"summary": form.get("summary"), "reason": form.get("reason") or None}
     if step == "record_customer_response":
         return {"received_on": form.get("received_on"), "satisfied": _bool_field(form, "satisfied"),
                 "text": form.get("text")}

@@ -101,6 +101,12 @@ def capa_not_needed(api):
     return _signing(_investigated(api, reasonable=True), "capa_not_needed")
 
 
+def reply_approval(api):
+    cid = _investigated(api)
+    api.ok("author", f"/complaints/{cid}/reply-reports", {"summary": "调查结果：密封不良；纠正预防措施：校准封口机"})
+    return _signing(cid, "reply_approval")
+
+
 def _pending_closure(api) -> int:
     cid = _investigated(api)
     api.ok("author", f"/complaints/{cid}/replies", {"replied_on": TODAY, "summary": "答复"})
@@ -199,6 +205,7 @@ ACTS = (
     Act("void_approval", "qa_head", void("void_approval"), ("qa_officer", "signature.refused")),
     Act("void_rejection", "qa_head", void("void_rejection"), ("qa_officer", "signature.refused")),
     Act("capa_not_needed", "qa_head", capa_not_needed, ("intake", "signature.refused")),
+    Act("reply_approval", "qa_head", reply_approval, ("qp", "signature.refused")),
     Act("closure", "qa_head", closure, ACCESS_REFUSED),
     Act("regrading", "qa_head", regrading, ("qa_officer", "signature.refused")),
     Act("retention_change", "qa_head", retention_change, ACCESS_REFUSED, four_eyes=False),

@@ -18,6 +18,7 @@ EXPECTED = {
     "regrading": ("approved", {"qa_head"}, "regrading"),
     "retention_change": ("approved", {"qa_head"}, "retention"),
     "closure": ("approved", {"qa_head"}, "complaint"),
+    "reply_approval": ("approved", {"qa_head"}, "reply_report"),
     "capa_not_needed": ("approved", {"qa_head"}, "assessment"),
     "action_implementation": ("approved", {"qa_head"}, "capa_action"),
     "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
