@@ -111,6 +111,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "capa.created": ActionSpec(ActionKind.create, Msg("CAPA created")),
     "capa.complaint_linked": ActionSpec(ActionKind.create, Msg("Complaint linked to the CAPA")),
     "capa.action_planned": ActionSpec(ActionKind.create, Msg("CAPA action planned")),
+    "capa.plan_approved": ActionSpec(ActionKind.create, Msg("CAPA plan approved")),
     "capa.implemented": ActionSpec(ActionKind.system, Msg("CAPA implemented (every action approved)")),
     "capa.effectiveness_checked": ActionSpec(ActionKind.create, Msg("CAPA effectiveness checked")),
     "capa.closed": ActionSpec(ActionKind.create, Msg("CAPA closed")),

@@ -51,6 +51,7 @@ class SigningStep(StrEnum):
     trend_no_capa = "trend_no_capa"
     quarterly_review_approval = "quarterly_review_approval"
     reply_approval = "reply_approval"
+    capa_plan_approval = "capa_plan_approval"
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
         # CAPA (SOP 5.7, DESIGN §4)
         _rule(SigningStep.capa_not_needed, Meaning.approved, {Role.qa_head},
               "assessment", Msg("Justification that no CAPA is needed")),
+        _rule(SigningStep.capa_plan_approval, Meaning.approved, {Role.qa_head},
+              "capa_plan", Msg("CAPA plan approval")),
         _rule(SigningStep.action_implementation, Meaning.approved, {Role.qa_head},
               "capa_action", Msg("Approval of an action's implementation")),
         _rule(SigningStep.action_due_date_change, Meaning.approved, {Role.qa_head},
@@ -194,6 +197,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "retention": frozenset(),
     "reply_report": frozenset({"reply_report.drafted"}),
     "capa": _CAPA_STEPS,
+    "capa_plan": frozenset({"capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created"}),
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),
     "capa_action_due": frozenset(),
     "recall": frozenset({"recall.proposed"}),

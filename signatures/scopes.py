@@ -149,8 +149,19 @@ def _action(action: dict, keys: tuple) -> dict:
     return content
 
 
+#: the CAPA plan (ICH Q10 3.2.2, approved before it is carried out): the problem, the actions and who
+#: owns them. Not the actions' due dates: a due date moves only by its own signed approval.
+CAPA_PLAN = {"id": None, "number": None, "source": None, "problem_statement": None, "root_cause": None, "risk": None,
+             "effectiveness": ("criteria", "due_on")}
+CAPA_PLAN_ACTION = ("id", "kind", "description", "owner")
+
+
 def capa_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
-    """What a CAPA signature covers: never the workflow status, so progress supersedes nothing."""
+    """What a CAPA signature covers: never the workflow status, so progress supersedes nothing. The plan
+    approval covers the plan: an action added later supersedes it, and the new plan is approved again."""
+    if scope == "capa_plan":
+        return {**project(view, CAPA_PLAN), "complaints": [c["id"] for c in view["complaints"]],
+                "actions": [_action(a, CAPA_PLAN_ACTION) for a in view["actions"]]}
     if scope in ("capa_action", "capa_action_due"):
         action = next(a for a in view["actions"] if f"capa_action:{a['id']}" == subject)
         return {"capa": view["number"], "action": _action(action, CAPA_ACTION_DUE if scope == "capa_action_due"

@@ -80,6 +80,12 @@ for _path, (_service, _signed) in ACTION_STEPS.items():
                         view_func=_action_view(_service, _signed), methods=["POST"])
 
 
+@api_v1.route("/capas/<int:capa_id>/plan-approval", methods=["POST"])
+def capa_plan_approval(capa_id: int):
+    """``{username, password, comment}``: the head of quality approves the plan (its actions and owners)."""
+    return jsonify(service.approve_plan(uow(), capa_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
 @api_v1.route("/capas/<int:capa_id>/effectiveness", methods=["POST"])
 def capa_effectiveness(capa_id: int):
     return jsonify(service.record_effectiveness(uow(), capa_id, _body(), actor=_actor(), source_ip=client_ip()))

@@ -223,6 +223,9 @@ def record_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: d
         _owner_or_qa(action, actor)
         if action.status != ActionStatus.open.value:
             raise ConflictError(Msg("The implementation of this action is already recorded."))
+        if not _plan_approved(uow, capa):
+            raise ConflictError(Msg("The CAPA plan is not approved: the head of quality approves the plan (its "
+                                    "actions and owners) before an action is carried out."))
         if implemented_on > business_today(uow.settings):
             raise ValidationError(Msg("Date in the future."), {"implemented_on": [Msg("The date cannot be in the future.")]})
         action.status, action.implemented_on, action.evidence = ActionStatus.implemented.value, implemented_on, evidence
@@ -316,6 +319,33 @@ def _sign(uow: UnitOfWork, capa: Capa, signer: signing.AuthorizedSigner, *, subj
         snapshot=capa_snapshot(capa_view(uow, capa, with_signatures=False), rule.scope, subject), rule=rule,
         subject=subject, comment=comment)
     signing.sign(uow, signer, request, source_ip=source_ip)
+
+
+def _plan_approved(uow: UnitOfWork, capa: Capa) -> bool:
+    """A valid plan approval: one signed over the plan as it stands now (an action added since supersedes it)."""
+    plan = canonical_snapshot_hash(capa_snapshot(capa_view(uow, capa, with_signatures=False), "capa_plan"))
+    return any(row.step == SigningStep.capa_plan_approval and row.record_hash == plan
+               for row in signing.signatures_of(uow.session, "capa", str(capa.id)))
+
+
+def approve_plan(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+    """ICH Q10 3.2.2: the head of quality approves the CAPA plan — the problem, the actions and their owners —
+    before it is carried out; whoever planned it does not approve it. Adding an action later supersedes
+    the approval, and the plan is approved again."""
+    data = schemas.load(schemas.CapaSigning, data)
+    with uow:
+        capa = load_capa(uow, capa_id)
+        if CapaStatus(capa.status) not in (CapaStatus.open, CapaStatus.actions_in_progress):
+            raise refuse(CapaStatus(capa.status))
+        if not capa.actions:
+            raise ConflictError(Msg("The plan has no actions yet: plan the actions and their owners first."))
+        if _plan_approved(uow, capa):
+            raise ConflictError(Msg("The plan as it stands is already approved."))
+        signer = _authorize(uow, capa, SigningStep.capa_plan_approval, data, actor, source_ip=source_ip)
+        _sign(uow, capa, signer, comment=data["comment"], source_ip=source_ip)
+        _record(uow, "capa.plan_approved", "capa", capa.id, actor.id)
+        uow.commit()
+        return capa_view(uow, capa)
 
 
 def approve_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: dict, *, actor: Actor,
@@ -455,6 +485,8 @@ def capa_view(uow: UnitOfWork, capa: Capa, *, with_signatures: bool = True) -> d
             except StopIteration:  # the approved item no longer exists in the view
                 current = ""
             view["signatures"].append(signing.signature_view(row, current, site_tz))
+        view["plan_approved"] = any(sg["step"] == SigningStep.capa_plan_approval and sg["status"] == "valid"
+                                    for sg in view["signatures"])
     return view
 
 

@@ -21,6 +21,7 @@ from gmp_complaints.models import (
     ComplaintReply,
     CustomerResponse,
     DeadlineExtension,
+    ReplyReport,
     SignatureRow,
     User,
     UserRole,
@@ -92,6 +93,11 @@ def _candidates(session, roles: set[str], cap: int) -> tuple[list[Candidate], bo
         .join(VoidRequest, VoidRequest.complaint_id == Complaint.id)
         .where(Complaint.status.in_(OPEN), VoidRequest.status == "requested"),
         lambda row: f"void_request:{row[3]}")
+    add(SigningStep.reply_approval,
+        sa.select(Complaint.id, Complaint.received_on, ReplyReport.drafted_by_id, ReplyReport.id)
+        .join(ReplyReport, ReplyReport.complaint_id == Complaint.id)
+        .where(Complaint.status.in_(OPEN), ReplyReport.status == "draft"),
+        lambda row: f"reply_report:{row[3]}")
     return sorted(found, key=lambda c: (c.received_on, c.complaint_id, c.step.value, c.subject or "")), more
 
 
@@ -147,8 +153,9 @@ def _choose(uow: UnitOfWork, user_id: int, roles: set[str], candidates: list[Can
     exact: dict[int, list[dict]] = {}
     for candidate in candidates:
         rule = rule_for(candidate.step)
-        if rule.meaning in FOUR_EYES_MEANINGS and (candidate.complaint_id in authored
-                                                   or candidate.requested_by == user_id):
+        # A reply report's approval covers the report alone: only its drafter may not approve it.
+        authored_here = candidate.complaint_id in authored and candidate.step is not SigningStep.reply_approval
+        if rule.meaning in FOUR_EYES_MEANINGS and (authored_here or candidate.requested_by == user_id):
             continue
         if (candidate.complaint_id, candidate.step.value, candidate.subject) in signed \
                 or candidate.step is SigningStep.closure:

@@ -149,6 +149,13 @@ def evidence(capa_id: int, evidence_id: int):
     return file_response(*service.read_evidence(uow(), capa_id, evidence_id))
 
 
+@bp.route("/<int:capa_id>/plan-approval", methods=["POST"])
+def plan_approval(capa_id: int):
+    data = _fields("comment", "username", "password")
+    return _run(capa_id, "plan_approval", lambda: service.approve_plan(uow(), capa_id, data, actor=_actor(),
+                                                                       source_ip=client_ip()))
+
+
 @bp.route("/<int:capa_id>/effectiveness", methods=["POST"])
 def effectiveness(capa_id: int):
     data = _fields("result", "evidence", "early_reason", "username", "password")

@@ -55,6 +55,18 @@ def test_a_capa_from_a_complaint_to_closure_in_the_browser(browser, live_server,
     page.fill("#add-action #owner", "zhang.wei")
     page.click("#submit-add-action")
     assert page.locator("#capa-status").inner_text() == "措施实施中"
+    assert "待质量负责人批准" in page.locator("#plan-status").inner_text()
+    context.close()
+
+    # The owner cannot carry out an action of a plan not yet approved; the head of quality approves it.
+    context, page = as_user(browser, live_server, "zhang.wei")
+    page.goto(capa_url)
+    assert page.locator("form[id^=implementation-form]").count() == 0
+    context.close()
+    context, page = as_user(browser, live_server, "liu.yang")
+    page.goto(capa_url)
+    sign_in_dialog(page, "sign-plan_approval", "liu.yang", STRONG_PASSWORD)
+    assert "计划已批准" in page.locator("#plan-status").inner_text()
     context.close()
 
     context, page = as_user(browser, live_server, "zhang.wei")
@@ -82,7 +94,7 @@ def test_a_capa_from_a_complaint_to_closure_in_the_browser(browser, live_server,
     sign_in_dialog(page, "sign-effectiveness", "liu.yang", STRONG_PASSWORD)
     sign_in_dialog(page, "sign-closure", "liu.yang", STRONG_PASSWORD, comment="同意关闭")
     assert page.locator("#capa-status").inner_text() == "已关闭"
-    assert page.locator("#signatures .signature").count() == 3
+    assert page.locator("#signatures .signature").count() == 4  # plan, implementation, effectiveness, closure
     if os.environ.get("GMP_SCREENSHOT_DIR"):  # this test's pages live in their own contexts
         page.screenshot(path=f"{os.environ['GMP_SCREENSHOT_DIR']}/capa-closed.png", full_page=True)
     context.close()

@@ -20,9 +20,13 @@ def assessed(api, reasonable=True) -> int:
     return cid
 
 
-def action(api, capa_id, owner="zhang.wei", due_on="2026-12-15", kind="corrective"):
-    return api.ok("qa_officer", f"/capas/{capa_id}/actions",
-                  {"kind": kind, "description": "校准封口机", "owner": owner, "due_on": due_on}, 201)
+def action(api, capa_id, owner="zhang.wei", due_on="2026-12-15", kind="corrective", approve=True):
+    """An action planned by the QA officer; by default the head of quality then approves the plan."""
+    planned = api.ok("qa_officer", f"/capas/{capa_id}/actions",
+                     {"kind": kind, "description": "校准封口机", "owner": owner, "due_on": due_on}, 201)
+    if approve and not planned["plan_approved"]:
+        return api.ok("qa_head", f"/capas/{capa_id}/plan-approval", api.signed("qa_head", {"comment": "计划可行"}))
+    return planned
 
 
 @pytest.mark.req("WF-13", "REC-04")
@@ -98,9 +102,54 @@ def test_a_capa_from_actions_to_closure_with_every_approval_signed(api):
     closed = api.ok("qa_head", f"/capas/{capa_id}/closure", api.signed("qa_head", {"comment": "同意关闭"}))
     assert closed["status"] == "closed"
     assert [(s["step"], s["status"]) for s in closed["signatures"]] == [
-        ("action_implementation", "valid"), ("effectiveness_check", "valid"), ("capa_closure", "valid")]
+        ("capa_plan_approval", "valid"), ("action_implementation", "valid"), ("effectiveness_check", "valid"), ("capa_closure", "valid")]
     actions = [e["action"] for e in api.get("auditor", f"/audit/events?entity=capa:{capa_id}").get_json()["events"]]
     assert actions[0] == "capa.created" and "capa.closed" in actions
+
+
+@pytest.mark.req("WF-13", "SIG-02", "SIG-08")
+def test_actions_are_carried_out_only_under_an_approved_plan_and_a_new_action_needs_it_again(app, api):
+    cid = assessed(api)
+    capa_id = api.ok("qa_officer", "/capas", capa_body(cid), 201)["id"]
+    planned = action(api, capa_id, approve=False)
+    act = planned["actions"][0]["id"]
+    assert planned["plan_approved"] is False
+    before = api.get("auditor", f"/capas/{capa_id}").get_json()
+    with app.extensions["gmp_engine"].connect() as connection:
+        events = connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar_one()
+    early = api.post("investigator", f"/capas/{capa_id}/actions/{act}/implementation",
+                     {"implemented_on": TODAY, "evidence": "e"})
+    assert early.status_code == 409 and "plan" in early.get_json()["error"]["message"]
+    assert api.get("auditor", f"/capas/{capa_id}").get_json() == before
+    with app.extensions["gmp_engine"].connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar_one() == events
+    approved = api.ok("qa_head", f"/capas/{capa_id}/plan-approval", api.signed("qa_head", {"comment": "计划可行"}))
+    assert approved["plan_approved"] is True
+    assert api.post("qa_head", f"/capas/{capa_id}/plan-approval", api.signed("qa_head", {})).status_code == 409
+    api.ok("investigator", f"/capas/{capa_id}/actions/{act}/implementation", {"implemented_on": TODAY, "evidence": "e"})
+    # A new action changes the plan: the approval is superseded and the new action waits for a new one.
+    extended = action(api, capa_id, kind="preventive", approve=False)
+    assert extended["plan_approved"] is False
+    assert [s["status"] for s in extended["signatures"] if s["step"] == "capa_plan_approval"] == ["superseded"]
+    new_act = extended["actions"][1]["id"]
+    assert api.post("investigator", f"/capas/{capa_id}/actions/{new_act}/implementation",
+                    {"implemented_on": TODAY, "evidence": "e"}).status_code == 409
+    again = api.ok("qa_head", f"/capas/{capa_id}/plan-approval", api.signed("qa_head", {}))
+    assert [s["status"] for s in again["signatures"] if s["step"] == "capa_plan_approval"] == ["superseded", "valid"]
+    api.ok("investigator", f"/capas/{capa_id}/actions/{new_act}/implementation",
+           {"implemented_on": TODAY, "evidence": "e"})
+
+
+@pytest.mark.req("SIG-08")
+def test_whoever_planned_the_capa_cannot_approve_the_plan(api):
+    cid = assessed(api)
+    capa_id = api.ok("qa_head", "/capas", capa_body(cid), 201)["id"]
+    api.ok("qa_head", f"/capas/{capa_id}/actions",
+           {"kind": "corrective", "description": "校准封口机", "owner": "zhang.wei", "due_on": "2026-12-15"}, 201)
+    before = api.get("auditor", f"/capas/{capa_id}").get_json()
+    own = api.post("qa_head", f"/capas/{capa_id}/plan-approval", api.signed("qa_head", {}))
+    assert own.status_code == 403 and "author" in own.get_json()["error"]["message"]
+    assert api.get("auditor", f"/capas/{capa_id}").get_json() == before
 
 
 @pytest.mark.req("SIG-08")
@@ -203,6 +252,7 @@ def test_external_rectification_is_carried_by_an_external_party_through_an_inter
         "due_on": "2026-12-15", "external_party": "顺达物流 Shunda Logistics"}, 201)
     [external] = planned["actions"]
     assert external["external_party"] == "顺达物流 Shunda Logistics" and external["owner"]["username"] == "zhang.wei"
+    api.ok("qa_head", f"/capas/{capa_id}/plan-approval", api.signed("qa_head", {}))
     # The internal contact records the external party's evidence; the QA head approves it by signature.
     act = external["id"]
     upload = api.client.post(f"/api/v1/capas/{capa_id}/actions/{act}/evidence",

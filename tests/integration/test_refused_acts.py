@@ -156,7 +156,16 @@ def _capa(api, owner="zhang.wei") -> tuple[int, int]:
     capa_id = api.ok("author", "/capas", capa_body(cid), 201)["id"]
     action = api.ok("author", f"/capas/{capa_id}/actions",
                     {"kind": "corrective", "description": "校准封口机", "owner": owner, "due_on": "2026-12-15"}, 201)
+    api.ok("qa_head", f"/capas/{capa_id}/plan-approval", api.signed("qa_head", {}))
     return capa_id, action["actions"][0]["id"]
+
+
+def capa_plan_approval(api):
+    cid = _investigated(api, reasonable=True)
+    capa_id = api.ok("author", "/capas", capa_body(cid), 201)["id"]
+    api.ok("author", f"/capas/{capa_id}/actions",
+           {"kind": "corrective", "description": "校准封口机", "owner": "zhang.wei", "due_on": "2026-12-15"}, 201)
+    return Target(f"/capas/{capa_id}/plan-approval", {"comment": "计划可行"}, f"/capas/{capa_id}")
 
 
 def action_implementation(api):
@@ -209,6 +218,7 @@ ACTS = (
     Act("closure", "qa_head", closure, ACCESS_REFUSED),
     Act("regrading", "qa_head", regrading, ("qa_officer", "signature.refused")),
     Act("retention_change", "qa_head", retention_change, ACCESS_REFUSED, four_eyes=False),
+    Act("capa_plan_approval", "qa_head", capa_plan_approval, ACCESS_REFUSED),
     Act("action_implementation", "qa_head", action_implementation, ACCESS_REFUSED),
     Act("action_due_date_change", "qa_head", action_due_date_change, ACCESS_REFUSED),
     Act("effectiveness_check", "qa_head", effectiveness_check, ACCESS_REFUSED),

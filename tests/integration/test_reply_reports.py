@@ -43,6 +43,9 @@ def test_a_reply_report_is_drafted_approved_and_sent_by_sales_with_the_approved_
     cid = _assessed(api)
     drafted = api.ok("qa_officer", f"/complaints/{cid}/reply-reports", {"summary": REPORT})
     report = drafted["reply_reports"][0]
+    waiting = api.get("qa_head", "/signatures/waiting").get_json()["waiting"]
+    assert [(w["id"], w["step"], w["subject"]) for w in waiting if w["step"] == "reply_approval"] == [
+        (cid, "reply_approval", f"reply_report:{report['id']}")]
     assert (report["sequence"], report["status"], report["summary"]) == (1, "draft", REPORT)
     assert drafted["status"] == "assessed" and drafted["replies"] == []
 

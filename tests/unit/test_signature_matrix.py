@@ -20,6 +20,7 @@ EXPECTED = {
     "closure": ("approved", {"qa_head"}, "complaint"),
     "reply_approval": ("approved", {"qa_head"}, "reply_report"),
     "capa_not_needed": ("approved", {"qa_head"}, "assessment"),
+    "capa_plan_approval": ("approved", {"qa_head"}, "capa_plan"),
     "action_implementation": ("approved", {"qa_head"}, "capa_action"),
     "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
     "effectiveness_check": ("approved", {"qa_head"}, "capa"),
