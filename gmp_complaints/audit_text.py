@@ -37,7 +37,7 @@ _FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 
 def _code_labels() -> dict[str, dict]:
     """Field name -> {code: label} for fields that hold codes, so auditors read words (AT-06)."""
-    from gmp_complaints.domain import adr, capa, complaints, investigation, recall
+    from gmp_complaints.domain import adr, capa, complaints, investigation, notices, recall
 
     def values(labels: dict) -> dict:
         return {getattr(k, "value", k): v for k, v in labels.items()}
@@ -49,7 +49,7 @@ def _code_labels() -> dict[str, dict]:
         "complaint_type": values(complaints.TYPE_LABELS),
         "channel": values(complaints.CHANNEL_LABELS),
         "kind": {**values(capa.ACTION_KIND_LABELS), **complaints.DUE_KIND_LABELS,
-                 **values(recall.NOTIFICATION_KIND_LABELS)},
+                 **values(recall.NOTIFICATION_KIND_LABELS), **values(notices.NOTICE_KIND_NAMES)},
         "effectiveness_result": values(capa.EFFECTIVENESS_LABELS),
         "source": values(capa.SOURCE_LABELS),
         "actions": values(complaints.ASSESSMENT_ACTION_LABELS),
@@ -138,7 +138,7 @@ REFERENCE_FIELDS = {
     "accepted_by_id": "user", "decided_by_id": "user", "sent_by_id": "user", "answered_by_id": "user",
     "requested_by_id": "user", "called_by_id": "user", "evaluated_by_id": "user", "prepared_by_id": "user",
     "updated_by_id": "user", "copy_added_by_id": "user", "identity_verified_by_id": "user", "owner_user_id": "user",
-    "drafted_by_id": "user",
+    "drafted_by_id": "user", "user_id": "user",
     "product_id": "product", "batch_id": "batch", "complaint_id": "complaint", "complaint_ids": "complaint",
     "capa_id": "capa", "recall_id": "recall", "follow_up_of_id": "complaint",
 }

@@ -88,7 +88,8 @@ def _redacted(url: str) -> str:
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--identity-verified", is_flag=True, help="You, the administrator, have verified the person's identity.")
 @click.option("--password-stdin", is_flag=True, help="Read the temporary password from standard input.")
-def create_user(username, printed_name, roles, identity_verified, password_stdin):
+@click.option("--email", default=None, help="Where the person's notices are e-mailed (where mail is configured).")
+def create_user(username, printed_name, roles, identity_verified, password_stdin, email):
     """Create an account with a temporary password that must be changed at first log-in."""
     from gmp_complaints.services import accounts
 
@@ -102,7 +103,7 @@ def create_user(username, printed_name, roles, identity_verified, password_stdin
         with _database(settings) as new_uow:
             created = accounts.create_user(
                 new_uow(), actor_id=None, username=username, printed_name=printed_name, roles=roles,
-                temporary_password=password, identity_verified=identity_verified,
+                temporary_password=password, identity_verified=identity_verified, email=email,
             )
     except DomainError as exc:
         _fail(exc)

@@ -62,6 +62,8 @@ class Settings:
     #: SOP 5.6.1 as a control: every reply is a report approved by the head of quality and sent by sales
     #: (off: a reply may be recorded as sent without a prior approval, the DESIGN §6 contract's minimum)
     reply_approval_required: bool = False
+    #: the address people reach the app at: the links in e-mailed notices
+    public_url: str = "http://127.0.0.1:5000"
 
     @property
     def attachment_root(self) -> Path:
@@ -180,6 +182,7 @@ def load_settings(env: dict | None = None) -> Settings:
         company_address=env.get("GMP_COMPANY_ADDRESS") or None,
         company_phone=env.get("GMP_COMPANY_PHONE") or None,
         reply_approval_required=env.get("GMP_REPLY_APPROVAL_REQUIRED", "").lower() in ("1", "true", "yes"),
+        public_url=(env.get("GMP_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
     )
 
 

@@ -43,6 +43,8 @@ class User(Base):
     identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     identity_verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     esignature_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: where the person's notices are e-mailed (through the outbox, where mail is configured)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
     #: demo accounts (``gmp demo``) are marked and exempt from password expiry
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -1302,3 +1304,31 @@ class RecallNotice(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     method: Mapped[str | None] = mapped_column(sa.String(32))
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+@audited("user_notice")
+class UserNotice(Base):
+    """A notice to one person (WF-10, WF-11): a new complaint or investigation for the QP, an assignment for
+    the investigator, a signature due for the head of quality. Kept as sent, never deleted; shown in the
+    app and, where the person has an address and mail is configured, e-mailed through the outbox."""
+
+    __tablename__ = "user_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    subject_type: Mapped[str] = mapped_column(sa.String(24))
+    subject_id: Mapped[int] = mapped_column(sa.Integer)
+    #: the record's number or intake reference as it was when the notice was sent
+    record_label: Mapped[str] = mapped_column(sa.String(64))
+    outbox_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NoticeRead(Base):
+    """When the person opened a notice: their own reading state, not a GMP record (so not audited)."""
+
+    __tablename__ = "notice_reads"
+
+    notice_id: Mapped[int] = mapped_column(sa.ForeignKey("user_notices.id"), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)

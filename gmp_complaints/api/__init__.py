@@ -306,6 +306,18 @@ def ledger():
                                   status=request.args.get("status") or None))
 
 
+@api_v1.route("/notices")
+def my_notices():
+    """My notices, newest first (WF-10, WF-11): ``{notices: [{id, kind, subject_type, subject_id, record_label,
+    created_at, read_at, link, emailed}], unread}``."""
+    from gmp_complaints.services import notices
+
+    rows = notices.my_notices(uow(), g.principal.id)
+    return jsonify({"notices": [{**n, "created_at": n["created_at"].isoformat(),
+                                 "read_at": n["read_at"].isoformat() if n["read_at"] else None} for n in rows],
+                    "unread": sum(1 for n in rows if n["read_at"] is None)})
+
+
 @api_v1.route("/signatures/waiting")
 def waiting_for_signature():
     from gmp_complaints.services import waiting

@@ -202,6 +202,8 @@ COMPLAINT_OPERATIONS = (
      "The QA head approves the implementation {username, password, comment}", 200, (400, 401, 403, 404, 409, 423)),
     ("post", "/api/v1/capas/{capa_id}/actions/{action_id}/due-date-approval",
      "The QA head approves the new due date {username, password, comment}", 200, (400, 401, 403, 404, 409, 423)),
+    ("get", "/api/v1/notices", "My notices, newest first: a new complaint or investigation (QP), an assignment, a "
+     "signature due", 200, (401, 403)),
     ("post", "/api/v1/capas/{capa_id}/plan-approval",
      "The QA head approves the CAPA plan (actions and owners) {username, password, comment}", 200,
      (400, 401, 403, 404, 409, 423)),

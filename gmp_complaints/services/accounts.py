@@ -162,6 +162,7 @@ def create_user(
     temporary_password: str | None = None,
     identity_verified: bool = False,
     is_demo: bool = False,
+    email: str | None = None,
 ) -> UserCredentials:
     """Create an account with a temporary password that must be changed at first use.
 
@@ -182,6 +183,10 @@ def create_user(
     except ValidationError as exc:
         errors.update(exc.fields)
         role_set = frozenset()
+    try:
+        email = _checked_email(email)
+    except ValidationError as exc:
+        errors.update(exc.fields)
     if temporary_password is not None and len(temporary_password) < uow.settings.password_policy.min_length:
         errors["password"] = [Msg("Use at least %(count)s characters.", count=uow.settings.password_policy.min_length)]
     if errors:
@@ -208,6 +213,7 @@ def create_user(
             identity_verified_at=now if identity_verified else None,
             identity_verified_by_id=actor_id if identity_verified else None,
             role_rows=[UserRole(role=role.value) for role in sorted(role_set)],
+            email=email,
         )
         uow.session.add(user)
         uow.session.flush()
@@ -224,6 +230,28 @@ def create_user(
         ))
         uow.commit()
         return UserCredentials(user.id, username, password)
+
+
+def _checked_email(email: str | None) -> str | None:
+    """The address where a person's notices are e-mailed; blank means none."""
+    from gmp_complaints.services import schemas
+
+    return schemas.load(schemas.UserEmail, {"email": email or None})["email"]
+
+
+def change_email(uow: UnitOfWork, *, actor_id: int, user_id: int, email: str | None, reason: str) -> None:
+    """The administrator sets or clears the address a person's notices go to, with a reason."""
+    email = _checked_email(email)
+    reason = _require_reason(reason)
+    with uow:
+        user = _get_user(uow, user_id, for_update=True)
+        if not user.is_active:
+            raise ConflictError(Msg("A deactivated user's address is not changed."))
+        if user.email == email:
+            raise ValidationError(Msg("Nothing changed."), {"email": [Msg("The user already has this address.")]})
+        user.email = email
+        uow.record(DomainEvent("user.email_changed", "user", str(user.id), reason=reason, actor_id=actor_id))
+        uow.commit()
 
 
 def change_roles(uow: UnitOfWork, *, actor_id: int, user_id: int, roles, reason: str) -> None:
@@ -577,6 +605,7 @@ class UserSummary:
     failed_login_count: int
     password_changed_at: datetime
     identity_verified_by: str | None
+    email: str | None = None
 
 
 def _summary(user: User, verifier: str | None = None) -> UserSummary:
@@ -584,7 +613,7 @@ def _summary(user: User, verifier: str | None = None) -> UserSummary:
         user.id, user.username, user.printed_name, tuple(sorted(r.value for r in user.roles)), user.is_active,
         user.is_locked, user.is_demo, user.password_is_temporary, user.identity_verified_at,
         user.esignature_accepted_at, user.last_login_at, user.created_at, user.deactivated_at, user.failed_login_count,
-        user.password_changed_at, verifier,
+        user.password_changed_at, verifier, user.email,
     )
 
 

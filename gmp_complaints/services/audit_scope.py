@@ -16,6 +16,7 @@ from gmp_complaints.models import (
     FollowUpCall,
     Notification,
     SentLetter,
+    UserNotice,
 )
 from gmp_complaints.services.complaint_records import complaint_records
 from gmp_complaints.uow import UnitOfWork
@@ -46,6 +47,8 @@ def with_parts(uow: UnitOfWork, event_filter: EventFilter) -> EventFilter:
             "notification": ids(sa.select(Notification.id).where(Notification.subject_type == "complaint",
                                                                  Notification.subject_id == complaint.id)),
             "sent_letter": ids(sa.select(SentLetter.id).where(SentLetter.complaint_id == complaint.id)),
+            "user_notice": ids(sa.select(UserNotice.id).where(UserNotice.subject_type == "complaint",
+                                                              UserNotice.subject_id == complaint.id)),
         })
     return EventFilter(**{**event_filter.__dict__, "records": records})
 

@@ -28,9 +28,11 @@ from gmp_complaints.domain.capa import (
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.notices import NoticeKind
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import Capa, CapaAction, CapaComplaint, CapaEvidence, Complaint, User
 from gmp_complaints.services import inputs, schemas
+from gmp_complaints.services.notices import holders_of, notify
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
@@ -204,8 +206,14 @@ def add_action(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> di
         uow.session.flush()
         _record(uow, "capa_action.created", "capa_action", action.id, actor.id, {"capa_id": [None, capa.id]})
         _record(uow, "capa.action_planned", "capa", capa.id, actor.id)
+        _tell(uow, capa, [owner.id], NoticeKind.capa_action_assigned, actor)
+        _tell(uow, capa, holders_of(uow.session, Role.qa_head), NoticeKind.capa_plan_to_approve, actor)
         uow.commit()
         return capa_view(uow, capa)
+
+
+def _tell(uow: UnitOfWork, capa: Capa, user_ids, kind: NoticeKind, actor: Actor) -> None:
+    notify(uow, user_ids, kind, subject_type="capa", subject_id=capa.id, record_label=capa.number, actor_id=actor.id)
 
 
 def _owner_or_qa(action: CapaAction, actor: Actor) -> None:
@@ -230,6 +238,7 @@ def record_implementation(uow: UnitOfWork, capa_id: int, action_id: int, data: d
             raise ValidationError(Msg("Date in the future."), {"implemented_on": [Msg("The date cannot be in the future.")]})
         action.status, action.implemented_on, action.evidence = ActionStatus.implemented.value, implemented_on, evidence
         _record(uow, "capa_action.implemented", "capa_action", action.id, actor.id)
+        _tell(uow, capa, holders_of(uow.session, Role.qa_head), NoticeKind.capa_implementation_to_approve, actor)
         uow.commit()
         return capa_view(uow, capa)
 
@@ -534,6 +543,25 @@ def escalated_actions(session) -> list[dict]:
     owners = _people(session, [a.owner_id for a, _, _ in rows])
     return [{"capa_id": capa_id, "capa_number": number, "action_id": a.id, "description": a.description,
              "owner": owners.get(a.owner_id), "due_on": a.due_on.isoformat()} for a, number, capa_id in rows]
+
+
+def capa_signatures_due(uow: UnitOfWork, *, user_id: int) -> list[dict]:
+    """The head of quality's CAPA signatures due: plans not (or no longer) approved, implementations recorded
+    and not yet approved; never their own work (four-eyes is checked again on signing)."""
+    with uow:
+        due = []
+        open_capas = uow.session.scalars(sa.select(Capa).where(Capa.status.in_(
+            [CapaStatus.open.value, CapaStatus.actions_in_progress.value])).order_by(Capa.id)).all()
+        for capa in open_capas:
+            if capa.actions and not _plan_approved(uow, capa):
+                due.append({"capa_id": capa.id, "number": capa.number, "step": SigningStep.capa_plan_approval.value,
+                            "action_id": None, "description": capa.problem_statement})
+            for action in capa.actions:
+                if action.status == ActionStatus.implemented.value and action.owner_id != user_id:
+                    due.append({"capa_id": capa.id, "number": capa.number,
+                                "step": SigningStep.action_implementation.value, "action_id": action.id,
+                                "description": action.description})
+        return due
 
 
 def capas_of_complaint(session, complaint_id: int) -> list[Capa]:

@@ -12,6 +12,7 @@ from gmp_complaints.domain.complaints import (
 from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.follow_up import check_may_call
+from gmp_complaints.domain.notices import NoticeKind
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Complaint,
@@ -28,6 +29,7 @@ from gmp_complaints.services.complaint_repository import (
     note_empty_side_records,
     recompute_retention,
 )
+from gmp_complaints.services.notices import holders_of, notify
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
@@ -129,7 +131,7 @@ def record_follow_up_call(uow: UnitOfWork, complaint_id: int, data: dict, *, act
 
 #: a new complaint's collections are empty: set so, they are never read back
 NEW_COLLECTIONS = {"replies": [], "responses": [], "reminders": [], "extensions": [], "void_requests": [],
-                   "quarantine_requests": []}
+                   "quarantine_requests": [], "reply_reports": []}
 
 
 def _file_new_complaint(uow: UnitOfWork, complaint: Complaint, today, actor: Actor, action: str,
@@ -146,5 +148,8 @@ def _file_new_complaint(uow: UnitOfWork, complaint: Complaint, today, actor: Act
     uow.record(DomainEvent(action, "complaint", str(complaint.id),
                            {**changes, "batch_ids": [None, sorted(link.batch_id for link in complaint.batch_links)],
                             "complainant": [None, "recorded (encrypted)"]}, actor_id=actor.id))
+    # SOP 4.2: the QP is told of every complaint.
+    notify(uow, holders_of(uow.session, Role.qp), NoticeKind.complaint_registered, subject_type="complaint",
+           subject_id=complaint.id, record_label=complaint.intake_ref, actor_id=actor.id)
     return answered_after_numbering(uow, complaint, actor.roles)
 

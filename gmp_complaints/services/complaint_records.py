@@ -20,6 +20,7 @@ from gmp_complaints.domain.complaints import (
 from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.markets import split_markets
+from gmp_complaints.domain.notices import NoticeKind
 from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import (
@@ -45,6 +46,7 @@ from gmp_complaints.services.complaint_repository import (
     empty_side_records,
     load_deadline_rules,
 )
+from gmp_complaints.services.notices import notify_complaint
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
@@ -78,6 +80,12 @@ def move(uow: UnitOfWork, complaint: Complaint, step: Step, actor_id: int | None
         event_changes["status"] = [before, after.value]
     uow.record(DomainEvent(f"complaint.{step.value}", "complaint", str(complaint.id), event_changes,
                            reason=reason, actor_id=actor_id))
+    # Who must act next is told (WF-10, WF-11): the QP of the investigation (SOP 4.2), the head of
+    # quality of a complaint that waits for the closure approval.
+    if step is Step.investigate:
+        notify_complaint(uow, complaint, NoticeKind.investigation_recorded, (Role.qp,), actor_id=actor_id)
+    if after is Status.closure_pending and before != after.value:
+        notify_complaint(uow, complaint, NoticeKind.closure_pending, (Role.qa_head,), actor_id=actor_id)
 
 
 def reminder_letter(complaint: Complaint, reply_row: ComplaintReply) -> str:

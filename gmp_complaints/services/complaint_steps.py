@@ -33,6 +33,7 @@ from gmp_complaints.domain.markets import (
     partner_notice_recipients,
     split_markets,
 )
+from gmp_complaints.domain.notices import NoticeKind
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Attachment,
@@ -69,6 +70,7 @@ from gmp_complaints.services.complaint_repository import (
     recompute_retention,
 )
 from gmp_complaints.services.configuration import criteria_in_force
+from gmp_complaints.services.notices import notify, notify_complaint
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.recalls import LOCAL_AUTHORITY, add_defect_notices, add_notification
 from gmp_complaints.uow import UnitOfWork
@@ -160,6 +162,10 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         if field_alert:
             _owe_field_alert(uow, complaint, actor.id)
         _tell_partners(uow, complaint, actor.id)
+        notify_complaint(uow, complaint, NoticeKind.complaint_classified, (Role.qp,), actor_id=actor.id)
+        if complaint_class is ComplaintClass.I:
+            notify_complaint(uow, complaint, NoticeKind.interim_decision_due, (Role.qa_head, Role.qp),
+                             actor_id=actor.id)
         return answered_after_numbering(uow, complaint, actor.roles)
 
 
@@ -354,6 +360,7 @@ def draft_reply_report(uow: UnitOfWork, complaint_id: int, data: dict, *, actor:
         uow.session.flush()
         uow.record(DomainEvent("reply_report.drafted", "reply_report", str(report.id),
                                {"complaint_id": [None, complaint.id]}, actor_id=actor.id))
+        notify_complaint(uow, complaint, NoticeKind.reply_report_to_approve, (Role.qa_head,), actor_id=actor.id)
         return answered(uow, complaint, actor.roles)
 
 
@@ -401,6 +408,7 @@ def _file_request(uow: UnitOfWork, complaint: Complaint, requests: list, row, ac
     uow.session.flush()
     uow.record(DomainEvent(action, action.split(".")[0], str(row.id), {"complaint_id": [None, complaint.id]},
                            reason=reason, actor_id=actor.id))
+    notify_complaint(uow, complaint, NoticeKind.decision_requested, (Role.qa_head,), actor_id=actor.id)
     return answered(uow, complaint, actor.roles)
 
 
@@ -431,6 +439,9 @@ def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sou
         move(uow, complaint, Step.regrade, signer.user.id, reason=reason)
         complaint.complaint_class = complaint_class.value
         sign_regrading(uow, complaint, signer, reason=reason, source_ip=source_ip)
+        if complaint_class is ComplaintClass.I and complaint.status == Status.under_investigation.value:
+            notify_complaint(uow, complaint, NoticeKind.interim_decision_due, (Role.qa_head, Role.qp),
+                             actor_id=signer.user.id)
         return answered(uow, complaint, actor.roles)
 
 
@@ -469,6 +480,9 @@ def assign(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> d
             setattr(complaint, field, value)
         uow.record(DomainEvent("complaint.assigned", "complaint", str(complaint.id), reason=reason or "first assignment",
                                actor_id=actor.id))
+        if "investigator_id" in changes:
+            notify(uow, [changes["investigator_id"]], NoticeKind.investigation_assigned, subject_type="complaint",
+                   subject_id=complaint.id, record_label=complaint.number or complaint.intake_ref, actor_id=actor.id)
         return answered(uow, complaint, actor.roles)
 
 

@@ -5,12 +5,15 @@ signatures waiting, the CAPA actions, what PV, regulatory affairs and the QA hea
 from __future__ import annotations
 
 from gmp_complaints.domain.roles import SIGNING_ROLES, Role
-from gmp_complaints.services import accounts, complaint_queries
+from gmp_complaints.services import accounts, complaint_queries, notices
+from gmp_complaints.services.capa import capa_signatures_due
 from gmp_complaints.services.waiting import waiting_for_signature
 from gmp_complaints.uow import UnitOfWork
 
 #: how many waiting signatures the landing page lists (the full list is one click away)
 WAITING_SHOWN = 10
+#: how many unread notices it lists
+NOTICES_SHOWN = 10
 
 
 def home(uow: UnitOfWork, *, user_id: int, roles) -> dict:
@@ -20,5 +23,8 @@ def home(uow: UnitOfWork, *, user_id: int, roles) -> dict:
     if roles - {Role.admin}:
         board = complaint_queries.dashboard(uow, user_id=user_id, roles=roles, mine_only=True, limit=200)
     waiting = waiting_for_signature(uow, user_id=user_id, limit=WAITING_SHOWN + 1) if roles & SIGNING_ROLES else []
+    capa_waiting = capa_signatures_due(uow, user_id=user_id) if Role.qa_head in roles else []
+    unread = [n for n in notices.my_notices(uow, user_id) if n["read_at"] is None][:NOTICES_SHOWN]
     return {"me": me, "previous_login": accounts.previous_login(uow, user_id), "board": board,
-            "waiting": waiting[:WAITING_SHOWN], "more_waiting": len(waiting) > WAITING_SHOWN}
+            "waiting": waiting[:WAITING_SHOWN], "more_waiting": len(waiting) > WAITING_SHOWN,
+            "capa_waiting": capa_waiting, "notices": unread}

@@ -425,6 +425,12 @@ class Reply(Body):
     sent_by = Text(150)
 
 
+class UserEmail(Body):
+    """A person's address for their notices (set by the administrator)."""
+
+    email = Email()
+
+
 class ReplyReportDraft(Body):
     """``POST /complaints/<id>/reply-reports``: QA drafts the reply report for the next reply; redrafting
     one already drafted or approved says why."""

@@ -153,6 +153,7 @@ def init_web(app: Flask) -> None:
         SUPPORTED_LOCALES=SUPPORTED_LOCALES,
         current_locale=lambda: str(get_locale()),
         gmp_settings=settings,
+        nav_counts=nav_counts,
     )
 
     from gmp_complaints.web.account import bp as account_bp
@@ -174,3 +175,21 @@ def init_web(app: Flask) -> None:
                       capa_bp, recalls_bp, returns_bp, documents_bp, jobs_bp, trends_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+
+
+#: the navigation shows counts up to this, then "99+"
+NAV_COUNT_CAP = 99
+
+
+def nav_counts() -> dict:
+    """The counts on the navigation: my unread notices, and the signatures waiting for me."""
+    from gmp_complaints.domain.roles import SIGNING_ROLES
+    from gmp_complaints.services import notices
+    from gmp_complaints.services.waiting import waiting_for_signature
+
+    if not current_user.is_authenticated or current_user.idle_locked:
+        return {}
+    counts = {"notices": min(notices.unread_count(uow(), current_user.id), NAV_COUNT_CAP + 1)}
+    if set(current_user.roles) & SIGNING_ROLES:
+        counts["waiting"] = len(waiting_for_signature(uow(), user_id=current_user.id, limit=NAV_COUNT_CAP + 1))
+    return counts

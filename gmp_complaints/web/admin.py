@@ -14,7 +14,7 @@ from gmp_complaints.domain.errors import ConflictError, ValidationError
 from gmp_complaints.i18n import translate
 from gmp_complaints.services import accounts
 from gmp_complaints.web import client_ip, format_datetime_local, uow
-from gmp_complaints.web.forms import NewUserForm, ReasonForm, RolesForm
+from gmp_complaints.web.forms import EmailForm, NewUserForm, ReasonForm, RolesForm
 from gmp_complaints.web.i18n import add_field_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -65,6 +65,7 @@ def new_user():
                 printed_name=form.printed_name.data,
                 roles=form.roles.data,
                 identity_verified=form.identity_verified.data,
+                email=form.email.data or None,
             )
         except ValidationError as exc:
             add_field_errors(form, exc.fields)
@@ -84,6 +85,7 @@ def _user_page(user_id: int, **forms):
         unlock_form=forms.get("unlock_form") or ReasonForm(prefix="unlock"),
         reset_form=forms.get("reset_form") or ReasonForm(prefix="reset"),
         verify_form=forms.get("verify_form") or ReasonForm(prefix="verify"),
+        email_form=forms.get("email_form") or EmailForm(prefix="email", data={"email": user.email or ""}),
     )
 
 
@@ -129,6 +131,20 @@ def change_roles(user_id: int):
         user_id, RolesForm(prefix="roles"), "roles_form",
         lambda form: accounts.change_roles(
             uow(), actor_id=current_user.id, user_id=user_id, roles=form.roles.data, reason=form.reason.data),
+        done,
+    )
+
+
+@bp.route("/users/<int:user_id>/email", methods=["POST"])
+def change_email(user_id: int):
+    def done(_result):
+        flash(_("The notice e-mail address has been changed."), "info")
+        return redirect(url_for("admin.user", user_id=user_id))
+
+    return _admin_action(
+        user_id, EmailForm(prefix="email"), "email_form",
+        lambda form: accounts.change_email(uow(), actor_id=current_user.id, user_id=user_id,
+                                           email=form.email.data or None, reason=form.reason.data),
         done,
     )
 

@@ -53,10 +53,15 @@ class NewUserForm(FlaskForm):
     printed_name = StringField(_l("Printed name"), validators=[DataRequired(_l("Enter the person's full name.")), Length(max=200)])
     roles = MultiCheckboxField(_l("Roles"), choices=role_choices, validate_choice=False)
     identity_verified = BooleanField(_l("I have verified this person's identity (ID document seen)"))
+    email = StringField(_l("E-mail for notices (optional)"), validators=[Length(max=254)])
 
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give the reason for this change.")), Length(max=1000)])
+
+
+class EmailForm(ReasonForm):
+    email = StringField(_l("E-mail for notices"), validators=[Length(max=254)])
 
 
 class RolesForm(ReasonForm):

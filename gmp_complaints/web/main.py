@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints.clock import business_today
+from gmp_complaints.domain.notices import NOTICE_LABELS, NoticeKind
 from gmp_complaints.i18n import complaint_labels, signature_labels
 from gmp_complaints.printing import recall_labels
+from gmp_complaints.services import notices
 from gmp_complaints.services.home import home
 from gmp_complaints.web import settings, uow
 
@@ -28,5 +31,24 @@ def dashboard():
         "main/dashboard.html", me=me, today=today, password_expires_on=password_expires_on,
         previous_login=page["previous_login"], board=page["board"], waiting=page["waiting"],
         more_waiting=page["more_waiting"], labels=complaint_labels(), sign_labels=signature_labels(),
-        recall_labels=recall_labels(),
-        age_of=lambda received_on: (today - date.fromisoformat(received_on)).days)
+        recall_labels=recall_labels(), notices=page["notices"], capa_waiting=page["capa_waiting"],
+        notice_text=notice_text, age_of=lambda received_on: (today - date.fromisoformat(received_on)).days)
+
+
+def notice_text(notice: dict) -> str:
+    """A notice in the page language, naming its record."""
+    return _(NOTICE_LABELS[NoticeKind(notice["kind"])].template, record=notice["record_label"])
+
+
+@bp.route("/notices")
+def notice_list():
+    """My notices, newest first; the unread ones marked."""
+    return render_template("main/notices.html", notices=notices.my_notices(uow(), current_user.id),
+                           notice_text=notice_text)
+
+
+@bp.route("/notices/read", methods=["POST"])
+def notices_read():
+    marked = notices.mark_read(uow(), current_user.id)
+    flash(_("%(n)s notices marked read.", n=marked), "info")
+    return redirect(url_for("main.notice_list"))

@@ -1,0 +1,97 @@
+"""Notices to people (WF-10, WF-11; issue 16): written in the unit of work of the act that causes them,
+one audit event each (who was told of what), in the app at once and e-mailed through the outbox where
+the person has an address and mail is configured. Reading them is the person's own state."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.notices import NoticeKind, notice_mail, recipients
+from gmp_complaints.domain.roles import Role
+from gmp_complaints.models import NoticeRead, OutboxMessage, User, UserNotice, UserRole
+from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.uow import UnitOfWork
+
+#: where a notice's record is opened, by record type
+LINKS = {"complaint": "/complaints/{id}", "capa": "/capas/{id}"}
+#: how many notices the notices page lists
+PAGE = 100
+
+
+def holders_of(session, *roles: Role) -> list[int]:
+    """The active users holding any of ``roles``, by id."""
+    return list(session.scalars(sa.select(User.id).join(UserRole, UserRole.user_id == User.id).where(
+        UserRole.role.in_([r.value for r in roles]), User.is_active.is_(True)).distinct().order_by(User.id)))
+
+
+def notify(uow: UnitOfWork, user_ids, kind: NoticeKind, *, subject_type: str, subject_id: int, record_label: str,
+           actor_id: int | None) -> int:
+    """Tell each of ``user_ids`` (never the actor) of ``kind`` on the record; returns how many were told."""
+    session = uow.session
+    told = 0
+    for user_id in recipients(user_ids, except_user=actor_id):
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            continue
+        notice = UserNotice(user_id=user.id, kind=kind.value, subject_type=subject_type, subject_id=subject_id,
+                            record_label=record_label, created_at=uow.now())
+        notice.outbox_message_id = _queue_mail(uow, user, kind, subject_type, subject_id, record_label)
+        session.add(notice)
+        session.flush()
+        uow.record(DomainEvent("user_notice.created", "user_notice", str(notice.id), actor_id=actor_id))
+        told += 1
+    return told
+
+
+def notify_complaint(uow: UnitOfWork, complaint, kind: NoticeKind, roles, *, actor_id: int | None) -> int:
+    """Tell the holders of ``roles`` of ``kind`` on a complaint, named by its number (or intake reference)."""
+    return notify(uow, holders_of(uow.session, *roles), kind, subject_type="complaint", subject_id=complaint.id,
+                  record_label=complaint.number or complaint.intake_ref, actor_id=actor_id)
+
+
+def _queue_mail(uow: UnitOfWork, user: User, kind: NoticeKind, subject_type: str, subject_id: int,
+                record_label: str) -> int | None:
+    if not uow.settings.smtp_host or not user.email:
+        return None
+    link = uow.settings.public_url + LINKS[subject_type].format(id=subject_id)
+    subject, body = notice_mail(kind, record_label, link)
+    row = OutboxMessage(complaint_id=subject_id if subject_type == "complaint" else None, purpose="user_notice",
+                        recipient=cipher_for(uow.settings).encrypt(user.email), subject=subject, body=body,
+                        status="pending", attempts=0, created_at=uow.now())
+    uow.session.add(row)
+    uow.session.flush()
+    uow.record(DomainEvent("outbox_message.queued", "outbox_message", str(row.id),
+                           {"purpose": [None, row.purpose], "user_id": [None, user.id]}))
+    return row.id
+
+
+def _unread(user_id: int):
+    return (sa.select(UserNotice).where(UserNotice.user_id == user_id)
+            .where(~sa.exists().where(NoticeRead.notice_id == UserNotice.id)))
+
+
+def unread_count(uow: UnitOfWork, user_id: int) -> int:
+    with uow:
+        return uow.session.scalar(sa.select(sa.func.count()).select_from(_unread(user_id).subquery()))
+
+
+def my_notices(uow: UnitOfWork, user_id: int) -> list[dict]:
+    """The person's latest notices, newest first, with whether each was read."""
+    with uow:
+        rows = uow.session.execute(
+            sa.select(UserNotice, NoticeRead.read_at).outerjoin(NoticeRead, NoticeRead.notice_id == UserNotice.id)
+            .where(UserNotice.user_id == user_id).order_by(UserNotice.id.desc()).limit(PAGE)).all()
+        return [{"id": n.id, "kind": n.kind, "subject_type": n.subject_type, "subject_id": n.subject_id,
+                 "record_label": n.record_label, "created_at": n.created_at, "read_at": read_at,
+                 "link": LINKS[n.subject_type].format(id=n.subject_id), "emailed": n.outbox_message_id is not None}
+                for n, read_at in rows]
+
+
+def mark_read(uow: UnitOfWork, user_id: int) -> int:
+    """Every unread notice of the person marked read now; returns how many."""
+    with uow:
+        ids = list(uow.session.scalars(_unread(user_id).with_only_columns(UserNotice.id)))
+        now = uow.now()
+        uow.session.add_all(NoticeRead(notice_id=notice_id, read_at=now) for notice_id in ids)
+        uow.commit()
+        return len(ids)
