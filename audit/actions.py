@@ -455,6 +455,7 @@ FIELD_LABELS: dict[str, Msg] = {
     "drafted_at": Msg("Drafted at"),
     "report_id": Msg("Reply report"),
     "record_label": Msg("Record"),
+    "endpoint": Msg("Page or call"),
     "escalated_at": Msg("Escalated at"),
     "address": Msg("Address"),
     "contact": Msg("Contact"),

@@ -17,15 +17,44 @@ from gmp_complaints.i18n import translate
 _INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
+#: texts the system itself stores in English (a reason, a placeholder): read in the page language
+SYSTEM_TEXTS = (
+    Msg("first assignment"), Msg("re-investigation"), Msg("recorded (encrypted)"),
+    Msg("defaults of DESIGN §4 (2007 rules), to be confirmed by regulatory affairs"),
+)
+
+
+def _stored_texts() -> dict[str, Msg]:
+    """Stored text (as written) -> its message: system texts, report rules, bilingual authority names."""
+    from gmp_complaints.domain.adr import ADR_CLOCK_RULES, AUTHORITY_LABELS
+    from gmp_complaints.domain.recall import LOCAL_AUTHORITY, LOCAL_AUTHORITY_LABEL
+
+    texts = {str(m): m for m in (*SYSTEM_TEXTS, *ADR_CLOCK_RULES)}
+    texts.update(AUTHORITY_LABELS)
+    texts[LOCAL_AUTHORITY] = LOCAL_AUTHORITY_LABEL
+    return texts
+
+
+def stored_text(value):
+    """A text the system stored (a reason, a rule, an authority) in the page language; other text as it is."""
+    if isinstance(value, str):
+        known = _stored_texts().get(value)
+        if known is not None:
+            return translate(known)
+    return value
+
+
 def display_value(value) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str) and value in _stored_texts():
+        return stored_text(value)
     if isinstance(value, bool):
         return translate(Msg("yes")) if value else translate(Msg("no"))
     if isinstance(value, list):
         return ", ".join(display_value(v) for v in value) or "—"
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {display_value(v)}" for k, v in value.items())
+    if isinstance(value, dict):  # a structured value (an export's filters): its fields named, its codes as words
+        return "; ".join(f"{field_label(k)}: {display_field_value(k, v)}" for k, v in value.items())
     if isinstance(value, str) and _INSTANT.match(value):
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return print_time_text(moment, current_app.config["GMP_SETTINGS"].site_timezone)
@@ -38,6 +67,9 @@ _FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 def _code_labels() -> dict[str, dict]:
     """Field name -> {code: label} for fields that hold codes, so auditors read words (AT-06)."""
     from gmp_complaints.domain import adr, capa, complaints, investigation, notices, recall
+    from gmp_complaints.domain.roles import ROLE_LABELS
+    from signatures.manifestation import MEANING_LABELS
+    from signatures.matrix import SIGNING_MATRIX
 
     def values(labels: dict) -> dict:
         return {getattr(k, "value", k): v for k, v in labels.items()}
@@ -56,6 +88,10 @@ def _code_labels() -> dict[str, dict]:
         "level": values(recall.LEVEL_LABELS),
         "depth": values(recall.DEPTH_LABELS),
         "seriousness": values(adr.SERIOUSNESS_LABELS),
+        "step": {step.value: rule.label for step, rule in SIGNING_MATRIX.items()},
+        "meaning": values(MEANING_LABELS),
+        "signed_role": values(ROLE_LABELS),
+        "scope": {"users": Msg("user accounts")},
     }
 
 

@@ -104,7 +104,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
         received = date.fromisoformat(complaint_queries.get_complaint(new_uow(), cid, roles={Role.qa_officer})["received_on"])
         steps = [
             ("acknowledge", lambda: complaint_steps.acknowledge(new_uow(), cid, {
-                "sent_on": received.isoformat(), "method": "phone", "note": "已确认收到，请寄回样品 (演示)"}, actor=intake)),
+                "sent_on": received.isoformat(), "method": "电话", "note": "已确认收到，请寄回样品 (演示)"}, actor=intake)),
             ("validity", lambda: complaint_steps.record_validity(new_uow(), cid, {"information_complete": True,
                                                                              "substantiated": True}, actor=qa)),
             ("classify", lambda: complaint_steps.classify(new_uow(), cid, {"complaint_class": "II", "rationale":

@@ -111,6 +111,18 @@ class ReportingClock:
 
 
 CHINA_AUTHORITY = "国家药品不良反应监测中心 (China ADR monitoring centre)"
+#: the authority as read in the page language (the stored name is bilingual)
+AUTHORITY_LABELS = {CHINA_AUTHORITY: Msg("China ADR monitoring centre (国家药品不良反应监测中心)")}
+
+#: the rules that set an expedited report's deadline (stored with the report, shown in the page language)
+RULE_CN_DEATH = Msg("China: a death is reported at once")
+RULE_CN_DEATH_REPORT = Msg("China: the investigation report of a death within 15 days")
+RULE_CN_SERIOUS = Msg("China: a new or serious reaction within 15 days")
+RULE_CN_OTHER = Msg("China: other reactions within 30 days")
+RULE_EU = Msg("EU: serious 15 days, non-serious 90 days")
+RULE_US = Msg("US: serious and unexpected within 15 calendar days")
+RULE_CN_GROUP = Msg("China: a group adverse event is reported at once")
+ADR_CLOCK_RULES = (RULE_CN_DEATH, RULE_CN_DEATH_REPORT, RULE_CN_SERIOUS, RULE_CN_OTHER, RULE_EU, RULE_US, RULE_CN_GROUP)
 EU_AUTHORITY = "EudraVigilance (EMA)"
 US_AUTHORITY = "FDA (FAERS)"
 
@@ -123,21 +135,21 @@ def reporting_clocks(*, day0: date, seriousness: Seriousness, unexpected: bool,
     clocks = []
     if HOME_MARKET in markets:
         if seriousness is Seriousness.death:
-            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0, Msg("China: a death is reported at once")))
+            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0, RULE_CN_DEATH))
             clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=15),
-                                         Msg("China: the investigation report of a death within 15 days")))
+                                         RULE_CN_DEATH_REPORT))
         elif serious or unexpected:
             clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=15),
-                                         Msg("China: a new or serious reaction within 15 days")))
+                                         RULE_CN_SERIOUS))
         else:
             clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=30),
-                                         Msg("China: other reactions within 30 days")))
+                                         RULE_CN_OTHER))
     if any(code in EEA_COUNTRIES or code == EU_CENTRAL for code in markets):
         clocks.append(ReportingClock("EU", EU_AUTHORITY, day0 + timedelta(days=15 if serious else 90),
-                                     Msg("EU: serious 15 days, non-serious 90 days")))
+                                     RULE_EU))
     if "US" in markets and serious and unexpected:
         clocks.append(ReportingClock("US", US_AUTHORITY, day0 + timedelta(days=15),
-                                     Msg("US: serious and unexpected within 15 calendar days")))
+                                     RULE_US))
     return clocks
 
 
@@ -175,5 +187,5 @@ def in_cluster_window(day0: date, other_day0: date) -> bool:
 def group_event_clocks(day0: date) -> list[ReportingClock]:
     """A group adverse event is reported at once (by phone or fax, then the form) to the local medical
     products administration, the health authority and the ADR monitoring centre (HO-01)."""
-    return [ReportingClock("CN", authority, day0, Msg("China: a group adverse event is reported at once"))
+    return [ReportingClock("CN", authority, day0, RULE_CN_GROUP)
             for authority in GROUP_EVENT_AUTHORITIES]

@@ -76,6 +76,10 @@ ORIGIN_LABELS = {RecallOrigin.complaint: Msg("Complaint"), RecallOrigin.batch: M
                  RecallOrigin.trend: Msg("Trend signal"), RecallOrigin.regulator_order: Msg("Regulator's order")}
 
 #: the kinds of the regulator-notification register (DESIGN §6)
+#: the local authority a safety-hazard recall is reported to at once (China GMP Art. 301); bilingual as stored
+LOCAL_AUTHORITY = "所在地省级药品监督管理部门 (provincial MPA)"
+LOCAL_AUTHORITY_LABEL = Msg("Provincial medical products administration (所在地省级药品监督管理部门)")
+
 NOTIFICATION_KIND_LABELS = {
     "adr_report": Msg("ADR report"), "recall_notice": Msg("Recall notice to the authority"),
     "recall_report_and_plan": Msg("Investigation report and recall plan"),

@@ -34,6 +34,7 @@ from gmp_complaints.domain.markets import (
     split_markets,
 )
 from gmp_complaints.domain.notices import NoticeKind
+from gmp_complaints.domain.recall import LOCAL_AUTHORITY
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Attachment,
@@ -72,7 +73,7 @@ from gmp_complaints.services.complaint_repository import (
 from gmp_complaints.services.configuration import criteria_in_force
 from gmp_complaints.services.notices import notify, notify_complaint
 from gmp_complaints.services.numbering import take_serial
-from gmp_complaints.services.recalls import LOCAL_AUTHORITY, add_defect_notices, add_notification
+from gmp_complaints.services.recalls import add_defect_notices, add_notification
 from gmp_complaints.uow import UnitOfWork
 from signatures.matrix import SigningStep
 

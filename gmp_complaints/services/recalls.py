@@ -24,6 +24,7 @@ from gmp_complaints.domain.markets import DEFECT_NOTICE_HOURS, defect_notice_rec
 from gmp_complaints.domain.recall import (
     CLOCK_FIELDS,
     DEFAULT_RECALL_CLOCKS,
+    LOCAL_AUTHORITY,
     OPEN_RECALL_STATUSES,
     RecallClock,
     RecallFacts,
@@ -73,7 +74,6 @@ from signatures.matrix import SigningStep, authors_of, missing_roles, rule_for
 from signatures.scopes import recall_snapshot
 
 #: the authority a recall's register entries are due to, until the site names its own
-LOCAL_AUTHORITY = "所在地省级药品监督管理部门 (provincial MPA)"
 
 
 # --- loading ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_login import UserMixin, current_user
 
+from gmp_complaints.audit_text import stored_text
 from gmp_complaints.config import SUPPORTED_LOCALES
 from gmp_complaints.domain.roles import ROLE_LABELS, Role
 from gmp_complaints.extensions import babel, csrf, login_manager
@@ -146,6 +147,8 @@ def init_web(app: Flask) -> None:
     app.after_request(security_headers)
 
     app.jinja_env.filters["localtime"] = format_datetime_local
+    # what the system stored in English (a reason, a rule, a bilingual authority name), in the page language
+    app.jinja_env.filters["stored_text"] = stored_text
     app.jinja_env.globals.update(
         may_reach=may_reach,
         ROLE_LABELS=ROLE_LABELS,

@@ -7,12 +7,13 @@ import io
 from datetime import date
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from audit.actions import ACTIONS
 from audit.export import export_audit_trail
 from audit.service import EventFilter, iter_events, list_events, parse_entity, record_export
-from gmp_complaints.audit_text import action_label, readable_changes, record_label
+from gmp_complaints.audit_text import action_label, readable_changes, record_label, stored_text
 from gmp_complaints.domain.audit_access import visible_entity_types
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.i18n import translate
@@ -73,7 +74,8 @@ def events_csv():
     event_filter = event_filter_from_request()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["index", "time", "user", "action", "record", "field", "old value", "new value", "reason", "source ip"])
+    writer.writerow([_("Index"), _("Time"), _("User"), _("Action"), _("Record"), _("Field"), _("Old value"),
+                     _("New value"), _("Reason"), _("Source IP")])
     count = 0
     for chunk in _chunks(iter_events(uow(), event_filter, visible), 2000):
         names = names_of(uow(), chunk)  # per chunk: a long trail streams, it is not held in memory
@@ -82,7 +84,7 @@ def events_csv():
             base = [event.index, format_datetime_local(event.occurred_at), event.actor_name,
                     action_label(event.action), record_label(event.entity_type, event.entity_id, names)]
             for label, old, new in readable_changes(event.changes, names=names) or [("", "", "")]:
-                writer.writerow(base + [label, old, new, event.reason or "", event.source_ip or ""])
+                writer.writerow(base + [label, old, new, stored_text(event.reason) or "", event.source_ip or ""])
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
     record_export(uow(), action="audit.csv_exported", actor_id=current_user.id,

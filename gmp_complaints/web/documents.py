@@ -184,6 +184,18 @@ def ledger_page():
                            classes=list(ComplaintClass), statuses=list(Status), args=request.args)
 
 
+def _ledger_words(rows: list[dict], lang: str) -> list[dict]:
+    """The ledger's codes as words of the file's language, the code kept in brackets (type and status)."""
+    from flask_babel import force_locale
+
+    from gmp_complaints.i18n import complaint_labels
+
+    with force_locale("en" if lang == "en" else "zh_CN"):
+        labels = complaint_labels()
+    return [{**row, "complaint_type": f"{labels['type'][row['complaint_type']]} ({row['complaint_type']})",
+             "status": f"{labels['status'][row['status']]} ({row['status']})"} for row in rows]
+
+
 @bp.route("/complaints/ledger.<file_format>")
 def ledger_file(file_format: str):
     from flask import abort
@@ -193,6 +205,7 @@ def ledger_file(file_format: str):
     if file_format not in ("csv", "xlsx"):
         abort(404)
     data, lang = _ledger_request()
+    data = {**data, "rows": _ledger_words(data["rows"], lang)}
     headers = [pair[0] if lang == "en" else pair[1] for pair in (LEDGER_HEADERS[c] for c in ledger.COLUMNS)]
     title = LEDGER_TITLE[0 if lang == "en" else 1] + f" {data['year']}"
     content = ledger.as_csv(data, headers) if file_format == "csv" else ledger.as_xlsx(data, headers, title)

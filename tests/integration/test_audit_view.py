@@ -91,8 +91,8 @@ def test_the_csv_export_holds_the_same_events_and_is_itself_audited(app, client,
     login(client, "zhao.lei", password)
     response = client.get(f"/audit/events.csv?entity=user:{user_id}")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    (roles,) = [r for r in rows if r["reason"] == "Moved"]
-    assert (roles["field"], roles["old value"], roles["new value"]) == ("角色", "调查人员", "QA专员（投诉管理员）")
+    (roles,) = [r for r in rows if r["原因"] == "Moved"]  # the header in the page language too
+    assert (roles["字段"], roles["原值"], roles["新值"]) == ("角色", "调查人员", "QA专员（投诉管理员）")
     with app.extensions["gmp_engine"].connect() as connection:
         assert connection.execute(sa.text(
             "SELECT count(*) FROM audit_events WHERE action = 'audit.csv_exported'")).scalar_one() == 1
