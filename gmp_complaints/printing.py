@@ -205,6 +205,12 @@ def recall_labels() -> dict:
             "effectiveness": {k.value: translate(v) for k, v in EFFECTIVENESS_LEVEL_LABELS.items()}}
 
 
+def entry_name(filename: str) -> str:
+    """A file's name as a zip entry: its last part only (no folders, no "..", no leading dots), never empty."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].lstrip(".").strip()
+    return name or "file"
+
+
 def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, locale: str,
                   printed_at: datetime | None = None, anchor_tree_size: int | None = None) -> tuple[bytes, dict]:
     """The archive package of a closed complaint (SOP §8); the same arguments give the same bytes.
@@ -219,7 +225,12 @@ def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, local
     unit = new_uow()
     with unit:
         records = complaint_records(unit.session, load_complaint(unit, complaint_id, for_update=False))
-        attachments = {f"attachments/{a['id']}-{a['filename']}": read_stored(unit, a["sha256"]) for a in c["attachments"]}
+        attachments = {f"attachments/{a['id']}-{entry_name(a['filename'])}": read_stored(unit, a["sha256"])
+                       for a in c["attachments"]}
+        # The CAPA's implementation evidence belongs to the complaint's record too (SOP §8).
+        attachments.update({f"capa/{capa['number']}/{f['id']}-{entry_name(f['filename'])}": read_stored(unit, f["sha256"])
+                            for capa in context["capas"] for action in capa["actions"]
+                            for f in action["evidence_files"]})
         keys = public_keys(unit.session)
     # The audit trail up to the anchor: what the bundle proves is exactly what the PDF shows, and a
     # later package with the same anchor shows the same (the archiving itself comes after).

@@ -14,7 +14,7 @@ AXE = Path(os.environ.get("AXE_CORE_JS", Path(__file__).resolve().parents[2] / "
                           / "axe-core" / "axe.min.js"))
 MAIN_PAGES = ("/", "/complaints/", "/complaints/new", "/complaints/dashboard", "/complaints/waiting-for-signature",
               "/capas/", "/recalls/", "/returns/", "/recalls/notifications", "/complaints/ledger", "/trends/",
-              "/trends/reviews", "/audit/")
+              "/trends/reviews", "/audit/", "/notices", "/capas/1")
 
 
 def test_the_main_pages_have_no_serious_accessibility_violation_in_either_language(browser, live_server, uow_factory):

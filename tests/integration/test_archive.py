@@ -103,3 +103,36 @@ def test_the_archive_holds_the_letters_as_sent(app, api, closed_complaint, tmp_p
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as archive:
         assert archive.read("documents/reply-1.pdf") == sent
+
+
+@pytest.mark.req("REC-17")
+def test_the_archive_holds_the_capa_evidence_and_file_names_cannot_leave_their_folder(app, api, tmp_path):
+    from tests.integration.test_capa import action, assessed
+    from tests.integration.test_complaints_api import TODAY, capa_body
+
+    cid = assessed(api)
+    capa = api.ok("qa_officer", "/capas", capa_body(cid), 201)
+    act = action(api, capa["id"])["actions"][0]["id"]
+    headers = {"Authorization": f"Bearer {api.tokens['investigator']}"}
+    evidence = api.client.post(f"/api/v1/capas/{capa['id']}/actions/{act}/evidence", headers=headers,
+                               data={"file": (io.BytesIO(b"%PDF-1.4 calibration certificate"), "../../cert.pdf")})
+    assert evidence.status_code == 201
+    api.ok("investigator", f"/capas/{capa['id']}/actions/{act}/implementation", {"implemented_on": TODAY, "evidence": "e"})
+    api.ok("qa_head", f"/capas/{capa['id']}/actions/{act}/implementation-approval", api.signed("qa_head", {}))
+    upload = api.client.post(f"/api/v1/complaints/{cid}/attachments", headers={
+        "Authorization": f"Bearer {api.tokens['intake']}"}, data={"file": (io.BytesIO(b"%PDF-1.4 x"), "..\\..\\x.pdf")})
+    assert upload.status_code == 201
+    api.ok("qa_officer", f"/complaints/{cid}/replies", {"replied_on": TODAY, "summary": "答复"})
+    api.ok("intake", f"/complaints/{cid}/customer-responses", {"received_on": TODAY, "satisfied": True, "text": "满意"})
+    assert sign(api, "qa_head", cid, "audit_trail_review").status_code == 201
+    api.ok("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {"comment": "同意关闭"}))
+    out = tmp_path / "a.zip"
+    assert run(_env_of(app), "archive", "create", str(cid), "--out", str(out)).exit_code == 0
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        evidence_names = [n for n in names if n.startswith(f"capa/{capa['number']}/")]
+        assert len(evidence_names) == 1 and evidence_names[0].endswith("-cert.pdf")
+        assert archive.read(evidence_names[0]) == b"%PDF-1.4 calibration certificate"
+    assert not [n for n in names if ".." in n or "\\" in n]
+    assert any(n.startswith("attachments/") and n.endswith("-x.pdf") for n in names)
+    assert run(_env_of(app), "archive", "verify", str(out)).exit_code == 0
