@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.capa import (
+    ACTION_OWNER_ROLES,
     ActionStatus,
     CapaFacts,
     CapaSource,
@@ -30,7 +31,7 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Perm
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.notices import NoticeKind
 from gmp_complaints.domain.roles import Actor, Role
-from gmp_complaints.models import Capa, CapaAction, CapaComplaint, CapaEvidence, Complaint, User
+from gmp_complaints.models import Capa, CapaAction, CapaComplaint, CapaEvidence, Complaint, User, UserRole
 from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.notices import holders_of, notify
 from gmp_complaints.services.numbering import take_serial
@@ -543,6 +544,15 @@ def escalated_actions(session) -> list[dict]:
     owners = _people(session, [a.owner_id for a, _, _ in rows])
     return [{"capa_id": capa_id, "capa_number": number, "action_id": a.id, "description": a.description,
              "owner": owners.get(a.owner_id), "due_on": a.due_on.isoformat()} for a, number, capa_id in rows]
+
+
+def action_owners(uow: UnitOfWork) -> list[dict]:
+    """Who may own an action, for the picker: active investigators and QA; never sales."""
+    with uow:
+        rows = uow.session.execute(sa.select(User.username, User.printed_name).join(UserRole, UserRole.user_id == User.id)
+                                   .where(UserRole.role.in_([r.value for r in ACTION_OWNER_ROLES]),
+                                          User.is_active.is_(True)).distinct().order_by(User.printed_name))
+        return [{"username": username, "printed_name": name} for username, name in rows]
 
 
 def capa_signatures_due(uow: UnitOfWork, *, user_id: int) -> list[dict]:

@@ -91,15 +91,18 @@ def complaint_page(uow: UnitOfWork, complaint_id: int, *, user_id: int, roles) -
         returned = [{"id": r.id, "number": r.number, "status": r.status, "quantity_received": r.quantity_received}
                     for r in returns_of_complaint(uow.session, complaint.id)]
         return {"complaint": view, "criteria": criteria_versions(uow.session, business_today(uow.settings)),
-                "recalls": recalls, "returns": returned, "sales_people": _sales_people(uow.session),
+                "recalls": recalls, "returns": returned, "sales_people": _people_with(uow.session, Role.intake),
+                "owners": _people_with(uow.session, Role.qa_officer, Role.qa_head),
+                "investigators": _people_with(uow.session, Role.investigator, Role.qa_officer, Role.qa_head),
                 "reply_approval_required": uow.settings.reply_approval_required, **signing}
 
 
-def _sales_people(session) -> list[dict]:
-    """Who may be named as having sent a reply (SOP 5.6.1): the active users in sales."""
+def _people_with(session, *roles: Role) -> list[dict]:
+    """The active users holding any of ``roles``, for a picker: who may send a reply (sales, SOP 5.6.1),
+    administer a complaint (QA) or investigate it (never sales, EU GMP 8.1)."""
     rows = session.execute(sa.select(User.username, User.printed_name).join(UserRole, UserRole.user_id == User.id)
-                           .where(UserRole.role == Role.intake.value, User.is_active.is_(True))
-                           .order_by(User.printed_name))
+                           .where(UserRole.role.in_([r.value for r in roles]), User.is_active.is_(True))
+                           .distinct().order_by(User.printed_name))
     return [{"username": username, "printed_name": name} for username, name in rows]
 
 

@@ -85,7 +85,7 @@ def new():
 @bp.route("/<int:capa_id>")
 def show(capa_id: int, errors: dict | None = None, open_form: str | None = None):
     capa = service.get_capa(uow(), capa_id)
-    return render_template("capa/show.html", capa=capa, labels=_labels(), kinds=list(ActionKind),
+    return render_template("capa/show.html", capa=capa, action_owners=service.action_owners(uow()), labels=_labels(), kinds=list(ActionKind),
                            results=list(Effectiveness), errors=errors or {}, open_form=open_form,
                            form=request.form if errors else {}, sign_labels=signature_labels(),
                            statement=statement_text(str(get_locale())),

@@ -178,6 +178,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
                            sales_people=page["sales_people"], reply_approval_required=page["reply_approval_required"],
+                           owners=page["owners"], investigators=page["investigators"],
                            recalls=page["recalls"], returned=page["returns"], adr_labels=adr_labels(),
                            call_labels={k.value: translate(v) for k, v in CALL_RESULT_LABELS.items()},
                            compensation_labels={"status": {k.value: translate(v) for k, v in
