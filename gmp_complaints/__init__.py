@@ -12,13 +12,20 @@ from gmp_complaints.db import make_engine, make_session_factory
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def resource_dir(name: str) -> Path:
+    """``migrations`` or ``templates``: inside the package when installed from the wheel, else the checkout's
+    top-level folder (an editable install or the source tree)."""
+    installed = Path(__file__).resolve().parent / name
+    return installed if installed.is_dir() else PROJECT_ROOT / name
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Create and configure an instance of the Flask application."""
     settings = settings or load_settings()
     app = Flask(
         __name__,
         instance_path=str(settings.instance_path),
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(resource_dir("templates")),
     )
     app.config.update(
         SECRET_KEY=settings.secret_key,

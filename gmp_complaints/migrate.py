@@ -4,9 +4,9 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from gmp_complaints import PROJECT_ROOT
+from gmp_complaints import resource_dir
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+MIGRATIONS_DIR = resource_dir("migrations")
 
 
 def alembic_config(database_url: str) -> Config:

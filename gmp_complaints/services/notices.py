@@ -31,7 +31,7 @@ def notify(uow: UnitOfWork, user_ids, kind: NoticeKind, *, subject_type: str, su
     told = 0
     for user_id in recipients(user_ids, except_user=actor_id):
         user = session.get(User, user_id)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or _still_unread(session, user_id, kind, subject_type, subject_id):
             continue
         notice = UserNotice(user_id=user.id, kind=kind.value, subject_type=subject_type, subject_id=subject_id,
                             record_label=record_label, created_at=uow.now())
@@ -41,6 +41,13 @@ def notify(uow: UnitOfWork, user_ids, kind: NoticeKind, *, subject_type: str, su
         uow.record(DomainEvent("user_notice.created", "user_notice", str(notice.id), actor_id=actor_id))
         told += 1
     return told
+
+
+def _still_unread(session, user_id: int, kind: NoticeKind, subject_type: str, subject_id: int) -> bool:
+    """The person has this very notice unread already (a second action planned, say): once is enough."""
+    return session.scalar(_unread(user_id).where(
+        UserNotice.kind == kind.value, UserNotice.subject_type == subject_type, UserNotice.subject_id == subject_id)
+        .with_only_columns(UserNotice.id).limit(1)) is not None
 
 
 def notify_complaint(uow: UnitOfWork, complaint, kind: NoticeKind, roles, *, actor_id: int | None) -> int:

@@ -65,6 +65,8 @@ def test_the_head_of_quality_is_told_of_reply_reports_closures_and_capa_signatur
     action(api, capa_id, approve=False)
     number = api.get("qa_officer", f"/capas/{capa_id}").get_json()["number"]
     assert ("capa_plan_to_approve", number) in _kinds(api, "qa_head")
+    action(api, capa_id, kind="preventive", approve=False)  # told once while the first notice is unread
+    assert _kinds(api, "qa_head").count(("capa_plan_to_approve", number)) == 1
     assert ("capa_action_assigned", number) in _kinds(api, "investigator")
     api.ok("qa_head", f"/capas/{capa_id}/plan-approval", api.signed("qa_head", {}))
     act = api.get("qa_officer", f"/capas/{capa_id}").get_json()["actions"][0]["id"]
