@@ -174,6 +174,9 @@ ACTIONS: dict[str, ActionSpec] = {
     "job.done": ActionSpec(ActionKind.system, Msg("Background job finished")),
     "job.failed": ActionSpec(ActionKind.system, Msg("Background job failed")),
     "ledger.exported": ActionSpec(ActionKind.export, Msg("Complaint ledger exported")),
+    "storage.verified": ActionSpec(ActionKind.system, Msg("Stored records verified (files, audit log, signatures)")),
+    "instance.backed_up": ActionSpec(ActionKind.export, Msg("Backup of the instance written")),
+    "instance.restored": ActionSpec(ActionKind.system, Msg("Instance restored from a backup")),
     "document.printed": ActionSpec(ActionKind.export, Msg("Controlled copy printed (PDF)")),
     "audit.exported": ActionSpec(ActionKind.export, Msg("Audit trail exported")),
     "audit.csv_exported": ActionSpec(ActionKind.export, Msg("Audit trail exported as CSV")),
@@ -183,6 +186,8 @@ ACTIONS: dict[str, ActionSpec] = {
 }
 
 ENTITY_LABELS: dict[str, Msg] = {
+    "instance": Msg("The instance (database and files)"),
+    "storage": Msg("Stored records"),
     "user": Msg("User account"),
     "audit": Msg("Audit trail"),
     "signing_key": Msg("Signing key"),
@@ -252,6 +257,9 @@ FIELD_LABELS: dict[str, Msg] = {
     "via": Msg("Channel"),
     "scope": Msg("Scope"),
     "file_sha256": Msg("File SHA-256"),
+    "tree_size": Msg("Audit log size (events)"),
+    "root_hash": Msg("Audit log root hash"),
+    "backup_created_at": Msg("Backup written at"),
     "event_count": Msg("Number of events"),
     "key_id": Msg("Key ID"),
     "name": Msg("Key name"),

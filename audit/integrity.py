@@ -6,6 +6,7 @@ the trail never saw, and any recorded row that is gone is listed. An edit made o
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -155,21 +156,85 @@ def signature_differences(session, trail: dict[tuple[str, str], dict]) -> list[D
 
 
 def stored_file_differences(session, settings) -> list[Difference]:
-    """Every stored file (attachments, CAPA evidence) re-hashed against the SHA-256 its row holds: a file
-    changed, truncated or removed on disk is a difference (RET-03)."""
+    """Every stored file re-hashed against the SHA-256 its row holds (RET-03): attachments, CAPA evidence,
+    letters kept as sent and copies of what was sent to an authority in the content store, and the archive
+    packages and other job results in the exports folder. A file changed, truncated or removed on disk is a
+    difference."""
     from gmp_complaints.attachment_store import ContentStore
-    from gmp_complaints.models import Attachment, CapaEvidence
+    from gmp_complaints.models import Attachment, CapaEvidence, Job, Notification, SentLetter
 
     referenced: dict[str, list[tuple[str, str]]] = {}
-    for entity_type, model in (("attachment", Attachment), ("capa_evidence", CapaEvidence)):
-        for row_id, sha256 in session.execute(sa.select(model.id, model.sha256)):
+    for entity_type, model, column in (("attachment", Attachment, Attachment.sha256),
+                                       ("capa_evidence", CapaEvidence, CapaEvidence.sha256),
+                                       ("sent_letter", SentLetter, SentLetter.sha256),
+                                       ("notification", Notification, Notification.copy_sha256)):
+        for row_id, sha256 in session.execute(sa.select(model.id, column).where(column.is_not(None))):
             referenced.setdefault(sha256, []).append((entity_type, str(row_id)))
     differences = []
     for sha256 in ContentStore(settings.attachment_root).verify_all(referenced):
         for entity_type, row_id in referenced.get(sha256, [("stored_file", sha256)]):
             differences.append(Difference(entity_type, row_id, "sha256", sha256, None,
                                           "stored file is missing or its content no longer matches its SHA-256"))
+    exports = settings.instance_path / "exports"
+    for job_id, name, sha256 in session.execute(sa.select(Job.id, Job.result_file, Job.result_sha256).where(
+            Job.result_file.is_not(None), Job.result_sha256.is_not(None)).order_by(Job.id)):
+        path = exports / name
+        try:
+            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            actual = None
+        if actual != sha256:
+            differences.append(Difference("job", str(job_id), "result_sha256", sha256, actual,
+                                          "the result file (an archive package, a list) is missing or changed"))
     return differences
+
+
+def stored_file_count(session, settings) -> int:
+    """How many stored files the periodic verification re-hashes (for its record)."""
+    from gmp_complaints.models import Attachment, CapaEvidence, Job, Notification, SentLetter
+
+    counts = [session.scalar(sa.select(sa.func.count(sa.distinct(column))).where(column.is_not(None)))
+              for column in (Attachment.sha256, CapaEvidence.sha256, SentLetter.sha256, Notification.copy_sha256)]
+    jobs = session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.result_file.is_not(None)))
+    return sum(counts) + jobs
+
+
+def storage_verification_due(uow, *, every_days: int) -> bool:
+    """Whether the periodic verification is due: never run, or last run ``every_days`` or more ago."""
+    from datetime import timedelta
+
+    with uow:
+        last = uow.session.scalar(sa.select(sa.func.max(AuditEvent.occurred_at)).where(
+            AuditEvent.action == "storage.verified"))
+        return last is None or uow.now() - last >= timedelta(days=every_days)
+
+
+def verify_storage(uow, *, actor_id: int | None = None) -> tuple[list[Difference], int]:
+    """The periodic verification (RET-03): every stored file re-hashed, the audit log and its checkpoints, every
+    signature against its manifest and the site key. Writes the result to the audit trail and tells the head
+    of quality of any difference. Returns (differences, files checked)."""
+    from gmp_complaints.domain.notices import NoticeKind
+    from gmp_complaints.domain.roles import Role
+    from gmp_complaints.services.notices import holders_of, notify
+    from signatures.service import signature_problems
+
+    with uow:
+        session = uow.session
+        differences = check_log(session, uow.settings)
+        differences += [Difference("signature", str(signature_id), None, None, None, problem)
+                        for signature_id, problem in signature_problems(session)]
+        differences += stored_file_differences(session, uow.settings)
+        files = stored_file_count(session, uow.settings)
+    with uow:
+        event = DomainEvent("storage.verified", "storage", None, {
+            "files": [None, files], "differences": [None, len(differences)],
+            "detail": [None, [d.describe() for d in differences[:20]] or None]}, actor_id=actor_id)
+        uow.record(event)
+        if differences:
+            notify(uow, holders_of(uow.session, Role.qa_head), NoticeKind.storage_verification_failed,
+                   subject_type="storage", subject_id=0, record_label=str(len(differences)), actor_id=actor_id)
+        uow.commit()
+    return differences, files
 
 
 def integrity_check(uow, *, actor_id: int | None = None) -> list[Difference]:

@@ -155,6 +155,7 @@ def tick():
     """The scheduled job (cron): customer reminders and no-response closure pending (SOP 5.8),
     escalation of overdue time limits, e-mail delivery, then a signed checkpoint of the audit log.
     Idempotent; safe when two run at once."""
+    from audit.integrity import storage_verification_due, verify_storage
     from audit.service import seal
     from gmp_complaints.services.calendars import extend_china_calendar
     from gmp_complaints.services.capa import escalate_overdue_actions
@@ -172,6 +173,9 @@ def tick():
         reviews = raise_trend_reviews(new_uow())
         escalated_notifications = escalate_overdue_notifications(new_uow())
         mail = deliver_outbox(new_uow())
+        storage = None
+        if storage_verification_due(new_uow(), every_days=settings.verify_storage_every_days):
+            storage = verify_storage(new_uow())
         size = seal(new_uow())
     click.echo(f"Reminders sent: {done['reminders']}; moved to closure pending: {done['closure_pending']}; "
                f"escalated: {done['escalations']}; overdue CAPA actions escalated: {escalated_actions}; "
@@ -179,7 +183,28 @@ def tick():
                f"overdue regulator notifications escalated: {escalated_notifications}.")
     click.echo(f"E-mails queued: {done['emails_queued']}; sent: {mail['sent']}; failed (kept for retry): "
                f"{mail['failed']}.")
+    if storage is not None:
+        click.echo(f"Stored records verified: {storage[1]} files, the audit log and the signatures; "
+                   f"differences: {len(storage[0])}{' (the head of quality is told)' if storage[0] else ''}.")
     click.echo(f"Audit log sealed at {size} events.")
+
+
+@main.command("verify-storage")
+def verify_storage_command():
+    """Re-hash every stored file (attachments, evidence, letters, archive packages) against its recorded
+    SHA-256, verify the audit log and every signature; record the result and tell the head of quality of any
+    difference. Exit 1 naming each difference."""
+    from audit.integrity import verify_storage
+
+    settings = _settings()
+    with _database(settings) as new_uow:
+        differences, files = verify_storage(new_uow())
+    for difference in differences:
+        click.echo(difference.describe())
+    if differences:
+        click.echo(f"{len(differences)} difference(s) in the stored records; the head of quality is told.")
+        sys.exit(1)
+    click.echo(f"{files} stored files match their SHA-256; the audit log, its checkpoints and every signature verify.")
 
 
 @main.group()
@@ -299,6 +324,64 @@ def archive_verify(path, trusted_keys):
     for problem in report.problems:
         click.echo(f"FAIL: {problem}")
     sys.exit(1)
+
+
+@main.command("backup")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The backup file to write (owner-only; it holds the site's keys).")
+def backup_command(out):
+    """Back up the database (online) and the instance folder into one file; print the audit log's tree size
+    and root hash at the moment of the backup."""
+    import hashlib
+
+    from gmp_complaints.backup import BackupError, create_backup
+
+    settings = _settings()
+    try:
+        manifest = create_backup(settings, Path(out))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    sha256 = hashlib.sha256(Path(out).read_bytes()).hexdigest()
+    with _database(settings) as new_uow:
+        _record_instance_event(new_uow(), "instance.backed_up", sha256, manifest)
+    click.echo(f"Backup written to {out} ({len(manifest['files'])} files, SHA-256 {sha256}).")
+    click.echo(f"Audit log at the backup: tree size {manifest['tree_size']}, root hash {manifest['root_hash']}")
+
+
+@main.command("restore")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
+def restore_command(backup_file):
+    """Restore a backup into an empty database and instance folder; refuse a non-empty one. Prints the audit
+    log's tree size and root hash of the backup and of the restored database: exit 1 if they differ."""
+    import hashlib
+
+    from gmp_complaints.backup import BackupError, restore_backup
+
+    settings = _settings()
+    try:
+        manifest, head = restore_backup(settings, Path(backup_file))
+    except BackupError as exc:
+        raise click.ClickException(f"Restore refused, nothing changed: {exc}") from None
+    click.echo(f"Audit log in the backup:   tree size {manifest['tree_size']}, root hash {manifest['root_hash']}")
+    click.echo(f"Audit log restored:        tree size {head.tree_size}, root hash {head.root_hash}")
+    if (head.tree_size, head.root_hash) != (manifest["tree_size"], manifest["root_hash"]):
+        click.echo("FAIL: the restored audit log differs from the backup's.")
+        sys.exit(1)
+    sha256 = hashlib.sha256(Path(backup_file).read_bytes()).hexdigest()
+    with _database(settings) as new_uow:
+        _record_instance_event(new_uow(), "instance.restored", sha256, manifest)
+    click.echo("Restored. Run `gmp integrity-check` and export and verify the audit trail before use.")
+
+
+def _record_instance_event(uow, action: str, sha256: str, manifest: dict) -> None:
+    """The backup or restore in the audit trail: which file (SHA-256), and the log it holds."""
+    from gmp_complaints.domain.events import DomainEvent
+
+    with uow:
+        uow.record(DomainEvent(action, "instance", None, {
+            "file_sha256": [None, sha256], "tree_size": [None, manifest["tree_size"]],
+            "root_hash": [None, manifest["root_hash"]], "backup_created_at": [None, manifest["created_at"]]}))
+        uow.commit()
 
 
 @main.command("integrity-check")

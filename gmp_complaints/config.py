@@ -64,6 +64,8 @@ class Settings:
     reply_approval_required: bool = False
     #: the address people reach the app at: the links in e-mailed notices
     public_url: str = "http://127.0.0.1:5000"
+    #: how often `gmp tick` re-hashes the stored records and verifies the log and signatures (RET-03)
+    verify_storage_every_days: int = 7
 
     @property
     def attachment_root(self) -> Path:
@@ -183,6 +185,7 @@ def load_settings(env: dict | None = None) -> Settings:
         company_phone=env.get("GMP_COMPANY_PHONE") or None,
         reply_approval_required=env.get("GMP_REPLY_APPROVAL_REQUIRED", "").lower() in ("1", "true", "yes"),
         public_url=(env.get("GMP_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        verify_storage_every_days=_int(env, "GMP_VERIFY_STORAGE_EVERY_DAYS", 7),
     )
 
 

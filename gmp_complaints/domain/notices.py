@@ -23,6 +23,7 @@ class NoticeKind(StrEnum):
     capa_action_assigned = "capa_action_assigned"
     capa_plan_to_approve = "capa_plan_to_approve"
     capa_implementation_to_approve = "capa_implementation_to_approve"
+    storage_verification_failed = "storage_verification_failed"
 
 
 NOTICE_LABELS = {
@@ -37,6 +38,8 @@ NOTICE_LABELS = {
     NoticeKind.capa_action_assigned: Msg("%(record)s: a CAPA action is assigned to you"),
     NoticeKind.capa_plan_to_approve: Msg("%(record)s: the CAPA plan waits for your approval"),
     NoticeKind.capa_implementation_to_approve: Msg("%(record)s: an action's implementation waits for your approval"),
+    NoticeKind.storage_verification_failed: Msg("The periodic verification found %(record)s differences in the stored "
+                                                "records: investigate"),
 }
 
 #: the kinds as words, for the audit trail
@@ -52,6 +55,7 @@ NOTICE_KIND_NAMES = {
     NoticeKind.capa_action_assigned: Msg("CAPA action assigned"),
     NoticeKind.capa_plan_to_approve: Msg("CAPA plan to approve"),
     NoticeKind.capa_implementation_to_approve: Msg("Implementation to approve"),
+    NoticeKind.storage_verification_failed: Msg("Stored records differ"),
 }
 
 #: the e-mail's subject in both languages (the mail goes out before anyone chooses a language)
@@ -73,6 +77,9 @@ NOTICE_MAIL_TEXTS = {
     NoticeKind.capa_plan_to_approve: ("{record}：CAPA 计划待您批准", "{record}: the CAPA plan waits for your approval"),
     NoticeKind.capa_implementation_to_approve: ("{record}：措施实施待您批准",
                                                 "{record}: an action's implementation waits for your approval"),
+    NoticeKind.storage_verification_failed: ("定期核查发现存储记录有 {record} 处差异：请调查",
+                                             "The periodic verification found {record} differences in the stored "
+                                             "records: investigate"),
 }
 
 

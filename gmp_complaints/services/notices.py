@@ -13,7 +13,7 @@ from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
 
 #: where a notice's record is opened, by record type
-LINKS = {"complaint": "/complaints/{id}", "capa": "/capas/{id}"}
+LINKS = {"complaint": "/complaints/{id}", "capa": "/capas/{id}", "storage": "/audit/?action=storage.verified"}
 #: how many notices the notices page lists
 PAGE = 100
 
