@@ -292,6 +292,7 @@ class Complaint(Base):
         cascade="all, delete-orphan", lazy="selectin", order_by="ComplaintBatch.batch_id")
     replies: Mapped[list["ComplaintReply"]] = relationship(lazy="selectin", order_by="ComplaintReply.sequence")
     reply_reports: Mapped[list["ReplyReport"]] = relationship(lazy="selectin", order_by="ReplyReport.id")
+    legal_holds: Mapped[list["LegalHold"]] = relationship(lazy="selectin", order_by="LegalHold.id")
     responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
     reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
     extensions: Mapped[list["DeadlineExtension"]] = relationship(lazy="selectin", order_by="DeadlineExtension.id")
@@ -1332,3 +1333,25 @@ class NoticeRead(Base):
 
     notice_id: Mapped[int] = mapped_column(sa.ForeignKey("user_notices.id"), primary_key=True)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("legal_hold")
+class LegalHold(Base):
+    """A legal or regulatory hold (RET-02): while one is in force the complaint is not disposed of, whatever its
+    retention date. Placed and released by the head of quality, each signed with a reason; never deleted."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (sa.CheckConstraint(
+        "(released_at IS NULL) = (released_by_id IS NULL) AND (released_at IS NULL) = (release_reason IS NULL)",
+        name="released_completely"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    placed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    release_reason: Mapped[str | None] = mapped_column(sa.Text)
+    placed_by: Mapped["User"] = relationship(lazy="selectin", foreign_keys=[placed_by_id])
+    released_by: Mapped["User | None"] = relationship(lazy="selectin", foreign_keys=[released_by_id])

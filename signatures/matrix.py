@@ -52,6 +52,8 @@ class SigningStep(StrEnum):
     quarterly_review_approval = "quarterly_review_approval"
     reply_approval = "reply_approval"
     capa_plan_approval = "capa_plan_approval"
+    legal_hold = "legal_hold"
+    legal_hold_release = "legal_hold_release"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,11 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "retention", Msg("Retention change approval")),
         _rule(SigningStep.closure, Meaning.approved, {Role.qa_head},
               "complaint", Msg("Closure approval")),
+        # RET-02: a legal hold blocks disposal; placed and released by the head of quality
+        _rule(SigningStep.legal_hold, Meaning.approved, {Role.qa_head},
+              "legal_hold", Msg("Legal hold")),
+        _rule(SigningStep.legal_hold_release, Meaning.approved, {Role.qa_head},
+              "legal_hold_release", Msg("Release of a legal hold")),
         # SOP 5.6.1: the reply report QA formed, approved before sales send it
         _rule(SigningStep.reply_approval, Meaning.approved, {Role.qa_head},
               "reply_report", Msg("Reply report approval")),
@@ -196,6 +203,8 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "extension": frozenset(),
     "retention": frozenset(),
     "reply_report": frozenset({"reply_report.drafted"}),
+    "legal_hold": frozenset(),
+    "legal_hold_release": frozenset(),
     "capa": _CAPA_STEPS,
     "capa_plan": frozenset({"capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created"}),
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),

@@ -105,6 +105,11 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
     if scope == "assessment":
         return {"id": view["id"], **_classification(view), "investigation": _investigation(view),
                 "assessment": _take(view.get("assessment"), ASSESSMENT)}
+    if scope in ("legal_hold", "legal_hold_release"):
+        # The hold as placed (and, for its release, why it is released): what blocks or frees disposal.
+        hold = next(h for h in view["legal_holds"] if f"legal_hold:{h['id']}" == subject)
+        keys = ("id", "reason") + (("release_reason",) if scope == "legal_hold_release" else ())
+        return {"complaint": view["intake_ref"], "number": view["number"], "legal_hold": _take(hold, keys)}
     if scope == "reply_report":
         # The report as drafted: its text, for which reply; its approval is what the signature brings about.
         report = next(r for r in view["reply_reports"] if f"reply_report:{r['id']}" == subject)

@@ -306,6 +306,23 @@ def ledger():
                                   status=request.args.get("status") or None))
 
 
+@api_v1.route("/complaints/<int:complaint_id>/legal-hold", methods=["POST"])
+def place_legal_hold(complaint_id: int):
+    """``{reason, username, password}``: the head of quality places a legal hold (signed); disposal is refused
+    while it is in force."""
+    from gmp_complaints.services import retention
+
+    return jsonify(retention.place_legal_hold(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
+@api_v1.route("/complaints/<int:complaint_id>/legal-hold/release", methods=["POST"])
+def release_legal_hold(complaint_id: int):
+    """``{reason, username, password}``: the head of quality releases the hold in force (signed)."""
+    from gmp_complaints.services import retention
+
+    return jsonify(retention.release_legal_hold(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
 @api_v1.route("/notices")
 def my_notices():
     """My notices, newest first (WF-10, WF-11): ``{notices: [{id, kind, subject_type, subject_id, record_label,

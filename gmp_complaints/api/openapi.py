@@ -202,6 +202,10 @@ COMPLAINT_OPERATIONS = (
      "The QA head approves the implementation {username, password, comment}", 200, (400, 401, 403, 404, 409, 423)),
     ("post", "/api/v1/capas/{capa_id}/actions/{action_id}/due-date-approval",
      "The QA head approves the new due date {username, password, comment}", 200, (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/complaints/{complaint_id}/legal-hold", "Place a legal hold {reason, username, password}, signed "
+     "by the QA head; disposal is refused while it is in force", 200, (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/complaints/{complaint_id}/legal-hold/release", "Release the legal hold in force {reason, "
+     "username, password}, signed by the QA head", 200, (400, 401, 403, 404, 409, 423)),
     ("get", "/api/v1/notices", "My notices, newest first: a new complaint or investigation (QP), an assignment, a "
      "signature due", 200, (401, 403)),
     ("post", "/api/v1/capas/{capa_id}/plan-approval",
@@ -318,6 +322,8 @@ REQUEST_BODIES = {
     "/api/v1/capas/{capa_id}/effectiveness": "EffectivenessCheck",
     "/api/v1/capas/{capa_id}/closure": "CapaSigning",
     "/api/v1/capas/{capa_id}/plan-approval": "CapaSigning",
+    "/api/v1/complaints/{complaint_id}/legal-hold": "LegalHoldPlacing",
+    "/api/v1/complaints/{complaint_id}/legal-hold/release": "LegalHoldRelease",
     "/api/v1/recalls": "RecallProposal",
     "/api/v1/recalls/{recall_id}/signatures": "RecallSigning",
     "/api/v1/recalls/{recall_id}/reconciliation": "RecallReconciliationEntry",

@@ -62,8 +62,9 @@ def snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     return complaint_snapshot(view, scope, subject)
 
 
-def _request(complaint: Complaint, view: dict, step: str, *, subject=None, comment=None,
-             audit_index=None) -> signing.SigningRequest:
+def signature_request(complaint: Complaint, view: dict, step: str, *, subject=None, comment=None,
+                      audit_index=None) -> signing.SigningRequest:
+    """What a signature of ``step`` on the complaint binds: its record, version and the snapshot of its scope."""
     rule = rule_for(step)
     return signing.SigningRequest(
         record_type="complaint", record_id=str(complaint.id), record_number=complaint.number or complaint.intake_ref,
@@ -86,7 +87,7 @@ def authorize(uow: UnitOfWork, complaint: Complaint, step: str, credentials: tup
 
 
 def signed_roles(uow, complaint: Complaint, view: dict, step: str, subject: str | None = None) -> set[str]:
-    request = _request(complaint, view, step, subject=subject)
+    request = signature_request(complaint, view, step, subject=subject)
     return {row.signed_role for row in signing.valid_signatures(uow.session, request, step)}
 
 
@@ -220,7 +221,7 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
                                    actor_id=signer.user.id))
         view = content_for_signing(uow, complaint)
         audit_index = _last_audit_index(uow, complaint) if rule.step is SigningStep.audit_trail_review else None
-        signing.sign(uow, signer, _request(complaint, view, step, subject=subject, comment=comment,
+        signing.sign(uow, signer, signature_request(complaint, view, step, subject=subject, comment=comment,
                                            audit_index=audit_index), source_ip=source_ip)
         signer_id = signer.user.id
         if extension is not None:
@@ -301,7 +302,7 @@ def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sourc
             raise ConflictError(Msg("Not ready for closure: %(reasons)s", reasons=" ".join(blockers)))
         signer = authorize(uow, complaint, SigningStep.closure, (username, password), actor=actor,
                            source_ip=source_ip)
-        signing.sign(uow, signer, _request(complaint, view, SigningStep.closure, comment=comment), source_ip=source_ip)
+        signing.sign(uow, signer, signature_request(complaint, view, SigningStep.closure, comment=comment), source_ip=source_ip)
         complaint.closed_on = business_today(uow.settings)
         move(uow, complaint, Step.close, signer.user.id)
         return answered(uow, complaint, actor.roles)
@@ -336,7 +337,7 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
                                {"retention_until": [before.isoformat(), new_date.isoformat()]}, reason=reason,
                                actor_id=signer.user.id))
         uow.session.flush()
-        signing.sign(uow, signer, _request(complaint, content_for_signing(uow, complaint), SigningStep.retention_change,
+        signing.sign(uow, signer, signature_request(complaint, content_for_signing(uow, complaint), SigningStep.retention_change,
                                            comment=reason), source_ip=source_ip)
         return answered(uow, complaint, actor.roles)
 
@@ -346,7 +347,7 @@ def sign_regrading(uow: UnitOfWork, complaint: Complaint, signer: signing.Author
     """Regrading after numbering: the QA head's signature over the new class, in the regrade's unit."""
     uow.session.flush()
     view = content_for_signing(uow, complaint)
-    signing.sign(uow, signer, _request(complaint, view, SigningStep.regrading, comment=reason), source_ip=source_ip)
+    signing.sign(uow, signer, signature_request(complaint, view, SigningStep.regrading, comment=reason), source_ip=source_ip)
 
 
 def interim_decision_missing(uow: UnitOfWork, complaint: Complaint) -> frozenset:

@@ -131,7 +131,7 @@ def record_follow_up_call(uow: UnitOfWork, complaint_id: int, data: dict, *, act
 
 #: a new complaint's collections are empty: set so, they are never read back
 NEW_COLLECTIONS = {"replies": [], "responses": [], "reminders": [], "extensions": [], "void_requests": [],
-                   "quarantine_requests": [], "reply_reports": []}
+                   "quarantine_requests": [], "reply_reports": [], "legal_holds": []}
 
 
 def _file_new_complaint(uow: UnitOfWork, complaint: Complaint, today, actor: Actor, action: str,

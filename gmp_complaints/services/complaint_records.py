@@ -211,6 +211,11 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                        "assessed_on": complaint.assessed_on.isoformat()} if complaint.assessed_on else None,
         "replies": [{"sequence": r.sequence, "replied_on": r.replied_on.isoformat(), "summary": r.summary,
                      "report_id": r.report_id, "sent_by": _person(r.sent_by)} for r in complaint.replies],
+        "legal_holds": [{"id": h.id, "reason": h.reason, "placed_by": _person(h.placed_by),
+                         "placed_at": h.placed_at.isoformat(), "released_by": _person(h.released_by),
+                         "released_at": h.released_at.isoformat() if h.released_at else None,
+                         "release_reason": h.release_reason} for h in complaint.legal_holds],
+        "on_legal_hold": any(h.released_at is None for h in complaint.legal_holds),
         "reply_reports": [{"id": r.id, "sequence": r.sequence, "summary": r.summary, "status": r.status,
                            "drafted_by": _person(r.drafted_by), "drafted_at": r.drafted_at.isoformat()}
                           for r in complaint.reply_reports],
@@ -309,6 +314,7 @@ def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
     return {
         "complaint": [str(complaint.id)],
         "complaint_reply": ids(complaint.replies), "reply_report": ids(complaint.reply_reports),
+        "legal_hold": ids(complaint.legal_holds),
         "customer_response": ids(complaint.responses),
         "customer_reminder": ids(complaint.reminders), "deadline_extension": ids(complaint.extensions),
         "quarantine_request": ids(complaint.quarantine_requests), "void_request": ids(complaint.void_requests),

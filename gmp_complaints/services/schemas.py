@@ -582,6 +582,14 @@ class Signing(Credentials):
                                   error_messages={"invalid": Msg("The id of the extension request (a number).")})
 
 
+class LegalHoldPlacing(Credentials):
+    reason = Text(5000, required=True)
+
+
+class LegalHoldRelease(Credentials):
+    reason = Text(5000, required=True)
+
+
 class Retention(Credentials):
     retention_until = Day(required=True)
     reason = Text(5000, required=True)
@@ -676,7 +684,7 @@ SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complaina
                                           Investigation, Reply, ReplyReportDraft, CustomerResponse, Reminder, FollowUp, VoidRequest,
                                           Assessment, Assignment, BatchCorrection, ExtensionRequest,
                                           QuarantineRequest, QuarantineAnswer, Credentials, Regrading, Closure,
-                                          Signing, Retention, CapaCreation, CapaLink, CapaActionPlan,
+                                          Signing, Retention, LegalHoldPlacing, LegalHoldRelease, CapaCreation, CapaLink, CapaActionPlan,
                                           Implementation, DueDateRequest, CapaSigning, EffectivenessCheck,
                                           Criterion, CriteriaVersion, TimeLimitChange)}
 

@@ -309,6 +309,17 @@ def change_retention(complaint_id: int):
                                                    source_ip=request.remote_addr))
 
 
+@bp.route("/<int:complaint_id>/legal-hold", methods=["POST"])
+def legal_hold(complaint_id: int):
+    """Place the legal hold, or release the one in force (``release`` set), signed by the head of quality."""
+    from gmp_complaints.services import retention
+
+    data = {key: request.form.get(key) or None for key in ("reason", "username", "password")}
+    function = retention.release_legal_hold if request.form.get("release") else retention.place_legal_hold
+    return _run(complaint_id, "legal_hold",
+                lambda: function(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr))
+
+
 @bp.route("/<int:complaint_id>/close", methods=["POST"])
 def close(complaint_id: int):
     data = {"username": request.form.get("username"), "password": request.form.get("password"),

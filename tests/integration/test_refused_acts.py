@@ -107,6 +107,17 @@ def reply_approval(api):
     return _signing(cid, "reply_approval")
 
 
+def legal_hold(api):
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    return Target(f"/complaints/{cid}/legal-hold", {"reason": "诉讼"}, f"/complaints/{cid}")
+
+
+def legal_hold_release(api):
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    api.ok("qa_head", f"/complaints/{cid}/legal-hold", api.signed("qa_head", {"reason": "诉讼"}))
+    return Target(f"/complaints/{cid}/legal-hold/release", {"reason": "结案"}, f"/complaints/{cid}")
+
+
 def _pending_closure(api) -> int:
     cid = _investigated(api)
     api.ok("author", f"/complaints/{cid}/replies", {"replied_on": TODAY, "summary": "答复"})
@@ -218,6 +229,8 @@ ACTS = (
     Act("closure", "qa_head", closure, ACCESS_REFUSED),
     Act("regrading", "qa_head", regrading, ("qa_officer", "signature.refused")),
     Act("retention_change", "qa_head", retention_change, ACCESS_REFUSED, four_eyes=False),
+    Act("legal_hold", "qa_head", legal_hold, ACCESS_REFUSED, four_eyes=False),
+    Act("legal_hold_release", "qa_head", legal_hold_release, ACCESS_REFUSED, four_eyes=False),
     Act("capa_plan_approval", "qa_head", capa_plan_approval, ACCESS_REFUSED),
     Act("action_implementation", "qa_head", action_implementation, ACCESS_REFUSED),
     Act("action_due_date_change", "qa_head", action_due_date_change, ACCESS_REFUSED),

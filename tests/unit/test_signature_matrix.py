@@ -21,6 +21,8 @@ EXPECTED = {
     "reply_approval": ("approved", {"qa_head"}, "reply_report"),
     "capa_not_needed": ("approved", {"qa_head"}, "assessment"),
     "capa_plan_approval": ("approved", {"qa_head"}, "capa_plan"),
+    "legal_hold": ("approved", {"qa_head"}, "legal_hold"),
+    "legal_hold_release": ("approved", {"qa_head"}, "legal_hold_release"),
     "action_implementation": ("approved", {"qa_head"}, "capa_action"),
     "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
     "effectiveness_check": ("approved", {"qa_head"}, "capa"),
