@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from audit.keys import public_keys
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.service import EventFilter, filtered_query, record_export, seal
-from audit.verify import BUNDLE_FORMAT, canonical_value, largest_power_of_two_below, node_hash
+from audit.verify import BUNDLE_FORMAT, canonical_bytes, canonical_value, largest_power_of_two_below, node_hash
 
 # Fixed member timestamps: the same data gives the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -92,6 +92,14 @@ def deterministic_zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _event_line(row) -> bytes:
+    """The event's sealed bytes; for an event whose record was disposed of, a marker naming the disposal (the
+    verifier checks its sealed leaf in the tree and that the disposal's own event lists it)."""
+    if row.disposal_id is None:
+        return row.canonical
+    return canonical_bytes({"disposal": row.disposal_id, "index": row.log_index})
+
+
 def build_bundle(uow, event_filter: EventFilter | None, visible_types: frozenset[str] | None, *,
                  records: dict[str, list[str]] | None = None, anchor_tree_size: int | None = None) -> ExportResult:
     """Read one consistent snapshot of the log and pack it. Seals first, so the export is complete.
@@ -116,18 +124,19 @@ def build_bundle(uow, event_filter: EventFilter | None, visible_types: frozenset
                                                      AuditEvent.entity_id.in_(ids))
                                              for entity_type, ids in records.items() if ids] or [sa.false()]))
             rows = session.execute(
-                query.with_only_columns(AuditEvent.log_index, AuditEvent.canonical, AuditEvent.leaf_hash)
+                query.with_only_columns(AuditEvent.log_index, AuditEvent.canonical, AuditEvent.leaf_hash,
+                                        AuditEvent.disposal_id)
                 .where(AuditEvent.log_index < anchor.tree_size).order_by(AuditEvent.log_index)).all()
         else:
             rows = session.execute(
-                sa.select(AuditEvent.log_index, AuditEvent.canonical, AuditEvent.leaf_hash)
+                sa.select(AuditEvent.log_index, AuditEvent.canonical, AuditEvent.leaf_hash, AuditEvent.disposal_id)
                 .where(AuditEvent.log_index < anchor.tree_size).order_by(AuditEvent.log_index)).all()
         checkpoints = session.scalars(
             sa.select(AuditCheckpoint).where(AuditCheckpoint.tree_size <= anchor.tree_size)
             .order_by(AuditCheckpoint.tree_size)).all()
         keys = public_keys(session)
         files = {
-            "events.jsonl": b"".join(row.canonical + b"\n" for row in rows),
+            "events.jsonl": b"".join(_event_line(row) + b"\n" for row in rows),
             "leaves.txt": "".join(row.leaf_hash.hex() + "\n" for row in rows).encode(),
             "keys.json": json.dumps(keys, indent=1).encode(),
         }

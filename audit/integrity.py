@@ -13,14 +13,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy import inspect
 
-# The models register every audited table with the metadata: without them there would be nothing to
-# compare and the check could not fail (a console script imports nothing else).
-import gmp_complaints.models  # noqa: F401
 from audit.keys import public_keys
 from audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
 from audit.verify import CompactRange, canonical_value, checkpoint_signed_by, leaf_hash, load_keys, parse_checkpoint
 from gmp_complaints.db import Base
 from gmp_complaints.domain.events import DomainEvent
+
+# Importing the models registers every audited table with the metadata: without them there would be nothing
+# to compare and the check could not fail (a console script imports nothing else).
+from gmp_complaints.models import Disposal
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,25 @@ def check_log(session, settings) -> list[Difference]:
     checkpoints = {c.tree_size: c for c in session.scalars(sa.select(AuditCheckpoint))}
     compact = CompactRange()
     expected = 0
-    for row in session.execute(sa.select(AuditEvent.log_index, AuditEvent.canonical, AuditEvent.leaf_hash)
-                               .order_by(AuditEvent.log_index)).yield_per(5000):
+    disposals = set(session.scalars(sa.select(Disposal.id)))
+    # What each disposal says it disposed of (its own event, never itself disposed of): a body removed outside
+    # that list was removed by someone else.
+    listed: dict[int, set] = {}
+    for entity_id, canonical in session.execute(sa.select(AuditEvent.entity_id, AuditEvent.canonical).where(
+            AuditEvent.action == "disposal.recorded", AuditEvent.disposal_id.is_(None))):
+        pair = (json.loads(canonical).get("changes") or {}).get("disposed_events") or [None, []]
+        listed[int(entity_id)] = set(pair[1] or [])
+    for row in session.execute(sa.select(AuditEvent.log_index, AuditEvent.canonical, AuditEvent.leaf_hash,
+                                         AuditEvent.disposal_id).order_by(AuditEvent.log_index)).yield_per(5000):
         if row.log_index != expected:
             problems.append(Difference("audit", str(expected), None, None, None, "event missing from the log"))
             expected = row.log_index
-        if leaf_hash(row.canonical) != row.leaf_hash:
+        if row.disposal_id is not None:
+            # A disposed event's body is gone; its sealed leaf still counts in the tree and the checkpoints.
+            if row.disposal_id not in disposals or row.canonical or row.log_index not in listed.get(row.disposal_id, ()):
+                problems.append(Difference("audit", str(row.log_index), None, None, None,
+                                           "event body removed without a recorded disposal that lists it"))
+        elif leaf_hash(row.canonical) != row.leaf_hash:
             problems.append(Difference("audit", str(row.log_index), None, None, None,
                                        "event bytes do not match their sealed hash"))
         compact.append(row.leaf_hash)
@@ -111,7 +125,7 @@ def replay(session) -> dict[tuple[str, str], dict]:
     """What the trail says each record holds now."""
     state: dict[tuple[str, str], dict] = {}
     for row in session.execute(sa.select(AuditEvent.entity_type, AuditEvent.entity_id, AuditEvent.canonical)
-                               .where(AuditEvent.entity_id.is_not(None))
+                               .where(AuditEvent.entity_id.is_not(None), AuditEvent.disposal_id.is_(None))
                                .order_by(AuditEvent.log_index)).yield_per(5000):
         changes = json.loads(row.canonical).get("changes") or {}
         record = state.setdefault((row.entity_type, row.entity_id), {})
@@ -161,14 +175,17 @@ def stored_file_differences(session, settings) -> list[Difference]:
     packages and other job results in the exports folder. A file changed, truncated or removed on disk is a
     difference."""
     from gmp_complaints.attachment_store import ContentStore
-    from gmp_complaints.models import Attachment, CapaEvidence, Job, Notification, SentLetter
+    from gmp_complaints.models import Attachment, CapaEvidence, Complaint, Job, Notification, SentLetter
 
     referenced: dict[str, list[tuple[str, str]]] = {}
-    for entity_type, model, column in (("attachment", Attachment, Attachment.sha256),
-                                       ("capa_evidence", CapaEvidence, CapaEvidence.sha256),
-                                       ("sent_letter", SentLetter, SentLetter.sha256),
-                                       ("notification", Notification, Notification.copy_sha256)):
-        for row_id, sha256 in session.execute(sa.select(model.id, column).where(column.is_not(None))):
+    # The files of a complaint disposed of after its retention date are gone by that signed act.
+    disposed = sa.select(Complaint.id).where(Complaint.disposed_at.is_not(None))
+    for entity_type, model, column, where in (
+            ("attachment", Attachment, Attachment.sha256, ~Attachment.complaint_id.in_(disposed)),
+            ("capa_evidence", CapaEvidence, CapaEvidence.sha256, sa.true()),
+            ("sent_letter", SentLetter, SentLetter.sha256, ~SentLetter.complaint_id.in_(disposed)),
+            ("notification", Notification, Notification.copy_sha256, sa.true())):
+        for row_id, sha256 in session.execute(sa.select(model.id, column).where(column.is_not(None), where)):
             referenced.setdefault(sha256, []).append((entity_type, str(row_id)))
     differences = []
     for sha256 in ContentStore(settings.attachment_root).verify_all(referenced):

@@ -30,6 +30,8 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     canonical: Mapped[bytes] = mapped_column(sa.LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    #: set when the record the event is about was disposed of: ``canonical`` is then empty, the leaf hash stays
+    disposal_id: Mapped[int | None] = mapped_column(sa.Integer)
 
 
 class AuditLogHead(Base):

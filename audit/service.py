@@ -136,14 +136,17 @@ class EventView:
     changes: dict
     reason: str | None
     source_ip: str | None
+    #: the record was disposed of after its retention date: the event keeps its place, its body is gone
+    disposed: bool = False
 
 
 def _view(row: AuditEvent) -> EventView:
     import json
 
-    document = json.loads(row.canonical)
+    document = json.loads(row.canonical) if row.canonical else {}
     return EventView(row.log_index, row.occurred_at, row.actor_id, row.actor_name, row.action, row.entity_type,
-                     row.entity_id, document.get("changes") or {}, row.reason, document.get("source_ip"))
+                     row.entity_id, document.get("changes") or {}, row.reason, document.get("source_ip"),
+                     disposed=row.disposal_id is not None)
 
 
 def list_events(uow, event_filter: EventFilter, visible_types: frozenset[str] | None, *,

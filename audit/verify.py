@@ -328,6 +328,8 @@ class Report:
     first_failing_index: int | None = None
     first_failure: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: events whose record was disposed of after its retention date: bodies removed, sealed leaves checked
+    disposed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -462,13 +464,16 @@ def _worker_range(bounds: tuple[int, int, int, int]):
 
 def _check_event_range(lines: list[bytes], sealed: list[bytes], base: int, full: bool, strict: bool = False):
     """Lines at positions ``base``...: each canonical, at its expected index (full scope), hashing to its
-    sealed leaf. Returns (failures, indices) so the parent reports them in order.
+    sealed leaf. Returns (failures, indices, disposed markers, disposal records) so the parent reports them in
+    order.
 
     The hot loop of verification: written for speed (locals, no per-line function layers).
     """
     failures: list[tuple[int | None, str]] = []
     indices: list[int] = []
-    add_index, add_failure = indices.append, failures.append
+    disposed: list[tuple[int, object]] = []
+    records: list[tuple[str, object]] = []
+    add_index, add_failure, add_disposed, add_record = indices.append, failures.append, disposed.append, records.append
     scan, encode = _fast_codec()
     sha256 = hashlib.sha256
     sealed_count = len(sealed)
@@ -497,13 +502,23 @@ def _check_event_range(lines: list[bytes], sealed: list[bytes], base: int, full:
         elif index <= previous:
             add_failure((index, f"event {index}: out of order or repeated"))
         previous = index
+        if "action" not in event and "disposal" in event:
+            # Disposed of after its retention date: the body is gone, the sealed leaf counts in the tree and the
+            # disposal's own event must list it (checked once every line is read).
+            add_disposed((index, event["disposal"]))
+            continue
+        if event.get("action") == "disposal.recorded":
+            listed = (event.get("changes") or {}).get("disposed_events")
+            entity = event.get("entity")
+            add_record((str(entity.get("id")) if type(entity) is dict else "",
+                        listed[1] if type(listed) is list and len(listed) == 2 else None))
         # The fast encoder orders names by code point; RFC 8785 by UTF-16 units. They differ only for rare
         # names, which the exact (slower) encoding then decides.
         if strict and encode(event) != text and canonical_bytes(event).decode("utf-8") != text:
             add_failure((index, f"event {index}: not in canonical form"))
         if offset >= sealed_count or sha256(b"\x00" + line).digest() != sealed[offset]:
             add_failure((index, f"event {index}: content does not match its sealed leaf hash"))
-    return failures, indices
+    return failures, indices, disposed, records
 
 
 def _count_lines(blob: bytes) -> int:
@@ -572,12 +587,24 @@ def _verify_events(events_blob: bytes, leaves_blob: bytes, line_count: int, full
         if while_waiting:
             while_waiting()
     indices: list[int] = []
-    for failures, chunk_indices in results:
+    disposed: list[tuple[int, object]] = []
+    listed: dict[str, set] = {}
+    for failures, chunk_indices, chunk_disposed, chunk_records in results:
         if indices and chunk_indices and not full and 0 <= chunk_indices[0] <= indices[-1]:
             report.fail(f"event {chunk_indices[0]}: out of order or repeated", index=chunk_indices[0])
         for index, message in failures:
             report.fail(message, index=index)
         indices.extend(chunk_indices)
+        disposed.extend(chunk_disposed)
+        for disposal, events in chunk_records:
+            listed.setdefault(disposal, set()).update(events if type(events) is list else ())
+    for index, disposal in disposed:
+        if index not in listed.get(str(disposal), ()):
+            report.fail(f"event {index}: marked disposed, but no disposal in the bundle lists it", index=index)
+    report.disposed = len(disposed)
+    if disposed:
+        report.notes.append(f"{len(disposed)} events disposed of after their retention date: their bodies are "
+                            f"removed, their sealed leaves verified in the signed tree")
     report.events = line_count
     return indices
 

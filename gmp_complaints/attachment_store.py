@@ -254,6 +254,15 @@ class ContentStore:
             raise StoredFileCorrupted(sha256, actual)
         return data
 
+    def remove(self, sha256: str) -> bool:
+        """Remove a stored file: only a signed disposal after the retention date does this. True when one was."""
+        path = self._path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
 

@@ -8,6 +8,8 @@ from gmp_complaints.domain.adr import ADR_STATUS_LABELS, ELEMENT_LABELS, SERIOUS
 from gmp_complaints.domain.complaints import (
     ASSESSMENT_ACTION_LABELS,
     CHANNEL_LABELS,
+    DISPOSED,
+    DISPOSED_LABEL,
     DUE_KIND_LABELS,
     INTERIM_MEASURE_LABELS,
     REPLY_REPORT_STATUS_LABELS,
@@ -37,7 +39,7 @@ def signature_labels() -> dict:
 def complaint_labels() -> dict:
     """Labels of a complaint's codes (status, type, channel, due kinds, actions, checklist, outcomes,
     quarantine), in the page language."""
-    return {"status": {k.value: translate(v) for k, v in STATUS_LABELS.items()},
+    return {"status": {**{k.value: translate(v) for k, v in STATUS_LABELS.items()}, DISPOSED: translate(DISPOSED_LABEL)},
             "type": {k.value: translate(v) for k, v in TYPE_LABELS.items()},
             "channel": {k.value: translate(v) for k, v in CHANNEL_LABELS.items()},
             "due": {k: translate(v) for k, v in DUE_KIND_LABELS.items()},

@@ -293,6 +293,8 @@ class Complaint(Base):
     replies: Mapped[list["ComplaintReply"]] = relationship(lazy="selectin", order_by="ComplaintReply.sequence")
     reply_reports: Mapped[list["ReplyReport"]] = relationship(lazy="selectin", order_by="ReplyReport.id")
     legal_holds: Mapped[list["LegalHold"]] = relationship(lazy="selectin", order_by="LegalHold.id")
+    #: set by the signed disposal after the retention date: the content is gone, the tombstone stays
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
     reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
     extensions: Mapped[list["DeadlineExtension"]] = relationship(lazy="selectin", order_by="DeadlineExtension.id")
@@ -1355,3 +1357,23 @@ class LegalHold(Base):
     release_reason: Mapped[str | None] = mapped_column(sa.Text)
     placed_by: Mapped["User"] = relationship(lazy="selectin", foreign_keys=[placed_by_id])
     released_by: Mapped["User | None"] = relationship(lazy="selectin", foreign_keys=[released_by_id])
+
+
+@audited("disposal")
+class Disposal(Base):
+    """The signed disposal of a complaint after its retention date (RET-02): the tombstone of what was kept (number,
+    intake reference, class, dates), the SHA-256 of every item removed, who disposed of it, when and why. Never
+    changed, never deleted."""
+
+    __tablename__ = "disposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), unique=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    disposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    disposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: JSON: the facts kept of the complaint
+    tombstone: Mapped[str] = mapped_column(sa.Text)
+    #: JSON: item -> SHA-256 of what was removed
+    removed: Mapped[str] = mapped_column(sa.Text)
+    events_disposed: Mapped[int] = mapped_column(sa.Integer)

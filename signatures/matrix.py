@@ -54,6 +54,7 @@ class SigningStep(StrEnum):
     capa_plan_approval = "capa_plan_approval"
     legal_hold = "legal_hold"
     legal_hold_release = "legal_hold_release"
+    disposal = "disposal"
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "legal_hold", Msg("Legal hold")),
         _rule(SigningStep.legal_hold_release, Meaning.approved, {Role.qa_head},
               "legal_hold_release", Msg("Release of a legal hold")),
+        _rule(SigningStep.disposal, Meaning.approved, {Role.qa_head},
+              "disposal", Msg("Disposal after the retention date")),
         # SOP 5.6.1: the reply report QA formed, approved before sales send it
         _rule(SigningStep.reply_approval, Meaning.approved, {Role.qa_head},
               "reply_report", Msg("Reply report approval")),
@@ -205,6 +208,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "reply_report": frozenset({"reply_report.drafted"}),
     "legal_hold": frozenset(),
     "legal_hold_release": frozenset(),
+    "disposal": frozenset(),
     "capa": _CAPA_STEPS,
     "capa_plan": frozenset({"capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created"}),
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),

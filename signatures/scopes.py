@@ -105,6 +105,10 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
     if scope == "assessment":
         return {"id": view["id"], **_classification(view), "investigation": _investigation(view),
                 "assessment": _take(view.get("assessment"), ASSESSMENT)}
+    if scope == "disposal":
+        # What was kept and the hashes of what was removed, and why: the tombstone the signature stands behind.
+        return {"complaint": view["intake_ref"], "number": view["number"],
+                "disposal": _take(view.get("disposal"), ("tombstone", "removed", "reason"))}
     if scope in ("legal_hold", "legal_hold_release"):
         # The hold as placed (and, for its release, why it is released): what blocks or frees disposal.
         hold = next(h for h in view["legal_holds"] if f"legal_hold:{h['id']}" == subject)

@@ -323,6 +323,24 @@ def release_legal_hold(complaint_id: int):
     return jsonify(retention.release_legal_hold(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
 
 
+@api_v1.route("/complaints/<int:complaint_id>/disposal", methods=["POST"])
+def dispose_complaint(complaint_id: int):
+    """``{reason, username, password}``: after ``retention_until``, under no legal hold, the head of quality
+    disposes of a closed or void complaint (signed); the tombstone stays with ``status`` ``disposed``."""
+    from gmp_complaints.services import retention
+
+    return jsonify(retention.dispose(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
+@api_v1.route("/retention/disposal-due")
+def disposal_due():
+    """``{complaints: [{id, number, intake_ref, status, retention_until, legal_hold}]}``: past their retention
+    date, closed or void, not yet disposed of."""
+    from gmp_complaints.services import retention
+
+    return jsonify({"complaints": retention.disposal_due(uow())})
+
+
 @api_v1.route("/notices")
 def my_notices():
     """My notices, newest first (WF-10, WF-11): ``{notices: [{id, kind, subject_type, subject_id, record_label,

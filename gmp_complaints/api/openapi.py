@@ -206,6 +206,11 @@ COMPLAINT_OPERATIONS = (
      "by the QA head; disposal is refused while it is in force", 200, (400, 401, 403, 404, 409, 423)),
     ("post", "/api/v1/complaints/{complaint_id}/legal-hold/release", "Release the legal hold in force {reason, "
      "username, password}, signed by the QA head", 200, (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/complaints/{complaint_id}/disposal", "Dispose of a closed or void complaint after its "
+     "retention date {reason, username, password}, signed by the QA head; 409 before the date or under a legal hold",
+     200, (400, 401, 403, 404, 409, 423)),
+    ("get", "/api/v1/retention/disposal-due", "Complaints past their retention date, not yet disposed of", 200,
+     (401, 403)),
     ("get", "/api/v1/notices", "My notices, newest first: a new complaint or investigation (QP), an assignment, a "
      "signature due", 200, (401, 403)),
     ("post", "/api/v1/capas/{capa_id}/plan-approval",
@@ -323,6 +328,7 @@ REQUEST_BODIES = {
     "/api/v1/capas/{capa_id}/closure": "CapaSigning",
     "/api/v1/capas/{capa_id}/plan-approval": "CapaSigning",
     "/api/v1/complaints/{complaint_id}/legal-hold": "LegalHoldPlacing",
+    "/api/v1/complaints/{complaint_id}/disposal": "Disposing",
     "/api/v1/complaints/{complaint_id}/legal-hold/release": "LegalHoldRelease",
     "/api/v1/recalls": "RecallProposal",
     "/api/v1/recalls/{recall_id}/signatures": "RecallSigning",

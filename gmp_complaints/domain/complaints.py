@@ -90,6 +90,24 @@ STATUS_LABELS = {
     Status.closed: Msg("Closed"),
     Status.void: Msg("Void"),
 }
+#: shown instead of the stored status once a complaint is disposed of (its row stays closed or void)
+DISPOSED = "disposed"
+DISPOSED_LABEL = Msg("Disposed of (tombstone)")
+
+
+def check_disposal(*, status: Status, retention_until: date, today: date, on_hold: bool, disposed: bool) -> None:
+    """RET-02: disposal is a signed act after the retention date, on a closed or void complaint under no legal
+    hold; anything else is refused (409) and nothing changes."""
+    if disposed:
+        raise ConflictError(Msg("The complaint is already disposed of."))
+    if status not in (Status.closed, Status.void):
+        raise ConflictError(Msg("Only a closed or void complaint is disposed of."))
+    if today <= retention_until:
+        raise ConflictError(Msg("Kept until %(date)s: disposal is possible only after that date.",
+                                date=retention_until.isoformat()))
+    if on_hold:
+        raise ConflictError(Msg("The complaint is under a legal hold: it is released before any disposal."))
+
 
 #: a reply report's way (SOP 5.6.1): drafted by QA, approved by the head of quality, sent by sales
 REPLY_REPORT_STATUS_LABELS = {

@@ -75,4 +75,7 @@ def read_attachment(uow: UnitOfWork, complaint_id: int, attachment_id: int) -> t
         row = uow.session.get(Attachment, attachment_id)
         if row is None or row.complaint_id != complaint_id:
             raise NotFoundError(Msg("No such attachment."))
+        if uow.session.get(Complaint, complaint_id).disposed_at is not None:
+            raise ConflictError(Msg("The complaint was disposed of after its retention date: its files are gone; "
+                                    "the tombstone keeps their SHA-256."))
         return attachment_view(row), read_stored(uow, row.sha256)

@@ -13,6 +13,7 @@ from gmp_complaints.models import (
     AdrInvestigationRequest,
     Compensation,
     Complaint,
+    Disposal,
     FollowUpCall,
     Notification,
     SentLetter,
@@ -47,6 +48,7 @@ def with_parts(uow: UnitOfWork, event_filter: EventFilter) -> EventFilter:
             "notification": ids(sa.select(Notification.id).where(Notification.subject_type == "complaint",
                                                                  Notification.subject_id == complaint.id)),
             "sent_letter": ids(sa.select(SentLetter.id).where(SentLetter.complaint_id == complaint.id)),
+            "disposal": ids(sa.select(Disposal.id).where(Disposal.complaint_id == complaint.id)),
             "user_notice": ids(sa.select(UserNotice.id).where(UserNotice.subject_type == "complaint",
                                                               UserNotice.subject_id == complaint.id)),
         })

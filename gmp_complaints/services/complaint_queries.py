@@ -236,6 +236,8 @@ def _management(uow: UnitOfWork, today, open_statuses: list[str]) -> dict:
 
 
 def allowed_steps_for(complaint: dict) -> list[str]:
+    if complaint["disposal"] is not None:
+        return []  # a tombstone takes no step
     facts = ComplaintFacts(status=Status(complaint["status"]),
                            substantiated=(complaint["validity"] or {}).get("substantiated"),
                            numbered=complaint["number"] is not None, investigated=complaint["investigation"] is not None,

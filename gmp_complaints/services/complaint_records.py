@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import object_session
 
 from gmp_complaints.domain.complaints import (
+    DISPOSED,
     ComplaintFacts,
     Status,
     Step,
@@ -29,11 +30,13 @@ from gmp_complaints.models import (
     Complaint,
     ComplaintReply,
     CustomerReminder,
+    Disposal,
     Escalation,
     FollowUpCall,
     OutboxMessage,
     Product,
     SignatureRow,
+    User,
 )
 from gmp_complaints.people import note_people, person
 from gmp_complaints.services import schemas
@@ -176,7 +179,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "number": complaint.number,
         "complaint_class": complaint.complaint_class,
         "original_class": complaint.original_class,
-        "status": complaint.status,
+        "status": DISPOSED if complaint.disposed_at else complaint.status,
         "version": complaint.version,
         "channel": complaint.channel,
         "received_on": complaint.received_on.isoformat(),
@@ -216,6 +219,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                          "released_at": h.released_at.isoformat() if h.released_at else None,
                          "release_reason": h.release_reason} for h in complaint.legal_holds],
         "on_legal_hold": any(h.released_at is None for h in complaint.legal_holds),
+        "disposal": _disposal_view(session, complaint) if complaint.disposed_at else None,
         "reply_reports": [{"id": r.id, "sequence": r.sequence, "summary": r.summary, "status": r.status,
                            "drafted_by": _person(r.drafted_by), "drafted_at": r.drafted_at.isoformat()}
                           for r in complaint.reply_reports],
@@ -297,6 +301,19 @@ def quarantine_view(session, complaint) -> list[dict]:
              "requested_on": q.requested_on.isoformat(),
              "answered_on": q.answered_on.isoformat() if q.answered_on else None,
              "quantity": q.quantity, "location": q.location} for q in complaint.quarantine_requests]
+
+
+def _disposal_view(session, complaint: Complaint) -> dict | None:
+    """The tombstone of a complaint disposed of: what was kept, the SHA-256 of what was removed, who, when, why."""
+    import json
+
+    row = session.scalars(sa.select(Disposal).where(Disposal.complaint_id == complaint.id)).one_or_none()
+    if row is None:
+        return None
+    by = session.get(User, row.disposed_by_id)
+    return {"id": row.id, "tombstone": json.loads(row.tombstone), "removed": json.loads(row.removed),
+            "reason": row.reason, "disposed_by": _person(by), "disposed_at": row.disposed_at.isoformat(),
+            "events_disposed": row.events_disposed}
 
 
 def _person(user) -> dict | None:

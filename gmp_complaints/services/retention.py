@@ -1,19 +1,54 @@
 """Retention to the end (issue 17; DESIGN §2 Retention, RET-02): legal holds placed and released by the head of
-quality, each a signed act with a reason. A complaint under a hold is not disposed of, whatever its retention
-date."""
+quality, and the signed disposal after the retention date, each a signed act with a reason.
+
+A disposal removes the complaint's content — the description as received, the complainant, the investigation
+text, the replies, responses, letters and reply reports, the stored files — and keeps a tombstone: number, intake
+reference, class, dates, the SHA-256 of every item removed, who disposed of it, when and why. The audit events of
+the complaint and its parts keep their place and sealed leaf hash in the log; only their bodies are removed, so
+the log, its checkpoints and an export made afterwards still verify, and the export names the events disposed.
+Signatures, legal holds and the records with their own retention (pharmacovigilance, recalls, returns, CAPA,
+the regulator register) stay."""
 from __future__ import annotations
 
+import hashlib
+import json
+
+import sqlalchemy as sa
+
+from audit.models import AuditEvent
+from gmp_complaints.attachment_store import ContentStore
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaints import Status, check_disposal
 from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.roles import Actor
-from gmp_complaints.models import LegalHold
+from gmp_complaints.models import (
+    Attachment,
+    Complaint,
+    Disposal,
+    FollowUpCall,
+    LegalHold,
+    OutboxMessage,
+    SentLetter,
+    UserNotice,
+)
 from gmp_complaints.services import schemas
 from gmp_complaints.services.approvals import authorize, signature_request
-from gmp_complaints.services.complaint_records import answered, content_for_signing
+from gmp_complaints.services.complaint_records import answered, complaint_records, content_for_signing
 from gmp_complaints.services.complaint_repository import load_complaint
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.matrix import SigningStep
+
+#: the complaint's own text (DESIGN §2: "removes content"); what identifies the record stays in the tombstone
+CONTENT_FIELDS = ("description", "complainant_name", "complainant_organisation", "complainant_phone",
+                  "complainant_email", "batch_unknown_reason", "acknowledgement_note", "validity_reason",
+                  "class_rationale", "root_cause", "impact", "other_batches_affected", "investigation_checklist")
+#: (collection of the complaint, audit entity, text column) of the parts whose text goes with it
+CONTENT_PARTS = (("replies", "complaint_reply", "summary"), ("responses", "customer_response", "text"),
+                 ("reminders", "customer_reminder", "letter_text"), ("reply_reports", "reply_report", "summary"))
+#: the records whose audit events lose their bodies: everything of the complaint but its signatures and holds
+KEPT_RECORDS = ("signature", "legal_hold")
 
 
 def _active_hold(complaint) -> LegalHold | None:
@@ -27,6 +62,8 @@ def place_legal_hold(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
     fields = schemas.load(schemas.LegalHoldPlacing, data)
     with uow:
         complaint = load_complaint(uow, complaint_id)
+        if complaint.disposed_at is not None:
+            raise ConflictError(Msg("The complaint is already disposed of."))
         if _active_hold(complaint) is not None:
             raise ConflictError(Msg("The complaint is already under a legal hold."))
         signer = authorize(uow, complaint, SigningStep.legal_hold, (fields["username"], fields["password"]),
@@ -63,3 +100,145 @@ def _sign(uow: UnitOfWork, complaint, signer, step: SigningStep, hold: LegalHold
     view = content_for_signing(uow, complaint)
     signing.sign(uow, signer, signature_request(complaint, view, step, subject=f"legal_hold:{hold.id}",
                                                 comment=reason), source_ip=source_ip)
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(str(value).encode("utf-8")).hexdigest()
+
+
+def _records_to_dispose(session, complaint: Complaint) -> dict[str, list[str]]:
+    records = {kind: ids for kind, ids in complaint_records(session, complaint).items() if kind not in KEPT_RECORDS}
+
+    def ids(model, *where) -> list[str]:
+        return [str(i) for i in session.scalars(sa.select(model.id).where(*where))]
+
+    records.update({
+        "sent_letter": ids(SentLetter, SentLetter.complaint_id == complaint.id),
+        "follow_up_call": ids(FollowUpCall, FollowUpCall.complaint_id == complaint.id),
+        "user_notice": ids(UserNotice, UserNotice.subject_type == "complaint", UserNotice.subject_id == complaint.id),
+    })
+    return records
+
+
+def dispose(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+    """``POST /complaints/<id>/disposal {reason, username, password}``: after ``retention_until``, on a closed or
+    void complaint under no hold, the head of quality disposes of it (signed). 409 otherwise, nothing changed."""
+    fields = schemas.load(schemas.Disposing, data)
+    reason = fields["reason"]
+    files: list[str] = []
+    with uow:
+        session = uow.session
+        complaint = load_complaint(uow, complaint_id)
+        check_disposal(status=Status(complaint.status), retention_until=complaint.retention_until,
+                       today=business_today(uow.settings), on_hold=_active_hold(complaint) is not None,
+                       disposed=complaint.disposed_at is not None)
+        signer = authorize(uow, complaint, SigningStep.disposal, (fields["username"], fields["password"]),
+                           actor=actor, source_ip=source_ip)
+        records = _records_to_dispose(session, complaint)
+        # First what goes, as hashes; the disposal row is stored before any content changes (the database lets
+        # the description as received change only on a complaint with a recorded disposal).
+        removed: dict[str, str] = {}
+        blank_complaint = [name for name in CONTENT_FIELDS if getattr(complaint, name) not in (None, "")]
+        for name in blank_complaint:
+            removed[f"complaint.{name}"] = _digest(getattr(complaint, name))
+        blank_parts = [(entity, row, column) for collection, entity, column in CONTENT_PARTS
+                       for row in getattr(complaint, collection) if getattr(row, column)]
+        for entity, row, column in blank_parts:
+            removed[f"{entity}.{row.id}.{column}"] = _digest(getattr(row, column))
+        outbox = [row for row in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id))
+                  if row.body]
+        for row in outbox:
+            removed[f"outbox_message.{row.id}.body"] = _digest(row.body)
+        for kind, model in (("attachment", Attachment), ("sent_letter", SentLetter)):
+            for row_id, sha256 in session.execute(sa.select(model.id, model.sha256).where(
+                    model.complaint_id == complaint.id)):
+                removed[f"{kind}.{row_id}.file"] = sha256
+                files.append(sha256)
+        tombstone = {"id": complaint.id, "intake_ref": complaint.intake_ref, "number": complaint.number,
+                     "original_class": complaint.original_class, "complaint_class": complaint.complaint_class,
+                     "status": complaint.status, "received_on": complaint.received_on.isoformat(),
+                     "closed_on": complaint.closed_on.isoformat() if complaint.closed_on else None,
+                     "retention_until": complaint.retention_until.isoformat()}
+        conditions = [sa.and_(AuditEvent.entity_type == kind, AuditEvent.entity_id.in_(ids))
+                      for kind, ids in records.items() if ids]
+        indices = list(session.scalars(sa.select(AuditEvent.log_index).where(
+            sa.or_(*conditions), AuditEvent.disposal_id.is_(None)).order_by(AuditEvent.log_index)))
+        disposal = Disposal(complaint_id=complaint.id, reason=reason, disposed_by_id=signer.user.id,
+                            disposed_at=uow.now(), tombstone=json.dumps(tombstone, sort_keys=True),
+                            removed=json.dumps(removed, sort_keys=True), events_disposed=len(indices))
+        session.add(disposal)
+        session.flush()
+
+        complaint_changes = {name: [f"sha256:{removed[f'complaint.{name}']}", "" if name == "description" else None]
+                             for name in blank_complaint}
+        for name in blank_complaint:
+            setattr(complaint, name, "" if name == "description" else None)
+        events: list[DomainEvent] = []
+        for entity, row, column in blank_parts:
+            setattr(row, column, "")
+            events.append(DomainEvent(f"{entity}.disposed", entity, str(row.id),
+                                      {column: [f"sha256:{removed[f'{entity}.{row.id}.{column}']}", ""]},
+                                      reason=reason, actor_id=signer.user.id))
+        for row in outbox:
+            row.body, row.recipient = "", ""
+            events.append(DomainEvent("outbox_message.disposed", "outbox_message", str(row.id),
+                                      {"body": [f"sha256:{removed[f'outbox_message.{row.id}.body']}", ""]},
+                                      reason=reason, actor_id=signer.user.id))
+        complaint.disposed_at = uow.now()
+        complaint.version += 1
+        session.flush()
+        # The bodies go; each event keeps its index and sealed leaf hash (the database allows exactly this, and
+        # only under a recorded disposal).
+        table = AuditEvent.__table__
+        for start in range(0, len(indices), 500):
+            session.execute(sa.update(table).where(table.c.log_index.in_(indices[start:start + 500]))
+                            .values(canonical=b"", reason=None, disposal_id=disposal.id))
+        uow.record(DomainEvent("complaint.disposed", "complaint", str(complaint.id), complaint_changes, reason=reason,
+                               actor_id=signer.user.id))
+        for event in events:
+            uow.record(event)
+        # Every other record of the complaint whose history went keeps one event: it was disposed of, and why.
+        described = {("complaint", str(complaint.id))} | {(e.entity_type, e.entity_id) for e in events}
+        for kind, ids in sorted(records.items()):
+            for record_id in ids:
+                if (kind, record_id) not in described:
+                    uow.record(DomainEvent("record.disposed", kind, record_id, reason=reason, actor_id=signer.user.id))
+        uow.record(DomainEvent("disposal.recorded", "disposal", str(disposal.id),
+                               {"complaint_id": [None, complaint.id], "disposed_events": [None, indices]},
+                               reason=reason, actor_id=signer.user.id))
+        session.flush()
+        view = content_for_signing(uow, complaint)
+        signing.sign(uow, signer, signature_request(complaint, view, SigningStep.disposal, comment=reason),
+                     source_ip=source_ip)
+        result = answered(uow, complaint, actor.roles)
+    # The stored files go once the disposal is committed (a file no other record refers to; the content store
+    # is shared by hash).
+    _remove_files(uow, files)
+    return result
+
+
+def _remove_files(uow: UnitOfWork, hashes: list[str]) -> None:
+    with uow:
+        session = uow.session
+        still_used = set()
+        for model in (Attachment, SentLetter):
+            still_used.update(session.scalars(sa.select(model.sha256).join(Complaint, Complaint.id == model.complaint_id)
+                                              .where(model.sha256.in_(hashes), Complaint.disposed_at.is_(None))))
+    store = ContentStore(uow.settings.attachment_root)
+    for sha256 in set(hashes) - still_used:
+        store.remove(sha256)
+
+
+def disposal_due(uow: UnitOfWork) -> list[dict]:
+    """Complaints past their retention date, closed or void, not disposed of: what the head of quality may
+    dispose of now (those under a legal hold are listed, marked, and refused until released)."""
+    with uow:
+        today = business_today(uow.settings)
+        held = sa.select(LegalHold.complaint_id).where(LegalHold.released_at.is_(None))
+        rows = uow.session.execute(sa.select(Complaint.id, Complaint.number, Complaint.intake_ref, Complaint.status,
+                                             Complaint.retention_until, Complaint.id.in_(held))
+                                   .where(Complaint.status.in_([Status.closed.value, Status.void.value]),
+                                          Complaint.disposed_at.is_(None), Complaint.retention_until < today)
+                                   .order_by(Complaint.retention_until, Complaint.id)).all()
+        return [{"id": r[0], "number": r[1], "intake_ref": r[2], "status": r[3],
+                 "retention_until": r[4].isoformat(), "legal_hold": bool(r[5])} for r in rows]

@@ -590,6 +590,12 @@ class LegalHoldRelease(Credentials):
     reason = Text(5000, required=True)
 
 
+class Disposing(Credentials):
+    """``POST /complaints/<id>/disposal {reason, username, password}``: the head of quality disposes of it."""
+
+    reason = Text(5000, required=True)
+
+
 class Retention(Credentials):
     retention_until = Day(required=True)
     reason = Text(5000, required=True)
@@ -684,7 +690,7 @@ SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complaina
                                           Investigation, Reply, ReplyReportDraft, CustomerResponse, Reminder, FollowUp, VoidRequest,
                                           Assessment, Assignment, BatchCorrection, ExtensionRequest,
                                           QuarantineRequest, QuarantineAnswer, Credentials, Regrading, Closure,
-                                          Signing, Retention, LegalHoldPlacing, LegalHoldRelease, CapaCreation, CapaLink, CapaActionPlan,
+                                          Signing, Retention, LegalHoldPlacing, LegalHoldRelease, Disposing, CapaCreation, CapaLink, CapaActionPlan,
                                           Implementation, DueDateRequest, CapaSigning, EffectivenessCheck,
                                           Criterion, CriteriaVersion, TimeLimitChange)}
 

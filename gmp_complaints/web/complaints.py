@@ -16,6 +16,7 @@ from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.compensation import LEVEL_LABELS
 from gmp_complaints.domain.compensation import STATUS_LABELS as COMPENSATION_STATUS_LABELS
 from gmp_complaints.domain.complaints import (
+    DISPOSED,
     Channel,
     ComplaintClass,
     ComplaintType,
@@ -171,8 +172,8 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     steps = [STEP_SERVICE[s] for s in queries.allowed_steps_for(complaint)]
     if "reply" in steps:  # SOP 5.6.1: QA forms the reply report, the head of quality approves, sales send it
         steps.insert(steps.index("reply"), "draft_reply_report")
-    manage = {Status.closed.value: list(CLOSED_STEPS), Status.void.value: []}.get(complaint["status"],
-                                                                                list(MANAGE_STEPS))
+    manage = {Status.closed.value: list(CLOSED_STEPS), Status.void.value: [], DISPOSED: []}.get(
+        complaint["status"], list(MANAGE_STEPS))
     in_force = next(v for v in criteria["versions"] if v["version"] == criteria["in_force"])
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
     signer = page["signer"]

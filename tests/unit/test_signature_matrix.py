@@ -23,6 +23,7 @@ EXPECTED = {
     "capa_plan_approval": ("approved", {"qa_head"}, "capa_plan"),
     "legal_hold": ("approved", {"qa_head"}, "legal_hold"),
     "legal_hold_release": ("approved", {"qa_head"}, "legal_hold_release"),
+    "disposal": ("approved", {"qa_head"}, "disposal"),
     "action_implementation": ("approved", {"qa_head"}, "capa_action"),
     "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
     "effectiveness_check": ("approved", {"qa_head"}, "capa"),
