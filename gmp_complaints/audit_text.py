@@ -175,7 +175,7 @@ REFERENCE_FIELDS = {
     "requested_by_id": "user", "called_by_id": "user", "evaluated_by_id": "user", "prepared_by_id": "user",
     "updated_by_id": "user", "copy_added_by_id": "user", "identity_verified_by_id": "user", "owner_user_id": "user",
     "drafted_by_id": "user", "user_id": "user", "placed_by_id": "user", "released_by_id": "user",
-    "disposed_by_id": "user",
+    "disposed_by_id": "user", "imported_by_id": "user",
     "product_id": "product", "batch_id": "batch", "complaint_id": "complaint", "complaint_ids": "complaint",
     "capa_id": "capa", "recall_id": "recall", "follow_up_of_id": "complaint",
 }

@@ -295,6 +295,8 @@ class Complaint(Base):
     legal_holds: Mapped[list["LegalHold"]] = relationship(lazy="selectin", order_by="LegalHold.id")
     #: set by the signed disposal after the retention date: the content is gone, the tombstone stays
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: brought in from a previous ledger (RET-05): the import that did it
+    legacy_import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("legacy_imports.id"))
     responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
     reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
     extensions: Mapped[list["DeadlineExtension"]] = relationship(lazy="selectin", order_by="DeadlineExtension.id")
@@ -1377,3 +1379,20 @@ class Disposal(Base):
     #: JSON: item -> SHA-256 of what was removed
     removed: Mapped[str] = mapped_column(sa.Text)
     events_disposed: Mapped[int] = mapped_column(sa.Integer)
+
+
+@audited("legacy_import")
+class LegacyImport(Base):
+    """The reconciliation record of one legacy ledger file (RET-05): what was read and imported, the SHA-256 of the
+    file and of the content as stored; signed by the head of quality. Never changed, never deleted."""
+
+    __tablename__ = "legacy_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    file_sha256: Mapped[str] = mapped_column(sa.String(64))
+    rows_read: Mapped[int] = mapped_column(sa.Integer)
+    rows_imported: Mapped[int] = mapped_column(sa.Integer)
+    content_sha256: Mapped[str] = mapped_column(sa.String(64))
+    imported_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)

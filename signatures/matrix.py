@@ -55,6 +55,7 @@ class SigningStep(StrEnum):
     legal_hold = "legal_hold"
     legal_hold_release = "legal_hold_release"
     disposal = "disposal"
+    legacy_import_reconciliation = "legacy_import_reconciliation"
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "legal_hold_release", Msg("Release of a legal hold")),
         _rule(SigningStep.disposal, Meaning.approved, {Role.qa_head},
               "disposal", Msg("Disposal after the retention date")),
+        # RET-05: the reconciliation of a legacy import
+        _rule(SigningStep.legacy_import_reconciliation, Meaning.approved, {Role.qa_head},
+              "legacy_import", Msg("Legacy import reconciliation")),
         # SOP 5.6.1: the reply report QA formed, approved before sales send it
         _rule(SigningStep.reply_approval, Meaning.approved, {Role.qa_head},
               "reply_report", Msg("Reply report approval")),
@@ -209,6 +213,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "legal_hold": frozenset(),
     "legal_hold_release": frozenset(),
     "disposal": frozenset(),
+    "legacy_import": frozenset(),
     "capa": _CAPA_STEPS,
     "capa_plan": frozenset({"capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created"}),
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),

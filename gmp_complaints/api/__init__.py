@@ -332,6 +332,19 @@ def dispose_complaint(complaint_id: int):
     return jsonify(retention.dispose(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
 
 
+@api_v1.route("/legacy-imports", methods=["POST"])
+def legacy_import():
+    """multipart/form-data ``file`` (CSV or XLSX), ``username``, ``password``: complaints from a previous ledger,
+    all rows or none, with the reconciliation record signed by the head of quality → 201 with the report."""
+    from gmp_complaints.services.legacy_import import import_legacy
+
+    upload = request.files.get("file")
+    return jsonify(import_legacy(uow(), filename=upload.filename if upload else "", data=upload.read() if upload else b"",
+                                 credentials={"username": request.form.get("username"),
+                                              "password": request.form.get("password")},
+                                 actor=_actor(), source_ip=client_ip())), 201
+
+
 @api_v1.route("/retention/disposal-due")
 def disposal_due():
     """``{complaints: [{id, number, intake_ref, status, retention_until, legal_hold}]}``: past their retention

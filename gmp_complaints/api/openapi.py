@@ -209,6 +209,9 @@ COMPLAINT_OPERATIONS = (
     ("post", "/api/v1/complaints/{complaint_id}/disposal", "Dispose of a closed or void complaint after its "
      "retention date {reason, username, password}, signed by the QA head; 409 before the date or under a legal hold",
      200, (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/legacy-imports", "Import complaints from a previous ledger (multipart: file, username, "
+     "password): all rows or none, every bad row listed; the reconciliation is signed by the QA head", 201,
+     (400, 401, 403, 423)),
     ("get", "/api/v1/retention/disposal-due", "Complaints past their retention date, not yet disposed of", 200,
      (401, 403)),
     ("get", "/api/v1/notices", "My notices, newest first: a new complaint or investigation (QP), an assignment, a "
@@ -273,7 +276,7 @@ COMPLAINT_OPERATIONS = (
 
 #: uploads: a file in multipart/form-data
 MULTIPART = ("/api/v1/complaints/{complaint_id}/attachments", "/api/v1/capas/{capa_id}/actions/{action_id}/evidence",
-             "/api/v1/notifications/{notification_id}/copy")
+             "/api/v1/notifications/{notification_id}/copy", "/api/v1/legacy-imports")
 #: the request body of each path, where it is one of the service schemas (the one input layer)
 REQUEST_BODIES = {
     "/api/v1/complaints": "Registration",
@@ -361,7 +364,9 @@ def _complaint_paths(spec: APISpec) -> None:
             operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file"], "properties": {
                     "file": {"type": "string", "format": "binary"},
-                    **({"description": {"type": "string", "maxLength": 1000}} if "attachments" in path else {})}}}}}
+                    **({"description": {"type": "string", "maxLength": 1000}} if "attachments" in path else {}),
+                    **({"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}
+                       if "legacy" in path else {})}}}}}
         elif method == "post" and path in REQUEST_BODIES:
             operation["requestBody"] = _body({"$ref": f"#/components/schemas/{REQUEST_BODIES[path]}"})
         operations.setdefault(path, {})[method] = operation

@@ -121,6 +121,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.change_retention": Access(frozenset({Role.qa_head})),
     "api_v1.place_legal_hold": Access(QA_HEAD),
     "api_v1.dispose_complaint": Access(QA_HEAD),
+    "api_v1.legacy_import": Access(QA_HEAD),
     "api_v1.disposal_due": Access(QA_HEAD),
     "api_v1.release_legal_hold": Access(QA_HEAD),
     "complaints.legal_hold": Access(QA_HEAD),
