@@ -277,6 +277,8 @@ FIELD_LABELS: dict[str, Msg] = {
     "disposed_by_id": Msg("Disposed of by"),
     "tombstone": Msg("Tombstone (what is kept)"),
     "legacy_import_id": Msg("Legacy import"),
+    "paper_reference": Msg("Paper original"),
+    "entered_late_reason": Msg("Why entered late"),
     "rows_read": Msg("Rows read"),
     "content_sha256": Msg("Content SHA-256"),
     "imported_by_id": Msg("Imported by"),

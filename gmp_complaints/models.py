@@ -297,6 +297,9 @@ class Complaint(Base):
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: brought in from a previous ledger (RET-05): the import that did it
     legacy_import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("legacy_imports.id"))
+    #: entered after an outage from the paper form (RET-07): its reference, and why it was entered late
+    paper_reference: Mapped[str | None] = mapped_column(sa.String(64))
+    entered_late_reason: Mapped[str | None] = mapped_column(sa.Text)
     responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
     reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
     extensions: Mapped[list["DeadlineExtension"]] = relationship(lazy="selectin", order_by="DeadlineExtension.id")

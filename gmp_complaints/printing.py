@@ -58,7 +58,47 @@ TITLES = {
     "recall_notice": ("Recall notice", "药品召回通知"),
     "consignee_list": ("Recall consignee list", "召回收货单位清单"),
     "adr_packet": ("Adverse reaction hand-off to pharmacovigilance", "药品不良反应移交单"),
+    "blank_intake": ("Complaint customer information registration form (paper fallback)", "投诉客户信息登记表（停机备用纸质表）"),
+    "blank_handling": ("Customer quality complaint handling sheet (paper fallback)", "客户质量投诉处理单（停机备用纸质表）"),
+    "blank_recall": ("Recall progress and reconciliation form (paper fallback)", "召回进度与核对表（停机备用纸质表）"),
 }
+#: the blank forms printed in advance for an outage (RET-07)
+BLANK_FORMS = ("intake", "handling", "recall")
+
+
+def blank_form_pdf(kind: str, locale: str, site_timezone: str) -> bytes:
+    """A blank form (intake, handling sheet, recall progress) to fill in by hand while the system is down."""
+    from datetime import timezone
+
+    from gmp_complaints.domain.complaints import CHANNEL_LABELS, TYPE_LABELS
+    from gmp_complaints.domain.investigation import CHECKLIST_LABELS
+
+    with force_locale(locale):
+        if kind == "intake":
+            fields = [_("Received on (date and time)"), _("Received by"), _("Channel"), _("Complainant"),
+                      _("Complainant organisation"), _("Contact"), _("Product"), _("Batches"), _("Complaint type"),
+                      _("Description as received"), _("Sample available"), _("Customer's deadline")]
+            ticks = {_("Channel"): [translate(v) for v in CHANNEL_LABELS.values()],
+                     _("Complaint type"): [translate(v) for v in TYPE_LABELS.values()],
+                     _("Sample available"): [_("yes"), _("no")]}
+            rows, signers = [], [_("Received by")]
+        elif kind == "handling":
+            fields = [_("Complaint number"), _("Initial feedback"), _("Validity"), _("Classification"),
+                      *[translate(v) for v in CHECKLIST_LABELS.values()], _("Root cause"), _("Impact"),
+                      _("Other batches possibly affected"), _("Assessment"), _("Formal reply"), _("CAPA")]
+            ticks = {_("Classification"): ["I", "II", "III"]}
+            rows, signers = [], [_("QA officer (complaint administrator)"), _("Head of quality"), _("QP")]
+        else:
+            fields = [_("Recall number"), _("Batches"), _("Recall level"), _("Recall depth")]
+            ticks = {_("Recall level"): ["一级 I", "二级 II", "三级 III"]}
+            rows = [_("Consignee"), _("Batch"), _("Delivered"), _("Notified on"), _("Recovered"), _("Destroyed"),
+                    _("Outstanding")]
+            signers = [_("Recall coordinator"), _("Head of quality")]
+        context = {"doc_title": title(f"blank_{kind}", locale), "record_number": _("blank form"), "record_version": 1,
+                   "site_name": _("Quality department"), "fields": fields, "ticks": ticks, "rows": rows,
+                   "signers": signers, "site_timezone": site_timezone,
+                   "printed_at": print_time_text(datetime.now(timezone.utc), site_timezone)}
+    return render_pdf("blank_form.html", context, locale=locale).pdf
 
 
 def title(kind: str, locale: str) -> str:

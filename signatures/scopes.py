@@ -68,8 +68,12 @@ def _classification(view: dict) -> dict:
 
 
 def _received_time(view: dict) -> dict:
-    """The time of receipt where it was recorded (added to version 1 only then)."""
-    return {"received_time": view["received_time"]} if view.get("received_time") else {}
+    """The time of receipt where it was recorded, and the paper original a record was entered from after an outage
+    (each added to version 1 only where given, so every signature made before stays as it was)."""
+    content = {"received_time": view["received_time"]} if view.get("received_time") else {}
+    if view.get("paper_original"):
+        content["paper_original"] = view["paper_original"]
+    return content
 
 
 def _investigation(view: dict) -> dict | None:

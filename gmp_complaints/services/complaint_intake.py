@@ -61,6 +61,11 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
     now = site_time_now(uow.settings)
     if received_time and received_on == today and now is not None and received_time > now:
         errors["received_time"] = [Msg("The time cannot be in the future.")]
+    paper_reference, late_reason = fields["paper_reference"], fields["entered_late_reason"]
+    if paper_reference and not late_reason:
+        errors["entered_late_reason"] = [Msg("Say why the paper record is entered late (the outage).")]
+    if late_reason and not paper_reference:
+        errors["paper_reference"] = [Msg("Give the reference of the paper form the record is entered from.")]
     inputs.raise_if_any(errors)
 
     with uow:
@@ -77,6 +82,7 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
             description=description, sample_available=sample_available,
             written_confirmation_requested=channel in ORAL_CHANNELS, customer_due_on=customer_due_on,
             version=1, is_demo=is_demo, owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
+            paper_reference=paper_reference, entered_late_reason=late_reason,
             batch_links=[ComplaintBatch(batch_id=b.id) for b in batches], **NEW_COLLECTIONS)
         recompute_retention(session, complaint)
         return _file_new_complaint(uow, complaint, today, actor, "complaint.registered", {})

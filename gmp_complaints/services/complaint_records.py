@@ -220,6 +220,9 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                          "release_reason": h.release_reason} for h in complaint.legal_holds],
         "on_legal_hold": any(h.released_at is None for h in complaint.legal_holds),
         "disposal": _disposal_view(session, complaint) if complaint.disposed_at else None,
+        "paper_original": {"reference": complaint.paper_reference, "entered_late_reason": complaint.entered_late_reason}
+        if complaint.paper_reference else None,
+        "migrated": complaint.legacy_import_id is not None,
         "reply_reports": [{"id": r.id, "sequence": r.sequence, "summary": r.summary, "status": r.status,
                            "drafted_by": _person(r.drafted_by), "drafted_at": r.drafted_at.isoformat()}
                           for r in complaint.reply_reports],

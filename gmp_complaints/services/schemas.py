@@ -380,6 +380,9 @@ class Registration(Body):
     description = Text(20_000, required=True)
     sample_available = Bool()
     customer_due_on = Day()
+    #: entered after an outage from the paper form (RET-07): its reference and why it is entered late
+    paper_reference = Text(64)
+    entered_late_reason = Text(2000)
 
 
 class Acknowledgement(Body):

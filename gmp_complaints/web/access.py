@@ -230,6 +230,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "recalls.register_notification_sent": Access(REGISTER_KEEPERS),
     "documents.complaint_document": Access(GMP_READERS),
     "documents.capa_document": Access(GMP_READERS),
+    "documents.blank_form": Access(GMP_READERS),
     "documents.recall_report": Access(GMP_READERS),
     "documents.recall_notice": Access(RECALL_RUNNERS),
     "documents.recall_consignees_file": Access(GMP_READERS),

@@ -126,6 +126,8 @@ def _registration_from_form(form) -> dict:
         "batch_unknown_reason": form.get("batch_unknown_reason") or None, "complaint_type": form.get("complaint_type"),
         "description": form.get("description"), "sample_available": form.get("sample_available") == "yes",
         "customer_due_on": form.get("customer_due_on") or None,
+        "paper_reference": form.get("paper_reference") or None,
+        "entered_late_reason": form.get("entered_late_reason") or None,
     }
 
 

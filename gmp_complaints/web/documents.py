@@ -171,6 +171,22 @@ def _ledger_request():
     return data, ("en" if request.args.get("lang") == "en" else "zh")
 
 
+@bp.route("/forms/<kind>.pdf")
+def blank_form(kind: str):
+    """A blank paper form (intake, handling sheet, recall progress) printed in advance for an outage (RET-07)."""
+    from flask import abort
+    from flask_babel import get_locale
+
+    from gmp_complaints.printing import BLANK_FORMS, blank_form_pdf
+    from gmp_complaints.web import settings
+
+    if kind not in BLANK_FORMS:
+        abort(404)
+    locale = "en" if str(get_locale()).startswith("en") else "zh_CN"
+    return Response(blank_form_pdf(kind, locale, settings().site_timezone), mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename=blank-{kind}-form.pdf"})
+
+
 @bp.route("/complaints/ledger")
 def ledger_page():
     from flask import render_template
