@@ -94,7 +94,14 @@ def complaint_page(uow: UnitOfWork, complaint_id: int, *, user_id: int, roles) -
                 "recalls": recalls, "returns": returned, "sales_people": _people_with(uow.session, Role.intake),
                 "owners": _people_with(uow.session, Role.qa_officer, Role.qa_head),
                 "investigators": _people_with(uow.session, Role.investigator, Role.qa_officer, Role.qa_head),
-                "reply_approval_required": uow.settings.reply_approval_required, **signing}
+                "reply_approval_required": uow.settings.reply_approval_required,
+                "may_dispose": _may_dispose(complaint, business_today(uow.settings)), **signing}
+
+
+def _may_dispose(complaint: Complaint, today) -> bool:
+    """RET-02: what the disposal needs, so the page offers it only then (the service checks again)."""
+    return (complaint.status in (Status.closed.value, Status.void.value) and complaint.disposed_at is None
+            and complaint.retention_until < today and not any(h.released_at is None for h in complaint.legal_holds))
 
 
 def _people_with(session, *roles: Role) -> list[dict]:

@@ -125,6 +125,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.disposal_due": Access(QA_HEAD),
     "api_v1.release_legal_hold": Access(QA_HEAD),
     "complaints.legal_hold": Access(QA_HEAD),
+    "complaints.dispose": Access(QA_HEAD),
+    "complaints.disposal_due": Access(QA_HEAD),
     "complaints.change_retention": Access(frozenset({Role.qa_head})),
     "api_v1.waiting_for_signature": Access(SIGNING_ROLES),
     "complaints.sign": Access(SIGNING_ROLES),

@@ -181,7 +181,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
     signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
                            sales_people=page["sales_people"], reply_approval_required=page["reply_approval_required"],
-                           owners=page["owners"], investigators=page["investigators"],
+                           owners=page["owners"], investigators=page["investigators"], may_dispose=page["may_dispose"],
                            recalls=page["recalls"], returned=page["returns"], adr_labels=adr_labels(),
                            call_labels={k.value: translate(v) for k, v in CALL_RESULT_LABELS.items()},
                            compensation_labels={"status": {k.value: translate(v) for k, v in
@@ -321,6 +321,24 @@ def legal_hold(complaint_id: int):
     function = retention.release_legal_hold if request.form.get("release") else retention.place_legal_hold
     return _run(complaint_id, "legal_hold",
                 lambda: function(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr))
+
+
+@bp.route("/<int:complaint_id>/disposal", methods=["POST"])
+def dispose(complaint_id: int):
+    """The signed disposal after the retention date (the head of quality)."""
+    from gmp_complaints.services import retention
+
+    data = {key: request.form.get(key) or None for key in ("reason", "username", "password")}
+    return _run(complaint_id, "disposal",
+                lambda: retention.dispose(uow(), complaint_id, data, actor=_actor(), source_ip=request.remote_addr))
+
+
+@bp.route("/disposal-due")
+def disposal_due():
+    """Complaints past their retention date, not yet disposed of (those under a legal hold marked)."""
+    from gmp_complaints.services import retention
+
+    return render_template("complaints/disposal_due.html", rows=retention.disposal_due(uow()), labels=complaint_labels())
 
 
 @bp.route("/<int:complaint_id>/close", methods=["POST"])

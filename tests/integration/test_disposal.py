@@ -163,3 +163,27 @@ def test_a_file_another_complaint_still_holds_is_kept(app, api):
     api.ok("qa_head", f"/complaints/{cid}/disposal", api.signed("qa_head", {"reason": "保存期限已满"}))
     kept = api.get("qa_head", f"/complaints/{other}/attachments/{same.get_json()['id']}")
     assert kept.status_code == 200 and kept.data == b"%PDF-1.4 photo"
+
+
+@pytest.mark.req("RET-02")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_head_of_quality_disposes_from_the_pages(app, api):
+    from tests.conftest import STRONG_PASSWORD, csrf_token, login
+
+    cid, _ = _closed(api)
+    client = app.test_client()
+    login(client, "liu.yang", STRONG_PASSWORD)
+    assert 'id="sign-disposal"' not in client.get(f"/complaints/{cid}").get_data(as_text=True)  # not yet due
+    _on(app, AFTER_RETENTION)
+    listed = client.get("/complaints/disposal-due").get_data(as_text=True)
+    assert f'/complaints/{cid}#sign-disposal' in listed
+    page = client.get(f"/complaints/{cid}").get_data(as_text=True)
+    assert 'id="sign-disposal"' in page
+    username, password = api.credentials["qa_head"]
+    done = client.post(f"/complaints/{cid}/disposal", data={"csrf_token": csrf_token(client, f"/complaints/{cid}"),
+                                                            "reason": "保存期限已满", "username": username,
+                                                            "password": password})
+    assert done.status_code == 302
+    shown = client.get(f"/complaints/{cid}").get_data(as_text=True)
+    assert 'id="disposal-notice"' in shown and 'id="sign-disposal"' not in shown
+    assert f'/complaints/{cid}#sign-disposal' not in client.get("/complaints/disposal-due").get_data(as_text=True)
