@@ -21,7 +21,8 @@ PAGES = ("/", "/notices", "/complaints/", "/complaints/new", "/complaints/dashbo
          "/recalls/notifications", "/complaints/ledger", "/trends/", "/trends/reviews", "/audit/",
          "/audit/?entity=complaint:4", "/master-data/import", "/account/esignature-statement",
          *(f"/complaints/{n}" for n in range(1, 8)), "/complaints/4/audit-review", "/batches/1",
-         "/admin/users", "/admin/users/new", "/admin/users/2", "/admin/calendar", "/admin/time-limits")
+         "/admin/users", "/admin/users/new", "/admin/users/2", "/admin/calendar", "/admin/time-limits",
+         "/complaints/disposal-due")
 #: the spreadsheets people take away: the ledger (its own language switch) and the audit trail (page language)
 EXPORTS = {"zh_CN": ("/complaints/ledger.csv", "/audit/events.csv?entity=complaint:4"),
            "en": ("/complaints/ledger.csv?lang=en", "/audit/events.csv?entity=complaint:4")}
