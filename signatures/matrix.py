@@ -56,6 +56,7 @@ class SigningStep(StrEnum):
     legal_hold_release = "legal_hold_release"
     disposal = "disposal"
     legacy_import_reconciliation = "legacy_import_reconciliation"
+    disposal_batch = "disposal_batch"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "legal_hold_release", Msg("Release of a legal hold")),
         _rule(SigningStep.disposal, Meaning.approved, {Role.qa_head},
               "disposal", Msg("Disposal after the retention date")),
+        _rule(SigningStep.disposal_batch, Meaning.approved, {Role.qa_head},
+              "disposal_batch", Msg("Disposal of a list of complaints after their retention date")),
         # RET-05: the reconciliation of a legacy import
         _rule(SigningStep.legacy_import_reconciliation, Meaning.approved, {Role.qa_head},
               "legacy_import", Msg("Legacy import reconciliation")),
@@ -214,6 +217,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "legal_hold_release": frozenset(),
     "disposal": frozenset(),
     "legacy_import": frozenset(),
+    "disposal_batch": frozenset(),
     "capa": _CAPA_STEPS,
     "capa_plan": frozenset({"capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created"}),
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),

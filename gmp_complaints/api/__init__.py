@@ -345,6 +345,18 @@ def legacy_import():
                                  actor=_actor(), source_ip=client_ip())), 201
 
 
+@api_v1.route("/retention/disposal-batches", methods=["POST"])
+def disposal_batch():
+    """``{complaint_ids, reason, username, password}``: one signed decision over complaints due for disposal;
+    202 with the background job that disposes of them (its progress at /jobs/<id>/progress)."""
+    from gmp_complaints.services import retention
+    from gmp_complaints.web.jobs import start_in_background
+
+    job = retention.queue_disposal_batch(uow(), _body(), actor=_actor(), source_ip=client_ip())
+    start_in_background(job["id"])
+    return jsonify(job), 202
+
+
 @api_v1.route("/retention/disposal-due")
 def disposal_due():
     """``{complaints: [{id, number, intake_ref, status, retention_until, legal_hold}]}``: past their retention

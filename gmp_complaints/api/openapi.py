@@ -212,6 +212,8 @@ COMPLAINT_OPERATIONS = (
     ("post", "/api/v1/legacy-imports", "Import complaints from a previous ledger (multipart: file, username, "
      "password): all rows or none, every bad row listed; the reconciliation is signed by the QA head", 201,
      (400, 401, 403, 423)),
+    ("post", "/api/v1/retention/disposal-batches", "Dispose of complaints due for disposal {complaint_ids, reason, "
+     "username, password}: one signature of the QA head, then a background job", 202, (400, 401, 403, 409, 423)),
     ("get", "/api/v1/retention/disposal-due", "Complaints past their retention date, not yet disposed of", 200,
      (401, 403)),
     ("get", "/api/v1/notices", "My notices, newest first: a new complaint or investigation (QP), an assignment, a "
@@ -332,6 +334,7 @@ REQUEST_BODIES = {
     "/api/v1/capas/{capa_id}/plan-approval": "CapaSigning",
     "/api/v1/complaints/{complaint_id}/legal-hold": "LegalHoldPlacing",
     "/api/v1/complaints/{complaint_id}/disposal": "Disposing",
+    "/api/v1/retention/disposal-batches": "DisposalBatch",
     "/api/v1/complaints/{complaint_id}/legal-hold/release": "LegalHoldRelease",
     "/api/v1/recalls": "RecallProposal",
     "/api/v1/recalls/{recall_id}/signatures": "RecallSigning",

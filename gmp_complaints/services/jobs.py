@@ -17,6 +17,7 @@ from gmp_complaints.uow import UnitOfWork
 
 ARCHIVES = "archives"
 RECALL_NOTICES = "recall_notices"
+DISPOSALS = "disposals"
 
 
 def job_view(job: Job) -> dict:

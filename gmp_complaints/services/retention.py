@@ -38,7 +38,7 @@ from gmp_complaints.services.complaint_records import answered, complaint_record
 from gmp_complaints.services.complaint_repository import load_complaint
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
-from signatures.matrix import SigningStep
+from signatures.matrix import SigningStep, rule_for
 
 #: the complaint's own text (DESIGN §2: "removes content"); what identifies the record stays in the tombstone
 CONTENT_FIELDS = ("description", "complainant_name", "complainant_organisation", "complainant_phone",
@@ -120,93 +120,23 @@ def _records_to_dispose(session, complaint: Complaint) -> dict[str, list[str]]:
     return records
 
 
+def _eligible(uow: UnitOfWork, complaint: Complaint) -> None:
+    check_disposal(status=Status(complaint.status), retention_until=complaint.retention_until,
+                   today=business_today(uow.settings), on_hold=_active_hold(complaint) is not None,
+                   disposed=complaint.disposed_at is not None)
+
+
 def dispose(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
     """``POST /complaints/<id>/disposal {reason, username, password}``: after ``retention_until``, on a closed or
     void complaint under no hold, the head of quality disposes of it (signed). 409 otherwise, nothing changed."""
     fields = schemas.load(schemas.Disposing, data)
     reason = fields["reason"]
-    files: list[str] = []
     with uow:
-        session = uow.session
         complaint = load_complaint(uow, complaint_id)
-        check_disposal(status=Status(complaint.status), retention_until=complaint.retention_until,
-                       today=business_today(uow.settings), on_hold=_active_hold(complaint) is not None,
-                       disposed=complaint.disposed_at is not None)
+        _eligible(uow, complaint)
         signer = authorize(uow, complaint, SigningStep.disposal, (fields["username"], fields["password"]),
                            actor=actor, source_ip=source_ip)
-        records = _records_to_dispose(session, complaint)
-        # First what goes, as hashes; the disposal row is stored before any content changes (the database lets
-        # the description as received change only on a complaint with a recorded disposal).
-        removed: dict[str, str] = {}
-        blank_complaint = [name for name in CONTENT_FIELDS if getattr(complaint, name) not in (None, "")]
-        for name in blank_complaint:
-            removed[f"complaint.{name}"] = _digest(getattr(complaint, name))
-        blank_parts = [(entity, row, column) for collection, entity, column in CONTENT_PARTS
-                       for row in getattr(complaint, collection) if getattr(row, column)]
-        for entity, row, column in blank_parts:
-            removed[f"{entity}.{row.id}.{column}"] = _digest(getattr(row, column))
-        outbox = [row for row in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id))
-                  if row.body]
-        for row in outbox:
-            removed[f"outbox_message.{row.id}.body"] = _digest(row.body)
-        for kind, model in (("attachment", Attachment), ("sent_letter", SentLetter)):
-            for row_id, sha256 in session.execute(sa.select(model.id, model.sha256).where(
-                    model.complaint_id == complaint.id)):
-                removed[f"{kind}.{row_id}.file"] = sha256
-                files.append(sha256)
-        tombstone = {"id": complaint.id, "intake_ref": complaint.intake_ref, "number": complaint.number,
-                     "original_class": complaint.original_class, "complaint_class": complaint.complaint_class,
-                     "status": complaint.status, "received_on": complaint.received_on.isoformat(),
-                     "closed_on": complaint.closed_on.isoformat() if complaint.closed_on else None,
-                     "retention_until": complaint.retention_until.isoformat()}
-        conditions = [sa.and_(AuditEvent.entity_type == kind, AuditEvent.entity_id.in_(ids))
-                      for kind, ids in records.items() if ids]
-        indices = list(session.scalars(sa.select(AuditEvent.log_index).where(
-            sa.or_(*conditions), AuditEvent.disposal_id.is_(None)).order_by(AuditEvent.log_index)))
-        disposal = Disposal(complaint_id=complaint.id, reason=reason, disposed_by_id=signer.user.id,
-                            disposed_at=uow.now(), tombstone=json.dumps(tombstone, sort_keys=True),
-                            removed=json.dumps(removed, sort_keys=True), events_disposed=len(indices))
-        session.add(disposal)
-        session.flush()
-
-        complaint_changes = {name: [f"sha256:{removed[f'complaint.{name}']}", "" if name == "description" else None]
-                             for name in blank_complaint}
-        for name in blank_complaint:
-            setattr(complaint, name, "" if name == "description" else None)
-        events: list[DomainEvent] = []
-        for entity, row, column in blank_parts:
-            setattr(row, column, "")
-            events.append(DomainEvent(f"{entity}.disposed", entity, str(row.id),
-                                      {column: [f"sha256:{removed[f'{entity}.{row.id}.{column}']}", ""]},
-                                      reason=reason, actor_id=signer.user.id))
-        for row in outbox:
-            row.body, row.recipient = "", ""
-            events.append(DomainEvent("outbox_message.disposed", "outbox_message", str(row.id),
-                                      {"body": [f"sha256:{removed[f'outbox_message.{row.id}.body']}", ""]},
-                                      reason=reason, actor_id=signer.user.id))
-        complaint.disposed_at = uow.now()
-        complaint.version += 1
-        session.flush()
-        # The bodies go; each event keeps its index and sealed leaf hash (the database allows exactly this, and
-        # only under a recorded disposal).
-        table = AuditEvent.__table__
-        for start in range(0, len(indices), 500):
-            session.execute(sa.update(table).where(table.c.log_index.in_(indices[start:start + 500]))
-                            .values(canonical=b"", reason=None, disposal_id=disposal.id))
-        uow.record(DomainEvent("complaint.disposed", "complaint", str(complaint.id), complaint_changes, reason=reason,
-                               actor_id=signer.user.id))
-        for event in events:
-            uow.record(event)
-        # Every other record of the complaint whose history went keeps one event: it was disposed of, and why.
-        described = {("complaint", str(complaint.id))} | {(e.entity_type, e.entity_id) for e in events}
-        for kind, ids in sorted(records.items()):
-            for record_id in ids:
-                if (kind, record_id) not in described:
-                    uow.record(DomainEvent("record.disposed", kind, record_id, reason=reason, actor_id=signer.user.id))
-        uow.record(DomainEvent("disposal.recorded", "disposal", str(disposal.id),
-                               {"complaint_id": [None, complaint.id], "disposed_events": [None, indices]},
-                               reason=reason, actor_id=signer.user.id))
-        session.flush()
+        files = _dispose(uow, complaint, reason, signer.user.id)
         view = content_for_signing(uow, complaint)
         signing.sign(uow, signer, signature_request(complaint, view, SigningStep.disposal, comment=reason),
                      source_ip=source_ip)
@@ -215,6 +145,148 @@ def dispose(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sou
     # is shared by hash).
     _remove_files(uow, files)
     return result
+
+
+def _dispose(uow: UnitOfWork, complaint: Complaint, reason: str, signer_id: int, authorised_by: dict | None = None
+             ) -> list[str]:
+    """The disposal itself, in the caller's unit of work: the tombstone first, then the content and the event
+    bodies go. Returns the stored files to remove once committed."""
+    session = uow.session
+    files: list[str] = []
+    records = _records_to_dispose(session, complaint)
+    # First what goes, as hashes; the disposal row is stored before any content changes (the database lets
+    # the description as received change only on a complaint with a recorded disposal).
+    removed: dict[str, str] = {}
+    blank_complaint = [name for name in CONTENT_FIELDS if getattr(complaint, name) not in (None, "")]
+    for name in blank_complaint:
+        removed[f"complaint.{name}"] = _digest(getattr(complaint, name))
+    blank_parts = [(entity, row, column) for collection, entity, column in CONTENT_PARTS
+                   for row in getattr(complaint, collection) if getattr(row, column)]
+    for entity, row, column in blank_parts:
+        removed[f"{entity}.{row.id}.{column}"] = _digest(getattr(row, column))
+    outbox = [row for row in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id))
+              if row.body]
+    for row in outbox:
+        removed[f"outbox_message.{row.id}.body"] = _digest(row.body)
+    for kind, model in (("attachment", Attachment), ("sent_letter", SentLetter)):
+        for row_id, sha256 in session.execute(sa.select(model.id, model.sha256).where(
+                model.complaint_id == complaint.id)):
+            removed[f"{kind}.{row_id}.file"] = sha256
+            files.append(sha256)
+    tombstone = {"id": complaint.id, "intake_ref": complaint.intake_ref, "number": complaint.number,
+                 "original_class": complaint.original_class, "complaint_class": complaint.complaint_class,
+                 "status": complaint.status, "received_on": complaint.received_on.isoformat(),
+                 "closed_on": complaint.closed_on.isoformat() if complaint.closed_on else None,
+                 "retention_until": complaint.retention_until.isoformat(),
+                 **({"authorised_by": authorised_by} if authorised_by else {})}
+    conditions = [sa.and_(AuditEvent.entity_type == kind, AuditEvent.entity_id.in_(ids))
+                  for kind, ids in records.items() if ids]
+    indices = list(session.scalars(sa.select(AuditEvent.log_index).where(
+        sa.or_(*conditions), AuditEvent.disposal_id.is_(None)).order_by(AuditEvent.log_index)))
+    disposal = Disposal(complaint_id=complaint.id, reason=reason, disposed_by_id=signer_id,
+                        disposed_at=uow.now(), tombstone=json.dumps(tombstone, sort_keys=True),
+                        removed=json.dumps(removed, sort_keys=True), events_disposed=len(indices))
+    session.add(disposal)
+    session.flush()
+
+    complaint_changes = {name: [f"sha256:{removed[f'complaint.{name}']}", "" if name == "description" else None]
+                         for name in blank_complaint}
+    for name in blank_complaint:
+        setattr(complaint, name, "" if name == "description" else None)
+    events: list[DomainEvent] = []
+    for entity, row, column in blank_parts:
+        setattr(row, column, "")
+        events.append(DomainEvent(f"{entity}.disposed", entity, str(row.id),
+                                  {column: [f"sha256:{removed[f'{entity}.{row.id}.{column}']}", ""]},
+                                  reason=reason, actor_id=signer_id))
+    for row in outbox:
+        row.body, row.recipient = "", ""
+        events.append(DomainEvent("outbox_message.disposed", "outbox_message", str(row.id),
+                                  {"body": [f"sha256:{removed[f'outbox_message.{row.id}.body']}", ""]},
+                                  reason=reason, actor_id=signer_id))
+    complaint.disposed_at = uow.now()
+    complaint.version += 1
+    session.flush()
+    # The bodies go; each event keeps its index and sealed leaf hash (the database allows exactly this, and
+    # only under a recorded disposal).
+    table = AuditEvent.__table__
+    for start in range(0, len(indices), 500):
+        session.execute(sa.update(table).where(table.c.log_index.in_(indices[start:start + 500]))
+                        .values(canonical=b"", reason=None, disposal_id=disposal.id))
+    uow.record(DomainEvent("complaint.disposed", "complaint", str(complaint.id), complaint_changes, reason=reason,
+                           actor_id=signer_id))
+    for event in events:
+        uow.record(event)
+    # Every other record of the complaint whose history went keeps one event: it was disposed of, and why.
+    described = {("complaint", str(complaint.id))} | {(e.entity_type, e.entity_id) for e in events}
+    for kind, ids in sorted(records.items()):
+        for record_id in ids:
+            if (kind, record_id) not in described:
+                uow.record(DomainEvent("record.disposed", kind, record_id, reason=reason, actor_id=signer_id))
+    uow.record(DomainEvent("disposal.recorded", "disposal", str(disposal.id),
+                           {"complaint_id": [None, complaint.id], "disposed_events": [None, indices]},
+                           reason=reason, actor_id=signer_id))
+    session.flush()
+    return files
+
+
+def queue_disposal_batch(uow: UnitOfWork, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+    """``POST /retention/disposal-batches {complaint_ids, reason, username, password}``: the head of quality signs
+    one decision over a list of complaints due for disposal; a background job then disposes of them one by one
+    with a progress bar. Any complaint not due (or held) refuses the whole batch (409, nothing queued)."""
+    from gmp_complaints.models import Job
+    from gmp_complaints.services.jobs import DISPOSALS, job_view
+
+    fields = schemas.load(schemas.DisposalBatch, data)
+    reason, ids = fields["reason"], sorted(set(fields["complaint_ids"]))
+    with uow:
+        session = uow.session
+        complaints = session.scalars(sa.select(Complaint).where(Complaint.id.in_(ids)).order_by(Complaint.id)).all()
+        refused = [f"{i}: {Msg('No such complaint.')}" for i in sorted(set(ids) - {c.id for c in complaints})]
+        for complaint in complaints:
+            try:
+                _eligible(uow, complaint)
+            except ConflictError as exc:
+                refused.append(f"{complaint.number or complaint.intake_ref}: {exc.message}")
+        if refused:
+            raise ConflictError(Msg("Not every complaint is due for disposal; nothing was queued: %(list)s",
+                                    list="; ".join(refused)))
+        rule = rule_for(SigningStep.disposal_batch)
+        signer = signing.authorize(uow, actor_id=actor.id, username=fields["username"], password=fields["password"],
+                                   rule=rule, author_ids=frozenset(), source_ip=source_ip)
+        job = Job(kind=DISPOSALS, parameters="{}", status="queued", done=0, total=len(complaints),
+                  created_by_id=signer.user.id, created_at=uow.now())
+        session.add(job)
+        session.flush()
+        listed = [{"id": c.id, "number": c.number, "intake_ref": c.intake_ref,
+                   "retention_until": c.retention_until.isoformat()} for c in complaints]
+        row = signing.sign(uow, signer, signing.SigningRequest(
+            record_type="disposal_batch", record_id=str(job.id), record_number=f"DB-{job.id}", record_version=1,
+            snapshot={"complaints": listed, "reason": reason}, rule=rule, comment=reason), source_ip=source_ip)
+        job.parameters = json.dumps({"complaint_ids": [c.id for c in complaints], "reason": reason,
+                                     "signer_id": signer.user.id, "signature_id": row.id}, ensure_ascii=False)
+        uow.record(DomainEvent("job.queued", "job", str(job.id), {"kind": [None, DISPOSALS],
+                                                                 "total": [None, len(complaints)]},
+                               reason=reason, actor_id=signer.user.id))
+        uow.commit()
+        return job_view(job)
+
+
+def dispose_from_batch(uow: UnitOfWork, job: dict, complaint_id: int) -> str:
+    """One complaint of a signed batch: disposed of, or skipped when no longer due (a hold placed since).
+    Returns "disposed" or the reason it was skipped."""
+    parameters = job["parameters"]
+    with uow:
+        complaint = load_complaint(uow, complaint_id)
+        try:
+            _eligible(uow, complaint)
+        except ConflictError as exc:
+            return str(exc.message)
+        files = _dispose(uow, complaint, parameters["reason"], parameters["signer_id"],
+                         authorised_by={"batch_job": job["id"], "signature_id": parameters["signature_id"]})
+        uow.commit()
+    _remove_files(uow, files)
+    return "disposed"
 
 
 def _remove_files(uow: UnitOfWork, hashes: list[str]) -> None:

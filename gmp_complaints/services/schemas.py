@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from enum import StrEnum
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 from gmp_complaints.domain.adr import Seriousness
@@ -593,6 +593,14 @@ class LegalHoldRelease(Credentials):
     reason = Text(5000, required=True)
 
 
+class DisposalBatch(Credentials):
+    """``POST /retention/disposal-batches``: the complaints (ids) the head of quality disposes of by one signature."""
+
+    complaint_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=1000),
+                                error_messages={"required": Msg("List the complaints (ids).")})
+    reason = Text(5000, required=True)
+
+
 class Disposing(Credentials):
     """``POST /complaints/<id>/disposal {reason, username, password}``: the head of quality disposes of it."""
 
@@ -693,7 +701,7 @@ SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complaina
                                           Investigation, Reply, ReplyReportDraft, CustomerResponse, Reminder, FollowUp, VoidRequest,
                                           Assessment, Assignment, BatchCorrection, ExtensionRequest,
                                           QuarantineRequest, QuarantineAnswer, Credentials, Regrading, Closure,
-                                          Signing, Retention, LegalHoldPlacing, LegalHoldRelease, Disposing, CapaCreation, CapaLink, CapaActionPlan,
+                                          Signing, Retention, LegalHoldPlacing, LegalHoldRelease, Disposing, DisposalBatch, CapaCreation, CapaLink, CapaActionPlan,
                                           Implementation, DueDateRequest, CapaSigning, EffectivenessCheck,
                                           Criterion, CriteriaVersion, TimeLimitChange)}
 

@@ -127,6 +127,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "complaints.legal_hold": Access(QA_HEAD),
     "complaints.dispose": Access(QA_HEAD),
     "complaints.disposal_due": Access(QA_HEAD),
+    "jobs.start_disposals": Access(QA_HEAD),
+    "api_v1.disposal_batch": Access(QA_HEAD),
     "complaints.change_retention": Access(frozenset({Role.qa_head})),
     "api_v1.waiting_for_signature": Access(SIGNING_ROLES),
     "complaints.sign": Access(SIGNING_ROLES),

@@ -13,7 +13,7 @@ from gmp_complaints.i18n import translate
 from gmp_complaints.job_runner import run_job
 from gmp_complaints.services import jobs as service
 from gmp_complaints.web import uow
-from gmp_complaints.web.access import AUDIT_REVIEWERS, RECALL_RUNNERS
+from gmp_complaints.web.access import AUDIT_REVIEWERS, QA_HEAD, RECALL_RUNNERS
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -36,6 +36,35 @@ def start_archives():
     return redirect(url_for("jobs.show", job_id=job["id"]))
 
 
+@bp.route("/disposals", methods=["POST"])
+def start_disposals():
+    """The head of quality signs the disposal of the complaints ticked on the list due for disposal; a job with a
+    progress bar disposes of them."""
+    from flask import flash
+
+    from gmp_complaints.domain.errors import DomainError
+    from gmp_complaints.services import retention
+    from gmp_complaints.web import client_ip
+
+    ids = [int(v) for v in request.form.getlist("complaint_ids") if v.isdigit()]
+    data = {"complaint_ids": ids, "reason": request.form.get("reason") or None,
+            "username": request.form.get("username") or None, "password": request.form.get("password") or None}
+    try:
+        job = retention.queue_disposal_batch(uow(), data, actor=_actor(), source_ip=client_ip())
+    except DomainError as exc:
+        details = "; ".join(translate(m) for messages in getattr(exc, "fields", {}).values() for m in messages)
+        flash(" ".join(filter(None, (translate(exc.message), details))), "error")
+        return redirect(url_for("complaints.disposal_due")), 303
+    start_in_background(job["id"])
+    return redirect(url_for("jobs.show", job_id=job["id"]))
+
+
+def _actor():
+    from gmp_complaints.domain.roles import Actor
+
+    return Actor(current_user.id, current_user.roles)
+
+
 def start_in_background(job_id: int) -> None:
     """Run a queued job beside the request; any other node or `gmp jobs run` could take it as well."""
     threading.Thread(target=_run_quietly, args=(current_app._get_current_object(), job_id), daemon=True).start()
@@ -50,7 +79,7 @@ def _run_quietly(app, job_id: int) -> None:
 
 #: who may watch and download a job of each kind: archives hold the complainant's data (the auditors'
 #: and QA's); notices are the recall team's
-WATCHERS = {service.ARCHIVES: AUDIT_REVIEWERS, service.RECALL_NOTICES: RECALL_RUNNERS}
+WATCHERS = {service.ARCHIVES: AUDIT_REVIEWERS, service.RECALL_NOTICES: RECALL_RUNNERS, service.DISPOSALS: QA_HEAD}
 
 
 def _job(job_id: int) -> dict:

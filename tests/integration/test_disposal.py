@@ -187,3 +187,67 @@ def test_the_head_of_quality_disposes_from_the_pages(app, api):
     shown = client.get(f"/complaints/{cid}").get_data(as_text=True)
     assert 'id="disposal-notice"' in shown and 'id="sign-disposal"' not in shown
     assert f'/complaints/{cid}#sign-disposal' not in client.get("/complaints/disposal-due").get_data(as_text=True)
+
+
+@pytest.mark.req("RET-02", "SIG-06")
+def test_a_signed_batch_disposes_of_complaints_in_a_background_job_and_refuses_a_held_one(app, api):
+    import time
+
+    first, _ = _closed(api)
+    second, _ = _closed(api)
+    _on(app, AFTER_RETENTION)
+    api.ok("qa_head", f"/complaints/{second}/legal-hold", api.signed("qa_head", {"reason": "诉讼"}))
+    body = api.signed("qa_head", {"complaint_ids": [first, second], "reason": "保存期限已满（批量）"})
+    before = _unchanged(api, app, first)
+    held = api.post("qa_head", "/retention/disposal-batches", body)
+    assert held.status_code == 409 and "legal hold" in held.get_json()["error"]["message"]
+    assert _unchanged(api, app, first) == before
+    assert api.post("qa_officer", "/retention/disposal-batches",
+                    api.signed("qa_officer", {"complaint_ids": [first], "reason": "x"})).status_code == 403
+    queued = api.post("qa_head", "/retention/disposal-batches", {**body, "complaint_ids": [first]})
+    assert queued.status_code == 202, queued.get_json()
+    job_id = queued.get_json()["id"]
+    from gmp_complaints import unit_of_work
+    from gmp_complaints.services import jobs
+
+    for _ in range(300):
+        job = jobs.get_job(unit_of_work(app), job_id)
+        if job["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert job["status"] == "done" and job["done"] == 1, job
+    disposed = api.get("auditor", f"/complaints/{first}").get_json()
+    assert disposed["status"] == "disposed"
+    assert disposed["disposal"]["tombstone"]["authorised_by"]["batch_job"] == job_id
+    assert api.get("auditor", f"/complaints/{second}").get_json()["status"] == "closed"  # held: kept
+    with app.extensions["gmp_engine"].connect() as connection:
+        signed = connection.execute(sa.text(
+            "SELECT step, signer_username, record_type FROM signatures WHERE record_type = 'disposal_batch'")).all()
+    assert [tuple(s) for s in signed] == [("disposal_batch", "liu.yang", "disposal_batch")]
+    assert gmp(_env_of(app), "integrity-check").returncode == 0
+
+
+@pytest.mark.req("RET-02")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_batch_is_signed_from_the_list_and_watched_on_the_job_page(app, api):
+    import time
+
+    from tests.conftest import STRONG_PASSWORD, csrf_token, login
+
+    cid, _ = _closed(api)
+    _on(app, AFTER_RETENTION)
+    client = app.test_client()
+    login(client, "liu.yang", STRONG_PASSWORD)
+    assert f'id="dispose-{cid}"' in client.get("/complaints/disposal-due").get_data(as_text=True)
+    username, password = api.credentials["qa_head"]
+    started = client.post("/jobs/disposals", data={"csrf_token": csrf_token(client, "/complaints/disposal-due"),
+                                                   "complaint_ids": [str(cid)], "reason": "保存期限已满",
+                                                   "username": username, "password": password})
+    assert started.status_code == 302 and "/jobs/" in started.location
+    for _ in range(300):
+        progress = client.get(started.location.rstrip("/") + "/progress").get_json()
+        if progress["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert progress["status"] == "done" and progress["done"] == 1
+    assert api.get("auditor", f"/complaints/{cid}").get_json()["status"] == "disposed"

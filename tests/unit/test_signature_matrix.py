@@ -25,6 +25,7 @@ EXPECTED = {
     "legal_hold_release": ("approved", {"qa_head"}, "legal_hold_release"),
     "disposal": ("approved", {"qa_head"}, "disposal"),
     "legacy_import_reconciliation": ("approved", {"qa_head"}, "legacy_import"),
+    "disposal_batch": ("approved", {"qa_head"}, "disposal_batch"),
     "action_implementation": ("approved", {"qa_head"}, "capa_action"),
     "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
     "effectiveness_check": ("approved", {"qa_head"}, "capa"),
