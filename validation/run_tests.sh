@@ -35,7 +35,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "== installing Python packages"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# Every dependency pinned with its hashes (validation/requirements-test.lock, pip-compile); then the product itself.
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r validation/requirements-test.lock
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 
 # axe-core (npm registry) for the accessibility checks of the browser tests.
 if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
