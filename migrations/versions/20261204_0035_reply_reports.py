@@ -63,10 +63,9 @@ def downgrade() -> None:
             op.drop_constraint(op.f(f"fk_complaint_replies_{column}_{target}"), "complaint_replies", type_="foreignkey")
             op.drop_column("complaint_replies", column)
     else:
-        # complaint_replies has no SQLite trigger, so the table copy of batch mode loses nothing.
-        with op.batch_alter_table("complaint_replies") as batch:
-            batch.drop_column("sent_by_id")
-            batch.drop_column("report_id")
+        # Added inline (ADD COLUMN ... REFERENCES), they are dropped in place: no table copy.
+        op.execute("ALTER TABLE complaint_replies DROP COLUMN sent_by_id")
+        op.execute("ALTER TABLE complaint_replies DROP COLUMN report_id")
         op.execute("DROP TRIGGER IF EXISTS reply_reports_no_delete")
     op.drop_index(op.f("ix_reply_reports_complaint_id"), table_name="reply_reports")
     op.drop_table("reply_reports")

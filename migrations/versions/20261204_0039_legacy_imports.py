@@ -55,20 +55,8 @@ def downgrade() -> None:
         op.drop_constraint(op.f("fk_complaints_legacy_import_id_legacy_imports"), "complaints", type_="foreignkey")
         op.drop_column("complaints", "legacy_import_id")
     else:
-        # A column with a foreign key is dropped on SQLite only by copying the table; the complaints' triggers
-        # are restored after the copy.
+        # Added inline (ADD COLUMN ... REFERENCES), it is dropped in place: no table copy, the triggers stay.
         op.execute("DROP TRIGGER IF EXISTS legacy_imports_no_update")
         op.execute("DROP TRIGGER IF EXISTS legacy_imports_no_delete")
-        op.execute("DROP TRIGGER IF EXISTS complaints_no_delete")
-        op.execute("DROP TRIGGER IF EXISTS complaints_fixed_fields")
-        with op.batch_alter_table("complaints") as batch:
-            batch.drop_column("legacy_import_id")
-        op.execute("CREATE TRIGGER complaints_no_delete BEFORE DELETE ON complaints "
-                   "BEGIN SELECT RAISE(ABORT, 'complaints are voided, never deleted'); END")
-        op.execute("CREATE TRIGGER complaints_fixed_fields BEFORE UPDATE ON complaints "
-                   "WHEN NEW.intake_ref IS NOT OLD.intake_ref "
-                   "OR (OLD.number IS NOT NULL AND NEW.number IS NOT OLD.number) "
-                   "OR (NEW.description IS NOT OLD.description "
-                   "AND NOT EXISTS (SELECT 1 FROM disposals WHERE disposals.complaint_id = OLD.id)) "
-                   "BEGIN SELECT RAISE(ABORT, 'the intake reference, the number and the description as received never change'); END")
+        op.execute("ALTER TABLE complaints DROP COLUMN legacy_import_id")
     op.drop_table("legacy_imports")
