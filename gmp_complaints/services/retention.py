@@ -290,12 +290,19 @@ def dispose_from_batch(uow: UnitOfWork, job: dict, complaint_id: int) -> str:
 
 
 def _remove_files(uow: UnitOfWork, hashes: list[str]) -> None:
+    """The disposed complaint's stored files that no other record holds (the store is shared by content hash: the
+    same bytes may be another complaint's attachment, a CAPA's evidence or a copy sent to an authority)."""
+    from gmp_complaints.models import CapaEvidence, Notification
+
     with uow:
         session = uow.session
         still_used = set()
         for model in (Attachment, SentLetter):
             still_used.update(session.scalars(sa.select(model.sha256).join(Complaint, Complaint.id == model.complaint_id)
                                               .where(model.sha256.in_(hashes), Complaint.disposed_at.is_(None))))
+        still_used.update(session.scalars(sa.select(CapaEvidence.sha256).where(CapaEvidence.sha256.in_(hashes))))
+        still_used.update(session.scalars(sa.select(Notification.copy_sha256).where(
+            Notification.copy_sha256.in_(hashes))))
     store = ContentStore(uow.settings.attachment_root)
     for sha256 in set(hashes) - still_used:
         store.remove(sha256)

@@ -165,6 +165,26 @@ def test_a_file_another_complaint_still_holds_is_kept(app, api):
     assert kept.status_code == 200 and kept.data == b"%PDF-1.4 photo"
 
 
+@pytest.mark.req("RET-02", "REC-03")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_file_a_capa_holds_as_evidence_is_kept(app, api):
+    from tests.integration.test_capa import action, assessed
+    from tests.integration.test_complaints_api import capa_body
+
+    cid, attachment = _closed(api)
+    capa_id = api.ok("qa_officer", "/capas", capa_body(assessed(api)), 201)["id"]
+    act = action(api, capa_id)["actions"][0]["id"]
+    evidence = api.client.post(f"/api/v1/capas/{capa_id}/actions/{act}/evidence", data={
+        "file": (io.BytesIO(b"%PDF-1.4 photo"), "cert.pdf")}, headers={"Authorization": f"Bearer {api.tokens['investigator']}"})
+    assert evidence.status_code == 201
+    [stored] = evidence.get_json()["actions"][0]["evidence_files"]
+    assert stored["sha256"] == attachment["sha256"]  # the same bytes: one stored file
+    _on(app, AFTER_RETENTION)
+    api.ok("qa_head", f"/complaints/{cid}/disposal", api.signed("qa_head", {"reason": "保存期限已满"}))
+    kept = api.get("qa_head", f"/capas/{capa_id}/evidence/{stored['id']}")
+    assert kept.status_code == 200 and kept.data == b"%PDF-1.4 photo"
+
+
 @pytest.mark.req("RET-02")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_head_of_quality_disposes_from_the_pages(app, api):
