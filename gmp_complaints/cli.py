@@ -189,6 +189,34 @@ def tick():
     click.echo(f"Audit log sealed at {size} events.")
 
 
+@main.group()
+def validate():
+    """Qualification of this installation (GAMP 5): `iq` checks it matches its release."""
+
+
+@validate.command("iq")
+@click.option("--lock", type=click.Path(exists=True, dir_okay=False), help="Check against this lock instead of the "
+              "release's own (gmp_complaints/release/requirements.lock).")
+def validate_iq(lock):
+    """Installation qualification: the release's files against their SHA-256, Python and packages against the
+    lock, the schema at head, the keys owner-only, the database protections in place. Exit 1 naming each
+    difference."""
+    from gmp_complaints.iq import LOCK, qualify
+
+    settings = _settings()
+    report = qualify(settings, lock=Path(lock) if lock else LOCK)
+    for key, value in report.environment.items():
+        click.echo(f"{key}: {value}")
+    for check, differences in report.checks.items():
+        click.echo(f"[{'PASS' if not differences else 'FAIL'}] {check}")
+        for difference in differences:
+            click.echo(f"    {difference}")
+    if not report.ok:
+        click.echo(f"IQ failed: {len(report.differences)} difference(s).")
+        sys.exit(1)
+    click.echo("IQ passed: the installation matches its release.")
+
+
 @main.command("verify-storage")
 def verify_storage_command():
     """Re-hash every stored file (attachments, evidence, letters, archive packages) against its recorded

@@ -35,8 +35,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "== installing Python packages"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-# Every dependency pinned with its hashes (validation/requirements-test.lock, pip-compile); then the product itself.
-.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r validation/requirements-test.lock
+# Every dependency pinned with its hashes (gmp_complaints/release/requirements-test.lock, pip-compile); then the product itself.
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r gmp_complaints/release/requirements-test.lock
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 
 # axe-core (npm registry) for the accessibility checks of the browser tests.

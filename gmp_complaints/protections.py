@@ -1,0 +1,56 @@
+"""The database protections a release installs (DESIGN §3): the triggers that keep GMP records append-only or
+attributed, per database. `gmp validate iq` checks the live database holds every one (on PostgreSQL also enabled
+ALWAYS, so a replica session role does not bypass them); a test checks the migrations create exactly these, so a
+migration that adds or drops a protection changes this list under change control."""
+from __future__ import annotations
+
+EXPECTED_TRIGGERS = {
+    "sqlite": frozenset({
+    "adr_cases_no_delete", "adr_investigation_requests_no_delete", "attachments_no_delete", "attachments_no_update",
+    "audit_checkpoints_no_delete", "audit_checkpoints_no_update", "audit_events_no_delete", "audit_events_no_update",
+    "audit_log_head_no_delete", "audit_log_head_no_rewind", "capa_evidence_no_delete", "capa_evidence_no_update",
+    "capas_no_delete", "class_criteria_no_delete", "class_criteria_no_update", "class_criteria_versions_no_delete",
+    "class_criteria_versions_no_update", "compensations_no_delete", "complaints_fixed_fields",
+    "complaints_no_delete", "disposals_no_delete", "disposals_no_update", "escalations_no_delete",
+    "escalations_no_update", "follow_up_calls_no_delete", "legacy_imports_no_delete", "legacy_imports_no_update",
+    "legal_holds_no_delete", "notifications_no_delete", "quarterly_reviews_no_delete",
+    "recall_batch_dispositions_no_delete", "recall_batches_no_delete", "recall_complaints_no_delete",
+    "recall_effectiveness_checks_no_delete", "recall_effectiveness_contacts_no_delete", "recall_notices_no_delete",
+    "recall_reconciliations_no_delete", "recalls_no_delete", "reply_reports_no_delete", "returns_no_delete",
+    "sent_letters_no_delete", "signatures_no_delete", "signatures_no_update", "signing_keys_no_delete",
+    "signing_keys_no_update", "trend_reviews_no_delete", "user_notices_no_delete", "users_no_delete",
+    "users_username_fixed",
+    }),
+    "postgresql": frozenset({
+    "adr_cases_attribution", "adr_cases_no_delete", "adr_investigation_requests_attribution",
+    "adr_investigation_requests_no_delete", "api_tokens_attribution", "attachments_append_only",
+    "attachments_attribution", "audit_checkpoints_append_only", "audit_checkpoints_attribution",
+    "audit_checkpoints_no_truncate", "audit_events_append_only", "audit_events_attribution",
+    "audit_events_no_truncate", "audit_log_head_attribution", "audit_log_head_guard", "audit_log_head_no_truncate",
+    "batches_attribution", "calendar_days_attribution", "calendar_years_attribution", "capa_actions_attribution",
+    "capa_complaints_attribution", "capa_evidence_append_only", "capa_evidence_attribution", "capas_attribution",
+    "capas_no_delete", "class_criteria_append_only", "class_criteria_attribution",
+    "class_criteria_versions_append_only", "class_criteria_versions_attribution",
+    "compensation_authorities_attribution", "compensation_limits_attribution", "compensations_attribution",
+    "compensations_no_delete", "complaint_batches_attribution", "complaint_replies_attribution",
+    "complaints_attribution", "complaints_guard", "customer_reminders_attribution", "customer_responses_attribution",
+    "deadline_extensions_attribution", "disposals_append_only", "disposals_attribution", "distributions_attribution",
+    "escalations_append_only", "escalations_attribution", "follow_up_calls_attribution", "follow_up_calls_no_delete",
+    "jobs_attribution", "legacy_imports_append_only", "legacy_imports_attribution", "legal_holds_attribution",
+    "legal_holds_no_delete", "notifications_attribution", "notifications_no_delete", "number_counters_attribution",
+    "outbox_messages_attribution", "password_history_attribution", "products_attribution",
+    "quarantine_requests_attribution", "quarterly_reviews_attribution", "quarterly_reviews_no_delete",
+    "recall_batch_dispositions_attribution", "recall_batch_dispositions_no_delete", "recall_batches_attribution",
+    "recall_batches_no_delete", "recall_clocks_attribution", "recall_complaints_attribution",
+    "recall_complaints_no_delete", "recall_effectiveness_checks_attribution",
+    "recall_effectiveness_checks_no_delete", "recall_effectiveness_contacts_attribution",
+    "recall_effectiveness_contacts_no_delete", "recall_notices_attribution", "recall_notices_no_delete",
+    "recall_reconciliations_attribution", "recall_reconciliations_no_delete", "recalls_attribution",
+    "recalls_no_delete", "reply_reports_attribution", "reply_reports_no_delete", "returns_attribution",
+    "returns_no_delete", "sent_letters_attribution", "sent_letters_no_delete", "signal_settings_attribution",
+    "signatures_append_only", "signatures_attribution", "signing_keys_append_only", "signing_keys_attribution",
+    "signing_keys_no_truncate", "time_limits_attribution", "transfer_log_attribution", "trend_reviews_attribution",
+    "trend_reviews_no_delete", "user_notices_attribution", "user_notices_no_delete", "user_roles_attribution",
+    "user_sessions_attribution", "users_attribution", "users_guard", "void_requests_attribution",
+    }),
+}
