@@ -197,7 +197,12 @@ def validate():
 @validate.command("iq")
 @click.option("--lock", type=click.Path(exists=True, dir_okay=False), help="Check against this lock instead of the "
               "release's own (gmp_complaints/release/requirements.lock).")
-def validate_iq(lock):
+@click.option("--out", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report as PDF, signed by the executor (--username, password on standard input).")
+@click.option("--username", help="The executor (a QA officer or the head of quality) who signs the report.")
+@click.option("--password-stdin", is_flag=True, help="Read the executor's password from standard input.")
+@click.option("--lang", type=click.Choice(["zh_CN", "en"]), default="zh_CN", show_default=True)
+def validate_iq(lock, out, username, password_stdin, lang):
     """Installation qualification: the release's files against their SHA-256, Python and packages against the
     lock, the schema at head, the keys owner-only, the database protections in place. Exit 1 naming each
     difference."""
@@ -211,10 +216,41 @@ def validate_iq(lock):
         click.echo(f"[{'PASS' if not differences else 'FAIL'}] {check}")
         for difference in differences:
             click.echo(f"    {difference}")
+    if out:
+        _signed_iq_report(settings, report, out, username, password_stdin, lang)
     if not report.ok:
         click.echo(f"IQ failed: {len(report.differences)} difference(s).")
         sys.exit(1)
     click.echo("IQ passed: the installation matches its release.")
+
+
+def _signed_iq_report(settings, report, out: str, username: str | None, password_stdin: bool, lang: str) -> None:
+    """The PDF report, signed by the executor (re-authenticated): written only once the signature is stored."""
+    from gmp_complaints import create_app, unit_of_work
+    from gmp_complaints.iq import sign_report
+    from gmp_complaints.printing import iq_report_pdf
+    from signatures.service import signature_view
+
+    if not username or not password_stdin:
+        raise click.ClickException("A signed report needs --username and --password-stdin.")
+    password = sys.stdin.readline().rstrip("\n")
+    app = create_app(settings)
+    try:
+        with app.app_context():
+            uow = unit_of_work(app, system_actor=_cli_actor())
+            with uow:
+                row = sign_report(uow, report, username=username, password=password)
+                from zoneinfo import ZoneInfo
+
+                shown = signature_view(row, row.record_hash, ZoneInfo(settings.site_timezone))
+                uow.commit()
+            pdf = iq_report_pdf(report, shown, lang, settings.site_timezone)
+    except DomainError as exc:
+        _fail(exc)
+    finally:
+        app.extensions["gmp_engine"].dispose()
+    Path(out).write_bytes(pdf)
+    click.echo(f"Report {out} signed by {shown['signer_name']} ({shown['record_number']}).")
 
 
 @main.command("verify-storage")

@@ -58,12 +58,28 @@ TITLES = {
     "recall_notice": ("Recall notice", "药品召回通知"),
     "consignee_list": ("Recall consignee list", "召回收货单位清单"),
     "adr_packet": ("Adverse reaction hand-off to pharmacovigilance", "药品不良反应移交单"),
+    "iq_report": ("Installation qualification report", "安装确认（IQ）报告"),
     "blank_intake": ("Complaint customer information registration form (paper fallback)", "投诉客户信息登记表（停机备用纸质表）"),
     "blank_handling": ("Customer quality complaint handling sheet (paper fallback)", "客户质量投诉处理单（停机备用纸质表）"),
     "blank_recall": ("Recall progress and reconciliation form (paper fallback)", "召回进度与核对表（停机备用纸质表）"),
 }
 #: the blank forms printed in advance for an outage (RET-07)
 BLANK_FORMS = ("intake", "handling", "recall")
+
+
+def iq_report_pdf(report, signature: dict, locale: str, site_timezone: str) -> bytes:
+    """The installation qualification report (VAL-04): environment, every check with its differences, deviations,
+    and the executor's signature."""
+    from datetime import timezone
+
+    from gmp_complaints.iq import LABELS
+
+    with force_locale(locale):
+        context = {"doc_title": title("iq_report", locale), "labels_of": lambda key: translate(LABELS.get(key, key)), "record_number": signature["record_number"],
+                   "record_version": 1, "site_name": _("Quality department"), "report": report,
+                   "signatures": [signature], "sign_labels": signature_labels(), "site_timezone": site_timezone,
+                   "printed_at": print_time_text(datetime.now(timezone.utc), site_timezone)}
+    return render_pdf("iq_report.html", context, locale=locale).pdf
 
 
 def blank_form_pdf(kind: str, locale: str, site_timezone: str) -> bytes:

@@ -57,6 +57,7 @@ class SigningStep(StrEnum):
     disposal = "disposal"
     legacy_import_reconciliation = "legacy_import_reconciliation"
     disposal_batch = "disposal_batch"
+    iq_execution = "iq_execution"
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "disposal", Msg("Disposal after the retention date")),
         _rule(SigningStep.disposal_batch, Meaning.approved, {Role.qa_head},
               "disposal_batch", Msg("Disposal of a list of complaints after their retention date")),
+        # VAL-04: the executor of an installation qualification signs its report (QA owns validation)
+        _rule(SigningStep.iq_execution, Meaning.responsible, {Role.qa_officer, Role.qa_head},
+              "validation_report", Msg("Installation qualification executed")),
         # RET-05: the reconciliation of a legacy import
         _rule(SigningStep.legacy_import_reconciliation, Meaning.approved, {Role.qa_head},
               "legacy_import", Msg("Legacy import reconciliation")),
@@ -218,6 +222,7 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "disposal": frozenset(),
     "legacy_import": frozenset(),
     "disposal_batch": frozenset(),
+    "validation_report": frozenset(),
     "capa": _CAPA_STEPS,
     "capa_plan": frozenset({"capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created"}),
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),

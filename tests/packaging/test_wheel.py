@@ -99,6 +99,20 @@ def test_iq_passes_on_the_release_installation_and_names_every_difference_on_a_c
     clean = subprocess.run([gmp, "validate", "iq"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "IQ passed" in clean.stdout and "[PASS] release files" in clean.stdout
+    # The report as PDF, signed by the executor; a wrong password writes nothing.
+    report = work / "iq.pdf"
+    signed = subprocess.run([gmp, "validate", "iq", "--out", str(report), "--username", "demo.qa", "--password-stdin"],
+                            cwd=work, env=env, input="gmp-demo-qa-officer-2026\n", capture_output=True, text=True,
+                            timeout=300)
+    assert signed.returncode == 0 and "signed by 李娜 Li Na" in signed.stdout, signed.stdout + signed.stderr
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(report).pages)
+    assert "安装确认" in text and "李娜 Li Na" in text and "IQ-" in text
+    refused = work / "refused.pdf"
+    wrong = subprocess.run([gmp, "validate", "iq", "--out", str(refused), "--username", "demo.qa", "--password-stdin"],
+                           cwd=work, env=env, input="not-the-password\n", capture_output=True, text=True, timeout=300)
+    assert wrong.returncode != 0 and not refused.exists()
 
     site = Path(_run(str(installed["python"]), "-c", "import gmp_complaints, pathlib; "
                      "print(pathlib.Path(gmp_complaints.__file__).parent.parent)", cwd=work, env=env).stdout.strip())

@@ -26,6 +26,7 @@ EXPECTED = {
     "disposal": ("approved", {"qa_head"}, "disposal"),
     "legacy_import_reconciliation": ("approved", {"qa_head"}, "legacy_import"),
     "disposal_batch": ("approved", {"qa_head"}, "disposal_batch"),
+    "iq_execution": ("responsible", {"qa_officer", "qa_head"}, "validation_report"),
     "action_implementation": ("approved", {"qa_head"}, "capa_action"),
     "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
     "effectiveness_check": ("approved", {"qa_head"}, "capa"),
