@@ -224,6 +224,37 @@ def validate_iq(lock, out, username, password_stdin, lang):
     click.echo("IQ passed: the installation matches its release.")
 
 
+@validate.command("oq")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, writable=True),
+              help="Write {cases: [{id, requirement_ids, title, result, steps}]} to this file.")
+def validate_oq(json_out):
+    """Operational qualification: the OQ cases against a scratch instance of this installation (SQLite in a
+    scratch folder; PostgreSQL when DATABASE_URL names an empty scratch database). Exit 0 only when all pass."""
+    import json
+    import os
+
+    from gmp_complaints.oq import run_cases
+
+    results = run_cases(os.environ.get("DATABASE_URL") or None)
+    for result in results:
+        click.echo(f"[{result.result.upper()}] {result.id} {', '.join(result.requirement_ids)}: {result.title}")
+        for step in result.steps:
+            click.echo(f"    {'ok  ' if step.passed else 'FAIL'} {step.action} — expected {step.expected}; "
+                       f"actual {step.actual}")
+        if result.error:
+            click.echo(f"    ERROR {result.error.splitlines()[0]}")
+    if json_out:
+        Path(json_out).write_text(json.dumps({"cases": [
+            {"id": r.id, "requirement_ids": list(r.requirement_ids), "title": r.title, "result": r.result,
+             "steps": [step.__dict__ for step in r.steps], "error": r.error} for r in results]},
+            indent=1, ensure_ascii=False))
+    failed = [r.id for r in results if r.result != "pass"]
+    if failed:
+        click.echo(f"OQ failed: {', '.join(failed)}.")
+        sys.exit(1)
+    click.echo(f"OQ passed: {len(results)} cases.")
+
+
 def _signed_iq_report(settings, report, out: str, username: str | None, password_stdin: bool, lang: str) -> None:
     """The PDF report, signed by the executor (re-authenticated): written only once the signature is stored."""
     from gmp_complaints import create_app, unit_of_work
