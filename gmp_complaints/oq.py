@@ -285,6 +285,101 @@ def lockout(s: Scratch, steps: list[Step]) -> None:
            "password", f"{codes} {last.status_code}", codes == [401] * 4 + [423] and last.status_code == 423)
 
 
+def registration(s: Scratch, steps: list[Step]) -> None:
+    cid = s.register()
+    shown = s.get("qa_officer", f"/complaints/{cid}").get_json()
+    _check(steps, "Register a complaint received by phone", "an intake reference at once, the channel recorded",
+           f"{shown['intake_ref']} {shown['channel']}",
+           shown["intake_ref"].startswith("R-2026-") and shown["channel"] == "phone" and shown["status"] == "registered")
+    refused = s.post("qa_officer", "/complaints/999999/classification",
+                     {"complaint_class": "II", "rationale": "r", "adr_suspected": False})
+    _check(steps, "Classify a complaint that was never registered", "404", refused.status_code,
+           refused.status_code == 404)
+
+
+def retention(s: Scratch, steps: list[Step]) -> None:
+    shown = s.get("qa_officer", f"/complaints/{s.register()}").get_json()
+    _check(steps, "Register against a batch expiring 2028-01-09", "kept until 2029-01-09 (expiry + 1 year)",
+           shown["retention_until"], shown["retention_until"] == "2029-01-09")
+
+
+def roles(s: Scratch, steps: list[Step]) -> None:
+    cid = s.register()
+    s.post("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
+    before, events = s.get("auditor", f"/complaints/{cid}").get_json(), s.audit_count()
+    refused = s.post("intake", f"/complaints/{cid}/classification",
+                     {"complaint_class": "II", "rationale": "r", "adr_suspected": False})
+    _check(steps, "Sales (intake) classifies a complaint", "403, nothing changed", refused.status_code,
+           refused.status_code == 403 and s.get("auditor", f"/complaints/{cid}").get_json() == before
+           and s.audit_count() == events)
+    auditor = s.post("auditor", "/complaints", {})
+    _check(steps, "The auditor registers a complaint", "403", auditor.status_code, auditor.status_code == 403)
+
+
+def signing_enabled(s: Scratch, steps: list[Step]) -> None:
+    from gmp_complaints.services import accounts
+
+    accounts.create_user(s.uow(), actor_id=None, username="oq.newqp", printed_name="OQ new QP", roles=["qp"],
+                         temporary_password="oq-temporary-password-03", identity_verified=True)
+    accounts.change_password(s.uow(), username="oq.newqp", old_password="oq-temporary-password-03",
+                             new_password=PASSWORD, source_ip=None)
+    token = s.post_json("/auth/token", {"username": "oq.newqp", "password": PASSWORD}, token=None).get_json()["token"]
+    cid = s.classified("II")["id"]
+    response = s.post_json(f"/complaints/{cid}/signatures", {"step": "qp_acknowledgement", "username": "oq.newqp",
+                                                             "password": PASSWORD}, token=token)
+    _check(steps, "Sign before accepting the e-signature accountability statement", "403, no signature",
+           response.status_code, response.status_code == 403
+           and not s.get("auditor", f"/complaints/{cid}").get_json()["signatures"])
+
+
+def manifestation(s: Scratch, steps: list[Step]) -> None:
+    cid = s.classified("II")["id"]
+    signed = s.post("qp", f"/complaints/{cid}/signatures", s.signed("qp", {"step": "qp_acknowledgement"})).get_json()
+    shown = signed["signatures"][0]
+    _check(steps, "The QP acknowledges", "printed name, time with offset, meaning, record version and hash",
+           f"{shown['signer_name']} {shown['signed_at']} {shown['meaning']} v{shown['record_version']}",
+           shown["signer_name"] == "OQ qp" and shown["signed_at"].endswith("+08:00")
+           and shown["meaning"] == "acknowledged" and len(shown["record_hash"]) == 64)
+
+
+def interim_decision(s: Scratch, steps: list[Step]) -> None:
+    cid = s.classified("I")["id"]
+    s.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": s.names["investigator"]})
+    body = {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True}
+    early = s.post("investigator", f"/complaints/{cid}/investigation", body)
+    _check(steps, "Record the investigation of a class I complaint before the interim risk decision", "409",
+           early.status_code, early.status_code == 409)
+    for role in ("qa_head", "qp"):
+        s.post(role, f"/complaints/{cid}/signatures",
+               s.signed(role, {"step": "interim_risk_decision", "measures": ["quarantine"]}))
+    after = s.post("investigator", f"/complaints/{cid}/investigation", body)
+    _check(steps, "The same after the head of quality and the QP signed the decision", "200", after.status_code,
+           after.status_code == 200)
+
+
+def reminder(s: Scratch, steps: list[Step]) -> None:
+    from gmp_complaints.services.timers import tick
+
+    cid = s.classified("III")["id"]
+    s.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": s.names["investigator"]})
+    s.post("investigator", f"/complaints/{cid}/investigation",
+           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+    s.post("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
+                                                           "regulator_report_required": False})
+    replied = s.post("qa_officer", f"/complaints/{cid}/replies", {"replied_on": TODAY.isoformat(), "summary": "r"})
+    due = date.fromisoformat(replied.get_json()["deadlines"]["reminder_due_on"])
+    s.on(date.fromordinal(due.toordinal() - 1))
+    tick(s.uow())
+    before = len(s.get("auditor", f"/complaints/{cid}").get_json()["reminders"])
+    s.on(due)
+    tick(s.uow())
+    after = s.get("auditor", f"/complaints/{cid}").get_json()
+    s.on(TODAY)
+    _check(steps, "Run the timer the working day before and on the reminder due date (25 working days after the reply)",
+           "no reminder, then one, recorded as the system's", f"{before} then {len(after['reminders'])}",
+           before == 0 and len(after["reminders"]) == 1 and after["reminders"][0]["by_system"] is True)
+
+
 CASES = (
     Case("OQ-01", ("REC-04",), "Complaint numbers are gapless per class and year", numbering),
     Case("OQ-02", ("WF-01",), "A step out of order is refused and changes nothing", state_machine),
@@ -297,6 +392,13 @@ CASES = (
     Case("OQ-08", ("AT-03",), "An edit outside the application is found by the integrity check", integrity),
     Case("OQ-09", ("RET-02",), "Disposal only after the retention date, with a tombstone", disposal),
     Case("OQ-10", ("SEC-05",), "Repeated failed log-ins lock the account", lockout),
+    Case("OQ-11", ("REC-01",), "Every complaint is registered with its channel before any step", registration),
+    Case("OQ-12", ("RET-01",), "The retention date follows the batch expiry", retention),
+    Case("OQ-13", ("SEC-02",), "A role not allowed is refused and changes nothing", roles),
+    Case("OQ-14", ("SIG-05",), "Signing needs the accepted accountability statement", signing_enabled),
+    Case("OQ-15", ("SIG-01",), "A signature shows name, time with offset and meaning", manifestation),
+    Case("OQ-16", ("WF-09",), "Class I: the interim risk decision comes before the investigation", interim_decision),
+    Case("OQ-17", ("WF-06",), "The timer reminds the customer 25 working days after the reply", reminder),
 )
 
 
