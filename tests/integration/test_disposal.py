@@ -114,6 +114,8 @@ def test_disposal_after_the_date_keeps_a_tombstone_and_every_check_still_passes(
     login(api.client, "liu.yang", STRONG_PASSWORD)
     page = api.client.get(f"/complaints/{cid}")
     assert page.status_code == 200 and 'id="disposal-notice"' in page.get_data(as_text=True)
+    trail = api.client.get(f"/audit/?entity=complaint:{cid}").get_data(as_text=True)
+    assert trail.count("内容已销毁") >= 10  # each disposed event says so in the auditor's view
 
 
 @pytest.mark.req("RET-02", "AT-03")
