@@ -186,6 +186,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "legacy_import.recorded": ActionSpec(ActionKind.create, Msg("Legacy ledger imported (reconciliation record)")),
     "disposal.recorded": ActionSpec(ActionKind.create, Msg("Disposal recorded (tombstone kept)")),
     "legal_hold.released": ActionSpec(ActionKind.change, Msg("Legal hold released")),
+    "review.periodic_report": ActionSpec(ActionKind.export, Msg("Periodic review report produced")),
     "storage.verified": ActionSpec(ActionKind.system, Msg("Stored records verified (files, audit log, signatures)")),
     "instance.backed_up": ActionSpec(ActionKind.export, Msg("Backup of the instance written")),
     "instance.restored": ActionSpec(ActionKind.system, Msg("Instance restored from a backup")),

@@ -284,6 +284,46 @@ def _signed_iq_report(settings, report, out: str, username: str | None, password
     click.echo(f"Report {out} signed by {shown['signer_name']} ({shown['record_number']}).")
 
 
+@main.group()
+def review():
+    """Reviews of the system itself."""
+
+
+@review.command("periodic")
+@click.option("--from", "date_from", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--to", "date_to", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, writable=True), help="Write the whole report.")
+def review_periodic(date_from, date_to, json_out):
+    """The periodic review report: user access, configuration changes, audit-trail reviews, incidents, and the
+    latest signed checkpoint with the public keys (keep them outside the database)."""
+    import json
+
+    from gmp_complaints.services.periodic_review import periodic_review
+
+    settings = _settings()
+    try:
+        with _database(settings) as new_uow:
+            report = periodic_review(new_uow(), date_from=date_from.date(), date_to=date_to.date())
+    except DomainError as exc:
+        _fail(exc)
+    access = report["user_access"]
+    click.echo(f"Period {report['period']['from']} – {report['period']['to']}")
+    click.echo(f"User access: {len(access['users'])} accounts, {access['active']} active; active without identity "
+               f"verification: {', '.join(access['without_identity_verification']) or 'none'}")
+    click.echo(f"Configuration and access changes: {len(report['configuration_changes'])}")
+    for change in report["configuration_changes"]:
+        click.echo(f"    #{change['index']} {change['occurred_at']} {change['actor']}: {change['action']} "
+                   f"{change['record']}{' — ' + change['reason'] if change['reason'] else ''}")
+    reviews = report["audit_trail_reviews"]
+    click.echo(f"Closures: {reviews['closures']}; signed audit-trail reviews: {reviews['signed_reviews']}")
+    click.echo("Incidents: " + ", ".join(f"{k} {v}" for k, v in report["incidents"].items()))
+    log = report["log"]
+    click.echo(f"Latest signed checkpoint: tree size {log['checkpoint_tree_size']}, root {log['checkpoint_root_hash']}")
+    click.echo(f"Public keys SHA-256: {log['keys_sha256']}; report SHA-256: {report['sha256']}")
+    if json_out:
+        Path(json_out).write_text(json.dumps(report, indent=1, ensure_ascii=False))
+
+
 @main.command("verify-storage")
 def verify_storage_command():
     """Re-hash every stored file (attachments, evidence, letters, archive packages) against its recorded
