@@ -224,6 +224,20 @@ def validate_iq(lock, out, username, password_stdin, lang):
     click.echo("IQ passed: the installation matches its release.")
 
 
+@validate.command("describe")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write the Markdown to this file.")
+def validate_describe(out):
+    """The system description and inventory (VAL-07), generated from the installed release itself."""
+    from gmp_complaints.system_description import describe
+
+    text = describe()
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {out}.")
+    else:
+        click.echo(text)
+
+
 @validate.command("oq")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, writable=True),
               help="Write {cases: [{id, requirement_ids, title, result, steps}]} to this file.")

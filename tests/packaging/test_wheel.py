@@ -46,7 +46,7 @@ def installed(tmp_path_factory) -> dict:
     return {"work": work, "venv": venv, "python": python, "gmp": venv / "bin" / "gmp", "env": env}
 
 
-@pytest.mark.req("VAL-04")
+@pytest.mark.req("VAL-04", "VAL-07")
 def test_the_wheel_carries_what_the_product_needs_and_runs_outside_the_checkout(installed):
     work, env = installed["work"], installed["env"]
     located = _run(str(installed["python"]), "-c", "import gmp_complaints, gmp_complaints.migrate as m; "
@@ -83,6 +83,11 @@ def test_the_wheel_carries_what_the_product_needs_and_runs_outside_the_checkout(
     finally:
         server.terminate()
         server.wait(timeout=10)
+    # The system description (VAL-07) comes from the installed release itself.
+    description = _run(str(installed["gmp"]), "validate", "describe", cwd=work, env=env).stdout
+    assert "# System description and inventory: gmp-complaints" in description
+    assert "| flask | " in description and "`/api/v1/complaints/{complaint_id}/disposal`" in description
+    assert "`reply_approval` | approved | qa_head |" in description and "gmp validate iq" in description
 
 
 @pytest.mark.req("VAL-04")
