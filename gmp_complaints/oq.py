@@ -380,6 +380,52 @@ def reminder(s: Scratch, steps: list[Step]) -> None:
            before == 0 and len(after["reminders"]) == 1 and after["reminders"][0]["by_system"] is True)
 
 
+def review_before_closure(s: Scratch, steps: list[Step]) -> None:
+    cid = s.classified("III")["id"]
+    s.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": s.names["investigator"]})
+    s.post("investigator", f"/complaints/{cid}/investigation",
+           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+    s.post("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
+                                                           "regulator_report_required": False})
+    s.post("qa_officer", f"/complaints/{cid}/replies", {"replied_on": TODAY.isoformat(), "summary": "reply"})
+    s.post("intake", f"/complaints/{cid}/customer-responses", {"received_on": TODAY.isoformat(), "satisfied": True,
+                                                               "text": "ok"})
+    early = s.post("qa_head", f"/complaints/{cid}/closure", s.signed("qa_head", {"comment": "close"}))
+    _check(steps, "Close before the audit trail is reviewed", "409", early.status_code, early.status_code == 409)
+    s.post("qa_head", f"/complaints/{cid}/signatures", s.signed("qa_head", {"step": "audit_trail_review"}))
+    closed = s.post("qa_head", f"/complaints/{cid}/closure", s.signed("qa_head", {"comment": "close"}))
+    steps_signed = [x["step"] for x in closed.get_json().get("signatures", [])]
+    _check(steps, "Sign the audit-trail review, then close", "closed, with both signatures",
+           f"{closed.status_code} {closed.get_json().get('status')} {steps_signed}",
+           closed.status_code == 200 and closed.get_json()["status"] == "closed"
+           and {"audit_trail_review", "closure"} <= set(steps_signed))
+
+
+def recall_decision(s: Scratch, steps: list[Step]) -> None:
+    qa = s.tokens["qa_officer"]
+    recall = s.post_json("/recalls", {"complaint_ids": [], "batch_nos": ["OQ2601"], "product_code": "OQ-1",
+                                      "level": "II", "depth": "retail", "reason": "OQ recall", "safety_hazard": False,
+                                      "mock": True}, token=qa).get_json()
+    after_qp = s.post("qp", f"/recalls/{recall['id']}/signatures", s.signed("qp", {"step": "recall_decision"}))
+    _check(steps, "The QP signs the recall decision", "still proposed (two persons decide)",
+           after_qp.get_json().get("status"), after_qp.get_json().get("status") == "proposed")
+    decided = s.post("qa_head", f"/recalls/{recall['id']}/signatures", s.signed("qa_head", {"step": "recall_decision"}))
+    body = decided.get_json()
+    _check(steps, "The head of quality signs it too", "in progress, decided, consignee clock running",
+           f"{body.get('status')} {body.get('decided_at')}",
+           body.get("status") == "in_progress" and body.get("decided_at") and body["deadlines"]["notify_consignees_by"])
+
+
+def adr_clock(s: Scratch, steps: list[Step]) -> None:
+    cid = s.register()
+    s.post("intake", f"/complaints/{cid}/adr", {"aware_on": "2026-11-02", "seriousness": "hospitalisation",
+                                                "unexpected": False, "reporter": "Dr OQ", "patient": "F, 45",
+                                                "reaction": "rash"})
+    shown = s.get("qa_officer", f"/complaints/{cid}").get_json()["adr"]
+    _check(steps, "Hand a serious reaction (aware 2026-11-02) to pharmacovigilance", "report due 2026-11-17 (15 days)",
+           shown.get("due_on"), shown.get("due_on") == "2026-11-17")
+
+
 CASES = (
     Case("OQ-01", ("REC-04",), "Complaint numbers are gapless per class and year", numbering),
     Case("OQ-02", ("WF-01",), "A step out of order is refused and changes nothing", state_machine),
@@ -399,6 +445,10 @@ CASES = (
     Case("OQ-15", ("SIG-01",), "A signature shows name, time with offset and meaning", manifestation),
     Case("OQ-16", ("WF-09",), "Class I: the interim risk decision comes before the investigation", interim_decision),
     Case("OQ-17", ("WF-06",), "The timer reminds the customer 25 working days after the reply", reminder),
+    Case("OQ-18", ("AT-07", "WF-16"), "Closure needs the signed audit-trail review and the head of quality's signature",
+         review_before_closure),
+    Case("OQ-19", ("HO-05",), "A recall is decided by the head of quality and the QP, two persons", recall_decision),
+    Case("OQ-20", ("HO-01",), "A serious adverse reaction is due to the authority in 15 days", adr_clock),
 )
 
 
