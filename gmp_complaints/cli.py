@@ -230,7 +230,7 @@ def validate_describe(out):
     """The system description and inventory (VAL-07), generated from the installed release itself."""
     from gmp_complaints.system_description import describe
 
-    text = describe()
+    text = describe(main)
     if out:
         Path(out).write_text(text, encoding="utf-8")
         click.echo(f"Wrote {out}.")

@@ -33,13 +33,12 @@ def _lock_pins() -> list[tuple[str, str]]:
     return re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s\\;]+)", LOCK.read_text(encoding="utf-8"), re.MULTILINE)
 
 
-def describe() -> str:
-    """The description as Markdown."""
+def describe(cli_group) -> str:
+    """The description as Markdown; ``cli_group`` is the ``gmp`` command group (given by the command itself)."""
     from alembic.script import ScriptDirectory
 
     from audit.actions import ENTITY_LABELS
     from gmp_complaints.api.openapi import build_spec
-    from gmp_complaints.cli import main
     from gmp_complaints.domain.roles import ROLE_LABELS
     from gmp_complaints.migrate import alembic_config
     from gmp_complaints.protections import EXPECTED_TRIGGERS
@@ -72,7 +71,7 @@ def describe() -> str:
         for method, operation in sorted(operations.items()):
             lines.append(f"| {method.upper()} | `{path}` | {operation.get('summary', '')} |")
     lines += ["", "## Interfaces: the command line (`gmp`)", ""]
-    for name, command in sorted(main.commands.items()):
+    for name, command in sorted(cli_group.commands.items()):
         subcommands = getattr(command, "commands", None)
         if subcommands:
             lines += [f"- `gmp {name} {sub}`: {(cmd.help or '').splitlines()[0]}" for sub, cmd in sorted(subcommands.items())]
