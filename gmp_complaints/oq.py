@@ -128,7 +128,8 @@ class Scratch:
         return self.post("qa_officer", f"/complaints/{cid}/classification",
                          {"complaint_class": klass, "rationale": "OQ", "adr_suspected": False}).get_json()
 
-    def closed(self) -> int:
+    def assessed(self) -> int:
+        """A class III complaint investigated and assessed not reasonable: the next step is the reply."""
         cid = self.classified("III")["id"]
         self.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": self.names["investigator"]})
         self.post("investigator", f"/complaints/{cid}/investigation",
@@ -136,9 +137,18 @@ class Scratch:
         self.post("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [],
                                                                   "adr_confirmed": False,
                                                                   "regulator_report_required": False})
+        return cid
+
+    def satisfied(self) -> int:
+        """Replied to, and the customer satisfied: pending closure."""
+        cid = self.assessed()
         self.post("qa_officer", f"/complaints/{cid}/replies", {"replied_on": TODAY.isoformat(), "summary": "reply"})
         self.post("intake", f"/complaints/{cid}/customer-responses", {"received_on": TODAY.isoformat(),
                                                                       "satisfied": True, "text": "ok"})
+        return cid
+
+    def closed(self) -> int:
+        cid = self.satisfied()
         self.post("qa_head", f"/complaints/{cid}/signatures", self.signed("qa_head", {"step": "audit_trail_review"}))
         self.post("qa_head", f"/complaints/{cid}/closure", self.signed("qa_head", {"comment": "close"}))
         return cid
@@ -195,12 +205,7 @@ def wrong_password(s: Scratch, steps: list[Step]) -> None:
 
 
 def four_eyes(s: Scratch, steps: list[Step]) -> None:
-    other = s.classified("III")["id"]
-    s.post("qa_officer", f"/complaints/{other}/assignment", {"investigator": s.names["investigator"]})
-    s.post("investigator", f"/complaints/{other}/investigation",
-           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
-    s.post("qa_officer", f"/complaints/{other}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
-                                                              "regulator_report_required": False})
+    other = s.assessed()
     s.post("qa_head", f"/complaints/{other}/reply-reports", {"summary": "reply report by the head"})
     response = s.post("qa_head", f"/complaints/{other}/signatures", s.signed("qa_head", {"step": "reply_approval"}))
     _check(steps, "The head of quality approves a reply report they drafted", "403 (four-eyes)",
@@ -360,12 +365,7 @@ def interim_decision(s: Scratch, steps: list[Step]) -> None:
 def reminder(s: Scratch, steps: list[Step]) -> None:
     from gmp_complaints.services.timers import tick
 
-    cid = s.classified("III")["id"]
-    s.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": s.names["investigator"]})
-    s.post("investigator", f"/complaints/{cid}/investigation",
-           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
-    s.post("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
-                                                           "regulator_report_required": False})
+    cid = s.assessed()
     replied = s.post("qa_officer", f"/complaints/{cid}/replies", {"replied_on": TODAY.isoformat(), "summary": "r"})
     due = date.fromisoformat(replied.get_json()["deadlines"]["reminder_due_on"])
     s.on(date.fromordinal(due.toordinal() - 1))
@@ -381,15 +381,7 @@ def reminder(s: Scratch, steps: list[Step]) -> None:
 
 
 def review_before_closure(s: Scratch, steps: list[Step]) -> None:
-    cid = s.classified("III")["id"]
-    s.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": s.names["investigator"]})
-    s.post("investigator", f"/complaints/{cid}/investigation",
-           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
-    s.post("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": False, "actions": [], "adr_confirmed": False,
-                                                           "regulator_report_required": False})
-    s.post("qa_officer", f"/complaints/{cid}/replies", {"replied_on": TODAY.isoformat(), "summary": "reply"})
-    s.post("intake", f"/complaints/{cid}/customer-responses", {"received_on": TODAY.isoformat(), "satisfied": True,
-                                                               "text": "ok"})
+    cid = s.satisfied()
     early = s.post("qa_head", f"/complaints/{cid}/closure", s.signed("qa_head", {"comment": "close"}))
     _check(steps, "Close before the audit trail is reviewed", "409", early.status_code, early.status_code == 409)
     s.post("qa_head", f"/complaints/{cid}/signatures", s.signed("qa_head", {"step": "audit_trail_review"}))

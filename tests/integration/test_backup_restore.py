@@ -6,10 +6,7 @@ changed backup, is refused and changes nothing."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
-import sys
 import uuid
 import zipfile
 from pathlib import Path
@@ -18,16 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import POSTGRES_ADMIN_URL
+from tests.integration.test_check_commands import gmp
 from tests.integration.test_complaints_api import api, registration, settings  # noqa: F401 (fixtures)
 from tests.integration.test_signatures import _env_of
 
-GMP = str(Path(sys.executable).with_name("gmp"))
 HEAD = re.compile(r"tree size (\d+), root hash ([0-9a-f]{64})")
 
-
-def gmp(env: dict, *args) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("GMP_") and k != "DATABASE_URL"}
-    return subprocess.run([GMP, *args], env={**clean, **env}, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture

@@ -20,8 +20,10 @@ GMP = Path(sys.executable).with_name("gmp")
 
 
 def gmp(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """The installed console script, as an operator runs it, on the instance ``env`` names (and no other)."""
     assert GMP.is_file(), f"the console script is not installed beside {sys.executable}"
-    return subprocess.run([str(GMP), *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GMP_") and k != "DATABASE_URL"}
+    return subprocess.run([str(GMP), *args], env={**clean, **env}, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture

@@ -6,27 +6,19 @@ outside a disposal is caught by every one of them. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from tests.integration.test_check_commands import gmp
 from tests.integration.test_complaints_api import api, registration, settings  # noqa: F401 (fixtures)
 from tests.integration.test_signatures import _env_of, replied_and_satisfied, sign
 
-GMP = str(Path(sys.executable).with_name("gmp"))
 DESCRIPTION = "瓶盖破裂，胶囊受潮"  # registration()'s description as received
 AFTER_RETENTION = date(2029, 3, 1)  # batch B2602 expires 2028-02-09: kept until 2029-02-09
 
-
-def gmp(env: dict, *args) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("GMP_") and k != "DATABASE_URL"}
-    return subprocess.run([GMP, *args], env={**clean, **env}, capture_output=True, text=True, timeout=300)
 
 
 def _closed(api) -> tuple[int, dict]:

@@ -5,24 +5,15 @@ and the head of quality is told. `gmp tick` runs it on its schedule. SQLite and 
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from tests.integration.test_check_commands import gmp
 from tests.integration.test_complaints_api import api, registration, settings  # noqa: F401 (fixtures)
 from tests.integration.test_signatures import _env_of
-
-GMP = str(Path(sys.executable).with_name("gmp"))
-
-
-def gmp(env: dict, *args) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("GMP_") and k != "DATABASE_URL"}
-    return subprocess.run([GMP, *args], env={**clean, **env}, capture_output=True, text=True, timeout=300)
 
 
 def _attach(api, cid: int, content: bytes, name: str) -> dict:
