@@ -26,10 +26,11 @@ SYSTEM_TEXTS = (
 
 def _stored_texts() -> dict[str, Msg]:
     """Stored text (as written) -> its message: system texts, report rules, bilingual authority names."""
+    from gmp_complaints.domain.accounts import APPROVED_AT_THE_COMMAND_LINE
     from gmp_complaints.domain.adr import ADR_CLOCK_RULES, AUTHORITY_LABELS
     from gmp_complaints.domain.recall import LOCAL_AUTHORITY, LOCAL_AUTHORITY_LABEL
 
-    texts = {str(m): m for m in (*SYSTEM_TEXTS, *ADR_CLOCK_RULES)}
+    texts = {str(m): m for m in (*SYSTEM_TEXTS, *ADR_CLOCK_RULES, APPROVED_AT_THE_COMMAND_LINE)}
     texts.update(AUTHORITY_LABELS)
     texts[LOCAL_AUTHORITY] = LOCAL_AUTHORITY_LABEL
     return texts
@@ -66,7 +67,18 @@ _FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 
 def _code_labels() -> dict[str, dict]:
     """Field name -> {code: label} for fields that hold codes, so auditors read words (AT-06)."""
-    from gmp_complaints.domain import adr, capa, complaints, investigation, notices, recall
+    from gmp_complaints.domain import (
+        accounts,
+        adr,
+        capa,
+        complaint_file,
+        complaints,
+        investigation,
+        notices,
+        recall,
+        returns,
+        triage,
+    )
     from gmp_complaints.domain.roles import ROLE_LABELS
     from signatures.manifestation import MEANING_LABELS
     from signatures.matrix import SIGNING_MATRIX
@@ -75,13 +87,17 @@ def _code_labels() -> dict[str, dict]:
         return {getattr(k, "value", k): v for k, v in labels.items()}
 
     return {
-        "status": {**values(investigation.QUARANTINE_LABELS), **values(recall.STATUS_LABELS),
+        "status": {**values(returns.STATUS_LABELS), **values(investigation.QUARANTINE_LABELS),
+                   **values(recall.STATUS_LABELS),
                    **values(capa.STATUS_LABELS), **values(complaints.STATUS_LABELS),
                    **complaints.REPLY_REPORT_STATUS_LABELS},
         "complaint_type": values(complaints.TYPE_LABELS),
-        "channel": values(complaints.CHANNEL_LABELS),
+        "channel": {**values(complaints.CHANNEL_LABELS), **values(returns.CHANNEL_LABELS)},
+        "root_cause_category": values(investigation.ROOT_CAUSE_CATEGORY_LABELS),
         "kind": {**values(capa.ACTION_KIND_LABELS), **complaints.DUE_KIND_LABELS,
-                 **values(recall.NOTIFICATION_KIND_LABELS), **values(notices.NOTICE_KIND_NAMES)},
+                 **values(recall.NOTIFICATION_KIND_LABELS), **values(notices.NOTICE_KIND_NAMES),
+                 **values(accounts.ACCESS_REQUEST_KIND_LABELS)},
+        "account_type": values(accounts.ACCOUNT_TYPE_LABELS),
         "effectiveness_result": values(capa.EFFECTIVENESS_LABELS),
         "source": values(capa.SOURCE_LABELS),
         "actions": values(complaints.ASSESSMENT_ACTION_LABELS),
@@ -92,6 +108,10 @@ def _code_labels() -> dict[str, dict]:
         "meaning": values(MEANING_LABELS),
         "signed_role": values(ROLE_LABELS),
         "scope": {"users": Msg("user accounts")},
+        "quality_defect_suspected": values(triage.ANSWER_LABELS),
+        "falsification_suspected": values(triage.ANSWER_LABELS),
+        "routed_to": values(triage.ROUTING_LABELS),
+        "item": values(complaint_file.FILE_ITEM_LABELS),
     }
 
 
@@ -175,7 +195,9 @@ REFERENCE_FIELDS = {
     "requested_by_id": "user", "called_by_id": "user", "evaluated_by_id": "user", "prepared_by_id": "user",
     "updated_by_id": "user", "copy_added_by_id": "user", "identity_verified_by_id": "user", "owner_user_id": "user",
     "drafted_by_id": "user", "user_id": "user", "placed_by_id": "user", "released_by_id": "user",
-    "disposed_by_id": "user", "imported_by_id": "user",
-    "product_id": "product", "batch_id": "batch", "complaint_id": "complaint", "complaint_ids": "complaint",
+    "disposed_by_id": "user", "imported_by_id": "user", "spec_determined_by_id": "user", "marked_by_id": "user",
+    "product_id": "product", "batch_id": "batch", "batch_ids": "batch", "complaint_id": "complaint",
+    "complaint_ids": "complaint",
     "capa_id": "capa", "recall_id": "recall", "follow_up_of_id": "complaint",
+    "linked_by_id": "user", "source_capa_id": "capa",
 }

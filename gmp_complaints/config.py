@@ -34,6 +34,10 @@ class Settings:
     # Annex 11 §12 / 21 CFR 11.300(d): lock after N consecutive failures; only an admin unlocks.
     max_failed_logins: int = 5
     idle_lock_minutes: int = 15
+    #: 21 CFR 11.300(d) (SEC-06): this many failed log-ins or signings on one account (or one unknown user name)
+    #: within the window raise an alert to the administrators and the head of quality at once
+    failure_alert_threshold: int = 3
+    failure_alert_window_minutes: int = 15
     api_token_hours: int = 8
     temporary_password_hours: int = 72
     session_cookie_secure: bool = False
@@ -66,6 +70,15 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"
     #: how often `gmp tick` re-hashes the stored records and verifies the log and signatures (RET-03)
     verify_storage_every_days: int = 7
+    #: RET-01 (d): the site's SOP files the complaint as batch documentation of EU-certified batches, so it is
+    #: kept at least 5 years after each linked batch's QP certification (EU GMP Chapter 4 §4.11)
+    retention_eu_batch_documentation: bool = False
+    #: RET-04: `gmp tick` writes a backup into this folder (None: no scheduled backups) ...
+    backup_dir: Path | None = None
+    #: ... every this many days (0: at every tick) ...
+    backup_every_days: int = 1
+    #: ... and keeps the newest this many there
+    backup_keep: int = 7
 
     @property
     def attachment_root(self) -> Path:
@@ -164,6 +177,8 @@ def load_settings(env: dict | None = None) -> Settings:
         password_policy=policy,
         max_failed_logins=_int(env, "GMP_MAX_FAILED_LOGINS", 5),
         idle_lock_minutes=_int(env, "GMP_IDLE_LOCK_MINUTES", 15),
+        failure_alert_threshold=_int(env, "GMP_FAILURE_ALERT_THRESHOLD", 3),
+        failure_alert_window_minutes=_int(env, "GMP_FAILURE_ALERT_WINDOW_MINUTES", 15),
         api_token_hours=_int(env, "GMP_API_TOKEN_HOURS", 8),
         temporary_password_hours=_int(env, "GMP_TEMPORARY_PASSWORD_HOURS", 72),
         session_cookie_secure=env.get("GMP_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
@@ -186,7 +201,21 @@ def load_settings(env: dict | None = None) -> Settings:
         reply_approval_required=env.get("GMP_REPLY_APPROVAL_REQUIRED", "").lower() in ("1", "true", "yes"),
         public_url=(env.get("GMP_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
         verify_storage_every_days=_int(env, "GMP_VERIFY_STORAGE_EVERY_DAYS", 7),
+        retention_eu_batch_documentation=_flag(env, "GMP_RETENTION_EU_BATCH_DOCUMENTATION"),
+        backup_dir=Path(env["GMP_BACKUP_DIR"]).resolve() if env.get("GMP_BACKUP_DIR") else None,
+        backup_every_days=_int(env, "GMP_BACKUP_EVERY_DAYS", 1, minimum=0),
+        backup_keep=_int(env, "GMP_BACKUP_KEEP", 7),
     )
+
+
+def _flag(env: dict, name: str) -> bool:
+    """A yes/no setting: true/1/yes or false/0/no (or unset: no); anything else is refused by name."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {env[name]!r}")
 
 
 def _site_id(value: str) -> str:

@@ -100,7 +100,7 @@ def database_now(session) -> datetime:
 
 # Append-only for the application role: the audit trail and the signatures (SIG-02).
 AUDIT_TABLES = ("audit_events", "audit_checkpoints", "signing_keys", "signatures", "class_criteria_versions",
-                "class_criteria", "escalations", "capa_evidence")
+                "class_criteria", "escalations", "capa_evidence", "capa_sources")
 
 
 def grant_application_role(engine: sa.Engine, role: str) -> None:

@@ -59,6 +59,8 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
         investigation,
         master_data,
         pharmacovigilance,
+        returns,
+        triage,
     )
 
     uow = new_uow()
@@ -100,13 +102,18 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
             "complaint_type": complaint_type, "description": description, "sample_available": True},
             actor=intake, is_demo=True)["id"]
 
-    def through(cid, last_step):
+    def through(cid, last_step, spec_failure=False):
         received = date.fromisoformat(complaint_queries.get_complaint(new_uow(), cid, roles={Role.qa_officer})["received_on"])
         steps = [
             ("acknowledge", lambda: complaint_steps.acknowledge(new_uow(), cid, {
                 "sent_on": received.isoformat(), "method": "电话", "note": "已确认收到，请寄回样品 (演示)"}, actor=intake)),
-            ("validity", lambda: complaint_steps.record_validity(new_uow(), cid, {"information_complete": True,
-                                                                             "substantiated": True}, actor=qa)),
+            ("validity", lambda: complaint_steps.record_validity(new_uow(), cid, {
+                "information_complete": True, "substantiated": True, "quality_defect_suspected": "yes",
+                "falsification_suspected": "no", "spec_failure_suspected": spec_failure}, actor=qa)),
+            # WF-02: a flagged possible failure to meet specification is determined by the head of quality
+            ("determination", lambda: spec_failure and triage.determine_spec_failure(new_uow(), cid, {
+                **credentials, "investigation_required": True,
+                "rationale": "内容物结块可能为水分超标，须按 21 CFR 211.192 调查 (演示)"}, actor=head)),
             ("classify", lambda: complaint_steps.classify(new_uow(), cid, {"complaint_class": "II", "rationale":
                                                      "密封缺陷，可能对客户有潜在影响 (SOP 3.2)", "adr_suspected": False,
                                                      "criteria": ["II.seal_defect"]}, actor=qa)),
@@ -114,7 +121,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
                                                  actor=qa)),
             ("investigate", lambda: complaint_steps.investigate(new_uow(), cid, {
                 "root_cause": "封口机压力偏低 (演示)", "impact": "仅本批次", "other_batches_affected": "相邻批次库存检查无异常",
-                "substantiated": True, "checklist": {
+                "root_cause_category": "equipment", "substantiated": True, "checklist": {
                     "batch_records": {"outcome": "done", "note": "批生产记录封口工序压力记录偏低 (演示)"},
                     "sample_vs_retained": {"outcome": "done", "note": "退回样品与留样对比：封口扭矩低于标准 (演示)"},
                     "stock_and_adjacent": {"outcome": "done", "note": "本批及相邻批库存已隔离 (演示)"},
@@ -137,7 +144,8 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
         created = capa.create_capa(new_uow(), {
             "complaint_ids": [cid], "problem_statement": "封口机压力偏低导致密封不良 (演示)",
             "risk": "中：可能影响产品稳定性 (演示)", "effectiveness_criteria": "6 个月内无同类投诉 (演示)",
-            "effectiveness_due_on": (today + timedelta(days=180)).isoformat(), "is_demo": True}, actor=qa_capa)
+            "effectiveness_due_on": (today + timedelta(days=180)).isoformat(), "change_control_required": True,
+            "change_control_ref": "CC-DEMO-001", "is_demo": True}, actor=qa_capa)
         for kind, description, owner, days in (
                 ("corrective", "校准封口机压力传感器 (演示)", "demo.investigator", 14),
                 ("preventive", "封口压力纳入每班点检 (演示)", "demo.qa", 30)):
@@ -154,14 +162,35 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
         today + timedelta(days=40)).isoformat(), "reason": "需加速稳定性试验 (演示)"}, actor=investigator)
     made.append(cid)
     cid = register("D250101", "intrinsic_quality", "胶囊内容物结块 (演示)", 12)
-    through(cid, "assess")
+    through(cid, "assess", spec_failure=True)
     made.append(cid)
     cid = register("D250301", "inner_packaging", "铝塑泡罩漏封 (演示)", 20, channel="letter")
     through(cid, "reply")
     made.append(cid)
+    # Returned goods (SOP 5.5.2): the same batch back through two channels is two records (China GMP Art. 136);
+    # the wholesaler's return was evaluated and destroyed on the head of quality's signature, the pharmacy's waits.
+    wholesale = returns.receive_return(new_uow(), {
+        "complaint_id": cid, "batch_no": "D250301", "channel": "wholesaler", "consignee": "国药控股 Sinopharm (演示)",
+        "returning_party": "国药控股 Sinopharm (演示)", "returning_party_address": "上海市黄浦区龙华东路 385 号 (演示)",
+        "return_reason": "客户投诉铝塑泡罩漏封，同批库存退回 (演示)", "quantity_received": 24,
+        "condition": "外箱完好，部分泡罩漏封 (演示)", "received_on": (today - timedelta(days=10)).isoformat(),
+        "is_demo": True}, actor=investigator)
+    returns.evaluate_return(new_uow(), wholesale["id"], {
+        "storage_conditions": "运输与储存温度记录正常，发运后约 14 个月 (演示)", "sample_result": "failed",
+        "test_reference": "QC-DEMO-0458 (演示)", "other_batches_implicated": False}, actor=qa)
+    returns.dispose_return(new_uow(), wholesale["id"], {**credentials, "disposition": "destroy",
+                                                       "comment": "在 QA 监督下销毁 (演示)"}, actor=head)
+    returns.receive_return(new_uow(), {
+        "batch_no": "D250301", "product_code": "DEMO-AMX-250", "channel": "pharmacy",
+        "returning_party": "仁和大药房 (演示 demo)", "returning_party_address": "杭州市上城区解放路 12 号 (演示)",
+        "return_reason": "顾客退回，泡罩漏封 (演示)", "quantity_received": 6, "condition": "单盒包装，泡罩漏封 (演示)",
+        "received_on": (today - timedelta(days=4)).isoformat(), "is_demo": True}, actor=investigator)
     cid = register("V250201", "other", "防伪查询 (演示)", 3, channel="web")
     complaint_steps.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
-                                                "reason": "经查询为正品，投诉不成立 (演示)"}, actor=qa)
+                                                "reason": "经查询为正品，投诉不成立 (演示)",
+                                                "quality_defect_suspected": "no", "falsification_suspected": "no",
+                                                "routed_to": "customer_service",
+                                                "routing_note": "客服告知防伪查询方法 (演示)"}, actor=qa)
     send_reply(cid, "经核实为本公司正品 (演示)")
     made.append(cid)
     # A suspected adverse reaction handed to PV; PV asks QA for a batch investigation (SOP 5.6.2).
@@ -178,7 +207,10 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     # A closed one: the QA head reviewed the audit trail and approved the closure (signed).
     cid = register("V250201", "other", "电子监管码查询 (演示)", 8, channel="phone")
     complaint_steps.record_validity(new_uow(), cid, {"information_complete": True, "substantiated": False,
-                                                "reason": "监管码可正常查询，投诉不成立 (演示)"}, actor=qa)
+                                                "reason": "监管码可正常查询，投诉不成立 (演示)",
+                                                "quality_defect_suspected": "no", "falsification_suspected": "no",
+                                                "routed_to": "customer_service",
+                                                "routing_note": "客服指导客户查询监管码 (演示)"}, actor=qa)
     send_reply(cid, "已告知客户查询方法 (演示)")
     approvals.sign_step(new_uow(), cid, {**credentials, "step": "audit_trail_review", "comment": "已审核 (演示)"},
                         actor=head)
@@ -186,7 +218,7 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
     made.append(cid)
     return [f"{len(DEMO_PRODUCTS)} products, {len(DEMO_BATCHES)} batches with distribution records, "
             f"{len(made)} complaints (registered, under investigation, assessed, awaiting customer, closure pending, "
-            "an adverse reaction handed to pharmacovigilance, closed)"]
+            "an adverse reaction handed to pharmacovigilance, closed), 2 returns of one batch through two channels"]
 
 
 def load_demo(new_uow: Callable[[], UnitOfWork]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext
 
 from gmp_complaints.domain.adr import ADR_STATUS_LABELS, ELEMENT_LABELS, SERIOUSNESS_LABELS
+from gmp_complaints.domain.complaint_file import FILE_ITEM_LABELS
 from gmp_complaints.domain.complaints import (
     ASSESSMENT_ACTION_LABELS,
     CHANNEL_LABELS,
@@ -17,7 +18,15 @@ from gmp_complaints.domain.complaints import (
     TYPE_LABELS,
 )
 from gmp_complaints.domain.errors import Msg
-from gmp_complaints.domain.investigation import CHECKLIST_LABELS, OUTCOME_LABELS, QUARANTINE_LABELS
+from gmp_complaints.domain.field_alert import CRITERION_LABELS as FIELD_ALERT_CRITERION_LABELS
+from gmp_complaints.domain.investigation import (
+    CHECKLIST_LABELS,
+    EXAMINED_CAUSE_LABELS,
+    OUTCOME_LABELS,
+    QUARANTINE_LABELS,
+    ROOT_CAUSE_CATEGORY_LABELS,
+)
+from gmp_complaints.domain.triage import ANSWER_LABELS, ROUTING_LABELS
 
 
 def translate(message) -> str:
@@ -38,7 +47,7 @@ def signature_labels() -> dict:
 
 def complaint_labels() -> dict:
     """Labels of a complaint's codes (status, type, channel, due kinds, actions, checklist, outcomes,
-    quarantine), in the page language."""
+    quarantine, root-cause categories and the causes examined), in the page language."""
     return {"status": {**{k.value: translate(v) for k, v in STATUS_LABELS.items()}, DISPOSED: translate(DISPOSED_LABEL)},
             "type": {k.value: translate(v) for k, v in TYPE_LABELS.items()},
             "channel": {k.value: translate(v) for k, v in CHANNEL_LABELS.items()},
@@ -48,7 +57,13 @@ def complaint_labels() -> dict:
             "outcome": {k.value: translate(v) for k, v in OUTCOME_LABELS.items()},
             "quarantine": {k.value: translate(v) for k, v in QUARANTINE_LABELS.items()},
             "interim": {k.value: translate(v) for k, v in INTERIM_MEASURE_LABELS.items()},
-            "report_status": {k: translate(v) for k, v in REPLY_REPORT_STATUS_LABELS.items()}}
+            "report_status": {k: translate(v) for k, v in REPLY_REPORT_STATUS_LABELS.items()},
+            "root_cause_category": {k.value: translate(v) for k, v in ROOT_CAUSE_CATEGORY_LABELS.items()},
+            "examined": {k.value: translate(v) for k, v in EXAMINED_CAUSE_LABELS.items()},
+            "answer": {k.value: translate(v) for k, v in ANSWER_LABELS.items()},
+            "routing": {k.value: translate(v) for k, v in ROUTING_LABELS.items()},
+            "file_item": {k.value: translate(v) for k, v in FILE_ITEM_LABELS.items()},
+            "field_alert_criteria": {k: translate(v) for k, v in FIELD_ALERT_CRITERION_LABELS.items()}}
 
 
 def adr_labels() -> dict:

@@ -10,8 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from audit.tracking import audited
 from gmp_complaints.db import Base, UTCDateTime
-from gmp_complaints.domain.adr import Seriousness
+from gmp_complaints.domain.adr import ClockRule, Seriousness
+from gmp_complaints.domain.complaint_file import FileItem
+from gmp_complaints.domain.investigation import RootCauseCategory
+from gmp_complaints.domain.returns import ReturnChannel
 from gmp_complaints.domain.roles import Role
+from gmp_complaints.domain.triage import Answer, RoutedTo
 
 ROLE_KEYS = tuple(role.value for role in Role)
 
@@ -27,6 +31,7 @@ class User(Base):
             name="deactivated_at_iff_inactive",
         ),
         sa.CheckConstraint("failed_login_count >= 0", name="failed_login_count_not_negative"),
+        sa.CheckConstraint("account_type IN ('person', 'service')", name="account_type_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +55,9 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: SEC-01: ``person`` (an individual) or ``service`` (a system integration: master data through the API only,
+    #: no web log-in, no role, no signature); fixed at creation
+    account_type: Mapped[str] = mapped_column(sa.String(16), default="person", server_default="person")
 
     role_rows: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
@@ -62,6 +70,10 @@ class User(Base):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+    @property
+    def is_service(self) -> bool:
+        return self.account_type == "service"
 
 
 @audited("user", owner_id=lambda row: row.user_id, owner_field="roles", owner_value=lambda row: row.role)
@@ -196,6 +208,9 @@ class NumberCounter(Base):
 
 # --- complaints ----------------------------------------------------------------------------------
 
+ROOT_CAUSE_CATEGORIES = tuple(c.value for c in RootCauseCategory)
+TRIAGE_ANSWERS = tuple(answer.value for answer in Answer)
+ROUTING_GROUPS = tuple(group.value for group in RoutedTo)
 COMPLAINT_STATUSES = ("registered", "under_investigation", "assessed", "awaiting_customer", "closure_pending",
                       "closed", "void")
 
@@ -210,6 +225,29 @@ class Complaint(Base):
         sa.CheckConstraint("(number IS NULL) = (complaint_class IS NULL)", name="numbered_iff_classified"),
         sa.CheckConstraint("complaint_class IS NULL OR complaint_class IN ('I', 'II', 'III')", name="class_known"),
         sa.CheckConstraint("original_class IS NULL OR original_class IN ('I', 'II', 'III')", name="original_class_known"),
+        # WF-04: the Field-Alert screen's two criteria are given together, and the screen is "either is met"
+        sa.CheckConstraint("(field_alert_mix_up IS NULL AND field_alert_quality_defect IS NULL) OR "
+                           "(field_alert_mix_up IS NOT NULL AND field_alert_quality_defect IS NOT NULL AND "
+                           "field_alert_screen = (field_alert_mix_up OR field_alert_quality_defect))",
+                           name="field_alert_criteria_agree"),
+        sa.CheckConstraint(sa.column("root_cause_category").is_(None)
+                           | sa.column("root_cause_category").in_(ROOT_CAUSE_CATEGORIES),
+                           name="root_cause_category_known"),
+        # REC-14 (EU GMP 8.17): human error only with its justification and the other causes examined
+        sa.CheckConstraint("root_cause_category IS NULL OR root_cause_category <> 'human_error' OR "
+                           "(human_error_justification IS NOT NULL AND causes_examined_process IS TRUE AND "
+                           "causes_examined_procedure IS TRUE AND causes_examined_system IS TRUE)",
+                           name="human_error_justified"),
+        sa.CheckConstraint(sa.column("quality_defect_suspected").is_(None)
+                           | sa.column("quality_defect_suspected").in_(TRIAGE_ANSWERS),
+                           name="quality_defect_answer_known"),
+        sa.CheckConstraint(sa.column("falsification_suspected").is_(None)
+                           | sa.column("falsification_suspected").in_(TRIAGE_ANSWERS),
+                           name="falsification_answer_known"),
+        sa.CheckConstraint(sa.column("routed_to").is_(None) | sa.column("routed_to").in_(ROUTING_GROUPS),
+                           name="routed_to_known"),
+        sa.CheckConstraint("(spec_determined_at IS NULL) = (spec_investigation_required IS NULL)",
+                           name="spec_determination_complete"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -248,6 +286,10 @@ class Complaint(Base):
     adr_suspected: Mapped[bool | None] = mapped_column(sa.Boolean)
     #: the US field-alert screening (21 CFR 314.81(b)(1)), asked at classification for a US-marketed product
     field_alert_screen: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: WF-04: the screen's two criteria where answered one by one: (i) mix-up with another article; (ii)
+    #: contamination, significant change or deterioration, or a distributed batch failing its specification
+    field_alert_mix_up: Mapped[bool | None] = mapped_column(sa.Boolean)
+    field_alert_quality_defect: Mapped[bool | None] = mapped_column(sa.Boolean)
     #: US products (WF-03): a suspected reaction triaged as serious or not, unexpected or not
     adr_serious: Mapped[bool | None] = mapped_column(sa.Boolean)
     adr_unexpected: Mapped[bool | None] = mapped_column(sa.Boolean)
@@ -257,6 +299,10 @@ class Complaint(Base):
     received_time: Mapped[str | None] = mapped_column(sa.String(5))
     #: class I: what the interim risk decision decides (space-separated measures, signed with it)
     interim_measures: Mapped[str | None] = mapped_column(sa.String(200))
+    #: WF-09: by when the signed interim risk decision is due (set when the complaint becomes class I under
+    #: investigation, from the configured working days), and when its second signature completed it
+    interim_decision_due_on: Mapped[date | None] = mapped_column(sa.Date)
+    interim_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     classified_on: Mapped[date | None] = mapped_column(sa.Date)
     criteria_version: Mapped[str | None] = mapped_column(sa.String(16))
     # investigation (SOP 5.4)
@@ -265,6 +311,13 @@ class Complaint(Base):
     other_batches_affected: Mapped[str | None] = mapped_column(sa.Text)
     investigation_substantiated: Mapped[bool | None] = mapped_column(sa.Boolean)
     investigated_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: REC-14: the category of the root cause; human error with its justification and the confirmations
+    #: that process, procedure and system causes were examined (EU GMP 8.17)
+    root_cause_category: Mapped[str | None] = mapped_column(sa.String(24))
+    human_error_justification: Mapped[str | None] = mapped_column(sa.Text)
+    causes_examined_process: Mapped[bool | None] = mapped_column(sa.Boolean)
+    causes_examined_procedure: Mapped[bool | None] = mapped_column(sa.Boolean)
+    causes_examined_system: Mapped[bool | None] = mapped_column(sa.Boolean)
     # assessment (SOP 5.5)
     reasonable: Mapped[bool | None] = mapped_column(sa.Boolean)
     actions: Mapped[str | None] = mapped_column(sa.Text)  # space-separated action keys
@@ -300,12 +353,29 @@ class Complaint(Base):
     #: entered after an outage from the paper form (RET-07): its reference, and why it was entered late
     paper_reference: Mapped[str | None] = mapped_column(sa.String(64))
     entered_late_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # triage at the validity step (SOP 5.3; REC-09): yes / no / unknown, and where a complaint that is not a
+    # quality defect was routed
+    quality_defect_suspected: Mapped[str | None] = mapped_column(sa.String(8))
+    falsification_suspected: Mapped[str | None] = mapped_column(sa.String(8))
+    routed_to: Mapped[str | None] = mapped_column(sa.String(32))
+    routing_note: Mapped[str | None] = mapped_column(sa.Text)
+    #: WF-02: possible failure to meet specification; the head of quality's signed determination whether a
+    #: 21 CFR 211.192 investigation is required, with its rationale
+    spec_failure_suspected: Mapped[bool | None] = mapped_column(sa.Boolean)
+    spec_investigation_required: Mapped[bool | None] = mapped_column(sa.Boolean)
+    spec_determination_rationale: Mapped[str | None] = mapped_column(sa.Text)
+    spec_determined_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    spec_determined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: REC-02: items of the complaint file marked "not known", each with its reason
+    not_known_items: Mapped[list["NotKnownItem"]] = relationship(lazy="selectin", order_by="NotKnownItem.id")
     responses: Mapped[list["CustomerResponse"]] = relationship(lazy="selectin", order_by="CustomerResponse.id")
     reminders: Mapped[list["CustomerReminder"]] = relationship(lazy="selectin", order_by="CustomerReminder.id")
     extensions: Mapped[list["DeadlineExtension"]] = relationship(lazy="selectin", order_by="DeadlineExtension.id")
     void_requests: Mapped[list["VoidRequest"]] = relationship(lazy="selectin", order_by="VoidRequest.id")
     quarantine_requests: Mapped[list["QuarantineRequest"]] = relationship(
         lazy="selectin", order_by="QuarantineRequest.id")
+    #: WF-05: working-day due dates as calculated, kept when the calendar they were calculated on changed
+    kept_due_dates: Mapped[list["KeptDueDate"]] = relationship(lazy="selectin", order_by="KeptDueDate.kind")
 
 
 @audited("complaint", owner_id=lambda row: row.complaint_id, owner_field="batch_ids", owner_value=lambda row: row.batch_id)
@@ -433,6 +503,42 @@ class CalendarYearRow(Base):
     calendar_code: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     status: Mapped[str] = mapped_column(sa.String(16))
+
+
+#: the working-day due dates a complaint keeps (domain.deadlines.DUE_FIELDS and the initial FAR's reminders)
+KEPT_DUE_DATE_KINDS = ("initial_feedback", "classification", "investigation", "formal_reply", "reminder",
+                       "close_eligible", "field_alert_reminder_1", "field_alert_reminder_2")
+
+
+def kept_due_date_line(row: "KeptDueDate") -> str:
+    """One kept date as the audit trail states it: ``reminder=2026-11-05 (CN 2026-09-24+25)``."""
+    return f"{row.kind}={row.due_on.isoformat()} ({row.calendar_code} {row.start_on.isoformat()}+{row.working_days})"
+
+
+@audited("complaint", owner_id=lambda row: row.complaint_id, owner_field="due_dates",
+         owner_value=lambda row: kept_due_date_line(row))
+class KeptDueDate(Base):
+    """A working-day due date as it was calculated, kept when the calendar it was calculated on changed (WF-05):
+    what it counts from (``start_on`` + ``working_days`` of ``calendar_code``) and the date. It is used for as
+    long as the complaint's term is the same; only an explicit, audited recalculation moves it. Never deleted."""
+
+    __tablename__ = "kept_due_dates"
+    __table_args__ = (
+        sa.UniqueConstraint("complaint_id", "kind", name="uq_kept_due_dates_complaint_id_kind"),
+        sa.CheckConstraint(sa.column("kind").in_(KEPT_DUE_DATE_KINDS), name="kind_known"),
+        sa.CheckConstraint("working_days >= 0", name="working_days_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    calendar_code: Mapped[str] = mapped_column(sa.String(16))
+    start_on: Mapped[date] = mapped_column(sa.Date)
+    working_days: Mapped[int] = mapped_column(sa.Integer)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    provisional: Mapped[bool] = mapped_column(sa.Boolean)
+    #: when it was kept, or last recalculated
+    kept_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 @audited("transfer")
@@ -772,6 +878,34 @@ class CapaComplaint(Base):
     complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), primary_key=True, index=True)
 
 
+@audited("capa", owner_id=lambda row: row.capa_id, owner_field="sources",
+         owner_value=lambda row: f"{row.source_type}:{row.reference}")
+class CapaSourceLink(Base):
+    """A source of a CAPA other than a complaint (WF-13): a product rejection, non-conformance, deviation,
+    audit, inspection or trend by its reference, a recall of this system, or a CAPA found not effective
+    (this CAPA is then its follow-up). Never changed, never removed (migration 0047)."""
+
+    __tablename__ = "capa_sources"
+    __table_args__ = (
+        sa.CheckConstraint("source_type IN ('product_rejection', 'non_conformance', 'recall', 'deviation', 'audit', "
+                           "'inspection', 'trend', 'capa')", name="source_type_known"),
+        sa.CheckConstraint("(source_type = 'recall') = (recall_id IS NOT NULL)", name="recall_iff_recall"),
+        sa.CheckConstraint("(source_type = 'capa') = (source_capa_id IS NOT NULL)", name="capa_iff_capa"),
+        sa.UniqueConstraint("capa_id", "source_type", "reference", name="uq_capa_sources_capa_source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capa_id: Mapped[int] = mapped_column(sa.ForeignKey("capas.id"), index=True)
+    source_type: Mapped[str] = mapped_column(sa.String(24))
+    #: the source's own reference (DEV-2026-031), or the number of the recall or CAPA of this system
+    reference: Mapped[str] = mapped_column(sa.String(100))
+    recall_id: Mapped[int | None] = mapped_column(sa.ForeignKey("recalls.id"))
+    #: the CAPA found not effective that this CAPA follows up
+    source_capa_id: Mapped[int | None] = mapped_column(sa.ForeignKey("capas.id"), index=True)
+    linked_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @audited("capa")
 class Capa(Base):
     """A corrective and preventive action record (SOP 5.7); never deleted."""
@@ -780,15 +914,23 @@ class Capa(Base):
     __table_args__ = (
         sa.CheckConstraint("status IN ('open', 'actions_in_progress', 'implemented', 'effectiveness_check', 'closed')",
                            name="status_known"),
-        sa.CheckConstraint("source IN ('complaint', 'deviation', 'audit', 'trend', 'recall')", name="source_known"),
+        sa.CheckConstraint("source IN ('complaint', 'product_rejection', 'non_conformance', 'recall', 'deviation', "
+                           "'audit', 'inspection', 'trend', 'capa')", name="source_known"),
         sa.CheckConstraint("effectiveness_result IS NULL OR effectiveness_result IN ('effective', 'not_effective')",
                            name="effectiveness_known"),
+        # migration 0047 (WF-13, WF-14)
+        sa.CheckConstraint("change_control_ref IS NULL OR change_control_required IS TRUE",
+                           name="change_control_ref_only_with_change"),
+        sa.CheckConstraint("effectiveness_waiver IS NULL OR effectiveness_result IS NULL",
+                           name="waiver_only_without_check"),
+        sa.CheckConstraint("escalation_reason IS NULL OR effectiveness_result = 'not_effective'",
+                           name="escalation_only_not_effective"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(16), unique=True)
     status: Mapped[str] = mapped_column(sa.String(24))
-    source: Mapped[str] = mapped_column(sa.String(16))
+    source: Mapped[str] = mapped_column(sa.String(24))
     problem_statement: Mapped[str] = mapped_column(sa.Text)
     root_cause: Mapped[str] = mapped_column(sa.Text)
     risk: Mapped[str] = mapped_column(sa.Text)
@@ -801,6 +943,14 @@ class Capa(Base):
     effectiveness_early_reason: Mapped[str | None] = mapped_column(sa.Text)
     #: a CAPA opened because this one's effectiveness check failed points back to it
     follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("capas.id"))
+    #: the plan's answer: does the CAPA change a process, a specification or software? (None: not answered yet)
+    change_control_required: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: the change-control record the change is made under (e.g. CC-2026-045), where it changes one
+    change_control_ref: Mapped[str | None] = mapped_column(sa.String(64))
+    #: the head of quality's signed justification that no effectiveness check is needed (WF-14)
+    effectiveness_waiver: Mapped[str | None] = mapped_column(sa.Text)
+    #: the head of quality's signed escalation of a result "not effective" (instead of a follow-up CAPA)
+    escalation_reason: Mapped[str | None] = mapped_column(sa.Text)
     closed_on: Mapped[date | None] = mapped_column(sa.Date)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
@@ -809,6 +959,8 @@ class Capa(Base):
 
     complaint_links: Mapped[list["CapaComplaint"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="CapaComplaint.complaint_id")
+    source_links: Mapped[list["CapaSourceLink"]] = relationship(
+        lazy="selectin", order_by="CapaSourceLink.id", foreign_keys="CapaSourceLink.capa_id")
     actions: Mapped[list["CapaAction"]] = relationship(lazy="selectin", order_by="CapaAction.id")
 
 
@@ -923,6 +1075,8 @@ class Recall(Base):
     #: a regulator's order or a trend signal that started it, by reference
     origin_reference: Mapped[str | None] = mapped_column(sa.String(200))
     mock: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: HO-05: the market-specific actions, canonical JSON ``[{"market": "US", "action": "..."}]`` sorted by market
+    market_actions: Mapped[str | None] = mapped_column(sa.Text)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -1050,6 +1204,36 @@ class Notification(Base):
 
 
 # --- pharmacovigilance hand-off (SOP 5.6.2, DESIGN §4) ------------------------------------------------
+
+
+ADR_CLOCK_RULES = tuple(rule.value for rule in ClockRule)
+
+
+def adr_clock_line(row: "AdrClockRow") -> str:
+    """One clock as the audit trail states it: ``cn_serious=15d``."""
+    return f"{row.rule}={row.days}d"
+
+
+@audited("configuration", owner_id=lambda row: "adr_clocks", owner_field="adr_clocks",
+         owner_value=lambda row: adr_clock_line(row))
+class AdrClockRow(Base):
+    """The ADR reporting clocks per market (HO-01): master data, calendar days after day 0, loaded by
+    migration 0046 with today's rules and changed by the administrator with a reason (audited). A change
+    applies to hand-offs created afterwards. Never deleted."""
+
+    __tablename__ = "adr_clocks"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("rule").in_(ADR_CLOCK_RULES), name="rule_known"),
+        sa.CheckConstraint("market IN ('CN', 'EU', 'US')", name="market_known"),
+        sa.CheckConstraint("days BETWEEN 0 AND 365", name="days_range"),
+    )
+
+    rule: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    market: Mapped[str] = mapped_column(sa.String(2))
+    days: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
 
 
 @audited("adr_case", excluded={"reporter", "patient", "reaction"})
@@ -1186,6 +1370,8 @@ class Compensation(Base):
 
 # --- returned goods (SOP 5.5.2, DESIGN §4) -----------------------------------------------------------
 
+RETURN_CHANNELS = tuple(c.value for c in ReturnChannel)
+
 
 @audited("return")
 class ReturnedGoods(Base):
@@ -1204,6 +1390,8 @@ class ReturnedGoods(Base):
         sa.CheckConstraint("(status = 'disposed') = (disposition IS NOT NULL)", name="disposed_iff_disposition"),
         sa.CheckConstraint("disposition IS NULL OR disposition <> 'return_to_stock' OR sample_result = 'passed'",
                            name="stock_only_after_passing_test"),
+        sa.CheckConstraint(sa.column("channel").is_(None) | sa.column("channel").in_(RETURN_CHANNELS),
+                           name="channel_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -1215,6 +1403,12 @@ class ReturnedGoods(Base):
     quantity_received: Mapped[int] = mapped_column(sa.Integer)
     condition: Mapped[str] = mapped_column(sa.Text)
     received_on: Mapped[date] = mapped_column(sa.Date)
+    #: REC-16 (21 CFR 211.204, China GMP Art. 136): through whom it came back (one channel per record), the
+    #: returning party and its address, and the reason; required on receipt, null on returns recorded before
+    channel: Mapped[str | None] = mapped_column(sa.String(16))
+    returning_party: Mapped[str | None] = mapped_column(sa.String(200))
+    returning_party_address: Mapped[str | None] = mapped_column(sa.Text)
+    return_reason: Mapped[str | None] = mapped_column(sa.Text)
     storage_conditions: Mapped[str | None] = mapped_column(sa.Text)
     sample_result: Mapped[str | None] = mapped_column(sa.String(16))
     test_reference: Mapped[str | None] = mapped_column(sa.String(200))
@@ -1399,3 +1593,90 @@ class LegacyImport(Base):
     content_sha256: Mapped[str] = mapped_column(sa.String(64))
     imported_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("not_known_item")
+class NotKnownItem(Base):
+    """An item of the complaint file that is not known (REC-02), marked so by QA with the reason: the closure
+    does not wait for it. Marked once per item; never deleted (the reason is removed with a disposal)."""
+
+    __tablename__ = "not_known_items"
+    __table_args__ = (
+        sa.UniqueConstraint("complaint_id", "item", name="uq_not_known_items_complaint_item"),
+        sa.CheckConstraint(sa.column("item").in_(tuple(item.value for item in FileItem)), name="item_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    item: Mapped[str] = mapped_column(sa.String(32))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    marked_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    marked_by: Mapped["User"] = relationship(lazy="selectin", foreign_keys=[marked_by_id])
+
+
+@audited("access_request", excluded={"password_hash"})
+class AccessRequest(Base):
+    """A requested change of access (SEC-04, Annex 11 §12.3): an account to create, roles to grant or withdraw, an
+    account to deactivate. The administrator asks, with a reason; nothing changes until a second person, the head of
+    quality, approves it after entering the password again (or rejects it). Decided once; never deleted."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('create_user', 'change_roles', 'deactivate_user')", name="kind_known"),
+        sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
+        sa.CheckConstraint("account_type IN ('person', 'service')", name="account_type_known"),
+        sa.CheckConstraint("(status = 'pending') = (decided_at IS NULL) AND (decided_at IS NULL) = (decided_by_id IS NULL)",
+                           name="decided_completely"),
+        sa.CheckConstraint("kind = 'create_user' OR user_id IS NOT NULL", name="target_named"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    #: whose access changes (an account to create has none until the approval creates it)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    #: the account to create: its printed name, type, address and whether the requester verified the identity
+    printed_name: Mapped[str | None] = mapped_column(sa.String(200))
+    account_type: Mapped[str] = mapped_column(sa.String(16), default="person")
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    identity_verified: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: the roles before and the roles requested, space-separated role keys (blank: none)
+    roles_before: Mapped[str | None] = mapped_column(sa.String(400))
+    roles: Mapped[str | None] = mapped_column(sa.String(400))
+    #: the Argon2id hash of the temporary password handed over at the request; cleared at the decision
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_comment: Mapped[str | None] = mapped_column(sa.Text)
+
+
+@audited("security_alert")
+class SecurityAlert(Base):
+    """An alert on repeated failed log-ins or signings (SEC-06, 21 CFR 11.300(d)), raised at once to the
+    administrators and the head of quality, with its event record: the account (or the unknown user name attempted),
+    what failed, from where, when, and the audit events. Kept as raised; never changed, never deleted."""
+
+    __tablename__ = "security_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: ``user:<id>`` or ``name:<user name attempted>``: what the failures are counted by
+    account_key: Mapped[str] = mapped_column(sa.String(80), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(sa.String(64))
+    #: ``login``, ``signing`` or both, space-separated
+    kinds: Mapped[str] = mapped_column(sa.String(32))
+    failure_count: Mapped[int] = mapped_column(sa.Integer)
+    threshold: Mapped[int] = mapped_column(sa.Integer)
+    window_minutes: Mapped[int] = mapped_column(sa.Integer)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the client addresses, space-separated
+    source_addresses: Mapped[str] = mapped_column(sa.Text)
+    #: the audit log indices of the failures, space-separated
+    event_indices: Mapped[str] = mapped_column(sa.Text)

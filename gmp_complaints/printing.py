@@ -21,7 +21,7 @@ from gmp_complaints.archive import AUDIT_BUNDLE, KEYS, MANIFEST, SIGNATURE, mani
 from gmp_complaints.audit_text import action_label, readable_changes, record_label
 from gmp_complaints.charts import pareto_svg, periods_svg, u_chart_svg
 from gmp_complaints.documents import print_time_text, render_audit_trail, render_pdf
-from gmp_complaints.domain.capa import ACTION_KIND_LABELS, ACTION_STATUS_LABELS, EFFECTIVENESS_LABELS
+from gmp_complaints.domain.capa import ACTION_KIND_LABELS, ACTION_STATUS_LABELS, EFFECTIVENESS_LABELS, SOURCE_LABELS
 from gmp_complaints.domain.capa import STATUS_LABELS as CAPA_STATUS_LABELS
 from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.field_alert import FAR_STAGE_LABELS
@@ -36,6 +36,7 @@ from gmp_complaints.domain.recall import (
     ORIGIN_LABELS,
 )
 from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
+from gmp_complaints.domain.returns import CHANNEL_LABELS as RETURN_CHANNEL_LABELS
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.domain.trends import REVIEW_STATUS_LABELS, SIGNAL_RULE_LABELS
 from gmp_complaints.i18n import adr_labels, complaint_labels, signature_labels, translate
@@ -59,6 +60,7 @@ TITLES = {
     "consignee_list": ("Recall consignee list", "召回收货单位清单"),
     "adr_packet": ("Adverse reaction hand-off to pharmacovigilance", "药品不良反应移交单"),
     "iq_report": ("Installation qualification report", "安装确认（IQ）报告"),
+    "oq_report": ("Operational qualification report", "运行确认（OQ）报告"),
     "blank_intake": ("Complaint customer information registration form (paper fallback)", "投诉客户信息登记表（停机备用纸质表）"),
     "blank_handling": ("Customer quality complaint handling sheet (paper fallback)", "客户质量投诉处理单（停机备用纸质表）"),
     "blank_recall": ("Recall progress and reconciliation form (paper fallback)", "召回进度与核对表（停机备用纸质表）"),
@@ -82,12 +84,32 @@ def iq_report_pdf(report, signature: dict, locale: str, site_timezone: str) -> b
     return render_pdf("iq_report.html", context, locale=locale).pdf
 
 
+def oq_report_pdf(content: dict, signature: dict, locale: str, site_timezone: str) -> bytes:
+    """The operational qualification report (VAL-04): environment, every case with its steps, expected and actual
+    results, the deviations, and the executor's signature."""
+    from datetime import timezone
+
+    from gmp_complaints.iq import LABELS
+
+    with force_locale(locale):
+        context = {"doc_title": title("oq_report", locale), "labels_of": lambda key: translate(LABELS.get(key, key)),
+                   "record_number": signature["record_number"], "record_version": 1,
+                   "site_name": _("Quality department"), "report": content, "signatures": [signature],
+                   "sign_labels": signature_labels(), "site_timezone": site_timezone,
+                   "printed_at": print_time_text(datetime.now(timezone.utc), site_timezone)}
+    return render_pdf("oq_report.html", context, locale=locale).pdf
+
+
 def blank_form_pdf(kind: str, locale: str, site_timezone: str) -> bytes:
     """A blank form (intake, handling sheet, recall progress) to fill in by hand while the system is down."""
     from datetime import timezone
 
     from gmp_complaints.domain.complaints import CHANNEL_LABELS, TYPE_LABELS
-    from gmp_complaints.domain.investigation import CHECKLIST_LABELS
+    from gmp_complaints.domain.investigation import (
+        CHECKLIST_LABELS,
+        EXAMINED_CAUSE_LABELS,
+        ROOT_CAUSE_CATEGORY_LABELS,
+    )
 
     with force_locale(locale):
         if kind == "intake":
@@ -99,10 +121,14 @@ def blank_form_pdf(kind: str, locale: str, site_timezone: str) -> bytes:
                      _("Sample available"): [_("yes"), _("no")]}
             rows, signers = [], [_("Received by")]
         elif kind == "handling":
+            examined = [translate(v) for v in EXAMINED_CAUSE_LABELS.values()]
             fields = [_("Complaint number"), _("Initial feedback"), _("Validity"), _("Classification"),
-                      *[translate(v) for v in CHECKLIST_LABELS.values()], _("Root cause"), _("Impact"),
+                      *[translate(v) for v in CHECKLIST_LABELS.values()], _("Root cause"), _("Root cause category"),
+                      _("Justification of human error"), *examined, _("Impact"),
                       _("Other batches possibly affected"), _("Assessment"), _("Formal reply"), _("CAPA")]
-            ticks = {_("Classification"): ["I", "II", "III"]}
+            ticks = {_("Classification"): ["I", "II", "III"],
+                     _("Root cause category"): [translate(v) for v in ROOT_CAUSE_CATEGORY_LABELS.values()],
+                     **{label: [_("yes"), _("no")] for label in examined}}
             rows, signers = [], [_("QA officer (complaint administrator)"), _("Head of quality"), _("QP")]
         else:
             fields = [_("Recall number"), _("Batches"), _("Recall level"), _("Recall depth")]
@@ -132,6 +158,7 @@ def common_context(context: dict, kind: str, locale: str) -> dict:
             "kind_labels": {k.value: translate(v) for k, v in ACTION_KIND_LABELS.items()},
             "action_status_labels": {k.value: translate(v) for k, v in ACTION_STATUS_LABELS.items()},
             "effectiveness_labels": {k.value: translate(v) for k, v in EFFECTIVENESS_LABELS.items()},
+            "source_labels": {k.value: translate(v) for k, v in SOURCE_LABELS.items()},
             "action_label": action_label, "record_label": record_label, "readable_changes": readable_changes}
 
 
@@ -343,7 +370,9 @@ def annual_review_pdf(extract: dict, locale: str) -> bytes:
                     ("adr_cases", _("ADR hand-offs")), ("capas", _("CAPA"))]
         labels = complaint_labels()
         shown = {"complaint_type": labels["type"], "status": {**labels["status"], **recall_labels()["status"]},
-                 "actions": labels["action"], "seriousness": adr_labels()["seriousness"]}
+                 "actions": labels["action"], "seriousness": adr_labels()["seriousness"],
+                 "root_cause_category": labels["root_cause_category"],
+                 "channel": {k.value: translate(v) for k, v in RETURN_CHANNEL_LABELS.items()}}
 
         def display(name: str) -> list[list]:
             """The section's cells for a reader: codes as words, yes/no in the page language."""
@@ -373,7 +402,8 @@ def annual_review_columns() -> dict:
     """The extract's column headings in the current language."""
     return {"number": _("Number"), "intake_ref": _("Intake reference"), "received_on": _("Received on"),
             "complaint_type": _("Complaint type"), "complaint_class": _("Class"), "batches": _("Batches"),
-            "status": _("Status"), "root_cause": _("Root cause"), "reasonable": _("Reasonable"),
+            "status": _("Status"), "root_cause": _("Root cause"), "root_cause_category": _("Root cause category"),
+            "channel": _("Returned through"), "reasonable": _("Reasonable"),
             "actions": _("Actions"), "closed_on": _("Closed on"), "capas": _("CAPA"), "level": _("Level"),
             "depth": _("Recall depth"), "safety_hazard": _("Safety hazard"), "decided_on": _("Decided on"),
             "reason": _("Reason"), "batch_no": _("Batch"), "quantity_received": _("Quantity received"),

@@ -140,6 +140,13 @@ class UnitOfWork:
                     changes.update({k: list(v) for k, v in pending[key].changes.items()})
                     attached.add(key)
             changes.update(event.changes)
+            ref = (event.change_control_ref or "").strip()
+            if spec.change_control and event.actor_id is not None and not ref:
+                # AT-10: the safety net behind every configuration use case, which asks for it first.
+                raise ValidationError(Msg("A change-control reference is required."), {"change_control_ref": [
+                    Msg("Give the change-control reference this configuration change is made under.")]})
+            if ref:
+                changes["change_control_ref"] = [None, ref]
             entries.append(recorder.AuditEntry(
                 occurred_at=self.now(), tx_id=tx_id, actor_id=event.actor_id,
                 actor_name=names.get(event.actor_id, self.system_actor), action=event.action,

@@ -36,10 +36,13 @@ class SigningStep(StrEnum):
     action_implementation = "action_implementation"
     action_due_date_change = "action_due_date_change"
     effectiveness_check = "effectiveness_check"
+    effectiveness_waiver = "effectiveness_waiver"
+    effectiveness_escalation = "effectiveness_escalation"
     capa_closure = "capa_closure"
     void_approval = "void_approval"
     void_rejection = "void_rejection"
     regrading = "regrading"
+    spec_failure_determination = "spec_failure_determination"
     retention_change = "retention_change"
     closure = "closure"
     recall_decision = "recall_decision"
@@ -58,6 +61,7 @@ class SigningStep(StrEnum):
     legacy_import_reconciliation = "legacy_import_reconciliation"
     disposal_batch = "disposal_batch"
     iq_execution = "iq_execution"
+    oq_execution = "oq_execution"
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,10 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "void", Msg("Void rejection")),
         _rule(SigningStep.regrading, Meaning.approved, {Role.qa_head},
               "regrading", Msg("Regrading approval")),
+        # WF-02 (21 CFR 211.198(a), 211.22(a)): the Quality Unit determines whether a possible failure to meet
+        # specification needs a 211.192 investigation; never the person who flagged it
+        _rule(SigningStep.spec_failure_determination, Meaning.approved, {Role.qa_head},
+              "spec_failure_determination", Msg("Determination whether a 21 CFR 211.192 investigation is required")),
         _rule(SigningStep.retention_change, Meaning.approved, {Role.qa_head},
               "retention", Msg("Retention change approval")),
         _rule(SigningStep.closure, Meaning.approved, {Role.qa_head},
@@ -120,6 +128,8 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
         # VAL-04: the executor of an installation qualification signs its report (QA owns validation)
         _rule(SigningStep.iq_execution, Meaning.responsible, {Role.qa_officer, Role.qa_head},
               "validation_report", Msg("Installation qualification executed")),
+        _rule(SigningStep.oq_execution, Meaning.responsible, {Role.qa_officer, Role.qa_head},
+              "validation_report", Msg("Operational qualification executed")),
         # RET-05: the reconciliation of a legacy import
         _rule(SigningStep.legacy_import_reconciliation, Meaning.approved, {Role.qa_head},
               "legacy_import", Msg("Legacy import reconciliation")),
@@ -137,6 +147,12 @@ SIGNING_MATRIX: dict[SigningStep, StepRule] = {
               "capa_action_due", Msg("Approval of an action's new due date")),
         _rule(SigningStep.effectiveness_check, Meaning.approved, {Role.qa_head},
               "capa", Msg("Effectiveness check")),
+        # WF-14 (EU GMP 8.18): in place of the check, the head of quality justifies why none is needed; a
+        # result "not effective" is escalated where no follow-up CAPA answers it
+        _rule(SigningStep.effectiveness_waiver, Meaning.approved, {Role.qa_head},
+              "capa_effectiveness_waiver", Msg("Justification that no effectiveness check is needed")),
+        _rule(SigningStep.effectiveness_escalation, Meaning.approved, {Role.qa_head},
+              "capa_escalation", Msg("Escalation of a CAPA found not effective")),
         _rule(SigningStep.capa_closure, Meaning.approved, {Role.qa_head},
               "capa", Msg("CAPA closure")),
         # Recall (SOP 5.5.3, HO-05, HO-10): the QA head and the QP, two persons
@@ -200,16 +216,18 @@ _COMPLAINT_STEPS = frozenset({
     "complaint.investigate", "complaint.assess", "complaint.reply", "complaint.customer_response",
     "complaint.remind", "complaint.batches_changed", "complaint.follow_up_opened", "complaint_reply.created",
     "customer_response.created", "customer_reminder.created", "attachment.added", "quarantine_request.created",
-    "quarantine_request.answered", "reply_report.drafted",
+    "quarantine_request.answered", "reply_report.drafted", "not_known_item.marked",
 })
-_CAPA_STEPS = frozenset({
-    "capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created",
-    "capa_action.implemented", "capa_evidence.added",
+_CAPA_PLANNING = frozenset({
+    "capa.created", "capa.complaint_linked", "capa.source_linked", "capa.action_planned", "capa_action.created",
+    "capa.plan_details_recorded", "capa.plan_changed",
 })
+_CAPA_STEPS = _CAPA_PLANNING | {"capa_action.implemented", "capa_evidence.added"}
 AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "registration+classification": frozenset({"complaint.registered", "complaint.classify"}),
     "classification+decision": frozenset({"complaint.classify"}),
     "regrading": frozenset({"complaint.classify"}),
+    "spec_failure_determination": frozenset({"complaint.validity"}),
     "assessment": frozenset({"complaint.classify", "complaint.investigate", "complaint.assess"}),
     "complaint": _COMPLAINT_STEPS,
     "complaint+audit_trail": _COMPLAINT_STEPS,
@@ -224,11 +242,13 @@ AUTHORING_ACTIONS: dict[str, frozenset[str]] = {
     "disposal_batch": frozenset(),
     "validation_report": frozenset(),
     "capa": _CAPA_STEPS,
-    "capa_plan": frozenset({"capa.created", "capa.complaint_linked", "capa.action_planned", "capa_action.created"}),
+    "capa_plan": _CAPA_PLANNING,
+    "capa_effectiveness_waiver": _CAPA_STEPS,
+    "capa_escalation": _CAPA_STEPS,
     "capa_action": frozenset({"capa_action.implemented", "capa_evidence.added"}),
     "capa_action_due": frozenset(),
-    "recall": frozenset({"recall.proposed"}),
-    "recall_final": frozenset({"recall.proposed", "recall_reconciliation.recorded", "recall.completed",
+    "recall": frozenset({"recall.proposed", "recall.market_actions_changed"}),
+    "recall_final": frozenset({"recall.proposed", "recall.market_actions_changed", "recall_reconciliation.recorded", "recall.completed",
                                "recall_effectiveness_contact.recorded"}),
     "return": frozenset({"return.received", "return.evaluated", "return.re_evaluated"}),
     "recall_batch": frozenset({"recall_reconciliation.recorded", "recall_reconciliation.corrected"}),

@@ -56,11 +56,14 @@ def _take(value, part):
 
 
 def _classification(view: dict) -> dict:
-    """The classification's fields, with the US field-alert screening answer where it was asked: added to
-    version 1 only where given, so every signature made before it existed stays as it was."""
+    """The classification's fields, with the US field-alert screening answer (and its two criteria) where it was
+    asked: added to version 1 only where given, so every signature made before it existed stays as it was."""
     content = project(view, CLASSIFICATION)
     if view.get("field_alert") is not None:
         content["field_alert"] = view["field_alert"]
+    if view.get("field_alert_mix_up") is not None:  # WF-04: the two criteria, where answered one by one
+        content["field_alert_criteria"] = {"mix_up": view["field_alert_mix_up"],
+                                           "quality_defect": view["field_alert_quality_defect"]}
     triage = view.get("classification") or {}
     if triage.get("adr_serious") is not None:  # US products with a suspected reaction (WF-03)
         content["adr_triage"] = {"serious": triage["adr_serious"], "unexpected": triage["adr_unexpected"]}
@@ -76,12 +79,42 @@ def _received_time(view: dict) -> dict:
     return content
 
 
+#: the category of the root cause and what human error needs (REC-14), in an investigation where given
+ROOT_CAUSE_CATEGORY = ("root_cause_category", "human_error_justification", "causes_examined")
+
+
 def _investigation(view: dict) -> dict | None:
-    """The investigation's fields, with the recurrence answer (TR-02) where given: added to version 1
-    only where answered, so every signature made before it existed stays as it was."""
+    """The investigation's fields, with the recurrence answer (TR-02) and the category of the root cause
+    (REC-14) where given: added to version 1 only where answered, so every signature made before they
+    existed stays as it was."""
     content = _take(view.get("investigation"), INVESTIGATION)
     if content is not None and (view.get("investigation") or {}).get("recurring_problem") is not None:
         content["recurring_problem"] = view["investigation"]["recurring_problem"]
+    if content is not None:  # REC-14: the category of the root cause, and for human error its justification
+        for key in ROOT_CAUSE_CATEGORY:
+            if view["investigation"].get(key) is not None:
+                content[key] = view["investigation"][key]
+    return content
+
+
+#: the triage answers of the validity step (REC-09, WF-02), where they were asked
+TRIAGE = ("quality_defect_suspected", "falsification_suspected", "routed_to", "routing_note", "spec_failure_suspected")
+#: the head of quality's determination of a possible failure to meet specification (WF-02)
+SPEC_FAILURE_DETERMINATION = ("investigation_required", "rationale")
+
+
+def _triage(view: dict) -> dict:
+    """The triage answers, the determination and the items marked not known (REC-02): each added to version 1
+    only where recorded, so every signature made before they existed stays as it was."""
+    content = {}
+    validity = view.get("validity") or {}
+    if any(validity.get(key) is not None for key in TRIAGE):
+        content["triage"] = {key: validity.get(key) for key in TRIAGE}
+    if view.get("spec_failure_determination"):
+        content["spec_failure_determination"] = _take(view["spec_failure_determination"], SPEC_FAILURE_DETERMINATION)
+    not_known = (view.get("complaint_file") or {}).get("not_known")
+    if not_known:
+        content["not_known"] = _take(not_known, [("item", "reason")])
     return content
 
 
@@ -125,11 +158,17 @@ def complaint_snapshot(view: dict, scope: str, subject: str | None = None) -> di
                 "reply_report": _take(report, ("id", "sequence", "summary"))}
     if scope == "retention":
         return {"id": view["id"], "number": view["number"], "retention_until": view["retention_until"]}
+    if scope == "spec_failure_determination":
+        # What the head of quality determined, on which triage: the flag, the validity found and the decision.
+        return {"id": view["id"], "intake_ref": view["intake_ref"],
+                "validity": _take(view.get("validity"), ("information_complete", "substantiated", "reason")),
+                **_triage({"validity": view.get("validity"),
+                           "spec_failure_determination": view.get("spec_failure_determination")})}
     if scope not in ("complaint", "complaint+audit_trail", "void"):
         raise ValueError(f"no field list for the scope {scope!r}")
     content = {**project(view, WHOLE_COMPLAINT), **_classification(view), "organisation": organisation,
                "investigation": _investigation(view), "capas": [c["number"] for c in view.get("capas", [])],
-               **_received_time(view)}
+               **_received_time(view), **_triage(view)}
     if scope == "void" and subject is not None:
         # The request as made (its reason); its decision is what the signature brings about.
         request = next(x for x in view["void_requests"] if f"void_request:{x['id']}" == subject)
@@ -169,23 +208,52 @@ CAPA_PLAN = {"id": None, "number": None, "source": None, "problem_statement": No
 CAPA_PLAN_ACTION = ("id", "kind", "description", "owner")
 
 
+#: a source of a CAPA other than a complaint (WF-13): its type and reference
+CAPA_SOURCE = ("source_type", "reference")
+#: the escalation of a result "not effective" (WF-14): the result it escalates and why
+CAPA_ESCALATION = {"id": None, "number": None,
+                   "effectiveness": ("criteria", "due_on", "result", "evidence", "checked_on")}
+#: the justification that no effectiveness check is needed (WF-14): the problem, the check as planned, the
+#: actions as implemented and the justification; not the links, which may still grow
+CAPA_WAIVER = {"id": None, "number": None, "problem_statement": None, "root_cause": None, "risk": None,
+               "effectiveness": ("criteria", "due_on", "waiver")}
+
+
+def _capa_plan_additions(view: dict) -> dict:
+    """The sources and the change-control answer, added to version 1 only where given (CAPAs planned before
+    they existed have neither, so their signatures stay as they were)."""
+    added = {}
+    if view.get("sources"):
+        added["sources"] = _take(view["sources"], [CAPA_SOURCE])
+    change_control = view.get("change_control") or {}
+    if change_control.get("required") is not None:
+        added["change_control"] = _take(change_control, ("required", "reference"))
+    return added
+
+
 def capa_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     """What a CAPA signature covers: never the workflow status, so progress supersedes nothing. The plan
     approval covers the plan: an action added later supersedes it, and the new plan is approved again."""
     if scope == "capa_plan":
         return {**project(view, CAPA_PLAN), "complaints": [c["id"] for c in view["complaints"]],
-                "actions": [_action(a, CAPA_PLAN_ACTION) for a in view["actions"]]}
+                "actions": [_action(a, CAPA_PLAN_ACTION) for a in view["actions"]], **_capa_plan_additions(view)}
     if scope in ("capa_action", "capa_action_due"):
         action = next(a for a in view["actions"] if f"capa_action:{a['id']}" == subject)
         return {"capa": view["number"], "action": _action(action, CAPA_ACTION_DUE if scope == "capa_action_due"
                                                           else CAPA_ACTION)}
+    if scope == "capa_escalation":
+        # The escalation with the result it escalates; not the rest of the CAPA, which it does not decide.
+        return {**project(view, CAPA_ESCALATION), "escalation": view.get("escalation")}
+    if scope == "capa_effectiveness_waiver":
+        return {**project(view, CAPA_WAIVER), "actions": [_action(a, CAPA_ACTION_IN_CAPA) for a in view["actions"]]}
     if scope != "capa":
         raise ValueError(f"no field list for the scope {scope!r}")
     content = {**project(view, WHOLE_CAPA), "complaints": [c["id"] for c in view["complaints"]],
-               "actions": [_action(a, CAPA_ACTION_IN_CAPA) for a in view["actions"]]}
-    early = (view.get("effectiveness") or {}).get("early_reason")
-    if early:  # added to version 1 only where given, so earlier signatures stay as they were
-        content["effectiveness"]["early_reason"] = early
+               "actions": [_action(a, CAPA_ACTION_IN_CAPA) for a in view["actions"]], **_capa_plan_additions(view)}
+    effectiveness = view.get("effectiveness") or {}
+    for key in ("early_reason", "waiver"):
+        if effectiveness.get(key):  # added to version 1 only where given, so earlier signatures stay as they were
+            content["effectiveness"][key] = effectiveness[key]
     return content
 
 
@@ -209,6 +277,10 @@ def recall_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
         # Added to version 1 only where given: the reason to execute before the EU authorities are told
         # is part of the decision, and every recall signed before it existed stays as it was.
         content["authority_notice_exception"] = view["authority_notice_exception"]
+    if view.get("market_actions"):
+        # HO-05: the market-specific actions are part of the decision; added to version 1 only where given, so
+        # every recall signed before they existed stays as it was.
+        content["market_actions"] = _take(view["market_actions"], [("market", "action")])
     if scope == "recall":
         return content
     if scope == "recall_batch":
@@ -229,6 +301,8 @@ def recall_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
 
 
 #: what the QA head's disposition of returned goods covers: the receipt, the evaluation and the decision
+#: (with the receipt's channel, returning party, address and reason where recorded, REC-16)
+RETURN_RECEIPT = ("channel", "returning_party", "returning_party_address", "return_reason")
 RETURN = {"id": None, "number": None, "complaint_id": None, "batch_no": None, "product_code": None, "consignee": None,
           "quantity_received": None, "condition": None, "received_on": None,
           "evaluation": ("storage_conditions", "sample_result", "test_reference", "other_batches_implicated",
@@ -239,7 +313,10 @@ RETURN = {"id": None, "number": None, "complaint_id": None, "batch_no": None, "p
 def return_snapshot(view: dict, scope: str, subject: str | None = None) -> dict:
     if scope != "return":
         raise ValueError(f"no field list for the scope {scope!r}")
-    return project(view, RETURN)
+    content = project(view, RETURN)
+    # Added to version 1 only where recorded, so every return disposed of before they existed stays as it was.
+    content.update({key: view[key] for key in RETURN_RECEIPT if view.get(key) is not None})
+    return content
 
 
 #: what the approval (or rejection) of a compensation covers: the terms agreed with the customer

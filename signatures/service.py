@@ -70,6 +70,9 @@ def authorize(uow: UnitOfWork, *, actor_id: int, username: str, password: str, r
     from gmp_complaints.services.accounts import check_credentials
 
     actor = uow.session.get(User, actor_id)
+    if actor.is_service:
+        # SEC-01: a system integration's account is nobody; it never signs, whatever it sends.
+        refuse(uow, actor_id, Msg("A service account never signs."), step=rule.step.value, source_ip=source_ip)
     if (username or "").strip() != actor.username:
         refuse(uow, actor_id, Msg("Sign with your own user name."), step=rule.step.value, source_ip=source_ip)
     user = check_credentials(uow, username.strip(), password, source_ip, "signature")

@@ -237,6 +237,29 @@ def make_user(uow_factory):
     return make
 
 
+@pytest.fixture
+def approved_change(uow_factory, make_user):
+    """A change of access as the pages and the API make it (SEC-04): ``actor_id`` (an administrator) requests it with
+    ``body`` (``kind``, ``reason``, ...), then a head of quality of its own (``access.approver``, made at first use)
+    approves it. Returns the decided request."""
+    from gmp_complaints.domain.roles import Actor, Role
+    from gmp_complaints.services import access_requests
+
+    approver: dict = {}
+
+    def change(actor_id: int, **body) -> dict:
+        if not approver:
+            approver["id"], approver["password"] = make_user("access.approver", "qa_head",
+                                                             printed_name="Access Approver")
+        requested = access_requests.request_access_change(uow_factory(), body, actor_id=actor_id)
+        return access_requests.decide_access_request(
+            uow_factory(), requested["id"],
+            {"decision": "approve", "username": "access.approver", "password": approver["password"]},
+            actor=Actor(approver["id"], frozenset({Role.qa_head})))
+
+    return change
+
+
 def csrf_token(client, path: str = "/login") -> str:
     """The CSRF token of the session, read from a rendered form."""
     import re
@@ -268,6 +291,7 @@ def execute_sql(app, statement: str, **params):
 
 _REPO = Path(__file__).resolve().parents[1]
 _trace_results: list[dict] = []
+_deselected: list[int] = []
 
 
 def pytest_runtest_logreport(report):
@@ -282,12 +306,50 @@ def pytest_runtest_makereport(item, call):
     outcome.get_result().req_marks = [mark.args for mark in item.iter_markers("req")]
 
 
-def pytest_sessionfinish(session, exitstatus):
-    from validation.traceability import write_reports
+def pytest_deselected(items):
+    _deselected.append(len(items))
 
-    if _trace_results:
-        output = Path(os.environ.get("GMP_TRACE_OUTPUT") or _REPO / "validation" / "output")
-        write_reports(_trace_results, _REPO.parent / "shared" / "reference" / "regulatory-baseline.md", output)
+
+def _whole_suite(config) -> bool:
+    """The test command's own run: the configured test paths, nothing selected away. Only such a run can show
+    that every requirement is proven, so only it fails for one that is not."""
+    option = config.option
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not option.keyword
+            and not option.markexpr and not _deselected and not getattr(option, "lf", False)
+            and not getattr(option, "last_failed", False))
+
+
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from datetime import datetime, timezone
+
+    from gmp_complaints.urs import load_urs, urs_path
+    from validation.traceability import build_failures, build_matrix, write_reports
+
+    urs = Path(os.environ.get("GMP_URS") or urs_path())
+    if _trace_results and not urs.exists():
+        print(f"\nTraceability (VAL-02): no URS at {urs}; no matrix written.")
+        if _whole_suite(session.config):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif _trace_results:
+        _, requirements = load_urs(urs)
+        matrix = build_matrix(_trace_results, requirements, commit=_commit(),
+                              run_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        write_reports(matrix, Path(os.environ.get("GMP_TRACE_OUTPUT") or _REPO / "validation" / "output"))
+        failures = build_failures(matrix)
+        if failures and _whole_suite(session.config):
+            print(f"\nTraceability (VAL-02): {len(failures)} requirement(s) not proven, which fails the run:\n  "
+                  + "\n  ".join(failures))
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     # With CI=true nothing may be skipped (VAL-02): a skipped test fails the run, named.
     skipped = sorted({r["test"] for r in _trace_results if r["outcome"] == "skipped"})
     if IN_CI and skipped:

@@ -72,6 +72,7 @@ def me():
         "roles": list(user.roles),
         "identity_verified": user.identity_verified_at is not None,
         "esignature_statement_accepted": user.esignature_accepted_at is not None,
+        "account_type": user.account_type,
     })
 
 
@@ -203,6 +204,23 @@ COMPLAINT_STEPS = {
 for _path, _service in COMPLAINT_STEPS.items():
     api_v1.add_url_rule(f"/complaints/<int:complaint_id>/{_path}", endpoint=f"complaint_{_service}",
                         view_func=_step_view(_service), methods=["POST"])
+
+
+@api_v1.route("/complaints/<int:complaint_id>/spec-failure-determination", methods=["POST"])
+def complaint_determine_spec_failure(complaint_id: int):
+    """WF-02 ``{investigation_required, rationale, username, password}``: the head of quality determines whether a
+    flagged possible failure to meet specification needs a 21 CFR 211.192 investigation, signed in the same step."""
+    from gmp_complaints.services import triage
+
+    return jsonify(triage.determine_spec_failure(uow(), complaint_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
+@api_v1.route("/complaints/<int:complaint_id>/not-known", methods=["POST"])
+def complaint_mark_not_known(complaint_id: int):
+    """REC-02 ``{item, reason}``: an item of the complaint file marked not known, with the reason."""
+    from gmp_complaints.services import complaint_file
+
+    return jsonify(complaint_file.mark_not_known(uow(), complaint_id, _body(), actor=_actor()))
 
 
 @api_v1.route("/complaints/<int:complaint_id>/follow-ups", methods=["POST"])
@@ -424,8 +442,10 @@ def change_time_limit():
 
 
 # CAPA endpoints live in their own module and register on this blueprint.
+from gmp_complaints.api import access as _access_routes  # noqa: F401
 from gmp_complaints.api import capa as _capa_routes  # noqa: F401
 from gmp_complaints.api import compensation as _compensation_routes  # noqa: F401
+from gmp_complaints.api import deadlines as _deadline_routes  # noqa: F401
 from gmp_complaints.api import pharmacovigilance as _pv_routes  # noqa: F401
 from gmp_complaints.api import recalls as _recall_routes  # noqa: F401
 from gmp_complaints.api import trends as _trend_routes  # noqa: F401

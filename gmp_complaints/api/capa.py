@@ -38,6 +38,24 @@ def link_capa_complaint(capa_id: int):
     return jsonify(service.link_complaint(uow(), capa_id, _body(), actor=_actor()))
 
 
+@api_v1.route("/capas/<int:capa_id>/sources", methods=["POST"])
+def link_capa_source(capa_id: int):
+    """``{source_type, reference}``: another source (WF-13); a CAPA found not effective makes this its follow-up."""
+    return jsonify(service.link_source(uow(), capa_id, _body(), actor=_actor()))
+
+
+@api_v1.route("/capas/<int:capa_id>/follow-ups", methods=["POST"])
+def link_capa_follow_up(capa_id: int):
+    """``{capa_number}``: an existing CAPA follows up this one, found not effective (WF-14)."""
+    return jsonify(service.link_follow_up(uow(), capa_id, _body(), actor=_actor()))
+
+
+@api_v1.route("/capas/<int:capa_id>/plan-details", methods=["POST"])
+def capa_plan_details(capa_id: int):
+    """``{change_control_required?, change_control_ref?, effectiveness_criteria?, effectiveness_due_on?, reason?}``."""
+    return jsonify(service.record_plan_details(uow(), capa_id, _body(), actor=_actor()))
+
+
 @api_v1.route("/capas/<int:capa_id>/actions", methods=["POST"])
 def add_capa_action(capa_id: int):
     return jsonify(service.add_action(uow(), capa_id, _body(), actor=_actor())), 201
@@ -89,6 +107,18 @@ def capa_plan_approval(capa_id: int):
 @api_v1.route("/capas/<int:capa_id>/effectiveness", methods=["POST"])
 def capa_effectiveness(capa_id: int):
     return jsonify(service.record_effectiveness(uow(), capa_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
+@api_v1.route("/capas/<int:capa_id>/effectiveness-waiver", methods=["POST"])
+def capa_effectiveness_waiver(capa_id: int):
+    """``{justification, username, password}``: the head of quality signs why no effectiveness check is needed."""
+    return jsonify(service.waive_effectiveness(uow(), capa_id, _body(), actor=_actor(), source_ip=client_ip()))
+
+
+@api_v1.route("/capas/<int:capa_id>/escalation", methods=["POST"])
+def capa_escalation(capa_id: int):
+    """``{reason, username, password}``: the head of quality escalates a result "not effective"."""
+    return jsonify(service.escalate_not_effective(uow(), capa_id, _body(), actor=_actor(), source_ip=client_ip()))
 
 
 @api_v1.route("/capas/<int:capa_id>/closure", methods=["POST"])

@@ -95,6 +95,13 @@ COMPLAINT_OPERATIONS = (
     ("post", "/api/v1/complaints/{complaint_id}/regrading",
      "Regrade {complaint_class, reason, username, password}; the QA head signs in the same step", 200,
      (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/complaints/{complaint_id}/spec-failure-determination", "WF-02: the head of quality determines "
+     "whether a flagged possible failure to meet specification needs a 21 CFR 211.192 investigation "
+     "{investigation_required, rationale, username, password}, signed in the same step; until then classification "
+     "and the not-substantiated path are refused (409)", 200, (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/complaints/{complaint_id}/not-known", "REC-02: mark a missing item of the complaint file not "
+     "known {item, reason} (QA); the closure is refused while an item is neither recorded nor marked", 200,
+     (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/adr", "Hand a suspected adverse reaction to pharmacovigilance "
      "(the first is the initial report, later ones follow-ups)", 201, (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements", "Add the missing minimum elements of an "
@@ -183,7 +190,22 @@ COMPLAINT_OPERATIONS = (
     ("get", "/api/v1/time-limits", "The time limits in working days", 200, (401,)),
     ("post", "/api/v1/time-limits", "Change a time limit with a reason (admin)", 200, (400, 401, 403, 404)),
     ("post", "/api/v1/capas", "Create a CAPA {complaint_ids, problem_statement, root_cause?, risk, "
-     "effectiveness_criteria, effectiveness_due_on, follow_up_of?}", 201, (400, 401, 403, 409)),
+     "effectiveness_criteria, effectiveness_due_on, follow_up_of?, source?, source_reference?, "
+     "change_control_required?, change_control_ref?}: from complaints, or from another source named by its "
+     "reference", 201, (400, 401, 403, 409)),
+    ("post", "/api/v1/capas/{capa_id}/sources", "Link another source {source_type, reference}: product_rejection, "
+     "non_conformance, deviation, audit, inspection or trend by its reference; recall or capa (found not effective: "
+     "this CAPA follows it up) by its number", 200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/capas/{capa_id}/follow-ups", "An existing CAPA follows up this one, found not effective "
+     "{capa_number}", 200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/capas/{capa_id}/plan-details", "Answer whether the CAPA changes a process, specification or "
+     "software, its change-control reference, and the planned effectiveness check {change_control_required?, "
+     "change_control_ref?, effectiveness_criteria?, effectiveness_due_on?, reason?} (a change needs the reason); "
+     "required before the plan approval", 200, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/capas/{capa_id}/effectiveness-waiver", "The QA head signs why no effectiveness check is needed "
+     "{justification, username, password}", 200, (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/capas/{capa_id}/escalation", "The QA head escalates a result not effective {reason, username, "
+     "password}, signed; in place of a follow-up CAPA", 200, (400, 401, 403, 404, 409, 423)),
     ("get", "/api/v1/capas", "CAPA records (?status=)", 200, (401, 403)),
     ("get", "/api/v1/capas/my-actions", "Open CAPA actions I own, with due dates", 200, (401, 403)),
     ("get", "/api/v1/capas/{capa_id}", "A CAPA with actions, effectiveness and signatures", 200, (401, 403, 404)),
@@ -227,7 +249,9 @@ COMPLAINT_OPERATIONS = (
     ("post", "/api/v1/capas/{capa_id}/closure", "CAPA closure {username, password, comment}, signed by the QA head",
      200, (400, 401, 403, 404, 409, 423)),
     ("post", "/api/v1/recalls", "Propose a recall {complaint_ids, batch_nos, level, depth, reason, safety_hazard, "
-     "mock, ...}: RC-<yy>-<nnn>", 201, (400, 401, 403)),
+     "mock, market_actions?, ...}: RC-<yy>-<nnn>", 201, (400, 401, 403)),
+    ("post", "/api/v1/recalls/{recall_id}/market-actions", "Set the market-specific actions of a proposed recall "
+     "before the decision is signed {market_actions: [{market, action}], reason}", 200, (400, 401, 403, 404, 409)),
     ("get", "/api/v1/recalls", "Recalls (?status=)", 200, (401, 403)),
     ("get", "/api/v1/recalls/{recall_id}", "A recall with its deadlines, register entries and signatures", 200,
      (401, 403, 404)),
@@ -260,8 +284,9 @@ COMPLAINT_OPERATIONS = (
      (400, 401, 403)),
     ("post", "/api/v1/notifications/{notification_id}/sent", "Record an entry as sent {sent_at, method, reference}",
      200, (400, 401, 403, 404, 409)),
-    ("post", "/api/v1/returns", "Receive returned goods into quarantine {complaint_id?, batch_no, consignee?, "
-     "quantity_received, condition, received_on}: RT-<yy>-<nnn>", 201, (400, 401, 403)),
+    ("post", "/api/v1/returns", "Receive returned goods into quarantine {complaint_id?, batch_no, channel, "
+     "returning_party, returning_party_address, return_reason, consignee?, quantity_received, condition, "
+     "received_on}: RT-<yy>-<nnn>, one record per channel", 201, (400, 401, 403)),
     ("get", "/api/v1/returns", "Returned goods (?status=)", 200, (401, 403)),
     ("get", "/api/v1/returns/{return_id}", "A return with its evaluation, disposition and signature", 200,
      (401, 403, 404)),
@@ -272,7 +297,30 @@ COMPLAINT_OPERATIONS = (
     ("get", "/api/v1/recall-clocks", "The recall clocks per level", 200, (401,)),
     ("post", "/api/v1/recall-clocks/{level}", "Change a level's clocks with a reason (admin)", 200,
      (400, 401, 403)),
+    ("post", "/api/v1/complaints/{complaint_id}/deadline-recalculation", "WF-05: QA moves the complaint's due "
+     "dates calculated on an earlier calendar to the calendar in force {reason}; audited with the old and new "
+     "dates; 409 when none waits or the complaint is closed or void", 200, (400, 401, 403, 404, 409)),
+    ("get", "/api/v1/deadline-recalculations", "WF-05: the complaints with due dates calculated on an earlier "
+     "calendar, each kept date beside the date on the calendar in force", 200, (401, 403)),
+    ("post", "/api/v1/deadline-recalculations", "WF-05: recalculate the listed complaints' due dates (all, or "
+     "those named) {reason, complaint_ids}", 200, (400, 401, 403, 409)),
+    ("get", "/api/v1/adr-clocks", "HO-01: the ADR reporting clocks per market (calendar days after day 0)", 200,
+     (401,)),
+    ("post", "/api/v1/adr-clocks/{code}", "HO-01: change one clock {days, reason, change_control_ref} "
+     "(administrator); hand-offs created afterwards take it, earlier ones keep their due dates", 200,
+     (400, 401, 403, 404)),
     ("get", "/api/v1/audit/events", "Audit events (?entity=complaint:<id>)", 200, (400, 401, 403)),
+    ("get", "/api/v1/access-requests", "Requested changes of access {pending, decided} (?status=pending|decided, "
+     "?user_id=)", 200, (400, 401, 403)),
+    ("post", "/api/v1/access-requests", "Request a change of access with a reason (administrator; SEC-04): create an "
+     "account (a person, or a service account for a system integration), grant or withdraw roles, deactivate; "
+     "effective only on the head of quality's approval. A new account's one-time temporary password comes back "
+     "once", 201, (400, 401, 403, 404, 409)),
+    ("post", "/api/v1/access-requests/{request_id}/decision", "The head of quality approves or rejects a requested "
+     "change of access {decision, comment, username, password}; never the requester, never on their own access",
+     200, (400, 401, 403, 404, 409, 423)),
+    ("get", "/api/v1/security-alerts", "Alerts on repeated failed log-ins and signings with their event record "
+     "(SEC-06)", 200, (401, 403)),
 )
 
 
@@ -297,6 +345,8 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/customer-responses": "CustomerResponse",
     "/api/v1/complaints/{complaint_id}/reminders": "Reminder",
     "/api/v1/complaints/{complaint_id}/regrading": "Regrading",
+    "/api/v1/complaints/{complaint_id}/spec-failure-determination": "SpecFailureDetermination",
+    "/api/v1/complaints/{complaint_id}/not-known": "NotKnownMark",
     "/api/v1/complaints/{complaint_id}/void-requests": "VoidRequest",
     "/api/v1/complaints/{complaint_id}/follow-ups": "FollowUp",
     "/api/v1/complaints/{complaint_id}/follow-up-calls": "FollowUpCall",
@@ -324,6 +374,11 @@ REQUEST_BODIES = {
     "/api/v1/distributions": "Distribution",
     "/api/v1/capas": "CapaCreation",
     "/api/v1/capas/{capa_id}/complaints": "CapaLink",
+    "/api/v1/capas/{capa_id}/sources": "CapaSourceLinking",
+    "/api/v1/capas/{capa_id}/follow-ups": "CapaFollowUpLink",
+    "/api/v1/capas/{capa_id}/plan-details": "CapaPlanDetails",
+    "/api/v1/capas/{capa_id}/effectiveness-waiver": "EffectivenessWaiver",
+    "/api/v1/capas/{capa_id}/escalation": "EffectivenessEscalation",
     "/api/v1/capas/{capa_id}/actions": "CapaActionPlan",
     "/api/v1/capas/{capa_id}/actions/{action_id}/implementation": "Implementation",
     "/api/v1/capas/{capa_id}/actions/{action_id}/due-date-requests": "DueDateRequest",
@@ -337,12 +392,16 @@ REQUEST_BODIES = {
     "/api/v1/retention/disposal-batches": "DisposalBatch",
     "/api/v1/complaints/{complaint_id}/legal-hold/release": "LegalHoldRelease",
     "/api/v1/recalls": "RecallProposal",
+    "/api/v1/recalls/{recall_id}/market-actions": "RecallMarketActions",
     "/api/v1/recalls/{recall_id}/signatures": "RecallSigning",
     "/api/v1/recalls/{recall_id}/reconciliation": "RecallReconciliationEntry",
     "/api/v1/recalls/{recall_id}/completion": "RecallCompletion",
     "/api/v1/recalls/{recall_id}/cancellation": "RecallCancellation",
     "/api/v1/notifications/{notification_id}/sent": "NotificationSent",
     "/api/v1/recall-clocks/{level}": "RecallClockChange",
+    "/api/v1/complaints/{complaint_id}/deadline-recalculation": "DeadlineRecalculation",
+    "/api/v1/deadline-recalculations": "DeadlineRecalculations",
+    "/api/v1/adr-clocks/{code}": "AdrClockChange",
     "/api/v1/returns": "ReturnReceipt",
     "/api/v1/recalls/{recall_id}/notices": "RecallNoticeSent",
     "/api/v1/recalls/{recall_id}/notice-emails": "RecallNoticeEmail",
@@ -351,6 +410,8 @@ REQUEST_BODIES = {
     "/api/v1/recalls/{recall_id}/effectiveness-contacts": "RecallEffectivenessContactEntry",
     "/api/v1/returns/{return_id}/evaluation": "ReturnEvaluation",
     "/api/v1/returns/{return_id}/disposition": "ReturnDisposition",
+    "/api/v1/access-requests": "AccessChangeRequest",
+    "/api/v1/access-requests/{request_id}/decision": "AccessDecisionBody",
 }
 
 

@@ -35,6 +35,12 @@ def sign_recall(recall_id: int):
     return jsonify(recalls.sign_recall(uow(), recall_id, _body(), actor=_actor(), source_ip=client_ip())), 201
 
 
+@api_v1.route("/recalls/<int:recall_id>/market-actions", methods=["POST"])
+def recall_market_actions(recall_id: int):
+    """HO-05: the market-specific actions of a proposed recall, before the decision is signed."""
+    return jsonify(recalls.set_market_actions(uow(), recall_id, _body(), actor=_actor()))
+
+
 @api_v1.route("/recalls/<int:recall_id>/consignees")
 def recall_consignees(recall_id: int):
     """``{consignees: [...]}``; ``?format=csv``, ``xlsx`` or ``pdf`` gives the file (an audited export)."""

@@ -11,6 +11,8 @@ follow-up entry of its own, with its own clocks.
 China (药品不良反应报告和监测管理办法 Arts 20-22): a death at once; a new or serious reaction within 15
 days; others within 30 days. EU (GVP module VI): serious 15 days, non-serious 90 days. US (21 CFR
 314.80(c)(1)(i)): serious and unexpected within 15 calendar days (others go in periodic reports).
+These clocks are master data per market (``ClockRule``): the administrator changes them with a reason, and a
+change applies to hand-offs created afterwards; a hand-off keeps the due dates it was created with.
 """
 from __future__ import annotations
 
@@ -113,8 +115,77 @@ class ReportingClock:
 CHINA_AUTHORITY = "国家药品不良反应监测中心 (China ADR monitoring centre)"
 #: the authority as read in the page language (the stored name is bilingual)
 AUTHORITY_LABELS = {CHINA_AUTHORITY: Msg("China ADR monitoring centre (国家药品不良反应监测中心)")}
+EU_AUTHORITY = "EudraVigilance (EMA)"
+US_AUTHORITY = "FDA (FAERS)"
 
-#: the rules that set an expedited report's deadline (stored with the report, shown in the page language)
+
+class ClockRule(StrEnum):
+    """The reporting clocks per market (HO-01): master data, each a number of calendar days after day 0."""
+
+    cn_death = "cn_death"
+    cn_death_report = "cn_death_report"
+    cn_serious = "cn_serious"
+    cn_other = "cn_other"
+    eu_serious = "eu_serious"
+    eu_non_serious = "eu_non_serious"
+    us_serious_unexpected = "us_serious_unexpected"
+    cn_group_event = "cn_group_event"
+
+
+#: the market each clock belongs to
+CLOCK_MARKETS = {ClockRule.cn_death: "CN", ClockRule.cn_death_report: "CN", ClockRule.cn_serious: "CN",
+                 ClockRule.cn_other: "CN", ClockRule.eu_serious: "EU", ClockRule.eu_non_serious: "EU",
+                 ClockRule.us_serious_unexpected: "US", ClockRule.cn_group_event: "CN"}
+#: today's rules (药品不良反应报告和监测管理办法 Arts 20-22, 27; GVP module VI; 21 CFR 314.80(c)(1)(i)): the values
+#: migration 0046 loads; 0 is "at once" (the same day)
+DEFAULT_ADR_CLOCKS: dict[ClockRule, int] = {
+    ClockRule.cn_death: 0, ClockRule.cn_death_report: 15, ClockRule.cn_serious: 15, ClockRule.cn_other: 30,
+    ClockRule.eu_serious: 15, ClockRule.eu_non_serious: 90, ClockRule.us_serious_unexpected: 15,
+    ClockRule.cn_group_event: 0,
+}
+#: the longest clock an administrator may set, in calendar days
+MAX_CLOCK_DAYS = 365
+CLOCK_LABELS = {
+    ClockRule.cn_death: Msg("China: a death"),
+    ClockRule.cn_death_report: Msg("China: the investigation report of a death"),
+    ClockRule.cn_serious: Msg("China: a new or serious reaction"),
+    ClockRule.cn_other: Msg("China: other reactions"),
+    ClockRule.eu_serious: Msg("EU: a serious reaction"),
+    ClockRule.eu_non_serious: Msg("EU: a non-serious reaction"),
+    ClockRule.us_serious_unexpected: Msg("US: a serious and unexpected reaction"),
+    ClockRule.cn_group_event: Msg("China: a group adverse event (to each of the three authorities)"),
+}
+
+
+def clock_rule(rule: ClockRule, days: int) -> Msg:
+    """The rule that set an expedited report's deadline, with the clock in force (stored with the report's
+    register entry, shown in the page language)."""
+    if rule is ClockRule.cn_death:
+        return (Msg("China: a death is reported at once") if days == 0
+                else Msg("China: a death is reported within %(days)s days", days=days))
+    if rule is ClockRule.cn_group_event:
+        return (Msg("China: a group adverse event is reported at once") if days == 0
+                else Msg("China: a group adverse event is reported within %(days)s days", days=days))
+    within = {
+        ClockRule.cn_death_report: Msg("China: the investigation report of a death within %(days)s days", days=days),
+        ClockRule.cn_serious: Msg("China: a new or serious reaction within %(days)s days", days=days),
+        ClockRule.cn_other: Msg("China: other reactions within %(days)s days", days=days),
+        ClockRule.eu_serious: Msg("EU: a serious reaction within %(days)s days", days=days),
+        ClockRule.eu_non_serious: Msg("EU: a non-serious reaction within %(days)s days", days=days),
+        ClockRule.us_serious_unexpected: Msg("US: serious and unexpected within %(days)s calendar days", days=days),
+    }
+    return within[rule]
+
+
+def check_clock_days(days) -> int:
+    """A clock is a whole number of calendar days, 0 (at once) to ``MAX_CLOCK_DAYS``."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_CLOCK_DAYS:
+        raise ValidationError(Msg("Invalid clock."), {"days": [Msg(
+            "A whole number of calendar days from 0 (at once) to %(max)s.", max=MAX_CLOCK_DAYS)]})
+    return days
+
+
+#: the rules as worded before the clocks became master data (stored with register entries made then)
 RULE_CN_DEATH = Msg("China: a death is reported at once")
 RULE_CN_DEATH_REPORT = Msg("China: the investigation report of a death within 15 days")
 RULE_CN_SERIOUS = Msg("China: a new or serious reaction within 15 days")
@@ -122,35 +193,40 @@ RULE_CN_OTHER = Msg("China: other reactions within 30 days")
 RULE_EU = Msg("EU: serious 15 days, non-serious 90 days")
 RULE_US = Msg("US: serious and unexpected within 15 calendar days")
 RULE_CN_GROUP = Msg("China: a group adverse event is reported at once")
-ADR_CLOCK_RULES = (RULE_CN_DEATH, RULE_CN_DEATH_REPORT, RULE_CN_SERIOUS, RULE_CN_OTHER, RULE_EU, RULE_US, RULE_CN_GROUP)
-EU_AUTHORITY = "EudraVigilance (EMA)"
-US_AUTHORITY = "FDA (FAERS)"
+#: why the clocks the release loaded are in the audit trail (``gmp init``)
+CLOCKS_LOADED = Msg("today's reporting rules, loaded with the release (migration 0046)")
+#: every stored text about the clocks the audit trail may hold, read in the page language: the rules as worded
+#: before, each rule with today's clocks, and why they were loaded
+ADR_CLOCK_RULES = (RULE_CN_DEATH, RULE_CN_DEATH_REPORT, RULE_CN_SERIOUS, RULE_CN_OTHER, RULE_EU, RULE_US,
+                   RULE_CN_GROUP, *(clock_rule(rule, days) for rule, days in DEFAULT_ADR_CLOCKS.items()),
+                   CLOCKS_LOADED)
 
 
-def reporting_clocks(*, day0: date, seriousness: Seriousness, unexpected: bool,
-                     markets: tuple[str, ...]) -> list[ReportingClock]:
-    """The expedited-report deadlines this case owes, per market the product is sold in (HO-01). A
-    non-serious expected reaction in the US owes no expedited report (periodic reporting)."""
+def reporting_clocks(*, day0: date, seriousness: Seriousness, unexpected: bool, markets: tuple[str, ...],
+                     clocks: dict[ClockRule, int] | None = None) -> list[ReportingClock]:
+    """The expedited-report deadlines this case owes, per market the product is sold in (HO-01), on the
+    clocks in force (``clocks``; today's rules where not given). A non-serious expected reaction in the US
+    owes no expedited report (periodic reporting)."""
+    days = {**DEFAULT_ADR_CLOCKS, **(clocks or {})}
+
+    def owed(market: str, authority: str, rule: ClockRule) -> ReportingClock:
+        return ReportingClock(market, authority, day0 + timedelta(days=days[rule]), clock_rule(rule, days[rule]))
+
     serious = seriousness is not Seriousness.non_serious
-    clocks = []
+    result = []
     if HOME_MARKET in markets:
         if seriousness is Seriousness.death:
-            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0, RULE_CN_DEATH))
-            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=15),
-                                         RULE_CN_DEATH_REPORT))
+            result.append(owed("CN", CHINA_AUTHORITY, ClockRule.cn_death))
+            result.append(owed("CN", CHINA_AUTHORITY, ClockRule.cn_death_report))
         elif serious or unexpected:
-            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=15),
-                                         RULE_CN_SERIOUS))
+            result.append(owed("CN", CHINA_AUTHORITY, ClockRule.cn_serious))
         else:
-            clocks.append(ReportingClock("CN", CHINA_AUTHORITY, day0 + timedelta(days=30),
-                                         RULE_CN_OTHER))
+            result.append(owed("CN", CHINA_AUTHORITY, ClockRule.cn_other))
     if any(code in EEA_COUNTRIES or code == EU_CENTRAL for code in markets):
-        clocks.append(ReportingClock("EU", EU_AUTHORITY, day0 + timedelta(days=15 if serious else 90),
-                                     RULE_EU))
+        result.append(owed("EU", EU_AUTHORITY, ClockRule.eu_serious if serious else ClockRule.eu_non_serious))
     if "US" in markets and serious and unexpected:
-        clocks.append(ReportingClock("US", US_AUTHORITY, day0 + timedelta(days=15),
-                                     RULE_US))
-    return clocks
+        result.append(owed("US", US_AUTHORITY, ClockRule.us_serious_unexpected))
+    return result
 
 
 def check_us_adr_triage(markets: tuple[str, ...], *, adr_suspected: bool | None, serious: bool | None,
@@ -184,8 +260,9 @@ def in_cluster_window(day0: date, other_day0: date) -> bool:
     return abs((other_day0 - day0).days) <= CLUSTER_WINDOW_DAYS
 
 
-def group_event_clocks(day0: date) -> list[ReportingClock]:
+def group_event_clocks(day0: date, clocks: dict[ClockRule, int] | None = None) -> list[ReportingClock]:
     """A group adverse event is reported at once (by phone or fax, then the form) to the local medical
     products administration, the health authority and the ADR monitoring centre (HO-01)."""
-    return [ReportingClock("CN", authority, day0, RULE_CN_GROUP)
+    days = {**DEFAULT_ADR_CLOCKS, **(clocks or {})}[ClockRule.cn_group_event]
+    return [ReportingClock("CN", authority, day0 + timedelta(days=days), clock_rule(ClockRule.cn_group_event, days))
             for authority in GROUP_EVENT_AUTHORITIES]

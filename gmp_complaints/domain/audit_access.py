@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from gmp_complaints.domain.roles import Role
 
-ACCOUNT_ENTITIES = frozenset({"user", "audit", "signing_key"})
+# Accounts and their security: the requested changes of access (SEC-04) and the alerts on failures (SEC-06) too.
+ACCOUNT_ENTITIES = frozenset({"user", "audit", "signing_key", "access_request", "security_alert"})
+# The installation itself: backups, test restores, schema upgrades (RET-04, RET-05).
+SYSTEM_ENTITIES = frozenset({"instance", "schema"})
 # Configuration the administrator maintains (calendars, time limits) is part of the GMP record too.
 CONFIGURATION_ENTITIES = frozenset({"calendar", "configuration", "class_criteria"})
 GMP_ENTITIES = CONFIGURATION_ENTITIES | frozenset({
@@ -24,9 +27,9 @@ def visible_entity_types(roles) -> frozenset[str] | None:
     visible: set[str] = set()
     if Role.admin in roles:
         # The administrator reviews security events and its own configuration changes, never GMP records.
-        visible |= ACCOUNT_ENTITIES | CONFIGURATION_ENTITIES
+        visible |= ACCOUNT_ENTITIES | CONFIGURATION_ENTITIES | SYSTEM_ENTITIES
     if Role.qa_head in roles:
-        visible |= GMP_ENTITIES | ACCOUNT_ENTITIES  # QA also reviews who had access
+        visible |= GMP_ENTITIES | ACCOUNT_ENTITIES | SYSTEM_ENTITIES  # QA also reviews who had access
     if roles & {Role.qa_officer, Role.qp}:
         visible |= GMP_ENTITIES
     return frozenset(visible)

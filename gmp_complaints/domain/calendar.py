@@ -163,6 +163,75 @@ class WorkingCalendar:
         return start + timedelta(days=7 * weeks + self._days_to_nth[start.weekday()][rest])
 
 
+@dataclass(frozen=True)
+class Term:
+    """What a working-day due date is counted from: the n-th working day after ``start_on``. A date keeps the
+    calendar it was calculated on only for as long as its term stays the same (a new reply is a new term)."""
+
+    start_on: date
+    working_days: int
+
+
+@dataclass(frozen=True)
+class KeptDate:
+    """A due date as it was stored when it was calculated (WF-05): a later calendar change does not move it;
+    only an explicit, logged recalculation does."""
+
+    term: Term
+    due_on: date
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class Recalculation:
+    """A kept date that the calendar now in force would put elsewhere."""
+
+    kind: str
+    term: Term
+    kept_on: date
+    #: the date on the calendar in force
+    recalculated: Deadline
+
+
+def due_date(term: Term, kept: KeptDate | None, calendar: WorkingCalendar) -> Deadline:
+    """The due date of ``term``: the kept date where one was kept for this very term, otherwise the date on
+    ``calendar``. A kept date that the calendar confirms takes the calendar's provisional status (a year made
+    official without moving the date is no longer provisional)."""
+    calculated = calendar.deadline(term.start_on, term.working_days)
+    if kept is None or kept.term != term or kept.due_on == calculated.due_on:
+        return calculated
+    return Deadline(kept.due_on, kept.provisional)
+
+
+def dates_to_keep(terms: dict[str, Term], kept: dict[str, KeptDate],
+                  calendar: WorkingCalendar) -> dict[str, KeptDate]:
+    """Just before ``calendar`` changes: each due date not yet kept for its current term, as ``calendar``
+    gives it now (what was shown and acted on until then). A date already kept stays as it was kept."""
+    result = {}
+    for kind, term in terms.items():
+        mine = kept.get(kind)
+        if mine is not None and mine.term == term:
+            continue
+        deadline = calendar.deadline(term.start_on, term.working_days)
+        result[kind] = KeptDate(term, deadline.due_on, deadline.provisional)
+    return result
+
+
+def recalculations(terms: dict[str, Term], kept: dict[str, KeptDate],
+                   calendar: WorkingCalendar) -> list[Recalculation]:
+    """The kept dates of the current terms that ``calendar`` would now put on another day: calculated on an
+    earlier calendar, waiting for an explicit recalculation."""
+    result = []
+    for kind, term in terms.items():
+        mine = kept.get(kind)
+        if mine is None or mine.term != term:
+            continue
+        deadline = calendar.deadline(term.start_on, term.working_days)
+        if deadline.due_on != mine.due_on:
+            result.append(Recalculation(kind, term, mine.due_on, deadline))
+    return result
+
+
 class CalendarImportError(ValueError):
     """A notice file with bad rows; ``problems`` lists every one as (line number, message)."""
 

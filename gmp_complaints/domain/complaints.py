@@ -4,11 +4,14 @@ No Flask, no SQLAlchemy: services load the facts, ask these functions, and store
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+from gmp_complaints.domain.markets import eea_markets
+from gmp_complaints.domain.triage import SPEC_FAILURE_HOLD, check_determination_due
 
 
 class Status(StrEnum):
@@ -31,6 +34,8 @@ class Step(StrEnum):
     customer_response = "customer_response"
     remind = "remind"
     regrade = "regrade"
+    #: WF-02: the head of quality's signed determination of a possible failure to meet specification
+    spec_failure_determination = "spec_failure_determination"
     no_response_closure_pending = "no_response_closure_pending"
     void = "void"
     close = "close"
@@ -127,6 +132,11 @@ DUE_KIND_LABELS = {
     "reminder": Msg("Reminder due"),
     "close_eligible": Msg("Closure eligible"),
     "customer_due": Msg("Customer's deadline"),
+    "interim_decision": Msg("Interim risk decision (class I)"),
+    # WF-05: the initial field alert's dates, kept on the US federal calendar
+    "field_alert": Msg("Field alert report (FDA)"),
+    "field_alert_reminder_1": Msg("Field alert reminder (working day 1)"),
+    "field_alert_reminder_2": Msg("Field alert reminder (working day 2)"),
 }
 #: SOP 5.5 hand-offs chosen in the assessment
 ASSESSMENT_ACTION_LABELS = {
@@ -149,10 +159,18 @@ class ComplaintFacts:
     acknowledged: bool = False
     #: a reasonable complaint has a linked CAPA or the QA head's signed justification that none is needed
     capa_covered: bool = True
+    #: WF-02: a possible failure to meet specification is flagged ...
+    spec_failure_suspected: bool = False
+    #: ... and the head of quality's signed determination is recorded
+    spec_failure_determined: bool = False
+
+    @property
+    def spec_failure_pending(self) -> bool:
+        return self.spec_failure_suspected and not self.spec_failure_determined
 
 
 def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None = None,
-                satisfied: bool | None = None) -> Status:
+                satisfied: bool | None = None, spec_failure_suspected: bool = False) -> Status:
     """The status after ``step``, or ConflictError (409) when the step is not allowed now.
 
     Exactly the moves of DESIGN §2: any other is refused and changes nothing.
@@ -175,7 +193,17 @@ def next_status(facts: ComplaintFacts, step: Step, *, substantiated: bool | None
     if step is Step.validity:
         if s is not Status.registered or facts.substantiated is not None:
             raise refused
-        return Status.registered if substantiated else Status.assessed
+        # WF-02: a possible failure to meet specification keeps even a complaint found not substantiated in
+        # triage, until the head of quality's signed determination.
+        return Status.registered if substantiated or spec_failure_suspected else Status.assessed
+    if step is Step.spec_failure_determination:
+        check_determination_due(suspected=facts.spec_failure_suspected, determined=facts.spec_failure_determined)
+        if s is not Status.registered:
+            raise refused
+        # Determined: the complaint leaves triage; found not substantiated, it takes that path now (SOP 5.3).
+        return Status.assessed if facts.substantiated is False else Status.registered
+    if facts.spec_failure_pending and step in (Step.classify, Step.reply):
+        raise ConflictError(SPEC_FAILURE_HOLD)
     if step is Step.classify:
         if s is not Status.registered or facts.substantiated is not True or facts.numbered:
             raise ConflictError(Msg("Classification needs a registered complaint found substantiated and not yet numbered."))
@@ -226,14 +254,37 @@ def intake_reference(year: int, serial: int) -> str:
 
 
 def retention_until(*, received_on: date, batch_expiry_dates: list[date], product_has_expiry: bool,
-                    last_distribution_on: date | None) -> date:
-    """DESIGN §2 Retention: the latest of expiry + 1 year (SOP §8), received + 1 year (21 CFR
-    211.198(b)), and for a product without expiry dating the last distribution + 3 years."""
+                    last_distribution_on: date | None, qp_certification_dates: Iterable[date] = ()) -> date:
+    """DESIGN §2 Retention (RET-01): the latest of (a) expiry + 1 year (SOP §8), (b) received + 1 year (21 CFR
+    211.198(b)), (c) for a product without expiry dating the last distribution + 3 years, and (d) where the
+    complaint file is batch documentation of EU-certified batches, each QP certification + 5 years (EU GMP
+    Chapter 4 §4.11; ``qp_certification_dates`` as chosen by :func:`eu_batch_documentation_dates`)."""
     candidates = [_add_years(received_on, 1)]
     candidates += [_add_years(expiry, 1) for expiry in batch_expiry_dates]
     if not product_has_expiry and last_distribution_on is not None:
         candidates.append(_add_years(last_distribution_on, 3))
+    candidates += [qp_certification_retention(certified) for certified in qp_certification_dates]
     return max(candidates)
+
+
+#: EU GMP Chapter 4 §4.11: batch documentation is kept at least five years after the QP certified the batch
+QP_CERTIFICATION_RETENTION_YEARS = 5
+
+
+def qp_certification_retention(certified_on: date) -> date:
+    """RET-01 (d): the QP certification (release) date + 5 years."""
+    return _add_years(certified_on, QP_CERTIFICATION_RETENTION_YEARS)
+
+
+def eu_batch_documentation_dates(*, enabled: bool, product_markets: Iterable[str],
+                                 release_dates: Iterable[date | None]) -> list[date]:
+    """The certification dates rule (d) counts: none unless the site's SOP files the complaint as batch
+    documentation (``GMP_RETENTION_EU_BATCH_DOCUMENTATION``); then the QP certification (release) date of each
+    linked batch of a product marketed in the EEA (an EU/EEA country or ``EU`` for a central authorisation),
+    where master data records one."""
+    if not enabled or not eea_markets(product_markets):
+        return []
+    return sorted(d for d in release_dates if d is not None)
 
 
 def _add_years(day: date, years: int) -> date:

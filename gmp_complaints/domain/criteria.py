@@ -93,6 +93,9 @@ FIELD_ALERT_FOLLOW_UP_KEY = "field_alert_follow_up"
 #: working days from classification to telling the contract partner or MAH of the complaint (HO-14)
 PARTNER_NOTICE_KEY = "partner_notice_after_classification"
 PARTNER_NOTICE_WORKING_DAYS = 1
+#: working days from the classification (or regrading) as class I to the signed interim risk decision (WF-09)
+INTERIM_DECISION_KEY = "interim_decision_after_class_i"
+INTERIM_DECISION_WORKING_DAYS = 1
 LIMIT_FIELDS = ("initial_feedback", "classification", "investigation_report", "formal_reply")
 
 
@@ -105,6 +108,7 @@ def default_time_limit_rows() -> dict[str, int]:
     rows[QUALITY_REPORT_KEY] = QUALITY_REPORT_WORKING_DAYS
     rows[FIELD_ALERT_FOLLOW_UP_KEY] = FOLLOW_UP_WORKING_DAYS
     rows[PARTNER_NOTICE_KEY] = PARTNER_NOTICE_WORKING_DAYS
+    rows[INTERIM_DECISION_KEY] = INTERIM_DECISION_WORKING_DAYS
     return rows
 
 
@@ -119,6 +123,8 @@ class TimerConfiguration:
     field_alert_follow_up: int = FOLLOW_UP_WORKING_DAYS
     #: working days from classification to the notice to the contract partner or MAH
     partner_notice_after_classification: int = PARTNER_NOTICE_WORKING_DAYS
+    #: working days from becoming class I to the signed interim risk decision (WF-09)
+    interim_decision_after_class_i: int = INTERIM_DECISION_WORKING_DAYS
 
 
 def timer_configuration(rows: dict[str, int]) -> TimerConfiguration:
@@ -126,7 +132,8 @@ def timer_configuration(rows: dict[str, int]) -> TimerConfiguration:
     values = {**default_time_limit_rows(), **rows}
     per_class = {k: TimeLimits(*(values[f"{k.value}.{name}"] for name in LIMIT_FIELDS)) for k in ComplaintClass}
     return TimerConfiguration(per_class, values[REMINDER_KEY], values[CLOSURE_KEY], values[QUALITY_REPORT_KEY],
-                              values[FIELD_ALERT_FOLLOW_UP_KEY], values[PARTNER_NOTICE_KEY])
+                              values[FIELD_ALERT_FOLLOW_UP_KEY], values[PARTNER_NOTICE_KEY],
+                              values[INTERIM_DECISION_KEY])
 
 
 def check_time_limit_change(key: str, working_days) -> int:
@@ -145,6 +152,7 @@ SPECIAL_LIMIT_LABELS = {
     QUALITY_REPORT_KEY: Msg("Report to the regulator after the assessment"),
     FIELD_ALERT_FOLLOW_UP_KEY: Msg("Next field alert report after one sent (US working days)"),
     PARTNER_NOTICE_KEY: Msg("Notice to the contract partner or MAH after classification"),
+    INTERIM_DECISION_KEY: Msg("Class I: signed interim risk decision after classification or regrading"),
 }
 LIMIT_FIELD_LABELS = {"initial_feedback": Msg("Initial feedback"), "classification": Msg("Classification"),
                       "investigation_report": Msg("Investigation report"), "formal_reply": Msg("Formal reply")}

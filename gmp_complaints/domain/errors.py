@@ -17,6 +17,12 @@ class Msg(str):
         return obj
 
 
+def joined(parts, separator: str = " ") -> Msg:
+    """Messages shown together, as one message whose parts are each translated on their own."""
+    params = {f"part{n}": part for n, part in enumerate(parts)}
+    return Msg(separator.join(f"%({key})s" for key in params), **params)
+
+
 class DomainError(Exception):
     """Base of every rule violation. ``code`` is the snake_case code of the API error shape."""
 

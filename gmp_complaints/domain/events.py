@@ -22,3 +22,5 @@ class DomainEvent:
     actor_id: int | None = None
     #: client address for security events (AT-09)
     source_ip: str | None = None
+    #: the change-control record a configuration change is made under (AT-10; required for those actions)
+    change_control_ref: str | None = None

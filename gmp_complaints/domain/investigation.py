@@ -1,6 +1,8 @@
-"""SOP 5.4: the investigation checklist and the quarantine of stock (5.4.3), as plain rules."""
+"""SOP 5.4: the investigation checklist, the category of the root cause (human error only with its
+justification, EU GMP 8.17) and the quarantine of stock (5.4.3), as plain rules."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from gmp_complaints.domain.errors import Msg, ValidationError
@@ -90,3 +92,103 @@ QUARANTINE_LABELS = {
     QuarantineStatus.quarantined: Msg("Quarantined"),
     QuarantineStatus.no_stock: Msg("No stock left"),
 }
+
+
+class RootCauseCategory(StrEnum):
+    """What kind of cause the investigation found (a fixed list, for trending alongside the root cause text)."""
+
+    human_error = "human_error"
+    equipment = "equipment"
+    material = "material"
+    method = "method"
+    process = "process"
+    environment = "environment"
+    supplier = "supplier"
+    transport = "transport"
+    not_determined = "not_determined"
+    other = "other"
+
+
+ROOT_CAUSE_CATEGORY_LABELS = {
+    RootCauseCategory.human_error: Msg("Human error"),
+    RootCauseCategory.equipment: Msg("Equipment"),
+    RootCauseCategory.material: Msg("Material"),
+    RootCauseCategory.method: Msg("Method (analytical or working method)"),
+    RootCauseCategory.process: Msg("Process"),
+    RootCauseCategory.environment: Msg("Environment"),
+    RootCauseCategory.supplier: Msg("Supplier"),
+    RootCauseCategory.transport: Msg("Transport and storage"),
+    RootCauseCategory.not_determined: Msg("Not determined"),
+    RootCauseCategory.other: Msg("Other"),
+}
+
+
+class ExaminedCause(StrEnum):
+    """The causes looked into before human error may stand as the root cause (EU GMP 8.17, Ch. 1 1.4(xiv))."""
+
+    process = "process"
+    procedure = "procedure"
+    system = "system"
+
+
+EXAMINED_CAUSE_LABELS = {
+    ExaminedCause.process: Msg("Process causes were examined"),
+    ExaminedCause.procedure: Msg("Procedure causes were examined"),
+    ExaminedCause.system: Msg("System causes were examined"),
+}
+_NOT_CONFIRMED = {
+    ExaminedCause.process: Msg("Confirm that process causes were examined before concluding human error."),
+    ExaminedCause.procedure: Msg("Confirm that procedure causes were examined before concluding human error."),
+    ExaminedCause.system: Msg("Confirm that system causes were examined before concluding human error."),
+}
+
+
+@dataclass(frozen=True)
+class RootCauseClassification:
+    """The category of the root cause as recorded; ``causes_examined`` holds the confirmations given
+    (cause -> true or false), in the order of ``ExaminedCause``."""
+
+    category: RootCauseCategory | None
+    human_error_justification: str | None = None
+    causes_examined: dict[str, bool] = field(default_factory=dict)
+
+
+def check_root_cause_category(category: RootCauseCategory | None, justification: str | None,
+                              causes_examined) -> RootCauseClassification:
+    """REC-14 (EU GMP 8.17): human error as the root cause stands only with a justification and the
+    confirmation that process, procedure and system causes were examined (``causes_examined`` is
+    ``{process, procedure, system}``, each true). Every missing or false one is named; any other
+    category takes them where given."""
+    errors: dict = {}
+    examined: dict[str, bool] = {}
+    if causes_examined is not None and not isinstance(causes_examined, dict):
+        errors["causes_examined"] = [Msg("An object {process, procedure, system}, each true or false.")]
+    else:
+        for key, value in (causes_examined or {}).items():
+            name = f"causes_examined.{key}"
+            try:
+                cause = ExaminedCause(key)
+            except ValueError:
+                errors[name] = [Msg("Unknown cause: process, procedure or system.")]
+                continue
+            if not isinstance(value, bool):
+                errors[name] = [Msg("Expected true or false.")]
+                continue
+            examined[cause.value] = value
+    justification = justification.strip() if isinstance(justification, str) and justification.strip() else None
+    if category is RootCauseCategory.human_error:
+        if justification is None:
+            errors["human_error_justification"] = [Msg(
+                "Human error as the root cause needs its justification: why no process, procedure or system "
+                "cause explains the defect.")]
+        if "causes_examined" not in errors:
+            for cause in ExaminedCause:
+                if examined.get(cause.value) is not True:
+                    errors.setdefault(f"causes_examined.{cause.value}", [_NOT_CONFIRMED[cause]])
+    if errors:
+        raise ValidationError(
+            Msg("Human error as the root cause needs its justification and the confirmation that process, "
+                "procedure and system causes were examined.") if category is RootCauseCategory.human_error
+            else Msg("Invalid confirmations of the causes examined."), errors)
+    return RootCauseClassification(category, justification,
+                                   {c.value: examined[c.value] for c in ExaminedCause if c.value in examined})

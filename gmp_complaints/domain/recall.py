@@ -152,6 +152,46 @@ def recall_deadlines(*, decided_at: datetime | None, clock: RecallClock, status:
                            decided_at + timedelta(days=clock.report_and_plan_days), progress_due)
 
 
+# --- market-specific actions (HO-05) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarketAction:
+    """What the decision requires in one market where the affected batches were distributed (e.g. "US: FDA
+    3-day notification", "CN: report to the provincial MPA")."""
+
+    market: str
+    action: str
+
+
+def check_market_actions(items: list[tuple[str, str]], product_markets: tuple[str, ...]) -> tuple[MarketAction, ...]:
+    """HO-05: one action per market, each market a two-letter code (or EU) among the product's markets (the
+    markets its batches are distributed to); sorted by market. A ValidationError names ``market_actions``."""
+    found: dict[str, str] = {}
+    problems: list[Msg] = []
+    for market, action in items:
+        code = (market or "").strip().upper()
+        if len(code) != 2 or not code.isascii() or not code.isalpha():
+            problems.append(Msg("Markets are two-letter country codes (CN, US, DE …) or EU; not %(codes)s.",
+                                codes=market))
+        elif code not in product_markets:
+            problems.append(Msg("The product is not marketed in %(market)s (its markets: %(markets)s).",
+                                market=code, markets=", ".join(product_markets)))
+        elif code in found:
+            problems.append(Msg("One action per market: %(market)s is named twice.", market=code))
+        else:
+            found[code] = action.strip()
+    if problems:
+        raise ValidationError(Msg("Invalid market actions."), {"market_actions": problems})
+    return tuple(MarketAction(code, found[code]) for code in sorted(found))
+
+
+def markets_without_action(actions: tuple[MarketAction, ...], product_markets: tuple[str, ...]) -> tuple[str, ...]:
+    """The product's markets for which the decision names no action yet (shown beside the proposal)."""
+    named = {a.market for a in actions}
+    return tuple(m for m in product_markets if m not in named)
+
+
 # --- the state machine ----------------------------------------------------------------------------
 
 
@@ -183,6 +223,14 @@ class RecallFacts:
 def check_may_decide(facts: RecallFacts) -> None:
     if facts.status is not RecallStatus.proposed:
         raise ConflictError(Msg("Only a proposed recall is decided."))
+
+
+def check_may_change_proposal(facts: RecallFacts) -> None:
+    """HO-05: the market-specific actions are given at the proposal or before the decision is signed; once
+    decided, the decision (and what it covers) stays as signed."""
+    if facts.status is not RecallStatus.proposed:
+        raise ConflictError(Msg("The market-specific actions are set before the recall is decided; a decided or "
+                                "cancelled recall keeps them as signed."))
 
 
 def check_may_cancel(facts: RecallFacts) -> None:

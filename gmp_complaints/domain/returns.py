@@ -5,6 +5,11 @@ a test against the retained sample where useful) → a disposition signed by the
 reprocess (with its rationale); return to stock only with a passing test result. Re-dispatch is
 blocked while quality is in doubt, and a return that implicates other batches needs the investigation
 it belongs to (211.192).
+
+The record holds what 21 CFR 211.204 and China GMP Art. 136 list: product, strength and dosage form (from
+the batch's product), lot, the returning party and its address, the reason and date of the return, the
+quantity, and the date and kind of the final disposition. Returns of one batch through different channels
+are separate records, each with its channel (Art. 136: 不同渠道的退货应当分别记录).
 """
 from __future__ import annotations
 
@@ -19,6 +24,16 @@ class ReturnStatus(StrEnum):
     quarantined = "quarantined"  # received; nothing leaves quarantine before the disposition
     evaluated = "evaluated"
     disposed = "disposed"
+
+
+class ReturnChannel(StrEnum):
+    """Through whom the goods came back."""
+
+    wholesaler = "wholesaler"
+    pharmacy = "pharmacy"
+    hospital = "hospital"
+    patient = "patient"
+    other = "other"
 
 
 class SampleResult(StrEnum):
@@ -39,6 +54,9 @@ SAMPLE_RESULT_LABELS = {SampleResult.passed: Msg("Passed"), SampleResult.failed:
                         SampleResult.not_tested: Msg("Not tested")}
 DISPOSITION_LABELS = {Disposition.destroy: Msg("Destroy"), Disposition.reprocess: Msg("Reprocess"),
                       Disposition.return_to_stock: Msg("Return to stock")}
+CHANNEL_LABELS = {ReturnChannel.wholesaler: Msg("Wholesaler or distributor"), ReturnChannel.pharmacy: Msg("Pharmacy"),
+                  ReturnChannel.hospital: Msg("Hospital or clinic"), ReturnChannel.patient: Msg("Patient"),
+                  ReturnChannel.other: Msg("Other")}
 
 
 def return_number(year: int, serial: int) -> str:

@@ -8,11 +8,13 @@ from gmp_complaints.domain.errors import Msg
 CRITICAL_FIELDS = frozenset({
     "complaint_class", "original_class", "batch_ids", "batch_unknown_reason", "adr_suspected", "adr_confirmed",
     "root_cause", "impact", "other_batches_affected", "reasonable", "regulator_report_required", "summary",
-    "substantiated", "retention_until",
+    "substantiated", "retention_until", "root_cause_category", "human_error_justification",
+    "quality_defect_suspected", "falsification_suspected", "routed_to", "spec_failure_suspected",
+    "spec_investigation_required",
 })
 #: actions that are critical whatever they change
 CRITICAL_ACTIONS = frozenset({"complaint.regrade", "complaint.batches_changed", "complaint_reply.created",
-                              "complaint.void", "signature.refused"})
+                              "complaint.void", "signature.refused", "not_known_item.marked"})
 
 CRITICAL_LABEL = Msg("critical")
 

@@ -16,7 +16,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from gmp_complaints.domain.accounts import (
+    APPROVED_AT_THE_COMMAND_LINE,
+    AccountType,
     PasswordChangeReason,
+    check_account_roles,
     password_change_reason,
     register_failed_login,
     temporary_password_usable,
@@ -28,6 +31,7 @@ from gmp_complaints.domain.errors import (
     Msg,
     NotFoundError,
     PasswordChangeRequiredError,
+    PermissionDeniedError,
     ValidationError,
 )
 from gmp_complaints.domain.events import DomainEvent
@@ -73,6 +77,8 @@ class Principal:
     password_change_reason: PasswordChangeReason | None
     #: the browser session went idle and must be unlocked with the password (SEC-07)
     idle_locked: bool = False
+    #: a system integration's account (SEC-01): master-data API calls only, never a page, a GMP act or a signature
+    is_service: bool = False
 
     def has_any_role(self, roles) -> bool:
         return bool(self.roles & set(roles))
@@ -99,7 +105,7 @@ def _principal(uow: UnitOfWork, user: User, idle_locked: bool = False) -> Princi
         now=uow.now(),
         exempt_from_expiry=user.is_demo,
     )
-    return Principal(user.id, user.username, user.printed_name, user.roles, reason, idle_locked)
+    return Principal(user.id, user.username, user.printed_name, user.roles, reason, idle_locked, user.is_service)
 
 
 def _get_user(uow: UnitOfWork, user_id: int, *, for_update: bool = False) -> User:
@@ -151,6 +157,110 @@ def _end_sessions_and_tokens(uow: UnitOfWork, user_id: int, reason: str, keep_se
 
 # --- administration -------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class NewAccount:
+    """The checked fields of an account to create (by ``gmp create-user`` or by an approved access request)."""
+
+    username: str
+    printed_name: str
+    roles: frozenset[Role]
+    account_type: AccountType
+    email: str | None
+    identity_verified: bool
+
+
+def checked_new_account(uow: UnitOfWork, *, username: str, printed_name: str, roles, account_type=AccountType.person,
+                        email: str | None = None, identity_verified: bool = False,
+                        temporary_password: str | None = None) -> NewAccount:
+    """The fields of a new account, or ``ValidationError`` naming every bad one. Nothing is read or written."""
+    username = (username or "").strip().lower()
+    printed_name = " ".join((printed_name or "").split())
+    errors: dict[str, list[str]] = {}
+    if not USERNAME_PATTERN.match(username):
+        errors["username"] = [Msg("3 to 64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.")]
+    if len(printed_name) < 2:
+        errors["printed_name"] = [Msg("Give the person's full printed name.")]
+    elif len(printed_name) > 200:
+        errors["printed_name"] = [Msg("At most 200 characters.")]
+    try:
+        account_type = AccountType(account_type or AccountType.person)
+    except ValueError:
+        errors["account_type"] = [Msg("person or service.")]
+        account_type = AccountType.person
+    role_set: frozenset[Role] = frozenset()
+    try:
+        if account_type is AccountType.service:
+            check_account_roles(account_type, list(roles or ()))
+        else:
+            role_set = parse_roles(roles)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if account_type is AccountType.service and identity_verified:
+        errors["identity_verified"] = [Msg("A service account never signs: no identity verification is recorded.")]
+    try:
+        email = _checked_email(email)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if temporary_password is not None and len(temporary_password) < uow.settings.password_policy.min_length:
+        errors["password"] = [Msg("Use at least %(count)s characters.", count=uow.settings.password_policy.min_length)]
+    if errors:
+        raise ValidationError(Msg("The user could not be created."), errors)
+    return NewAccount(username, printed_name, role_set, account_type, email, identity_verified)
+
+
+def check_username_free(uow: UnitOfWork, username: str) -> None:
+    """Never reused: a deactivated user keeps the name forever (SIG-04)."""
+    if uow.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise ValidationError(Msg("User name taken."), {"username": [Msg("This user name exists (or existed) and is never reused.")]})
+
+
+def new_password_hash(uow: UnitOfWork, password: str) -> str:
+    return _hasher(uow).hash(password)
+
+
+def add_account(uow: UnitOfWork, new: NewAccount, *, password_hash: str, temporary: bool, actor_id: int | None,
+                created_by_id: int | None, identity_verified_at: datetime | None = None,
+                identity_verified_by_id: int | None = None, is_demo: bool = False, approval: dict | None = None,
+                reason: str | None = None) -> User:
+    """Add the account inside the caller's unit of work (which commits) and record ``user.created`` with how the
+    creation was approved."""
+    check_username_free(uow, new.username)
+    now = uow.now()
+    user = User(
+        username=new.username,
+        printed_name=new.printed_name,
+        password_hash=password_hash,
+        password_is_temporary=temporary,
+        temporary_password_expires_at=now + timedelta(hours=uow.settings.temporary_password_hours) if temporary else None,
+        password_changed_at=now,
+        failed_login_count=0,
+        is_active=True,
+        is_demo=is_demo,
+        created_at=now,
+        created_by_id=created_by_id,
+        identity_verified_at=identity_verified_at,
+        identity_verified_by_id=identity_verified_by_id,
+        role_rows=[UserRole(role=role.value) for role in sorted(new.roles)],
+        email=new.email,
+        account_type=new.account_type.value,
+    )
+    uow.session.add(user)
+    uow.session.flush()
+    uow.record(DomainEvent(
+        "user.created", "user", str(user.id),
+        {
+            "username": [None, new.username],
+            "printed_name": [None, new.printed_name],
+            "roles": [None, sorted(new.roles)],
+            "identity_verified": [None, identity_verified_at is not None],
+            "is_demo": [None, is_demo],
+            "account_type": [None, new.account_type.value],
+            **(approval or {}),
+        },
+        reason=reason, actor_id=actor_id,
+    ))
+    return user
+
 
 def create_user(
     uow: UnitOfWork,
@@ -163,73 +273,30 @@ def create_user(
     identity_verified: bool = False,
     is_demo: bool = False,
     email: str | None = None,
+    account_type: str = AccountType.person.value,
 ) -> UserCredentials:
-    """Create an account with a temporary password that must be changed at first use.
+    """Create an account at the server (``gmp create-user``, ``gmp demo``): the installation's bootstrap, run by
+    the operator, so it is recorded as approved at creation by the command line. An administrator in the pages or
+    the API requests a new account instead, and the head of quality approves it (``access_requests``, SEC-04).
 
     Without ``temporary_password`` the system generates one; either way the administrator never
     knows a usable password (SIG-07).
     """
-    username = (username or "").strip().lower()
-    printed_name = " ".join((printed_name or "").split())
-    errors: dict[str, list[str]] = {}
-    if not USERNAME_PATTERN.match(username):
-        errors["username"] = [Msg("3 to 64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.")]
-    if len(printed_name) < 2:
-        errors["printed_name"] = [Msg("Give the person's full printed name.")]
-    elif len(printed_name) > 200:
-        errors["printed_name"] = [Msg("At most 200 characters.")]
-    try:
-        role_set = parse_roles(roles)
-    except ValidationError as exc:
-        errors.update(exc.fields)
-        role_set = frozenset()
-    try:
-        email = _checked_email(email)
-    except ValidationError as exc:
-        errors.update(exc.fields)
-    if temporary_password is not None and len(temporary_password) < uow.settings.password_policy.min_length:
-        errors["password"] = [Msg("Use at least %(count)s characters.", count=uow.settings.password_policy.min_length)]
-    if errors:
-        raise ValidationError(Msg("The user could not be created."), errors)
-
+    if actor_id is not None:
+        raise ConflictError(Msg("An administrator requests a new account; it exists once the head of quality "
+                                "approves the request."))
+    new = checked_new_account(uow, username=username, printed_name=printed_name, roles=roles,
+                              account_type=account_type, email=email, identity_verified=identity_verified,
+                              temporary_password=temporary_password)
     with uow:
-        # Never reused: a deactivated user keeps the name forever (SIG-04).
-        if uow.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
-            raise ValidationError(Msg("User name taken."), {"username": [Msg("This user name exists (or existed) and is never reused.")]})
-        now = uow.now()
         password = temporary_password or generate_temporary_password()
-        user = User(
-            username=username,
-            printed_name=printed_name,
-            password_hash=_hasher(uow).hash(password),
-            password_is_temporary=not is_demo,
-            temporary_password_expires_at=None if is_demo else now + timedelta(hours=uow.settings.temporary_password_hours),
-            password_changed_at=now,
-            failed_login_count=0,
-            is_active=True,
-            is_demo=is_demo,
-            created_at=now,
-            created_by_id=actor_id,
-            identity_verified_at=now if identity_verified else None,
-            identity_verified_by_id=actor_id if identity_verified else None,
-            role_rows=[UserRole(role=role.value) for role in sorted(role_set)],
-            email=email,
-        )
-        uow.session.add(user)
-        uow.session.flush()
-        uow.record(DomainEvent(
-            "user.created", "user", str(user.id),
-            {
-                "username": [None, username],
-                "printed_name": [None, printed_name],
-                "roles": [None, sorted(role_set)],
-                "identity_verified": [None, identity_verified],
-                "is_demo": [None, is_demo],
-            },
-            actor_id=actor_id,
-        ))
+        now = uow.now()
+        user = add_account(uow, new, password_hash=_hasher(uow).hash(password), temporary=not is_demo,
+                           actor_id=None, created_by_id=None,
+                           identity_verified_at=now if new.identity_verified else None, is_demo=is_demo,
+                           approval={"approval": [None, str(APPROVED_AT_THE_COMMAND_LINE)]})
         uow.commit()
-        return UserCredentials(user.id, username, password)
+        return UserCredentials(user.id, user.username, password)
 
 
 def _checked_email(email: str | None) -> str | None:
@@ -254,44 +321,57 @@ def change_email(uow: UnitOfWork, *, actor_id: int, user_id: int, email: str | N
         uow.commit()
 
 
-def change_roles(uow: UnitOfWork, *, actor_id: int, user_id: int, roles, reason: str) -> None:
-    role_set = parse_roles(roles)
-    reason = _require_reason(reason)
-    with uow:
-        user = _get_user(uow, user_id, for_update=True)
-        if not user.is_active:
-            raise ConflictError(Msg("A deactivated user's roles cannot be changed."))
-        before = user.roles
-        if before == role_set:
-            raise ValidationError(Msg("Nothing changed."), {"roles": [Msg("The user already has exactly these roles.")]})
-        if user.id == actor_id:
-            raise ConflictError(Msg("Administrators cannot change their own roles."))
-        user.role_rows = [UserRole(role=role.value) for role in sorted(role_set)]
-        uow.record(DomainEvent(
-            "user.roles_changed", "user", str(user.id),
-            {"roles": [sorted(before), sorted(role_set)]}, reason=reason, actor_id=actor_id,
-        ))
-        uow.commit()
+def user_for_change(uow: UnitOfWork, user_id: int) -> User:
+    """The account whose access is to change, locked for the rest of the unit of work."""
+    return _get_user(uow, user_id, for_update=True)
 
 
-def deactivate_user(uow: UnitOfWork, *, actor_id: int, user_id: int, reason: str) -> None:
-    """Deactivation instead of deletion: history and signatures stay attributable (SEC-08)."""
-    reason = _require_reason(reason)
-    with uow:
-        user = _get_user(uow, user_id, for_update=True)
-        if not user.is_active:
-            raise ConflictError(Msg("The user is already deactivated."))
-        if user.id == actor_id:
-            raise ConflictError(Msg("Administrators cannot deactivate their own account."))
-        if Role.admin in user.roles and _active_admin_count(uow) <= 1:
-            raise ConflictError(Msg("The last active administrator cannot be deactivated."))
-        user.is_active = False
-        user.deactivated_at = uow.now()
-        _end_sessions_and_tokens(uow, user.id, "deactivated")
-        uow.record(DomainEvent(
-            "user.deactivated", "user", str(user.id), {"is_active": [True, False]}, reason=reason, actor_id=actor_id,
-        ))
-        uow.commit()
+def check_role_change(uow: UnitOfWork, user: User, role_set: frozenset[Role], *, requested_by_id: int | None) -> None:
+    """Whether ``user``'s roles may become ``role_set`` now (at the request and again at the approval)."""
+    if not user.is_active:
+        raise ConflictError(Msg("A deactivated user's roles cannot be changed."))
+    if user.is_service:
+        raise ValidationError(Msg("A service account holds no role."), {"roles": [Msg(
+            "A service account holds no role: it may only feed master data (products, batches, distributions).")]})
+    if user.roles == role_set:
+        raise ValidationError(Msg("Nothing changed."), {"roles": [Msg("The user already has exactly these roles.")]})
+    if user.id == requested_by_id:
+        raise ConflictError(Msg("Administrators cannot change their own roles."))
+    if Role.admin in user.roles and Role.admin not in role_set and _active_admin_count(uow) <= 1:
+        raise ConflictError(Msg("The last active administrator keeps the administrator role."))
+
+
+def apply_role_change(uow: UnitOfWork, user: User, role_set: frozenset[Role], *, actor_id: int, reason: str,
+                      approval: dict) -> None:
+    """Grant and withdraw roles as approved, inside the caller's unit of work."""
+    before = user.roles
+    user.role_rows = [UserRole(role=role.value) for role in sorted(role_set)]
+    uow.record(DomainEvent(
+        "user.roles_changed", "user", str(user.id),
+        {"roles": [sorted(before), sorted(role_set)], **approval}, reason=reason, actor_id=actor_id,
+    ))
+
+
+def check_deactivation(uow: UnitOfWork, user: User, *, requested_by_id: int | None) -> None:
+    """Whether ``user`` may be deactivated now (at the request and again at the approval)."""
+    if not user.is_active:
+        raise ConflictError(Msg("The user is already deactivated."))
+    if user.id == requested_by_id:
+        raise ConflictError(Msg("Administrators cannot deactivate their own account."))
+    if Role.admin in user.roles and _active_admin_count(uow) <= 1:
+        raise ConflictError(Msg("The last active administrator cannot be deactivated."))
+
+
+def apply_deactivation(uow: UnitOfWork, user: User, *, actor_id: int, reason: str, approval: dict) -> None:
+    """Deactivation instead of deletion, as approved: history and signatures stay attributable (SEC-08); every
+    session and token of the user ends at once."""
+    user.is_active = False
+    user.deactivated_at = uow.now()
+    _end_sessions_and_tokens(uow, user.id, "deactivated")
+    uow.record(DomainEvent(
+        "user.deactivated", "user", str(user.id), {"is_active": [True, False], **approval}, reason=reason,
+        actor_id=actor_id,
+    ))
 
 
 def _active_admin_count(uow: UnitOfWork) -> int:
@@ -346,6 +426,8 @@ def record_identity_verification(uow: UnitOfWork, *, actor_id: int, user_id: int
             raise ConflictError(Msg("The user is deactivated."))
         if user.id == actor_id:
             raise ConflictError(Msg("Another administrator must verify your identity."))
+        if user.is_service:
+            raise ConflictError(Msg("A service account never signs: no identity verification is recorded."))
         user.identity_verified_at = uow.now()
         user.identity_verified_by_id = actor_id
         uow.record(DomainEvent(
@@ -375,6 +457,7 @@ def check_credentials(uow: UnitOfWork, username: str, password: str, source_ip: 
         uow.on_refusal(lambda u: u.record(DomainEvent(
             "user.login_failed", "user", user_id,
             {"username": [None, (username or "")[:64]], "via": [None, via]}, source_ip=source_ip)))
+        _alert_on_repeated_failures(uow, int(user_id) if user_id else None, username)
         raise AuthenticationError(INVALID_CREDENTIALS)
     if user.is_locked:
         _matches(hasher, _DUMMY_HASH, password or "")
@@ -389,6 +472,7 @@ def check_credentials(uow: UnitOfWork, username: str, password: str, source_ip: 
         outcome = register_failed_login(user.failed_login_count, uow.settings.max_failed_logins)
         user_id = user.id  # the row itself is gone with the rolled-back transaction
         uow.on_refusal(lambda u: _count_failed_login(u, user_id, via, source_ip))
+        _alert_on_repeated_failures(uow, user_id, user.username)
         if outcome.locks_now:
             raise AccountLockedError(Msg("The account is now locked after repeated failed log-ins. Ask an administrator to unlock it."))
         raise AuthenticationError(INVALID_CREDENTIALS)
@@ -399,6 +483,13 @@ def check_credentials(uow: UnitOfWork, username: str, password: str, source_ip: 
     if hasher.check_needs_rehash(user.password_hash) and not user.password_is_temporary:
         user.password_hash = hasher.hash(password)
     return user
+
+
+def _alert_on_repeated_failures(uow: UnitOfWork, user_id: int | None, username: str | None) -> None:
+    """Behind the failure's own record: the count on the account and, at the threshold, the alert (SEC-06)."""
+    from gmp_complaints.services import security_alerts
+
+    uow.on_refusal(lambda u: security_alerts.after_failure(u, user_id=user_id, username=username))
 
 
 def _count_failed_login(uow: UnitOfWork, user_id: int, via: str, source_ip: str | None) -> None:
@@ -440,6 +531,12 @@ def log_in(uow: UnitOfWork, *, username: str, password: str, source_ip: str | No
     """A browser log-in: a new server-side session with a fresh random id."""
     with uow:
         user = check_credentials(uow, username, password, source_ip, "web")
+        if user.is_service:
+            refused_id = str(user.id)
+            uow.on_refusal(lambda u: u.record(DomainEvent(
+                "user.login_refused_service", "user", refused_id, {"via": [None, "web"]}, source_ip=source_ip)))
+            raise PermissionDeniedError(Msg("A service account cannot log in to the pages: it only calls the API "
+                                            "for master data."))
         now = uow.now()
         token = secrets.token_urlsafe(32)
         uow.session.add(UserSession(
@@ -515,6 +612,8 @@ def accept_esignature_statement(uow: UnitOfWork, *, user_id: int, password: str,
     with uow:
         user = _get_user(uow, user_id)
         check_credentials(uow, user.username, password, source_ip, "esignature_statement")
+        if user.is_service:
+            raise PermissionDeniedError(Msg("A service account never signs."))
         if user.esignature_accepted_at is not None:
             raise ConflictError(Msg("The accountability statement was already accepted."))
         user.esignature_accepted_at = uow.now()
@@ -538,7 +637,7 @@ def load_session_principal(uow: UnitOfWork, session_token: str) -> Principal | N
         if row is None or row.ended_at is not None:
             return None
         user = uow.session.get(User, row.user_id)
-        if user is None or not user.is_active or user.is_locked:
+        if user is None or not user.is_active or user.is_locked or user.is_service:
             return None
         now = uow.now()
         idle_locked = now - row.last_seen_at > timedelta(minutes=uow.settings.idle_lock_minutes)
@@ -606,6 +705,11 @@ class UserSummary:
     password_changed_at: datetime
     identity_verified_by: str | None
     email: str | None = None
+    account_type: str = AccountType.person.value
+
+    @property
+    def is_service(self) -> bool:
+        return self.account_type == AccountType.service.value
 
 
 def _summary(user: User, verifier: str | None = None) -> UserSummary:
@@ -613,20 +717,30 @@ def _summary(user: User, verifier: str | None = None) -> UserSummary:
         user.id, user.username, user.printed_name, tuple(sorted(r.value for r in user.roles)), user.is_active,
         user.is_locked, user.is_demo, user.password_is_temporary, user.identity_verified_at,
         user.esignature_accepted_at, user.last_login_at, user.created_at, user.deactivated_at, user.failed_login_count,
-        user.password_changed_at, verifier, user.email,
+        user.password_changed_at, verifier, user.email, user.account_type,
     )
+
+
+def all_user_summaries(uow: UnitOfWork) -> list[UserSummary]:
+    """Every account, inside the caller's unit of work."""
+    return [_summary(u) for u in uow.session.scalars(sa.select(User).order_by(User.username))]
+
+
+def user_summary(uow: UnitOfWork, user_id: int) -> UserSummary:
+    """One account with the name of whoever verified the identity, inside the caller's unit of work."""
+    user = _get_user(uow, user_id)
+    verifier = uow.session.get(User, user.identity_verified_by_id) if user.identity_verified_by_id else None
+    return _summary(user, verifier.printed_name if verifier else None)
 
 
 def list_users(uow: UnitOfWork) -> list[UserSummary]:
     with uow:
-        return [_summary(u) for u in uow.session.scalars(sa.select(User).order_by(User.username))]
+        return all_user_summaries(uow)
 
 
 def get_user(uow: UnitOfWork, user_id: int) -> UserSummary:
     with uow:
-        user = _get_user(uow, user_id)
-        verifier = uow.session.get(User, user.identity_verified_by_id) if user.identity_verified_by_id else None
-        return _summary(user, verifier.printed_name if verifier else None)
+        return user_summary(uow, user_id)
 
 
 def has_users(uow: UnitOfWork) -> bool:

@@ -8,6 +8,7 @@ correction) makes the earlier signature report ``superseded``.
 from __future__ import annotations
 
 from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaint_file import FileItem, incomplete_file_message
 from gmp_complaints.domain.complaints import (
     ClosurePath,
     ComplaintClass,
@@ -16,11 +17,12 @@ from gmp_complaints.domain.complaints import (
     check_interim_measures,
     closure_path,
 )
-from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError
+from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError, joined
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.recall import OPEN_RECALL_STATUSES, RecallStatus
 from gmp_complaints.domain.returns import ReturnStatus
 from gmp_complaints.domain.roles import Actor, Role
+from gmp_complaints.domain.triage import SPEC_FAILURE_HOLD
 from gmp_complaints.models import Complaint, User
 from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.adr_records import has_cases, unaccepted_cases, unanswered_requests
@@ -181,9 +183,10 @@ def _signing_fields(schema, data: dict, *, comment_required: bool = False) -> di
 def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
     """``POST /complaints/<id>/signatures {username, password, step, comment}``."""
     step = data.get("step")
-    if step in ("closure", "regrading", "retention_change"):
+    if step in ("closure", "regrading", "retention_change", "spec_failure_determination"):
         raise ValidationError(Msg("Use the step's own call."), {"step": [Msg(
-            "Closure, regrading and retention changes are signed in their own step.")]})
+            "Closure, regrading, retention changes and the determination of a possible failure to meet "
+            "specification are signed in their own step.")]})
     rule = rule_for(step)  # 400 on an unknown step
     # A void and a rejection say why.
     fields = _signing_fields(schemas.Signing, data, comment_required=step in (
@@ -224,6 +227,11 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
         signing.sign(uow, signer, signature_request(complaint, view, step, subject=subject, comment=comment,
                                            audit_index=audit_index), source_ip=source_ip)
         signer_id = signer.user.id
+        if rule.step is SigningStep.interim_risk_decision and not missing_roles(
+                rule, signed_roles(uow, complaint, view, rule.step)):
+            # WF-09: the second signature completes the decision; the time limit is met (or was missed) now.
+            complaint.interim_decided_at = uow.now()
+            uow.record(DomainEvent("complaint.interim_decided", "complaint", str(complaint.id), actor_id=signer_id))
         if extension is not None:
             decision = EXTENSION_DECISIONS[rule.step]
             extension.status, extension.decided_by_id, extension.decided_at = decision, signer_id, uow.now()
@@ -247,6 +255,11 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
     from gmp_complaints.domain.capa import IMPLEMENTED_OR_LATER, CapaStatus
 
     blockers = []
+    if view.get("spec_failure_pending"):
+        blockers.append(SPEC_FAILURE_HOLD)
+    missing = [FileItem(item) for item in (view.get("complaint_file") or {}).get("missing", [])]
+    if missing:  # REC-02: every item of the file recorded, or marked not known with a reason
+        blockers.append(incomplete_file_message(missing))
     open_capas = [c.number for c in linked_capas(complaint) if CapaStatus(c.status) not in IMPLEMENTED_OR_LATER]
     if open_capas:
         blockers.append(Msg("CAPA not yet implemented: %(numbers)s.", numbers=", ".join(open_capas)))
@@ -299,7 +312,7 @@ def close(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sourc
         view = content_for_signing(uow, complaint)
         blockers = closure_blockers(uow, complaint, view)
         if blockers:
-            raise ConflictError(Msg("Not ready for closure: %(reasons)s", reasons=" ".join(blockers)))
+            raise ConflictError(Msg("Not ready for closure: %(reasons)s", reasons=joined(blockers)))
         signer = authorize(uow, complaint, SigningStep.closure, (username, password), actor=actor,
                            source_ip=source_ip)
         signing.sign(uow, signer, signature_request(complaint, view, SigningStep.closure, comment=comment), source_ip=source_ip)
@@ -319,7 +332,7 @@ def change_retention(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: A
         complaint = load_complaint(uow, complaint_id)
         if Status(complaint.status) in (Status.void, Status.closed):
             raise ConflictError(Msg("A closed or void complaint keeps its retention date."))
-        minimum = computed_retention(uow.session, complaint)
+        minimum = computed_retention(uow.session, complaint, uow.settings)
         if new_date >= complaint.retention_until:
             raise ValidationError(Msg("Not earlier."), {"retention_until": [Msg(
                 "Only an earlier date needs this approval; the current date is %(date)s.",

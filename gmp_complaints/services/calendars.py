@@ -1,26 +1,20 @@
-"""Working-day calendars in the database: seeded for mainland China, loaded for deadline arithmetic."""
+"""Working-day calendars in the database: seeded for mainland China and the US, extended, loaded from the
+official notice. Every change keeps the due dates already calculated on the calendar as it was (WF-05,
+``due_dates``): a calendar change never silently moves them; it lists them for an explicit recalculation."""
 from __future__ import annotations
 
 from datetime import date
 
 import sqlalchemy as sa
 
-from gmp_complaints.domain.calendar import CalendarDay, DayKind, WorkingCalendar, YearStatus
+from gmp_complaints.domain.calendar import YearStatus
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import CalendarDayRow, CalendarYearRow
+from gmp_complaints.services.calendar_store import SITE_CALENDAR, US_CALENDAR, load_calendar
 from gmp_complaints.uow import UnitOfWork
 
-SITE_CALENDAR = "CN"
-#: the US federal calendar: field alerts are due in its working days
-US_CALENDAR = "US"
-
-
-def load_calendar(session, code: str = SITE_CALENDAR) -> WorkingCalendar:
-    days = [CalendarDay(row.day, DayKind(row.kind), row.name)
-            for row in session.scalars(sa.select(CalendarDayRow).where(CalendarDayRow.calendar_code == code))]
-    years = {row.year: YearStatus(row.status)
-             for row in session.scalars(sa.select(CalendarYearRow).where(CalendarYearRow.calendar_code == code))}
-    return WorkingCalendar(days, years)
+__all__ = ["SITE_CALENDAR", "US_CALENDAR", "load_calendar", "seed_china_calendar", "seed_us_calendar",
+           "extend_china_calendar", "load_official_notice", "calendar_overview"]
 
 
 def _listing(session, code: str) -> tuple[list[str], list[str]]:
@@ -58,6 +52,7 @@ def extend_china_calendar(uow: UnitOfWork) -> int:
     added. Years loaded from an official notice are never touched."""
     from gmp_complaints.calendar_seed import china_days, china_year_status
     from gmp_complaints.clock import business_today
+    from gmp_complaints.services.due_dates import count_on_earlier_calendar, keep_due_dates
 
     last_year = business_today(uow.settings).year + 1
     with uow:
@@ -73,6 +68,7 @@ def extend_china_calendar(uow: UnitOfWork) -> int:
         fill = sorted(set(bare) | set(missing_years))
         if not fill:
             return 0
+        keep_due_dates(uow, SITE_CALENDAR)  # WF-05: the dates calculated so far do not move with the calendar
         before_days, before_years = _listing(session, SITE_CALENDAR)
         added = [day for year in fill for day in china_days(year, year)]
         for day in added:
@@ -84,7 +80,8 @@ def extend_china_calendar(uow: UnitOfWork) -> int:
         after_days, after_years = _listing(session, SITE_CALENDAR)
         uow.record(DomainEvent("calendar.extended", "calendar", SITE_CALENDAR, {
             "days": [before_days, after_days], "years": [before_years, after_years],
-            "source": [None, "chinesecalendar; holidays (provisional statutory holidays)"]}))
+            "source": [None, "chinesecalendar; holidays (provisional statutory holidays)"],
+            "complaints_on_earlier_calendar": [None, count_on_earlier_calendar(uow)]}))
         uow.commit()
         return len(added)
 
@@ -93,6 +90,7 @@ def _seed(uow: UnitOfWork, code: str, first_year: int, last_year: int | None, da
           source: str) -> int:
     """One calendar's days and year statuses, once, as one audited act (the source named)."""
     from gmp_complaints.clock import business_today
+    from gmp_complaints.services.due_dates import count_on_earlier_calendar, keep_due_dates
 
     last_year = last_year or business_today(uow.settings).year + 1
     with uow:
@@ -100,6 +98,7 @@ def _seed(uow: UnitOfWork, code: str, first_year: int, last_year: int | None, da
         if session.scalar(sa.select(sa.func.count()).select_from(CalendarYearRow)
                           .where(CalendarYearRow.calendar_code == code)):
             return 0
+        keep_due_dates(uow, code)  # WF-05: dates calculated while the calendar was empty do not move either
         days = days_of(first_year, last_year)
         for day in days:
             session.add(CalendarDayRow(calendar_code=code, day=day.day, kind=day.kind.value, name=day.name[:100]))
@@ -108,20 +107,22 @@ def _seed(uow: UnitOfWork, code: str, first_year: int, last_year: int | None, da
         session.flush()
         listed_days, listed_years = _listing(session, code)
         uow.record(DomainEvent("calendar.seeded", "calendar", code,
-                               {"days": [None, listed_days], "years": [None, listed_years], "source": [None, source]}))
+                               {"days": [None, listed_days], "years": [None, listed_years], "source": [None, source],
+                                "complaints_on_earlier_calendar": [None, count_on_earlier_calendar(uow)]}))
         uow.commit()
         return len(days)
 
 
 def _replace_years(uow: UnitOfWork, code: str, days, years: dict, *, action: str, actor_id: int | None,
-                   reason: str, source: str) -> None:
-    """Replace the listed years' days with ``days`` and set their status, as one audited change."""
-    from gmp_complaints.domain.errors import Msg, ValidationError
+                   reason: str, source: str, change_control_ref: str | None = None) -> None:
+    """Replace the listed years' days with ``days`` and set their status, as one audited change (with the
+    change-control reference it is made under, AT-10). The due dates calculated so far keep the calendar as it
+    was (WF-05); how many complaints now have dates calculated on an earlier calendar is stated with it."""
+    from gmp_complaints.services.due_dates import count_on_earlier_calendar, keep_due_dates
 
-    if not (reason or "").strip():
-        raise ValidationError(Msg("A reason is required."), {"reason": [Msg("Give the reason for this change.")]})
     with uow:
         session = uow.session
+        keep_due_dates(uow, code)
         before_days, before_years = _listing(session, code)
         for year in years:
             for row in session.scalars(sa.select(CalendarDayRow).where(
@@ -141,22 +142,33 @@ def _replace_years(uow: UnitOfWork, code: str, days, years: dict, *, action: str
         after_days, after_years = _listing(session, code)
         uow.record(DomainEvent(action, "calendar", code,
                                {"days": [before_days, after_days], "years": [before_years, after_years],
-                                "source": [None, source]}, reason=reason.strip(), actor_id=actor_id))
+                                "source": [None, source],
+                                "complaints_on_earlier_calendar": [None, count_on_earlier_calendar(uow)]},
+                               reason=reason.strip(), actor_id=actor_id,
+                               change_control_ref=change_control_ref))
         uow.commit()
 
 
 def load_official_notice(uow: UnitOfWork, *, csv_text: str, filename: str, actor_id: int, reason: str,
-                         code: str = SITE_CALENDAR) -> list[int]:
-    """The annual notice (国务院办公厅关于部分节假日安排的通知) as CSV replaces its years, marked official."""
+                         change_control_ref: str | None = None, code: str = SITE_CALENDAR) -> list[int]:
+    """The annual notice (国务院办公厅关于部分节假日安排的通知) as CSV replaces its years, marked official: a
+    configuration change with its reason and change-control reference (AT-10), checked before the file."""
     from gmp_complaints.domain.calendar import parse_notice_csv
+    from gmp_complaints.services import schemas
 
+    fields = schemas.load(schemas.CalendarNoticeLoad, {"reason": reason, "change_control_ref": change_control_ref})
     days, years = parse_notice_csv(csv_text)
-    _replace_years(uow, code, days, years, action="calendar.notice_loaded", actor_id=actor_id, reason=reason,
-                   source=f"notice {filename}")
+    _replace_years(uow, code, days, years, action="calendar.notice_loaded", actor_id=actor_id,
+                   reason=fields["reason"], source=f"notice {filename}",
+                   change_control_ref=fields["change_control_ref"])
     return sorted(years)
 
 
 def calendar_overview(uow: UnitOfWork, year: int, code: str = SITE_CALENDAR) -> dict:
+    """A year's listed days, each year's status, and how many complaints still counting have due dates
+    calculated on an earlier calendar (WF-05: QA recalculates them; the administrator sees only the count)."""
+    from gmp_complaints.services.due_dates import count_on_earlier_calendar
+
     with uow:
         years = {r.year: r.status for r in uow.session.scalars(
             sa.select(CalendarYearRow).where(CalendarYearRow.calendar_code == code).order_by(CalendarYearRow.year))}
@@ -164,4 +176,5 @@ def calendar_overview(uow: UnitOfWork, year: int, code: str = SITE_CALENDAR) -> 
             CalendarDayRow.calendar_code == code, CalendarDayRow.day >= date(year, 1, 1),
             CalendarDayRow.day <= date(year, 12, 31)).order_by(CalendarDayRow.day)).all()
         return {"code": code, "year": year, "years": years,
-                "days": [{"day": d.day.isoformat(), "kind": d.kind, "name": d.name} for d in days]}
+                "days": [{"day": d.day.isoformat(), "kind": d.kind, "name": d.name} for d in days],
+                "complaints_on_earlier_calendar": count_on_earlier_calendar(uow)}

@@ -1,6 +1,8 @@
-"""CAPA use cases (SOP 5.7, DESIGN §4): create from complaints, plan actions with owners and due dates,
-record and approve implementation, move a due date only by an approved request, check effectiveness,
-close. Every approval signs through ``signatures.service``; every change is one unit of work.
+"""CAPA use cases (SOP 5.7, DESIGN §4): create from complaints or other sources (WF-13), plan actions with
+owners and due dates, answer the change-control question and plan the effectiveness check, record and approve
+implementation, move a due date only by an approved request, check effectiveness (or sign why no check is
+needed), follow up or escalate a result "not effective" (WF-14), close. Every approval signs through
+``signatures.service``; every change is one unit of work.
 """
 from __future__ import annotations
 
@@ -17,11 +19,18 @@ from gmp_complaints.domain.capa import (
     CapaStatus,
     Effectiveness,
     capa_number,
+    check_change_control,
     check_closure,
     check_due_date,
     check_effectiveness_due,
     check_effectiveness_timing,
+    check_escalation,
+    check_follow_up_parent,
     check_owner,
+    check_plan_complete,
+    check_source_reference,
+    check_waiver,
+    plan_gaps,
     refuse,
     status_after_adding_action,
     status_after_verification,
@@ -31,7 +40,17 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Perm
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.notices import NoticeKind
 from gmp_complaints.domain.roles import Actor, Role
-from gmp_complaints.models import Capa, CapaAction, CapaComplaint, CapaEvidence, Complaint, User, UserRole
+from gmp_complaints.models import (
+    Capa,
+    CapaAction,
+    CapaComplaint,
+    CapaEvidence,
+    CapaSourceLink,
+    Complaint,
+    Recall,
+    User,
+    UserRole,
+)
 from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.notices import holders_of, notify
 from gmp_complaints.services.numbering import take_serial
@@ -67,13 +86,31 @@ def _action(capa: Capa, action_id: int) -> CapaAction:
 def _facts(capa: Capa) -> CapaFacts:
     return CapaFacts(status=CapaStatus(capa.status), action_statuses=tuple(ActionStatus(a.status) for a in capa.actions),
                      effectiveness=Effectiveness(capa.effectiveness_result) if capa.effectiveness_result else None,
-                     has_follow_up=_has_follow_up(capa))
+                     has_follow_up=_has_follow_up(capa), waived=bool(capa.effectiveness_waiver),
+                     escalated=bool(capa.escalation_reason))
+
+
+def _follow_ups_query(capa_id: int):
+    """The CAPAs that follow this one up: opened for it (``follow_up_of``) or naming it as their source."""
+    named = sa.select(CapaSourceLink.capa_id).where(CapaSourceLink.source_capa_id == capa_id)
+    return sa.select(Capa.id, Capa.number, Capa.status).where(
+        sa.or_(Capa.follow_up_of_id == capa_id, Capa.id.in_(named))).order_by(Capa.id)
 
 
 def _has_follow_up(capa: Capa) -> bool:
     from sqlalchemy.orm import object_session
 
-    return bool(object_session(capa).scalar(sa.select(sa.func.count()).where(Capa.follow_up_of_id == capa.id)))
+    return object_session(capa).execute(_follow_ups_query(capa.id).limit(1)).first() is not None
+
+
+def _owners(capa: Capa) -> tuple:
+    """Whoever owns the CAPA's work: its creator and the owners of its actions (never their own approver)."""
+    return (capa.created_by_id, *(a.owner_id for a in capa.actions))
+
+
+def _sources(capa: Capa) -> list[str]:
+    """The sources as the audit trail lists them (``type:reference``), sorted."""
+    return sorted(f"{link.source_type}:{link.reference}" for link in capa.source_links)
 
 
 def _user(session, username: str | None, field: str) -> User:
@@ -97,8 +134,8 @@ def _touch(capa: Capa) -> None:
 
 
 def create_capa(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
-    """A CAPA from one or more complaints (or, later, other sources); the root cause comes from the
-    investigation unless given."""
+    """A CAPA from one or more complaints, or from another source named by its reference (WF-13); the root
+    cause comes from the investigation of the complaints unless given."""
     fields = schemas.load(schemas.CapaCreation, data)
     with uow:
         capa = open_capa(uow, fields, actor=actor, is_demo=bool(data.get("is_demo")))
@@ -115,8 +152,15 @@ def open_capa(uow: UnitOfWork, fields: dict, *, actor: Actor, is_demo: bool = Fa
     problem, root_cause, risk = fields["problem_statement"], fields["root_cause"], fields["risk"]
     criteria, effectiveness_due_on = fields["effectiveness_criteria"], fields["effectiveness_due_on"]
     complaint_ids, follow_up_of = fields["complaint_ids"] or [], fields["follow_up_of"]
+    reference = fields.get("source_reference")
+    change_control_required, change_control_ref = fields.get("change_control_required"), fields.get(
+        "change_control_ref")
     if source is CapaSource.complaint and not complaint_ids:
         inputs.raise_if_any({"complaint_ids": [Msg("A CAPA from complaints names at least one complaint.")]})
+    if source is CapaSource.capa and not reference and follow_up_of is not None:
+        reference = _capa_by_id(uow, follow_up_of).number  # the follow-up of the CAPA named by its id
+    check_source_reference(source, reference)
+    check_change_control(change_control_required, change_control_ref)
     today = business_today(uow.settings)
     check_due_date("effectiveness_due_on", effectiveness_due_on, today)
     complaints = []
@@ -129,12 +173,21 @@ def open_capa(uow: UnitOfWork, fields: dict, *, actor: Actor, is_demo: bool = Fa
             continue
         _check_linkable(complaint)
         complaints.append(complaint)
-    if follow_up_of is not None:
-        parent = uow.session.get(Capa, follow_up_of)
-        if parent is None:
-            raise ValidationError(Msg("Unknown CAPA."), {"follow_up_of": [Msg("No CAPA with this id.")]})
-        if parent.effectiveness_result != Effectiveness.not_effective.value:
-            raise ConflictError(Msg("A follow-up CAPA is opened for a CAPA found not effective."))
+    parent = None
+    if source is CapaSource.capa:
+        parent = _capa_by_number(uow, reference, "source_reference")
+        if follow_up_of is not None and follow_up_of != parent.id:
+            raise ValidationError(Msg("Two CAPAs followed up."), {"follow_up_of": [Msg(
+                "The source reference names another CAPA.")]})
+    elif follow_up_of is not None:
+        parent = _capa_by_id(uow, follow_up_of)
+    if parent is not None:
+        check_follow_up_parent(_facts(parent))
+    links = []
+    if source is not CapaSource.complaint:
+        links.append(_source_link(uow, source, reference, actor, field="source_reference"))
+    elif parent is not None:
+        links.append(_source_link(uow, CapaSource.capa, parent.number, actor, field="follow_up_of"))
     if root_cause is None:
         causes = [c.root_cause for c in complaints if c.root_cause]
         if not causes:
@@ -144,14 +197,73 @@ def open_capa(uow: UnitOfWork, fields: dict, *, actor: Actor, is_demo: bool = Fa
     serial = take_serial(uow, f"CAPA:{today.year % 100:02d}")
     capa = Capa(number=capa_number(today.year, serial), status=CapaStatus.open.value, source=source.value,
                 problem_statement=problem, root_cause=root_cause, risk=risk, effectiveness_criteria=criteria,
-                effectiveness_due_on=effectiveness_due_on, follow_up_of_id=follow_up_of, version=1,
+                effectiveness_due_on=effectiveness_due_on, follow_up_of_id=parent.id if parent else None,
+                change_control_required=change_control_required, change_control_ref=change_control_ref, version=1,
                 is_demo=is_demo, created_by_id=actor.id, created_at=uow.now(),
-                complaint_links=[CapaComplaint(complaint_id=c.id) for c in complaints])
+                complaint_links=[CapaComplaint(complaint_id=c.id) for c in complaints], source_links=links)
     uow.session.add(capa)
     uow.session.flush()
-    _record(uow, "capa.created", "capa", capa.id, actor.id,
-            {"complaint_ids": [None, sorted(c.id for c in complaints)]})
+    changes = {"complaint_ids": [None, sorted(c.id for c in complaints)]}
+    if links:
+        changes["sources"] = [None, _sources(capa)]
+    _record(uow, "capa.created", "capa", capa.id, actor.id, changes)
     return capa
+
+
+def _capa_by_id(uow: UnitOfWork, capa_id: int) -> Capa:
+    parent = uow.session.get(Capa, capa_id)
+    if parent is None:
+        raise ValidationError(Msg("Unknown CAPA."), {"follow_up_of": [Msg("No CAPA with this id.")]})
+    return parent
+
+
+def _capa_by_number(uow: UnitOfWork, number: str | None, field: str, *, for_update: bool = False) -> Capa:
+    query = sa.select(Capa).where(Capa.number == (number or "").strip().upper())
+    capa = uow.session.scalars(query.with_for_update() if for_update else query).one_or_none()
+    if capa is None:
+        raise ValidationError(Msg("Unknown CAPA."), {field: [Msg("No CAPA numbered %(number)s.", number=number)]})
+    return capa
+
+
+def _source_link(uow: UnitOfWork, source: CapaSource, reference: str, actor: Actor, *, field: str) -> CapaSourceLink:
+    """A source row (not yet added): a recall or a CAPA of this system named by its number, any other
+    source by its own reference."""
+    recall_id = source_capa_id = None
+    if source is CapaSource.recall:
+        recall = uow.session.scalars(sa.select(Recall).where(Recall.number == reference.strip().upper())).one_or_none()
+        if recall is None:
+            raise ValidationError(Msg("Unknown recall."), {field: [Msg(
+                "No recall numbered %(number)s: a recall is named by its number (RC-26-001).", number=reference)]})
+        reference, recall_id = recall.number, recall.id
+    elif source is CapaSource.capa:
+        parent = _capa_by_number(uow, reference, field)
+        reference, source_capa_id = parent.number, parent.id
+    return CapaSourceLink(source_type=source.value, reference=reference, recall_id=recall_id,
+                          source_capa_id=source_capa_id, linked_by_id=actor.id, linked_at=uow.now())
+
+
+def _link_source(uow: UnitOfWork, capa: Capa, source: CapaSource, reference: str, actor: Actor, *,
+                 field: str) -> None:
+    """Adds a source to an open CAPA, with its audit event; a CAPA found not effective is followed up only
+    while it is not closed, and never by itself."""
+    if capa.status == CapaStatus.closed.value:
+        raise refuse(CapaStatus.closed)
+    link = _source_link(uow, source, reference, actor, field=field)
+    if source is CapaSource.capa:
+        parent = uow.session.get(Capa, link.source_capa_id)
+        if parent.id == capa.id:
+            raise ValidationError(Msg("A CAPA follows itself up."), {field: [Msg(
+                "A CAPA cannot be its own follow-up.")]})
+        check_follow_up_parent(_facts(parent))
+        if capa.follow_up_of_id == parent.id:
+            raise ValidationError(Msg("Already linked."), {field: [Msg("This source is already linked.")]})
+    if any(s.source_type == link.source_type and s.reference.casefold() == link.reference.casefold()
+           for s in capa.source_links):
+        raise ValidationError(Msg("Already linked."), {field: [Msg("This source is already linked.")]})
+    before = _sources(capa)
+    capa.source_links.append(link)
+    _touch(capa)
+    _record(uow, "capa.source_linked", "capa", capa.id, actor.id, {"sources": [before, _sources(capa)]})
 
 
 def _check_linkable(complaint: Complaint) -> None:
@@ -183,6 +295,84 @@ def link_complaint(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -
         _touch(capa)
         _record(uow, "capa.complaint_linked", "capa", capa.id, actor.id,
                 {"complaint_ids": [before, sorted(before + [complaint_id])]})
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def link_source(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> dict:
+    """Many-to-many with the other sources (WF-13): a product rejection, non-conformance, deviation, audit,
+    inspection or trend by its reference; a recall or a CAPA found not effective by its number (the CAPA is
+    then this one's follow-up). Complaints link by id (``link_complaint``)."""
+    fields = schemas.load(schemas.CapaSourceLinking, data)
+    source = fields["source_type"]
+    if source is CapaSource.complaint:
+        raise ValidationError(Msg("A complaint source."), {"source_type": [Msg(
+            "Complaints are linked by their ids (complaint_ids), not by a reference.")]})
+    with uow:
+        capa = load_capa(uow, capa_id)
+        _link_source(uow, capa, source, fields["reference"], actor, field="reference")
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def link_follow_up(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> dict:
+    """WF-14: an existing CAPA becomes the follow-up of this one, found not effective (the follow-up names
+    this CAPA as its source). Answers this CAPA, with its follow-ups."""
+    number = schemas.load(schemas.CapaFollowUpLink, data)["capa_number"]
+    with uow:
+        parent = load_capa(uow, capa_id)
+        check_follow_up_parent(_facts(parent))
+        child = _capa_by_number(uow, number, "capa_number", for_update=True)
+        _link_source(uow, child, CapaSource.capa, parent.number, actor, field="capa_number")
+        uow.commit()
+        return capa_view(uow, parent)
+
+
+def _same(old, new) -> bool:
+    """Equal, a text's line endings aside (a page sends its text areas back with CRLF)."""
+    if isinstance(old, str) and isinstance(new, str):
+        return old.replace("\r\n", "\n") == new.replace("\r\n", "\n")
+    return old == new
+
+
+PLAN_FIELDS = ("change_control_required", "change_control_ref", "effectiveness_criteria", "effectiveness_due_on")
+
+
+def record_plan_details(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor) -> dict:
+    """WF-13: whether the CAPA changes a process, a specification or software (and its change-control
+    reference), and the planned effectiveness check, until the actions are implemented. A field not given
+    stays; answering for the first time needs no reason, changing an answer does. A change after the plan's
+    approval supersedes it: the head of quality approves the plan again."""
+    fields = schemas.load(schemas.CapaPlanDetails, data)
+    given = {name: fields[name] for name in PLAN_FIELDS if fields[name] is not None}
+    if not given:
+        raise ValidationError(Msg("Nothing to record."), {"change_control_required": [Msg(
+            "Give the change-control answer, its reference or the planned effectiveness check.")]})
+    with uow:
+        capa = load_capa(uow, capa_id)
+        if CapaStatus(capa.status) not in (CapaStatus.open, CapaStatus.actions_in_progress):
+            raise refuse(CapaStatus(capa.status))
+        values = {name: given.get(name, getattr(capa, name)) for name in PLAN_FIELDS}
+        if values["change_control_required"] is False and "change_control_ref" not in given:
+            values["change_control_ref"] = None  # no change under change control: no reference
+        check_change_control(values["change_control_required"], values["change_control_ref"])
+        if "effectiveness_due_on" in given and given["effectiveness_due_on"] != capa.effectiveness_due_on:
+            check_due_date("effectiveness_due_on", given["effectiveness_due_on"], business_today(uow.settings))
+        changed = {name: (getattr(capa, name), value) for name, value in values.items()
+                   if not _same(getattr(capa, name), value)}
+        if not changed:
+            raise ValidationError(Msg("Nothing changed."), {next(iter(given)): [Msg("This is what is recorded.")]})
+        overwrites = any(old is not None for old, _new in changed.values())
+        if overwrites and not fields["reason"]:
+            raise ValidationError(Msg("A reason is required."), {"reason": [Msg(
+                "Give the reason for changing what is recorded.")]})
+        for name, (_old, new) in changed.items():
+            setattr(capa, name, new)
+        _touch(capa)
+        if overwrites:
+            _record(uow, "capa.plan_changed", "capa", capa.id, actor.id, reason=fields["reason"])
+        else:
+            _record(uow, "capa.plan_details_recorded", "capa", capa.id, actor.id)
         uow.commit()
         return capa_view(uow, capa)
 
@@ -351,6 +541,9 @@ def approve_plan(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor, sou
             raise ConflictError(Msg("The plan has no actions yet: plan the actions and their owners first."))
         if _plan_approved(uow, capa):
             raise ConflictError(Msg("The plan as it stands is already approved."))
+        # WF-13: the change-control answer (and reference) and the planned effectiveness check are part of it
+        check_plan_complete(capa.change_control_required, capa.change_control_ref, capa.effectiveness_criteria,
+                            capa.effectiveness_due_on)
         signer = _authorize(uow, capa, SigningStep.capa_plan_approval, data, actor, source_ip=source_ip)
         _sign(uow, capa, signer, comment=data["comment"], source_ip=source_ip)
         _record(uow, "capa.plan_approved", "capa", capa.id, actor.id)
@@ -427,6 +620,46 @@ def record_effectiveness(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Ac
         return capa_view(uow, capa)
 
 
+def waive_effectiveness(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor,
+                        source_ip: str | None = None) -> dict:
+    """WF-14: in place of the effectiveness check, the head of quality signs why none is needed, once every
+    action's implementation is approved; never whoever created the CAPA, planned it or owns its actions. The
+    justification is part of what the signature covers; the CAPA may then close."""
+    data = schemas.load(schemas.EffectivenessWaiver, data)
+    justification = data["justification"]
+    with uow:
+        capa = load_capa(uow, capa_id)
+        check_waiver(_facts(capa))
+        signer = _authorize(uow, capa, SigningStep.effectiveness_waiver, data, actor, requested_by=_owners(capa),
+                            source_ip=source_ip)
+        capa.effectiveness_waiver = justification
+        _touch(capa)
+        _sign(uow, capa, signer, comment=justification, source_ip=source_ip)  # binds the justification
+        _record(uow, "capa.effectiveness_waived", "capa", capa.id, actor.id)
+        uow.commit()
+        return capa_view(uow, capa)
+
+
+def escalate_not_effective(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor,
+                           source_ip: str | None = None) -> dict:
+    """WF-14: a result "not effective" that no follow-up CAPA answers is escalated by the head of quality
+    (to management review, a change of the quality system ...), signed with the reason; the CAPA may then
+    close. Never by whoever created the CAPA, planned it or owns its actions."""
+    data = schemas.load(schemas.EffectivenessEscalation, data)
+    reason = data["reason"]
+    with uow:
+        capa = load_capa(uow, capa_id)
+        check_escalation(_facts(capa))
+        signer = _authorize(uow, capa, SigningStep.effectiveness_escalation, data, actor,
+                            requested_by=_owners(capa), source_ip=source_ip)
+        capa.escalation_reason = reason
+        _touch(capa)
+        _sign(uow, capa, signer, comment=reason, source_ip=source_ip)  # binds the escalation and the result
+        _record(uow, "capa.escalated", "capa", capa.id, actor.id)
+        uow.commit()
+        return capa_view(uow, capa)
+
+
 def close_capa(uow: UnitOfWork, capa_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
     data = schemas.load(schemas.CapaSigning, data)
     comment = data["comment"]
@@ -461,18 +694,28 @@ def capa_view(uow: UnitOfWork, capa: Capa, *, with_signatures: bool = True) -> d
     complaints = session.execute(sa.select(Complaint.id, Complaint.number, Complaint.intake_ref, Complaint.status)
                                  .where(Complaint.id.in_(complaint_ids)).order_by(Complaint.id)).all() \
         if complaint_ids else []
+    follow_ups = session.execute(_follow_ups_query(capa.id)).all()
     view = {
         "id": capa.id, "number": capa.number, "status": capa.status, "source": capa.source, "version": capa.version,
         "problem_statement": capa.problem_statement, "root_cause": capa.root_cause, "risk": capa.risk,
         "complaints": [{"id": c.id, "number": c.number, "intake_ref": c.intake_ref, "status": c.status}
                        for c in complaints],
+        # WF-13: the other sources, each by its type and reference (a recall or CAPA also by its id)
+        "sources": [{"id": link.id, "source_type": link.source_type, "reference": link.reference,
+                     "recall_id": link.recall_id, "capa_id": link.source_capa_id} for link in capa.source_links],
+        "change_control": {"required": capa.change_control_required, "reference": capa.change_control_ref},
         "effectiveness": {"criteria": capa.effectiveness_criteria, "due_on": capa.effectiveness_due_on.isoformat(),
                           "result": capa.effectiveness_result, "evidence": capa.effectiveness_evidence,
                           "checked_on": capa.effectiveness_on.isoformat() if capa.effectiveness_on else None,
+                          "waiver": capa.effectiveness_waiver,
                           **({"early_reason": capa.effectiveness_early_reason}
                              if capa.effectiveness_early_reason else {})},
+        "escalation": capa.escalation_reason,
+        "plan_gaps": plan_gaps(capa.change_control_required, capa.change_control_ref, capa.effectiveness_criteria,
+                               capa.effectiveness_due_on),
         "follow_up_of": capa.follow_up_of_id,
-        "follow_ups": list(session.scalars(sa.select(Capa.id).where(Capa.follow_up_of_id == capa.id))),
+        "follow_ups": [f.id for f in follow_ups],
+        "follow_up_capas": [{"id": f.id, "number": f.number, "status": f.status} for f in follow_ups],
         "closed_on": capa.closed_on.isoformat() if capa.closed_on else None,
         "actions": [{
             "id": a.id, "kind": a.kind, "description": a.description, "owner": people.get(a.owner_id),
@@ -511,7 +754,8 @@ def list_capas(uow: UnitOfWork, *, status: str | None = None, limit: int = 200) 
         if status:
             query = query.where(Capa.status == status)
         today = business_today(uow.settings)
-        return [{"id": c.id, "number": c.number, "status": c.status, "problem_statement": c.problem_statement,
+        return [{"id": c.id, "number": c.number, "status": c.status, "source": c.source,
+                 "problem_statement": c.problem_statement,
                  "effectiveness_due_on": c.effectiveness_due_on.isoformat(),
                  "open_actions": sum(1 for a in c.actions if a.status != ActionStatus.verified.value),
                  "overdue_actions": sum(1 for a in c.actions
@@ -563,7 +807,9 @@ def capa_signatures_due(uow: UnitOfWork, *, user_id: int) -> list[dict]:
         open_capas = uow.session.scalars(sa.select(Capa).where(Capa.status.in_(
             [CapaStatus.open.value, CapaStatus.actions_in_progress.value])).order_by(Capa.id)).all()
         for capa in open_capas:
-            if capa.actions and not _plan_approved(uow, capa):
+            if capa.actions and not _plan_approved(uow, capa) and not plan_gaps(
+                    capa.change_control_required, capa.change_control_ref, capa.effectiveness_criteria,
+                    capa.effectiveness_due_on):
                 due.append({"capa_id": capa.id, "number": capa.number, "step": SigningStep.capa_plan_approval.value,
                             "action_id": None, "description": capa.problem_statement})
             for action in capa.actions:

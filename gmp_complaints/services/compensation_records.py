@@ -92,7 +92,7 @@ def change_limit(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
         session.flush()
         uow.record(DomainEvent("configuration.compensation_ladder_changed", "configuration", "compensation_ladder",
                                {"compensation_ladder": [before, _ladder_lines(session)]}, reason=fields["reason"],
-                               actor_id=actor_id))
+                               actor_id=actor_id, change_control_ref=fields["change_control_ref"]))
         uow.commit()
     return configuration_view(uow)
 
@@ -122,7 +122,8 @@ def set_authority(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
         uow.record(DomainEvent("configuration.compensation_authority_changed", "configuration",
                                "compensation_authorities",
                                {"compensation_authorities": [before, _authority_lines(session)]},
-                               reason=fields["reason"], actor_id=actor_id))
+                               reason=fields["reason"], actor_id=actor_id,
+                               change_control_ref=fields["change_control_ref"]))
         uow.commit()
     return configuration_view(uow)
 

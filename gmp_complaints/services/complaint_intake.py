@@ -84,7 +84,7 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
             version=1, is_demo=is_demo, owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
             paper_reference=paper_reference, entered_late_reason=late_reason,
             batch_links=[ComplaintBatch(batch_id=b.id) for b in batches], **NEW_COLLECTIONS)
-        recompute_retention(session, complaint)
+        recompute_retention(session, complaint, uow.settings)
         return _file_new_complaint(uow, complaint, today, actor, "complaint.registered", {})
 
 
@@ -112,7 +112,7 @@ def open_follow_up(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Act
             is_demo=closed.is_demo, owner_id=actor.id if actor.roles & {Role.qa_officer, Role.qa_head} else None,
             follow_up_of_id=closed.id, **NEW_COLLECTIONS,
             batch_links=[ComplaintBatch(batch_id=link.batch_id) for link in closed.batch_links])
-        recompute_retention(uow.session, follow_up)
+        recompute_retention(uow.session, follow_up, uow.settings)
         return _file_new_complaint(uow, follow_up, business_today(uow.settings), actor, "complaint.follow_up_opened",
                                    {"follow_up_of_id": [None, closed.id]})
 
@@ -137,7 +137,8 @@ def record_follow_up_call(uow: UnitOfWork, complaint_id: int, data: dict, *, act
 
 #: a new complaint's collections are empty: set so, they are never read back
 NEW_COLLECTIONS = {"replies": [], "responses": [], "reminders": [], "extensions": [], "void_requests": [],
-                   "quarantine_requests": [], "reply_reports": [], "legal_holds": []}
+                   "quarantine_requests": [], "reply_reports": [], "legal_holds": [],
+                   "kept_due_dates": []}
 
 
 def _file_new_complaint(uow: UnitOfWork, complaint: Complaint, today, actor: Actor, action: str,

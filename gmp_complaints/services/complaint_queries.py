@@ -88,7 +88,8 @@ def complaint_page(uow: UnitOfWork, complaint_id: int, *, user_id: int, roles) -
                    else {"offers": [], "signer": None})
         recalls = [{"id": r.id, "number": r.number, "status": r.status, "level": r.level}
                    for r in recalls_of_complaint(uow.session, complaint.id)]
-        returned = [{"id": r.id, "number": r.number, "status": r.status, "quantity_received": r.quantity_received}
+        returned = [{"id": r.id, "number": r.number, "status": r.status, "quantity_received": r.quantity_received,
+                     "channel": r.channel}
                     for r in returns_of_complaint(uow.session, complaint.id)]
         return {"complaint": view, "criteria": criteria_versions(uow.session, business_today(uow.settings)),
                 "recalls": recalls, "returns": returned, "sales_people": _people_with(uow.session, Role.intake),
@@ -198,6 +199,7 @@ def dashboard(uow: UnitOfWork, *, user_id: int, roles, mine_only: bool, limit: i
                 escalated.append({**_summary(complaint, code, rules, today), "escalation": {
                     "kind": escalation.kind, "due_on": escalation.due_on.isoformat(),
                     "escalated_on": escalation.escalated_on.isoformat()}})
+        interim = _interim_decisions(uow.session, rules, today) if set(roles) & INTERIM_DECIDERS else []
         my_actions = actions_owned_by(uow.session, user_id, today)
         late_actions = escalated_actions(uow.session) if Role.qa_head in roles else []
         register = (unsent_notifications(uow.session, uow.now(), ZoneInfo(uow.settings.site_timezone))
@@ -211,7 +213,25 @@ def dashboard(uow: UnitOfWork, *, user_id: int, roles, mine_only: bool, limit: i
             "due": sorted(due, key=lambda s: s["next_due"]["due_on"]), "awaiting_customer": waiting,
             "closure_pending": [s for s in summaries if s["status"] == Status.closure_pending.value],
             "escalated": escalated, "my_actions": my_actions, "escalated_actions": late_actions,
-            "notifications": register, "recalls": running, "management": management}
+            "notifications": register, "recalls": running, "management": management,
+            "interim_decisions": interim}
+
+
+#: who signs the class I interim risk decision (WF-09) and so sees it waiting on the dashboard
+INTERIM_DECIDERS = frozenset({Role.qa_head, Role.qp})
+
+
+def _interim_decisions(session, rules, today: date) -> list[dict]:
+    """WF-09: class I complaints under investigation whose signed interim risk decision is not complete, the
+    earliest due first, each with its due date and whether it is overdue (then ``gmp tick`` escalates it)."""
+    rows = session.execute(
+        sa.select(Complaint, Product.code).join(Product, Product.id == Complaint.product_id).where(
+            Complaint.complaint_class == "I", Complaint.status == Status.under_investigation.value,
+            Complaint.interim_decided_at.is_(None), Complaint.interim_decision_due_on.is_not(None))
+        .order_by(Complaint.interim_decision_due_on, Complaint.id)).all()
+    return [{**_summary(complaint, code, rules, today), "interim_decision": {
+        "due_on": complaint.interim_decision_due_on.isoformat(),
+        "overdue": complaint.interim_decision_due_on < today}} for complaint, code in rows]
 
 
 #: the age bands of open complaints on the QA head's overview, in days since receipt
@@ -251,5 +271,7 @@ def allowed_steps_for(complaint: dict) -> list[str]:
                            replies=len(complaint["replies"]),
                            reasonable=(complaint["assessment"] or {}).get("reasonable"),
                            acknowledged=complaint["acknowledgement"] is not None,
-                           capa_covered=bool(complaint["capas"]) or complaint.get("capa_justified", False))
+                           capa_covered=bool(complaint["capas"]) or complaint.get("capa_justified", False),
+                           spec_failure_suspected=bool((complaint["validity"] or {}).get("spec_failure_suspected")),
+                           spec_failure_determined=complaint["spec_failure_determination"] is not None)
     return [step.value for step in allowed_steps(facts)]

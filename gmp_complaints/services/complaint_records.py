@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import object_session
 
+from gmp_complaints.clock import business_today
+from gmp_complaints.domain.complaint_file import ComplaintFileFacts, missing_complaint_file_items
 from gmp_complaints.domain.complaints import (
     DISPOSED,
     ComplaintFacts,
@@ -24,6 +26,7 @@ from gmp_complaints.domain.markets import split_markets
 from gmp_complaints.domain.notices import NoticeKind
 from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
 from gmp_complaints.domain.roles import Role
+from gmp_complaints.domain.triage import spec_failure_pending
 from gmp_complaints.models import (
     Attachment,
     Batch,
@@ -48,6 +51,8 @@ from gmp_complaints.services.complaint_repository import (
     compute_deadlines,
     empty_side_records,
     load_deadline_rules,
+    on_earlier_calendar,
+    pending_field_alerts,
 )
 from gmp_complaints.services.notices import notify_complaint
 from gmp_complaints.services.personal_data import cipher_for
@@ -68,7 +73,9 @@ def complaint_facts(uow: UnitOfWork, complaint: Complaint) -> ComplaintFacts:
         status=Status(complaint.status), substantiated=complaint.substantiated, numbered=complaint.number is not None,
         investigated=complaint.investigated_on is not None, replies=len(complaint.replies),
         reasonable=complaint.reasonable, acknowledged=complaint.acknowledged_on is not None,
-        capa_covered=capa_covered(uow, complaint) if complaint.reasonable else True)
+        capa_covered=capa_covered(uow, complaint) if complaint.reasonable else True,
+        spec_failure_suspected=bool(complaint.spec_failure_suspected),
+        spec_failure_determined=complaint.spec_determined_at is not None)
 
 
 def move(uow: UnitOfWork, complaint: Complaint, step: Step, actor_id: int | None, *, reason: str | None = None,
@@ -171,6 +178,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
     cipher = cipher_for(uow.settings)
     contact = {"name": cipher.decrypt(complaint.complainant_name), "organisation": complaint.complainant_organisation,
                "phone": cipher.decrypt(complaint.complainant_phone), "email": cipher.decrypt(complaint.complainant_email)}
+    complaint_file = _complaint_file_view(complaint, product, contact, batches)  # on the contact as recorded
     if not may_see_personal_data(roles):
         contact = masked_complainant(contact)
     return {
@@ -203,10 +211,24 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
         "acknowledgement": {"sent_on": complaint.acknowledged_on.isoformat(), "method": complaint.acknowledgement_method,
                             "note": complaint.acknowledgement_note} if complaint.acknowledged_on else None,
         "validity": {"information_complete": complaint.information_complete, "substantiated": complaint.substantiated,
-                     "reason": complaint.validity_reason} if complaint.validity_on else None,
+                     "reason": complaint.validity_reason, **_triage_view(complaint)} if complaint.validity_on else None,
+        "spec_failure_determination": _determination_view(session, complaint),
+        "spec_failure_pending": spec_failure_pending(suspected=complaint.spec_failure_suspected,
+                                                     determined=complaint.spec_determined_at is not None),
+        "complaint_file": complaint_file,
         "classification": _classification_view(complaint) if complaint.classified_on else None,
         "field_alert": complaint.field_alert_screen,
+        # WF-04: the screen's two criteria, where answered one by one (null where not asked or answered as one)
+        "field_alert_mix_up": complaint.field_alert_mix_up,
+        "field_alert_quality_defect": complaint.field_alert_quality_defect,
         "interim_measures": (complaint.interim_measures or "").split() or None,
+        # WF-09: when the second signature completed the class I interim risk decision (due: deadlines)
+        "interim_decided_at": complaint.interim_decided_at.astimezone(ZoneInfo(uow.settings.site_timezone))
+        .isoformat(timespec="seconds") if complaint.interim_decided_at else None,
+        "interim_decision_overdue": bool(
+            complaint.complaint_class == "I" and complaint.status == "under_investigation"
+            and complaint.interim_decided_at is None and complaint.interim_decision_due_on is not None
+            and complaint.interim_decision_due_on < business_today(uow.settings)),
         "investigation": _investigation_view(complaint) if complaint.investigated_on else None,
         "assessment": {"reasonable": complaint.reasonable, "actions": (complaint.actions or "").split(),
                        "adr_confirmed": complaint.adr_confirmed,
@@ -233,6 +255,7 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
                          "sha256": a.sha256} for a in ([] if _none_of(uow, complaint, "attachments") else session.scalars(
             sa.select(Attachment).where(Attachment.complaint_id == complaint.id).order_by(Attachment.id)))],
         "deadlines": compute_deadlines(complaint, load_deadline_rules(session)).as_view(),
+        "due_dates_on_earlier_calendar": _on_earlier_calendar_view(uow, complaint),
         "class_criteria": (complaint.class_criteria or "").split(),
         "investigation_checklist": checklist_of(complaint),
         "owner": person(session, complaint.owner_id),
@@ -261,6 +284,60 @@ def _content_view(uow: UnitOfWork, complaint: Complaint, roles) -> dict:
     }
 
 
+def _on_earlier_calendar_view(uow: UnitOfWork, complaint: Complaint) -> list[dict]:
+    """WF-05: the complaint's due dates kept on an earlier calendar that the calendar in force would put elsewhere
+    (QA recalculates them explicitly); empty when there are none."""
+    field_alert = (pending_field_alerts(uow.session, [complaint.id]).get(complaint.id)
+                   if complaint.field_alert_screen else None)
+    if not complaint.kept_due_dates and field_alert is None:
+        return []
+    items = on_earlier_calendar(complaint, load_deadline_rules(uow.session), field_alert,
+                                ZoneInfo(uow.settings.site_timezone))
+    return [{"kind": item.kind, "due_on": item.kept_on.isoformat(),
+             "on_calendar_in_force": item.recalculated.due_on.isoformat()} for item in items]
+
+
+def _triage_view(complaint: Complaint) -> dict:
+    """REC-09, WF-02: the triage answers of the validity step (null on complaints triaged before they were asked)."""
+    return {"quality_defect_suspected": complaint.quality_defect_suspected,
+            "falsification_suspected": complaint.falsification_suspected,
+            "routed_to": complaint.routed_to, "routing_note": complaint.routing_note,
+            "spec_failure_suspected": complaint.spec_failure_suspected}
+
+
+def _determination_view(session, complaint: Complaint) -> dict | None:
+    """WF-02: the head of quality's signed determination whether a 21 CFR 211.192 investigation is required."""
+    if complaint.spec_determined_at is None:
+        return None
+    return {"investigation_required": complaint.spec_investigation_required,
+            "rationale": complaint.spec_determination_rationale,
+            "determined_by": person(session, complaint.spec_determined_by_id),
+            "determined_at": complaint.spec_determined_at.isoformat()}
+
+
+def complaint_file_facts(complaint: Complaint, product: Product, contact: dict, batch_nos) -> ComplaintFileFacts:
+    """REC-02: the items of the complaint file as the record holds them (``contact`` decrypted)."""
+    return ComplaintFileFacts(
+        product_name=product.name, strength=product.strength, dosage_form=product.dosage_form,
+        batch_nos=tuple(batch_nos), batch_unknown_reason=complaint.batch_unknown_reason,
+        complainant_name=contact.get("name"), complainant_phone=contact.get("phone"),
+        complainant_email=contact.get("email"), complaint_type=complaint.complaint_type,
+        description=complaint.description, received_on=complaint.received_on,
+        replies=tuple((r.summary, r.replied_on) for r in complaint.replies))
+
+
+def not_known_marks(complaint: Complaint) -> dict[str, str]:
+    return {row.item: row.reason for row in complaint.not_known_items}
+
+
+def _complaint_file_view(complaint: Complaint, product: Product, contact: dict, batches) -> dict:
+    """What REC-02 asks of the file before the closure: what is still missing, and what is marked not known."""
+    facts = complaint_file_facts(complaint, product, contact, [b.batch_no for b in batches])
+    return {"missing": [item.value for item in missing_complaint_file_items(facts, not_known_marks(complaint))],
+            "not_known": [{"item": row.item, "reason": row.reason, "marked_by": _person(row.marked_by),
+                           "marked_at": row.marked_at.isoformat()} for row in complaint.not_known_items]}
+
+
 def _investigation_view(complaint: Complaint) -> dict:
     view = {"root_cause": complaint.root_cause, "impact": complaint.impact,
             "other_batches_affected": complaint.other_batches_affected,
@@ -268,6 +345,12 @@ def _investigation_view(complaint: Complaint) -> dict:
             "investigated_on": complaint.investigated_on.isoformat()}
     if complaint.recurring_problem is not None:  # only where answered: earlier signatures keep their hash
         view["recurring_problem"] = complaint.recurring_problem
+    # REC-14: the category of the root cause (null on investigations recorded without one)
+    examined = {"process": complaint.causes_examined_process, "procedure": complaint.causes_examined_procedure,
+                "system": complaint.causes_examined_system}
+    view["root_cause_category"] = complaint.root_cause_category
+    view["human_error_justification"] = complaint.human_error_justification
+    view["causes_examined"] = examined if any(v is not None for v in examined.values()) else None
     return view
 
 
@@ -293,7 +376,7 @@ def prepare_view(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:
     this before it takes the counter lock, so that after its commit the answer is built without SQL. The
     acting user is left out: sealing the step's audit event reads them anyway."""
     load_deadline_rules(uow.session)
-    note_people(uow.session, {complaint.owner_id, complaint.investigator_id,
+    note_people(uow.session, {complaint.owner_id, complaint.investigator_id, complaint.spec_determined_by_id,
                               *(r.requested_by_id for r in complaint.void_requests)} - {actor_id})
 
 
@@ -334,7 +417,7 @@ def complaint_records(session, complaint: Complaint) -> dict[str, list[str]]:
     return {
         "complaint": [str(complaint.id)],
         "complaint_reply": ids(complaint.replies), "reply_report": ids(complaint.reply_reports),
-        "legal_hold": ids(complaint.legal_holds),
+        "legal_hold": ids(complaint.legal_holds), "not_known_item": ids(complaint.not_known_items),
         "customer_response": ids(complaint.responses),
         "customer_reminder": ids(complaint.reminders), "deadline_extension": ids(complaint.extensions),
         "quarantine_request": ids(complaint.quarantine_requests), "void_request": ids(complaint.void_requests),

@@ -11,11 +11,14 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from gmp_complaints.domain.complaints import ComplaintClass, Status, retention_until
+from gmp_complaints.domain.calendar import KeptDate, Recalculation, Term, recalculations
+from gmp_complaints.domain.complaints import ComplaintClass, Status, eu_batch_documentation_dates, retention_until
 from gmp_complaints.domain.criteria import TimerConfiguration
-from gmp_complaints.domain.deadlines import DeadlineFacts, Deadlines, deadlines_for
+from gmp_complaints.domain.deadlines import DeadlineFacts, Deadlines, complaint_terms, deadlines_for
 from gmp_complaints.domain.deadlines import open_time_limits as open_limits
 from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
+from gmp_complaints.domain.field_alert import field_alert_term, reminder_terms
+from gmp_complaints.domain.markets import split_markets
 from gmp_complaints.models import (
     AdrCase,
     Attachment,
@@ -26,17 +29,18 @@ from gmp_complaints.models import (
     ComplaintBatch,
     Distribution,
     FollowUpCall,
+    Notification,
     Product,
     SignatureRow,
 )
-from gmp_complaints.services.calendars import load_calendar
+from gmp_complaints.services.calendar_store import SITE_CALENDAR, US_CALENDAR, load_calendar
 from gmp_complaints.services.configuration import load_timer_configuration
 from gmp_complaints.services.reference_data import fingerprint_columns, note_fingerprint, reference
 from gmp_complaints.uow import UnitOfWork
 
 #: the complaint's own collections (relationships of ``Complaint``)
 COLLECTIONS = ("batch_links", "replies", "responses", "reminders", "extensions", "void_requests",
-               "quarantine_requests")
+               "quarantine_requests", "kept_due_dates")
 #: records about the complaint kept in other tables, which its view lists
 SIDE_RECORDS = ("attachments", "capas", "signatures", "follow_ups", "adr_cases", "follow_up_calls", "compensations")
 
@@ -118,25 +122,33 @@ def checklist_of(complaint: Complaint) -> dict:
     return json.loads(complaint.investigation_checklist) if complaint.investigation_checklist else {}
 
 
-def computed_retention(session, complaint: Complaint) -> date:
+def computed_retention(session, complaint: Complaint, settings) -> date:
+    """The retention date the rules require now (RET-01): the linked batches' expiry and, where the site's SOP
+    files the complaint as batch documentation (``settings.retention_eu_batch_documentation``), their QP
+    certification; the received date; the last distribution of a product without expiry dating."""
     product = session.get(Product, complaint.product_id)
     batch_ids = [link.batch_id for link in complaint.batch_links]
-    expiries, last_shipped = [], None
+    expiries, last_shipped, released = [], None, []
     if batch_ids:
-        expiries = [batch.expires_on for batch in (session.get(Batch, i) for i in batch_ids) if batch.expires_on]
+        batches = [session.get(Batch, i) for i in batch_ids]
+        expiries = [batch.expires_on for batch in batches if batch.expires_on]
+        released = [batch.released_on for batch in batches]
         noted = session.info.get("last_shipped", {})
         if all(i in noted for i in batch_ids):
             last_shipped = max((noted[i] for i in batch_ids if noted[i] is not None), default=None)
         else:
             last_shipped = session.scalar(sa.select(sa.func.max(Distribution.shipped_on))
                                           .where(Distribution.batch_id.in_(batch_ids)))
+    certified = eu_batch_documentation_dates(enabled=settings.retention_eu_batch_documentation,
+                                             product_markets=split_markets(product.markets), release_dates=released)
     return retention_until(received_on=complaint.received_on, batch_expiry_dates=expiries,
-                           product_has_expiry=product.has_expiry, last_distribution_on=last_shipped)
+                           product_has_expiry=product.has_expiry, last_distribution_on=last_shipped,
+                           qp_certification_dates=certified)
 
 
-def recompute_retention(session, complaint: Complaint) -> None:
+def recompute_retention(session, complaint: Complaint, settings) -> None:
     """DESIGN §2: recomputed when batch links change; never earlier without a QA head signature."""
-    computed = computed_retention(session, complaint)
+    computed = computed_retention(session, complaint, settings)
     if complaint.retention_until is None or computed > complaint.retention_until:
         complaint.retention_until = computed
 
@@ -177,19 +189,25 @@ def find_batches(session, product_id: int, batch_nos: list[str]) -> list[Batch]:
 
 @dataclass(frozen=True)
 class DeadlineRules:
-    """The site calendar and the configured time limits: what every deadline is computed from."""
+    """The site calendar and the configured time limits: what every deadline is computed from; and the US
+    federal calendar, which the field alert counts in."""
 
     calendar: object
     config: TimerConfiguration
+    us_calendar: object = None
+
+    def calendar_of(self, code: str):
+        return self.us_calendar if code == US_CALENDAR else self.calendar
 
 
 def load_deadline_rules(session) -> DeadlineRules:
-    """The calendar and time limits: the process's copy while the database holds the same (checked once
+    """The calendars and time limits: the process's copy while the database holds the same (checked once
     per transaction), so a page or a step does not read hundreds of calendar rows again."""
     cached = session.info.get("deadline_rules")
     if cached is None:
         cached = session.info["deadline_rules"] = reference(
-            session, "deadline_rules", lambda s: DeadlineRules(load_calendar(s), load_timer_configuration(s)))
+            session, "deadline_rules", lambda s: DeadlineRules(load_calendar(s), load_timer_configuration(s),
+                                                               load_calendar(s, US_CALENDAR)))
     return cached
 
 
@@ -204,14 +222,80 @@ def deadline_facts(complaint: Complaint) -> DeadlineFacts:
         acknowledged=complaint.acknowledged_on is not None, classified=complaint.classified_on is not None,
         approved_extensions=tuple((e.kind, e.new_due_on) for e in complaint.extensions if e.status == "approved"),
         last_reply_on=last_reply.replied_on if last_reply else None,
-        last_reply_reminded_on=reminder.sent_on if reminder else None, customer_due_on=complaint.customer_due_on)
+        last_reply_reminded_on=reminder.sent_on if reminder else None, customer_due_on=complaint.customer_due_on,
+        interim_decision_due_on=complaint.interim_decision_due_on, interim_decided=complaint.interim_decided_at is not None)
+
+
+def kept_dates(complaint: Complaint, code: str = SITE_CALENDAR) -> dict[str, KeptDate]:
+    """The due dates the complaint keeps on calendar ``code`` (WF-05), by kind."""
+    return {row.kind: KeptDate(Term(row.start_on, row.working_days), row.due_on, row.provisional)
+            for row in complaint.kept_due_dates if row.calendar_code == code}
 
 
 def compute_deadlines(complaint: Complaint, rules: DeadlineRules) -> Deadlines:
-    """All the dates the complaint is measured against (``domain.deadlines``), as dates."""
-    return deadlines_for(deadline_facts(complaint), rules.calendar, rules.config)
+    """All the dates the complaint is measured against (``domain.deadlines``), as dates: the dates kept
+    when the calendar changed stay as they were calculated (WF-05)."""
+    return deadlines_for(deadline_facts(complaint), rules.calendar, rules.config, kept_dates(complaint))
 
 
 def open_time_limits(complaint: Complaint, deadlines: Deadlines) -> list[tuple[str, date]]:
     """The time limits the complaint still has to meet: (kind, due date)."""
     return open_limits(deadline_facts(complaint), deadlines)
+
+
+#: the kept date of the initial field alert itself is the due time of its register entry
+FIELD_ALERT = "field_alert"
+
+
+def pending_field_alerts(session, complaint_ids) -> dict[int, Notification]:
+    """The initial field alert each complaint still owes (not sent), by complaint id."""
+    ids = list(complaint_ids)
+    if not ids:
+        return {}
+    rows = session.scalars(sa.select(Notification).where(
+        Notification.kind == "field_alert", Notification.subject_type == "complaint",
+        Notification.subject_id.in_(ids), Notification.follows_id.is_(None), Notification.sent_at.is_(None)))
+    return {row.subject_id: row for row in rows}
+
+
+def due_date_terms(complaint: Complaint, config: TimerConfiguration,
+                   field_alert: Notification | None) -> dict[str, tuple[str, Term]]:
+    """Every working-day due date of the complaint that still counts, kind -> (calendar, term): the time
+    limits and SOP 5.8's dates on the site calendar; the initial field alert still owed and its reminders not
+    yet sent on the US federal calendar."""
+    terms = {kind: (SITE_CALENDAR, term) for kind, term in complaint_terms(deadline_facts(complaint), config).items()}
+    if field_alert is not None:
+        terms[FIELD_ALERT] = (US_CALENDAR, field_alert_term(complaint.received_on))
+        terms.update({kind: (US_CALENDAR, term)
+                      for kind, term in reminder_terms(complaint.received_on, field_alert.reminders_sent).items()})
+    return terms
+
+
+def all_kept_dates(complaint: Complaint, field_alert: Notification | None, site_timezone) -> dict[str, KeptDate]:
+    """The complaint's kept dates on every calendar, with the initial field alert's due day as its register
+    entry holds it (stored when the entry was made)."""
+    kept = {row.kind: KeptDate(Term(row.start_on, row.working_days), row.due_on, row.provisional)
+            for row in complaint.kept_due_dates}
+    if field_alert is not None:
+        kept[FIELD_ALERT] = KeptDate(field_alert_term(complaint.received_on),
+                                     field_alert.due_at.astimezone(site_timezone).date(), False)
+    return kept
+
+
+def on_earlier_calendar(complaint: Complaint, rules: DeadlineRules, field_alert: Notification | None,
+                        site_timezone) -> list[Recalculation]:
+    """The complaint's kept due dates still to be met that the calendar in force would now put on another day:
+    calculated on an earlier calendar, listed for QA's explicit recalculation (WF-05). A time limit already met
+    keeps the date it was met against; a closed or void complaint lists none."""
+    if complaint.status in (Status.closed.value, Status.void.value) or complaint.disposed_at is not None:
+        return []
+    still_open = {kind for kind, _due_on in open_time_limits(complaint, compute_deadlines(complaint, rules))}
+    terms = {kind: entry for kind, entry in due_date_terms(complaint, rules.config, field_alert).items()
+             if entry[0] == US_CALENDAR or kind in still_open}
+    kept = all_kept_dates(complaint, field_alert, site_timezone)
+    result = []
+    for code in (SITE_CALENDAR, US_CALENDAR):
+        mine = {kind: term for kind, (calendar_code, term) in terms.items() if calendar_code == code}
+        if mine:
+            result += recalculations(mine, kept, rules.calendar_of(code))
+    return result

@@ -23,10 +23,16 @@ from gmp_complaints.domain.complaints import (
     next_status,
 )
 from gmp_complaints.domain.criteria import check_criteria
+from gmp_complaints.domain.deadlines import interim_decision_due_on
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
-from gmp_complaints.domain.field_alert import FDA_FIELD_ALERT_AUTHORITY, check_field_alert_screen, field_alert_due_on
-from gmp_complaints.domain.investigation import check_checklist, merged_checklist
+from gmp_complaints.domain.field_alert import FDA_FIELD_ALERT_AUTHORITY, field_alert_due_on, screen_field_alert
+from gmp_complaints.domain.investigation import (
+    ExaminedCause,
+    check_checklist,
+    check_root_cause_category,
+    merged_checklist,
+)
 from gmp_complaints.domain.markets import (
     defect_notice_recipients,
     expired_without_recall,
@@ -48,7 +54,7 @@ from gmp_complaints.models import (
     User,
     VoidRequest,
 )
-from gmp_complaints.services import inputs, schemas
+from gmp_complaints.services import inputs, schemas, triage
 from gmp_complaints.services.approvals import authorize, interim_decision_missing, sign_regrading
 from gmp_complaints.services.calendars import US_CALENDAR, load_calendar
 from gmp_complaints.services.complaint_records import (
@@ -117,21 +123,28 @@ def acknowledge(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
         return answered(uow, complaint, actor.roles)
 
 
-def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor,
+                    explicit_answers: bool = False) -> dict:
     """SOP 5.3: is the information complete, is the complaint substantiated? Not substantiated goes to
-    ``assessed`` without a number, and its reply takes it to closure."""
-    fields = schemas.load(schemas.Validity, data)
+    ``assessed`` without a number, and its reply takes it to closure. With it the triage (REC-09, WF-02):
+    quality defect and falsification suspected, the routing of what is not a quality defect, and the flag
+    of a possible failure to meet specification, which holds the complaint in triage. ``explicit_answers``
+    (the page) refuses a triage question left unanswered instead of recording it as unknown."""
+    fields = schemas.load(schemas.ValidityForm if explicit_answers else schemas.Validity, data)
     information_complete, substantiated, reason = (fields["information_complete"], fields["substantiated"],
                                                    fields["reason"])
     if substantiated is False and not reason:
         inputs.raise_if_any({"reason": [Msg("Say why the complaint is not substantiated.")]})
+    answers = triage.triage_answers(fields)
     with uow:
         complaint = load_complaint(uow, complaint_id)
         complaint.information_complete = information_complete
         complaint.validity_reason = reason
         complaint.validity_on = business_today(uow.settings)
-        move(uow, complaint, Step.validity, actor.id, substantiated=substantiated)
+        move(uow, complaint, Step.validity, actor.id, substantiated=substantiated,
+             spec_failure_suspected=answers.spec_failure_suspected)
         complaint.substantiated = substantiated
+        triage.record_triage(uow, complaint, answers, actor_id=actor.id)
         return answered(uow, complaint, actor.roles)
 
 
@@ -145,7 +158,9 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         version, available = criteria_in_force(uow.session, business_today(uow.settings))
         criteria = check_criteria(complaint_class, selected, available)
         markets = split_markets(complaint.product.markets)
-        field_alert = check_field_alert_screen(markets, fields["field_alert"])
+        screen = screen_field_alert(markets, field_alert=fields["field_alert"],
+                                    mix_up=fields["field_alert_mix_up"],
+                                    quality_defect=fields["field_alert_quality_defect"])
         adr_serious, adr_unexpected = check_us_adr_triage(markets, adr_suspected=adr_suspected,
                                                           serious=fields["adr_serious"],
                                                           unexpected=fields["adr_unexpected"])
@@ -158,16 +173,27 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint.class_rationale, complaint.adr_suspected = rationale, adr_suspected
         complaint.classified_on = business_today(uow.settings)
         complaint.criteria_version, complaint.class_criteria = version, " ".join(criteria) or None
-        complaint.field_alert_screen = field_alert
+        complaint.field_alert_screen = screen.met
+        complaint.field_alert_mix_up, complaint.field_alert_quality_defect = screen.mix_up, screen.quality_defect
         complaint.adr_serious, complaint.adr_unexpected = adr_serious, adr_unexpected
-        if field_alert:
+        if screen.met:
             _owe_field_alert(uow, complaint, actor.id)
         _tell_partners(uow, complaint, actor.id)
         notify_complaint(uow, complaint, NoticeKind.complaint_classified, (Role.qp,), actor_id=actor.id)
         if complaint_class is ComplaintClass.I:
+            _start_interim_clock(uow, complaint, complaint.classified_on)
             notify_complaint(uow, complaint, NoticeKind.interim_decision_due, (Role.qa_head, Role.qp),
                              actor_id=actor.id)
         return answered_after_numbering(uow, complaint, actor.roles)
+
+
+def _start_interim_clock(uow: UnitOfWork, complaint: Complaint, became_class_i_on: date) -> None:
+    """WF-09: the signed interim risk decision is due the configured working days after the complaint became
+    class I; fixed now (a later change of the configuration or the calendar does not move it)."""
+    rules = load_deadline_rules(uow.session)
+    complaint.interim_decision_due_on = interim_decision_due_on(
+        became_class_i_on, rules.calendar, rules.config.interim_decision_after_class_i)
+    complaint.interim_decided_at = None
 
 
 def _owe_field_alert(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None:
@@ -202,6 +228,8 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
     root_cause, impact = fields["root_cause"], fields["impact"]
     other_batches, substantiated = fields["other_batches_affected"], fields["substantiated"]
     checklist = check_checklist(fields["checklist"])
+    cause = check_root_cause_category(fields["root_cause_category"], fields["human_error_justification"],
+                                      fields["causes_examined"])
     with uow:
         complaint = load_complaint(uow, complaint_id)
         check_may_investigate(actor, complaint.investigator_id)
@@ -217,6 +245,13 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
         complaint.root_cause, complaint.impact = root_cause, impact
         complaint.other_batches_affected, complaint.investigation_substantiated = other_batches, substantiated
         complaint.recurring_problem = fields["recurring_problem"]
+        # REC-14: the category as this investigation states it (a re-investigation states it anew)
+        complaint.root_cause_category = cause.category.value if cause.category else None
+        complaint.human_error_justification = cause.human_error_justification
+        examined = cause.causes_examined
+        complaint.causes_examined_process = examined.get(ExaminedCause.process.value)
+        complaint.causes_examined_procedure = examined.get(ExaminedCause.procedure.value)
+        complaint.causes_examined_system = examined.get(ExaminedCause.system.value)
         complaint.investigated_on = business_today(uow.settings)
         return answered(uow, complaint, actor.roles)
 
@@ -439,6 +474,11 @@ def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sou
         signer = authorize(uow, complaint, SigningStep.regrading, credentials, actor=actor, source_ip=source_ip)
         move(uow, complaint, Step.regrade, signer.user.id, reason=reason)
         complaint.complaint_class = complaint_class.value
+        if complaint_class is ComplaintClass.I and complaint.status == Status.under_investigation.value:
+            # A new interim decision is due: the earlier signatures covered the earlier class (superseded).
+            _start_interim_clock(uow, complaint, business_today(uow.settings))
+        elif complaint_class is not ComplaintClass.I:
+            complaint.interim_decision_due_on = None
         sign_regrading(uow, complaint, signer, reason=reason, source_ip=source_ip)
         if complaint_class is ComplaintClass.I and complaint.status == Status.under_investigation.value:
             notify_complaint(uow, complaint, NoticeKind.interim_decision_due, (Role.qa_head, Role.qp),
@@ -510,18 +550,18 @@ def change_batches(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Act
         complaint.version += 1
         uow.session.flush()
         before = complaint.retention_until
-        recompute_retention(uow.session, complaint)
+        recompute_retention(uow.session, complaint, uow.settings)
         uow.record(DomainEvent("complaint.batches_changed", "complaint", str(complaint.id),
                                {"batch_ids": [sorted(current), sorted(wanted)]}, reason=reason, actor_id=actor.id))
         view = complaint_view(uow, complaint, actor.roles)
-        view["retention_kept_later"] = _retention_would_move_earlier(uow.session, complaint, before)
+        view["retention_kept_later"] = _retention_would_move_earlier(uow.session, complaint, before, uow.settings)
         uow.commit()
         return view
 
 
-def _retention_would_move_earlier(session, complaint: Complaint, before: date) -> bool:
+def _retention_would_move_earlier(session, complaint: Complaint, before: date, settings) -> bool:
     """True when the new batches alone would give an earlier retention date than the one kept."""
-    return complaint.retention_until == before and computed_retention(session, complaint) < before
+    return complaint.retention_until == before and computed_retention(session, complaint, settings) < before
 
 
 def refuse_deletion(uow: UnitOfWork, complaint_id: int, *, actor: Actor, attachment_id: int | None = None) -> None:

@@ -1,6 +1,6 @@
 """Reference data and configuration of the complaint process: the SOP §3 class criteria (versioned
 master data) and the time limits (DESIGN §2, SOP 5.8). Loaded by ``gmp init``; changed only with a
-reason, and every change is an audit event."""
+reason and a change-control reference (AT-10), and every change is an audit event that keeps both."""
 from __future__ import annotations
 
 from datetime import date
@@ -23,6 +23,7 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Vali
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.models import ClassCriteriaVersion, ClassCriterion, TimeLimit, criterion_line
 from gmp_complaints.services import schemas
+from gmp_complaints.services.adr_clocks import seed_adr_clocks
 from gmp_complaints.services.compensation_records import seed_compensation_ladder
 from gmp_complaints.services.recalls import seed_recall_clocks
 from gmp_complaints.uow import UnitOfWork
@@ -48,6 +49,7 @@ def seed_reference_data(uow: UnitOfWork) -> bool:
                                    {"time_limits": [before or None, _time_limit_lines(session)]}))
             seeded = True
         seeded = seed_recall_clocks(uow) or seeded
+        seeded = seed_adr_clocks(uow) or seeded
         seeded = seed_compensation_ladder(uow) or seeded
         if seeded:
             uow.commit()
@@ -60,7 +62,7 @@ def _time_limit_lines(session) -> list[str]:
 
 
 def _add_version(uow: UnitOfWork, version: str, effective_from: date, note: str, criteria: list[Criterion],
-                 actor_id: int | None) -> None:
+                 actor_id: int | None, change_control_ref: str | None = None) -> None:
     row = ClassCriteriaVersion(version=version, effective_from=effective_from, note=note, created_at=uow.now(),
                                created_by_id=actor_id)
     row.criteria = [ClassCriterion(complaint_class=c.complaint_class.value, code=c.code, position=i,
@@ -71,7 +73,7 @@ def _add_version(uow: UnitOfWork, version: str, effective_from: date, note: str,
                            {"effective_from": [None, effective_from.isoformat()],
                             "criteria": [None, sorted(criterion_line(c.code, c.text_zh, c.text_en)
                                                       for c in criteria)]},
-                           reason=note, actor_id=actor_id))
+                           reason=note, actor_id=actor_id, change_control_ref=change_control_ref))
 
 
 def criteria_in_force(session, today: date) -> tuple[str, list[Criterion]]:
@@ -127,7 +129,8 @@ def publish_criteria_version(uow: UnitOfWork, data: dict, *, actor_id: int) -> d
                 "A new version takes effect today or later, never retroactively.")]})
         if uow.session.get(ClassCriteriaVersion, version) is not None:
             raise ValidationError(Msg("Version exists."), {"version": [Msg("This version already exists.")]})
-        _add_version(uow, version, effective_from, reason, criteria, actor_id=actor_id)
+        _add_version(uow, version, effective_from, reason, criteria, actor_id=actor_id,
+                     change_control_ref=fields["change_control_ref"])
         row = uow.session.get(ClassCriteriaVersion, version)
         view = _version_view(row)
         uow.commit()
@@ -162,6 +165,6 @@ def change_time_limit(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
         uow.session.flush()
         uow.record(DomainEvent("configuration.time_limit_changed", "configuration", "time_limits",
                                {"time_limits": [before, _time_limit_lines(uow.session)]}, reason=reason,
-                               actor_id=actor_id))
+                               actor_id=actor_id, change_control_ref=fields["change_control_ref"]))
         uow.commit()
     return time_limits_view(uow)

@@ -181,7 +181,7 @@ def _complaint(uow: UnitOfWork, row: LegacyRow, product: Product, batches: dict,
         validity_reason=row.void_reason,
         class_rationale=NOT_IN_LEDGER, created_at=uow.now(),
         batch_links=[ComplaintBatch(batch_id=batches[(row.product_code, b)].id) for b in row.batch_nos])
-    recompute_retention(uow.session, complaint)
+    recompute_retention(uow.session, complaint, uow.settings)
     return complaint
 
 

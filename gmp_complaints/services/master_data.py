@@ -188,7 +188,7 @@ def change_product_markets(uow: UnitOfWork, code: str, data: dict, *, actor_id: 
         (product.markets, product.marketing_authorisation_holder, product.contract_partner,
          product.partner_quality_contact) = given
         uow.record(DomainEvent("product.markets_changed", "product", str(product.id), reason=fields["reason"],
-                               actor_id=actor_id))
+                               actor_id=actor_id, change_control_ref=fields["change_control_ref"]))
         uow.commit()
         return product_view(product)
 
@@ -236,7 +236,12 @@ def batch_page(uow: UnitOfWork, batch_id: int) -> dict:
             "complaints": [{"id": c.id, "intake_ref": c.intake_ref, "number": c.number, "status": c.status,
                             "received_on": c.received_on.isoformat()} for c in complaints],
             "adjacent_batches": [batch_view(uow.session, b) for b in adjacent_batches(uow.session, batch)],
-            "distributions": [{"consignee": d.consignee, "quantity": d.quantity, "shipped_on": d.shipped_on.isoformat()}
+            # REC-12: every shipment of the batch with the consignee's contacts (out of hours included), exports
+            # and medical samples marked
+            "distributions": [{"consignee": d.consignee, "quantity": d.quantity, "shipped_on": d.shipped_on.isoformat(),
+                               "address": d.address, "contact": d.contact, "phone": d.phone, "email": d.email,
+                               "out_of_hours_contact": d.out_of_hours_contact, "is_export": d.is_export,
+                               "is_medical_sample": d.is_medical_sample}
                               for d in distributions],
             "recalls": [{"id": r.id, "number": r.number, "status": r.status, "level": r.level,
                          **recalled_stock(uow.session, r.id, batch.id)}

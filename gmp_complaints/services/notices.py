@@ -13,7 +13,9 @@ from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
 
 #: where a notice's record is opened, by record type
-LINKS = {"complaint": "/complaints/{id}", "capa": "/capas/{id}", "storage": "/audit/?action=storage.verified"}
+LINKS = {"complaint": "/complaints/{id}", "capa": "/capas/{id}", "storage": "/audit/?action=storage.verified",
+         "security_alert": "/security-alerts#alert-{id}", "access_request": "/access-requests#request-{id}",
+         "backup": "/audit/?action=instance.backup_failed"}
 #: how many notices the notices page lists
 PAGE = 100
 
@@ -25,8 +27,9 @@ def holders_of(session, *roles: Role) -> list[int]:
 
 
 def notify(uow: UnitOfWork, user_ids, kind: NoticeKind, *, subject_type: str, subject_id: int, record_label: str,
-           actor_id: int | None) -> int:
-    """Tell each of ``user_ids`` (never the actor) of ``kind`` on the record; returns how many were told."""
+           actor_id: int | None, mail_details: str | None = None) -> int:
+    """Tell each of ``user_ids`` (never the actor) of ``kind`` on the record; returns how many were told.
+    ``mail_details`` go into the e-mail after the link (the page shows the record itself)."""
     session = uow.session
     told = 0
     for user_id in recipients(user_ids, except_user=actor_id):
@@ -35,7 +38,7 @@ def notify(uow: UnitOfWork, user_ids, kind: NoticeKind, *, subject_type: str, su
             continue
         notice = UserNotice(user_id=user.id, kind=kind.value, subject_type=subject_type, subject_id=subject_id,
                             record_label=record_label, created_at=uow.now())
-        notice.outbox_message_id = _queue_mail(uow, user, kind, subject_type, subject_id, record_label)
+        notice.outbox_message_id = _queue_mail(uow, user, kind, subject_type, subject_id, record_label, mail_details)
         session.add(notice)
         session.flush()
         uow.record(DomainEvent("user_notice.created", "user_notice", str(notice.id), actor_id=actor_id))
@@ -57,11 +60,11 @@ def notify_complaint(uow: UnitOfWork, complaint, kind: NoticeKind, roles, *, act
 
 
 def _queue_mail(uow: UnitOfWork, user: User, kind: NoticeKind, subject_type: str, subject_id: int,
-                record_label: str) -> int | None:
+                record_label: str, details: str | None = None) -> int | None:
     if not uow.settings.smtp_host or not user.email:
         return None
     link = uow.settings.public_url + LINKS[subject_type].format(id=subject_id)
-    subject, body = notice_mail(kind, record_label, link)
+    subject, body = notice_mail(kind, record_label, link, details)
     row = OutboxMessage(complaint_id=subject_id if subject_type == "complaint" else None, purpose="user_notice",
                         recipient=cipher_for(uow.settings).encrypt(user.email), subject=subject, body=body,
                         status="pending", attempts=0, created_at=uow.now())

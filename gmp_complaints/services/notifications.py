@@ -12,15 +12,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from gmp_complaints.clock import business_today, end_of_day
+from gmp_complaints.domain.calendar import KeptDate, Term
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.field_alert import REMINDER_WORKING_DAYS, check_report_sent, reminder_due
 from gmp_complaints.domain.recall import RecallLevel, RecallStatus, recall_deadlines
 from gmp_complaints.domain.roles import Actor, Role
-from gmp_complaints.models import Complaint, Notification, Recall
+from gmp_complaints.models import Complaint, KeptDueDate, Notification, Recall
 from gmp_complaints.services import schemas
 from gmp_complaints.services.attachments import checked_media_type, read_stored, store_bytes
-from gmp_complaints.services.calendars import US_CALENDAR, load_calendar
+from gmp_complaints.services.calendar_store import US_CALENDAR, load_calendar
 from gmp_complaints.services.configuration import load_timer_configuration
 from gmp_complaints.services.recalls import add_notification, notification_view, recall_clocks
 from gmp_complaints.uow import UnitOfWork
@@ -112,23 +113,36 @@ def open_field_alerts(session, complaint_id: int) -> list[Notification]:
         Notification.subject_id == complaint_id, Notification.sent_at.is_(None))))
 
 
+def _kept_reminders(session, complaint_ids) -> dict[int, dict[str, KeptDate]]:
+    """The reminder dates of initial field alerts kept when the US calendar changed (WF-05), by complaint."""
+    kept: dict[int, dict[str, KeptDate]] = {}
+    if not complaint_ids:
+        return kept
+    for row in session.scalars(sa.select(KeptDueDate).where(KeptDueDate.complaint_id.in_(complaint_ids),
+                                                            KeptDueDate.calendar_code == US_CALENDAR)):
+        kept.setdefault(row.complaint_id, {})[row.kind] = KeptDate(Term(row.start_on, row.working_days), row.due_on,
+                                                                   row.provisional)
+    return kept
+
+
 def remind_field_alerts(uow: UnitOfWork) -> int:
     """``gmp tick``: an initial field alert not yet sent reminds regulatory affairs and the QA head on
     working days 1 and 2 of its 3-working-day clock (HO-04), once each."""
     with uow:
-        pending = uow.session.execute(sa.select(Notification.id, Complaint.received_on).join(
+        pending = uow.session.execute(sa.select(Notification.id, Complaint.received_on, Complaint.id).join(
             Complaint, Complaint.id == Notification.subject_id).where(
             Notification.kind == "field_alert", Notification.subject_type == "complaint",
             Notification.follows_id.is_(None), Notification.sent_at.is_(None),
             Notification.reminders_sent < len(REMINDER_WORKING_DAYS))).all()
         calendar = load_calendar(uow.session, US_CALENDAR)
         today = business_today(uow.settings)
+        kept = _kept_reminders(uow.session, [complaint_id for _n, _r, complaint_id in pending])
     count = 0
-    for notification_id, received_on in pending:
+    for notification_id, received_on, complaint_id in pending:
         with uow:
             row = uow.session.scalars(sa.select(Notification).where(Notification.id == notification_id)
                                       .with_for_update()).one()
-            day = reminder_due(received_on, calendar, today, row.reminders_sent)
+            day = reminder_due(received_on, calendar, today, row.reminders_sent, kept.get(complaint_id))
             due_on = row.due_at.astimezone(ZoneInfo(uow.settings.site_timezone)).date()
             if day is None or row.sent_at is not None or today > due_on:
                 continue  # sent meanwhile, or overdue: then the escalation speaks

@@ -20,11 +20,24 @@ from gmp_complaints.models import SignatureRow, User
 from gmp_complaints.uow import UnitOfWork
 
 #: what counts as a change of the system's configuration or of who may do what
-CONFIGURATION_ACTIONS = ("configuration.", "calendar.", "class_criteria.", "user.roles_changed", "user.created",
+CONFIGURATION_ACTIONS = ("configuration.", "calendar.", "class_criteria.", "recall_clock.", "adr_clock.",
+                         "product.markets_changed",
+                         "user.roles_changed", "user.created",
                          "user.deactivated", "user.identity_verified", "user.password_reset", "user.unlocked",
-                         "user.email_changed", "audit.key_rotated")
+                         "user.email_changed", "audit.key_rotated",
+                         # SEC-04: each change of access as requested (who, why) and as decided (who approved)
+                         "access_request.requested", "access_request.approved", "access_request.rejected")
 INCIDENT_ACTIONS = ("user.login_failed", "user.locked", "user.login_refused_locked", "user.access_refused",
-                    "signature.refused")
+                    "signature.refused", "security.alert_raised", "user.login_refused_service",
+                    "access_request.decision_refused")
+
+
+def _change_control_ref(event: AuditEvent) -> str | None:
+    """AT-10: the change-control reference the event keeps (a disposed event's body is gone: none)."""
+    if not event.canonical:
+        return None
+    pair = (json.loads(event.canonical).get("changes") or {}).get("change_control_ref")
+    return pair[1] if isinstance(pair, list) and len(pair) == 2 else None
 
 
 def periodic_review(uow: UnitOfWork, *, date_from: date, date_to: date, actor_id: int | None = None) -> dict:
@@ -40,11 +53,12 @@ def periodic_review(uow: UnitOfWork, *, date_from: date, date_to: date, actor_id
                   "active": u.is_active, "locked": u.locked_at is not None,
                   "identity_verified": u.identity_verified_at is not None,
                   "statement_accepted": u.esignature_accepted_at is not None,
-                  "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+                  "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+                  "account_type": u.account_type}
                  for u in session.scalars(sa.select(User).order_by(User.username))]
         changes = [{"index": e.log_index, "occurred_at": e.occurred_at.isoformat(), "actor": e.actor_name,
                     "action": e.action, "record": f"{e.entity_type}:{e.entity_id}" if e.entity_id else e.entity_type,
-                    "reason": e.reason}
+                    "reason": e.reason, "change_control_ref": _change_control_ref(e)}
                    for e in session.scalars(sa.select(AuditEvent).where(
                        *in_period, sa.or_(*[AuditEvent.action.startswith(a) if a.endswith(".") else AuditEvent.action == a
                                             for a in CONFIGURATION_ACTIONS])).order_by(AuditEvent.log_index))]
@@ -62,7 +76,10 @@ def periodic_review(uow: UnitOfWork, *, date_from: date, date_to: date, actor_id
             "period": {"from": date_from.isoformat(), "to": date_to.isoformat()},
             "user_access": {"users": users, "active": sum(u["active"] for u in users),
                             "without_identity_verification": [u["username"] for u in users
-                                                              if u["active"] and not u["identity_verified"]]},
+                                                              if u["active"] and not u["identity_verified"]
+                                                              and u["account_type"] == "person"],
+                            # SEC-01: the system integrations' accounts (master data through the API only)
+                            "service_accounts": [u["username"] for u in users if u["account_type"] == "service"]},
             "configuration_changes": changes,
             "audit_trail_reviews": {"closures": closures, "signed_reviews": reviews},
             "incidents": {**{action: incidents.get(action, 0) for action in INCIDENT_ACTIONS},

@@ -28,6 +28,7 @@ from gmp_complaints.domain.markets import split_markets
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import AdrCase, AdrInvestigationRequest, Attachment, Batch, Complaint, Notification, Product
 from gmp_complaints.services import schemas
+from gmp_complaints.services.adr_clocks import adr_clocks
 from gmp_complaints.services.adr_records import case_missing, case_view, cases_of, requests_of
 from gmp_complaints.services.complaint_records import answered
 from gmp_complaints.services.complaint_repository import load_complaint
@@ -50,10 +51,12 @@ def hand_off(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         check_day0(fields["aware_on"], received_on=complaint.received_on, today=business_today(uow.settings))
         product = session.get(Product, complaint.product_id)
         group_event = bool(fields["group_event"])
+        in_force = adr_clocks(session)  # HO-01: master data; the due dates below are stored with the hand-off
         clocks = reporting_clocks(day0=fields["aware_on"], seriousness=fields["seriousness"],
-                                  unexpected=fields["unexpected"], markets=split_markets(product.markets))
+                                  unexpected=fields["unexpected"], markets=split_markets(product.markets),
+                                  clocks=in_force)
         if group_event:
-            clocks += group_event_clocks(fields["aware_on"])
+            clocks += group_event_clocks(fields["aware_on"], in_force)
         sequence = 1 + max((case.sequence for case in cases_of(session, complaint.id)), default=0)
         cipher = cipher_for(uow.settings)
         case = AdrCase(complaint_id=complaint.id, sequence=sequence, aware_on=fields["aware_on"],

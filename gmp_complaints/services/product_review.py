@@ -36,10 +36,11 @@ from gmp_complaints.uow import UnitOfWork
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 SHEETS = {
     "complaints": ["number", "intake_ref", "received_on", "complaint_type", "complaint_class", "batches", "status",
-                   "root_cause", "reasonable", "actions", "closed_on", "capas"],
+                   "root_cause", "root_cause_category", "reasonable", "actions", "closed_on", "capas"],
     "recalls": ["number", "level", "depth", "status", "safety_hazard", "batches", "decided_on", "closed_on",
                 "reason"],
-    "returns": ["number", "batch_no", "received_on", "quantity_received", "status", "disposition", "complaint"],
+    "returns": ["number", "batch_no", "channel", "received_on", "quantity_received", "status", "disposition",
+                "complaint"],
     "adr_cases": ["complaint", "sequence", "day0", "seriousness", "unexpected", "group_event", "accepted",
                   "case_number", "submitted"],
     "capas": ["number", "source", "status", "problem_statement", "effectiveness_due_on", "effectiveness_result",
@@ -99,11 +100,13 @@ def annual_review(uow: UnitOfWork, product_code: str, year: int) -> dict:
                 "number": c.number, "intake_ref": c.intake_ref, "received_on": c.received_on.isoformat(),
                 "complaint_type": c.complaint_type, "complaint_class": c.complaint_class,
                 "batches": batches_of.get(c.id, []), "status": c.status, "root_cause": c.root_cause,
+                "root_cause_category": c.root_cause_category,
                 "reasonable": c.reasonable, "actions": (c.actions or "").split(),
                 "closed_on": c.closed_on.isoformat() if c.closed_on else None,
                 "capas": sorted(capas_of.get(c.id, []))} for c in complaints],
             "recalls": recalls,
-            "returns": [{"number": r.number, "batch_no": batch_no, "received_on": r.received_on.isoformat(),
+            "returns": [{"number": r.number, "batch_no": batch_no, "channel": r.channel,
+                         "received_on": r.received_on.isoformat(),
                          "quantity_received": r.quantity_received, "status": r.status, "disposition": r.disposition,
                          "complaint": reference.get(r.complaint_id) if r.complaint_id else None}
                         for r, batch_no in returns],

@@ -20,12 +20,13 @@ from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.field_alert import FarStage
-from gmp_complaints.domain.markets import DEFECT_NOTICE_HOURS, defect_notice_recipients, split_markets
+from gmp_complaints.domain.markets import DEFECT_NOTICE_HOURS, HOME_MARKET, defect_notice_recipients, split_markets
 from gmp_complaints.domain.recall import (
     CLOCK_FIELDS,
     DEFAULT_RECALL_CLOCKS,
     LOCAL_AUTHORITY,
     OPEN_RECALL_STATUSES,
+    MarketAction,
     RecallClock,
     RecallFacts,
     RecallLevel,
@@ -33,7 +34,9 @@ from gmp_complaints.domain.recall import (
     RecallStatus,
     check_batch_decision,
     check_clock,
+    check_market_actions,
     check_may_cancel,
+    check_may_change_proposal,
     check_may_close,
     check_may_complete,
     check_may_decide,
@@ -41,6 +44,7 @@ from gmp_complaints.domain.recall import (
     check_may_run,
     check_reconciliation,
     effectiveness_sample,
+    markets_without_action,
     recall_deadlines,
     recall_number,
 )
@@ -220,6 +224,10 @@ def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True
         "fda_class": recall.fda_class, "safety_hazard": recall.safety_hazard, "reason": recall.reason,
         "no_alternative_product": recall.no_alternative_product, "supply_impact": recall.supply_impact,
         "authority_notice_exception": recall.authority_notice_exception,
+        "market_actions": _market_actions_of(recall),
+        "markets_without_action": list(markets_without_action(
+            tuple(MarketAction(a["market"], a["action"]) for a in _market_actions_of(recall)),
+            _product_markets(session.get(Product, batches[0][0].product_id)))) if batches else [],
         "mock": recall.mock, "version": recall.version,
         "batch_nos": [batch.batch_no for batch, _ in batches],
         "batches": [{"batch_no": batch.batch_no, "product_code": code, "expires_on":
@@ -479,6 +487,7 @@ def propose_recall(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
         if any(c.product_id != product.id for c in complaints):
             raise ValidationError(Msg("Complaint of another product."), {"complaint_ids": [Msg(
                 "Every complaint linked to the recall concerns product %(code)s.", code=product.code)]})
+        market_actions = _checked_market_actions(fields["market_actions"] or [], product)
         today = business_today(uow.settings)
         serial = take_serial(uow, f"RC:{today.year % 100:02d}")
         recall = Recall(
@@ -487,7 +496,8 @@ def propose_recall(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
             fda_class=fields["fda_class"].value if fields["fda_class"] else None,
             safety_hazard=fields["safety_hazard"], reason=fields["reason"],
             no_alternative_product=bool(fields["no_alternative_product"]), supply_impact=fields["supply_impact"],
-            authority_notice_exception=fields["authority_notice_exception"], mock=bool(fields["mock"]), version=1, is_demo=bool(data.get("is_demo")), created_by_id=actor.id,
+            authority_notice_exception=fields["authority_notice_exception"], mock=bool(fields["mock"]),
+            market_actions=_stored_market_actions(market_actions), version=1, is_demo=bool(data.get("is_demo")), created_by_id=actor.id,
             created_at=uow.now(), batch_links=[RecallBatch(batch_id=b.id) for b in batches],
             complaint_links=[RecallComplaint(complaint_id=c.id) for c in complaints])
         session.add(recall)
@@ -646,6 +656,48 @@ def complete_recall(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor
         return recall_view(uow, recall)
 
 
+def _product_markets(product: Product) -> tuple[str, ...]:
+    """Where the product's batches go: its markets as master data (the home market when it names none)."""
+    return split_markets(product.markets) or (HOME_MARKET,)
+
+
+def _checked_market_actions(items: list[dict], product: Product) -> tuple[MarketAction, ...]:
+    return check_market_actions([(item["market"], item["action"]) for item in items], _product_markets(product))
+
+
+def _stored_market_actions(actions: tuple[MarketAction, ...]) -> str | None:
+    """Canonical JSON, sorted by market; nothing when none are named."""
+    if not actions:
+        return None
+    return json.dumps([{"market": a.market, "action": a.action} for a in actions], ensure_ascii=False,
+                      sort_keys=True, separators=(",", ":"))
+
+
+def _market_actions_of(recall: Recall) -> list[dict]:
+    return json.loads(recall.market_actions) if recall.market_actions else []
+
+
+def set_market_actions(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor) -> dict:
+    """``POST /recalls/<id>/market-actions {market_actions, reason}`` (HO-05): the market-specific actions of a
+    proposed recall, set or replaced before the decision is signed. It changes what the decision covers: the
+    record's version goes up and a decision signature already given shows as superseded (signed again)."""
+    fields = schemas.load(schemas.RecallMarketActions, data)
+    with uow:
+        recall = load_recall(uow, recall_id)
+        check_may_change_proposal(_facts(uow.session, recall))
+        product = uow.session.get(Product, uow.session.get(Batch, recall.batch_links[0].batch_id).product_id)
+        stored = _stored_market_actions(_checked_market_actions(fields["market_actions"], product))
+        if stored == recall.market_actions:
+            raise ValidationError(Msg("Nothing changed."), {"market_actions": [Msg(
+                "These are the market-specific actions already recorded.")]})
+        recall.market_actions = stored
+        recall.version += 1
+        uow.record(DomainEvent("recall.market_actions_changed", "recall", str(recall.id), reason=fields["reason"],
+                               actor_id=actor.id))
+        uow.commit()
+        return recall_view(uow, recall)
+
+
 def cancel_recall(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor) -> dict:
     """``POST /recalls/<id>/cancellation {reason}``: a proposal not pursued; a decided recall runs on."""
     fields = schemas.load(schemas.RecallCancellation, data)
@@ -713,7 +765,7 @@ def change_recall_clock(uow: UnitOfWork, level: str, data: dict, *, actor: Actor
         session.flush()
         uow.record(DomainEvent("recall_clock.changed", "configuration", "recall_clocks",
                                {"recall_clocks": [before, _clock_lines(session)]}, reason=fields["reason"],
-                               actor_id=actor.id))
+                               actor_id=actor.id, change_control_ref=fields["change_control_ref"]))
         uow.commit()
     return list_recall_clocks(uow)
 

@@ -35,7 +35,7 @@ from gmp_complaints.models import (
 from gmp_complaints.services import schemas
 from gmp_complaints.services.approvals import authorize, signature_request
 from gmp_complaints.services.complaint_records import answered, complaint_records, content_for_signing
-from gmp_complaints.services.complaint_repository import load_complaint
+from gmp_complaints.services.complaint_repository import computed_retention, load_complaint
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.matrix import SigningStep, rule_for
@@ -43,10 +43,14 @@ from signatures.matrix import SigningStep, rule_for
 #: the complaint's own text (DESIGN §2: "removes content"); what identifies the record stays in the tombstone
 CONTENT_FIELDS = ("description", "complainant_name", "complainant_organisation", "complainant_phone",
                   "complainant_email", "batch_unknown_reason", "acknowledgement_note", "validity_reason",
-                  "class_rationale", "root_cause", "impact", "other_batches_affected", "investigation_checklist")
+                  "class_rationale", "root_cause", "impact", "other_batches_affected", "investigation_checklist",
+                  "human_error_justification", "routing_note", "spec_determination_rationale")
+#: content emptied rather than nulled: NOT NULL, or (human error's justification) required by a check
+EMPTIED_FIELDS = ("description", "human_error_justification")
 #: (collection of the complaint, audit entity, text column) of the parts whose text goes with it
 CONTENT_PARTS = (("replies", "complaint_reply", "summary"), ("responses", "customer_response", "text"),
-                 ("reminders", "customer_reminder", "letter_text"), ("reply_reports", "reply_report", "summary"))
+                 ("reminders", "customer_reminder", "letter_text"), ("reply_reports", "reply_report", "summary"),
+                 ("not_known_items", "not_known_item", "reason"))
 #: the records whose audit events lose their bodies: everything of the complaint but its signatures and holds
 KEPT_RECORDS = ("signature", "legal_hold")
 
@@ -121,7 +125,10 @@ def _records_to_dispose(session, complaint: Complaint) -> dict[str, list[str]]:
 
 
 def _eligible(uow: UnitOfWork, complaint: Complaint) -> None:
-    check_disposal(status=Status(complaint.status), retention_until=complaint.retention_until,
+    # The rules as they stand now count too (RET-01 (d) switched on, say, after the date was stored): a complaint
+    # is never disposed of before what they require.
+    retained = max(complaint.retention_until, computed_retention(uow.session, complaint, uow.settings))
+    check_disposal(status=Status(complaint.status), retention_until=retained,
                    today=business_today(uow.settings), on_hold=_active_hold(complaint) is not None,
                    disposed=complaint.disposed_at is not None)
 
@@ -189,10 +196,10 @@ def _dispose(uow: UnitOfWork, complaint: Complaint, reason: str, signer_id: int,
     session.add(disposal)
     session.flush()
 
-    complaint_changes = {name: [f"sha256:{removed[f'complaint.{name}']}", "" if name == "description" else None]
+    complaint_changes = {name: [f"sha256:{removed[f'complaint.{name}']}", "" if name in EMPTIED_FIELDS else None]
                          for name in blank_complaint}
     for name in blank_complaint:
-        setattr(complaint, name, "" if name == "description" else None)
+        setattr(complaint, name, "" if name in EMPTIED_FIELDS else None)
     events: list[DomainEvent] = []
     for entity, row, column in blank_parts:
         setattr(row, column, "")

@@ -46,16 +46,20 @@ def load_return(uow: UnitOfWork, return_id: int, *, for_update: bool = True) -> 
 def return_view(uow: UnitOfWork, row: ReturnedGoods, *, with_signatures: bool = True) -> dict:
     session = uow.session
     tz = ZoneInfo(uow.settings.site_timezone)
-    batch, product_code = session.execute(sa.select(Batch, Product.code).join(Product, Product.id == Batch.product_id)
-                                          .where(Batch.id == row.batch_id)).one()
+    batch, product = session.execute(sa.select(Batch, Product).join(Product, Product.id == Batch.product_id)
+                                     .where(Batch.id == row.batch_id)).one()
     complaint = session.get(Complaint, row.complaint_id) if row.complaint_id else None
     view = {
         "id": row.id, "number": row.number, "status": row.status, "version": row.version,
         "complaint_id": row.complaint_id,
         "complaint": ({"id": complaint.id, "number": complaint.number, "intake_ref": complaint.intake_ref}
                       if complaint else None),
-        "batch_no": batch.batch_no, "product_code": product_code, "consignee": row.consignee,
-        "quantity_received": row.quantity_received, "condition": row.condition,
+        # REC-16: name, strength and dosage form as labelled, from the batch's product
+        "batch_no": batch.batch_no, "product_code": product.code, "product_name": product.name,
+        "strength": product.strength, "dosage_form": product.dosage_form,
+        "channel": row.channel, "returning_party": row.returning_party,
+        "returning_party_address": row.returning_party_address, "return_reason": row.return_reason,
+        "consignee": row.consignee, "quantity_received": row.quantity_received, "condition": row.condition,
         "received_on": row.received_on.isoformat(),
         "evaluation": None if row.sample_result is None else {
             "storage_conditions": row.storage_conditions, "sample_result": row.sample_result,
@@ -64,7 +68,8 @@ def return_view(uow: UnitOfWork, row: ReturnedGoods, *, with_signatures: bool = 
             "evaluated_at": row.evaluated_at.astimezone(tz).isoformat(timespec="seconds") if row.evaluated_at else None},
         "disposition": None if row.disposition is None else {
             "decision": row.disposition, "rationale": row.disposition_rationale,
-            "disposed_at": row.disposed_at.astimezone(tz).isoformat(timespec="seconds")},
+            "disposed_at": row.disposed_at.astimezone(tz).isoformat(timespec="seconds"),
+            "disposed_on": row.disposed_at.astimezone(tz).date().isoformat()},
         # Nothing leaves quarantine before the disposition; after it, only stock that passed its test.
         "redispatch_allowed": row.disposition == Disposition.return_to_stock.value,
         "signatures": [],
@@ -88,6 +93,7 @@ def list_returns(uow: UnitOfWork, *, status: str | None = None) -> list[dict]:
         if status:
             query = query.where(ReturnedGoods.status == status)
         return [{"id": r.id, "number": r.number, "status": r.status, "batch_no": batch_no,
+                 "channel": r.channel, "returning_party": r.returning_party,
                  "quantity_received": r.quantity_received, "received_on": r.received_on.isoformat(),
                  "complaint_id": r.complaint_id, "disposition": r.disposition}
                 for r, batch_no in uow.session.execute(query)]
@@ -100,7 +106,7 @@ def returns_of_complaint(session, complaint_id: int) -> list[ReturnedGoods]:
 
 def returns_of_batch(session, batch_id: int) -> list[dict]:
     return [{"id": r.id, "number": r.number, "status": r.status, "quantity_received": r.quantity_received,
-             "received_on": r.received_on.isoformat()}
+             "received_on": r.received_on.isoformat(), "channel": r.channel, "returning_party": r.returning_party}
             for r in session.scalars(sa.select(ReturnedGoods).where(ReturnedGoods.batch_id == batch_id)
                                      .order_by(ReturnedGoods.id))]
 
@@ -126,7 +132,8 @@ def _batch(session, fields: dict, complaint: Complaint | None) -> Batch:
 
 
 def receive_return(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
-    """``POST /returns``: numbered ``RT-<yy>-<nnn>`` and quarantined at once."""
+    """``POST /returns``: numbered ``RT-<yy>-<nnn>`` and quarantined at once. One record per channel the
+    goods came back through (China GMP Art. 136), with the returning party, its address and the reason."""
     fields = schemas.load(schemas.ReturnReceipt, data)
     with uow:
         session = uow.session
@@ -158,6 +165,8 @@ def receive_return(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
         row = ReturnedGoods(
             number=return_number(today.year, serial), status=ReturnStatus.quarantined.value,
             complaint_id=complaint.id if complaint else None, batch_id=batch.id, consignee=fields["consignee"],
+            channel=fields["channel"].value, returning_party=fields["returning_party"],
+            returning_party_address=fields["returning_party_address"], return_reason=fields["return_reason"],
             quantity_received=fields["quantity_received"], condition=fields["condition"],
             received_on=fields["received_on"], version=1, is_demo=bool(data.get("is_demo")), created_by_id=actor.id,
             created_at=uow.now())

@@ -16,13 +16,15 @@ from enum import StrEnum
 from marshmallow import EXCLUDE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
+from gmp_complaints.domain.accounts import AccessDecision, AccessRequestKind, AccountType
 from gmp_complaints.domain.adr import Seriousness
 from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
 from gmp_complaints.domain.compensation import ApprovalLevel
+from gmp_complaints.domain.complaint_file import FileItem
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.follow_up import CallResult
-from gmp_complaints.domain.investigation import QuarantineStatus
+from gmp_complaints.domain.investigation import ExaminedCause, QuarantineStatus, RootCauseCategory
 from gmp_complaints.domain.recall import (
     BatchDecision,
     ContactResult,
@@ -32,7 +34,9 @@ from gmp_complaints.domain.recall import (
     RecallLevel,
     RecallOrigin,
 )
-from gmp_complaints.domain.returns import Disposition, SampleResult
+from gmp_complaints.domain.returns import Disposition, ReturnChannel, SampleResult
+from gmp_complaints.domain.roles import Role
+from gmp_complaints.domain.triage import DEFAULT_ANSWER, Answer, RoutedTo
 from gmp_complaints.services import inputs
 
 REQUIRED = Msg("This field is required.")
@@ -56,8 +60,9 @@ def _checked(check, value, *args, **kwargs):
 
 
 class _Field(fields.Field):
-    def __init__(self, *, required: bool = False, metadata: dict | None = None, more: dict | None = None, **kwargs):
-        optional = {} if required else {"load_default": None}
+    def __init__(self, *, required: bool = False, metadata: dict | None = None, more: dict | None = None,
+                 default=None, **kwargs):
+        optional = {} if required else {"load_default": default}
         super().__init__(required=required, allow_none=not required, metadata={**(metadata or {}), **(more or {})},
                          error_messages={"required": REQUIRED, "null": REQUIRED}, **optional, **kwargs)
 
@@ -259,6 +264,14 @@ class Body(Schema):
         unknown = EXCLUDE  # the pages and clients send more (CSRF token, credentials of another step)
 
 
+def change_control_ref() -> Text:
+    """AT-10 (Annex 11 §10): the change-control record a configuration change is made under, e.g.
+    ``CC-2026-014``; required, kept in the audit event of the change."""
+    return Text(64, required=True, collapse_spaces=True, more={
+        "description": "The change-control reference the configuration change is made under (e.g. CC-2026-014); "
+                       "kept in its audit event (AT-10)."})
+
+
 def load(schema: type[Body], data) -> dict:
     """``data`` loaded through ``schema``, or ``ValidationError`` naming every bad field (dotted when nested)."""
     if not isinstance(data, dict):
@@ -317,6 +330,7 @@ class ProductMarkets(Body):
     contract_partner = Text(200, collapse_spaces=True)
     partner_quality_contact = Text(300, collapse_spaces=True)
     reason = Text(2000, required=True)
+    change_control_ref = change_control_ref()
 
 
 class Batch(Body):
@@ -391,10 +405,39 @@ class Acknowledgement(Body):
     note = Text(5000)
 
 
+_TRIAGE_DEFAULT = ("Left out, it is recorded as unknown (the page asks for an explicit answer).")
+
+
 class Validity(Body):
+    """``POST /complaints/<id>/validity`` (SOP 5.3) with the triage: the two questions of REC-09 (left out through
+    the API, each is recorded as ``unknown``), where a complaint that is not a quality defect goes (``routed_to``,
+    required with ``quality_defect_suspected: no``), and the flag of a possible failure to meet specification
+    (WF-02), which keeps the complaint in triage until the head of quality's signed determination."""
+
     information_complete = Bool(required=True)
     substantiated = Bool(required=True)
     reason = Text(5000)
+    quality_defect_suspected = Choice(Answer, default=DEFAULT_ANSWER.value, more={"description": _TRIAGE_DEFAULT})
+    falsification_suspected = Choice(Answer, default=DEFAULT_ANSWER.value, more={"description": _TRIAGE_DEFAULT})
+    routed_to = Choice(RoutedTo, more={"description": "Required when quality_defect_suspected is no."})
+    routing_note = Text(5000)
+    spec_failure_suspected = Bool(default=False, more={
+        "description": "Possible failure to meet specification (WF-02); left out, false."})
+
+
+class ValidityForm(Validity):
+    """The validity step as the page posts it: the triage questions are answered explicitly, never defaulted."""
+
+    quality_defect_suspected = Choice(Answer, required=True)
+    falsification_suspected = Choice(Answer, required=True)
+    spec_failure_suspected = Bool(required=True)
+
+
+class NotKnownMark(Body):
+    """``POST /complaints/<id>/not-known``: an item of the complaint file that is not known, and why (REC-02)."""
+
+    item = Choice(FileItem, required=True)
+    reason = Text(5000, required=True)
 
 
 class Classification(Body):
@@ -402,8 +445,16 @@ class Classification(Body):
     rationale = Text(5000, required=True)
     adr_suspected = Bool(required=True)
     criteria = Codes(Msg("A list of criterion codes."))
-    #: the US field-alert screening (21 CFR 314.81(b)(1)): required for a product marketed in the US
-    field_alert = Bool()
+    #: the US field-alert screening (21 CFR 314.81(b)(1)): required for a product marketed in the US, either as
+    #: its two criteria (WF-04) or, as before, one answer standing for "a criterion met"
+    field_alert = Bool(more={"description": "A criterion of the Field-Alert screen is met (US products). Left out "
+                                            "when the two criteria are given; given with them, it must agree."})
+    field_alert_mix_up = Bool(more={"description": "21 CFR 314.81(b)(1)(i): the product or its labelling mistaken "
+                                                   "for, or applied to, another article (US products)."})
+    field_alert_quality_defect = Bool(more={"description": "21 CFR 314.81(b)(1)(ii): bacteriological contamination, "
+                                                           "significant chemical/physical change or deterioration, or "
+                                                           "a distributed batch failing its application "
+                                                           "specifications (US products)."})
     #: US products with a suspected reaction (WF-03): serious? unexpected?
     adr_serious = Bool()
     adr_unexpected = Bool()
@@ -417,6 +468,12 @@ class Investigation(Body):
     checklist = Mapping()
     #: TR-02: whether the problem recurs (earlier complaints of the same product and type are listed)
     recurring_problem = Bool()
+    #: REC-14 (EU GMP 8.17): the category of the root cause; ``human_error`` needs its justification and
+    #: ``causes_examined: {process: true, procedure: true, system: true}``
+    root_cause_category = Choice(RootCauseCategory)
+    human_error_justification = Text(10_000)
+    causes_examined = Mapping(more={"properties": {c.value: {"type": "boolean"} for c in ExaminedCause},
+                                    "additionalProperties": False})
 
 
 class Reply(Body):
@@ -565,6 +622,14 @@ class Regrading(Credentials):
     reason = Text(5000, required=True)
 
 
+class SpecFailureDetermination(Credentials):
+    """``POST /complaints/<id>/spec-failure-determination``: the head of quality determines, and signs in the same
+    step, whether a possible failure to meet specification needs a 21 CFR 211.192 investigation (WF-02)."""
+
+    investigation_required = Bool(required=True)
+    rationale = Text(5000, required=True)
+
+
 class Closure(Credentials):
     comment = Text(5000)
 
@@ -624,6 +689,11 @@ class CapaCreation(Body):
     effectiveness_criteria = Text(10_000, required=True)
     effectiveness_due_on = Day(required=True)
     follow_up_of = Id(Msg("The id of the CAPA found not effective."))
+    #: WF-13: the reference of a source other than complaints (DEV-2026-031; a recall's or CAPA's number)
+    source_reference = Text(100, collapse_spaces=True)
+    #: WF-13: does the CAPA change a process, a specification or software? (answered before the plan approval)
+    change_control_required = Bool()
+    change_control_ref = Text(64, collapse_spaces=True)
 
 
 class CapaLink(Body):
@@ -660,6 +730,42 @@ class EffectivenessCheck(Credentials):
     early_reason = Text(5000)
 
 
+class CapaSourceLinking(Body):
+    """``POST /capas/<id>/sources``: a source other than a complaint (complaints link by id)."""
+
+    source_type = Choice(CapaSource, required=True)
+    reference = Text(100, required=True, collapse_spaces=True)
+
+
+class CapaPlanDetails(Body):
+    """``POST /capas/<id>/plan-details``: the change-control answer and reference, the planned effectiveness
+    check; a field not given stays as it is. Changing what is already recorded needs the reason."""
+
+    change_control_required = Bool()
+    change_control_ref = Text(64, collapse_spaces=True)
+    effectiveness_criteria = Text(10_000)
+    effectiveness_due_on = Day()
+    reason = Text(5000)
+
+
+class CapaFollowUpLink(Body):
+    """``POST /capas/<id>/follow-ups``: an existing CAPA answers this one, found not effective."""
+
+    capa_number = Text(16, required=True, collapse_spaces=True)
+
+
+class EffectivenessWaiver(Credentials):
+    """The head of quality's signed justification that no effectiveness check is needed."""
+
+    justification = Text(10_000, required=True)
+
+
+class EffectivenessEscalation(Credentials):
+    """The head of quality's signed escalation of a result "not effective" (where no follow-up CAPA answers it)."""
+
+    reason = Text(10_000, required=True)
+
+
 # --- configuration ------------------------------------------------------------------------------
 
 
@@ -684,9 +790,18 @@ class CriteriaVersion(Body):
     version = Text(16, required=True, collapse_spaces=True)
     effective_from = Day(required=True)
     reason = Text(5000, required=True)
+    change_control_ref = change_control_ref()
     criteria = fields.List(fields.Nested(Criterion), required=True,
                            validate=lambda items: _not_empty(items, CRITERIA_LIST),
                            error_messages={"required": REQUIRED, "null": REQUIRED, "invalid": CRITERIA_LIST})
+
+
+class CalendarNoticeLoad(Body):
+    """The official holiday notice loaded into a calendar (the file comes as an upload): why, and under which
+    change control (AT-10)."""
+
+    reason = Text(5000, required=True)
+    change_control_ref = change_control_ref()
 
 
 class TimeLimitChange(Body):
@@ -694,19 +809,42 @@ class TimeLimitChange(Body):
     working_days = fields.Raw(required=True, metadata={"type": "integer", "minimum": 1, "maximum": 250},
                               error_messages={"required": REQUIRED, "null": REQUIRED})
     reason = Text(5000, required=True)
+    change_control_ref = change_control_ref()
 
 
 #: every body above, by the name the OpenAPI document gives it
-SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complainant, Registration, Acknowledgement, Validity, Classification,
+SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complainant, Registration, Acknowledgement, Validity,
+                                          SpecFailureDetermination, NotKnownMark, Classification,
                                           Investigation, Reply, ReplyReportDraft, CustomerResponse, Reminder, FollowUp, VoidRequest,
                                           Assessment, Assignment, BatchCorrection, ExtensionRequest,
                                           QuarantineRequest, QuarantineAnswer, Credentials, Regrading, Closure,
                                           Signing, Retention, LegalHoldPlacing, LegalHoldRelease, Disposing, DisposalBatch, CapaCreation, CapaLink, CapaActionPlan,
                                           Implementation, DueDateRequest, CapaSigning, EffectivenessCheck,
-                                          Criterion, CriteriaVersion, TimeLimitChange)}
+                                          Criterion, CriteriaVersion, TimeLimitChange, CalendarNoticeLoad)}
+SCHEMAS.update({cls.__name__: cls for cls in (CapaSourceLinking, CapaPlanDetails, CapaFollowUpLink,
+                                             EffectivenessWaiver, EffectivenessEscalation)})
 
 
 # --- recall (DESIGN §4, §6) --------------------------------------------------------------------
+
+
+MARKET_ACTION_LIST = Msg("A list of market actions, each with market and action.")
+
+
+class MarketAction(Body):
+    """HO-05: what the decision requires in one market, e.g. ``{"market": "US", "action": "FDA 3-day
+    notification"}``."""
+
+    market = Text(8, required=True, collapse_spaces=True)
+    action = Text(2000, required=True)
+
+
+def _market_actions(required: bool = False):
+    return fields.List(fields.Nested(MarketAction), required=required, allow_none=not required,
+                       error_messages={"required": REQUIRED, "null": REQUIRED, "invalid": MARKET_ACTION_LIST},
+                       metadata={"description": "HO-05: the market-specific actions of the decision, one per market "
+                                                "where the affected batches were distributed (the product's markets)."},
+                       **({} if required else {"load_default": None}))
 
 
 class RecallProposal(Body):
@@ -726,6 +864,15 @@ class RecallProposal(Body):
     supply_impact = Text(10_000)
     mock = Bool()
     authority_notice_exception = Text(10_000)
+    market_actions = _market_actions()
+
+
+class RecallMarketActions(Body):
+    """``POST /recalls/<id>/market-actions``: the market-specific actions set (or replaced) before the decision is
+    signed; a change to the proposal, so with a reason. An empty list removes them."""
+
+    market_actions = _market_actions(required=True)
+    reason = Text(5000, required=True)
 
 
 class RecallSigning(Credentials):
@@ -769,6 +916,7 @@ class RecallClockChange(Body):
     report_and_plan_days = Count(required=True)
     progress_every_days = Count(required=True)
     reason = Text(5000, required=True)
+    change_control_ref = change_control_ref()
 
 
 class RecallBatchDispositionEntry(Credentials):
@@ -805,9 +953,9 @@ class RecallNoticeEmail(Body):
 
 SCHEMAS.update({cls.__name__: cls for cls in (RecallBatchDispositionEntry, RecallEffectivenessChoice,
                                              RecallEffectivenessContactEntry, RecallNoticeSent, RecallNoticeEmail)})
-SCHEMAS.update({cls.__name__: cls for cls in (RecallProposal, RecallSigning, RecallReconciliationEntry,
+SCHEMAS.update({cls.__name__: cls for cls in (MarketAction, RecallProposal, RecallSigning, RecallReconciliationEntry,
                                              RecallCancellation, RecallCompletion, NotificationSent,
-                                             RecallClockChange)})
+                                             RecallClockChange, RecallMarketActions)})
 
 
 # --- returned goods (SOP 5.5.2) ----------------------------------------------------------------
@@ -819,7 +967,13 @@ class ReturnReceipt(Body):
     complaint_id = Id(Msg("The id of a complaint."))
     product_code = Text(64, collapse_spaces=True)
     batch_no = Text(64, required=True, collapse_spaces=True)
+    #: the consignee of the delivery it came back from, where it was one (checked against the distribution records)
     consignee = Text(200, collapse_spaces=True)
+    #: REC-16 (21 CFR 211.204, China GMP Art. 136): through whom it came back, who returned it, from where, and why
+    channel = Choice(ReturnChannel, required=True)
+    returning_party = Text(200, required=True, collapse_spaces=True)
+    returning_party_address = Text(1000, required=True)
+    return_reason = Text(5000, required=True)
     quantity_received = Quantity(required=True)
     condition = Text(5000, required=True)
     received_on = Day(required=True)
@@ -866,12 +1020,14 @@ class CompensationLimitChange(Body):
     level = Choice(ApprovalLevel, required=True)
     limit = Money()
     reason = Text(2000, required=True)
+    change_control_ref = change_control_ref()
 
 
 class CompensationAuthorityChange(Body):
     username = Text(64, required=True, collapse_spaces=True)
     level = Choice(ApprovalLevel)
     reason = Text(2000, required=True)
+    change_control_ref = change_control_ref()
 
 
 class TrendEvaluation(Body):
@@ -907,6 +1063,7 @@ class TrendRuleChange(Body):
     u_chart_alert_sigma = Number()
     u_chart_action_sigma = Number()
     reason = Text(2000, required=True)
+    change_control_ref = change_control_ref()
 
 
 SCHEMAS.update({cls.__name__: cls for cls in (ProductMarkets, AdrHandOff, AdrElements, AdrSubmission, FollowUpCall,
@@ -914,3 +1071,64 @@ SCHEMAS.update({cls.__name__: cls for cls in (ProductMarkets, AdrHandOff, AdrEle
                                              TrendEvaluation, QuarterlyReviewPreparation, QuarterlyReviewApproval,
                                              CompensationTerms, CompensationDecision, CompensationLimitChange,
                                              CompensationAuthorityChange)})
+
+
+# --- access changes (SEC-01, SEC-04) -----------------------------------------------------------
+
+
+class AccessChangeRequest(Body):
+    """``POST /access-requests``: the administrator asks for a change of access, with the reason (SEC-04); nothing
+    changes until the head of quality approves. ``kind`` ``create_user`` takes ``username``, ``printed_name``,
+    ``roles`` (none for a service account), ``account_type`` (``person`` or ``service``, SEC-01), ``email`` and
+    ``identity_verified``; ``change_roles`` takes ``user_id`` and the new ``roles``; ``deactivate_user`` takes
+    ``user_id``."""
+
+    kind = Choice(AccessRequestKind, required=True)
+    reason = Text(1000, required=True)
+    user_id = Id(Msg("The id of a user."))
+    username = Text(64)
+    printed_name = Text(200, collapse_spaces=True)
+    roles = Codes(Msg("A list of role keys."), choices=tuple(role.value for role in Role))
+    account_type = Choice(AccountType, default=AccountType.person)
+    email = Email()
+    identity_verified = Bool(default=False)
+
+
+class AccessDecisionBody(Credentials):
+    """``POST /access-requests/<id>/decision``: the head of quality approves or rejects (a rejection says why),
+    entering their own user name and password again."""
+
+    decision = Choice(AccessDecision, required=True)
+    comment = Text(1000)
+
+
+SCHEMAS.update({cls.__name__: cls for cls in (AccessChangeRequest, AccessDecisionBody)})
+
+
+# --- due dates kept on an earlier calendar (WF-05) and the ADR clocks (HO-01) ------------------------------
+
+
+class DeadlineRecalculation(Body):
+    """``POST /complaints/<id>/deadline-recalculation``: why QA moves the complaint's due dates calculated on an
+    earlier calendar to the calendar in force."""
+
+    reason = Text(5000, required=True)
+
+
+class DeadlineRecalculations(Body):
+    """``POST /deadline-recalculations``: the listed complaints' due dates (all of them, or those named)."""
+
+    reason = Text(5000, required=True)
+    complaint_ids = Ids(Msg("A list of complaint ids."))
+
+
+class AdrClockChange(Body):
+    """``POST /adr-clocks/<rule>``: the clock in calendar days after day 0 (0: at once), with the reason and the
+    change-control reference (a configuration change)."""
+
+    days = Count(required=True)
+    reason = Text(5000, required=True)
+    change_control_ref = change_control_ref()
+
+
+SCHEMAS.update({cls.__name__: cls for cls in (DeadlineRecalculation, DeadlineRecalculations, AdrClockChange)})

@@ -3,7 +3,8 @@
 - a customer reminder at ``reminder_due_on`` (a system action; the letter is queued as e-mail when
   mail is configured and the complainant gave an address);
 - closure pending at ``close_eligible_on`` when the customer has not answered (never a closure);
-- an escalation to the QA head for every time limit that is overdue (once per item and due date).
+- an escalation to the QA head for every time limit that is overdue (once per item and due date); an overdue
+  class I interim risk decision (WF-09) also notifies the head of quality and the QP.
 
 Idempotent and safe when two run at once: each complaint is handled under its row lock and re-read
 there, and the unique escalation key makes a second run find nothing left to do.
@@ -21,6 +22,8 @@ from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status, Step
 from gmp_complaints.domain.deadlines import Deadlines
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.notices import NoticeKind
+from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import Complaint, Escalation, OutboxMessage
 from gmp_complaints.services.complaint_records import add_reminder, move
 from gmp_complaints.services.complaint_repository import (
@@ -29,6 +32,7 @@ from gmp_complaints.services.complaint_repository import (
     load_deadline_rules,
     open_time_limits,
 )
+from gmp_complaints.services.notices import notify_complaint
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.services.recalls import note_notice_delivered
 from gmp_complaints.uow import UnitOfWork
@@ -104,12 +108,17 @@ def tick(uow: UnitOfWork) -> dict:
 
 
 def _escalate(uow: UnitOfWork, complaint: Complaint, kind: str, due_on: date, today: date) -> None:
+    """Once per item and due date (the escalation's unique key). An overdue class I interim risk decision
+    (WF-09) goes to the head of quality and the QP, who sign it, as a notice each (in-app and e-mail)."""
     row = Escalation(complaint_id=complaint.id, kind=kind, due_on=due_on, escalated_on=today, created_at=uow.now())
     uow.session.add(row)
     uow.session.flush()
-    uow.record(DomainEvent("escalation.created", "escalation", str(row.id),
-                           {"complaint_id": [None, complaint.id], "kind": [None, kind],
-                            "due_on": [None, due_on.isoformat()]}))
+    changes = {"complaint_id": [None, complaint.id], "kind": [None, kind], "due_on": [None, due_on.isoformat()]}
+    if kind == "interim_decision":
+        changes["to"] = [None, [Role.qa_head.value, Role.qp.value]]
+    uow.record(DomainEvent("escalation.created", "escalation", str(row.id), changes))
+    if kind == "interim_decision":
+        notify_complaint(uow, complaint, NoticeKind.interim_decision_overdue, (Role.qa_head, Role.qp), actor_id=None)
 
 
 def _queue_reminder_mail(uow: UnitOfWork, complaint: Complaint, reminder) -> int:

@@ -114,7 +114,8 @@ def evaluate(uow: UnitOfWork, review_id: int, data: dict, *, actor: Actor, sourc
             refs = json.loads(row.detail).get("complaints", [])
             ids = list(session.scalars(sa.select(Complaint.id).where(
                 sa.or_(Complaint.number.in_(refs), Complaint.intake_ref.in_(refs))).order_by(Complaint.id)))
-            capa = open_capa(uow, {**capa_fields, "complaint_ids": ids}, actor=actor, skip_unlinkable=True)
+            capa = open_capa(uow, {**capa_fields, "complaint_ids": ids, "source_reference": row.number}, actor=actor,
+                             skip_unlinkable=True)
             row.capa_id, row.status = capa.id, ReviewStatus.capa_raised.value
         else:
             rule = rule_for(SigningStep.trend_no_capa.value)

@@ -353,7 +353,7 @@ def change_signal_rules(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
     """``POST /trends/rules {<setting>: value, ..., reason}``: the QA head changes the signal rules; the
     old and new values go to the audit trail with the reason."""
     fields = schemas.load(schemas.TrendRuleChange, data)
-    reason = fields.pop("reason")
+    reason, change_control_ref = fields.pop("reason"), fields.pop("change_control_ref")
     checked = check_signal_settings({key: value for key, value in fields.items() if value is not None})
     with uow:
         session = uow.session
@@ -368,7 +368,8 @@ def change_signal_rules(uow: UnitOfWork, data: dict, *, actor_id: int) -> dict:
             row.value, row.updated_at, row.updated_by_id = value, uow.now(), actor_id
         session.flush()
         uow.record(DomainEvent("configuration.signal_rules_changed", "configuration", "signal_rules", {
-            "signal_rules": [before_lines, _setting_lines(session)]}, reason=reason, actor_id=actor_id))
+            "signal_rules": [before_lines, _setting_lines(session)]}, reason=reason, actor_id=actor_id,
+            change_control_ref=change_control_ref))
         uow.commit()
         return _signal_configuration(session).__dict__
 

@@ -93,6 +93,15 @@ def _candidates(session, roles: set[str], cap: int) -> tuple[list[Candidate], bo
         .join(VoidRequest, VoidRequest.complaint_id == Complaint.id)
         .where(Complaint.status.in_(OPEN), VoidRequest.status == "requested"),
         lambda row: f"void_request:{row[3]}")
+    # WF-02: the head of quality determines a flagged possible failure to meet specification; four-eyes is
+    # against the person who flagged it (who recorded the validity step).
+    flagged_by = (sa.select(sa.func.min(AuditEvent.actor_id)).where(
+        AuditEvent.entity_type == "complaint", AuditEvent.entity_id == sa.cast(Complaint.id, sa.String),
+        AuditEvent.action == "complaint.validity").correlate(Complaint).scalar_subquery())
+    add(SigningStep.spec_failure_determination,
+        sa.select(Complaint.id, Complaint.received_on, flagged_by)
+        .where(Complaint.status.in_(OPEN), Complaint.spec_failure_suspected.is_(True),
+               Complaint.spec_determined_at.is_(None)))
     add(SigningStep.reply_approval,
         sa.select(Complaint.id, Complaint.received_on, ReplyReport.drafted_by_id, ReplyReport.id)
         .join(ReplyReport, ReplyReport.complaint_id == Complaint.id)
@@ -153,8 +162,10 @@ def _choose(uow: UnitOfWork, user_id: int, roles: set[str], candidates: list[Can
     exact: dict[int, list[dict]] = {}
     for candidate in candidates:
         rule = rule_for(candidate.step)
-        # A reply report's approval covers the report alone: only its drafter may not approve it.
-        authored_here = candidate.complaint_id in authored and candidate.step is not SigningStep.reply_approval
+        # A reply report's approval covers the report alone: only its drafter may not approve it; the
+        # determination of a possible specification failure, only whoever flagged it may not sign it.
+        authored_here = candidate.complaint_id in authored and candidate.step not in (
+            SigningStep.reply_approval, SigningStep.spec_failure_determination)
         if rule.meaning in FOUR_EYES_MEANINGS and (authored_here or candidate.requested_by == user_id):
             continue
         if (candidate.complaint_id, candidate.step.value, candidate.subject) in signed \

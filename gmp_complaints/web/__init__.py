@@ -14,7 +14,7 @@ from gmp_complaints.domain.roles import ROLE_LABELS, Role
 from gmp_complaints.extensions import babel, csrf, login_manager
 from gmp_complaints.services import accounts
 from gmp_complaints.services.accounts import Principal
-from gmp_complaints.web.access import access_for, may_reach
+from gmp_complaints.web.access import access_for, may_reach, service_may_reach
 from gmp_complaints.web.errors import forbidden, register_error_handlers
 
 CONTENT_SECURITY_POLICY = (
@@ -109,6 +109,14 @@ def enforce_access():
             return redirect(url_for("auth.lock", next=request.full_path if request.method == "GET" else None))
         if user.password_change_reason is not None and not access.during_password_change:
             return redirect(url_for("auth.change_password"))
+    if user.is_service:
+        # SEC-01: a system integration reaches its master-data calls and nothing else (no GMP act, no signature).
+        if service_may_reach(endpoint):
+            return None
+        accounts.record_refused_access(uow(), user_id=user.id, endpoint=endpoint, method=request.method,
+                                       source_ip=client_ip())
+        return forbidden("A service account may only call the master-data integration (products, batches, "
+                         "distributions).")
     if not user.has_any_role(access.roles):
         # A refused access is a security event of its own (it changes nothing else).
         accounts.record_refused_access(uow(), user_id=user.id, endpoint=endpoint, method=request.method,
@@ -172,10 +180,11 @@ def init_web(app: Flask) -> None:
     from gmp_complaints.web.master_data import bp as master_data_bp
     from gmp_complaints.web.recalls import bp as recalls_bp
     from gmp_complaints.web.returns import bp as returns_bp
+    from gmp_complaints.web.security import bp as security_bp
     from gmp_complaints.web.trends import bp as trends_bp
 
     for blueprint in (auth_bp, main_bp, account_bp, admin_bp, audit_bp, complaints_bp, master_data_bp, attachments_bp,
-                      capa_bp, recalls_bp, returns_bp, documents_bp, jobs_bp, trends_bp):
+                      capa_bp, recalls_bp, returns_bp, documents_bp, jobs_bp, trends_bp, security_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 

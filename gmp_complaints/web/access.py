@@ -20,6 +20,8 @@ class Access:
     during_password_change: bool = False
     #: reachable while the browser session is idle-locked
     while_idle_locked: bool = False
+    #: reachable by a service account (SEC-01): the calls a system integration needs (master data), nothing else
+    integration: bool = False
 
 
 ALL_ROLES = frozenset(Role)
@@ -52,8 +54,14 @@ COMPLAINT_STEP_ROLES = {
     "request_extension": INVESTIGATORS,
     "request_void": QA_OFFICE,
     "open_follow_up": INTAKE_DESK,
+    # WF-02: the head of quality's signed determination of a possible failure to meet specification
+    "determine_spec_failure": frozenset({Role.qa_head}),
+    # REC-02: QA marks an item of the complaint file not known, with the reason
+    "mark_not_known": QA_OFFICE,
 }
 QA_HEAD = frozenset({Role.qa_head})
+# Who reads the access requests and the security alerts: the administrators, the head of quality, the inspector.
+ACCESS_WATCHERS = frozenset({Role.admin, Role.qa_head, Role.auditor})
 # Who runs a decided recall (DESIGN §1): the recall coordinator, and QA who may act for them.
 RECALL_RUNNERS = frozenset({Role.recall_coordinator, Role.qa_officer, Role.qa_head})
 # The pharmacovigilance hand-off: handed over by whoever receives or classifies the complaint, and PV.
@@ -82,9 +90,19 @@ ROUTE_ACCESS: dict[str, Access] = {
     "auth.lock": Access(ALL_ROLES, while_idle_locked=True),
     "auth.change_password": Access(ALL_ROLES, during_password_change=True),
     "main.dashboard": Access(ALL_ROLES),
-    "main.notice_list": Access(GMP_READERS),
-    "main.notices_read": Access(GMP_READERS),
-    "api_v1.my_notices": Access(GMP_READERS),
+    # Everyone reads their own notices (the administrators theirs: security alerts, SEC-06).
+    "main.notice_list": Access(ALL_ROLES),
+    "main.notices_read": Access(ALL_ROLES),
+    "api_v1.my_notices": Access(ALL_ROLES),
+    # SEC-04: the administrator requests a change of access, the head of quality decides it; auditors read.
+    "security.access_requests": Access(ACCESS_WATCHERS),
+    "security.decide_access_request": Access(QA_HEAD),
+    "api_v1.access_requests": Access(ACCESS_WATCHERS),
+    "api_v1.request_access_change": Access(ADMIN),
+    "api_v1.decide_access_request": Access(QA_HEAD),
+    # SEC-06: alerts on repeated failed log-ins or signings, for the security unit, QA and the inspector.
+    "security.alerts": Access(ACCESS_WATCHERS),
+    "api_v1.security_alerts": Access(ACCESS_WATCHERS),
     "account.esignature_statement": Access(SIGNING_ROLES),
     "admin.users": Access(ADMIN),
     "admin.users_csv": Access(ADMIN),
@@ -97,14 +115,25 @@ ROUTE_ACCESS: dict[str, Access] = {
     "admin.reset_password": Access(ADMIN),
     "admin.verify_identity": Access(ADMIN),
     "admin.calendar": Access(ADMIN),
+    # HO-01: the ADR reporting clocks are master data the administrator keeps; everyone may read them
+    "admin.adr_clocks": Access(ADMIN),
+    "api_v1.adr_clock_list": Access(ALL_ROLES),
+    "api_v1.change_adr_clock": Access(ADMIN),
+    # WF-05: due dates kept on an earlier calendar are read by the process and recalculated by QA
+    "complaints.due_dates": Access(GMP_READERS),
+    "complaints.recalculate_due_dates": Access(QA_OFFICE),
+    "complaints.recalculate_complaint_due_dates": Access(QA_OFFICE),
+    "api_v1.deadline_recalculations": Access(GMP_READERS),
+    "api_v1.recalculate_deadlines": Access(QA_OFFICE),
+    "api_v1.complaint_deadline_recalculation": Access(QA_OFFICE),
     "audit_trail.events": Access(AUDIT_READERS),
     "audit_trail.events_csv": Access(AUDIT_READERS),
     "audit_trail.export_bundle": Access(AUDIT_READERS),
     "api_v1.audit_events": Access(AUDIT_READERS),
-    "api_v1.create_product": Access(QA_OFFICE),
+    "api_v1.create_product": Access(QA_OFFICE, integration=True),
     "api_v1.change_product_markets": Access(QA_OFFICE),
-    "api_v1.create_batch": Access(QA_OFFICE),
-    "api_v1.create_distribution": Access(QA_OFFICE),
+    "api_v1.create_batch": Access(QA_OFFICE, integration=True),
+    "api_v1.create_distribution": Access(QA_OFFICE, integration=True),
     "api_v1.batch": Access(GMP_READERS),
     "api_v1.register_complaint": Access(INTAKE_DESK),
     "api_v1.complaint": Access(GMP_READERS),
@@ -139,6 +168,11 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.my_capa_actions": Access(GMP_READERS),
     "api_v1.capa": Access(GMP_READERS),
     "api_v1.link_capa_complaint": Access(QA_OFFICE),
+    "api_v1.link_capa_source": Access(QA_OFFICE),
+    "api_v1.link_capa_follow_up": Access(QA_OFFICE),
+    "api_v1.capa_plan_details": Access(QA_OFFICE),
+    "api_v1.capa_effectiveness_waiver": Access(QA_HEAD),
+    "api_v1.capa_escalation": Access(QA_HEAD),
     "api_v1.add_capa_action": Access(QA_OFFICE),
     "api_v1.add_capa_evidence": Access(INVESTIGATORS),
     "api_v1.capa_evidence": Access(GMP_READERS),
@@ -150,6 +184,9 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.capa_plan_approval": Access(QA_HEAD),
     "api_v1.capa_closure": Access(QA_HEAD),
     "api_v1.propose_recall": Access(RECALL_RUNNERS),
+    # HO-05: who proposes, and regulatory affairs (who know what each market requires)
+    "api_v1.recall_market_actions": Access(RECALL_RUNNERS | {Role.regulatory_affairs}),
+    "recalls.market_actions": Access(RECALL_RUNNERS | {Role.regulatory_affairs}),
     "api_v1.list_recalls": Access(GMP_READERS),
     "api_v1.recall": Access(GMP_READERS),
     "api_v1.recall_consignees": Access(GMP_READERS),
@@ -258,6 +295,11 @@ ROUTE_ACCESS: dict[str, Access] = {
     "capa.show": Access(GMP_READERS),
     "capa.add_action": Access(QA_OFFICE),
     "capa.link_complaint": Access(QA_OFFICE),
+    "capa.link_source": Access(QA_OFFICE),
+    "capa.link_follow_up": Access(QA_OFFICE),
+    "capa.plan_details": Access(QA_OFFICE),
+    "capa.effectiveness_waiver": Access(QA_HEAD),
+    "capa.escalation": Access(QA_HEAD),
     "capa.action_form": Access(INVESTIGATORS),
     "capa.add_evidence": Access(INVESTIGATORS),
     "capa.evidence": Access(GMP_READERS),
@@ -285,7 +327,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "api_v1.auth_token": PUBLIC,
     "api_v1.auth_password": PUBLIC,
     "api_v1.openapi": PUBLIC,
-    "api_v1.me": Access(ALL_ROLES),
+    "api_v1.me": Access(ALL_ROLES, integration=True),
     "api_v1.esignature_statement": Access(SIGNING_ROLES),
 }
 
@@ -300,3 +342,9 @@ def may_reach(endpoint: str, roles) -> bool:
     if access is None:
         return False
     return access.public or bool(access.roles & set(roles))
+
+
+def service_may_reach(endpoint: str) -> bool:
+    """A service account (SEC-01) reaches only the integration's calls, whatever roles the matrix names."""
+    access = access_for(endpoint)
+    return access is not None and (access.public or access.integration)

@@ -1,4 +1,6 @@
-"""User administration (Annex 11 §12.3): create, roles, deactivate, unlock, reset, verify identity."""
+"""User administration (Annex 11 §12.3): unlock, reset, verify identity, the notice address; and the requests to
+create an account, grant or withdraw roles and deactivate, which take effect when the head of quality approves them
+(SEC-04)."""
 from __future__ import annotations
 
 import csv
@@ -10,19 +12,22 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from audit.service import record_export
-from gmp_complaints.domain.errors import ConflictError, ValidationError
+from gmp_complaints.domain.errors import ConflictError, NotFoundError, ValidationError
 from gmp_complaints.i18n import translate
-from gmp_complaints.services import accounts
+from gmp_complaints.services import access_requests, accounts
 from gmp_complaints.web import client_ip, format_datetime_local, uow
 from gmp_complaints.web.forms import EmailForm, NewUserForm, ReasonForm, RolesForm
 from gmp_complaints.web.i18n import add_field_errors
+from gmp_complaints.web.security import access_labels
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/users")
 def users():
-    return render_template("admin/users.html", users=accounts.list_users(uow()))
+    overview = access_requests.users_overview(uow())
+    return render_template("admin/users.html", users=overview["users"], pending=overview["pending"],
+                           access_labels=access_labels())
 
 
 @bp.route("/users.csv")
@@ -32,7 +37,7 @@ def users_csv():
     writer = csv.writer(buffer)
     writer.writerow([
         "username", "printed_name", "roles", "status", "locked", "identity_verified_at",
-        "esignature_accepted_at", "last_login_at", "created_at", "deactivated_at",
+        "esignature_accepted_at", "last_login_at", "created_at", "deactivated_at", "account_type",
     ])
     users = accounts.list_users(uow())
     for user in users:
@@ -40,7 +45,7 @@ def users_csv():
             user.username, user.printed_name, " ".join(user.roles), "active" if user.is_active else "deactivated",
             "yes" if user.is_locked else "no", format_datetime_local(user.identity_verified_at),
             format_datetime_local(user.esignature_accepted_at), format_datetime_local(user.last_login_at),
-            format_datetime_local(user.created_at), format_datetime_local(user.deactivated_at),
+            format_datetime_local(user.created_at), format_datetime_local(user.deactivated_at), user.account_type,
         ])
     # UTF-8 with BOM so that spreadsheet programs show Chinese names correctly.
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -55,31 +60,38 @@ def users_csv():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
+    """The request for a new account (SEC-04): its temporary password is shown now, to hand over; the account
+    exists once the head of quality approves."""
     form = NewUserForm()
+    status = 200
     if form.validate_on_submit():
         try:
-            created = accounts.create_user(
-                uow(),
-                actor_id=current_user.id,
-                username=form.username.data,
-                printed_name=form.printed_name.data,
-                roles=form.roles.data,
-                identity_verified=form.identity_verified.data,
-                email=form.email.data or None,
-            )
+            requested = access_requests.request_access_change(uow(), {
+                "kind": "create_user", "reason": form.reason.data, "username": form.username.data,
+                "printed_name": form.printed_name.data, "roles": form.roles.data,
+                "account_type": form.account_type.data or "person", "email": form.email.data or None,
+                "identity_verified": bool(form.identity_verified.data)}, actor_id=current_user.id)
         except ValidationError as exc:
             add_field_errors(form, exc.fields)
+        except ConflictError as exc:
+            form.form_errors.append(translate(exc.message))
+            status = 409
         else:
-            return render_template("admin/temporary_password.html", credentials=created, created=True)
-    return render_template("admin/new_user.html", form=form)
+            return render_template("admin/temporary_password.html", credentials=requested, created=True,
+                                   request=requested)
+    return render_template("admin/new_user.html", form=form), status
 
 
 def _user_page(user_id: int, **forms):
-    user = accounts.get_user(uow(), user_id)
+    overview = access_requests.user_overview(uow(), user_id)
+    user = overview["user"]
     roles_form = forms.get("roles_form") or RolesForm(prefix="roles", data={"roles": list(user.roles)})
     return render_template(
         "admin/user.html",
         user=user,
+        pending=overview["pending"],
+        decided=overview["decided"],
+        access_labels=access_labels(),
         roles_form=roles_form,
         deactivate_form=forms.get("deactivate_form") or ReasonForm(prefix="deactivate"),
         unlock_form=forms.get("unlock_form") or ReasonForm(prefix="unlock"),
@@ -121,17 +133,23 @@ def _reason_action(user_id: int, prefix: str, action, done_message: str):
     )
 
 
-@bp.route("/users/<int:user_id>/roles", methods=["POST"])
-def change_roles(user_id: int):
+def _requested(user_id: int):
     def done(_result):
-        flash(_("The roles have been changed."), "info")
+        flash(_("The change is requested. It takes effect when the head of quality approves it."), "info")
         return redirect(url_for("admin.user", user_id=user_id))
 
+    return done
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["POST"])
+def change_roles(user_id: int):
+    """A request to grant or withdraw roles (SEC-04): effective on the head of quality's approval."""
     return _admin_action(
         user_id, RolesForm(prefix="roles"), "roles_form",
-        lambda form: accounts.change_roles(
-            uow(), actor_id=current_user.id, user_id=user_id, roles=form.roles.data, reason=form.reason.data),
-        done,
+        lambda form: access_requests.request_access_change(uow(), {
+            "kind": "change_roles", "user_id": user_id, "roles": form.roles.data, "reason": form.reason.data},
+            actor_id=current_user.id),
+        _requested(user_id),
     )
 
 
@@ -151,7 +169,13 @@ def change_email(user_id: int):
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
-    return _reason_action(user_id, "deactivate", accounts.deactivate_user, _("The user has been deactivated."))
+    """A request to deactivate the account (SEC-04): effective on the head of quality's approval."""
+    return _admin_action(
+        user_id, ReasonForm(prefix="deactivate"), "deactivate_form",
+        lambda form: access_requests.request_access_change(uow(), {
+            "kind": "deactivate_user", "user_id": user_id, "reason": form.reason.data}, actor_id=current_user.id),
+        _requested(user_id),
+    )
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
@@ -191,7 +215,8 @@ def calendar():
         try:
             loaded = calendars.load_official_notice(
                 uow(), csv_text=(upload.read() if upload else b"").decode("utf-8", errors="replace"),
-                filename=upload.filename if upload else "", actor_id=current_user.id, reason=request.form.get("reason"))
+                filename=upload.filename if upload else "", actor_id=current_user.id, reason=request.form.get("reason"),
+                change_control_ref=request.form.get("change_control_ref"))
         except CalendarImportError as exc:
             problems, status = [f"line {line}: {message}" for line, message in exc.problems], 400
         except ValidationError as exc:
@@ -200,7 +225,7 @@ def calendar():
             flash(_("The official notice for %(years)s is loaded.", years=", ".join(map(str, loaded))), "info")
             return redirect(url_for("admin.calendar", year=loaded[0]))
     return render_template("admin/calendar.html", overview=calendars.calendar_overview(uow(), year), errors=errors,
-                           problems=problems), status
+                           problems=problems, form=request.form), status
 
 
 @bp.route("/time-limits", methods=["GET", "POST"])
@@ -212,6 +237,7 @@ def time_limits():
     if request.method == "POST":
         raw = (request.form.get("working_days") or "").strip()
         data = {"key": request.form.get("key"), "reason": request.form.get("reason"),
+                "change_control_ref": request.form.get("change_control_ref"),
                 "working_days": int(raw) if raw.isdigit() else raw}
         try:
             configuration.change_time_limit(uow(), data, actor_id=current_user.id)
@@ -225,3 +251,33 @@ def time_limits():
     limits = configuration.time_limits_view(uow())["time_limits"]
     return render_template("admin/time_limits.html", limits=limits, errors=errors, form=request.form,
                            key_labels={row["key"]: translate(time_limit_label(row["key"])) for row in limits}), status
+
+
+@bp.route("/adr-clocks", methods=["GET", "POST"])
+def adr_clocks():
+    """The ADR reporting clocks per market (HO-01): master data, each change with a reason and its change-control
+    reference; a change applies to hand-offs created afterwards."""
+    from gmp_complaints.domain.adr import CLOCK_LABELS, ClockRule, clock_rule
+    from gmp_complaints.domain.roles import Actor
+    from gmp_complaints.services import adr_clocks as clocks
+
+    errors, status = {}, 200
+    if request.method == "POST":
+        raw = (request.form.get("days") or "").strip()
+        data = {"days": int(raw) if raw.isdigit() else raw or None, "reason": request.form.get("reason"),
+                "change_control_ref": request.form.get("change_control_ref")}
+        code = request.form.get("rule") or ""
+        try:
+            clocks.change_adr_clock(uow(), code, data, actor=Actor(current_user.id, current_user.roles))
+        except ValidationError as exc:
+            errors, status = {k: [translate(m) for m in v] for k, v in exc.fields.items()}, 400
+        except NotFoundError as exc:
+            errors, status = {"rule": [translate(exc.message)]}, 400
+        else:
+            flash(_("ADR reporting clock changed; hand-offs made from now on take it."), "info")
+            return redirect(url_for("admin.adr_clocks"))
+    rows = clocks.list_adr_clocks(uow())
+    return render_template("admin/adr_clocks.html", rows=rows, errors=errors, form=request.form,
+                           labels={rule.value: translate(label) for rule, label in CLOCK_LABELS.items()},
+                           texts={row["rule"]: translate(clock_rule(ClockRule(row["rule"]), row["days"]))
+                                  for row in rows}), status

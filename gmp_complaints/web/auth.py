@@ -9,7 +9,13 @@ from flask_login import current_user, login_user, logout_user
 
 from gmp_complaints.config import SUPPORTED_LOCALES
 from gmp_complaints.domain.accounts import PasswordChangeReason
-from gmp_complaints.domain.errors import AccountLockedError, AuthenticationError, ConflictError, ValidationError
+from gmp_complaints.domain.errors import (
+    AccountLockedError,
+    AuthenticationError,
+    ConflictError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from gmp_complaints.i18n import translate
 from gmp_complaints.services import accounts
 from gmp_complaints.web import WebUser, client_ip, uow
@@ -44,10 +50,12 @@ def login():
             result = accounts.log_in(
                 uow(), username=form.username.data, password=form.password.data, source_ip=client_ip()
             )
-        except (AuthenticationError, AccountLockedError) as exc:
+        except (AuthenticationError, AccountLockedError, PermissionDeniedError) as exc:
+            # A wrong password answers 200 with the form (as before); a locked account 423; a service account,
+            # which never uses the pages (SEC-01), 403.
             form.form_errors.append(translate(exc.message))
             return render_template("auth/login.html", form=form, locked=isinstance(exc, AccountLockedError)), (
-                423 if isinstance(exc, AccountLockedError) else 200
+                200 if isinstance(exc, AuthenticationError) else exc.http_status
             )
         lang = session.get("lang")
         # A fresh session at log-in: nothing from before the log-in survives (session fixation).

@@ -15,6 +15,7 @@ from gmp_complaints.domain.capa import (
     SOURCE_LABELS,
     STATUS_LABELS,
     ActionKind,
+    CapaSource,
     CapaStatus,
     Effectiveness,
 )
@@ -54,9 +55,22 @@ def index():
                            statuses=list(CapaStatus), status=status)
 
 
+def _yes_no(value: str | None):
+    """A yes/no radio as the service expects it; anything else goes on as given, to be refused by name."""
+    return {"yes": True, "no": False}.get(value, value) if value else None
+
+
+#: the sources a CAPA is opened from or linked to by reference (complaints are linked by id)
+LINKABLE_SOURCES = [s for s in CapaSource if s is not CapaSource.complaint]
+#: the sources offered on a new CAPA that comes from neither a complaint nor a CAPA found not effective
+OTHER_SOURCES = [s for s in LINKABLE_SOURCES if s is not CapaSource.capa]
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    """A CAPA from one complaint (``?complaint=ID``); more complaints can be linked afterwards."""
+    """A CAPA from one complaint (``?complaint=ID``), as the follow-up of a CAPA found not effective
+    (``?follow_up_of=ID``), or from another source named by its reference; more complaints and sources can be
+    linked afterwards."""
     from gmp_complaints.services.complaint_queries import get_complaint
 
     complaint_id = request.values.get("complaint", type=int)
@@ -64,9 +78,17 @@ def new():
     complaint = get_complaint(uow(), complaint_id, roles=current_user.roles) if complaint_id else None
     errors, form = {}, request.form
     if request.method == "POST":
+        if complaint_id:
+            source = CapaSource.complaint.value
+        elif follow_up_of:
+            source = CapaSource.capa.value
+        else:
+            source = form.get("source") or None
         data = {"complaint_ids": [complaint_id] if complaint_id else [], "follow_up_of": follow_up_of,
+                "source": source, "change_control_required": _yes_no(form.get("change_control_required")),
                 **{k: form.get(k) or None for k in ("problem_statement", "root_cause", "risk",
-                                                    "effectiveness_criteria", "effectiveness_due_on")}}
+                                                    "effectiveness_criteria", "effectiveness_due_on",
+                                                    "source_reference", "change_control_ref")}}
         try:
             created = service.create_capa(uow(), data, actor=_actor())
         except ValidationError as exc:
@@ -79,13 +101,14 @@ def new():
     elif complaint:
         form = {"root_cause": (complaint.get("investigation") or {}).get("root_cause") or ""}
     return render_template("capa/new.html", complaint=complaint, follow_up_of=follow_up_of, errors=errors,
-                           form=form), (400 if errors else 200)
+                           form=form, labels=_labels(), sources=OTHER_SOURCES), (400 if errors else 200)
 
 
 @bp.route("/<int:capa_id>")
 def show(capa_id: int, errors: dict | None = None, open_form: str | None = None):
     capa = service.get_capa(uow(), capa_id)
     return render_template("capa/show.html", capa=capa, action_owners=service.action_owners(uow()), labels=_labels(), kinds=list(ActionKind),
+                           sources=LINKABLE_SOURCES, plan_gaps=[translate(m) for m in capa["plan_gaps"]],
                            results=list(Effectiveness), errors=errors or {}, open_form=open_form,
                            form=request.form if errors else {}, sign_labels=signature_labels(),
                            statement=statement_text(str(get_locale())),
@@ -113,6 +136,25 @@ def link_complaint(capa_id: int):
     raw = request.form.get("complaint_id") or ""
     data = {"complaint_id": int(raw) if raw.isdigit() else raw}
     return _run(capa_id, "link_complaint", lambda: service.link_complaint(uow(), capa_id, data, actor=_actor()))
+
+
+@bp.route("/<int:capa_id>/sources", methods=["POST"])
+def link_source(capa_id: int):
+    data = _fields("source_type", "reference")
+    return _run(capa_id, "link_source", lambda: service.link_source(uow(), capa_id, data, actor=_actor()))
+
+
+@bp.route("/<int:capa_id>/follow-ups", methods=["POST"])
+def link_follow_up(capa_id: int):
+    data = _fields("capa_number")
+    return _run(capa_id, "link_follow_up", lambda: service.link_follow_up(uow(), capa_id, data, actor=_actor()))
+
+
+@bp.route("/<int:capa_id>/plan-details", methods=["POST"])
+def plan_details(capa_id: int):
+    data = {**_fields("change_control_ref", "effectiveness_criteria", "effectiveness_due_on", "reason"),
+            "change_control_required": _yes_no(request.form.get("change_control_required"))}
+    return _run(capa_id, "plan_details", lambda: service.record_plan_details(uow(), capa_id, data, actor=_actor()))
 
 
 #: form name → (service function, fields, signed) for the forms on one action
@@ -160,6 +202,20 @@ def plan_approval(capa_id: int):
 def effectiveness(capa_id: int):
     data = _fields("result", "evidence", "early_reason", "username", "password")
     return _run(capa_id, "effectiveness", lambda: service.record_effectiveness(
+        uow(), capa_id, data, actor=_actor(), source_ip=client_ip()))
+
+
+@bp.route("/<int:capa_id>/effectiveness-waiver", methods=["POST"])
+def effectiveness_waiver(capa_id: int):
+    data = _fields("justification", "username", "password")
+    return _run(capa_id, "effectiveness_waiver", lambda: service.waive_effectiveness(
+        uow(), capa_id, data, actor=_actor(), source_ip=client_ip()))
+
+
+@bp.route("/<int:capa_id>/escalation", methods=["POST"])
+def escalation(capa_id: int):
+    data = _fields("reason", "username", "password")
+    return _run(capa_id, "escalation", lambda: service.escalate_not_effective(
         uow(), capa_id, data, actor=_actor(), source_ip=client_ip()))
 
 

@@ -24,13 +24,22 @@ from gmp_complaints.domain.complaints import (
 )
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.follow_up import CALL_RESULT_LABELS
-from gmp_complaints.domain.investigation import ChecklistItem
+from gmp_complaints.domain.investigation import ChecklistItem, ExaminedCause
 from gmp_complaints.domain.recall import NOTIFICATION_KIND_LABELS
 from gmp_complaints.domain.recall import STATUS_LABELS as RECALL_STATUS_LABELS
+from gmp_complaints.domain.returns import CHANNEL_LABELS as RETURN_CHANNEL_LABELS
 from gmp_complaints.domain.returns import STATUS_LABELS as RETURN_STATUS_LABELS
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import adr_labels, complaint_labels, signature_labels, translate
-from gmp_complaints.services import approvals, attachments, complaint_steps, master_data, pharmacovigilance
+from gmp_complaints.services import (
+    approvals,
+    attachments,
+    complaint_file,
+    complaint_steps,
+    master_data,
+    pharmacovigilance,
+    triage,
+)
 from gmp_complaints.services import compensation as compensations
 from gmp_complaints.services import complaint_intake as intake
 from gmp_complaints.services import complaint_queries as queries
@@ -61,6 +70,8 @@ STEPS = {
     "request_extension": (complaint_steps.request_extension, Msg("Request a deadline extension")),
     "request_void": (complaint_steps.request_void, Msg("Request a void")),
     "open_follow_up": (intake.open_follow_up, Msg("Open a follow-up complaint")),
+    "determine_spec_failure": (triage.determine_spec_failure, Msg("Record the determination and sign")),
+    "mark_not_known": (complaint_file.mark_not_known, Msg("Mark not known")),
 }
 #: forms offered on every open complaint, outside the state machine's steps
 MANAGE_STEPS = ("assign", "change_batches", "request_extension", "request_void")
@@ -188,6 +199,7 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
                                                            COMPENSATION_STATUS_LABELS.items()},
                                                 "level": {k.value: translate(v) for k, v in LEVEL_LABELS.items()}},
                            return_labels={k.value: translate(v) for k, v in RETURN_STATUS_LABELS.items()},
+                           return_channels={k.value: translate(v) for k, v in RETURN_CHANNEL_LABELS.items()},
                            recall_labels={k.value: translate(v) for k, v in RECALL_STATUS_LABELS.items()},
                            statement=statement_text(str(get_locale())), sign_labels=signature_labels(),
                            capa_labels={k.value: translate(v) for k, v in CAPA_STATUS_LABELS.items()},
@@ -394,17 +406,33 @@ def _step_data(step: str, form) -> dict:
         return {"sent_on": form.get("sent_on"), "method": form.get("method"), "note": form.get("note")}
     if step == "record_validity":
         return {"information_complete": _bool_field(form, "information_complete"),
-                "substantiated": _bool_field(form, "substantiated"), "reason": form.get("reason")}
+                "substantiated": _bool_field(form, "substantiated"), "reason": form.get("reason"),
+                "quality_defect_suspected": form.get("quality_defect_suspected") or None,
+                "falsification_suspected": form.get("falsification_suspected") or None,
+                "routed_to": form.get("routed_to") or None, "routing_note": form.get("routing_note") or None,
+                "spec_failure_suspected": _bool_field(form, "spec_failure_suspected")}
+    if step == "determine_spec_failure":
+        return {"investigation_required": _bool_field(form, "investigation_required"),
+                "rationale": form.get("rationale"), "username": form.get("username"),
+                "password": form.get("password")}
+    if step == "mark_not_known":
+        return {"item": form.get("item") or None, "reason": form.get("reason")}
     if step == "classify":
         return {"complaint_class": form.get("complaint_class"), "rationale": form.get("rationale"),
                 "adr_suspected": _bool_field(form, "adr_suspected"), "criteria": form.getlist("criteria"),
-                "field_alert": _bool_field(form, "field_alert"), "adr_serious": _bool_field(form, "adr_serious"),
+                "field_alert_mix_up": _bool_field(form, "field_alert_mix_up"),
+                "field_alert_quality_defect": _bool_field(form, "field_alert_quality_defect"),
+                "adr_serious": _bool_field(form, "adr_serious"),
                 "adr_unexpected": _bool_field(form, "adr_unexpected")}
     if step == "investigate":
         return {"root_cause": form.get("root_cause"), "impact": form.get("impact"),
                 "other_batches_affected": form.get("other_batches_affected"),
                 "substantiated": _bool_field(form, "substantiated"),
                 "recurring_problem": _bool_field(form, "recurring_problem"),
+                "root_cause_category": form.get("root_cause_category") or None,
+                "human_error_justification": form.get("human_error_justification") or None,
+                "causes_examined": {cause.value: True for cause in ExaminedCause
+                                    if form.get(f"causes_examined.{cause.value}")} or None,
                 "checklist": {item.value: {"outcome": form.get(f"check_{item.value}"),
                                            "note": form.get(f"check_{item.value}_note")}
                               for item in ChecklistItem if form.get(f"check_{item.value}")}}
@@ -451,7 +479,12 @@ def _step_view(step: str):
         def call():
             if step == "investigate":
                 _asked_about_recurrence(request.form)
-            return function(uow(), complaint_id, _step_data(step, request.form), actor=_actor())
+            extra = {}
+            if step == "record_validity":  # REC-09: the page asks each triage question; nothing is defaulted
+                extra = {"explicit_answers": True}
+            elif step == "determine_spec_failure":
+                extra = {"source_ip": request.remote_addr}
+            return function(uow(), complaint_id, _step_data(step, request.form), actor=_actor(), **extra)
 
         return _run(complaint_id, step, call,
                     success=_follow_up_opened if step == "open_follow_up" else None)
@@ -463,3 +496,44 @@ def _step_view(step: str):
 for _step in STEPS:
     bp.add_url_rule(f"/<int:complaint_id>/{_step}", endpoint=f"step_{_step}", view_func=_step_view(_step),
                     methods=["POST"])
+
+
+# --- WF-05: due dates calculated on an earlier calendar --------------------------------------------------
+
+
+@bp.route("/due-dates")
+def due_dates():
+    """The complaints whose kept due dates the calendar in force would put on another day: each kept date beside
+    the recalculated one; QA recalculates them all here (or one by one on the complaint page)."""
+    return _due_dates_page({})
+
+
+def _due_dates_page(errors: dict):
+    from gmp_complaints.services import due_dates as kept
+
+    return render_template("complaints/due_dates.html", rows=kept.due_dates_to_recalculate(uow()),
+                           labels=complaint_labels(), errors=errors, form=request.form if errors else {})
+
+
+@bp.route("/due-dates", methods=["POST"], endpoint="recalculate_due_dates")
+def recalculate_due_dates():
+    from gmp_complaints.services import due_dates as kept
+
+    def done(result: dict):
+        return url_for("complaints.due_dates"), _("Due dates recalculated on the calendar in force for %(n)s "
+                                                  "complaints.", n=len(result["recalculated"]))
+
+    data = {"reason": request.form.get("reason"),
+            "complaint_ids": [int(i) for i in request.form.getlist("complaint_ids") if i.isdigit()] or None}
+    return run_form(lambda: kept.recalculate_listed_due_dates(uow(), data, actor=_actor()),
+                    show_errors=_due_dates_page, done_url=url_for("complaints.due_dates"),
+                    success=done)
+
+
+@bp.route("/<int:complaint_id>/deadline-recalculation", methods=["POST"])
+def recalculate_complaint_due_dates(complaint_id: int):
+    from gmp_complaints.services import due_dates as kept
+
+    data = {"reason": request.form.get("reason")}
+    return _run(complaint_id, "deadline_recalculation",
+                lambda: kept.recalculate_due_dates(uow(), complaint_id, data, actor=_actor()))

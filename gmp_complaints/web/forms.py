@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -49,11 +50,24 @@ class StatementForm(FlaskForm):
 
 
 class NewUserForm(FlaskForm):
+    account_type = RadioField(_l("Account type"), default="person", validate_choice=False, choices=[
+        SelectChoice("person", _l("A person")),
+        SelectChoice("service", _l("A service account for a system integration (master data only)"))])
     username = StringField(_l("User name"), validators=[DataRequired(_l("Enter a user name.")), Length(max=64)])
     printed_name = StringField(_l("Printed name"), validators=[DataRequired(_l("Enter the person's full name.")), Length(max=200)])
     roles = MultiCheckboxField(_l("Roles"), choices=role_choices, validate_choice=False)
     identity_verified = BooleanField(_l("I have verified this person's identity (ID document seen)"))
     email = StringField(_l("E-mail for notices (optional)"), validators=[Length(max=254)])
+    # required by the service, which names it with every other problem of the request at once
+    reason = TextAreaField(_l("Reason for the request"), validators=[Length(max=1000)])
+
+
+class AccessDecisionForm(FlaskForm):
+    """The head of quality's decision on a requested change of access, with the password entered again."""
+
+    comment = TextAreaField(_l("Comment (required to reject)"), validators=[Length(max=1000)])
+    username = StringField(_l("User name"), validators=[DataRequired(_l("Enter your user name."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
 class ReasonForm(FlaskForm):

@@ -14,6 +14,7 @@ from gmp_complaints.printing import recall_labels
 from gmp_complaints.services import notices
 from gmp_complaints.services.home import home
 from gmp_complaints.web import settings, uow
+from gmp_complaints.web.security import access_labels
 
 bp = Blueprint("main", __name__)
 
@@ -32,7 +33,8 @@ def dashboard():
         previous_login=page["previous_login"], board=page["board"], waiting=page["waiting"],
         more_waiting=page["more_waiting"], labels=complaint_labels(), sign_labels=signature_labels(),
         recall_labels=recall_labels(), notices=page["notices"], capa_waiting=page["capa_waiting"],
-        notice_text=notice_text, age_of=lambda received_on: (today - date.fromisoformat(received_on)).days)
+        notice_text=notice_text, age_of=lambda received_on: (today - date.fromisoformat(received_on)).days,
+        security_alerts=page["security_alerts"], access_waiting=page["access_waiting"], access_labels=access_labels())
 
 
 def notice_text(notice: dict) -> str:

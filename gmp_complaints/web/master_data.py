@@ -46,4 +46,5 @@ def import_csv():
 def batch(batch_id: int):
     return render_template("master_data/batch.html", page=master_data.batch_page(uow(), batch_id),
                            recall_labels=recall_labels(), return_labels=return_labels()["status"],
+                           return_channels=return_labels()["channel"],
                            labels=complaint_labels())

@@ -72,6 +72,7 @@ def new():
             "safety_hazard": _flag(request.form.get("safety_hazard")),
             "no_alternative_product": request.form.get("no_alternative_product") == "yes",
             "mock": request.form.get("mock") == "yes",
+            "market_actions": market_action_lines(request.form.get("market_actions")),
         }
         result = run_form(lambda: recalls.propose_recall(uow(), data, actor=_actor()),
                           show_errors=lambda e: _new_page(complaint_id, e, form), done_url=request.path,
@@ -83,6 +84,17 @@ def new():
         complaint = get_complaint(uow(), complaint_id, roles=current_user.roles)
         form = {"product_code": complaint["product_code"], "batch_nos": ", ".join(complaint["batch_nos"]), **form}
     return _new_page(complaint_id, errors, form)
+
+
+def market_action_lines(text: str | None) -> list[dict]:
+    """HO-05: the page's market-specific actions, one per line written ``MARKET: action`` (e.g. ``US: FDA 3-day
+    notification``), in the shape of the API body; the service checks them."""
+    items = []
+    for line in (text or "").splitlines():
+        if line.strip():
+            market, colon, action = line.replace("：", ":").partition(":")
+            items.append({"market": market.strip(), "action": action.strip() if colon else None})
+    return items
 
 
 def _new_page(complaint_id, errors, form):
@@ -126,6 +138,8 @@ def show(recall_id: int, errors: dict | None = None, open_form: str | None = Non
         form=request.form if errors else {}, sign_labels=signature_labels(), statement=statement_text(str(get_locale())),
         may_sign=bool(roles & {Role.qa_head.value, Role.qp.value}),
         may_run=bool(roles & {Role.recall_coordinator.value, Role.qa_officer.value, Role.qa_head.value}),
+        may_set_market_actions=bool(roles & {Role.recall_coordinator.value, Role.qa_officer.value,
+                                             Role.qa_head.value, Role.regulatory_affairs.value}),
         is_qa_head=Role.qa_head.value in roles, decisions=list(BatchDecision),
         effectiveness_levels=list(EffectivenessLevel), contact_results=list(ContactResult))
 
@@ -170,6 +184,14 @@ def reconcile(recall_id: int):
 def complete(recall_id: int):
     return _run(recall_id, "complete", lambda: recalls.complete_recall(uow(), recall_id, _fields("comment"),
                                                                        actor=_actor()))
+
+
+@bp.route("/<int:recall_id>/market-actions", methods=["POST"])
+def market_actions(recall_id: int):
+    data = {"market_actions": market_action_lines(request.form.get("market_actions")),
+            "reason": request.form.get("reason") or None}
+    return _run(recall_id, "market_actions", lambda: recalls.set_market_actions(uow(), recall_id, data,
+                                                                                actor=_actor()))
 
 
 @bp.route("/<int:recall_id>/cancellation", methods=["POST"])

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from gmp_complaints.domain.returns import (
+    CHANNEL_LABELS,
     DISPOSITION_LABELS,
     SAMPLE_RESULT_LABELS,
     STATUS_LABELS,
@@ -28,7 +29,8 @@ bp = Blueprint("returns", __name__, url_prefix="/returns")
 def return_labels() -> dict:
     return {"status": {k.value: translate(v) for k, v in STATUS_LABELS.items()},
             "sample": {k.value: translate(v) for k, v in SAMPLE_RESULT_LABELS.items()},
-            "disposition": {k.value: translate(v) for k, v in DISPOSITION_LABELS.items()}}
+            "disposition": {k.value: translate(v) for k, v in DISPOSITION_LABELS.items()},
+            "channel": {k.value: translate(v) for k, v in CHANNEL_LABELS.items()}}
 
 
 def _actor() -> Actor:
@@ -55,7 +57,8 @@ def new():
     complaint_id = request.values.get("complaint", type=int)
     form = dict(request.values)
     if request.method == "POST":
-        data = {**_fields("product_code", "batch_no", "consignee", "condition", "received_on"),
+        data = {**_fields("product_code", "batch_no", "channel", "returning_party", "returning_party_address",
+                          "return_reason", "consignee", "condition", "received_on"),
                 "complaint_id": complaint_id}
         raw = (request.form.get("quantity_received") or "").strip()
         data["quantity_received"] = raw or None
@@ -68,7 +71,8 @@ def new():
 
 
 def _new_page(complaint_id, errors, form):
-    return render_template("returns/new.html", complaint_id=complaint_id, errors=errors, form=form)
+    return render_template("returns/new.html", complaint_id=complaint_id, errors=errors, form=form,
+                           labels=return_labels())
 
 
 @bp.route("/<int:return_id>")

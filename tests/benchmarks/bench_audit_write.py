@@ -1,7 +1,7 @@
 """Benchmark: the cost of auditing a domain write (issue 3), on SQLite and PostgreSQL, in one run.
 
-The same service call (``accounts.change_roles``: read the user for update, replace the roles,
-commit) runs through the normal unit of work, which tracks the row diff, seals an audit event into
+The same service call (``accounts.change_email``: read the user for update, change a column,
+commit; a change of roles is a request and an approval since SEC-04) runs through the normal unit of work, which tracks the row diff, seals an audit event into
 the Merkle log and signs checkpoints, and through a unit of work with auditing removed. Batches of
 the two alternate so both see the same machine state. Reports median per-write times and the ratio.
 
@@ -57,17 +57,17 @@ def run(database_url: str, writes: int, workdir: Path) -> tuple[float, float]:
     target = accounts.create_user(UnitOfWork(audited, settings), actor_id=None, username="bench.user",
                                   printed_name="Bench User", roles=["investigator"], temporary_password="x" * 16)
     plain = unaudited_factory(engine)
-    role_sets = (["investigator", "qa_officer"], ["investigator"])
+    addresses = ("bench.user@example.com", "bench.user@example.org")
     times = {"audited": [], "plain": []}
-    flip = 1  # the user starts with role_sets[1]
+    flip = 1  # the user starts with no address: the first write sets addresses[0]
     for batch in range(writes // 50):
         for name, make in (("audited", lambda: UnitOfWork(audited, settings)),
                            ("plain", lambda: UnauditedUnitOfWork(plain, settings))):
             for _ in range(50):
                 flip ^= 1
                 started = time.perf_counter()
-                accounts.change_roles(make(), actor_id=admin.user_id, user_id=target.user_id,
-                                      roles=role_sets[flip], reason="benchmark")
+                accounts.change_email(make(), actor_id=admin.user_id, user_id=target.user_id,
+                                      email=addresses[flip], reason="benchmark")
                 times[name].append(time.perf_counter() - started)
     engine.dispose()
     return statistics.median(times["audited"]), statistics.median(times["plain"])

@@ -9,7 +9,6 @@ from tests.conftest import STRONG_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
-@pytest.mark.req("REC-17")
 def test_archiving_runs_in_the_background_with_a_progress_bar(page, live_server, app, make_user, screenshot):
     setup = Setup(app, make_user)
     cid = setup.satisfied()

@@ -51,7 +51,9 @@ def test_registration_to_formal_reply_in_the_browser(page, live_server, make_use
     assert page.locator("#complaint-batches").inner_text() == "B2602"
 
     fill_step(page, "acknowledge", {"sent_on": "2026-11-03", "method": "电话"})
-    fill_step(page, "record_validity", {"information_complete": "yes", "substantiated": "yes"})
+    fill_step(page, "record_validity", {"information_complete": "yes", "substantiated": "yes",
+                                        "quality_defect_suspected": "yes", "falsification_suspected": "no",
+                                        "spec_failure_suspected": "no"})
     fill_step(page, "classify", {"complaint_class": "II", "rationale": "密封缺陷 (SOP 3.2)", "adr_suspected": "no"})
     assert page.locator("#complaint-title").inner_text().startswith("TS-II-")
     fill_step(page, "investigate", {"root_cause": "封口压力偏低", "impact": "仅本批", "other_batches_affected": "无",

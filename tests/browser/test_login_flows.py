@@ -71,9 +71,10 @@ def test_the_language_switch_changes_the_page_language(page, live_server, screen
     assert page.locator("h1").inner_text() == "登录"
 
 
-@pytest.mark.req("SEC-04", "SIG-07")
+@pytest.mark.req("SIG-07", "SEC-04")
 def test_an_admin_creates_a_user_and_hands_over_a_temporary_password(page, live_server, make_user, screenshot):
     make_user("root.admin", "admin", printed_name="孙强 Sun Qiang")
+    make_user("liu.yang", "qa_head", printed_name="刘洋 Liu Yang")
     log_in(page, live_server, "root.admin", STRONG_PASSWORD)
     page.click("text=用户")
     page.click("#new-user")
@@ -83,13 +84,33 @@ def test_an_admin_creates_a_user_and_hands_over_a_temporary_password(page, live_
     page.check("input[name=roles][value=qp]")
     page.click("#create-user")
     assert page.locator("fieldset.has-error .error").is_visible()
+    assert page.locator("#reason-error").is_visible()  # the reason for the request is required too
     assert page.input_value("#printed_name") == "陈静 Chen Jing"
     screenshot("new-user-error")
     page.uncheck("input[name=roles][value=auditor]")
+    page.fill("#reason", "新任质量受权人，人事单 HR-2026-88")
     page.click("#create-user")
     temporary = page.locator("#temporary-password").inner_text()
     assert len(temporary) >= 16
+    assert page.locator("#request-pending").is_visible()
     screenshot("temporary-password")
+    # Requested, not yet effective (SEC-04): listed as waiting for approval, not among the users.
+    page.goto(f"{live_server}/admin/users")
+    assert "chen.jing" in page.locator("#pending-requests").inner_text()
+    assert "chen.jing" not in page.locator("#users").inner_text()
+    screenshot("users-pending")
+    # The head of quality approves it with the password; then the account exists.
+    page.click("#logout")
+    log_in(page, live_server, "liu.yang", STRONG_PASSWORD)
+    page.click("#nav-access-requests")
+    decision = page.locator("section[id^=decide-]").first
+    decision.locator("input[type=password]").fill(STRONG_PASSWORD)
+    screenshot("access-request-decision")
+    decision.locator("button[value=approve]").click()
+    page.wait_for_load_state()
+    assert "陈静 Chen Jing" in page.locator("#decided-requests").inner_text()
+    page.click("#logout")
+    log_in(page, live_server, "root.admin", STRONG_PASSWORD)
     page.goto(f"{live_server}/admin/users")
     assert "chen.jing" in page.locator("#users").inner_text()
     screenshot("users")

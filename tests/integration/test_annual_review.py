@@ -63,7 +63,6 @@ def test_the_extract_lists_the_years_records_and_reruns_to_the_same_bytes(app, p
     assert changed["summary"]["capas"] == 2 and changed["data_sha256"] != extract["data_sha256"]
 
 
-@pytest.mark.req("TR-03")
 def test_bad_input_names_the_field(pv_api):
     api = pv_api
     for query, field in (("?year=twenty", "year"), ("?year=1899", "year"), ("", "year"),

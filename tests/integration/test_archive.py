@@ -28,7 +28,7 @@ def run(env, *args):
     return CliRunner(env=env).invoke(main, list(args))
 
 
-@pytest.mark.req("REC-17", "RET-03", "AT-04")
+@pytest.mark.req("REC-17", "RET-03")
 def test_an_archive_package_verifies_offline_and_is_reproduced_byte_for_byte(app, api, closed_complaint, tmp_path):
     env = _env_of(app)
     first = tmp_path / "a1.zip"
@@ -53,7 +53,7 @@ def test_an_archive_package_verifies_offline_and_is_reproduced_byte_for_byte(app
     assert [e["action"] for e in events].count("complaint.archived") == 2
 
 
-@pytest.mark.req("REC-17", "AT-04")
+@pytest.mark.req("REC-17")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_changed_file_or_manifest_fails_verification(app, api, closed_complaint, tmp_path):
     env = _env_of(app)
@@ -82,7 +82,6 @@ def test_a_changed_file_or_manifest_fails_verification(app, api, closed_complain
     assert failed.exit_code == 1 and "manifest signature does not verify" in failed.output
 
 
-@pytest.mark.req("RET-02")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_only_a_closed_complaint_is_archived(app, api, tmp_path):
     cid = replied_and_satisfied(api)

@@ -27,7 +27,6 @@ def test_an_attachment_is_stored_with_its_hash_and_downloads_identically(app, ap
     assert api.get("qa_officer", f"/complaints/{cid}").get_json()["attachments"][0]["sha256"] == body["sha256"]
 
 
-@pytest.mark.req("REC-03")
 @pytest.mark.parametrize(("filename", "data"), [
     ("virus.exe", b"MZ" + b"\x00" * 100), ("page.html", b"<html><script>x</script></html>"),
     ("fake.png", b"%PDF-1.7\n" + b"x" * 50), ("empty.pdf", b""),

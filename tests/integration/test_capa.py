@@ -29,7 +29,7 @@ def action(api, capa_id, owner="zhang.wei", due_on="2026-12-15", kind="correctiv
     return planned
 
 
-@pytest.mark.req("WF-13", "REC-04")
+@pytest.mark.req("WF-13")
 def test_capa_numbers_are_gapless_and_the_root_cause_comes_from_the_investigation(api):
     cid = assessed(api)
     first = api.ok("qa_officer", "/capas", capa_body(cid), 201)
@@ -65,7 +65,7 @@ def test_bad_input_names_the_field_and_stores_nothing(app, api):
         assert connection.execute(sa.text("SELECT count(*) FROM capa_actions")).scalar_one() == 0
 
 
-@pytest.mark.req("WF-13", "WF-14", "SIG-08")
+@pytest.mark.req("WF-13", "WF-14")
 def test_a_capa_from_actions_to_closure_with_every_approval_signed(api):
     cid = assessed(api)
     capa = api.ok("qa_officer", "/capas", capa_body(cid), 201)
@@ -107,7 +107,7 @@ def test_a_capa_from_actions_to_closure_with_every_approval_signed(api):
     assert actions[0] == "capa.created" and "capa.closed" in actions
 
 
-@pytest.mark.req("WF-13", "SIG-02", "SIG-08")
+@pytest.mark.req("WF-13", "SIG-02")
 def test_actions_are_carried_out_only_under_an_approved_plan_and_a_new_action_needs_it_again(app, api):
     cid = assessed(api)
     capa_id = api.ok("qa_officer", "/capas", capa_body(cid), 201)["id"]

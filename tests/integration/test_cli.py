@@ -14,7 +14,7 @@ def cli_env(database_url, tmp_path, tmp_path_factory):
     return environment_for(database_url, tmp_path / "instance", signing_key_path(tmp_path_factory))
 
 
-@pytest.mark.req("SEC-01", "SIG-05")
+@pytest.mark.req("SIG-05")
 def test_create_user_reads_a_temporary_password_from_stdin(cli_env, database_url):
     result = CliRunner(env=cli_env).invoke(main, [
         "create-user", "chen.jing", "--name", "陈静 Chen Jing", "--role", "qp", "--identity-verified",
@@ -30,7 +30,6 @@ def test_create_user_reads_a_temporary_password_from_stdin(cli_env, database_url
     assert row.printed_name == "陈静 Chen Jing" and row.password_is_temporary and row.identity_verified_at is not None
 
 
-@pytest.mark.req("SEC-03")
 def test_create_user_refuses_a_forbidden_role_combination_and_stores_nothing(cli_env, database_url):
     result = CliRunner(env=cli_env).invoke(main, [
         "create-user", "zhao.lei", "--name", "Zhao Lei", "--role", "auditor", "--role", "qa_head",

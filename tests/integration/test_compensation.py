@@ -22,7 +22,8 @@ def ladder_api(api, client, make_user):
         assert client.post("/api/v1/auth/esignature-statement", json={"password": password},
                            headers={"Authorization": f"Bearer {token}"}).status_code == 204
         api.tokens[level], api.credentials[level] = token, (username, password)
-        api.ok("admin", "/compensation-authorities", {"username": username, "level": level, "reason": "总经理任命"})
+        api.ok("admin", "/compensation-authorities", {"username": username, "level": level, "reason": "总经理任命",
+                                                      "change_control_ref": "CC-2026-030"})
     return api
 
 
@@ -49,7 +50,8 @@ def test_an_amount_above_the_signers_level_is_refused_and_the_right_level_approv
     refusals = [e for e in api.get("auditor", "/audit/events").get_json()["events"] if e["action"] == "signature.refused"]
     assert len(refusals) == 1  # the refusal's only trace is the security event
     # The one who recorded the terms does not approve them (four-eyes), whatever their level.
-    api.ok("admin", "/compensation-authorities", {"username": "wang.fang", "level": "general_manager", "reason": "兼任"})
+    api.ok("admin", "/compensation-authorities", {"username": "wang.fang", "level": "general_manager", "reason": "兼任",
+                                                  "change_control_ref": "CC-2026-031"})
     own = api.post("intake", f"/complaints/{cid}/compensations/1/decision", api.signed("intake", {"decision": "approve"}))
     assert own.status_code == 403
     approved = api.ok("vice_president", f"/complaints/{cid}/compensations/1/decision",
@@ -76,7 +78,7 @@ def test_bad_terms_name_the_field_and_store_nothing(app, ladder_api, change, fie
     assert stored(app) == []
 
 
-@pytest.mark.req("SIG-06", "AT-01")
+@pytest.mark.req("SIG-06", "AT-01", "AT-10")
 def test_the_ladder_is_audited_configuration_and_a_foreign_currency_is_judged_in_cny(app, ladder_api):
     api = ladder_api
     config = api.get("qa_officer", "/compensation-authorities").get_json()
@@ -85,15 +87,19 @@ def test_the_ladder_is_audited_configuration_and_a_foreign_currency_is_judged_in
                                 {"level": "general_manager", "max_amount_cny": None}]
     assert api.post("qa_officer", "/compensation-ladder", {"level": "vice_president", "limit": "200000",
                                                            "reason": "x"}).status_code == 403
-    no_reason = api.post("admin", "/compensation-ladder", {"level": "vice_president", "limit": "200000"})
+    no_reason = api.post("admin", "/compensation-ladder", {"level": "vice_president", "limit": "200000",
+                                                           "change_control_ref": "CC-2026-032"})
     assert no_reason.status_code == 400 and "reason" in no_reason.get_json()["error"]["fields"]
+    no_ref = api.post("admin", "/compensation-ladder", {"level": "vice_president", "limit": "200000", "reason": "x"})
+    assert no_ref.status_code == 400 and list(no_ref.get_json()["error"]["fields"]) == ["change_control_ref"]
     inverted = api.post("admin", "/compensation-ladder", {"level": "business_manager", "limit": "160000",
-                                                          "reason": "调整"})
+                                                          "reason": "调整", "change_control_ref": "CC-2026-032"})
     assert inverted.status_code == 400 and "limit" in inverted.get_json()["error"]["fields"]
-    api.ok("admin", "/compensation-ladder", {"level": "vice_president", "limit": "200000", "reason": "2027 年制度修订"})
+    api.ok("admin", "/compensation-ladder", {"level": "vice_president", "limit": "200000", "reason": "2027 年制度修订",
+                                             "change_control_ref": "CC-2026-032"})
     [event] = [e for e in api.get("auditor", "/audit/events").get_json()["events"]
                if e["action"] == "configuration.compensation_ladder_changed"]
-    assert event["reason"] == "2027 年制度修订"
+    assert event["reason"] == "2027 年制度修订" and event["changes"]["change_control_ref"] == [None, "CC-2026-032"]
     assert event["changes"]["compensation_ladder"][1] == ["business_manager=100000.00", "general_manager=*",
                                                           "vice_president=200000.00"]
     cid = api.ok("intake", "/complaints", registration(), 201)["id"]

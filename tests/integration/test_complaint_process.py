@@ -19,7 +19,7 @@ def count(app, table: str) -> int:
         return connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
-@pytest.mark.req("REC-08", "AT-10")
+@pytest.mark.req("REC-08")
 def test_classification_records_the_criteria_of_the_version_in_force(api):
     listing = api.get("qa_officer", "/class-criteria").get_json()
     assert listing["in_force"] == "SOP-3/1"
@@ -47,7 +47,7 @@ def test_a_criterion_of_another_class_or_unknown_is_refused_and_nothing_is_numbe
 @pytest.mark.req("AT-10", "REC-08")
 def test_a_new_criteria_version_is_published_by_the_qa_head_never_retroactively(api):
     body = {"version": "SOP-3/2", "effective_from": TODAY, "reason": "SOP revision 2 (change control CC-26-014)",
-            "criteria": [{"complaint_class": "I", "code": "I.any", "text_zh": "危及生命", "text_en": "Life-threatening"},
+            "change_control_ref": "CC-26-014", "criteria": [{"complaint_class": "I", "code": "I.any", "text_zh": "危及生命", "text_en": "Life-threatening"},
                          {"complaint_class": "II", "code": "II.any", "text_zh": "潜在影响", "text_en": "Potential"},
                          {"complaint_class": "III", "code": "III.any", "text_zh": "无危害", "text_en": "No hazard"}]}
     assert api.post("qa_officer", "/class-criteria", body).status_code == 403
@@ -55,12 +55,16 @@ def test_a_new_criteria_version_is_published_by_the_qa_head_never_retroactively(
     assert early.status_code == 400 and "effective_from" in early.get_json()["error"]["fields"]
     missing_class = api.post("qa_head", "/class-criteria", {**body, "criteria": body["criteria"][:2]})
     assert missing_class.status_code == 400
+    no_ref = api.post("qa_head", "/class-criteria", {k: v for k, v in body.items() if k != "change_control_ref"})
+    assert no_ref.status_code == 400 and list(no_ref.get_json()["error"]["fields"]) == ["change_control_ref"]
+    assert api.get("qa_head", "/class-criteria").get_json()["in_force"] != "SOP-3/2"  # nothing published
     api.ok("qa_head", "/class-criteria", body, 201)
     assert api.post("qa_head", "/class-criteria", body).status_code == 400  # a version is never rewritten
     _, complaint = classified(api, criteria=["II.any"])
     assert complaint["classification"]["criteria_version"] == "SOP-3/2"
     events = api.get("auditor", "/audit/events?entity=class_criteria:SOP-3/2").get_json()["events"]
     assert events[0]["action"] == "class_criteria.published" and "CC-26-014" in events[0]["reason"]
+    assert events[0]["changes"]["change_control_ref"] == [None, "CC-26-014"]  # AT-10: in the event itself
     assert "II.any: 潜在影响 / Potential" in events[0]["changes"]["criteria"][1]
 
 
@@ -71,15 +75,22 @@ def test_time_limits_are_configuration_changed_with_a_reason_and_audited(app, ap
     api.tokens["admin"] = admin
     cid = api.ok("intake", "/complaints", registration(), 201)["id"]
     before = api.get("qa_officer", f"/complaints/{cid}").get_json()["deadlines"]["formal_reply_due_on"]
-    no_reason = api.post("admin", "/time-limits", {"key": "I.formal_reply", "working_days": 20})
+    no_reason = api.post("admin", "/time-limits", {"key": "I.formal_reply", "working_days": 20,
+                                                   "change_control_ref": "CC-2026-014"})
     assert no_reason.status_code == 400 and "reason" in no_reason.get_json()["error"]["fields"]
-    bad = api.post("admin", "/time-limits", {"key": "I.formal_reply", "working_days": 0, "reason": "x"})
+    no_ref = api.post("admin", "/time-limits", {"key": "I.formal_reply", "working_days": 20, "reason": "x"})
+    assert no_ref.status_code == 400 and list(no_ref.get_json()["error"]["fields"]) == ["change_control_ref"]
+    cc = {"change_control_ref": "CC-2026-014"}
+    bad = api.post("admin", "/time-limits", {"key": "I.formal_reply", "working_days": 0, "reason": "x", **cc})
     assert bad.status_code == 400 and "working_days" in bad.get_json()["error"]["fields"]
-    assert api.post("admin", "/time-limits", {"key": "IV.reply", "working_days": 3, "reason": "x"}).status_code == 400
-    assert api.post("qa_head", "/time-limits", {"key": "I.formal_reply", "working_days": 20, "reason": "x"}).status_code == 403
+    assert api.post("admin", "/time-limits", {"key": "IV.reply", "working_days": 3, "reason": "x", **cc}).status_code == 400
+    assert api.post("qa_head", "/time-limits", {"key": "I.formal_reply", "working_days": 20, "reason": "x",
+                                                **cc}).status_code == 403
     # An unclassified complaint is measured as class I until classified.
+    assert api.get("qa_officer", f"/complaints/{cid}").get_json()["deadlines"]["formal_reply_due_on"] == before
     limits = api.ok("admin", "/time-limits", {"key": "I.formal_reply", "working_days": 20,
-                                              "reason": "Management review 2026: 15 days not achievable"})
+                                              "reason": "Management review 2026: 15 days not achievable",
+                                              "change_control_ref": "CC-2026-014"})
     assert {"key": "I.formal_reply", "working_days": 20, "default": 15} in limits["time_limits"]
     after = api.get("qa_officer", f"/complaints/{cid}").get_json()["deadlines"]["formal_reply_due_on"]
     assert after > before
@@ -87,6 +98,7 @@ def test_time_limits_are_configuration_changed_with_a_reason_and_audited(app, ap
     assert event["action"] == "configuration.time_limit_changed" and event["actor"]["name"]
     old, new = event["changes"]["time_limits"]
     assert "I.formal_reply=15" in old and "I.formal_reply=20" in new
+    assert event["changes"]["change_control_ref"] == [None, "CC-2026-014"]
 
 
 @pytest.mark.req("WF-08")
@@ -114,7 +126,7 @@ def test_an_extension_is_requested_with_a_reason_and_waits_for_the_qa_head(api):
                     {"kind": "investigation", "new_due_on": "2027-01-15", "reason": "y"}).status_code == 403
 
 
-@pytest.mark.req("REC-13")
+@pytest.mark.req("REC-13", "REC-15")
 def test_the_investigation_records_the_sop_checklist_and_a_reinvestigation_adds_to_it(api):
     cid, _ = classified(api)
     base = {"root_cause": "封口压力偏低", "impact": "仅本批", "other_batches_affected": "B2603 已核查", "substantiated": True}
@@ -137,7 +149,6 @@ def test_the_investigation_records_the_sop_checklist_and_a_reinvestigation_adds_
     assert list(second["investigation_checklist"]) == ["batch_records", "sample_vs_retained", "site_visit"]
 
 
-@pytest.mark.req("REC-11", "HO-12")
 def test_quarantine_of_the_complained_and_adjacent_batches_is_requested_and_answered(app, api):
     cid = api.ok("intake", "/complaints", registration(), 201)["id"]
     assert api.post("investigator", f"/complaints/{cid}/quarantine-requests",
@@ -167,7 +178,7 @@ def test_quarantine_of_the_complained_and_adjacent_batches_is_requested_and_answ
     assert api.post("investigator", path, {"status": "no_stock", "answered_on": TODAY}).status_code == 409
 
 
-@pytest.mark.req("WF-12", "WF-08")
+@pytest.mark.req("WF-12")
 def test_owner_and_investigator_are_assigned_never_sales_and_appear_on_my_dashboard(api):
     cid, _ = classified(api)
     sales = api.post("qa_officer", f"/complaints/{cid}/assignment", {"investigator": "wang.fang"})

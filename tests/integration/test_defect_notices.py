@@ -8,7 +8,7 @@ from tests.integration.test_complaints_api import api, assign_investigator, regi
 from tests.integration.test_recalls import business_events, decide, proposal, recall_api, rows  # noqa: F401
 
 EU_MARKETS = {"markets": ["cn", "DE", "FR"], "marketing_authorisation_holder": "Hanse Pharma GmbH",
-              "reason": "MA granted in Germany and France"}
+              "reason": "MA granted in Germany and France", "change_control_ref": "CC-2026-011"}
 
 
 def defect_entries(api, subject):
@@ -92,14 +92,17 @@ def test_a_defect_without_recall_because_the_batch_expired_is_reported_all_the_s
     assert entry["subject_type"] == "complaint"
 
 
-@pytest.mark.req("HO-08", "AT-01")
+@pytest.mark.req("AT-01", "AT-10")
 def test_markets_are_master_data_changed_with_a_reason(app, api):
     def stored():
         return rows(app, "SELECT markets, marketing_authorisation_holder FROM products WHERE code = 'P-001'")[0]
 
     assert tuple(stored()) == ("CN", None)  # the home market until master data says otherwise
+    without_ref = {k: v for k, v in EU_MARKETS.items() if k != "change_control_ref"}
     for body, field in (({**EU_MARKETS, "reason": ""}, "reason"), ({**EU_MARKETS, "markets": ["Germany"]}, "markets"),
-                        ({**EU_MARKETS, "markets": []}, "markets"), ({**EU_MARKETS, "markets": "DE"}, "markets")):
+                        ({**EU_MARKETS, "markets": []}, "markets"), ({**EU_MARKETS, "markets": "DE"}, "markets"),
+                        (without_ref, "change_control_ref"), ({**EU_MARKETS, "change_control_ref": " "},
+                                                              "change_control_ref")):
         response = api.post("qa_officer", "/products/P-001/markets", body)
         assert response.status_code == 400 and field in response.get_json()["error"]["fields"], (body, response.get_json())
         assert tuple(stored()) == ("CN", None)
@@ -112,6 +115,7 @@ def test_markets_are_master_data_changed_with_a_reason(app, api):
                if e["action"] == "product.markets_changed"]
     assert event["reason"] == "MA granted in Germany and France"
     assert event["changes"]["markets"] == ["CN", "CN DE FR"]
+    assert event["changes"]["change_control_ref"] == [None, "CC-2026-011"]  # AT-10: kept with the change
     created = api.ok("qa_officer", "/products", {"code": "P-002", "name": "布洛芬片", "strength": "0.2 g",
                                                   "dosage_form": "tablet", "markets": ["US", "CN"]}, 201)
     assert created["markets"] == ["CN", "US"] and created["marketing_authorisation_holder"] is None
@@ -138,7 +142,7 @@ def test_report_to_the_regulator_creates_a_quality_report_due_the_next_working_d
 
 @pytest.mark.req("WF-04", "HO-04", "WF-05")
 def test_a_us_product_asks_the_field_alert_question_and_yes_is_due_in_3_us_working_days(app, api):
-    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN", "US"], "reason": "ANDA approved"})
+    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN", "US"], "reason": "ANDA approved", "change_control_ref": "CC-2026-001"})
     cid = api.ok("qa_officer", "/complaints", registration(received_on="2026-11-09"), 201)["id"]
     api.ok("qa_officer", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True})
     body = {"complaint_class": "II", "rationale": "标签混淆", "adr_suspected": False}

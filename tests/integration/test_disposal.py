@@ -42,7 +42,7 @@ def _unchanged(api, app, cid):
     return api.get("auditor", f"/complaints/{cid}").get_json(), trail, bodies
 
 
-@pytest.mark.req("RET-02", "AT-04", "SIG-02")
+@pytest.mark.req("RET-02")
 def test_disposal_after_the_date_keeps_a_tombstone_and_every_check_still_passes(app, api, tmp_path):
     cid, attachment = _closed(api)
     body = api.signed("qa_head", {"reason": "保存期限已满（SOP §8）"})
@@ -145,7 +145,7 @@ def test_a_body_removed_outside_a_disposal_is_refused_or_caught(app, api, tmp_pa
     assert verified.returncode == 1 and f"event {target}: marked disposed, but no disposal" in verified.stdout
 
 
-@pytest.mark.req("RET-02", "REC-03")
+@pytest.mark.req("RET-02")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_file_another_complaint_still_holds_is_kept(app, api):
     cid, attachment = _closed(api)
@@ -159,7 +159,7 @@ def test_a_file_another_complaint_still_holds_is_kept(app, api):
     assert kept.status_code == 200 and kept.data == b"%PDF-1.4 photo"
 
 
-@pytest.mark.req("RET-02", "REC-03")
+@pytest.mark.req("RET-02")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_file_a_capa_holds_as_evidence_is_kept(app, api):
     from tests.integration.test_capa import action, assessed

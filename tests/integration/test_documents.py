@@ -69,7 +69,7 @@ def test_the_documents_in_english(app, api, signed_complaint, head_client):
     assert head_client.get(f"/complaints/{signed_complaint}/documents/reminder.pdf").status_code == 404
 
 
-@pytest.mark.req("REC-17", "WF-13")
+@pytest.mark.req("REC-17")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_capa_record(app, api, head_client):
     from tests.integration.test_capa import action, assessed
@@ -91,7 +91,6 @@ def test_an_investigators_print_masks_the_complainant(app, api, signed_complaint
     assert "王芳" not in text and "13800001234" not in text
 
 
-@pytest.mark.req("SEC-09")
 def test_the_pdf_url_fetcher_serves_only_the_apps_static_files():
     from gmp_complaints.documents import make_fetcher
 
@@ -104,7 +103,6 @@ def test_the_pdf_url_fetcher_serves_only_the_apps_static_files():
     assert len(fetcher.refused) == 4
 
 
-@pytest.mark.req("SEC-09")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_document_asking_for_a_local_file_does_not_get_it(app, tmp_path):
     from gmp_complaints.documents import render_pdf

@@ -30,7 +30,7 @@ def with_product(api):
                                       "expires_on": "2028-02-09"}, 201)
 
 
-@pytest.mark.req("WF-08", "WF-11")
+@pytest.mark.req("WF-08")
 def test_overdue_time_limits_are_escalated_once_and_shown_to_the_qa_head(on_day, env, make_user):
     credentials = people(make_user)
     api = api_for(on_day("2026-11-02"), credentials)
@@ -71,7 +71,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.req("WF-06", "WF-11")
+@pytest.mark.req("WF-06")
 def test_the_reminder_letter_is_mailed_through_the_outbox_and_survives_a_mail_server_outage(on_day, env, make_user,
                                                                                            database_url):
     from aiosmtpd.controller import Controller

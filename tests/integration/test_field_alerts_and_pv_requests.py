@@ -23,7 +23,7 @@ HL7 = {"h": "urn:hl7-org:v3"}
 
 
 def us_product(api):
-    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN", "US"], "reason": "ANDA approved"})
+    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN", "US"], "reason": "ANDA approved", "change_control_ref": "CC-2026-001"})
 
 
 def classified_with_field_alert(api, received_on="2026-11-09", **triage):
@@ -286,7 +286,8 @@ def test_the_registration_page_asks_about_a_reaction_and_opens_the_hand_off(clie
 def test_the_contract_partner_is_master_data_and_is_told_of_each_complaint(app, pv_api):
     api = pv_api
     partner = {"markets": ["CN"], "contract_partner": "华东药业有限公司（委托方）",
-               "partner_quality_contact": "质量部 周敏 021-6000 1234 zhoumin@hd-pharma.cn", "reason": "委托生产协议生效"}
+               "partner_quality_contact": "质量部 周敏 021-6000 1234 zhoumin@hd-pharma.cn", "reason": "委托生产协议生效",
+               "change_control_ref": "CC-2026-002"}
     changed = api.ok("qa_officer", "/products/P-001/markets", partner)
     assert (changed["contract_partner"], changed["partner_quality_contact"]) == (
         partner["contract_partner"], partner["partner_quality_contact"])
@@ -305,7 +306,8 @@ def test_the_contract_partner_is_master_data_and_is_told_of_each_complaint(app, 
         "sent_at": notice["created_at"], "method": "email", "recipient": "周敏（委托方质量部）"})
     assert (sent["recipient"], sent["method"]) == ("周敏（委托方质量部）", "email")
     # A product made here for no partner tells no one.
-    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN"], "reason": "协议终止"})
+    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN"], "reason": "协议终止",
+                                                     "change_control_ref": "CC-2026-003"})
     other = api.ok("qa_officer", "/complaints", registration(), 201)["id"]
     api.ok("qa_officer", f"/complaints/{other}/validity", {"information_complete": True, "substantiated": True})
     plain = api.ok("qa_officer", f"/complaints/{other}/classification",

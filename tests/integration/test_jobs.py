@@ -12,7 +12,6 @@ from tests.integration.test_complaints_api import api, settings  # noqa: F401
 from tests.integration.test_signatures import _env_of
 
 
-@pytest.mark.req("REC-17")
 def test_an_archive_job_runs_once_with_progress_and_leaves_a_verifiable_result(app, api, closed_complaint, uow_factory):
     from gmp_complaints.archive import verify_archive
     from gmp_complaints.archive_jobs import run_archive_job
@@ -33,7 +32,6 @@ def test_an_archive_job_runs_once_with_progress_and_leaves_a_verifiable_result(a
     assert "2019" in str(refused.value)
 
 
-@pytest.mark.req("REC-17")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_cli_follows_the_job_with_a_progress_bar(app, closed_complaint, tmp_path):
     out = tmp_path / "many.zip"

@@ -9,7 +9,7 @@ from tests.integration.test_complaints_api import api, settings  # noqa: F401
 from tests.integration.test_signatures import classified, sign
 
 
-@pytest.mark.req("REC-04", "REC-05", "AT-04")
+@pytest.mark.req("REC-05", "AT-04", "REC-06")
 def test_the_ledger_lists_every_number_with_voids_and_reports_no_gaps(app, api):
     first, second, third = classified(api, "II"), classified(api, "II"), classified(api, "I")
     api.ok("qa_officer", f"/complaints/{second}/void-requests", {"reason": "重复登记"})
@@ -24,7 +24,7 @@ def test_the_ledger_lists_every_number_with_voids_and_reports_no_gaps(app, api):
     assert api.get("auditor", "/ledger?year=abc").status_code == 400
 
 
-@pytest.mark.req("REC-04", "VAL-03")
+@pytest.mark.req("VAL-03", "REC-06")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_number_taken_by_no_complaint_shows_as_an_unexplained_gap(app, api, uow_factory):
     from gmp_complaints.services.numbering import take_serial
@@ -39,7 +39,7 @@ def test_a_number_taken_by_no_complaint_shows_as_an_unexplained_gap(app, api, uo
     assert data["gaps"] == ["TS-II-26-002"]
 
 
-@pytest.mark.req("REC-17")
+@pytest.mark.req("REC-06")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_ledger_downloads_as_csv_and_xlsx_and_the_export_is_recorded(app, api):
     from openpyxl import load_workbook

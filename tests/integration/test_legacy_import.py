@@ -33,7 +33,7 @@ def _counts(app) -> tuple:
             "SELECT count(*) FROM audit_events WHERE action NOT LIKE 'user.%'"))
 
 
-@pytest.mark.req("RET-05", "SIG-06")
+@pytest.mark.req("RET-05")
 def test_a_legacy_ledger_is_imported_with_its_numbers_and_reconciled_by_a_signed_report(app, api):
     response = _upload(api, "qa_head", GOOD)
     assert response.status_code == 201, response.get_json()

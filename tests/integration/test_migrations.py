@@ -12,7 +12,6 @@ from gmp_complaints.db import Base
 from gmp_complaints.migrate import alembic_config, upgrade_to_head
 
 
-@pytest.mark.req("RET-05", "VAL-04")
 def test_models_and_migrations_agree(database_url):
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
@@ -22,7 +21,6 @@ def test_models_and_migrations_agree(database_url):
     assert differences == []
 
 
-@pytest.mark.req("VAL-04")
 def test_the_migrations_upgrade_an_empty_database_and_go_back_down(database_url):
     config = alembic_config(database_url)
     command.downgrade(config, "base")
@@ -34,7 +32,6 @@ def test_the_migrations_upgrade_an_empty_database_and_go_back_down(database_url)
     engine.dispose()
 
 
-@pytest.mark.req("VAL-04")
 def test_gmp_init_is_idempotent(database_url, tmp_path):
     # A fresh instance folder: the first run creates a signing key there and registers it.
     env = {"DATABASE_URL": database_url, "GMP_INSTANCE_PATH": str(tmp_path / "instance")}
@@ -65,7 +62,7 @@ def test_the_database_refuses_to_delete_or_rename_a_user(app, make_user):
         assert connection.execute(sa.text("SELECT username FROM users WHERE id = :id"), {"id": user_id}).scalar_one() == "li.na"
 
 
-@pytest.mark.req("VAL-04")
+@pytest.mark.req("RET-03", "RET-05")
 def test_the_recall_migrations_upgrade_a_database_that_holds_records(app, make_user, uow_factory):
     """0013-0024 on a database with users, roles, products and distribution records made before them: the roles
     check is widened twice (SQLite rebuilds user_roles), the rows keep their data and get the new columns, and the

@@ -56,7 +56,6 @@ def test_the_qp_investigator_and_head_of_quality_are_told_what_is_theirs_to_do(a
         "decision_requested", "investigation_recorded"}
 
 
-@pytest.mark.req("WF-10")
 def test_the_head_of_quality_is_told_of_reply_reports_closures_and_capa_signatures_due(api):
     from tests.integration.test_capa import assessed
 

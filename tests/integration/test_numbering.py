@@ -36,7 +36,7 @@ def substantiated_complaints(settings, uow_factory, make_user):
     return actor, make
 
 
-@pytest.mark.req("REC-04", "REC-06", "VAL-03")
+@pytest.mark.req("REC-06", "VAL-03")
 def test_fifty_parallel_classifications_get_fifty_consecutive_numbers(settings, database_url, substantiated_complaints):
     actor, make = substantiated_complaints
     ids = make(50)
@@ -78,7 +78,7 @@ def test_a_rolled_back_classification_leaves_no_gap(settings, uow_factory, subst
                                                        "adr_suspected": False}, actor=actor)["number"] == "TS-II-26-002"
 
 
-@pytest.mark.req("REC-04")
+@pytest.mark.req("REC-04", "REC-05")
 def test_the_database_refuses_a_duplicate_or_a_changed_number(app, settings, uow_factory, substantiated_complaints):
     from tests.conftest import execute_sql
 

@@ -35,7 +35,7 @@ def test_blank_forms_print_in_advance_in_the_page_language(app, client, make_use
     assert "paper fallback" in english and "Received by" in english
 
 
-@pytest.mark.req("RET-07", "REC-01")
+@pytest.mark.req("RET-07")
 def test_a_record_entered_after_an_outage_references_its_paper_original(app, api):
     with app.extensions["gmp_engine"].connect() as connection:
         before = connection.execute(sa.text("SELECT count(*) FROM complaints")).scalar_one()

@@ -12,19 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from gmp_complaints.services import accounts
 from tests.integration.test_complaints_api import api, settings  # noqa: F401 (fixtures)
 from tests.integration.test_signatures import _env_of, replied_and_satisfied, sign
 
 GMP = str(Path(sys.executable).with_name("gmp"))
 
 
-@pytest.mark.req("AT-08", "SEC-04")
+@pytest.mark.req("AT-08", "SEC-04", "TR-05")
 def test_the_periodic_review_report_states_access_changes_reviews_and_incidents(app, api, make_user, uow_factory,
-                                                                              tmp_path):
+                                                                              tmp_path, approved_change):
     admin_id, _ = make_user("root.admin", "admin")
     user_id, _ = make_user("temp.worker", "investigator")
-    accounts.change_roles(uow_factory(), actor_id=admin_id, user_id=user_id, roles=["qa_officer"], reason="转岗")
+    approved_change(admin_id, kind="change_roles", user_id=user_id, roles=["qa_officer"], reason="转岗")
     cid = replied_and_satisfied(api)
     assert sign(api, "qa_head", cid, "audit_trail_review").status_code == 201
     api.ok("qa_head", f"/complaints/{cid}/closure", api.signed("qa_head", {"comment": "同意关闭"}))
@@ -42,6 +41,11 @@ def test_the_periodic_review_report_states_access_changes_reviews_and_incidents(
     assert users["temp.worker"]["roles"] == ["qa_officer"] and users["root.admin"]["roles"] == ["admin"]
     changed = [c for c in report["configuration_changes"] if c["action"] == "user.roles_changed"]
     assert [c["reason"] for c in changed] == ["转岗"]
+    # SEC-04: the request (the administrator, why) and its approval (the head of quality) are listed too.
+    asked = [c for c in report["configuration_changes"] if c["action"] == "access_request.requested"]
+    approved = [c for c in report["configuration_changes"] if c["action"] == "access_request.approved"]
+    assert [(c["actor"], c["reason"]) for c in asked] == [("Root.Admin Tester", "转岗")]
+    assert [c["actor"] for c in approved] == ["Access Approver"] and changed[0]["actor"] == "Access Approver"
     assert report["audit_trail_reviews"] == {"closures": 1, "signed_reviews": 1}
     assert report["incidents"]["user.login_failed"] >= 1
     assert report["log"]["checkpoint_tree_size"] > 0 and len(report["log"]["checkpoint_root_hash"]) == 64

@@ -67,7 +67,7 @@ def adr_reports(api, subject):
             if n["kind"] == "adr_report" and n["subject"] == subject]
 
 
-@pytest.mark.req("HO-01", "WF-03")
+@pytest.mark.req("HO-01")
 def test_a_serious_reaction_is_handed_off_with_day0_and_due_in_15_days(app, pv_api):
     api = pv_api
     cid = classified(api, "I")
@@ -92,7 +92,7 @@ def test_a_serious_reaction_is_handed_off_with_day0_and_due_in_15_days(app, pv_a
 @pytest.mark.req("HO-01")
 def test_each_market_adds_its_clock(pv_api):
     api = pv_api
-    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN", "DE", "US"], "reason": "EU and US launch"})
+    api.ok("qa_officer", "/products/P-001/markets", {"markets": ["CN", "DE", "US"], "reason": "EU and US launch", "change_control_ref": "CC-2026-001"})
     cid = classified_in_the_us(api, "I")
     death = api.ok("intake", f"/complaints/{cid}/adr", {**CASE, "seriousness": "death", "unexpected": True}, 201)
     reports = sorted(adr_reports(api, death["number"]))
@@ -124,7 +124,6 @@ def test_bad_input_names_the_field_and_stores_nothing(app, pv_api):
     assert api.post("qa_officer", "/complaints/999/adr", CASE).status_code == 404
 
 
-@pytest.mark.req("HO-01")
 def test_an_incomplete_case_says_what_is_missing_until_completed(app, pv_api):
     api = pv_api
     cid = classified(api)
@@ -204,7 +203,7 @@ def test_an_adr_suspected_without_hand_off_blocks_closure(pv_api):
     assert "not yet accepted by pharmacovigilance: 1" in still.get_json()["error"]["message"]
 
 
-@pytest.mark.req("HO-01", "AT-01")
+@pytest.mark.req("HO-01")
 def test_the_hand_off_packet_is_what_pv_receives_and_its_export_is_audited(app, pv_api):
     import hashlib
     import io

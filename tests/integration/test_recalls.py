@@ -3,6 +3,7 @@ decision signed by the QA head and the QP, the clocks and the register, the cons
 reconciliation, the final report, and the complaint that cannot close over an open recall. SQLite and
 PostgreSQL."""
 import hashlib
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -79,7 +80,7 @@ def business_events(app, recall_id):
                      f"ORDER BY log_index")
 
 
-@pytest.mark.req("HO-05", "REC-04")
+@pytest.mark.req("HO-05", "HO-11")
 def test_a_recall_is_numbered_and_its_level_is_chosen_not_copied_from_the_complaint_class(recall_api):
     api = recall_api
     cid = classified(api, "III")
@@ -88,6 +89,7 @@ def test_a_recall_is_numbered_and_its_level_is_chosen_not_copied_from_the_compla
                                                       supply_impact="唯一供应商，需通知短缺"), 201)
     assert first["number"] == "RC-26-001" and first["status"] == "proposed"
     assert first["level"] == "I" and first["fda_class"] == "II"  # a class III complaint, a level I recall
+    assert first["depth"] == "retail" and first["safety_hazard"] is False and first["reason"] == "胶囊受潮，可能影响疗效"
     assert first["origin"] == "complaint" and first["complaint_ids"] == [cid] and first["batch_nos"] == ["B2602"]
     assert first["no_alternative_product"] is True and first["supply_impact"] == "唯一供应商，需通知短缺"
     assert first["decided_at"] is None and first["deadlines"] == {
@@ -155,7 +157,7 @@ def test_the_decision_is_signed_by_the_qa_head_and_the_qp_and_the_second_signatu
                     api.signed("qa_head", {"step": "recall_decision"})).status_code == 409
 
 
-@pytest.mark.req("HO-06")
+@pytest.mark.req("HO-06", "AT-10")
 def test_recall_clocks_are_configuration_changed_with_a_reason_and_audited(app, recall_api, make_user, client):
     api = recall_api
     _, password = make_user("sun.qiang", "admin")
@@ -164,17 +166,23 @@ def test_recall_clocks_are_configuration_changed_with_a_reason_and_audited(app, 
     clocks = api.get("qa_head", "/recall-clocks").get_json()["recall_clocks"]
     assert clocks[0] == {"level": "I", "notify_hours": 24, "report_and_plan_days": 1, "progress_every_days": 1}
     assert api.post("admin", "/recall-clocks/I", {"notify_hours": 24, "report_and_plan_days": 1,
-                                                  "progress_every_days": 1}).status_code == 400  # no reason
+                                                  "progress_every_days": 1, "change_control_ref": "CC-1"}
+                    ).status_code == 400  # no reason
+    no_ref = api.post("admin", "/recall-clocks/I", {"notify_hours": 24, "report_and_plan_days": 1,
+                                                    "progress_every_days": 3, "reason": "r"})
+    assert no_ref.status_code == 400 and list(no_ref.get_json()["error"]["fields"]) == ["change_control_ref"]
     assert api.post("admin", "/recall-clocks/IV", {"notify_hours": 1, "report_and_plan_days": 1,
                                                    "progress_every_days": 1, "reason": "r"}).status_code == 400
     assert api.post("qa_head", "/recall-clocks/I", {"notify_hours": 12, "report_and_plan_days": 1,
                                                     "progress_every_days": 1, "reason": "r"}).status_code == 403
     changed = api.ok("admin", "/recall-clocks/I", {"notify_hours": 24, "report_and_plan_days": 1,
-                                                   "progress_every_days": 3, "reason": "2022 年办法，法规事务已核对"})
+                                                   "progress_every_days": 3, "reason": "2022 年办法，法规事务已核对",
+                                                   "change_control_ref": "CC-2026-040"})
     assert changed[0]["progress_every_days"] == 3
-    [(reason,)] = rows(app, "SELECT reason FROM audit_events WHERE action = 'recall_clock.changed' "
-                            "AND reason LIKE '2022%'")
+    [(reason, canonical)] = rows(app, "SELECT reason, canonical FROM audit_events WHERE action = "
+                                      "'recall_clock.changed' AND reason LIKE '2022%'")
     assert reason == "2022 年办法，法规事务已核对"
+    assert json.loads(canonical)["changes"]["change_control_ref"] == [None, "CC-2026-040"]
 
 
 @pytest.mark.req("HO-07")
@@ -337,7 +345,7 @@ def test_consignee_list_reconciliation_completion_and_the_signed_final_report(ap
     assert changes == [("10 盒破损，现场销毁",)]
 
 
-@pytest.mark.req("HO-05", "WF-16")
+@pytest.mark.req("WF-16")
 def test_a_complaint_does_not_close_over_a_chosen_or_open_recall(app, recall_api):
     api = recall_api
     cid = classified(api, "III")
@@ -372,7 +380,7 @@ def test_a_complaint_does_not_close_over_a_chosen_or_open_recall(app, recall_api
     assert api.ok("qa_head", f"/complaints/{cid}/closure", closure)["status"] == "closed"
 
 
-@pytest.mark.req("SIG-03", "HO-05")
+@pytest.mark.req("SIG-03")
 def test_a_refused_decision_changes_nothing(app, recall_api):
     api = recall_api
     recall = api.ok("qa_officer", "/recalls", proposal(), 201)
@@ -391,7 +399,7 @@ def test_a_refused_decision_changes_nothing(app, recall_api):
     assert rows(app, "SELECT count(*) FROM signatures WHERE record_type = 'recall'") == [(0,)]
 
 
-@pytest.mark.req("HO-06")
+@pytest.mark.req("HO-06", "HO-13")
 def test_progress_reports_fall_due_one_after_another_and_the_timer_escalates_what_is_overdue(app, recall_api):
     from click.testing import CliRunner
 
@@ -471,7 +479,7 @@ def test_the_final_report_prints_the_timeline_clocks_reconciliation_and_signatur
     assert printed == [(1,)]
 
 
-@pytest.mark.req("HO-09")
+@pytest.mark.req("HO-09", "HO-15")
 def test_the_notice_is_the_letter_a_consignee_receives_and_a_mock_recall_sends_nothing(app, recall_api, tmp_path):
     import os
     import subprocess
@@ -511,7 +519,6 @@ def test_the_notice_is_the_letter_a_consignee_receives_and_a_mock_recall_sends_n
     assert 0 <= timings["consignee_list_minutes"] <= timings["notices_ready_minutes"] < 5
 
 
-@pytest.mark.req("HO-09")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_notice_is_prepared_in_the_background_with_a_progress_bar(app, recall_api):
     import io
@@ -556,7 +563,6 @@ def test_every_notice_is_prepared_in_the_background_with_a_progress_bar(app, rec
     assert auditor.get(job_url).status_code == 403
 
 
-@pytest.mark.req("HO-09", "WF-11")
 def test_a_notice_is_emailed_through_the_outbox_where_mail_is_configured(app, recall_api, uow_factory):
     import dataclasses
 
@@ -615,7 +621,7 @@ def delivered_id(app) -> int:
     return rows(app, "SELECT recall_notice_id FROM outbox_messages")[0][0]
 
 
-@pytest.mark.req("HO-06")
+@pytest.mark.req("HO-13")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_register_is_a_page_and_a_csv_export(app, recall_api):
     from tests.conftest import STRONG_PASSWORD, login

@@ -155,6 +155,16 @@ def regrading(api):
     return Target(f"/complaints/{cid}/regrading", {"complaint_class": "I", "reason": "新证据"}, f"/complaints/{cid}")
 
 
+def spec_failure_determination(api):
+    """WF-02: AUTHOR flags a possible failure to meet specification at the validity step; the head of quality
+    determines it, signed."""
+    cid = api.ok("intake", "/complaints", registration(), 201)["id"]
+    api.ok("author", f"/complaints/{cid}/validity", {"information_complete": True, "substantiated": True,
+                                                     "spec_failure_suspected": True})
+    return Target(f"/complaints/{cid}/spec-failure-determination",
+                  {"investigation_required": True, "rationale": "含量可能不合格"}, f"/complaints/{cid}")
+
+
 def retention_change(api):
     cid = api.ok("intake", "/complaints", registration(), 201)["id"]  # B2602: kept until 2029-02-09
     api.ok("author", f"/complaints/{cid}/batches", {"batch_nos": ["B2601"], "reason": "批号更正"})
@@ -212,6 +222,19 @@ def capa_closure(api):
     return Target(f"/capas/{capa_id}/closure", {"comment": "同意关闭"}, f"/capas/{capa_id}")
 
 
+def effectiveness_waiver(api):
+    capa_id = _implemented_capa(api)
+    return Target(f"/capas/{capa_id}/effectiveness-waiver", {"justification": "一次性纠正，无需有效性检查"},
+                  f"/capas/{capa_id}")
+
+
+def effectiveness_escalation(api):
+    capa_id = _implemented_capa(api)
+    api.ok("qa_head", f"/capas/{capa_id}/effectiveness",
+           api.signed("qa_head", {"result": "not_effective", "evidence": "复发", "early_reason": "已复发"}))
+    return Target(f"/capas/{capa_id}/escalation", {"reason": "上报管理评审"}, f"/capas/{capa_id}")
+
+
 # The QA head's own routes refuse other roles at the door (an audited refused access); the complaint's
 # signature route lets every signing role in, and the signing service refuses the step.
 ACCESS_REFUSED = ("qp", "user.access_refused")
@@ -228,6 +251,7 @@ ACTS = (
     Act("reply_approval", "qa_head", reply_approval, ("qp", "signature.refused")),
     Act("closure", "qa_head", closure, ACCESS_REFUSED),
     Act("regrading", "qa_head", regrading, ("qa_officer", "signature.refused")),
+    Act("spec_failure_determination", "qa_head", spec_failure_determination, ACCESS_REFUSED),
     Act("retention_change", "qa_head", retention_change, ACCESS_REFUSED, four_eyes=False),
     Act("legal_hold", "qa_head", legal_hold, ACCESS_REFUSED, four_eyes=False),
     Act("legal_hold_release", "qa_head", legal_hold_release, ACCESS_REFUSED, four_eyes=False),
@@ -236,6 +260,8 @@ ACTS = (
     Act("action_due_date_change", "qa_head", action_due_date_change, ACCESS_REFUSED),
     Act("effectiveness_check", "qa_head", effectiveness_check, ACCESS_REFUSED),
     Act("capa_closure", "qa_head", capa_closure, ACCESS_REFUSED),
+    Act("effectiveness_waiver", "qa_head", effectiveness_waiver, ACCESS_REFUSED),
+    Act("effectiveness_escalation", "qa_head", effectiveness_escalation, ACCESS_REFUSED),
 )
 
 

@@ -66,7 +66,6 @@ def test_a_reply_report_is_drafted_approved_and_sent_by_sales_with_the_approved_
                                       "complaint_reply.created"]
 
 
-@pytest.mark.req("WF-01")
 def test_a_reply_that_differs_from_the_approved_report_is_refused_and_changes_nothing(app, api):
     cid = _assessed(api)
     api.ok("qa_officer", f"/complaints/{cid}/reply-reports", {"summary": REPORT})

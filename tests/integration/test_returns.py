@@ -1,7 +1,10 @@
 """Returned goods through /api/v1 (SOP 5.5.2, DESIGN §4; HO-12): quarantined on receipt, evaluated by QA,
 disposed of by the QA head's signature; stock goes back only with a passing retained-sample test; what
-comes back reconciles with what was shipped; a complaint does not close over an open return. SQLite and
-PostgreSQL."""
+comes back reconciles with what was shipped; a complaint does not close over an open return; the record holds
+what 21 CFR 211.204 and China GMP Art. 136 list, one record per channel (REC-16). SQLite and PostgreSQL."""
+import json
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -19,7 +22,9 @@ def shipped(api):
 
 def receipt(**overrides):
     body = {"batch_no": "B2602", "product_code": "P-001", "consignee": "仁和大药房", "quantity_received": 12,
-            "condition": "外箱潮湿，瓶盖完好", "received_on": TODAY}
+            "condition": "外箱潮湿，瓶盖完好", "received_on": TODAY, "channel": "pharmacy",
+            "returning_party": "仁和大药房", "returning_party_address": "杭州市上城区解放路 12 号",
+            "return_reason": "顾客投诉瓶盖破裂，退回同批库存"}
     body.update(overrides)
     return body
 
@@ -113,7 +118,7 @@ def test_the_database_itself_refuses_doubtful_goods_back_to_stock(app, shipped):
     assert rows(app, f"SELECT status FROM returns WHERE id = {rid}") == [("evaluated",)]
 
 
-@pytest.mark.req("HO-12", "WF-16")
+@pytest.mark.req("WF-16")
 def test_a_complaint_does_not_close_over_a_return_not_disposed_of(app, shipped):
     api = shipped
     cid = replied_and_satisfied(api)
@@ -134,7 +139,7 @@ def test_a_complaint_does_not_close_over_a_return_not_disposed_of(app, shipped):
     assert api.ok("qa_head", f"/complaints/{cid}/closure", closure)["status"] == "closed"
 
 
-@pytest.mark.req("HO-12", "SIG-03")
+@pytest.mark.req("SIG-03")
 def test_a_refused_disposition_changes_nothing(app, shipped):
     api = shipped
     rid = api.ok("investigator", "/returns", receipt(), 201)["id"]
@@ -163,7 +168,9 @@ def test_the_return_pages_receive_evaluate_and_dispose_with_a_signature(app, shi
     login(head, "liu.yang", STRONG_PASSWORD)
     assert "receive-return" in officer.get(f"/complaints/{cid}").get_data(as_text=True)
     form = {"csrf_token": csrf_token(officer, f"/returns/new?complaint={cid}"), "complaint": cid, "batch_no": "B2602",
-            "consignee": "仁和大药房", "quantity_received": "101", "condition": "外箱潮湿", "received_on": TODAY}
+            "consignee": "仁和大药房", "quantity_received": "101", "condition": "外箱潮湿", "received_on": TODAY,
+            "channel": "pharmacy", "returning_party": "仁和大药房", "returning_party_address": "杭州市解放路 12 号",
+            "return_reason": "瓶盖破裂"}
     refused = officer.post(f"/returns/new?complaint={cid}", data=form)
     assert refused.status_code == 400 and "100" in refused.get_data(as_text=True)  # named beside the field
     made = officer.post(f"/returns/new?complaint={cid}", data={**form, "quantity_received": "10"})
@@ -187,3 +194,85 @@ def test_the_return_pages_receive_evaluate_and_dispose_with_a_signature(app, shi
     for listing in ("/returns/?status=disposed", "/recalls/", "/capas/"):
         html = officer.get(listing).get_data(as_text=True)
         assert 'name="status"' in html and ("RT-26-001" in html or listing != "/returns/?status=disposed")
+
+
+@pytest.mark.req("REC-16")
+def test_a_return_holds_what_211_204_lists_and_each_channel_of_one_batch_is_its_own_record(app, shipped):
+    api = shipped
+    cid = classified(api, "III")
+    wholesale = api.ok("investigator", "/returns", receipt(
+        complaint_id=cid, channel="wholesaler", consignee="国药控股上海", returning_party="国药控股上海医药有限公司",
+        returning_party_address="上海市黄浦区龙华东路 385 号", return_reason="包装破损，整箱退回", quantity_received=30), 201)
+    pharmacy = api.ok("investigator", "/returns", receipt(), 201)
+    assert wholesale["id"] != pharmacy["id"] and (wholesale["batch_no"], pharmacy["batch_no"]) == ("B2602", "B2602")
+    assert (wholesale["channel"], pharmacy["channel"]) == ("wholesaler", "pharmacy")
+    assert {key: wholesale[key] for key in ("product_name", "strength", "dosage_form", "batch_no", "returning_party",
+                                            "returning_party_address", "return_reason", "received_on",
+                                            "quantity_received")} == {
+        "product_name": "阿莫西林胶囊", "strength": "0.25 g", "dosage_form": "capsule", "batch_no": "B2602",
+        "returning_party": "国药控股上海医药有限公司", "returning_party_address": "上海市黄浦区龙华东路 385 号",
+        "return_reason": "包装破损，整箱退回", "received_on": TODAY, "quantity_received": 30}
+    listed = {r["id"]: r for r in api.get("qa_officer", "/returns").get_json()["returns"]}
+    assert (listed[wholesale["id"]]["channel"], listed[pharmacy["id"]]["channel"]) == ("wholesaler", "pharmacy")
+    # The date of the disposition and the final disposition.
+    api.ok("qa_officer", f"/returns/{wholesale['id']}/evaluation", {**EVALUATION, "sample_result": "failed"})
+    disposed = api.ok("qa_head", f"/returns/{wholesale['id']}/disposition",
+                      api.signed("qa_head", {"disposition": "destroy"}))
+    assert disposed["disposition"]["decision"] == "destroy"
+    assert disposed["disposition"]["disposed_on"] == disposed["disposition"]["disposed_at"][:10]
+    assert disposed["signatures"][0]["status"] == "valid"
+    # The receipt details are stored and audited with the return.
+    [received] = [json.loads(c)["changes"] for (c,) in rows(
+        app, f"SELECT canonical FROM audit_events WHERE entity_type = 'return' AND entity_id = '{pharmacy['id']}' "
+             f"AND action = 'return.received'")]
+    assert (received["channel"][1], received["returning_party"][1], received["return_reason"][1]) == (
+        "pharmacy", "仁和大药房", "顾客投诉瓶盖破裂，退回同批库存")
+
+
+@pytest.mark.req("REC-16")
+def test_a_new_return_without_its_channel_party_address_or_reason_is_refused_naming_the_field(app, shipped):
+    api = shipped
+    for field in ("channel", "returning_party", "returning_party_address", "return_reason"):
+        for value in (None, ""):
+            response = api.post("investigator", "/returns", receipt(**{field: value}))
+            assert response.status_code == 400 and field in response.get_json()["error"]["fields"], (field, value)
+        body = receipt()
+        del body[field]
+        assert set(api.post("investigator", "/returns", body).get_json()["error"]["fields"]) == {field}
+    courier = api.post("investigator", "/returns", receipt(channel="courier"))
+    assert courier.status_code == 400 and set(courier.get_json()["error"]["fields"]) == {"channel"}
+    assert rows(app, "SELECT count(*) FROM returns") == [(0,)]
+
+
+@pytest.mark.req("REC-16")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_return_pages_ask_for_and_show_every_detail_and_old_returns_say_not_recorded(app, shipped):
+    from tests.conftest import STRONG_PASSWORD, csrf_token, login
+
+    officer = app.test_client()
+    login(officer, "li.na", STRONG_PASSWORD)
+    officer.post("/language", data={"csrf_token": csrf_token(officer, "/"), "lang": "en", "next": "/"})
+    form = {"csrf_token": csrf_token(officer, "/returns/new"), "product_code": "P-001", "batch_no": "B2602",
+            "quantity_received": "5", "condition": "完好", "received_on": TODAY}
+    refused = officer.post("/returns/new", data=form)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    for field in ("channel", "returning_party", "returning_party_address", "return_reason"):
+        assert f'class="field has-error"><label for="{field}"' in html, field
+    made = officer.post("/returns/new", data={**form, "channel": "hospital", "returning_party": "仁和医院药剂科",
+                                              "returning_party_address": "杭州市庆春路 88 号", "return_reason": "医院停用"})
+    assert made.status_code in (302, 303)
+    page = officer.get(made.headers["Location"]).get_data(as_text=True)
+    for shown in ("阿莫西林胶囊", "0.25 g", "capsule", "B2602", "Hospital or clinic", "仁和医院药剂科", "杭州市庆春路 88 号",
+                  "医院停用", TODAY, "Date of disposition", "Final disposition"):
+        assert shown in page, shown
+    listing = officer.get("/returns/").get_data(as_text=True)
+    assert "Hospital or clinic" in listing and "仁和医院药剂科" in listing
+    # A return recorded before these fields existed (the migration leaves them empty) says so.
+    rid = rows(app, "SELECT id FROM returns")[0][0]
+    with app.extensions["gmp_engine"].begin() as connection:
+        connection.execute(sa.text("UPDATE returns SET channel = NULL, returning_party = NULL, "
+                                   "returning_party_address = NULL, return_reason = NULL WHERE id = :id"), {"id": rid})
+    old = officer.get(f"/returns/{rid}").get_data(as_text=True)
+    for element in ("return-channel", "returning-party", "returning-party-address", "return-reason"):
+        assert re.search(rf'<dd id="{element}"><span class="hint">not recorded</span></dd>', old), element

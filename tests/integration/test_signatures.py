@@ -57,7 +57,7 @@ def test_qp_acknowledgement_is_bound_to_the_record_and_manifested(app, api):
         assert connection.execute(sa.text("SELECT max(tree_size) FROM audit_checkpoints")).scalar_one() == events[-1]["index"] + 1
 
 
-@pytest.mark.req("SIG-03", "SEC-06")
+@pytest.mark.req("SIG-03")
 def test_a_wrong_password_is_401_counted_audited_and_signs_nothing(app, api):
     cid = classified(api)
     refused = api.post("qp", f"/complaints/{cid}/signatures", {"step": "qp_acknowledgement", "username": "chen.jing",
@@ -114,7 +114,7 @@ def test_the_author_of_an_extension_request_cannot_approve_it_and_approval_moves
     assert sign(api, "qa_head", cid2, "extension_approval").status_code == 409  # nothing waiting any more
 
 
-@pytest.mark.req("WF-09", "SIG-06")
+@pytest.mark.req("WF-09")
 def test_class_i_investigation_waits_for_the_interim_risk_decision_of_qa_head_and_qp(api):
     cid = classified(api, "I")
     investigation = {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True}
@@ -141,7 +141,7 @@ def test_class_i_investigation_waits_for_the_interim_risk_decision_of_qa_head_an
     assert sign(api, "qp", cid_ii, "interim_risk_decision").status_code == 409  # not a class I complaint
 
 
-@pytest.mark.req("SIG-02", "REC-05")
+@pytest.mark.req("SIG-02")
 def test_a_change_to_signed_content_supersedes_the_signature_and_progress_does_not(api):
     cid = classified(api, "III")
     sign(api, "qp", cid, "qp_acknowledgement")
@@ -192,7 +192,7 @@ def replied_and_satisfied(api):
     return cid
 
 
-@pytest.mark.req("WF-16", "AT-07", "SIG-08")
+@pytest.mark.req("WF-16", "AT-07")
 def test_closure_needs_the_signed_audit_trail_review_and_is_signed_by_the_qa_head(api):
     cid = replied_and_satisfied(api)
     closure = api.signed("qa_head", {"comment": "客户满意，同意关闭"})
@@ -331,7 +331,7 @@ def test_the_qa_head_rejects_an_extension_with_a_reason_and_the_deadline_stays(a
     assert sign(api, "qa_head", cid, "extension_approval").status_code == 409  # decided already
 
 
-@pytest.mark.req("AT-04", "SIG-06", "SIG-08")
+@pytest.mark.req("AT-04", "SIG-06")
 def test_a_void_needs_a_request_and_the_qa_heads_signature_by_another_person_and_stops_the_process(app, api):
     cid = classified(api)
     # No request, nothing to approve: the QA head alone cannot void a complaint.
@@ -375,7 +375,7 @@ def test_the_qa_head_who_asked_for_a_void_cannot_approve_it_and_a_rejection_keep
     assert sign(api, "qa_head", cid2, "void_approval", comment="x").status_code == 409  # nothing waiting
 
 
-@pytest.mark.req("RET-01", "RET-02")
+@pytest.mark.req("RET-01")
 def test_retention_moves_earlier_only_with_the_qa_heads_signature_and_never_below_the_minimum(api):
     cid = api.ok("intake", "/complaints", registration(), 201)["id"]  # B2602: kept until 2029-02-09
     api.ok("qa_officer", f"/complaints/{cid}/batches", {"batch_nos": ["B2603"], "reason": "批号更正"})
@@ -496,7 +496,7 @@ def waiting_for(api, who) -> list:
     return [(w["id"], w["step"], w["subject"]) for w in api.get(who, "/signatures/waiting").get_json()["waiting"]]
 
 
-@pytest.mark.req("SIG-06", "SIG-08", "WF-10")
+@pytest.mark.req("WF-10")
 def test_waiting_for_my_signature_lists_exactly_what_each_signer_may_sign_now(api):
     """The list is built from the complaint rows; where a signature exists it is checked exactly."""
     first = classified(api, "I")      # class I under investigation: interim decision of QA head and QP

@@ -41,7 +41,7 @@ def test_gmp_tick_raises_one_review_per_signal_and_quarter_once(app, api, raised
     assert rows(app, "SELECT count(*) FROM trend_reviews") == [(2,)]
 
 
-@pytest.mark.req("TR-01", "SIG-01")
+@pytest.mark.req("TR-01", "SIG-01", "SIG-03", "SIG-06")
 def test_the_qa_head_signs_why_no_capa_is_needed(app, api, raised):
     review = raised["class_i"]
     path = f"/trend-reviews/{review['id']}/evaluation"
@@ -63,7 +63,7 @@ def test_the_qa_head_signs_why_no_capa_is_needed(app, api, raised):
     assert api.get("qa_head", f"/trend-reviews/{review['id']}").get_json() == decided
 
 
-@pytest.mark.req("TR-01")
+@pytest.mark.req("TR-01", "WF-13")
 def test_a_capa_raised_from_a_signal_is_a_trend_capa_linked_to_its_complaints(app, api, raised, history):
     review = raised["recurrence"]
     path = f"/trend-reviews/{review['id']}/evaluation"

@@ -71,7 +71,6 @@ def test_the_period_is_counted_by_class_type_channel_product_batch_and_rated_per
     assert api.get("qa_head", Q4).get_json() == report
 
 
-@pytest.mark.req("TR-01")
 def test_bad_input_names_the_field_and_an_empty_period_says_it_is_empty(api, history):
     for query, field in (("/trends?from=2026-12-31&to=2026-10-01", "to"),
                          ("/trends?from=2026-10-01", "to"),
@@ -106,26 +105,31 @@ def test_the_report_exports_as_csv_and_xlsx_and_each_export_is_audited(app, api,
     assert exports[0]["period"][1] == "2026-10-01/2026-12-31"
 
 
-@pytest.mark.req("TR-01", "AT-01")
+@pytest.mark.req("TR-01", "AT-01", "AT-10")
 def test_signal_rules_are_audited_configuration_changed_by_the_qa_head(app, api, history, uow_factory):
     from audit.integrity import integrity_check
 
     assert api.get("qa_officer", "/trends/rules").get_json()["recurrence_window_days"] == 90
     before = business_events(app)
-    for body, field in (({"recurrence_window_days": 0, "reason": "r"}, "recurrence_window_days"),
-                        ({"recurrence_window_days": -30, "reason": "r"}, "recurrence_window_days"),
-                        ({"recurrence_count": 2.5, "reason": "r"}, "recurrence_count"),
-                        ({"recurrence_window_days": 30}, "reason"),
-                        ({"reason": "r"}, "recurrence_count")):  # nothing to change
+    cc = {"change_control_ref": "CC-1"}
+    for body, field in (({"recurrence_window_days": 0, "reason": "r", **cc}, "recurrence_window_days"),
+                        ({"recurrence_window_days": -30, "reason": "r", **cc}, "recurrence_window_days"),
+                        ({"recurrence_count": 2.5, "reason": "r", **cc}, "recurrence_count"),
+                        ({"recurrence_window_days": 30, "change_control_ref": "CC-1"}, "reason"),
+                        ({"recurrence_window_days": 30, "reason": "r"}, "change_control_ref"),
+                        ({"reason": "r", "change_control_ref": "CC-1"}, "recurrence_count")):  # nothing to change
         refused = api.post("qa_head", "/trends/rules", body)
         assert refused.status_code == 400 and field in refused.get_json()["error"]["fields"], body
-    assert api.post("qa_officer", "/trends/rules", {"recurrence_window_days": 30, "reason": "r"}).status_code == 403
+    assert api.post("qa_officer", "/trends/rules", {"recurrence_window_days": 30, "reason": "r",
+                                                    "change_control_ref": "CC-1"}).status_code == 403
     assert business_events(app) == before and rows(app, "SELECT count(*) FROM signal_settings") == [(0,)]
-    changed = api.ok("qa_head", "/trends/rules", {"recurrence_window_days": 30, "reason": "季度评审会议决定"})
+    changed = api.ok("qa_head", "/trends/rules", {"recurrence_window_days": 30, "reason": "季度评审会议决定",
+                                                  "change_control_ref": "CC-2026-021"})
     assert changed["recurrence_window_days"] == 30 and changed["recurrence_count"] == 3
     [(canonical,)] = rows(app, "SELECT canonical FROM audit_events WHERE action = 'configuration.signal_rules_changed'")
     event = json.loads(canonical)
     assert event["changes"]["signal_rules"] == [[], ["recurrence_window_days=30"]] and event["reason"] == "季度评审会议决定"
+    assert event["changes"]["change_control_ref"] == [None, "CC-2026-021"]
     # With a 30-day window at most two of the inner-packaging complaints (2 and 18 Nov) fall together.
     assert not [s for s in api.get("qa_head", Q4).get_json()["signals"] if s["rule"] == "recurrence"]
     assert integrity_check(uow_factory()) == []  # the trail and the configuration table agree

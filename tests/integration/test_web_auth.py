@@ -42,7 +42,6 @@ def test_a_rejected_new_password_is_explained_next_to_the_field(client, make_use
     assert 'value="short"' not in page  # passwords are never echoed back
 
 
-@pytest.mark.req("SEC-05")
 def test_unknown_user_and_wrong_password_read_the_same_on_the_page(client, make_user):
     make_user("li.na", "qa_officer")
     unknown = login(client, "nobody", "some-password-123").get_data(as_text=True)

@@ -58,3 +58,59 @@ def test_an_oq_that_cannot_set_up_its_instance_fails_every_case(tmp_path):
     assert result.returncode == 1 and "OQ failed" in result.stdout
     assert report["cases"] and all(c["result"] == "fail" and "could not be set up" in c["error"]
                                    for c in report["cases"])
+
+
+def _gmp(tmp_path, *args, env, stdin=None, timeout=600):
+    return subprocess.run([GMP, *args], cwd=tmp_path, env=env, input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.req("VAL-04")
+def test_the_oq_report_is_signed_in_the_installation_and_the_installation_is_never_the_scratch(tmp_path):
+    """On an installation in use (DATABASE_URL names it), the cases run on a SQLite scratch and the executor signs
+    the PDF in the installation; the installation holds the signature and nothing of the cases. A scratch
+    database that is not empty fails every case and is left as it was; a wrong password writes no report."""
+    import sqlite3
+
+    from pypdf import PdfReader
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GMP_") and k != "DATABASE_URL"}
+    database = tmp_path / "instance" / "gmp.sqlite3"
+    env.update(GMP_INSTANCE_PATH=str(tmp_path / "instance"), DATABASE_URL=f"sqlite:///{database}")
+    assert _gmp(tmp_path, "init", env=env).returncode == 0
+    assert _gmp(tmp_path, "demo", env=env).returncode == 0
+
+    def counts():
+        with sqlite3.connect(database) as connection:
+            return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("complaints", "users", "signatures", "audit_events")}
+
+    before = counts()
+    report = tmp_path / "oq.pdf"
+    signed = _gmp(tmp_path, "validate", "oq", "--out", str(report), "--json", str(tmp_path / "oq.json"),
+                  "--username", "demo.qa", "--password-stdin", env=env, stdin="gmp-demo-qa-officer-2026\n")
+    assert signed.returncode == 0 and "signed by 李娜 Li Na" in signed.stdout, signed.stdout + signed.stderr
+    after = counts()
+    assert after["complaints"] == before["complaints"] and after["users"] == before["users"]
+    assert after["signatures"] == before["signatures"] + 1
+    with sqlite3.connect(database) as connection:
+        step, record_type = connection.execute(
+            "SELECT step, record_type FROM signatures ORDER BY id DESC LIMIT 1").fetchone()
+    assert (step, record_type) == ("oq_execution", "validation_report")
+    content = json.loads((tmp_path / "oq.json").read_text())
+    assert content["result"] == "pass" and content["deviations"] == []
+    assert content["environment"]["scratch database"] == "SQLite in a scratch folder"
+    text = "".join(page.extract_text() for page in PdfReader(report).pages)
+    assert "运行确认" in text and "李娜 Li Na" in text and "OQ-01" in text and "OQ-" in text
+
+    refused = tmp_path / "refused.pdf"
+    wrong = _gmp(tmp_path, "validate", "oq", "--out", str(refused), "--username", "demo.qa", "--password-stdin",
+                 env=env, stdin="not-the-password\n")
+    assert wrong.returncode != 0 and not refused.exists()
+
+    used = _gmp(tmp_path, "validate", "oq", "--scratch-database-url", f"sqlite:///{database}",
+                "--json", str(tmp_path / "used.json"), env=env)
+    assert used.returncode == 1 and "OQ failed" in used.stdout
+    cases = json.loads((tmp_path / "used.json").read_text())["cases"]
+    assert all(c["result"] == "fail" and "not empty" in c["error"] for c in cases)
+    assert counts()["complaints"] == before["complaints"] and counts()["users"] == before["users"]

@@ -88,6 +88,10 @@ def test_the_wheel_carries_what_the_product_needs_and_runs_outside_the_checkout(
     assert "# System description and inventory: gmp-complaints" in description
     assert "| flask | " in description and "`/api/v1/complaints/{complaint_id}/disposal`" in description
     assert "`reply_approval` | approved | qa_head |" in description and "gmp validate iq" in description
+    # ... and so do the validation documents: the URS, checklist and release notes travel in the wheel.
+    for command, expected in (("plan", "GAMP 5 category: **5"), ("urs", "## REC-01 "), ("checklist", "| 11.10(e) |"),
+                              ("release-notes", "**Validation impact:**")):
+        assert expected in _run(str(installed["gmp"]), "validate", command, cwd=work, env=env).stdout, command
 
 
 @pytest.mark.req("VAL-04")

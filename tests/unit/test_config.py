@@ -49,3 +49,18 @@ def test_business_today_can_be_pinned_only_in_the_test_environment(tmp_path):
         load_settings({"GMP_INSTANCE_PATH": str(tmp_path), "GMP_TODAY": "2026-10-01"})
     pinned = load_settings({"GMP_INSTANCE_PATH": str(tmp_path), "GMP_TODAY": "2026-10-01", "GMP_ENV": "test"})
     assert business_today(pinned) == date(2026, 10, 1)
+
+
+def test_retention_rule_d_and_scheduled_backups_are_off_unless_configured(tmp_path):
+    default = load_settings({"GMP_INSTANCE_PATH": str(tmp_path)})
+    assert default.retention_eu_batch_documentation is False and default.backup_dir is None
+    assert (default.backup_every_days, default.backup_keep) == (1, 7)
+    configured = load_settings({"GMP_INSTANCE_PATH": str(tmp_path), "GMP_RETENTION_EU_BATCH_DOCUMENTATION": "true",
+                                "GMP_BACKUP_DIR": str(tmp_path / "b"), "GMP_BACKUP_EVERY_DAYS": "0",
+                                "GMP_BACKUP_KEEP": "30"})
+    assert configured.retention_eu_batch_documentation is True and configured.backup_dir == tmp_path / "b"
+    assert (configured.backup_every_days, configured.backup_keep) == (0, 30)
+    for name, value in (("GMP_RETENTION_EU_BATCH_DOCUMENTATION", "maybe"), ("GMP_BACKUP_KEEP", "0"),
+                        ("GMP_BACKUP_EVERY_DAYS", "-1")):
+        with pytest.raises(ConfigurationError, match=name):
+            load_settings({"GMP_INSTANCE_PATH": str(tmp_path), name: value})

@@ -33,7 +33,7 @@ def test_selected_criteria_must_belong_to_the_chosen_class_and_come_back_in_sop_
         check_criteria(ComplaintClass.I, ["I.invented"], available)
 
 
-@pytest.mark.req("AT-10")
+@pytest.mark.req("REC-08")
 def test_a_new_criteria_version_without_a_class_or_with_duplicates_is_refused():
     with pytest.raises(ValidationError):
         check_new_criteria([c for c in SOP_CRITERIA if c.complaint_class is not ComplaintClass.II])
@@ -52,9 +52,11 @@ def test_time_limits_default_to_design_values_and_configuration_overrides_them()
                                    "quality_report_after_assessment": 2})
     assert changed.per_class[ComplaintClass.II].formal_reply == 25 and changed.closure_after_reminder == 12
     assert changed.quality_report_after_assessment == 2
-    assert len(default_time_limit_rows()) == 17
+    assert len(default_time_limit_rows()) == 18
     assert defaults.partner_notice_after_classification == 1  # HO-14: the contract partner is told next working day
     assert defaults.field_alert_follow_up == 20  # HO-04: US working days to the next follow-up FAR
+    assert defaults.interim_decision_after_class_i == 1  # WF-09: the signed interim decision, next working day
+    assert timer_configuration({"interim_decision_after_class_i": 2}).interim_decision_after_class_i == 2
 
 
 @pytest.mark.req("WF-08", "VAL-03")

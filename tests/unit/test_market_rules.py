@@ -15,7 +15,6 @@ from gmp_complaints.domain.markets import (
 from gmp_complaints.domain.recall import RecallFacts, RecallStatus, check_may_run
 
 
-@pytest.mark.req("HO-08")
 def test_markets_are_two_letter_codes_sorted_and_named_once():
     assert parse_markets(["de", " CN", "DE", "eu"]) == ("CN", "DE", "EU")
     assert split_markets("CN, DE;FR  US") == ("CN", "DE", "FR", "US")

@@ -23,7 +23,6 @@ def test_roles_are_exactly_those_of_the_design():
                                        "recall_coordinator", "pv_officer", "regulatory_affairs"}
 
 
-@pytest.mark.req("SEC-02")
 def test_business_roles_combine():
     assert parse_roles(["qa_officer", "investigator"]) == {Role.qa_officer, Role.investigator}
 
@@ -40,7 +39,6 @@ def test_admin_and_auditor_combine_with_no_other_role(solitary, other):
     assert "roles" in raised.value.fields
 
 
-@pytest.mark.req("SEC-02")
 def test_unknown_and_missing_roles_are_refused_naming_the_field():
     with pytest.raises(ValidationError) as raised:
         parse_roles(["qa_officer", "superuser"])

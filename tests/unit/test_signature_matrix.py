@@ -16,6 +16,7 @@ EXPECTED = {
     "void_approval": ("approved", {"qa_head"}, "void"),
     "void_rejection": ("rejected", {"qa_head"}, "void"),
     "regrading": ("approved", {"qa_head"}, "regrading"),
+    "spec_failure_determination": ("approved", {"qa_head"}, "spec_failure_determination"),
     "retention_change": ("approved", {"qa_head"}, "retention"),
     "closure": ("approved", {"qa_head"}, "complaint"),
     "reply_approval": ("approved", {"qa_head"}, "reply_report"),
@@ -27,9 +28,12 @@ EXPECTED = {
     "legacy_import_reconciliation": ("approved", {"qa_head"}, "legacy_import"),
     "disposal_batch": ("approved", {"qa_head"}, "disposal_batch"),
     "iq_execution": ("responsible", {"qa_officer", "qa_head"}, "validation_report"),
+    "oq_execution": ("responsible", {"qa_officer", "qa_head"}, "validation_report"),
     "action_implementation": ("approved", {"qa_head"}, "capa_action"),
     "action_due_date_change": ("approved", {"qa_head"}, "capa_action_due"),
     "effectiveness_check": ("approved", {"qa_head"}, "capa"),
+    "effectiveness_waiver": ("approved", {"qa_head"}, "capa_effectiveness_waiver"),
+    "effectiveness_escalation": ("approved", {"qa_head"}, "capa_escalation"),
     "capa_closure": ("approved", {"qa_head"}, "capa"),
     "recall_decision": ("approved", {"qa_head", "qp"}, "recall"),
     "recall_closure": ("approved", {"qa_head", "qp"}, "recall_final"),
@@ -183,6 +187,12 @@ def test_authors_of_a_review_or_approval_are_everyone_who_authored_a_step_it_cov
     # A decision on a request excludes its requester.
     assert authors_of(rule_for("void_approval"), TRAIL, requested_by=[9]) == {9}
     assert authors_of(rule_for("extension_rejection"), TRAIL, requested_by=[8, None]) == {8}
+
+
+@pytest.mark.req("WF-02", "SIG-08")
+def test_the_determination_of_a_possible_specification_failure_is_never_signed_by_who_flagged_it():
+    # The flag is set at the validity step: its author (2) may not sign the determination; nobody else is barred.
+    assert authors_of(rule_for("spec_failure_determination"), TRAIL) == {2}
 
 
 @pytest.mark.req("SIG-08")
