@@ -62,6 +62,10 @@ ACTIONS: dict[str, ActionSpec] = {
     "complaint.no_response_closure_pending": ActionSpec(
         ActionKind.system, Msg("No customer response: closure pending")),
     "complaint.regrade": ActionSpec(ActionKind.change, Msg("Complaint regraded")),
+    "complaint.other_batches_decided": ActionSpec(
+        ActionKind.create, Msg("Decision recorded whether the investigation extends to other batches or products")),
+    "complaint.other_batches_decision_changed": ActionSpec(
+        ActionKind.change, Msg("Decision changed whether the investigation extends to other batches or products")),
     "complaint.routed": ActionSpec(ActionKind.create, Msg("Not a quality defect: routed to the responsible group")),
     "complaint.spec_failure_determination": ActionSpec(
         ActionKind.create, Msg("Possible failure to meet specification: determination recorded")),
@@ -69,6 +73,11 @@ ACTIONS: dict[str, ActionSpec] = {
     "complaint_reply.created": ActionSpec(ActionKind.create, Msg("Reply recorded as sent")),
     "reply_report.drafted": ActionSpec(ActionKind.create, Msg("Reply report drafted")),
     "user_notice.created": ActionSpec(ActionKind.system, Msg("Notice sent")),
+    "user_notice.acknowledged": ActionSpec(ActionKind.create, Msg("Notice acknowledged")),
+    "responsible_official.designated": ActionSpec(ActionKind.create, Msg("Responsible official designated"),
+                                                  change_control=True),
+    "responsible_official.withdrawn": ActionSpec(ActionKind.change, Msg("Responsible official withdrawn"),
+                                                 change_control=True),
     "reply_report.withdrawn": ActionSpec(ActionKind.change, Msg("Reply report replaced by a new draft")),
     "reply_report.approved": ActionSpec(ActionKind.create, Msg("Reply report approved")),
     "reply_report.sent": ActionSpec(ActionKind.create, Msg("Reply report sent to the customer")),
@@ -259,6 +268,8 @@ ENTITY_LABELS: dict[str, Msg] = {
     "complaint_reply": Msg("Reply"),
     "reply_report": Msg("Reply report"),
     "user_notice": Msg("Notice"),
+    "notice_acknowledgement": Msg("Notice acknowledgement"),
+    "responsible_official": Msg("Responsible official"),
     "customer_response": Msg("Customer response"),
     "customer_reminder": Msg("Reminder"),
     "calendar": Msg("Working-day calendar"),
@@ -672,6 +683,16 @@ FIELD_LABELS: dict[str, Msg] = {
     "adr_unexpected": Msg("Unexpected reaction"),
     "group_event": Msg("Group adverse event"),
     "recurring_problem": Msg("Recurring problem"),
+    "severity": Msg("Severity"),
+    "units_affected": Msg("Units affected"),
+    "units_affected_unknown": Msg("Units affected unknown"),
+    "batches_affected": Msg("Batches affected"),
+    "batches_affected_unknown": Msg("Batches affected unknown"),
+    "markets_affected": Msg("Markets affected"),
+    "extend_to_other_batches": Msg("Investigation extended to other batches or products"),
+    "extension_rationale": Msg("Rationale of the decision on other batches or products"),
+    "extension_batch_nos": Msg("Other batches the investigation extends to"),
+    "extension_product_codes": Msg("Other products the investigation extends to"),
     "interim_measures": Msg("Interim measures decided"),
     "field_alert_screen": Msg("Field alert owed (a criterion of the screen met)"),
     "field_alert_mix_up": Msg("Field-alert criterion (i): mistaken for or applied to another article"),
@@ -699,6 +720,13 @@ FIELD_LABELS: dict[str, Msg] = {
     "item": Msg("Item"),
     "marked_by_id": Msg("Marked by"),
     "marked_at": Msg("Marked at"),
+    "notice_id": Msg("Notice"),
+    "acknowledged_at": Msg("Acknowledged at"),
+    "acknowledged_by_id": Msg("Acknowledged by"),
+    "designated_at": Msg("Designated at"),
+    "designated_by_id": Msg("Designated by"),
+    "withdrawn_at": Msg("Withdrawn at"),
+    "withdrawn_by_id": Msg("Withdrawn by"),
 }
 
 

@@ -73,6 +73,7 @@ def _code_labels() -> dict[str, dict]:
         capa,
         complaint_file,
         complaints,
+        grading,
         investigation,
         notices,
         recall,
@@ -107,11 +108,12 @@ def _code_labels() -> dict[str, dict]:
         "step": {step.value: rule.label for step, rule in SIGNING_MATRIX.items()},
         "meaning": values(MEANING_LABELS),
         "signed_role": values(ROLE_LABELS),
-        "scope": {"users": Msg("user accounts")},
+        "scope": {"users": Msg("user accounts"), **values(notices.SCOPE_LABELS)},
         "quality_defect_suspected": values(triage.ANSWER_LABELS),
         "falsification_suspected": values(triage.ANSWER_LABELS),
         "routed_to": values(triage.ROUTING_LABELS),
         "item": values(complaint_file.FILE_ITEM_LABELS),
+        "severity": values(grading.SEVERITY_LABELS),
     }
 
 
@@ -200,4 +202,5 @@ REFERENCE_FIELDS = {
     "complaint_ids": "complaint",
     "capa_id": "capa", "recall_id": "recall", "follow_up_of_id": "complaint",
     "linked_by_id": "user", "source_capa_id": "capa",
+    "acknowledged_by_id": "user", "designated_by_id": "user", "withdrawn_by_id": "user",
 }

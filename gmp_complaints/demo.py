@@ -116,12 +116,15 @@ def load_demo_records(new_uow: Callable[[], UnitOfWork], ids: dict[str, int]) ->
                 "rationale": "内容物结块可能为水分超标，须按 21 CFR 211.192 调查 (演示)"}, actor=head)),
             ("classify", lambda: complaint_steps.classify(new_uow(), cid, {"complaint_class": "II", "rationale":
                                                      "密封缺陷，可能对客户有潜在影响 (SOP 3.2)", "adr_suspected": False,
-                                                     "criteria": ["II.seal_defect"]}, actor=qa)),
+                                                     "criteria": ["II.seal_defect"], "severity": "major",
+                                                     "units_affected": 24}, actor=qa)),
             ("assign", lambda: complaint_steps.assign(new_uow(), cid, {"owner": "demo.qa", "investigator": "demo.investigator"},
                                                  actor=qa)),
             ("investigate", lambda: complaint_steps.investigate(new_uow(), cid, {
                 "root_cause": "封口机压力偏低 (演示)", "impact": "仅本批次", "other_batches_affected": "相邻批次库存检查无异常",
-                "root_cause_category": "equipment", "substantiated": True, "checklist": {
+                "root_cause_category": "equipment", "substantiated": True, "extend_to_other_batches": False,
+                "extension_rationale": "封口机压力偏低仅发生于本批生产期间，相邻批次封口记录与库存检查无异常 (演示)",
+                "checklist": {
                     "batch_records": {"outcome": "done", "note": "批生产记录封口工序压力记录偏低 (演示)"},
                     "sample_vs_retained": {"outcome": "done", "note": "退回样品与留样对比：封口扭矩低于标准 (演示)"},
                     "stock_and_adjacent": {"outcome": "done", "note": "本批及相邻批库存已隔离 (演示)"},

@@ -19,6 +19,7 @@ from gmp_complaints.domain.complaints import (
 )
 from gmp_complaints.domain.errors import Msg
 from gmp_complaints.domain.field_alert import CRITERION_LABELS as FIELD_ALERT_CRITERION_LABELS
+from gmp_complaints.domain.grading import SEVERITY_DEFINITIONS, SEVERITY_LABELS
 from gmp_complaints.domain.investigation import (
     CHECKLIST_LABELS,
     EXAMINED_CAUSE_LABELS,
@@ -63,7 +64,9 @@ def complaint_labels() -> dict:
             "answer": {k.value: translate(v) for k, v in ANSWER_LABELS.items()},
             "routing": {k.value: translate(v) for k, v in ROUTING_LABELS.items()},
             "file_item": {k.value: translate(v) for k, v in FILE_ITEM_LABELS.items()},
-            "field_alert_criteria": {k: translate(v) for k, v in FIELD_ALERT_CRITERION_LABELS.items()}}
+            "field_alert_criteria": {k: translate(v) for k, v in FIELD_ALERT_CRITERION_LABELS.items()},
+            "severity": {k.value: translate(v) for k, v in SEVERITY_LABELS.items()},
+            "severity_definition": {k.value: translate(v) for k, v in SEVERITY_DEFINITIONS.items()}}
 
 
 def adr_labels() -> dict:

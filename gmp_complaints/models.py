@@ -12,6 +12,7 @@ from audit.tracking import audited
 from gmp_complaints.db import Base, UTCDateTime
 from gmp_complaints.domain.adr import ClockRule, Seriousness
 from gmp_complaints.domain.complaint_file import FileItem
+from gmp_complaints.domain.grading import Severity
 from gmp_complaints.domain.investigation import RootCauseCategory
 from gmp_complaints.domain.returns import ReturnChannel
 from gmp_complaints.domain.roles import Role
@@ -211,6 +212,7 @@ class NumberCounter(Base):
 ROOT_CAUSE_CATEGORIES = tuple(c.value for c in RootCauseCategory)
 TRIAGE_ANSWERS = tuple(answer.value for answer in Answer)
 ROUTING_GROUPS = tuple(group.value for group in RoutedTo)
+SEVERITIES = tuple(severity.value for severity in Severity)
 COMPLAINT_STATUSES = ("registered", "under_investigation", "assessed", "awaiting_customer", "closure_pending",
                       "closed", "void")
 
@@ -248,6 +250,18 @@ class Complaint(Base):
                            name="routed_to_known"),
         sa.CheckConstraint("(spec_determined_at IS NULL) = (spec_investigation_required IS NULL)",
                            name="spec_determination_complete"),
+        # REC-08: the severity on its fixed scale; each extent a count (0 or more) or unknown, never both
+        sa.CheckConstraint(sa.column("severity").is_(None) | sa.column("severity").in_(SEVERITIES),
+                           name="severity_known"),
+        sa.CheckConstraint("units_affected IS NULL OR units_affected >= 0", name="units_affected_counted"),
+        sa.CheckConstraint("units_affected IS NULL OR units_affected_unknown IS NOT TRUE",
+                           name="units_affected_number_or_unknown"),
+        sa.CheckConstraint("batches_affected IS NULL OR batches_affected >= 0", name="batches_affected_counted"),
+        sa.CheckConstraint("batches_affected IS NULL OR batches_affected_unknown IS NOT TRUE",
+                           name="batches_affected_number_or_unknown"),
+        # REC-11: the decision to extend the investigation to other batches or products stands with its rationale
+        sa.CheckConstraint("extend_to_other_batches IS NULL OR extension_rationale IS NOT NULL",
+                           name="extension_decision_reasoned"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -305,6 +319,14 @@ class Complaint(Base):
     interim_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     classified_on: Mapped[date | None] = mapped_column(sa.Date)
     criteria_version: Mapped[str | None] = mapped_column(sa.String(16))
+    #: REC-08: the severity of harm (critical / major / minor) and the extent — units, batches (each a count or
+    #: unknown) and markets (space-separated codes) affected — as graded at classification or regrading
+    severity: Mapped[str | None] = mapped_column(sa.String(16))
+    units_affected: Mapped[int | None] = mapped_column(sa.Integer)
+    units_affected_unknown: Mapped[bool | None] = mapped_column(sa.Boolean)
+    batches_affected: Mapped[int | None] = mapped_column(sa.Integer)
+    batches_affected_unknown: Mapped[bool | None] = mapped_column(sa.Boolean)
+    markets_affected: Mapped[str | None] = mapped_column(sa.String(200))
     # investigation (SOP 5.4)
     root_cause: Mapped[str | None] = mapped_column(sa.Text)
     impact: Mapped[str | None] = mapped_column(sa.Text)
@@ -318,6 +340,12 @@ class Complaint(Base):
     causes_examined_process: Mapped[bool | None] = mapped_column(sa.Boolean)
     causes_examined_procedure: Mapped[bool | None] = mapped_column(sa.Boolean)
     causes_examined_system: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: REC-11 (21 CFR 211.192): does the investigation extend to other batches or products, why, and to which
+    #: (canonical JSON lists: batch numbers of the same product, codes of other products)
+    extend_to_other_batches: Mapped[bool | None] = mapped_column(sa.Boolean)
+    extension_rationale: Mapped[str | None] = mapped_column(sa.Text)
+    extension_batch_nos: Mapped[str | None] = mapped_column(sa.Text)
+    extension_product_codes: Mapped[str | None] = mapped_column(sa.Text)
     # assessment (SOP 5.5)
     reasonable: Mapped[bool | None] = mapped_column(sa.Boolean)
     actions: Mapped[str | None] = mapped_column(sa.Text)  # space-separated action keys
@@ -1534,6 +1562,42 @@ class NoticeRead(Base):
 
     notice_id: Mapped[int] = mapped_column(sa.ForeignKey("user_notices.id"), primary_key=True)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@audited("notice_acknowledgement")
+class NoticeAcknowledgement(Base):
+    """WF-10: the person told (the QP of a risk-reducing action or a recall) acknowledges the notice: when and by
+    whom, once. Never changed, never deleted."""
+
+    __tablename__ = "notice_acknowledgements"
+
+    notice_id: Mapped[int] = mapped_column(sa.ForeignKey("user_notices.id"), primary_key=True)
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+
+@audited("responsible_official")
+class ResponsibleOfficial(Base):
+    """WF-11 (21 CFR 211.180(f)): a person designated to receive the written notice of every complaint
+    investigation (211.198), every evaluation of returned goods (211.204) or every recall. Audited configuration
+    kept by the administrator under change control; a withdrawal is recorded on the row, which stays. A scope
+    with nobody designated means the head of quality."""
+
+    __tablename__ = "responsible_officials"
+    __table_args__ = (
+        sa.CheckConstraint("scope IN ('investigations', 'returns', 'recalls')", name="scope_known"),
+        sa.CheckConstraint("(withdrawn_at IS NULL) = (withdrawn_by_id IS NULL)", name="withdrawn_completely"),
+        sa.Index("uq_responsible_officials_designated", "scope", "user_id", unique=True,
+                 sqlite_where=sa.text("withdrawn_at IS NULL"), postgresql_where=sa.text("withdrawn_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    designated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    designated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
 @audited("legal_hold")

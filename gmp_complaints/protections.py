@@ -23,6 +23,8 @@ EXPECTED_TRIGGERS = {
     "users_username_fixed", "users_account_type_fixed", "access_requests_no_delete", "access_requests_decided_once",
     "security_alerts_no_update", "security_alerts_no_delete",
     "capa_sources_no_update", "capa_sources_no_delete",
+    "responsible_officials_no_delete", "responsible_officials_withdrawn_once",
+    "notice_acknowledgements_no_update", "notice_acknowledgements_no_delete",
     }),
     "postgresql": frozenset({
     "adr_cases_attribution", "adr_cases_no_delete", "adr_clocks_attribution", "adr_clocks_no_delete",
@@ -60,5 +62,7 @@ EXPECTED_TRIGGERS = {
     "users_account_type_fixed", "access_requests_attribution", "access_requests_no_delete",
     "access_requests_decided_once", "security_alerts_attribution", "security_alerts_append_only",
     "capa_sources_attribution", "capa_sources_append_only",
+    "responsible_officials_attribution", "responsible_officials_no_delete", "responsible_officials_withdrawn_once",
+    "notice_acknowledgements_attribution", "notice_acknowledgements_append_only",
     }),
 }

@@ -55,9 +55,14 @@ def _take(value, part):
     return {key: value.get(key) for key in part}
 
 
+#: the severity and the extent beside the class (REC-08), in a classification where recorded
+GRADING = ("severity", "units_affected", "batches_affected", "markets_affected")
+
+
 def _classification(view: dict) -> dict:
     """The classification's fields, with the US field-alert screening answer (and its two criteria) where it was
-    asked: added to version 1 only where given, so every signature made before it existed stays as it was."""
+    asked, and the severity and the extent (REC-08) where graded: added to version 1 only where given, so every
+    signature made before they existed stays as it was."""
     content = project(view, CLASSIFICATION)
     if view.get("field_alert") is not None:
         content["field_alert"] = view["field_alert"]
@@ -67,6 +72,9 @@ def _classification(view: dict) -> dict:
     triage = view.get("classification") or {}
     if triage.get("adr_serious") is not None:  # US products with a suspected reaction (WF-03)
         content["adr_triage"] = {"serious": triage["adr_serious"], "unexpected": triage["adr_unexpected"]}
+    grading = {key: triage[key] for key in GRADING if triage.get(key) is not None}
+    if grading:  # REC-08: the severity and the extent, where graded
+        content["grading"] = grading
     return content
 
 
@@ -81,12 +89,14 @@ def _received_time(view: dict) -> dict:
 
 #: the category of the root cause and what human error needs (REC-14), in an investigation where given
 ROOT_CAUSE_CATEGORY = ("root_cause_category", "human_error_justification", "causes_examined")
+#: the decision whether the investigation extends to other batches or products (REC-11), where recorded
+EXTENSION_DECISION = ("extend_to_other_batches", "extension_rationale", "extension_batch_nos", "extension_product_codes")
 
 
 def _investigation(view: dict) -> dict | None:
-    """The investigation's fields, with the recurrence answer (TR-02) and the category of the root cause
-    (REC-14) where given: added to version 1 only where answered, so every signature made before they
-    existed stays as it was."""
+    """The investigation's fields, with the recurrence answer (TR-02), the category of the root cause
+    (REC-14) and the decision on other batches (REC-11) where given: added to version 1 only where answered, so
+    every signature made before they existed stays as it was."""
     content = _take(view.get("investigation"), INVESTIGATION)
     if content is not None and (view.get("investigation") or {}).get("recurring_problem") is not None:
         content["recurring_problem"] = view["investigation"]["recurring_problem"]
@@ -94,6 +104,8 @@ def _investigation(view: dict) -> dict | None:
         for key in ROOT_CAUSE_CATEGORY:
             if view["investigation"].get(key) is not None:
                 content[key] = view["investigation"][key]
+    if content is not None and view["investigation"].get("extend_to_other_batches") is not None:
+        content["other_batches_decision"] = {key: view["investigation"].get(key) for key in EXTENSION_DECISION}
     return content
 
 

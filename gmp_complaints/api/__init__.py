@@ -196,6 +196,7 @@ COMPLAINT_STEPS = {
     "customer-responses": "record_customer_response",
     "reminders": "record_reminder",
     "regrading": "regrade",
+    "other-batches-decision": "decide_other_batches",
     "assignment": "assign",
     "batches": "change_batches",
     "extension-requests": "request_extension",
@@ -446,6 +447,7 @@ from gmp_complaints.api import access as _access_routes  # noqa: F401
 from gmp_complaints.api import capa as _capa_routes  # noqa: F401
 from gmp_complaints.api import compensation as _compensation_routes  # noqa: F401
 from gmp_complaints.api import deadlines as _deadline_routes  # noqa: F401
+from gmp_complaints.api import notices as _notice_routes  # noqa: F401
 from gmp_complaints.api import pharmacovigilance as _pv_routes  # noqa: F401
 from gmp_complaints.api import recalls as _recall_routes  # noqa: F401
 from gmp_complaints.api import trends as _trend_routes  # noqa: F401

@@ -95,6 +95,11 @@ COMPLAINT_OPERATIONS = (
     ("post", "/api/v1/complaints/{complaint_id}/regrading",
      "Regrade {complaint_class, reason, username, password}; the QA head signs in the same step", 200,
      (400, 401, 403, 404, 409, 423)),
+    ("post", "/api/v1/complaints/{complaint_id}/other-batches-decision", "REC-11: the decision whether the "
+     "investigation extends to other batches or products {extend_to_other_batches, extension_rationale, "
+     "extension_batch_nos, extension_product_codes, reason}, after an investigation recorded without it (changing a "
+     "recorded decision says why); a complaint assessed reasonable is not closed without it", 200,
+     (400, 401, 403, 404, 409)),
     ("post", "/api/v1/complaints/{complaint_id}/spec-failure-determination", "WF-02: the head of quality determines "
      "whether a flagged possible failure to meet specification needs a 21 CFR 211.192 investigation "
      "{investigation_required, rationale, username, password}, signed in the same step; until then classification "
@@ -240,6 +245,17 @@ COMPLAINT_OPERATIONS = (
      (401, 403)),
     ("get", "/api/v1/notices", "My notices, newest first: a new complaint or investigation (QP), an assignment, a "
      "signature due", 200, (401, 403)),
+    ("post", "/api/v1/notices/{notice_id}/acknowledgement", "WF-10: the person told (the QP) acknowledges a notice "
+     "of a risk-reducing action or a recall (no body): when and by whom, once; 403 for someone else's notice, 409 "
+     "for a notice that asks for none or one already acknowledged", 200, (401, 403, 404, 409)),
+    ("get", "/api/v1/notices/delivery", "WF-11: the delivery log of the notices (?subject_type=&subject_id=&kind=): "
+     "recipient, read, acknowledged, and the e-mail's status (not_emailed, pending, retrying, sent, failed) with "
+     "its attempts and last error", 200, (400, 401, 403)),
+    ("get", "/api/v1/responsible-officials", "WF-11: the responsible officials per scope (investigations, returns, "
+     "recalls) and who is told now (the head of quality where nobody is designated)", 200, (401, 403)),
+    ("post", "/api/v1/responsible-officials", "WF-11: set the responsible officials of one scope {scope, usernames, "
+     "reason, change_control_ref} (administrator; an empty list goes back to the head of quality)", 200,
+     (400, 401, 403)),
     ("post", "/api/v1/capas/{capa_id}/plan-approval",
      "The QA head approves the CAPA plan (actions and owners) {username, password, comment}", 200,
      (400, 401, 403, 404, 409, 423)),
@@ -334,6 +350,7 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/validity": "Validity",
     "/api/v1/complaints/{complaint_id}/classification": "Classification",
     "/api/v1/complaints/{complaint_id}/investigation": "Investigation",
+    "/api/v1/complaints/{complaint_id}/other-batches-decision": "OtherBatchesDecision",
     "/api/v1/complaints/{complaint_id}/assessment": "Assessment",
     "/api/v1/complaints/{complaint_id}/assignment": "Assignment",
     "/api/v1/complaints/{complaint_id}/batches": "BatchCorrection",
@@ -402,6 +419,7 @@ REQUEST_BODIES = {
     "/api/v1/complaints/{complaint_id}/deadline-recalculation": "DeadlineRecalculation",
     "/api/v1/deadline-recalculations": "DeadlineRecalculations",
     "/api/v1/adr-clocks/{code}": "AdrClockChange",
+    "/api/v1/responsible-officials": "ResponsibleOfficialsChange",
     "/api/v1/returns": "ReturnReceipt",
     "/api/v1/recalls/{recall_id}/notices": "RecallNoticeSent",
     "/api/v1/recalls/{recall_id}/notice-emails": "RecallNoticeEmail",

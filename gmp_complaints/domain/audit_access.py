@@ -11,9 +11,9 @@ ACCOUNT_ENTITIES = frozenset({"user", "audit", "signing_key", "access_request", 
 # The installation itself: backups, test restores, schema upgrades (RET-04, RET-05).
 SYSTEM_ENTITIES = frozenset({"instance", "schema"})
 # Configuration the administrator maintains (calendars, time limits) is part of the GMP record too.
-CONFIGURATION_ENTITIES = frozenset({"calendar", "configuration", "class_criteria"})
+CONFIGURATION_ENTITIES = frozenset({"calendar", "configuration", "class_criteria", "responsible_official"})
 GMP_ENTITIES = CONFIGURATION_ENTITIES | frozenset({
-    "complaint", "complaint_reply", "reply_report", "user_notice", "storage", "legal_hold", "disposal", "legacy_import", "customer_response", "customer_reminder", "capa", "product", "batch",
+    "complaint", "complaint_reply", "reply_report", "user_notice", "notice_acknowledgement", "storage", "legal_hold", "disposal", "legacy_import", "customer_response", "customer_reminder", "capa", "product", "batch",
     "distribution", "transfer", "attachment", "deadline_extension", "quarantine_request", "escalation",
     "outbox_message", "signature", "capa_action", "capa_evidence", "job",
     "recall", "recall_reconciliation", "notification", "return", "recall_batch_disposition",

@@ -1,14 +1,17 @@
 """Notices to people (WF-10, WF-11; issue 16): who is told of what, as plain data.
 
-The QP is told of every complaint and every investigation (SOP 4.2); the investigator of an assignment;
-the owner of a CAPA action of the action; the head of quality of every signature that falls due. A
-notice names its record by number; its text is rendered in the reader's language, and the e-mail
-carries both languages."""
+The QP is told of every complaint and every investigation (SOP 4.2), of every risk-reducing action (a
+quarantine request, the class I interim risk decision with its measures such as stopping shipment) and of
+every recall, proposed and decided, and acknowledges the notices of actions and recalls; the investigator of
+an assignment; the owner of a CAPA action of the action; the head of quality of every signature that falls
+due. The responsible officials (21 CFR 211.180(f)) are told of every complaint investigation (211.198), every
+evaluation of returned goods (211.204) and every recall. A notice names its record by number; its text is
+rendered in the reader's language, and the e-mail carries both languages."""
 from __future__ import annotations
 
 from enum import StrEnum
 
-from gmp_complaints.domain.errors import Msg
+from gmp_complaints.domain.errors import ConflictError, Msg, PermissionDeniedError
 
 
 class NoticeKind(StrEnum):
@@ -30,6 +33,16 @@ class NoticeKind(StrEnum):
     spec_failure_determination_due = "spec_failure_determination_due"
     security_alert = "security_alert"
     access_change_to_approve = "access_change_to_approve"
+    # WF-10: risk-reducing actions and recalls, for the QP to acknowledge
+    quarantine_requested = "quarantine_requested"
+    interim_decision_taken = "interim_decision_taken"
+    recall_proposed = "recall_proposed"
+    recall_decided = "recall_decided"
+    mock_recall_proposed = "mock_recall_proposed"
+    mock_recall_decided = "mock_recall_decided"
+    # WF-11: the written notice to the responsible officials (21 CFR 211.180(f))
+    investigation_conducted = "investigation_conducted"
+    return_evaluated = "return_evaluated"
 
 
 NOTICE_LABELS = {
@@ -54,6 +67,16 @@ NOTICE_LABELS = {
                                                    "whether a 21 CFR 211.192 investigation is required"),
     NoticeKind.security_alert: Msg("Security alert: repeated failed log-ins or signings on account %(record)s"),
     NoticeKind.access_change_to_approve: Msg("A change of access for %(record)s waits for your approval"),
+    NoticeKind.quarantine_requested: Msg("%(record)s: quarantine of stock requested (a risk-reducing action): "
+                                         "acknowledge it as QP"),
+    NoticeKind.interim_decision_taken: Msg("Class I complaint %(record)s: the interim risk decision is signed "
+                                           "(risk-reducing measures): acknowledge it as QP"),
+    NoticeKind.recall_proposed: Msg("Recall %(record)s proposed: acknowledge it"),
+    NoticeKind.recall_decided: Msg("Recall %(record)s decided and under way: acknowledge it"),
+    NoticeKind.mock_recall_proposed: Msg("Mock recall %(record)s proposed (an exercise): acknowledge it"),
+    NoticeKind.mock_recall_decided: Msg("Mock recall %(record)s decided (an exercise): acknowledge it"),
+    NoticeKind.investigation_conducted: Msg("Complaint %(record)s: investigation recorded (21 CFR 211.198)"),
+    NoticeKind.return_evaluated: Msg("Returned goods %(record)s evaluated (21 CFR 211.204)"),
 }
 
 #: the kinds as words, for the audit trail
@@ -76,6 +99,14 @@ NOTICE_KIND_NAMES = {
     NoticeKind.spec_failure_determination_due: Msg("Specification failure to determine"),
     NoticeKind.security_alert: Msg("Security alert"),
     NoticeKind.access_change_to_approve: Msg("Access change to approve"),
+    NoticeKind.quarantine_requested: Msg("Quarantine requested"),
+    NoticeKind.interim_decision_taken: Msg("Interim risk decision signed"),
+    NoticeKind.recall_proposed: Msg("Recall proposed"),
+    NoticeKind.recall_decided: Msg("Recall decided"),
+    NoticeKind.mock_recall_proposed: Msg("Mock recall proposed"),
+    NoticeKind.mock_recall_decided: Msg("Mock recall decided"),
+    NoticeKind.investigation_conducted: Msg("Complaint investigation (211.198)"),
+    NoticeKind.return_evaluated: Msg("Returned goods evaluated (211.204)"),
 }
 
 #: the e-mail's subject in both languages (the mail goes out before anyone chooses a language)
@@ -113,7 +144,97 @@ NOTICE_MAIL_TEXTS = {
                                 "Security alert: repeated failed log-ins or signings on account {record}"),
     NoticeKind.access_change_to_approve: ("{record} 的访问权限变更待您批准",
                                           "A change of access for {record} waits for your approval"),
+    NoticeKind.quarantine_requested: ("{record}：已申请隔离库存（降低风险的措施）：请质量受权人确认",
+                                      "{record}: quarantine of stock requested (a risk-reducing action): "
+                                      "acknowledge it as QP"),
+    NoticeKind.interim_decision_taken: ("I 类投诉 {record}：临时风险决定已签署（降低风险的措施）：请质量受权人确认",
+                                        "Class I complaint {record}: the interim risk decision is signed "
+                                        "(risk-reducing measures): acknowledge it as QP"),
+    NoticeKind.recall_proposed: ("召回 {record} 已提出：请确认", "Recall {record} proposed: acknowledge it"),
+    NoticeKind.recall_decided: ("召回 {record} 已决定并启动：请确认",
+                                "Recall {record} decided and under way: acknowledge it"),
+    NoticeKind.mock_recall_proposed: ("模拟召回 {record} 已提出（演练）：请确认",
+                                      "Mock recall {record} proposed (an exercise): acknowledge it"),
+    NoticeKind.mock_recall_decided: ("模拟召回 {record} 已决定（演练）：请确认",
+                                     "Mock recall {record} decided (an exercise): acknowledge it"),
+    NoticeKind.investigation_conducted: ("投诉 {record}：调查已记录（21 CFR 211.198）",
+                                         "Complaint {record}: investigation recorded (21 CFR 211.198)"),
+    NoticeKind.return_evaluated: ("退货 {record} 已评价（21 CFR 211.204）",
+                                  "Returned goods {record} evaluated (21 CFR 211.204)"),
 }
+
+#: WF-10: the notices the person told acknowledges on the notice itself ("acknowledged at, by"). The QP's
+#: acknowledgement of a complaint and of its investigation is the signature ``qp_acknowledgement`` instead.
+ACKNOWLEDGED_KINDS = frozenset({
+    NoticeKind.quarantine_requested, NoticeKind.interim_decision_taken, NoticeKind.recall_proposed,
+    NoticeKind.recall_decided, NoticeKind.mock_recall_proposed, NoticeKind.mock_recall_decided,
+})
+
+
+class OfficialScope(StrEnum):
+    """WF-11 (21 CFR 211.180(f)): what a responsible official is told of in writing. The product keeps no
+    salvaged goods (211.208), so there is no scope for them."""
+
+    investigations = "investigations"
+    returns = "returns"
+    recalls = "recalls"
+
+
+SCOPE_LABELS = {
+    OfficialScope.investigations: Msg("Complaint investigations (21 CFR 211.198)"),
+    OfficialScope.returns: Msg("Evaluations of returned goods (21 CFR 211.204)"),
+    OfficialScope.recalls: Msg("Recalls, proposed and decided"),
+}
+
+
+def official_recipients(designated: list[int], head_of_quality: list[int]) -> list[int]:
+    """Who is told for a scope: the designated officials still active, or, with nobody designated, the head of
+    quality (the behaviour before a list was kept)."""
+    return list(designated) if designated else list(head_of_quality)
+
+
+def check_acknowledgement(kind: str, *, recipient_id: int, actor_id: int, acknowledged: bool) -> None:
+    """Only the person told acknowledges a notice, once, and only a notice that asks for it."""
+    if recipient_id != actor_id:
+        raise PermissionDeniedError(Msg("Only the person told acknowledges a notice."))
+    if kind not in {k.value for k in ACKNOWLEDGED_KINDS}:
+        raise ConflictError(Msg("This notice asks for no acknowledgement."))
+    if acknowledged:
+        raise ConflictError(Msg("This notice is already acknowledged."))
+
+
+#: how often the outbox tries to hand a message to the mail server before it gives up (``gmp tick`` runs)
+MAX_DELIVERY_ATTEMPTS = 20
+
+
+class Delivery(StrEnum):
+    """How a notice's e-mail fared (WF-11: delivery logged)."""
+
+    not_emailed = "not_emailed"
+    pending = "pending"
+    retrying = "retrying"
+    sent = "sent"
+    failed = "failed"
+
+
+DELIVERY_LABELS = {
+    Delivery.not_emailed: Msg("In the app only (no address or no mail server)"),
+    Delivery.pending: Msg("Waiting in the outbox"),
+    Delivery.retrying: Msg("Not delivered yet, retrying"),
+    Delivery.sent: Msg("E-mail delivered to the mail server"),
+    Delivery.failed: Msg("E-mail failed: no more attempts"),
+}
+
+
+def delivery(status: str | None, attempts: int, max_attempts: int) -> Delivery:
+    """The delivery of a notice from its outbox message (``status`` None: none was queued)."""
+    if status is None:
+        return Delivery.not_emailed
+    if status == "sent":
+        return Delivery.sent
+    if attempts >= max_attempts:
+        return Delivery.failed
+    return Delivery.retrying if attempts else Delivery.pending
 
 
 def notice_mail(kind: NoticeKind, record: str, link: str, details: str | None = None) -> tuple[str, str]:

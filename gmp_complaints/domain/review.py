@@ -10,7 +10,8 @@ CRITICAL_FIELDS = frozenset({
     "root_cause", "impact", "other_batches_affected", "reasonable", "regulator_report_required", "summary",
     "substantiated", "retention_until", "root_cause_category", "human_error_justification",
     "quality_defect_suspected", "falsification_suspected", "routed_to", "spec_failure_suspected",
-    "spec_investigation_required",
+    "spec_investigation_required", "severity", "extend_to_other_batches", "extension_batch_nos",
+    "extension_product_codes",
 })
 #: actions that are critical whatever they change
 CRITICAL_ACTIONS = frozenset({"complaint.regrade", "complaint.batches_changed", "complaint_reply.created",

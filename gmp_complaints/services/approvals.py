@@ -19,6 +19,8 @@ from gmp_complaints.domain.complaints import (
 )
 from gmp_complaints.domain.errors import ConflictError, Msg, ValidationError, joined
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.grading import EXTENSION_DECISION_MISSING, extension_decision_missing
+from gmp_complaints.domain.notices import NoticeKind
 from gmp_complaints.domain.recall import OPEN_RECALL_STATUSES, RecallStatus
 from gmp_complaints.domain.returns import ReturnStatus
 from gmp_complaints.domain.roles import Actor, Role
@@ -39,6 +41,7 @@ from gmp_complaints.services.complaint_repository import (
     load_complaint,
     load_deadline_rules,
 )
+from gmp_complaints.services.notices import holders_of, notify
 from gmp_complaints.services.notifications import open_field_alerts
 from gmp_complaints.services.recalls import recalls_of_complaint
 from gmp_complaints.services.returns import returns_of_complaint
@@ -232,6 +235,13 @@ def sign_step(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, s
             # WF-09: the second signature completes the decision; the time limit is met (or was missed) now.
             complaint.interim_decided_at = uow.now()
             uow.record(DomainEvent("complaint.interim_decided", "complaint", str(complaint.id), actor_id=signer_id))
+            # WF-10: the decided measures (stop shipment, quarantine …) are risk-reducing actions: every other QP
+            # (the one who signed knows) is told and acknowledges.
+            signers = {row.signer_id for row in signing.valid_signatures(
+                uow.session, signature_request(complaint, view, rule.step), rule.step)}
+            notify(uow, [i for i in holders_of(uow.session, Role.qp) if i not in signers],
+                   NoticeKind.interim_decision_taken, subject_type="complaint", subject_id=complaint.id,
+                   record_label=complaint.number or complaint.intake_ref, actor_id=signer_id)
         if extension is not None:
             decision = EXTENSION_DECISIONS[rule.step]
             extension.status, extension.decided_by_id, extension.decided_at = decision, signer_id, uow.now()
@@ -260,6 +270,9 @@ def closure_blockers(uow: UnitOfWork, complaint: Complaint, view: dict) -> list[
     missing = [FileItem(item) for item in (view.get("complaint_file") or {}).get("missing", [])]
     if missing:  # REC-02: every item of the file recorded, or marked not known with a reason
         blockers.append(incomplete_file_message(missing))
+    if extension_decision_missing(reasonable=complaint.reasonable, investigated=complaint.investigated_on is not None,
+                                  decided=complaint.extend_to_other_batches is not None):
+        blockers.append(EXTENSION_DECISION_MISSING)  # REC-11: extend the investigation to other batches?
     open_capas = [c.number for c in linked_capas(complaint) if CapaStatus(c.status) not in IMPLEMENTED_OR_LATER]
     if open_capas:
         blockers.append(Msg("CAPA not yet implemented: %(numbers)s.", numbers=", ".join(open_capas)))

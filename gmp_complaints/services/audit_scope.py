@@ -15,6 +15,7 @@ from gmp_complaints.models import (
     Complaint,
     Disposal,
     FollowUpCall,
+    NoticeAcknowledgement,
     Notification,
     SentLetter,
     UserNotice,
@@ -51,6 +52,10 @@ def with_parts(uow: UnitOfWork, event_filter: EventFilter) -> EventFilter:
             "disposal": ids(sa.select(Disposal.id).where(Disposal.complaint_id == complaint.id)),
             "user_notice": ids(sa.select(UserNotice.id).where(UserNotice.subject_type == "complaint",
                                                               UserNotice.subject_id == complaint.id)),
+            # WF-10: the QP's acknowledgements of the complaint's notices (a quarantine, the interim decision)
+            "notice_acknowledgement": ids(sa.select(NoticeAcknowledgement.notice_id).join(
+                UserNotice, UserNotice.id == NoticeAcknowledgement.notice_id).where(
+                UserNotice.subject_type == "complaint", UserNotice.subject_id == complaint.id)),
         })
     return EventFilter(**{**event_filter.__dict__, "records": records})
 

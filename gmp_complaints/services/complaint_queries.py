@@ -36,6 +36,7 @@ from gmp_complaints.services.complaint_repository import (
     open_time_limits,
 )
 from gmp_complaints.services.configuration import criteria_versions
+from gmp_complaints.services.grading import decision_defaults, grading_defaults
 from gmp_complaints.services.master_data import adjacent_batches
 from gmp_complaints.services.notifications import REGISTER_WATCHERS, unsent_notifications
 from gmp_complaints.services.recalls import open_recalls, recalls_of_complaint
@@ -96,7 +97,11 @@ def complaint_page(uow: UnitOfWork, complaint_id: int, *, user_id: int, roles) -
                 "owners": _people_with(uow.session, Role.qa_officer, Role.qa_head),
                 "investigators": _people_with(uow.session, Role.investigator, Role.qa_officer, Role.qa_head),
                 "reply_approval_required": uow.settings.reply_approval_required,
-                "may_dispose": _may_dispose(complaint, business_today(uow.settings)), **signing}
+                "may_dispose": _may_dispose(complaint, business_today(uow.settings)),
+                # REC-08, REC-11: what the grading and the decision forms offer before anything is typed
+                "grading_form": grading_defaults(complaint),
+                "decision_form": decision_defaults(complaint, [b["batch_no"] for b in view["related"]["adjacent_batches"]]),
+                **signing}
 
 
 def _may_dispose(complaint: Complaint, today) -> bool:

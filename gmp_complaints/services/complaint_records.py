@@ -23,7 +23,7 @@ from gmp_complaints.domain.complaints import (
 from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.markets import split_markets
-from gmp_complaints.domain.notices import NoticeKind
+from gmp_complaints.domain.notices import NoticeKind, OfficialScope
 from gmp_complaints.domain.personal_data import masked_complainant, may_see_personal_data
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.domain.triage import spec_failure_pending
@@ -54,8 +54,10 @@ from gmp_complaints.services.complaint_repository import (
     on_earlier_calendar,
     pending_field_alerts,
 )
+from gmp_complaints.services.grading import extension_view, grading_view
 from gmp_complaints.services.notices import notify_complaint
 from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.services.responsible_officials import notify_officials
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
@@ -90,10 +92,14 @@ def move(uow: UnitOfWork, complaint: Complaint, step: Step, actor_id: int | None
         event_changes["status"] = [before, after.value]
     uow.record(DomainEvent(f"complaint.{step.value}", "complaint", str(complaint.id), event_changes,
                            reason=reason, actor_id=actor_id))
-    # Who must act next is told (WF-10, WF-11): the QP of the investigation (SOP 4.2), the head of
-    # quality of a complaint that waits for the closure approval.
+    # Who must act next is told (WF-10, WF-11): the QP of the investigation (SOP 4.2), the responsible officials
+    # in writing of every investigation (21 CFR 211.180(f), 211.198), the head of quality of a complaint that
+    # waits for the closure approval.
     if step is Step.investigate:
         notify_complaint(uow, complaint, NoticeKind.investigation_recorded, (Role.qp,), actor_id=actor_id)
+        notify_officials(uow, OfficialScope.investigations, NoticeKind.investigation_conducted,
+                         subject_type="complaint", subject_id=complaint.id,
+                         record_label=complaint.number or complaint.intake_ref, actor_id=actor_id)
     if after is Status.closure_pending and before != after.value:
         notify_complaint(uow, complaint, NoticeKind.closure_pending, (Role.qa_head,), actor_id=actor_id)
 
@@ -351,6 +357,8 @@ def _investigation_view(complaint: Complaint) -> dict:
     view["root_cause_category"] = complaint.root_cause_category
     view["human_error_justification"] = complaint.human_error_justification
     view["causes_examined"] = examined if any(v is not None for v in examined.values()) else None
+    # REC-11: the decision whether it extends to other batches or products (null where not recorded)
+    view.update(extension_view(complaint))
     return view
 
 
@@ -361,6 +369,8 @@ def _classification_view(complaint: Complaint) -> dict:
     # Only where asked (US products, WF-03): signed classifications of other products keep their hash.
     if complaint.adr_serious is not None:
         view["adr_serious"], view["adr_unexpected"] = complaint.adr_serious, complaint.adr_unexpected
+    # REC-08: the severity and the extent as graded (null where not recorded)
+    view.update(grading_view(complaint))
     return view
 
 

@@ -27,6 +27,7 @@ from gmp_complaints.domain.deadlines import interim_decision_due_on
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, PermissionDeniedError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.field_alert import FDA_FIELD_ALERT_AUTHORITY, field_alert_due_on, screen_field_alert
+from gmp_complaints.domain.grading import check_extension_decision, check_severity
 from gmp_complaints.domain.investigation import (
     ExaminedCause,
     check_checklist,
@@ -54,7 +55,7 @@ from gmp_complaints.models import (
     User,
     VoidRequest,
 )
-from gmp_complaints.services import inputs, schemas, triage
+from gmp_complaints.services import grading, inputs, schemas, triage
 from gmp_complaints.services.approvals import authorize, interim_decision_missing, sign_regrading
 from gmp_complaints.services.calendars import US_CALENDAR, load_calendar
 from gmp_complaints.services.complaint_records import (
@@ -148,9 +149,14 @@ def record_validity(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
         return answered(uow, complaint, actor.roles)
 
 
-def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
-    """SOP §3, 5.3: class I/II/III with a rationale and the ADR question; assigns the TS number."""
-    fields = schemas.load(schemas.Classification, data)
+def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, form: bool = False) -> dict:
+    """SOP §3, 5.3: class I/II/III with a rationale and the ADR question; assigns the TS number. With the severity
+    and the extent (REC-08): optional through the API (the DESIGN §6 body), stated on the page (``form``)."""
+    fields, errors = schemas.load_collecting(schemas.ClassificationForm if form else schemas.Classification, data)
+    graded = grading.grading_fields(fields, errors, form=form)
+    if fields.get("complaint_class") and "severity" not in errors:
+        grading.collect(errors, check_severity, fields["complaint_class"], graded.severity)
+    grading.refuse_if_any(errors)  # every field at fault named at once
     complaint_class, rationale, adr_suspected = fields["complaint_class"], fields["rationale"], fields["adr_suspected"]
     selected = fields["criteria"] or []
     with uow:
@@ -176,6 +182,7 @@ def classify(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) ->
         complaint.field_alert_screen = screen.met
         complaint.field_alert_mix_up, complaint.field_alert_quality_defect = screen.mix_up, screen.quality_defect
         complaint.adr_serious, complaint.adr_unexpected = adr_serious, adr_unexpected
+        grading.grade(complaint, graded, with_defaults=True)
         if screen.met:
             _owe_field_alert(uow, complaint, actor.id)
         _tell_partners(uow, complaint, actor.id)
@@ -220,11 +227,17 @@ def _tell_partners(uow: UnitOfWork, complaint: Complaint, actor_id: int) -> None
                          actor_id=actor_id, authority=recipient)
 
 
-def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
-    """SOP 5.4: root cause, impact, other batches possibly affected. Sales never own it (EU GMP 8.1)."""
+def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, form: bool = False) -> dict:
+    """SOP 5.4: root cause, impact, other batches possibly affected. Sales never own it (EU GMP 8.1). With the
+    decision whether it extends to other batches or products (REC-11): optional through the API (the DESIGN §6
+    body; a decision recorded stays until restated), required on the page (``form``)."""
     if actor.roles <= {Role.intake}:
         raise PermissionDeniedError(Msg("Sales staff cannot own an investigation."))
-    fields = schemas.load(schemas.Investigation, data)
+    fields, errors = schemas.load_collecting(schemas.Investigation, data)
+    decision = grading.collect(errors, check_extension_decision, fields.get("extend_to_other_batches"),
+                               fields.get("extension_rationale"), fields.get("extension_batch_nos"),
+                               fields.get("extension_product_codes"), required=form)
+    grading.refuse_if_any(errors)  # every field at fault named at once
     root_cause, impact = fields["root_cause"], fields["impact"]
     other_batches, substantiated = fields["other_batches_affected"], fields["substantiated"]
     checklist = check_checklist(fields["checklist"])
@@ -237,8 +250,12 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
             if interim_decision_missing(uow, complaint):
                 raise ConflictError(Msg("Class I: the head of quality and the QP sign the interim risk decision "
                                         "before the investigation is recorded."))
+        if decision is not None:
+            grading.check_extension_targets(uow.session, complaint, decision)
         move(uow, complaint, Step.investigate, actor.id,
               reason="re-investigation" if complaint.investigated_on else None)
+        if decision is not None:
+            grading.decide_extension(complaint, decision)
         if checklist:
             complaint.investigation_checklist = _canonical(
                 merged_checklist(checklist_of(complaint), checklist))
@@ -253,6 +270,37 @@ def investigate(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor)
         complaint.causes_examined_procedure = examined.get(ExaminedCause.procedure.value)
         complaint.causes_examined_system = examined.get(ExaminedCause.system.value)
         complaint.investigated_on = business_today(uow.settings)
+        return answered(uow, complaint, actor.roles)
+
+
+def decide_other_batches(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor) -> dict:
+    """REC-11 (21 CFR 211.192): the decision whether the investigation extends to other batches or products, with its
+    rationale, recorded after an investigation recorded without it (the DESIGN §6 body does not carry it), or
+    changed with a reason. A complaint assessed reasonable is not closed without it."""
+    if actor.roles <= {Role.intake}:
+        raise PermissionDeniedError(Msg("Sales staff cannot own an investigation."))
+    fields = schemas.load(schemas.OtherBatchesDecision, data)
+    decision = check_extension_decision(fields["extend_to_other_batches"], fields["extension_rationale"],
+                                        fields["extension_batch_nos"], fields["extension_product_codes"],
+                                        required=True)
+    with uow:
+        complaint = load_complaint(uow, complaint_id)
+        check_may_investigate(actor, complaint.investigator_id)
+        if complaint.disposed_at is not None or Status(complaint.status) in (Status.closed, Status.void):
+            raise ConflictError(Msg("A closed or void complaint does not change."))
+        if complaint.investigated_on is None:
+            raise ConflictError(Msg("Record the investigation first: the decision on other batches belongs to it."))
+        changing = complaint.extend_to_other_batches is not None
+        if changing and not fields["reason"]:
+            inputs.raise_if_any({"reason": [Msg("A decision is already recorded: say why it changes.")]})
+        grading.check_extension_targets(uow.session, complaint, decision)
+        if not grading.decide_extension(complaint, decision):
+            raise ValidationError(Msg("Nothing changed."), {"extend_to_other_batches": [Msg(
+                "This decision is already recorded.")]})
+        complaint.version += 1
+        uow.record(DomainEvent("complaint.other_batches_decision_changed" if changing
+                               else "complaint.other_batches_decided", "complaint", str(complaint.id),
+                               reason=fields["reason"], actor_id=actor.id))
         return answered(uow, complaint, actor.roles)
 
 
@@ -459,10 +507,14 @@ def record_reminder(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Ac
         return answered(uow, complaint, actor.roles)
 
 
-def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
+def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, source_ip: str | None = None,
+            form: bool = False) -> dict:
     """A later change of class keeps the number; the current class changes, the original stays (REC-05).
-    The QA head signs the regrading in the same step (DESIGN §6)."""
-    fields = schemas.load(schemas.Regrading, data)
+    The QA head signs the regrading in the same step (DESIGN §6). The severity and the extent (REC-08) may change
+    with it (the page states them again, ``form``); the severity recorded must suit the new class."""
+    fields, errors = schemas.load_collecting(schemas.RegradingForm if form else schemas.Regrading, data)
+    graded = grading.grading_fields(fields, errors, form=form)
+    grading.refuse_if_any(errors)
     complaint_class, reason = fields["complaint_class"], fields["reason"]
     credentials = fields["username"], fields["password"]
     with uow:
@@ -470,10 +522,12 @@ def regrade(uow: UnitOfWork, complaint_id: int, data: dict, *, actor: Actor, sou
         if complaint.complaint_class == complaint_class.value:
             raise ValidationError(Msg("Nothing changed."), {"complaint_class": [Msg("The complaint already has this class.")]})
         next_status(complaint_facts(uow, complaint), Step.regrade)  # 409 before the credentials are even asked
+        check_severity(complaint_class, graded.severity or grading.recorded_severity(complaint))
         # Every check of the signature before anything changes (a refusal changes nothing).
         signer = authorize(uow, complaint, SigningStep.regrading, credentials, actor=actor, source_ip=source_ip)
         move(uow, complaint, Step.regrade, signer.user.id, reason=reason)
         complaint.complaint_class = complaint_class.value
+        grading.grade(complaint, graded, with_defaults=False)
         if complaint_class is ComplaintClass.I and complaint.status == Status.under_investigation.value:
             # A new interim decision is due: the earlier signatures covered the earlier class (superseded).
             _start_interim_clock(uow, complaint, business_today(uow.settings))

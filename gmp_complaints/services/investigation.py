@@ -7,11 +7,13 @@ from gmp_complaints.domain.complaints import Status, check_event_date
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.investigation import QuarantineStatus
-from gmp_complaints.domain.roles import Actor
+from gmp_complaints.domain.notices import NoticeKind
+from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import QuarantineRequest
 from gmp_complaints.services import inputs, schemas
 from gmp_complaints.services.complaint_records import answered
 from gmp_complaints.services.complaint_repository import find_batches, load_complaint
+from gmp_complaints.services.notices import notify_complaint
 from gmp_complaints.uow import UnitOfWork
 
 
@@ -39,6 +41,8 @@ def request_quarantine(uow: UnitOfWork, complaint_id: int, data: dict, *, actor:
             uow.session.flush()
             uow.record(DomainEvent("quarantine_request.created", "quarantine_request", str(row.id),
                                    {"complaint_id": [None, complaint.id]}, actor_id=actor.id))
+        # WF-10: a risk-reducing action; every QP is told and acknowledges the notice.
+        notify_complaint(uow, complaint, NoticeKind.quarantine_requested, (Role.qp,), actor_id=actor.id)
         return answered(uow, complaint, actor.roles)
 
 

@@ -21,6 +21,7 @@ from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, Vali
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.field_alert import FarStage
 from gmp_complaints.domain.markets import DEFECT_NOTICE_HOURS, HOME_MARKET, defect_notice_recipients, split_markets
+from gmp_complaints.domain.notices import NoticeKind, OfficialScope
 from gmp_complaints.domain.recall import (
     CLOCK_FIELDS,
     DEFAULT_RECALL_CLOCKS,
@@ -48,7 +49,7 @@ from gmp_complaints.domain.recall import (
     recall_deadlines,
     recall_number,
 )
-from gmp_complaints.domain.roles import Actor
+from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Batch,
     Complaint,
@@ -69,8 +70,10 @@ from gmp_complaints.models import (
     recall_clock_line,
 )
 from gmp_complaints.services import schemas
+from gmp_complaints.services.notices import holders_of, notices_of
 from gmp_complaints.services.numbering import take_serial
 from gmp_complaints.services.personal_data import cipher_for
+from gmp_complaints.services.responsible_officials import notify_officials
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
@@ -247,6 +250,8 @@ def recall_view(uow: UnitOfWork, recall: Recall, *, with_signatures: bool = True
         "reconciliation": [line for line in lines if line["reconciled"]],
         "dispositions": _dispositions(session, recall, tz),
         "notices": _notices(session, recall, tz),
+        # WF-10, WF-11: who in the company was told of the recall, the delivery and the QP's acknowledgement
+        "staff_notices": notices_of(session, uow.settings, subject_type="recall", subject_id=recall.id),
         "timings": _timings(session, recall, lines),
         "effectiveness": _effectiveness(session, recall, tz),
         "notifications": [notification_view(n, tz) for n in session.scalars(
@@ -505,6 +510,7 @@ def propose_recall(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
         uow.record(DomainEvent("recall.proposed", "recall", str(recall.id), {
             "batch_ids": [None, sorted(b.id for b in batches)],
             "complaint_ids": [None, sorted(c.id for c in complaints)]}, actor_id=actor.id))
+        tell_of_recall(uow, recall, decided=False, actor_id=actor.id)
         if not recall.mock:
             add_defect_notices(uow, recall, product, actor_id=actor.id)
         uow.commit()
@@ -544,10 +550,11 @@ def sign_recall(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor, so
             record_version=recall.version, snapshot=recall_snapshot(view, rule.scope), rule=rule,
             comment=fields["comment"])
         signing.sign(uow, signer, request, source_ip=source_ip)
-        signed = {row.signed_role for row in signing.valid_signatures(session, request, rule.step.value)}
+        valid = signing.valid_signatures(session, request, rule.step.value)
+        signed = {row.signed_role for row in valid}
         if not missing_roles(rule, signed):
             if rule.step is SigningStep.recall_decision:
-                _decide(uow, recall, signer.user.id)
+                _decide(uow, recall, signer.user.id, signers={row.signer_id for row in valid})
             else:
                 recall.status, recall.closed_at = RecallStatus.closed.value, uow.now()
                 uow.record(DomainEvent("recall.closed", "recall", str(recall.id), actor_id=signer.user.id))
@@ -555,12 +562,13 @@ def sign_recall(uow: UnitOfWork, recall_id: int, data: dict, *, actor: Actor, so
         return recall_view(uow, recall)
 
 
-def _decide(uow: UnitOfWork, recall: Recall, signer_id: int) -> None:
+def _decide(uow: UnitOfWork, recall: Recall, signer_id: int, *, signers: set[int] = frozenset()) -> None:
     """The recall is decided: in progress from now, and the register holds what the authority is owed. A
     safety-hazard recall's notice is due at once (China GMP Art. 301); a mock recall owes nobody anything."""
     now = uow.now()
     recall.status, recall.decided_at = RecallStatus.in_progress.value, now
     uow.record(DomainEvent("recall.decided", "recall", str(recall.id), actor_id=signer_id))
+    tell_of_recall(uow, recall, decided=True, actor_id=signer_id, signers=signers)
     if recall.mock:
         return
     clock = recall_clocks(uow.session)[RecallLevel(recall.level)]
@@ -570,6 +578,18 @@ def _decide(uow: UnitOfWork, recall: Recall, signer_id: int) -> None:
            ("recall_progress", deadlines.next_progress_report_by))
     for kind, due_at in due:
         add_notification(uow, kind=kind, subject=recall, due_at=due_at, actor_id=signer_id)
+
+
+def tell_of_recall(uow: UnitOfWork, recall: Recall, *, decided: bool, actor_id: int | None,
+                   signers: set[int] = frozenset()) -> int:
+    """WF-10, WF-11: every QP and the responsible officials of recalls are told of a recall when it is proposed
+    and when it is decided (a mock recall as an exercise: it runs the same steps inside the company), in the
+    app and by e-mail; the QP acknowledges the notice. Those who signed the decision know it already."""
+    kinds = {(False, False): NoticeKind.recall_proposed, (False, True): NoticeKind.recall_decided,
+             (True, False): NoticeKind.mock_recall_proposed, (True, True): NoticeKind.mock_recall_decided}
+    return notify_officials(uow, OfficialScope.recalls, kinds[(bool(recall.mock), decided)], subject_type="recall",
+                            subject_id=recall.id, record_label=recall.number, actor_id=actor_id,
+                            also=holders_of(uow.session, Role.qp), skip=signers)
 
 
 def add_notification(uow: UnitOfWork, *, kind: str, subject: Recall | Complaint, due_at: datetime,

@@ -44,9 +44,11 @@ from signatures.matrix import SigningStep, rule_for
 CONTENT_FIELDS = ("description", "complainant_name", "complainant_organisation", "complainant_phone",
                   "complainant_email", "batch_unknown_reason", "acknowledgement_note", "validity_reason",
                   "class_rationale", "root_cause", "impact", "other_batches_affected", "investigation_checklist",
-                  "human_error_justification", "routing_note", "spec_determination_rationale")
-#: content emptied rather than nulled: NOT NULL, or (human error's justification) required by a check
-EMPTIED_FIELDS = ("description", "human_error_justification")
+                  "human_error_justification", "routing_note", "spec_determination_rationale",
+                  "extension_rationale")
+#: content emptied rather than nulled: NOT NULL, or (human error's justification, the rationale of the decision on
+#: other batches) required by a check
+EMPTIED_FIELDS = ("description", "human_error_justification", "extension_rationale")
 #: (collection of the complaint, audit entity, text column) of the parts whose text goes with it
 CONTENT_PARTS = (("replies", "complaint_reply", "summary"), ("responses", "customer_response", "text"),
                  ("reminders", "customer_reminder", "letter_text"), ("reply_reports", "reply_report", "summary"),

@@ -12,6 +12,7 @@ from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
+from gmp_complaints.domain.notices import NoticeKind, OfficialScope
 from gmp_complaints.domain.returns import (
     Disposition,
     Evaluation,
@@ -26,6 +27,7 @@ from gmp_complaints.domain.roles import Actor
 from gmp_complaints.models import Batch, Complaint, Distribution, Product, ReturnedGoods
 from gmp_complaints.services import schemas
 from gmp_complaints.services.numbering import take_serial
+from gmp_complaints.services.responsible_officials import notify_officials
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
 from signatures.binding import canonical_snapshot_hash
@@ -202,6 +204,9 @@ def evaluate_return(uow: UnitOfWork, return_id: int, data: dict, *, actor: Actor
             row.version += 1
         uow.record(DomainEvent("return.re_evaluated" if again else "return.evaluated", "return", str(row.id),
                                reason=fields["reason"] if again else None, actor_id=actor.id))
+        # WF-11 (21 CFR 211.180(f), 211.204): the responsible officials are told in writing of every evaluation.
+        notify_officials(uow, OfficialScope.returns, NoticeKind.return_evaluated, subject_type="return",
+                         subject_id=row.id, record_label=row.number, actor_id=actor.id)
         uow.commit()
         return return_view(uow, row)
 

@@ -24,7 +24,9 @@ from gmp_complaints.domain.complaint_file import FileItem
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
 from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.follow_up import CallResult
+from gmp_complaints.domain.grading import UNKNOWN, Severity
 from gmp_complaints.domain.investigation import ExaminedCause, QuarantineStatus, RootCauseCategory
+from gmp_complaints.domain.notices import OfficialScope
 from gmp_complaints.domain.recall import (
     BatchDecision,
     ContactResult,
@@ -211,6 +213,23 @@ class Count(_Field):
         return value
 
 
+class CountOrUnknown(_Field):
+    """A whole number, 0 or more (a JSON number, or its digits as text from a page), or ``"unknown"`` (REC-08)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"oneOf": [{"type": "integer", "minimum": 0},
+                                             {"type": "string", "enum": [UNKNOWN]}]}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.strip().lower() == UNKNOWN:
+            return UNKNOWN
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SchemaError([Msg("A whole number, 0 or more, or \"unknown\".")])
+        return value
+
+
 class Number(_Field):
     """A JSON number (true and false are not numbers); ranges are the use case's to check."""
 
@@ -281,6 +300,17 @@ def load(schema: type[Body], data) -> dict:
         return _instance(schema).load(data)
     except SchemaError as exc:
         raise ValidationError(Msg("The request has invalid fields."), _flat(exc.messages)) from None
+
+
+def load_collecting(schema: type[Body], data) -> tuple[dict, dict]:
+    """``data`` loaded through ``schema`` as far as it is valid, and the problems named by field: for a use case
+    that checks more of the same request (one field against another) and refuses once, naming all of them."""
+    if not isinstance(data, dict):
+        load(schema, data)  # raises: not a JSON object
+    try:
+        return _instance(schema).load(data), {}
+    except SchemaError as exc:
+        return dict(exc.valid_data or {}), _flat(exc.messages)
 
 
 _instances: dict[type, Schema] = {}
@@ -440,6 +470,14 @@ class NotKnownMark(Body):
     reason = Text(5000, required=True)
 
 
+_SEVERITY = ("The severity of harm (REC-08): critical (SOP §3.1), major (§3.2), minor (§3.3). The class is the "
+             "severity's own class or one class above it (escalated for probability or extent), never below it.")
+_BATCHES_DEFAULT = "Batches affected: a whole number, or \"unknown\". Left out: the number of the complaint's batches."
+_MARKETS_DEFAULT = "Markets affected (country codes, EU). Left out: the product's markets."
+_EXTENSION = ("REC-11: the investigation extends to other batches or products (yes/no). Left out, no decision is "
+              "recorded; a complaint assessed reasonable is not closed without it.")
+
+
 class Classification(Body):
     complaint_class = Choice(ComplaintClass, required=True)
     rationale = Text(5000, required=True)
@@ -458,6 +496,20 @@ class Classification(Body):
     #: US products with a suspected reaction (WF-03): serious? unexpected?
     adr_serious = Bool()
     adr_unexpected = Bool()
+    #: REC-08: the severity of harm and the extent. Left out, the severity and the units are not recorded; the
+    #: batches default to the complaint's linked batches and the markets to the product's markets.
+    severity = Choice(Severity, more={"description": _SEVERITY})
+    units_affected = CountOrUnknown(more={"description": "Units affected: a whole number, or \"unknown\"."})
+    batches_affected = CountOrUnknown(more={"description": _BATCHES_DEFAULT})
+    markets_affected = Codes(Msg("A list of market codes (CN, US, DE …, EU)."), more={"description": _MARKETS_DEFAULT})
+
+
+class ClassificationForm(Classification):
+    """The classification as the page posts it: the severity and the extent are required (REC-08; checked with the
+    other fields by the use case); an extent the page marks unknown comes with its own box."""
+
+    units_affected_unknown = Bool()
+    batches_affected_unknown = Bool()
 
 
 class Investigation(Body):
@@ -474,6 +526,29 @@ class Investigation(Body):
     human_error_justification = Text(10_000)
     causes_examined = Mapping(more={"properties": {c.value: {"type": "boolean"} for c in ExaminedCause},
                                     "additionalProperties": False})
+    #: REC-11 (21 CFR 211.192): does the investigation extend to other batches or products? With the decision, its
+    #: rationale; with yes, the batches (same product) or the products it extends to
+    extend_to_other_batches = Bool(more={"description": _EXTENSION})
+    extension_rationale = Text(10_000)
+    extension_batch_nos = Codes(Msg("A list of batch numbers."), more={
+        "description": "Batches of the same product the investigation extends to (the adjacent batches listed)."})
+    extension_product_codes = Codes(Msg("A list of product codes."), more={
+        "description": "Other products the investigation extends to."})
+
+
+
+
+
+class OtherBatchesDecision(Body):
+    """``POST /complaints/<id>/other-batches-decision``: the decision whether the investigation extends to other
+    batches or products, recorded after an investigation recorded without it (REC-11); changing a decision already
+    recorded says why (``reason``)."""
+
+    extend_to_other_batches = Bool(required=True)
+    extension_rationale = Text(10_000, required=True)
+    extension_batch_nos = Codes(Msg("A list of batch numbers."))
+    extension_product_codes = Codes(Msg("A list of product codes."))
+    reason = Text(5000)
 
 
 class Reply(Body):
@@ -620,6 +695,20 @@ class Credentials(Body):
 class Regrading(Credentials):
     complaint_class = Choice(ComplaintClass, required=True)
     reason = Text(5000, required=True)
+    #: REC-08: the grading as the new class stands; each left out stays as recorded
+    severity = Choice(Severity, more={"description": "The severity of harm under the new class (REC-08); left out, "
+                                                     "the severity recorded stays (and must suit the new class)."})
+    units_affected = CountOrUnknown()
+    batches_affected = CountOrUnknown()
+    markets_affected = Codes(Msg("A list of market codes (CN, US, DE …, EU)."))
+
+
+class RegradingForm(Regrading):
+    """The regrading as the page posts it: the severity and the extent are stated again (REC-08; checked by the use
+    case)."""
+
+    units_affected_unknown = Bool()
+    batches_affected_unknown = Bool()
 
 
 class SpecFailureDetermination(Credentials):
@@ -814,7 +903,7 @@ class TimeLimitChange(Body):
 
 #: every body above, by the name the OpenAPI document gives it
 SCHEMAS = {cls.__name__: cls for cls in (Product, Batch, Distribution, Complainant, Registration, Acknowledgement, Validity,
-                                          SpecFailureDetermination, NotKnownMark, Classification,
+                                          SpecFailureDetermination, NotKnownMark, Classification, OtherBatchesDecision,
                                           Investigation, Reply, ReplyReportDraft, CustomerResponse, Reminder, FollowUp, VoidRequest,
                                           Assessment, Assignment, BatchCorrection, ExtensionRequest,
                                           QuarantineRequest, QuarantineAnswer, Credentials, Regrading, Closure,
@@ -1132,3 +1221,20 @@ class AdrClockChange(Body):
 
 
 SCHEMAS.update({cls.__name__: cls for cls in (DeadlineRecalculation, DeadlineRecalculations, AdrClockChange)})
+
+
+# --- responsible officials (WF-11) --------------------------------------------------------------------------
+
+
+class ResponsibleOfficialsChange(Body):
+    """``POST /responsible-officials``: the whole list of responsible officials of one scope (user names; an empty
+    list goes back to the head of quality), with the reason and the change-control reference (a configuration
+    change, AT-10)."""
+
+    scope = Choice(OfficialScope, required=True)
+    usernames = Codes(Msg("A list of user names."), required=True)
+    reason = Text(5000, required=True)
+    change_control_ref = change_control_ref()
+
+
+SCHEMAS.update({cls.__name__: cls for cls in (ResponsibleOfficialsChange,)})

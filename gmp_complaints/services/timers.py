@@ -22,7 +22,7 @@ from gmp_complaints.clock import business_today
 from gmp_complaints.domain.complaints import Status, Step
 from gmp_complaints.domain.deadlines import Deadlines
 from gmp_complaints.domain.events import DomainEvent
-from gmp_complaints.domain.notices import NoticeKind
+from gmp_complaints.domain.notices import MAX_DELIVERY_ATTEMPTS, NoticeKind
 from gmp_complaints.domain.roles import Role
 from gmp_complaints.models import Complaint, Escalation, OutboxMessage
 from gmp_complaints.services.complaint_records import add_reminder, move
@@ -38,7 +38,6 @@ from gmp_complaints.services.recalls import note_notice_delivered
 from gmp_complaints.uow import UnitOfWork
 
 OPEN_STATUSES = [s.value for s in Status if s not in (Status.closed, Status.void, Status.closure_pending)]
-MAX_DELIVERY_ATTEMPTS = 20
 
 
 def _overdue_unescalated(complaint: Complaint, deadlines: Deadlines, today: date,

@@ -42,6 +42,8 @@ COMPLAINT_STEP_ROLES = {
     "record_validity": QA_OFFICE,
     "classify": QA_OFFICE,
     "investigate": INVESTIGATORS,
+    # REC-11: the decision whether the investigation extends to other batches or products, after it was recorded
+    "decide_other_batches": INVESTIGATORS,
     "assess": QA_OFFICE,
     # SOP 5.6.1: QA forms the reply report; sales reply to the customer (and QA may record it for them)
     "draft_reply_report": QA_OFFICE,
@@ -79,6 +81,9 @@ AUDIT_READERS = frozenset({Role.auditor, Role.admin, Role.qa_head, Role.qa_offic
 # A complaint's own audit trail (its review before closure): GMP records, so never the administrator.
 AUDIT_REVIEWERS = AUDIT_READERS - {Role.admin}
 
+# Who reads the delivery log of the notices and the responsible officials (WF-11): QA, the administrator who keeps
+# the list and the mail server, the inspector.
+NOTICE_WATCHERS = frozenset({Role.admin, Role.qa_officer, Role.qa_head, Role.auditor})
 PUBLIC = Access(None, public=True)
 SIGNED_IN_ANY_STATE = Access(ALL_ROLES, during_password_change=True, while_idle_locked=True)
 
@@ -94,6 +99,16 @@ ROUTE_ACCESS: dict[str, Access] = {
     "main.notice_list": Access(ALL_ROLES),
     "main.notices_read": Access(ALL_ROLES),
     "api_v1.my_notices": Access(ALL_ROLES),
+    # WF-10: the person told acknowledges their own notice (the service refuses anyone else's).
+    "main.acknowledge_notice": Access(ALL_ROLES),
+    "api_v1.acknowledge_notice": Access(ALL_ROLES),
+    # WF-11: the delivery log of the notices, for QA, the administrator and the inspector; the responsible
+    # officials are configuration the administrator keeps.
+    "main.notice_delivery": Access(NOTICE_WATCHERS),
+    "api_v1.notice_delivery": Access(NOTICE_WATCHERS),
+    "admin.responsible_officials": Access(ADMIN),
+    "api_v1.responsible_official_list": Access(NOTICE_WATCHERS | {Role.qp}),
+    "api_v1.set_responsible_officials": Access(ADMIN),
     # SEC-04: the administrator requests a change of access, the head of quality decides it; auditors read.
     "security.access_requests": Access(ACCESS_WATCHERS),
     "security.decide_access_request": Access(QA_HEAD),

@@ -253,6 +253,33 @@ def time_limits():
                            key_labels={row["key"]: translate(time_limit_label(row["key"])) for row in limits}), status
 
 
+@bp.route("/responsible-officials", methods=["GET", "POST"])
+def responsible_officials():
+    """WF-11 (21 CFR 211.180(f)): who is told in writing of every complaint investigation, every evaluation of
+    returned goods and every recall; the list of one scope changed with a reason and its change-control
+    reference. Nobody designated: the head of quality."""
+    from gmp_complaints.domain.notices import SCOPE_LABELS
+    from gmp_complaints.domain.roles import Actor
+    from gmp_complaints.services import responsible_officials as officials
+
+    errors, status = {}, 200
+    if request.method == "POST":
+        data = {"scope": request.form.get("scope") or None, "usernames": request.form.getlist("usernames"),
+                "reason": request.form.get("reason"), "change_control_ref": request.form.get("change_control_ref")}
+        try:
+            officials.set_responsible_officials(uow(), data, actor=Actor(current_user.id, current_user.roles))
+        except ValidationError as exc:
+            errors, status = {k: [translate(m) for m in v] for k, v in exc.fields.items()}, 400
+        else:
+            flash(_("Responsible officials changed; notices from now on go to them."), "info")
+            return redirect(url_for("admin.responsible_officials"))
+    return render_template("admin/responsible_officials.html", view=officials.officials_view(uow()),
+                           people=officials.eligible_people(uow()), errors=errors, form=request.form,
+                           chosen=request.form.getlist("usernames"),
+                           scope_labels={scope.value: translate(label) for scope, label in SCOPE_LABELS.items()}
+                           ), status
+
+
 @bp.route("/adr-clocks", methods=["GET", "POST"])
 def adr_clocks():
     """The ADR reporting clocks per market (HO-01): master data, each change with a reason and its change-control

@@ -59,6 +59,7 @@ STEPS = {
     "record_validity": (complaint_steps.record_validity, Msg("Decide validity")),
     "classify": (complaint_steps.classify, Msg("Classify and number")),
     "investigate": (complaint_steps.investigate, Msg("Record the investigation")),
+    "decide_other_batches": (complaint_steps.decide_other_batches, Msg("Record the decision on other batches")),
     "assess": (complaint_steps.assess, Msg("Assess")),
     "draft_reply_report": (complaint_steps.draft_reply_report, Msg("Draft the reply report")),
     "reply": (complaint_steps.reply, Msg("Record the reply as sent")),
@@ -187,12 +188,15 @@ def show(complaint_id: int, errors: dict | None = None, open_step: str | None = 
         steps.insert(steps.index("reply"), "draft_reply_report")
     manage = {Status.closed.value: list(CLOSED_STEPS), Status.void.value: [], DISPOSED: []}.get(
         complaint["status"], list(MANAGE_STEPS))
+    if complaint["investigation"] and complaint["status"] not in (Status.closed.value, Status.void.value, DISPOSED):
+        manage.insert(0, "decide_other_batches")  # REC-11: after an investigation recorded without it, or to change it
     in_force = next(v for v in criteria["versions"] if v["version"] == criteria["in_force"])
     texts = {c["code"]: c[_text_key()] for v in criteria["versions"] for c in v["criteria"]}
     signer = page["signer"]
     return render_template("complaints/show.html", c=complaint, steps=steps, manage=manage, offers=offers, signer=signer,
                            sales_people=page["sales_people"], reply_approval_required=page["reply_approval_required"],
                            owners=page["owners"], investigators=page["investigators"], may_dispose=page["may_dispose"],
+                           grading_form=page["grading_form"], decision_form=page["decision_form"],
                            recalls=page["recalls"], returned=page["returns"], adr_labels=adr_labels(),
                            call_labels={k.value: translate(v) for k, v in CALL_RESULT_LABELS.items()},
                            compensation_labels={"status": {k.value: translate(v) for k, v in
@@ -418,14 +422,20 @@ def _step_data(step: str, form) -> dict:
     if step == "mark_not_known":
         return {"item": form.get("item") or None, "reason": form.get("reason")}
     if step == "classify":
-        return {"complaint_class": form.get("complaint_class"), "rationale": form.get("rationale"),
+        return {**_grading_data(form), "complaint_class": form.get("complaint_class"), "rationale": form.get("rationale"),
                 "adr_suspected": _bool_field(form, "adr_suspected"), "criteria": form.getlist("criteria"),
                 "field_alert_mix_up": _bool_field(form, "field_alert_mix_up"),
                 "field_alert_quality_defect": _bool_field(form, "field_alert_quality_defect"),
                 "adr_serious": _bool_field(form, "adr_serious"),
                 "adr_unexpected": _bool_field(form, "adr_unexpected")}
-    if step == "investigate":
-        return {"root_cause": form.get("root_cause"), "impact": form.get("impact"),
+    if step in ("investigate", "decide_other_batches"):
+        decision = {"extend_to_other_batches": _bool_field(form, "extend_to_other_batches"),
+                    "extension_rationale": form.get("extension_rationale"),
+                    "extension_batch_nos": form.getlist("extension_batch_nos"),
+                    "extension_product_codes": _batch_list(form.get("extension_product_codes"))}
+        if step == "decide_other_batches":
+            return {**decision, "reason": form.get("reason") or None}
+        return {**decision, "root_cause": form.get("root_cause"), "impact": form.get("impact"),
                 "other_batches_affected": form.get("other_batches_affected"),
                 "substantiated": _bool_field(form, "substantiated"),
                 "recurring_problem": _bool_field(form, "recurring_problem"),
@@ -461,7 +471,17 @@ def _step_data(step: str, form) -> dict:
         return {"reason": form.get("reason")}
     if step == "open_follow_up":
         return {"received_on": form.get("received_on"), "text": form.get("text")}
-    return {"complaint_class": form.get("complaint_class"), "reason": form.get("reason")}
+    return {**_grading_data(form), "complaint_class": form.get("complaint_class"), "reason": form.get("reason"),
+            "username": form.get("username"), "password": form.get("password")}
+
+
+def _grading_data(form) -> dict:
+    """REC-08: the severity and the extent as the classification and regrading forms post them."""
+    return {"severity": form.get("severity") or None, "units_affected": form.get("units_affected") or None,
+            "units_affected_unknown": bool(form.get("units_affected_unknown")) or None,
+            "batches_affected": form.get("batches_affected") or None,
+            "batches_affected_unknown": bool(form.get("batches_affected_unknown")) or None,
+            "markets_affected": _batch_list(form.get("markets_affected"))}
 
 
 def _asked_about_recurrence(form) -> None:
@@ -482,6 +502,10 @@ def _step_view(step: str):
             extra = {}
             if step == "record_validity":  # REC-09: the page asks each triage question; nothing is defaulted
                 extra = {"explicit_answers": True}
+            elif step in ("classify", "investigate"):  # REC-08, REC-11: the page states the grading, the decision
+                extra = {"form": True}
+            elif step == "regrade":
+                extra = {"form": True, "source_ip": request.remote_addr}
             elif step == "determine_spec_failure":
                 extra = {"source_ip": request.remote_addr}
             return function(uow(), complaint_id, _step_data(step, request.form), actor=_actor(), **extra)

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from gmp_complaints.audit_text import record_label
 from gmp_complaints.clock import business_today
-from gmp_complaints.domain.notices import NOTICE_LABELS, NoticeKind
-from gmp_complaints.i18n import complaint_labels, signature_labels
+from gmp_complaints.domain.notices import DELIVERY_LABELS, NOTICE_KIND_NAMES, NOTICE_LABELS, NoticeKind
+from gmp_complaints.domain.roles import Actor
+from gmp_complaints.i18n import complaint_labels, signature_labels, translate
 from gmp_complaints.printing import recall_labels
 from gmp_complaints.services import notices
 from gmp_complaints.services.home import home
@@ -54,3 +56,28 @@ def notices_read():
     marked = notices.mark_read(uow(), current_user.id)
     flash(_("%(n)s notices marked read.", n=marked), "info")
     return redirect(url_for("main.notice_list"))
+
+
+@bp.route("/notices/<int:notice_id>/acknowledge", methods=["POST"])
+def acknowledge_notice(notice_id: int):
+    """WF-10: the person told acknowledges the notice (the QP of a risk-reducing action or a recall)."""
+    done = notices.acknowledge_notice(uow(), notice_id, actor=Actor(current_user.id, current_user.roles))
+    flash(_("Notice on %(record)s acknowledged.", record=done["record_label"]), "info")
+    return redirect(url_for("main.notice_list"))
+
+
+@bp.route("/notices/delivery")
+def notice_delivery():
+    """WF-11: every notice, to whom, read and acknowledged or not, and how its e-mail fared; filtered by record
+    type and id or by kind."""
+    subject_type = request.args.get("subject_type") or None
+    raw_id = (request.args.get("subject_id") or "").strip()
+    kind = request.args.get("kind") or None
+    rows = notices.delivery_log(uow(), subject_type=subject_type, subject_id=int(raw_id) if raw_id.isdigit() else None,
+                                kind=kind)
+    return render_template("main/notice_delivery.html", rows=rows, notice_text=notice_text,
+                           delivery_labels={d.value: translate(label) for d, label in DELIVERY_LABELS.items()},
+                           kind_names={k.value: translate(name) for k, name in NOTICE_KIND_NAMES.items()},
+                           subject_types={t: record_label("instance" if t == "backup" else t, None)
+                                          for t in notices.SUBJECT_TYPES},
+                           filters={"subject_type": subject_type or "", "subject_id": raw_id, "kind": kind or ""})

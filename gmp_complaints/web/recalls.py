@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from gmp_complaints import printing
 from gmp_complaints.domain.errors import ConflictError, Msg
+from gmp_complaints.domain.notices import DELIVERY_LABELS
 from gmp_complaints.domain.recall import (
     BatchDecision,
     ContactResult,
@@ -33,6 +34,7 @@ from gmp_complaints.web.access import REGISTER_KEEPERS
 from gmp_complaints.web.documents import email_notice_now, table_csv
 from gmp_complaints.web.forms import run_form, with_site_offset
 from gmp_complaints.web.jobs import start_in_background
+from gmp_complaints.web.main import notice_text
 from signatures.statement import statement_text
 
 bp = Blueprint("recalls", __name__, url_prefix="/recalls")
@@ -141,7 +143,8 @@ def show(recall_id: int, errors: dict | None = None, open_form: str | None = Non
         may_set_market_actions=bool(roles & {Role.recall_coordinator.value, Role.qa_officer.value,
                                              Role.qa_head.value, Role.regulatory_affairs.value}),
         is_qa_head=Role.qa_head.value in roles, decisions=list(BatchDecision),
-        effectiveness_levels=list(EffectivenessLevel), contact_results=list(ContactResult))
+        effectiveness_levels=list(EffectivenessLevel), contact_results=list(ContactResult),
+        notice_text=notice_text, delivery_labels={d.value: translate(label) for d, label in DELIVERY_LABELS.items()})
 
 
 @bp.route("/<int:recall_id>/consignees")

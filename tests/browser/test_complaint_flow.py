@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sql
 def fill_step(page, step, fields):
     form = page.locator(f"#step-{step}")
     for name, value in fields.items():
-        if value in ("yes", "no"):
+        if value in ("yes", "no") or name == "severity":
             form.locator(f"input[name={name}][value={value}]").check()
         elif name in ("complaint_class",):
             form.locator(f"select[name={name}]").select_option(value)
@@ -54,9 +54,12 @@ def test_registration_to_formal_reply_in_the_browser(page, live_server, make_use
     fill_step(page, "record_validity", {"information_complete": "yes", "substantiated": "yes",
                                         "quality_defect_suspected": "yes", "falsification_suspected": "no",
                                         "spec_failure_suspected": "no"})
-    fill_step(page, "classify", {"complaint_class": "II", "rationale": "密封缺陷 (SOP 3.2)", "adr_suspected": "no"})
+    # The batches and markets affected are offered from the complaint and the product (REC-08).
+    fill_step(page, "classify", {"complaint_class": "II", "rationale": "密封缺陷 (SOP 3.2)", "severity": "major",
+                                 "units_affected": "24", "adr_suspected": "no"})
     assert page.locator("#complaint-title").inner_text().startswith("TS-II-")
     fill_step(page, "investigate", {"root_cause": "封口压力偏低", "impact": "仅本批", "other_batches_affected": "无",
+                                    "extend_to_other_batches": "no", "extension_rationale": "仅本批封口压力偏低",
                                     "substantiated": "yes"})
     # A step with a missing field comes back with the message next to the field and the entries kept.
     fill_step(page, "assess", {"reasonable": "yes", "adr_confirmed": "no"})

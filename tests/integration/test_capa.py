@@ -14,7 +14,8 @@ def assessed(api, reasonable=True) -> int:
     cid = classified(api, "III")
     assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation",
-           {"root_cause": "封口压力偏低", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+           {"root_cause": "封口压力偏低", "impact": "i", "other_batches_affected": "o", "substantiated": True,
+            "extend_to_other_batches": False, "extension_rationale": "相邻批次未受影响"})  # REC-11, for the closure
     api.ok("qa_officer", f"/complaints/{cid}/assessment", {"reasonable": reasonable, "actions": [],
                                                             "adr_confirmed": False, "regulator_report_required": False})
     return cid

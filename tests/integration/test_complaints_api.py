@@ -292,12 +292,14 @@ def test_every_step_leaves_an_audit_event_and_the_trail_replays_clean(app, api, 
     run_to_reply(api, cid)
     events = api.get("auditor", f"/audit/events?entity=complaint:{cid}").get_json()["events"]
     # The complaint's trail takes in the records that belong to it: here the reply of the last step.
-    # It also says who was told of what (WF-10): the QP of the complaint, its number and its investigation;
-    # the investigator of the assignment.
+    # It also says who was told of what (WF-10, WF-11): the QP of the complaint, its number and its investigation;
+    # the investigator of the assignment; the responsible official (by default the head of quality) of the
+    # investigation.
     assert [e["action"] for e in events] == ["complaint.registered", "user_notice.created", "complaint.validity",
                                              "complaint.classify", "user_notice.created", "complaint.assigned",
                                              "user_notice.created", "complaint.investigate", "user_notice.created",
-                                             "complaint.assess", "complaint.reply", "complaint_reply.created"]
+                                             "user_notice.created", "complaint.assess", "complaint.reply",
+                                             "complaint_reply.created"]
     assert events[3]["changes"]["number"] == [None, "TS-II-26-001"]
     assert events[3]["changes"]["status"] == ["registered", "under_investigation"]
     assert integrity_check(uow_factory()) == []

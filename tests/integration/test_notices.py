@@ -43,7 +43,9 @@ def test_the_qp_investigator_and_head_of_quality_are_told_what_is_theirs_to_do(a
     api.ok("investigator", f"/complaints/{cid}/investigation",
            {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
     assert _kinds(api, "qp")[-1] == ("investigation_recorded", number)
-    assert _kinds(api, "qa_head")[1:] == [("decision_requested", number)]
+    # The head of quality: the extension to decide, and (no responsible officials designated, WF-11) the
+    # written notice of the investigation.
+    assert _kinds(api, "qa_head")[1:] == [("decision_requested", number), ("investigation_conducted", number)]
     # Nobody is told of their own act: the QA officer who classified gets nothing.
     assert _kinds(api, "qa_officer") == []
     listed = api.get("qp", "/notices").get_json()
@@ -51,9 +53,9 @@ def test_the_qp_investigator_and_head_of_quality_are_told_what_is_theirs_to_do(a
     # The complaint's trail says who was told (names, not ids).
     events = api.get("auditor", f"/audit/events?entity=complaint:{cid}").get_json()["events"]
     told = [e for e in events if e["action"] == "user_notice.created"]
-    assert len(told) == 7 and {e["changes"]["kind"][1] for e in told} == {
+    assert len(told) == 8 and {e["changes"]["kind"][1] for e in told} == {
         "complaint_registered", "complaint_classified", "interim_decision_due", "investigation_assigned",
-        "decision_requested", "investigation_recorded"}
+        "decision_requested", "investigation_recorded", "investigation_conducted"}
 
 
 def test_the_head_of_quality_is_told_of_reply_reports_closures_and_capa_signatures_due(api):

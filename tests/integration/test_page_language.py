@@ -22,7 +22,7 @@ PAGES = ("/", "/notices", "/complaints/", "/complaints/new", "/complaints/dashbo
          "/audit/?entity=complaint:4", "/master-data/import", "/account/esignature-statement",
          *(f"/complaints/{n}" for n in range(1, 8)), "/complaints/4/audit-review", "/batches/1", "/batches/2",
          "/admin/users", "/admin/users/new", "/admin/users/2", "/admin/calendar", "/admin/time-limits",
-         "/admin/adr-clocks", "/complaints/due-dates",
+         "/admin/adr-clocks", "/complaints/due-dates", "/admin/responsible-officials", "/notices/delivery", "/recalls/1",
          "/complaints/disposal-due")
 #: the spreadsheets people take away: the ledger (its own language switch) and the audit trail (page language)
 EXPORTS = {"zh_CN": ("/complaints/ledger.csv", "/audit/events.csv?entity=complaint:4"),

@@ -351,7 +351,8 @@ def test_a_complaint_does_not_close_over_a_chosen_or_open_recall(app, recall_api
     cid = classified(api, "III")
     assign_investigator(api, cid)
     api.ok("investigator", f"/complaints/{cid}/investigation",
-           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True})
+           {"root_cause": "r", "impact": "i", "other_batches_affected": "o", "substantiated": True,
+            "extend_to_other_batches": False, "extension_rationale": "仅本批"})  # REC-11, for the closure
     api.ok("qa_officer", f"/complaints/{cid}/assessment",
            {"reasonable": True, "actions": ["recall"], "adr_confirmed": False, "regulator_report_required": False})
     assert sign(api, "qa_head", cid, "capa_not_needed", comment="召回即为纠正措施").status_code == 201

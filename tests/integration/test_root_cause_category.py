@@ -109,7 +109,8 @@ def test_the_investigation_form_asks_for_the_justification_and_the_three_confirm
     assert all(f'name="causes_examined.{c}"' in page for c in ("process", "procedure", "system"))
     form = {"csrf_token": csrf_token(investigator, f"/complaints/{cid}"), "root_cause": BASE["root_cause"],
             "impact": BASE["impact"], "other_batches_affected": BASE["other_batches_affected"], "substantiated": "yes",
-            "root_cause_category": "human_error", "causes_examined.process": "yes"}
+            "root_cause_category": "human_error", "causes_examined.process": "yes", "extend_to_other_batches": "no",
+            "extension_rationale": "个人未执行复核步骤，仅涉及本批"}
     refused = investigator.post(f"/complaints/{cid}/investigate", data=form)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 400

@@ -169,7 +169,8 @@ def test_the_investigator_answers_whether_the_problem_recurs_where_earlier_compl
     page = client.get(f"/complaints/{second['id']}").get_data(as_text=True)
     assert first["number"] in page and 'name="recurrence_asked"' in page and 'name="recurring_problem"' in page
     form = {"csrf_token": csrf_token(client, f"/complaints/{second['id']}"), "recurrence_asked": "1",
-            "root_cause": "封口机压力偏低", "impact": "本批", "other_batches_affected": "无", "substantiated": "yes"}
+            "root_cause": "封口机压力偏低", "impact": "本批", "other_batches_affected": "无", "substantiated": "yes",
+            "extend_to_other_batches": "no", "extension_rationale": "压力偏低仅见于本批"}
     unanswered = client.post(f"/complaints/{second['id']}/investigate", data=form)
     assert unanswered.status_code == 400 and "recurring_problem" in unanswered.get_data(as_text=True)
     assert api.get("qa_officer", f"/complaints/{second['id']}").get_json()["investigation"] is None

@@ -122,7 +122,8 @@ def test_the_classification_page_asks_both_criteria_and_names_the_missing_one(ap
     page = client.get(f"/complaints/{cid}").get_data(as_text=True)
     assert 'name="field_alert_mix_up"' in page and 'name="field_alert_quality_defect"' in page
     form = {"csrf_token": csrf_token(client, f"/complaints/{cid}"), "complaint_class": "II", "rationale": "标签混淆",
-            "adr_suspected": "no", "field_alert_mix_up": "yes"}
+            "adr_suspected": "no", "field_alert_mix_up": "yes", "severity": "major", "units_affected": "20",
+            "batches_affected": "1", "markets_affected": "CN, US"}
     missing = client.post(f"/complaints/{cid}/classify", data=form)
     assert missing.status_code == 400
     fieldset = missing.get_data(as_text=True).split('id="field-alert-screen"')[0].rsplit("<fieldset", 1)[1]
