@@ -18,6 +18,7 @@ from audit.keys import public_keys
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.service import EventFilter, filtered_query, record_export, seal
 from audit.verify import BUNDLE_FORMAT, canonical_bytes, canonical_value, largest_power_of_two_below, node_hash
+from gmp_complaints.domain.errors import ConflictError, Msg
 
 # Fixed member timestamps: the same data gives the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -68,6 +69,24 @@ class LeafTree:
         return subproof(size1, 0, size2, True)
 
 
+def _refuse_a_log_behind_its_outside_checkpoints(uow) -> None:
+    """Issue 19: a log that lost its tail or was rewritten (a database restored from an old backup, events deleted
+    by an administrator) is never sealed and signed into an export: the checkpoints kept outside the database say
+    what it held."""
+    from audit import outside_checkpoints
+    from audit.integrity import outside_checkpoint_problems
+
+    outside = outside_checkpoints.read(uow.settings)  # before the snapshot: everything in it was committed
+    if not outside:
+        return
+    with uow:
+        problems = outside_checkpoint_problems(uow.session, uow.settings, outside)
+    if problems:
+        raise ConflictError(Msg("The audit log in the database does not match the checkpoints kept outside it, so "
+                                "nothing was exported: %(problem)s. Run gmp integrity-check and investigate.",
+                                problem=problems[0]))
+
+
 @dataclass(frozen=True)
 class ExportResult:
     data: bytes
@@ -107,6 +126,7 @@ def build_bundle(uow, event_filter: EventFilter | None, visible_types: frozenset
     ``records`` (entity type -> ids) exports the events of those records (a complaint and its parts);
     ``anchor_tree_size`` pins the anchor checkpoint, so the same request gives the same bytes later.
     """
+    _refuse_a_log_behind_its_outside_checkpoints(uow)
     if anchor_tree_size is None:
         seal(uow)
     partial = (event_filter is not None and bool(event_filter.describe()) or visible_types is not None

@@ -13,9 +13,20 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy import inspect
 
+from audit import outside_checkpoints
 from audit.keys import public_keys
 from audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
-from audit.verify import CompactRange, canonical_value, checkpoint_signed_by, leaf_hash, load_keys, parse_checkpoint
+from audit.verify import (
+    CompactRange,
+    canonical_value,
+    checkpoint_signed_by,
+    compare_with_outside,
+    leaf_hash,
+    load_keys,
+    outside_sizes,
+    parse_checkpoint,
+    roots_at_sizes,
+)
 from gmp_complaints.db import Base
 from gmp_complaints.domain.events import DomainEvent
 
@@ -76,7 +87,12 @@ def live_snapshots(session) -> dict[tuple[str, str], dict]:
 
 
 def check_log(session, settings) -> list[Difference]:
-    """Leaf hashes against the stored bytes, indices without gaps, checkpoints against the leaves."""
+    """Leaf hashes against the stored bytes, indices without gaps, checkpoints against the leaves, and the log
+    against every checkpoint kept outside the database (a removed tail or a rewritten log)."""
+    # Read before the database: every checkpoint found there was committed before this check's first query.
+    outside = outside_checkpoints.read(settings)
+    wanted = outside_sizes(outside, settings.audit_origin)
+    roots: dict[int, bytes] = {}
     problems = []
     keys = load_keys(public_keys(session))
     checkpoints = {c.tree_size: c for c in session.scalars(sa.select(AuditCheckpoint))}
@@ -105,6 +121,8 @@ def check_log(session, settings) -> list[Difference]:
                                        "event bytes do not match their sealed hash"))
         compact.append(row.leaf_hash)
         expected += 1
+        if compact.size in wanted:
+            roots[compact.size] = compact.root()
         checkpoint = checkpoints.get(compact.size)
         if checkpoint is not None:
             parsed = parse_checkpoint(checkpoint.signed_note)
@@ -118,7 +136,19 @@ def check_log(session, settings) -> list[Difference]:
     if head.tree_size != compact.size or head.compact_range != " ".join(h.hex() for h in compact.hashes):
         problems.append(Difference("audit", None, None, head.tree_size, compact.size,
                                    "log head does not match the events"))
+    found, _newest = compare_with_outside(outside, settings.audit_origin, compact.size, roots, keys)
+    problems += [Difference("audit", None, None, None, None, problem) for problem in found]
     return problems
+
+
+def outside_checkpoint_problems(session, settings, outside) -> list[str]:
+    """The database's log (its sealed leaves, as stored) against the checkpoints kept outside the database
+    (``outside``, read before this transaction began): what an export must not sign over."""
+    leaves = list(session.scalars(sa.select(AuditEvent.leaf_hash).order_by(AuditEvent.log_index)))
+    roots = roots_at_sizes(leaves, outside_sizes(outside, settings.audit_origin))
+    found, _newest = compare_with_outside(outside, settings.audit_origin, len(leaves), roots,
+                                          load_keys(public_keys(session)))
+    return found
 
 
 def replay(session) -> dict[tuple[str, str], dict]:
@@ -166,6 +196,19 @@ def signature_differences(session, trail: dict[tuple[str, str], dict]) -> list[D
                     for signature_id in sorted(recorded - stored, key=int)]
     differences += [Difference("signature", signature_id, None, None, None, "signature row the trail never recorded")
                     for signature_id in sorted(stored - recorded, key=int)]
+    # A row swapped for another validly signed one (its manifest and system signature intact) still differs from
+    # what the trail recorded when this signature was made.
+    for row in session.scalars(sa.select(SignatureRow).order_by(SignatureRow.id)):
+        expected = trail.get(("signature", str(row.id)))
+        if expected is None:
+            continue
+        held = {"record": f"{row.record_type}:{row.record_id}", "record_number": row.record_number,
+                "record_version": row.record_version, "record_hash": row.record_hash, "step": row.step,
+                "meaning": row.meaning, "signed_role": row.signed_role, "printed_name": row.printed_name,
+                "subject": row.subject, "comment": row.comment}
+        differences += [Difference("signature", str(row.id), name, expected[name], value,
+                                   "differs from what the trail recorded when it was signed")
+                        for name, value in held.items() if name in expected and expected[name] != value]
     return differences
 
 

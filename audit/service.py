@@ -57,9 +57,11 @@ def seal(uow) -> int:
     """Sign a checkpoint over everything recorded so far (``gmp tick``, before exports)."""
     settings = uow.settings
     with uow:
+        notes: list[str] = []
         size = recorder.checkpoint_now(
             uow.session, signer=load_signer(settings.signing_key_file, settings.audit_origin),
-            origin=settings.audit_origin, now=uow.now())
+            origin=settings.audit_origin, now=uow.now(), notes=notes)
+        uow.checkpoint_notes += [(note, True) for note in notes]
         uow.commit()
     return size
 

@@ -316,6 +316,118 @@ def checkpoint_signed_by(checkpoint: Checkpoint, keys: dict[tuple[str, bytes], P
     return None
 
 
+# --- checkpoints kept outside the database --------------------------------------------------------
+# Every checkpoint the application signs is also appended to a folder outside the database (``gmp`` writes
+# ``audit-checkpoints/checkpoints-<host>-<yyyy-mm>.jsonl``: one JSON object per line, ``{"tree_size": N, "note":
+# "<C2SP signed note>"}``, and ``latest.note``, the newest signed note as plain text). A database whose log lost
+# its tail, or was rewritten, no longer matches them.
+
+OUTSIDE_LINES_SUFFIX = ".jsonl"
+OUTSIDE_NOTE_SUFFIX = ".note"
+
+
+@dataclass(frozen=True)
+class OutsideCheckpoint:
+    #: file and line it was read from
+    where: str
+    checkpoint: Checkpoint | None
+    #: why the entry is not a signed checkpoint (a damaged or forged file)
+    error: str | None = None
+
+
+def read_outside_checkpoints(path: str) -> list[OutsideCheckpoint]:
+    """The checkpoints of a file of lines, of a file holding one signed note, or of every such file in a folder.
+    A last line without its newline (a write cut short by a crash) is left out; any other unreadable line is
+    returned with its error."""
+    if os.path.isdir(path):
+        found = []
+        for name in sorted(os.listdir(path)):
+            if name.endswith((OUTSIDE_LINES_SUFFIX, OUTSIDE_NOTE_SUFFIX)):
+                found += read_outside_checkpoints(os.path.join(path, name))
+        return found
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if not path.endswith(OUTSIDE_LINES_SUFFIX):
+        try:
+            return [OutsideCheckpoint(path, parse_checkpoint(data.decode("utf-8")))]
+        except (ValueError, UnicodeDecodeError) as exc:
+            return [OutsideCheckpoint(path, None, f"not a signed checkpoint ({exc})")]
+    found = []
+    for number, line in enumerate(data.split(b"\n")[:-1], 1):
+        try:
+            found.append(OutsideCheckpoint(f"{path}:{number}", parse_checkpoint(json.loads(line)["note"])))
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            found.append(OutsideCheckpoint(f"{path}:{number}", None, f"not a signed checkpoint ({exc})"))
+    return found
+
+
+def outside_sizes(outside: list[OutsideCheckpoint], origin: str) -> set[int]:
+    """The tree sizes at which the log's root is needed to compare it with ``outside``."""
+    return {item.checkpoint.tree_size for item in outside
+            if item.checkpoint is not None and item.checkpoint.origin == origin}
+
+
+def roots_at_sizes(leaves: list[bytes], sizes) -> dict[int, bytes]:
+    """The RFC 6962 root of the first ``size`` leaves, for each size the leaves reach."""
+    compact, roots = CompactRange(), {}
+    for size in sorted(size for size in set(sizes) if 0 < size <= len(leaves)):
+        compact.extend(leaves[compact.size:size])
+        roots[size] = compact.root()
+    return roots
+
+
+def compare_with_outside(outside: list[OutsideCheckpoint], origin: str, tree_size: int, roots: dict[int, bytes],
+                         keys: dict[tuple[str, bytes], PublicKey]) -> tuple[list[str], OutsideCheckpoint | None]:
+    """A log of ``tree_size`` leaves (``roots``: its root at each size in ``outside_sizes``) against the checkpoints
+    kept outside the database: the log must reach every one's size and have its root there. Returns the problems
+    and the newest checkpoint the log agrees with. Checkpoints of another log (origin) are left aside. A signature
+    is checked where it decides: on the newest agreeing checkpoint and on every disagreeing one (a signed one that
+    disagrees shows a log that lost or rewrote events; an unsigned one, a damaged or forged file)."""
+    problems: list[str] = []
+    newest: OutsideCheckpoint | None = None
+    beyond: list[OutsideCheckpoint] = []
+    rewritten: list[OutsideCheckpoint] = []
+    unsigned: list[OutsideCheckpoint] = []
+    for item in outside:
+        if item.error is not None:
+            problems.append(f"{item.where}: {item.error}")
+            continue
+        checkpoint = item.checkpoint
+        if checkpoint.origin != origin:
+            continue
+        if checkpoint.tree_size <= tree_size and roots.get(checkpoint.tree_size, EMPTY_ROOT if checkpoint.tree_size
+                                                           == 0 else None) == checkpoint.root:
+            if newest is None or checkpoint.tree_size > newest.checkpoint.tree_size:
+                newest = item
+            continue
+        if checkpoint_signed_by(checkpoint, keys) is None:
+            unsigned.append(item)
+        elif checkpoint.tree_size > tree_size:
+            beyond.append(item)
+        else:
+            rewritten.append(item)
+    if beyond:
+        top = max(beyond, key=lambda item: item.checkpoint.tree_size)
+        problems.append(
+            f"the log holds {tree_size} events, but the checkpoint kept outside the database at {top.where} (signed "
+            f"{top.checkpoint.time}) covers {top.checkpoint.tree_size}: events {tree_size} to "
+            f"{top.checkpoint.tree_size - 1} are missing (the tail was removed?)"
+            + (f"; {len(beyond) - 1} more outside checkpoints are beyond the log" if len(beyond) > 1 else ""))
+    if rewritten:
+        first = min(rewritten, key=lambda item: item.checkpoint.tree_size)
+        problems.append(
+            f"the log's root at tree size {first.checkpoint.tree_size} differs from the checkpoint kept outside the "
+            f"database at {first.where} (signed {first.checkpoint.time}): the log was rewritten"
+            + (f"; {len(rewritten) - 1} more outside checkpoints disagree" if len(rewritten) > 1 else ""))
+    if unsigned:
+        problems.append(f"{unsigned[0].where}: a checkpoint of size {unsigned[0].checkpoint.tree_size} that no known "
+                        f"key signed" + (f" (and {len(unsigned) - 1} more)" if len(unsigned) > 1 else ""))
+    if newest is not None and checkpoint_signed_by(newest.checkpoint, keys) is None:
+        problems.append(f"{newest.where}: a checkpoint of size {newest.checkpoint.tree_size} that no known key signed")
+        newest = None
+    return problems, newest
+
+
 # --- bundle verification --------------------------------------------------------------------------
 
 
@@ -370,10 +482,12 @@ def _check_manifest(members: dict[str, bytes], report: Report) -> dict | None:
     return manifest
 
 
-def verify_bundle(data: bytes, trusted_keys: list[dict] | None = None, strict: bool = False) -> Report:
+def verify_bundle(data: bytes, trusted_keys: list[dict] | None = None, strict: bool = False,
+                  outside: list[OutsideCheckpoint] | None = None) -> Report:
     """Check a bundle. Integrity (every event's bytes against its sealed leaf, the leaves against the
     signed roots, the signatures against the keys) is always checked. ``strict`` also re-encodes every
-    event to prove its bytes are in canonical form: a check of the writer, about three times slower."""
+    event to prove its bytes are in canonical form: a check of the writer, about three times slower.
+    ``outside``: checkpoints kept outside the database; the bundle's log must extend (or equal) each of them."""
     report = Report()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -416,17 +530,45 @@ def verify_bundle(data: bytes, trusted_keys: list[dict] | None = None, strict: b
     if leaf_count != line_count:
         report.fail(f"bundle: {line_count} events but {leaf_count} leaf hashes; truncated?",
                     index=(manifest.get("first_index") or 0) + min(line_count, leaf_count))
+    origin = manifest.get("origin") or next(iter(checkpoints.values())).origin
+    wanted = outside_sizes(outside, origin) if outside is not None else set()
     if report.scope == "full":
+        roots: dict[int, bytes] = {}
+
         # The Merkle tree is rebuilt here while worker processes check the events.
         def rebuild_tree():
-            _verify_full_tree(_parse_leaves(leaves_blob), checkpoints, manifest, report)
+            roots.update(_verify_full_tree(_parse_leaves(leaves_blob), checkpoints, manifest, report, wanted))
 
         _verify_events(events_blob, leaves_blob, line_count, True, strict, report, while_waiting=rebuild_tree)
     else:
         indices = _verify_events(events_blob, leaves_blob, line_count, False, strict, report)
         _verify_partial(members, indices, _parse_leaves(leaves_blob), checkpoints, manifest, report)
     _verify_consistency(members, checkpoints, report)
+    if outside is not None:
+        if report.scope == "full":
+            _verify_outside(outside, origin, leaf_count, roots, keys, report)
+        else:
+            # A partial export knows the roots of its signed checkpoints only (consistent with each other).
+            anchor_size = manifest.get("anchor_tree_size") or 0
+            known = {size: checkpoint.root for size, checkpoint in checkpoints.items()}
+            unknown = sorted(size for size in wanted if size <= anchor_size and size not in known)
+            if unknown:
+                report.fail(f"outside checkpoints of tree sizes {unknown[:5]}{' ...' if len(unknown) > 5 else ''}: a "
+                            f"partial export cannot show that its log extends them; verify a full export")
+            _verify_outside([item for item in outside if item.checkpoint is None
+                             or item.checkpoint.tree_size not in unknown], origin, anchor_size, known, keys, report)
     return report
+
+
+def _verify_outside(outside, origin: str, tree_size: int, roots: dict, keys, report: Report) -> None:
+    problems, newest = compare_with_outside(outside, origin, tree_size, roots, keys)
+    for problem in problems:
+        report.fail(f"outside checkpoint: {problem}")
+    if newest is None and not problems:
+        report.fail(f"outside checkpoint: none of this log ({origin}) was given")
+    elif newest is not None:
+        report.notes.append(f"the log extends the checkpoint kept outside the database at {newest.where} (tree size "
+                            f"{newest.checkpoint.tree_size}, signed {newest.checkpoint.time})")
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -467,7 +609,10 @@ def _check_event_range(lines: list[bytes], sealed: list[bytes], base: int, full:
     sealed leaf. Returns (failures, indices, disposed markers, disposal records) so the parent reports them in
     order.
 
-    The hot loop of verification: written for speed (locals, no per-line function layers).
+    The hot loop of verification: written for speed (locals, no per-line function layers). Without ``strict``, an
+    event whose bytes hash to its sealed leaf and have the canonical shape of an event (``{"action":"...`` first,
+    and after ``"index"`` only names holding strings or numbers, as sorted names put them) has its index read
+    from its bytes rather than parsed: its content is proven by the hash, and ``strict`` parses every event.
     """
     failures: list[tuple[int | None, str]] = []
     indices: list[int] = []
@@ -480,6 +625,25 @@ def _check_event_range(lines: list[bytes], sealed: list[bytes], base: int, full:
     previous = -1
     for offset, line in enumerate(lines):
         position = base + offset
+        sealed_ok = offset < sealed_count and sha256(b"\x00" + line).digest() == sealed[offset]
+        if sealed_ok and not strict and line[:11] == b'{"action":"' and line[-1:] == b"}" \
+                and line[11:29] != b'disposal.recorded"':
+            # Names after "index" hold strings (where a quote is always escaped) or numbers: its last occurrence
+            # is the event's own.
+            start = line.rfind(b',"index":') + 9
+            end = line.find(b",", start)
+            digits = line[start:end]
+            if start > 9 and digits.isdigit() and (digits[0] != 48 or len(digits) == 1):  # 48: "0"
+                index = int(digits)
+                add_index(index)
+                if full:
+                    if index != position:
+                        add_failure((min(position, index), f"event {position}: missing or out of order "
+                                                           f"(line {position + 1} holds event {index})"))
+                elif index <= previous:
+                    add_failure((index, f"event {index}: out of order or repeated"))
+                previous = index
+                continue
         try:
             text = line.decode("utf-8")
             event, consumed = scan(text)
@@ -516,7 +680,7 @@ def _check_event_range(lines: list[bytes], sealed: list[bytes], base: int, full:
         # names, which the exact (slower) encoding then decides.
         if strict and encode(event) != text and canonical_bytes(event).decode("utf-8") != text:
             add_failure((index, f"event {index}: not in canonical form"))
-        if offset >= sealed_count or sha256(b"\x00" + line).digest() != sealed[offset]:
+        if not sealed_ok:
             add_failure((index, f"event {index}: content does not match its sealed leaf hash"))
     return failures, indices, disposed, records
 
@@ -609,11 +773,17 @@ def _verify_events(events_blob: bytes, leaves_blob: bytes, line_count: int, full
     return indices
 
 
-def _verify_full_tree(sealed: list[bytes], checkpoints: dict, manifest: dict, report: Report) -> None:
+def _verify_full_tree(sealed: list[bytes], checkpoints: dict, manifest: dict, report: Report,
+                      wanted: set[int] = frozenset()) -> dict[int, bytes]:
+    """The signed roots against the leaves; returns the roots at the ``wanted`` sizes (outside checkpoints)."""
     compact = CompactRange()
-    for size in sorted(size for size in checkpoints if 0 < size <= len(sealed)):
+    roots = {}
+    for size in sorted(size for size in set(checkpoints) | set(wanted) if 0 < size <= len(sealed)):
         compact.extend(sealed[compact.size:size])
-        if compact.root() != checkpoints[size].root:
+        root = compact.root()
+        if size in wanted:
+            roots[size] = root
+        if size in checkpoints and root != checkpoints[size].root:
             report.fail(f"checkpoint at tree size {size}: root does not match the events", index=size - 1)
     top = max(checkpoints)
     if top != len(sealed):
@@ -622,6 +792,7 @@ def _verify_full_tree(sealed: list[bytes], checkpoints: dict, manifest: dict, re
     if manifest.get("event_count") != len(sealed):
         report.fail(f"manifest: {manifest.get('event_count')} events announced, {len(sealed)} present",
                     index=min(manifest.get("event_count") or 0, len(sealed)))
+    return roots
 
 
 def _verify_partial(members, indices, sealed, checkpoints, manifest, report: Report) -> None:
@@ -658,18 +829,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trusted-keys", help="keys.json from a trusted source (pins the public keys)")
     parser.add_argument("--strict", action="store_true",
                         help="also prove every event is in canonical JSON form (slower; checks the writer)")
+    parser.add_argument("--checkpoint", action="append", metavar="FILE_OR_FOLDER",
+                        help="a checkpoint kept outside the database (a signed note, a .jsonl file of them, or their "
+                             "folder): the bundle's log must extend it; repeatable")
     args = parser.parse_args(argv)
     trusted = None
     if args.trusted_keys:
         with open(args.trusted_keys, encoding="utf-8") as handle:
             trusted = json.load(handle)
+    outside = None
+    if args.checkpoint:
+        outside = []
+        for path in args.checkpoint:
+            try:
+                outside += read_outside_checkpoints(path)
+            except OSError as exc:
+                print(f"FAIL: cannot read {path}: {exc}")
+                return 1
     try:
         with open(args.bundle, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         print(f"FAIL: cannot read {args.bundle}: {exc}")
         return 1
-    report = verify_bundle(data, trusted, strict=args.strict)
+    report = verify_bundle(data, trusted, strict=args.strict, outside=outside)
     for note in report.notes:
         print(f"note: {note}")
     if report.ok:
@@ -678,9 +861,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if report.first_failing_index is not None:
         print(f"FAIL at event index {report.first_failing_index}: {report.first_failure}")
+        shown = report.first_failure
     else:
         print(f"FAIL: {report.problems[0]}")
-    for problem in [p for p in report.problems if p != report.first_failure][:20]:
+        shown = report.problems[0]
+    for problem in [p for p in report.problems if p != shown][:20]:
         print(f"  also: {problem}")
     if len(report.problems) > 20:
         print(f"  ... and {len(report.problems) - 20} more")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -21,6 +22,7 @@ def resource_dir(name: str) -> Path:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Create and configure an instance of the Flask application."""
+    restrict_new_files()
     settings = settings or load_settings()
     app = Flask(
         __name__,
@@ -35,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-locked) session
-        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        # MAX_CONTENT_LENGTH follows GMP_ATTACHMENT_MAX_MB: set with the other request bounds (web/bounds.py)
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE=settings.site_timezone,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
@@ -49,10 +51,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gmp_complaints.extensions import csrf
     from gmp_complaints.web import init_web
 
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Believed only when configured: the client address (lockout per address) and the scheme (HSTS).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     init_web(app)  # pages, the authorisation matrix, error handlers
     csrf.exempt(api_v1)  # bearer tokens, not cookies: no cross-site request can carry them
     app.register_blueprint(api_v1)  # the API uses the web layer's matrix; the web layer never imports the API
     return app
+
+
+def restrict_new_files() -> None:
+    """Files and folders this process creates (database, keys, attachments, backups, the instance folder) are the
+    owner's alone: the database holds personal data and the keys sign the audit log."""
+    os.umask(0o077)
 
 
 def _log_to_stderr() -> None:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -22,6 +23,30 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 KEYS = "keys.json"
 AUDIT_BUNDLE = "audit/audit-bundle.zip"
+#: the manifest's ``personal_data``: the package as the people who talk to the complainant see it, or as every
+#: other reader sees it (SEC-11); a package made before the two variants existed has no such key and is clear
+CLEAR = "clear"
+MASKED = "masked"
+
+
+#: the longest file name kept in an entry name (characters, extension included): well under the 255 bytes a file
+#: system allows, once the UTF-8 of Chinese text (3 bytes a character) and the record's prefix are added
+ENTRY_NAME_LENGTH = 80
+#: characters no entry name keeps: path separators, what Windows refuses in a file name, control characters
+_REFUSED_IN_NAMES = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+
+
+def entry_name(filename: str) -> str:
+    """An uploaded file's name as the last part of a zip entry name: never a path (no folder, drive, "..", leading
+    dot, control character or character Windows refuses), at most ``ENTRY_NAME_LENGTH`` characters with its
+    extension kept, never empty. The caller prefixes the record's id, which keeps entry names unique."""
+    name = _REFUSED_IN_NAMES.sub("_", filename.replace("\\", "/").rsplit("/", 1)[-1])
+    name = name.strip(" .") or "file"
+    if len(name) > ENTRY_NAME_LENGTH:
+        stem, dot, extension = name.rpartition(".")
+        extension = dot + extension if dot and stem and len(extension) <= 16 else ""
+        name = name[:ENTRY_NAME_LENGTH - len(extension)].rstrip(" .") + extension
+    return name
 
 
 def pack(files: dict[str, bytes]) -> bytes:
@@ -48,6 +73,7 @@ class ArchiveReport:
     problems: list[str] = field(default_factory=list)
     files_checked: int = 0
     audit_events: int = 0
+    personal_data: str = CLEAR
 
     @property
     def ok(self) -> bool:
@@ -74,6 +100,9 @@ def verify_archive(data: bytes, trusted_keys: list[dict] | None = None) -> Archi
     if manifest.get("format") != ARCHIVE_FORMAT:
         report.problems.append(f"unknown format {manifest.get('format')!r}")
         return report
+    report.personal_data = manifest.get("personal_data", CLEAR)
+    if report.personal_data not in (CLEAR, MASKED):
+        report.problems.append(f"unknown personal_data {report.personal_data!r}")
     listed = manifest.get("files", {})
     for name in sorted(set(members) - {MANIFEST, SIGNATURE}):
         if name not in listed:

@@ -29,7 +29,9 @@ def run_archive_job(app, job_id: int, on_progress=None) -> dict | None:
     try:
         with app.app_context(), zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as bundle:
             for done, complaint_id in enumerate(job["parameters"]["complaint_ids"], start=1):
-                data, manifest = build_archive(unit, complaint_id, locale=job["parameters"]["locale"])
+                # A job queued before the masked variant existed has no "masked": its packages were clear.
+                data, manifest = build_archive(unit, complaint_id, locale=job["parameters"]["locale"],
+                                               masked=job["parameters"].get("masked", False))
                 record_archive(unit(), complaint_id=complaint_id, sha256=hashlib.sha256(data).hexdigest(),
                                manifest=manifest, actor_id=service.get_job(unit(), job_id)["created_by_id"])
                 name = manifest["complaint"]["number"] or manifest["complaint"]["intake_ref"]

@@ -2,6 +2,7 @@
 actions, records and fields, and values as words, in the current language (needs an app context)."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import datetime
@@ -65,8 +66,10 @@ def display_value(value) -> str:
 _FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 
 
+@functools.cache
 def _code_labels() -> dict[str, dict]:
-    """Field name -> {code: label} for fields that hold codes, so auditors read words (AT-06)."""
+    """Field name -> {code: label} for fields that hold codes, so auditors read words (AT-06). Built once: the
+    labels are constants (translated where shown), and a 10,000-event trail asks for them twice per change."""
     from gmp_complaints.domain import (
         accounts,
         adr,

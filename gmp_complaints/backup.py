@@ -86,13 +86,17 @@ def _libpq_url(settings: Settings) -> str:
 
 
 def _instance_files(settings: Settings) -> list[Path]:
-    """Every file of the instance folder but the SQLite database itself (and its journal files)."""
+    """Every file of the instance folder but the SQLite database itself (and its journal files) and the
+    checkpoints kept outside the database: they witness the live log, are written after the database moment of a
+    backup (so may cover more than it holds) and must never be rewound to it by a restore."""
     skip = set()
     if _dialect(settings) == "sqlite":
         database = _sqlite_path(settings)
         skip = {database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}
     root = settings.instance_path
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.resolve() not in skip)
+    witness = settings.checkpoint_dir.resolve()
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.resolve() not in skip
+                  and not p.resolve().is_relative_to(witness))
 
 
 def _sha256(data: bytes) -> str:

@@ -51,6 +51,9 @@ def _fail(exc: DomainError):
 @click.group()
 def main():
     """GMP customer quality complaints and CAPA."""
+    from gmp_complaints import restrict_new_files
+
+    restrict_new_files()
 
 
 @main.command()
@@ -60,10 +63,12 @@ def init():
     from gmp_complaints.migrate import MigrationReconciliationError, upgrade_to_head
     from gmp_complaints.services.calendars import extend_china_calendar, seed_china_calendar, seed_us_calendar
     from gmp_complaints.services.configuration import seed_reference_data
+    from gmp_complaints.services.personal_data import cipher_for
 
     settings = _settings()
     try:
-        upgrade = upgrade_to_head(settings.database_url)
+        # 0051 encrypts the returning parties already held with this instance's personal-data key.
+        upgrade = upgrade_to_head(settings.database_url, personal_data_cipher=lambda: cipher_for(settings))
     except MigrationReconciliationError as exc:
         _report_upgrade(settings, exc.reconciliation)
         raise click.ClickException(str(exc)) from None
@@ -159,9 +164,10 @@ def demo():
     from gmp_complaints.migrate import upgrade_to_head
     from gmp_complaints.services.calendars import seed_china_calendar, seed_us_calendar
     from gmp_complaints.services.configuration import seed_reference_data
+    from gmp_complaints.services.personal_data import cipher_for
 
     settings = _settings()
-    upgrade_to_head(settings.database_url)
+    upgrade_to_head(settings.database_url, personal_data_cipher=lambda: cipher_for(settings))
     try:
         with _database(settings) as new_uow:
             ensure_signing_key(new_uow())
@@ -522,7 +528,8 @@ def archive():
 @click.option("--lang", default="zh_Hans_CN", type=click.Choice(["zh_Hans_CN", "en"]), show_default=True)
 @click.option("--printed-at", help="Reproduce a package: the print time stated in its manifest (ISO 8601).")
 @click.option("--anchor", type=int, help="Reproduce a package: its audit anchor (tree size) from the manifest.")
-def archive_create(complaint_id, out_path, lang, printed_at, anchor):
+@click.option("--masked", is_flag=True, help="The variant for readers without access to personal data (SEC-11).")
+def archive_create(complaint_id, out_path, lang, printed_at, anchor, masked):
     """Write the archive package of a closed complaint; the same arguments give the same bytes."""
     import hashlib
     from datetime import datetime
@@ -541,7 +548,7 @@ def archive_create(complaint_id, out_path, lang, printed_at, anchor):
     try:
         with app.app_context():  # the documents need the app (templates, translations), not a request
             when = datetime.fromisoformat(printed_at) if printed_at else None
-            data, manifest = build_archive(new_uow, complaint_id, locale=lang, printed_at=when,
+            data, manifest = build_archive(new_uow, complaint_id, locale=lang, masked=masked, printed_at=when,
                                            anchor_tree_size=anchor)
             record_archive(new_uow(), complaint_id=complaint_id, sha256=hashlib.sha256(data).hexdigest(),
                            manifest=manifest, actor_id=None)
@@ -559,7 +566,8 @@ def archive_create(complaint_id, out_path, lang, printed_at, anchor):
 @click.option("--year", required=True, type=int, help="Archive every closed complaint received in this year.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--lang", default="zh_Hans_CN", type=click.Choice(["zh_Hans_CN", "en"]), show_default=True)
-def archive_create_many(year, out_path, lang):
+@click.option("--masked", is_flag=True, help="Packages for readers without access to personal data (SEC-11).")
+def archive_create_many(year, out_path, lang, masked):
     """Archive packages of a year's closed complaints, as a background job followed here with a bar."""
     import shutil
     from pathlib import Path
@@ -573,7 +581,7 @@ def archive_create_many(year, out_path, lang):
     try:
         try:
             job = jobs.queue_archives(unit_of_work(app, system_actor=_cli_actor()), year=year, locale=lang,
-                                      actor_id=None)
+                                      masked=masked, actor_id=None)
         except DomainError as exc:
             _fail(exc)
         with click.progressbar(length=job["total"], label=f"Archiving {job['total']} complaints") as bar:
@@ -623,7 +631,7 @@ def archive_verify(path, trusted_keys):
         report = verify_archive(handle.read(), trusted)
     if report.ok:
         click.echo(f"OK: {report.files_checked} files match the signed manifest; audit bundle of "
-                   f"{report.audit_events} events verifies.")
+                   f"{report.audit_events} events verifies; personal data {report.personal_data}.")
         return
     for problem in report.problems:
         click.echo(f"FAIL: {problem}")
@@ -749,7 +757,8 @@ def _record_instance_event(uow, action: str, sha256: str, manifest: dict) -> Non
 
 @main.command("integrity-check")
 def integrity_check_command():
-    """Replay the audit trail against the live tables; list every difference. Exit 1 if any."""
+    """Replay the audit trail against the live tables and signature rows, and compare the log with the checkpoints
+    kept outside the database (GMP_CHECKPOINT_DIR); list every difference. Exit 1 if any."""
     from audit.integrity import integrity_check
 
     settings = _settings()
@@ -760,7 +769,8 @@ def integrity_check_command():
     if differences:
         click.echo(f"{len(differences)} difference(s) between the audit trail and the tables.")
         sys.exit(1)
-    click.echo("The tables agree with the audit trail; the log and its checkpoints verify.")
+    click.echo("The tables agree with the audit trail; the log, its checkpoints and those kept outside the database "
+               "verify.")
 
 
 @main.group()
@@ -799,11 +809,16 @@ def audit_export(entity, date_from, date_to, out):
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--trusted-keys", type=click.Path(exists=True, dir_okay=False), help="Pinned keys.json.")
 @click.option("--strict", is_flag=True, help="Also prove every event is in canonical JSON form (slower).")
-def audit_verify(bundle, trusted_keys, strict):
-    """Verify a bundle offline (no database). Exit 0 when intact, 1 naming the first failing event."""
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True),
+              help="A checkpoint kept outside the database (latest.note, a .jsonl file, or the audit-checkpoints "
+                   "folder): the bundle's log must extend it. Repeatable.")
+def audit_verify(bundle, trusted_keys, strict, checkpoints):
+    """Verify a bundle offline (no database). Exit 0 when intact, 1 naming the first failing event (or, with
+    --checkpoint, a log shorter than or different from the checkpoint kept outside the database)."""
     from audit.verify import main as verify_main
 
     args = [bundle] + (["--trusted-keys", trusted_keys] if trusted_keys else []) + (["--strict"] if strict else [])
+    args += [option for path in checkpoints for option in ("--checkpoint", path)]
     sys.exit(verify_main(args))
 
 

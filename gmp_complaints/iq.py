@@ -7,7 +7,8 @@ release? Each check returns the differences it finds, named so that an operator 
 - Python and every pinned package at the version of the release's lock (``gmp_complaints/release/requirements.lock``);
 - the database schema at the head of the shipped migrations;
 - the instance's keys present and readable by their owner only;
-- the database protections (``gmp_complaints.protections``) in place, on PostgreSQL enabled ALWAYS.
+- the database protections (``gmp_complaints.protections``) in place, on PostgreSQL enabled ALWAYS, and every
+  table of the database refusing TRUNCATE there.
 """
 from __future__ import annotations
 
@@ -143,7 +144,7 @@ def keys(settings) -> list[str]:
 
 def protections(database_url: str) -> list[str]:
     """Every protection trigger the release installs, present (and on PostgreSQL enabled ALWAYS)."""
-    from gmp_complaints.protections import EXPECTED_TRIGGERS
+    from gmp_complaints.protections import EXPECTED_TRIGGERS, tables_without_truncate_guard
 
     engine = sa.create_engine(database_url)
     try:
@@ -155,10 +156,13 @@ def protections(database_url: str) -> list[str]:
             else:
                 present = dict(connection.execute(sa.text(
                     "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal")).all())
+                unguarded = tables_without_truncate_guard(connection)
     finally:
         engine.dispose()
     missing = sorted(EXPECTED_TRIGGERS[dialect] - set(present))
     differences = [f"database protection missing: trigger {name}" for name in missing]
+    if dialect != "sqlite":
+        differences += [f"database protection missing: table {table} does not refuse TRUNCATE" for table in unguarded]
     differences += [f"database protection {name} is not enabled ALWAYS (state {state})"
                     for name, state in sorted(present.items()) if name in EXPECTED_TRIGGERS[dialect] and state != "A"]
     return differences

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import sqlalchemy as sa
 from alembic import command
@@ -115,10 +116,16 @@ def declared_changes(script: ScriptDirectory, from_revision: str | None, to_revi
     return declared
 
 
-def upgrade_to_head(database_url: str, *, script_location: Path | None = None) -> UpgradeReconciliation:
+def upgrade_to_head(database_url: str, *, script_location: Path | None = None,
+                    personal_data_cipher: Callable[[], object] | None = None) -> UpgradeReconciliation:
     """Upgrade to the newest revision, reconciling the records held (see the module's text). Raises
-    ``MigrationReconciliationError`` — with nothing committed — when they would change undeclared."""
+    ``MigrationReconciliationError`` — with nothing committed — when they would change undeclared.
+
+    ``personal_data_cipher`` makes the instance's personal-data cipher, for a migration that encrypts values
+    already held (0051); it is called only where one does, so an upgrade with nothing to encrypt needs no key.
+    """
     config = alembic_config(database_url, script_location)
+    config.attributes["personal_data_cipher"] = personal_data_cipher
     script = ScriptDirectory.from_config(config)
     head = script.get_current_head()
     engine = _engine(database_url)

@@ -125,8 +125,36 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: password_changed, deactivated
+    #: password_changed, password_reset, deactivated, unlocked
     revoke_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    #: the last request made with it (to 30 seconds): unused for the idle limit, it is refused
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed password checks counted per user name attempted, known or not, and per source address (issue 19):
+    ``name_source`` (a name from one address) and ``name`` (a name from everywhere) count consecutive failures and
+    carry the lock; ``source`` (an address, any name) counts failures within a window for the rate limit. Not a
+    GMP record: each failure is audited on its own (``user.login_failed``)."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (
+        sa.UniqueConstraint("scope", "name", "source"),
+        sa.CheckConstraint("scope IN ('name_source', 'name', 'source')", name="scope_known"),
+        sa.CheckConstraint("failure_count >= 0", name="failure_count_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    #: the user name attempted, normalised ('' for ``source``)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    #: the source address ('' for ``name``, or where none is known)
+    source: Mapped[str] = mapped_column(sa.String(64))
+    failure_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: the first failure counted (for ``source``: the start of the window)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- master data (from the ERP: CSV import or the API) ----------------------------------------
@@ -1401,11 +1429,12 @@ class Compensation(Base):
 RETURN_CHANNELS = tuple(c.value for c in ReturnChannel)
 
 
-@audited("return")
+@audited("return", excluded={"returning_party", "returning_party_address"})
 class ReturnedGoods(Base):
     """A return ``RT-<yy>-<nnn>``, linked to a complaint or standalone; quarantined until the QA head's
     signed disposition, never deleted. Stock goes back only with a passing retained-sample test (the
-    database refuses it otherwise too)."""
+    database refuses it otherwise too). The returning party and its address hold ciphertext (SEC-11: the
+    party may be a patient), like the complainant's columns, and stay out of the trail's row diffs."""
 
     __tablename__ = "returns"
     __table_args__ = (
@@ -1434,7 +1463,7 @@ class ReturnedGoods(Base):
     #: REC-16 (21 CFR 211.204, China GMP Art. 136): through whom it came back (one channel per record), the
     #: returning party and its address, and the reason; required on receipt, null on returns recorded before
     channel: Mapped[str | None] = mapped_column(sa.String(16))
-    returning_party: Mapped[str | None] = mapped_column(sa.String(200))
+    returning_party: Mapped[str | None] = mapped_column(sa.Text)
     returning_party_address: Mapped[str | None] = mapped_column(sa.Text)
     return_reason: Mapped[str | None] = mapped_column(sa.Text)
     storage_conditions: Mapped[str | None] = mapped_column(sa.Text)

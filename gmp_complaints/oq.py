@@ -87,8 +87,12 @@ class Scratch:
             raise RuntimeError("the scratch database is not empty; the OQ runs only on an empty database")
         url = database_url or f"sqlite:///{folder / 'oq.sqlite3'}"
         self.folder = folder
+        # Every case comes from one address (this process) and the role tokens serve the whole run: the per-address
+        # rate limit and the token idle lock would refuse cases that test other rules (the lockout cases run at the
+        # default GMP_MAX_FAILED_LOGINS).
         self.settings = load_settings({"GMP_INSTANCE_PATH": str(folder / "instance"), "DATABASE_URL": url,
-                                       "GMP_ENV": "test", "GMP_TODAY": TODAY.isoformat()})
+                                       "GMP_ENV": "test", "GMP_TODAY": TODAY.isoformat(),
+                                       "GMP_SOURCE_RATE_LIMIT": "1000", "GMP_API_TOKEN_IDLE_MINUTES": "480"})
         upgrade_to_head(url)
         self.app = create_app(self.settings)
         ensure_signing_key(self.uow())
@@ -862,11 +866,12 @@ def inspector_copies(s: Scratch, steps: list[Step]) -> None:
         manifest = json.loads(archive.read("manifest.json"))
     report = verify_archive(package.data)
     _check(steps, "The inspector downloads the complete record and checks it offline", "documents, attachments, the "
-           "audit trail bundle and a signed manifest of SHA-256; it verifies",
-           f"{len(names)} files, {report.files_checked} checked, problems {report.problems[:1]}",
+           "audit trail bundle and a signed manifest of SHA-256, the complainant masked (SEC-11); it verifies",
+           f"{len(names)} files, {report.files_checked} checked, personal data {manifest.get('personal_data')}, "
+           f"problems {report.problems[:1]}",
            report.ok and {"documents/handling_sheet.pdf", "documents/audit_trail.pdf", "audit/audit-bundle.zip",
                           "manifest.sig"} <= names and any(n.endswith("letter.pdf") for n in names)
-           and manifest["complaint"]["closed_on"] == TODAY.isoformat())
+           and manifest["complaint"]["closed_on"] == TODAY.isoformat() and manifest.get("personal_data") == "masked")
     tampered = verify_archive(changed_copy(package.data, "documents/handling_sheet.pdf", lambda data: data + b"%"))
     _check(steps, "Check a copy with one document changed", "fails, naming the file", tampered.problems[:1],
            not tampered.ok and any("handling_sheet.pdf" in p for p in tampered.problems))
@@ -2169,18 +2174,23 @@ def return_record(s: Scratch, steps: list[Step]) -> None:
         **receipt, "consignee": "OQ Hospital Pharmacy", "quantity_received": 5, "channel": "hospital",
         "returning_party": "OQ Hospital, pharmacy department", "returning_party_address": "杭州市庆春路 88 号 (OQ)",
         "return_reason": "OQ: the hospital stopped using it"}).get_json()
-    shown = {key: wholesale.get(key) for key in ("product_name", "strength", "dosage_form", "batch_no", *details,
-                                                 "received_on", "quantity_received")}
+    # QA reads the record: the investigator who received it sees the returning party masked (SEC-11)
+    recorded = s.get("qa_officer", f"/returns/{wholesale['id']}").get_json()
+    shown = {key: recorded.get(key) for key in ("product_name", "strength", "dosage_form", "batch_no", *details,
+                                                "received_on", "quantity_received")}
     received = next((e["changes"] for e in s.events(f"return:{wholesale['id']}") if e["action"] == "return.received"),
                     {})
     _check(steps, "Receive returns of the batch from a wholesaler and from a hospital", "two records, each with the "
            "product's name, strength and dosage form, the batch, channel, returning party, address, reason, date and "
-           "quantity; the details audited", f"{shown} / {hospital.get('channel')}",
+           "quantity (shown to QA); channel and reason audited, party and address audited as recorded (encrypted)",
+           f"{shown} / {hospital.get('channel')}",
            hospital["id"] != wholesale["id"] and hospital.get("channel") == "hospital"
            and shown == {"product_name": "OQ capsules", "strength": "0.25 g", "dosage_form": "capsule",
                          "batch_no": "OQ2601", **{k: receipt[k] for k in details}, "received_on": TODAY.isoformat(),
                          "quantity_received": 30}
-           and all(received.get(k) == [None, receipt[k]] for k in details))
+           and all(received.get(k) == [None, receipt[k]] for k in ("channel", "return_reason"))
+           and all(received.get(k) == [None, "recorded (encrypted)"] for k in ("returning_party",
+                                                                              "returning_party_address")))
     rid = wholesale["id"]
     s.post("qa_officer", f"/returns/{rid}/evaluation", {"storage_conditions": "OQ: case crushed", "sample_result":
                                                         "failed", "test_reference": "QC-OQ-2",

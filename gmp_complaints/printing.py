@@ -8,6 +8,7 @@ transaction is read, a factory that returns a new one (``new_uow()``) where seve
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -17,7 +18,18 @@ from flask_babel import gettext as _
 
 from audit.export import build_bundle
 from audit.keys import load_signer, public_keys
-from gmp_complaints.archive import AUDIT_BUNDLE, KEYS, MANIFEST, SIGNATURE, manifest_for, pack, signature_for
+from gmp_complaints.archive import (
+    AUDIT_BUNDLE,
+    CLEAR,
+    KEYS,
+    MANIFEST,
+    MASKED,
+    SIGNATURE,
+    entry_name,
+    manifest_for,
+    pack,
+    signature_for,
+)
 from gmp_complaints.audit_text import action_label, readable_changes, record_label
 from gmp_complaints.charts import pareto_svg, periods_svg, u_chart_svg
 from gmp_complaints.documents import print_time_text, render_audit_trail, render_pdf
@@ -288,18 +300,20 @@ def recall_labels() -> dict:
             "effectiveness": {k.value: translate(v) for k, v in EFFECTIVENESS_LEVEL_LABELS.items()}}
 
 
-def entry_name(filename: str) -> str:
-    """A file's name as a zip entry: its last part only (no folders, no "..", no leading dots), never empty."""
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1].lstrip(".").strip()
-    return name or "file"
-
-
-def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, locale: str,
+def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, locale: str, masked: bool,
                   printed_at: datetime | None = None, anchor_tree_size: int | None = None) -> tuple[bytes, dict]:
     """The archive package of a closed complaint (SOP §8); the same arguments give the same bytes.
     ``new_uow()`` returns a new unit of work (the package is read in several). Returns (zip bytes,
-    manifest dict)."""
-    context = service.complaint_context(new_uow(), complaint_id, frozenset(Role))
+    manifest dict).
+
+    ``masked`` makes the variant for a reader without access to personal data (SEC-11): the records printed as
+    the pages show them to such a reader (complainant and ADR case texts masked), the letters to the customer
+    printed again from that record instead of the copies sent (whose SHA-256 the manifest lists), and the
+    manifest saying ``"personal_data": "masked"``. It is a package of its own, signed and verified like the
+    clear one. The audit bundle is the same in both: the audit trail never holds the complainant's contact or
+    the ADR case texts (they are excluded from it, ``models``), and its proofs must stay as signed."""
+    # No role at all sees no personal data; every role together sees all of it.
+    context = service.complaint_context(new_uow(), complaint_id, frozenset() if masked else frozenset(Role))
     c = context["c"]
     if c["status"] != "closed":
         raise ConflictError(Msg("Only a closed complaint is archived."))
@@ -322,12 +336,17 @@ def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, local
     files: dict[str, bytes] = dict(attachments)
     for kind in ("intake_form", "handling_sheet", "audit_trail"):
         files[f"documents/{kind}.pdf"] = render_complaint_document(context, kind, None, locale)
-    # The letters as they were sent (kept at their first print), else as they read now.
+    # The letters as they were sent (kept at their first print), else as they read now. A sent letter is
+    # addressed to the complainant: the masked package prints it again from the masked record.
+    letters_as_sent = {}
     for kind, sequences in (("reply", [r["sequence"] for r in c["replies"]]),
                             ("reminder", list(range(1, len(c["reminders"]) + 1)))):
         for sequence in sequences:
+            name = f"documents/{kind}-{sequence}.pdf"
             kept = service.letter_as_sent(new_uow(), complaint_id, kind, sequence, locale)
-            files[f"documents/{kind}-{sequence}.pdf"] = kept if kept is not None else render_complaint_document(
+            if kept is not None and masked:
+                letters_as_sent[name] = hashlib.sha256(kept).hexdigest()
+            files[name] = kept if kept is not None and not masked else render_complaint_document(
                 context, kind, sequence, locale)
     for capa in context["capas"]:
         capa_context = service.capa_context(new_uow(), capa["id"])
@@ -340,7 +359,10 @@ def build_archive(new_uow: Callable[[], UnitOfWork], complaint_id: int, *, local
                            "closed_on": c["closed_on"], "retention_until": c["retention_until"]},
              "printed_at": print_time_text(context["printed_at"], context["site_timezone"]),
              "printed_at_utc": context["printed_at"].isoformat(), "locale": locale,
-             "audit_anchor_tree_size": bundle.anchor_tree_size, "site": settings.site_id}
+             "audit_anchor_tree_size": bundle.anchor_tree_size, "site": settings.site_id,
+             "personal_data": MASKED if masked else CLEAR}
+    if letters_as_sent:
+        about["letters_as_sent"] = letters_as_sent
     manifest = manifest_for(files, about)
     files[MANIFEST] = manifest
     files[SIGNATURE] = signature_for(manifest, load_signer(settings.signing_key_file, settings.audit_origin))

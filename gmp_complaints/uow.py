@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit import recorder, tracking
+from audit import outside_checkpoints, recorder, tracking
 from audit.actions import ActionKind, action_spec
 from audit.keys import load_signer
 from gmp_complaints.config import Settings
@@ -35,9 +35,15 @@ class UnitOfWork:
         self.settings = settings
         #: who acts when no user does: "anonymous" on a log-in page, the CLI command, the timer
         self.system_actor = system_actor
+        #: the address of the web request this unit serves (None at the command line): a password check that was
+        #: not given one counts its failures, lockout and rate limit against it
+        self.client_address: str | None = None
         self.session: Session | None = None
         self.events: list[DomainEvent] = []
         self.force_checkpoint = False
+        #: signed checkpoints of this transaction, written outside the database once it is committed: (note, also
+        #: stored in the database)
+        self.checkpoint_notes: list[tuple[str, bool]] = []
         self._now: datetime | None = None
         self._refusal_records: list[Callable[["UnitOfWork"], None]] = []
         self.recorded_acts: list[tuple[str, str]] = []
@@ -66,6 +72,7 @@ class UnitOfWork:
     def _reset(self) -> None:
         self.events = []
         self.force_checkpoint = False
+        self.checkpoint_notes = []
         self._now = None
 
     def rollback(self) -> None:
@@ -104,7 +111,10 @@ class UnitOfWork:
         self.session.flush()
         self._emit_audit_events()
         self.session.commit()
+        notes = self.checkpoint_notes
         self._reset()
+        if notes:
+            outside_checkpoints.publish_after_commit(self.settings, notes)
 
     def _emit_audit_events(self) -> None:
         """The one place where collected events become audit records, inside the transaction."""
@@ -162,6 +172,7 @@ class UnitOfWork:
             now=self.now(),
             force_checkpoint=self.force_checkpoint,
         )
+        self.checkpoint_notes.append((head.signed_note, head.last_checkpoint_size == head.tree_size))
 
     def _actor_names(self, actor_ids: set[int]) -> dict[int, str]:
         if not actor_ids:

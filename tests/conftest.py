@@ -6,9 +6,12 @@ a missing PostgreSQL or browser fails the run instead of skipping.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import itertools
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 from collections import deque
@@ -47,8 +50,10 @@ def _postgres_reachable() -> bool:
 
 
 def environment_for(database_url: str, instance: Path, key_path: Path) -> dict:
+    # No fsync of the checkpoints kept outside the database (about 3 ms a commit here): a power loss is no test's
+    # concern; tests/integration/test_tamper_detection.py runs with it.
     return {"GMP_INSTANCE_PATH": str(instance), "DATABASE_URL": database_url, "GMP_ENV": "test",
-            "GMP_SIGNING_KEY_PATH": str(key_path)}
+            "GMP_SIGNING_KEY_PATH": str(key_path), "GMP_CHECKPOINT_FSYNC": "false"}
 
 
 def _initialise(database_url: str, key_path: Path) -> None:
@@ -79,11 +84,28 @@ class SqliteTemplate:
         self.template = root / "template.sqlite3"
         _initialise(f"sqlite:///{self.template}", key_path)
         self.counter = itertools.count()
+        self.prepared: dict = {}
 
-    def new_database(self) -> str:
+    def new_database(self, source: str | None = None) -> str:
+        """A copy of the migrated template, or of a prepared database (``source``, from ``prepare``)."""
         path = self.root / f"db{next(self.counter)}.sqlite3"
-        shutil.copyfile(self.template, path)
+        shutil.copyfile(source or self.template, path)
         return f"sqlite:///{path}"
+
+    def prepare(self, url: str) -> str | None:
+        """A copy of a test's database as it is now, to be copied for later tests (SQLite's backup: consistent
+        whatever its WAL holds)."""
+        path = self.root / f"prepared{next(self.counter)}.sqlite3"
+        source, target = sqlite3.connect(url.removeprefix("sqlite:///")), sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        return str(path)
+
+    def discard(self, prepared: str) -> None:
+        Path(prepared).unlink(missing_ok=True)
 
     def drop(self, url: str) -> None:
         Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
@@ -93,7 +115,7 @@ class SqliteTemplate:
 
 
 class PostgresTemplate:
-    """Copies of the migrated template, made ahead of use by one background thread.
+    """Copies of the migrated template (or of a prepared database), made ahead of use by one background thread.
 
     ``CREATE DATABASE ... TEMPLATE`` costs about 0.4 s of server time; the thread keeps a few copies
     ready (and drops used ones) while the tests run, so a test waits for none of it.
@@ -110,8 +132,14 @@ class PostgresTemplate:
         # No session may be connected to a template while it is copied, autovacuum included.
         self._execute(f'ALTER DATABASE "{self.template}" WITH ALLOW_CONNECTIONS false')
         self.counter = itertools.count()
+        self.prepared: dict = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-template")
-        self._ready: deque[Future] = deque(self._worker.submit(self._create) for _ in range(self.SPARE))
+        # DROP DATABASE waits for a checkpoint (seconds on a busy server): on threads of their own, so the next
+        # copies are not held up, and several at once, so one checkpoint serves several drops
+        self._dropper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pg-drop")
+        #: ready copies per source database
+        self._ready: dict[str, deque[Future]] = {}
+        self._spares_of(self.template)
 
     def _url(self, name: str) -> str:
         return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
@@ -120,31 +148,65 @@ class PostgresTemplate:
         with self.admin.connect() as connection:
             connection.execute(sa.text(statement))
 
-    def _create(self) -> str:
-        name = f"{self.prefix}_{next(self.counter)}"
+    def _copy(self, source: str, name: str) -> bool:
+        """CREATE DATABASE name TEMPLATE source; False when a session stays connected to the source."""
         for attempt in range(20):
             try:
-                self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-                break
+                self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+                return True
             except sa.exc.OperationalError as exc:
-                if "being accessed by other users" not in str(exc) or attempt == 19:
+                if "being accessed by other users" not in str(exc):
                     raise
                 time.sleep(0.1)
+        return False
+
+    def _create(self, source: str) -> str:
+        name = f"{self.prefix}_{next(self.counter)}"
+        if not self._copy(source, name):
+            raise RuntimeError(f"database {source} stays in use; it cannot be copied")
         return self._url(name)
 
-    def new_database(self) -> str:
-        url = self._ready.popleft().result()
-        self._ready.append(self._worker.submit(self._create))
+    def _spares_of(self, source: str) -> deque[Future]:
+        if source not in self._ready:
+            self._ready[source] = deque(self._worker.submit(self._create, source) for _ in range(self.SPARE))
+        return self._ready[source]
+
+    def new_database(self, source: str | None = None) -> str:
+        """A copy of the migrated template, or of a prepared database (``source``, from ``prepare``)."""
+        ready = self._spares_of(source or self.template)
+        url = ready.popleft().result()
+        ready.append(self._worker.submit(self._create, source or self.template))
         return url
+
+    def prepare(self, url: str) -> str | None:
+        """A copy of a test's database as it is now, to be copied for later tests; None when the test's
+        connections to it could not be closed (its app's engine is disposed first)."""
+        name = f"{self.prefix}_prepared_{next(self.counter)}"
+        source = sa.engine.make_url(url).database
+        if not self._worker.submit(self._copy, source, name).result():
+            return None
+        self._execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        return name
+
+    def _drop_spares(self, source: str) -> None:
+        for future in self._ready.pop(source, ()):
+            if not future.cancel():  # a copy not begun is not made at all
+                self.drop(future.result())
+
+    def discard(self, prepared: str) -> None:
+        self._drop_spares(prepared)
+        self._dropper.submit(self._execute, f'DROP DATABASE IF EXISTS "{prepared}" WITH (FORCE)')
 
     def drop(self, url: str) -> None:
         name = sa.engine.make_url(url).database
-        self._worker.submit(self._execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._dropper.submit(self._execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def close(self) -> None:
-        while self._ready:
-            self.drop(self._ready.popleft().result())
+        self._drop_spares(self.template)
+        for prepared in {state.database for state in self.prepared.values()}:
+            self.discard(prepared)
         self._worker.shutdown(wait=True)
+        self._dropper.shutdown(wait=True)
         self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
         self.admin.dispose()
 
@@ -175,11 +237,128 @@ def _template_for(backend: str, database_templates, tmp_path_factory):
     return database_templates[backend]
 
 
+# --- prepared states: a fixture's database work done once, then copied ----------------------------------------
+#
+# A fixture that only sets up data (the ``api`` fixture's people, tokens, product and batches) calls
+# ``prepared_state``: the first test on a backend runs it and its database and instance folder are kept; a later test
+# whose first database work is that same fixture gets a copy of both instead, and the fixture's plain return value.
+# The state is exactly what the fixture would have built (same code, same settings); only its wall-clock times are
+# up to PREPARED_MAX_AGE earlier, which stays below the API token idle lock (15 minutes).
+
+#: fixtures that write nothing when set up (they return functions or objects); any other fixture set up before a
+#: prepared one means the test starts from an empty database and the prepared fixture runs as written
+SETUP_WITHOUT_WRITES = {"tmp_path", "tmp_path_factory", "database_templates", "database_url", "settings", "app",
+                        "uow_factory", "client", "make_user", "approved_change", "monkeypatch", "capsys", "caplog"}
+PREPARED_MAX_AGE_SECONDS = 600
+#: GMP_TEST_PREPARED=0 builds every state afresh, as the fixtures are written (to compare, or to rule this out)
+PREPARED_STATES = os.environ.get("GMP_TEST_PREPARED", "1") != "0"
+_PREPARED_FIXTURES: set[str] = set()
+
+
+class Prepared:
+    def __init__(self, database: str, instance: Path | None, values: dict, settings):
+        self.database, self.instance, self.values, self.settings = database, instance, values, settings
+        self.made_at = time.monotonic()
+
+
+def _setup_order(item) -> list[str]:
+    """The fixtures of a test in the order pytest sets them up (each after the fixtures it asks for)."""
+    definitions = item._fixtureinfo.name2fixturedefs
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name not in definitions:
+            return
+        seen.add(name)  # before its arguments: an override may ask for the fixture it overrides (same name)
+        for argument in definitions[name][-1].argnames:
+            visit(argument)
+        order.append(name)
+
+    for name in item.fixturenames:
+        visit(name)
+    return order
+
+
+def _prepared_chain(item) -> tuple[str, ...]:
+    """The prepared fixtures that do a test's first database work, in order (empty when another fixture does)."""
+    from _pytest.python import get_direct_param_fixture_func
+
+    definitions = item._fixtureinfo.name2fixturedefs
+    chain: list[str] = []
+    for name in _setup_order(item):
+        if name in _PREPARED_FIXTURES:
+            chain.append(name)
+        elif chain or (name not in SETUP_WITHOUT_WRITES and definitions[name][-1].func
+                       is not get_direct_param_fixture_func):
+            break
+    return tuple(chain)
+
+
+def _prepared_key(item, backend: str):
+    chain = _prepared_chain(item)
+    if not chain:
+        return None
+    definitions = item._fixtureinfo.name2fixturedefs
+    # the fixture functions themselves: a module's own ``settings`` or ``api`` is another state
+    return (backend, chain) + tuple(definitions[name][-1].func for name in _setup_order(item)
+                                    if name in SETUP_WITHOUT_WRITES or name in chain)
+
+
+def _comparable(settings):
+    return dataclasses.replace(settings, instance_path=Path("."), database_url="", secret_key="")
+
+
+def prepared_state(request, app, build):
+    """``build()`` (a fixture's database work, returning plain values) run once per backend and copied after.
+
+    Returns what ``build`` returned: from the prepared copy this test's database was made of, or by running it."""
+    _PREPARED_FIXTURES.add(request.fixturename)
+    restored = getattr(request.node, "gmp_restored", None)
+    if restored is not None and request.fixturename in restored.values:
+        settings = app.config["GMP_SETTINGS"]
+        if _comparable(settings) != restored.settings or settings.instance_path != request.node.gmp_instance:
+            raise RuntimeError(f"{request.fixturename}: prepared with other settings than this test's")
+        if "gmp_values" not in request.node.__dict__:  # one copy per test: the fixtures' values may share objects
+            request.node.gmp_values = copy.deepcopy(restored.values)
+        return request.node.gmp_values[request.fixturename]
+    value = build()
+    built = request.node.__dict__.setdefault("gmp_built", {})
+    built[request.fixturename] = value
+    key = getattr(request.node, "gmp_prepare_key", None)
+    if key is not None and key[1][-1] == request.fixturename:
+        template = request.getfixturevalue("database_templates")[key[0]]
+        settings = app.config["GMP_SETTINGS"]
+        app.extensions["gmp_engine"].dispose()  # no session may be connected to a database PostgreSQL copies
+        database = template.prepare(settings.database_url)
+        if database is not None:
+            instance = None
+            if settings.instance_path.exists():
+                instance = request.getfixturevalue("tmp_path_factory").mktemp("prepared") / "instance"
+                shutil.copytree(settings.instance_path, instance)
+            template.prepared[key] = Prepared(database, instance, copy.deepcopy(built), _comparable(settings))
+    return value
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request, database_templates, tmp_path_factory):
-    """A freshly migrated, empty database on each backend."""
+def database_url(request, database_templates, tmp_path_factory, tmp_path):
+    """A freshly migrated, empty database on each backend; or a copy of a prepared state (``prepared_state``),
+    with its instance folder at ``tmp_path / "instance"``."""
     template = _template_for(request.param, database_templates, tmp_path_factory)
-    url = template.new_database()
+    key = _prepared_key(request.node, request.param) if PREPARED_STATES and _PREPARED_FIXTURES else None
+    prepared = template.prepared.get(key) if key is not None else None
+    if prepared is not None and time.monotonic() - prepared.made_at > PREPARED_MAX_AGE_SECONDS:
+        del template.prepared[key]
+        template.discard(prepared.database)
+        prepared = None
+    if prepared is not None:
+        url = template.new_database(prepared.database)
+        if prepared.instance is not None:
+            shutil.copytree(prepared.instance, tmp_path / "instance")
+        request.node.gmp_restored, request.node.gmp_instance = prepared, tmp_path / "instance"
+    else:
+        url = template.new_database()
+        request.node.gmp_prepare_key = key
     yield url
     # Engines of the test's app hold connections; PostgreSQL's DROP ... WITH (FORCE) ends them.
     template.drop(url)
@@ -235,6 +414,17 @@ def make_user(uow_factory):
         return created.user_id, password
 
     return make
+
+
+@pytest.fixture
+def no_minimum_password_age(app):
+    """For tests that change a password again at once (the history rule, token revocation): the minimum age (a day
+    by default) is tested on its own in tests/integration/test_account_hardening.py."""
+    import dataclasses
+
+    settings = app.config["GMP_SETTINGS"]
+    app.config["GMP_SETTINGS"] = dataclasses.replace(
+        settings, password_policy=dataclasses.replace(settings.password_policy, min_age_days=0))
 
 
 @pytest.fixture

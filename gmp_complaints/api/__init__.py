@@ -5,8 +5,10 @@ from flask import Blueprint, g, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from gmp_complaints.domain.errors import ValidationError
+from gmp_complaints.domain.plausibility import EARLIEST_DATE, LATEST_DATE, MAX_ID
 from gmp_complaints.services import accounts, complaint_intake, complaint_queries, complaint_steps
 from gmp_complaints.web import client_ip, uow
+from gmp_complaints.web.bounds import query_number
 
 api_v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -83,17 +85,13 @@ def audit_events():
     from gmp_complaints.domain.audit_access import visible_entity_types
 
     entity_type, entity_id = parse_entity(request.args.get("entity"))
-    limit = request.args.get("limit", "1000")
-    offset = request.args.get("offset", "0")
-    if not limit.isdigit() or not 1 <= int(limit) <= 10000:
-        raise ValidationError("Invalid limit.", {"limit": ["A whole number from 1 to 10000."]})
-    if not offset.isdigit():
-        raise ValidationError("Invalid offset.", {"offset": ["A whole number from 0."]})
+    limit = query_number("limit", minimum=1, maximum=10000, default=1000)
+    offset = query_number("offset", minimum=0, maximum=MAX_ID, default=0)
     from gmp_complaints.services.audit_scope import with_parts
 
     event_filter = with_parts(uow(), EventFilter(entity_type=entity_type, entity_id=entity_id))
-    rows, total = list_events(uow(), event_filter, visible_entity_types(g.principal.roles), limit=int(limit),
-                              offset=int(offset), oldest_first=True)
+    rows, total = list_events(uow(), event_filter, visible_entity_types(g.principal.roles), limit=limit,
+                              offset=offset, oldest_first=True)
     return jsonify({"total": total, "events": [_event_json(row) for row in rows]})
 
 
@@ -138,7 +136,7 @@ def create_batch():
 def batch(batch_id: int):
     from gmp_complaints.services import master_data
 
-    return jsonify(master_data.batch_page(uow(), batch_id))
+    return jsonify(master_data.batch_page(uow(), batch_id, roles=g.principal.roles))
 
 
 @api_v1.route("/distributions", methods=["POST"])
@@ -176,9 +174,14 @@ def attachment(complaint_id: int, attachment_id: int):
     return attachment_response(complaint_id, attachment_id)
 
 
+#: the steps signed in the same call: their password check counts against the caller's address (lockout, rate limit)
+SIGNED_STEPS = frozenset({"regrade"})
+
+
 def _step_view(service_name: str):
     def view(complaint_id: int):
-        return jsonify(getattr(complaint_steps, service_name)(uow(), complaint_id, _body(), actor=_actor()))
+        extra = {"source_ip": client_ip()} if service_name in SIGNED_STEPS else {}
+        return jsonify(getattr(complaint_steps, service_name)(uow(), complaint_id, _body(), actor=_actor(), **extra))
 
     view.__name__ = f"complaint_{service_name}"
     return view
@@ -318,8 +321,8 @@ def ledger():
     """The complaint ledger of a year (``?year=2026&class=&status=``) with its unexplained gaps."""
     from gmp_complaints.services import ledger as service
 
-    year = request.args.get("year", type=int)
-    if year is None or not 2000 <= year <= 2999:
+    year = query_number("year", minimum=EARLIEST_DATE.year, maximum=LATEST_DATE.year)
+    if year is None:
         raise ValidationError("Invalid year.", {"year": ["A year such as 2026."]})
     return jsonify(service.ledger(uow(), year=year, complaint_class=request.args.get("class") or None,
                                   status=request.args.get("status") or None))

@@ -6,17 +6,18 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from gmp_complaints.api import _body, api_v1
+from gmp_complaints.domain.plausibility import MAX_ID
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.services import access_requests, security_alerts
 from gmp_complaints.web import client_ip, format_datetime_iso, uow
+from gmp_complaints.web.bounds import query_number
 
 
 @api_v1.route("/access-requests", endpoint="access_requests")
 def access_requests_list():
     """``{pending: [...], decided: [...]}`` (``?status=pending|decided``, ``?user_id=``)."""
-    user_id = request.args.get("user_id", "")
     return jsonify(access_requests.list_access_requests(
-        uow(), status=request.args.get("status"), user_id=int(user_id) if user_id.isdigit() else None))
+        uow(), status=request.args.get("status"), user_id=query_number("user_id", minimum=1, maximum=MAX_ID)))
 
 
 @api_v1.route("/access-requests", methods=["POST"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from gmp_complaints.api import _body, api_v1
-from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.plausibility import MAX_ID
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.services import notices, responsible_officials
 from gmp_complaints.web import uow
+from gmp_complaints.web.bounds import query_number
 
 
 def _actor() -> Actor:
@@ -26,12 +27,9 @@ def acknowledge_notice(notice_id: int):
 def notice_delivery():
     """``?subject_type=&subject_id=&kind=``: ``{notices: [{id, kind, record_label, recipient, created_at, read_at,
     acknowledged_at, acknowledged_by, delivery: {status, attempts, sent_at, last_error}}]}``."""
-    raw_id = request.args.get("subject_id")
-    if raw_id is not None and not raw_id.isdigit():
-        raise ValidationError(Msg("The request has invalid fields."), {"subject_id": [Msg("The id of a record.")]})
     return jsonify({"notices": notices.delivery_log(
         uow(), subject_type=request.args.get("subject_type") or None,
-        subject_id=int(raw_id) if raw_id is not None else None, kind=request.args.get("kind") or None)})
+        subject_id=query_number("subject_id", minimum=1, maximum=MAX_ID), kind=request.args.get("kind") or None)})
 
 
 @api_v1.route("/responsible-officials")

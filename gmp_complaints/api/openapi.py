@@ -7,6 +7,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from gmp_complaints.api import PasswordChangeRequest, StatementRequest, TokenRequest
+from gmp_complaints.domain.plausibility import EARLIEST_DATE, LATEST_DATE
 from gmp_complaints.services.schemas import SCHEMAS
 
 ERROR = {
@@ -28,9 +29,108 @@ ERROR = {
 
 def _errors(*codes: int) -> dict:
     text = {400: "Invalid input", 401: "Bad credentials or no token", 403: "Role not allowed or password change required",
-            404: "Unknown", 409: "Not allowed in the current state", 423: "Account locked"}
+            404: "Unknown", 409: "Not allowed in the current state", 413: "The body is larger than any request needs",
+            423: "Account locked", 429: "Too many failed password checks from this address; Retry-After says when to "
+                                         "try again"}
+    if 423 in codes:  # every call that checks a password may also meet the per-address rate limit
+        codes = (*codes, 429)
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for c in codes}
+
+
+_DATE = {"type": "string", "format": "date"}
+_MOMENT = {"type": "string", "format": "date-time"}
+_CLASS = {"type": "string", "enum": ["I", "II", "III"], "nullable": True}
+#: the answers whose shape DESIGN §6 fixes, as the fuzzer's response checks hold the server to them
+RESPONSE_SCHEMAS = {
+    "Complaint": {
+        "type": "object",
+        "required": ["id", "intake_ref", "number", "complaint_class", "original_class", "status", "received_on",
+                     "product_code", "batch_nos", "complaint_type", "retention_until", "deadlines", "signatures"],
+        "properties": {
+            "id": {"type": "integer", "minimum": 1}, "intake_ref": {"type": "string"},
+            "number": {"type": "string", "nullable": True}, "complaint_class": _CLASS, "original_class": _CLASS,
+            "status": {"type": "string", "enum": ["registered", "under_investigation", "assessed", "awaiting_customer",
+                                                  "closure_pending", "closed", "void", "disposed"]},
+            "received_on": _DATE, "product_code": {"type": "string"},
+            "batch_nos": {"type": "array", "items": {"type": "string"}},
+            "complaint_type": {"type": "string", "enum": ["adr", "intrinsic_quality", "inner_packaging",
+                                                          "outer_packaging", "packaging_design", "other"]},
+            "retention_until": _DATE,
+            "deadlines": {"type": "object", "properties": {"reminder_due_on": {**_DATE, "nullable": True},
+                                                           "close_eligible_on": {**_DATE, "nullable": True}}},
+            "signatures": {"type": "array", "items": {
+                "type": "object",
+                "required": ["step", "meaning", "signer_name", "signed_at", "record_version", "record_hash", "status"],
+                "properties": {"signed_at": _MOMENT, "record_version": {"type": "integer"},
+                               "record_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                               "status": {"type": "string", "enum": ["valid", "superseded"]}}}},
+        },
+    },
+    "Recall": {
+        "type": "object",
+        "required": ["id", "number", "status", "level", "batch_nos", "complaint_ids", "decided_at", "deadlines",
+                     "signatures"],
+        "properties": {
+            "id": {"type": "integer", "minimum": 1}, "number": {"type": "string", "pattern": "^RC-[0-9]{2}-[0-9]{3,}$"},
+            "status": {"type": "string", "enum": ["proposed", "in_progress", "completed", "closed", "cancelled"]},
+            "level": {"type": "string", "enum": ["I", "II", "III"]},
+            "batch_nos": {"type": "array", "items": {"type": "string"}},
+            "complaint_ids": {"type": "array", "items": {"type": "integer"}},
+            "decided_at": {**_MOMENT, "nullable": True},
+            "deadlines": {"type": "object", "properties": {
+                name: {**_MOMENT, "nullable": True}
+                for name in ("notify_consignees_by", "report_and_plan_by", "next_progress_report_by")}},
+            "signatures": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "AuditEvents": {
+        "type": "object", "required": ["events"],
+        "properties": {"total": {"type": "integer", "minimum": 0}, "events": {"type": "array", "items": {
+            "type": "object", "required": ["index", "occurred_at", "actor", "action", "entity", "changes", "reason"],
+            "properties": {"index": {"type": "integer", "minimum": 0}, "occurred_at": _MOMENT,
+                           "actor": {"type": "object", "required": ["id", "name"]}, "action": {"type": "string"},
+                           "entity": {"type": "string"}, "reason": {"type": "string", "nullable": True}}}}},
+    },
+    "Notifications": {
+        "type": "object", "required": ["notifications"],
+        "properties": {"notifications": {"type": "array", "items": {
+            "type": "object", "required": ["id", "kind", "authority", "subject", "due_at", "sent_at", "status",
+                                           "reference"],
+            "properties": {"kind": {"type": "string", "enum": ["adr_report", "recall_notice", "recall_report_and_plan",
+                                                               "recall_progress", "field_alert", "quality_report"]},
+                           "due_at": {**_MOMENT, "nullable": True}, "sent_at": {**_MOMENT, "nullable": True}}}}},
+    },
+}
+_COMPLAINT_ANSWERS = ("/api/v1/complaints", "/api/v1/complaints/{complaint_id}/signatures",
+                      "/api/v1/complaints/{complaint_id}/closure", "/api/v1/complaints/{complaint_id}/retention",
+                      "/api/v1/complaints/{complaint_id}/regrading", "/api/v1/complaints/{complaint_id}/not-known",
+                      "/api/v1/complaints/{complaint_id}/spec-failure-determination",
+                      "/api/v1/complaints/{complaint_id}/other-batches-decision",
+                      "/api/v1/complaints/{complaint_id}/follow-ups",
+                      "/api/v1/complaints/{complaint_id}/follow-up-calls",
+                      "/api/v1/complaints/{complaint_id}/quarantine-requests",
+                      "/api/v1/complaints/{complaint_id}/quarantine-requests/{request_id}/answer",
+                      "/api/v1/complaints/{complaint_id}/legal-hold",
+                      "/api/v1/complaints/{complaint_id}/legal-hold/release",
+                      "/api/v1/complaints/{complaint_id}/disposal", "/api/v1/complaints/{complaint_id}/adr",
+                      "/api/v1/complaints/{complaint_id}/adr/{sequence}/elements",
+                      "/api/v1/complaints/{complaint_id}/adr/{sequence}/acceptance",
+                      "/api/v1/complaints/{complaint_id}/adr/{sequence}/submission",
+                      "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests",
+                      "/api/v1/complaints/{complaint_id}/adr/{sequence}/investigation-requests/{number}/answer")
+#: (method, path) → the component its success answers with
+ANSWERS = {
+    ("get", "/api/v1/complaints/{complaint_id}"): "Complaint",
+    **{("post", path): "Complaint" for path in _COMPLAINT_ANSWERS},
+    **{("post", f"/api/v1/complaints/{{complaint_id}}/{step}"): "Complaint" for step in (
+        "acknowledgement", "validity", "classification", "investigation", "assessment", "reply-reports", "replies",
+        "customer-responses", "reminders", "assignment", "batches", "extension-requests", "void-requests")},
+    ("get", "/api/v1/recalls/{recall_id}"): "Recall",
+    ("post", "/api/v1/recalls"): "Recall",
+    ("get", "/api/v1/audit/events"): "AuditEvents",
+    ("get", "/api/v1/notifications"): "Notifications",
+}
 
 
 def _body(schema) -> dict:
@@ -48,6 +148,8 @@ def build_spec() -> dict:
     spec.components.schema("StatementRequest", schema=StatementRequest)
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
+    for name, schema in RESPONSE_SCHEMAS.items():
+        spec.components.schema(name, schema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.path("/api/v1/auth/token", operations={"post": {
         "summary": "Exchange user name and password for a bearer token",
@@ -71,20 +173,56 @@ def build_spec() -> dict:
     spec.path("/api/v1/me", operations={"get": {
         "summary": "The user of the token",
         "security": [{"bearer": []}],
-        "responses": {"200": {"description": "The user"}, **_errors(401, 403)},
+        "responses": {"200": {"description": "The user", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["id", "username", "printed_name", "roles"]}}}}, **_errors(400, 401, 403)},
     }})
     _complaint_paths(spec)
-    return spec.to_dict()
+    description = spec.to_dict()
+    for name, schema in description["components"]["schemas"].items():
+        if name != "Error" and name not in RESPONSE_SCHEMAS:
+            _describe_text_bounds(schema)
+            schema["additionalProperties"] = False
+    return description
+
+
+#: what every text field may hold (services.inputs.character_problem): no C0 control character but tab, line feed
+#: and carriage return; a required text is not blank (it is stripped, and blank counts as missing)
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+REQUIRED_TEXT_PATTERN = ("^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*[^\\s\\u0000-\\u001f]"
+                         "[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$")
+
+
+def _describe_text_bounds(schema: dict) -> None:
+    """The bounds every text of a request body meets, written into its JSON schema: free text gets the pattern of
+    the characters it may hold (a required one also a character that is not a space); a password is not empty; a
+    date says its span. Enumerations, times and fields with a pattern of their own are already narrower."""
+    required = set(schema.get("required", []))
+    for name, field in schema.get("properties", {}).items():
+        _bound_text(field, name in required)
+
+
+def _bound_text(field: dict, required: bool) -> None:
+    if field.get("type") == "object":
+        _describe_text_bounds(field)
+    elif field.get("type") == "array" and isinstance(field.get("items"), dict):
+        _bound_text(field["items"], required=True)
+    elif field.get("type") == "string" and not {"enum", "pattern"} & field.keys():
+        if field.get("format") == "date":  # domain.plausibility: the span any record's date may take
+            field.setdefault("description", f"YYYY-MM-DD, from {EARLIEST_DATE} to {LATEST_DATE}")
+        elif field.get("format") == "password":
+            field.update(minLength=1, pattern=TEXT_PATTERN)
+        elif "format" not in field:
+            field["pattern"] = REQUIRED_TEXT_PATTERN if required else TEXT_PATTERN
 
 
 #: (method, path, summary, success status, error statuses) of the complaint process (DESIGN §6)
 COMPLAINT_OPERATIONS = (
-    ("post", "/api/v1/products", "Create a product", 201, (400, 401, 403)),
+    ("post", "/api/v1/products", "Create a product", 201, (400, 401, 403, 409)),
     ("post", "/api/v1/products/{code}/markets", "Change where a product is marketed and its marketing "
      "authorisation holder (with a reason)", 200, (400, 401, 403, 404)),
-    ("post", "/api/v1/batches", "Create a batch", 201, (400, 401, 403)),
+    ("post", "/api/v1/batches", "Create a batch", 201, (400, 401, 403, 409)),
     ("get", "/api/v1/batches/{batch_id}", "A batch with its complaints, adjacent batches and consignees", 200, (401, 404)),
-    ("post", "/api/v1/distributions", "Create a distribution record", 201, (400, 401, 403)),
+    ("post", "/api/v1/distributions", "Create a distribution record", 201, (400, 401, 403, 409)),
     ("post", "/api/v1/complaints", "Register a complaint (intake reference at once)", 201, (400, 401, 403)),
     ("get", "/api/v1/complaints/{complaint_id}", "The complaint with deadlines and signatures", 200, (401, 403, 404)),
     ("delete", "/api/v1/complaints/{complaint_id}", "Always refused: retention, then signed disposal", 409, (401, 403, 404)),
@@ -433,22 +571,109 @@ REQUEST_BODIES = {
 }
 
 
+#: a record's id in a path or a query: the databases' 32-bit integer key, from 1
+RECORD_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+#: path parameters that are not record ids
+PATH_PARAMETERS = {
+    "level": {"type": "string", "enum": ["I", "II", "III"]},
+    "code": {"type": "string", "minLength": 1, "maxLength": 64},
+}
+_LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "zh"]},
+         "description": "en for English; anything else Chinese"}
+_STATUS = {"name": "status", "in": "query", "schema": {"type": "string", "maxLength": 40}}
+
+
+def _query(name: str, schema: dict, *, required: bool = False, description: str | None = None) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema,
+            **({"description": description} if description else {})}
+
+
+#: the query parameters each GET reads
+QUERY_PARAMETERS = {
+    "/api/v1/audit/events": [
+        _query("entity", {"type": "string", "maxLength": 80}, description="<type> or <type>:<id>, e.g. complaint:12"),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0})],
+    "/api/v1/ledger": [_query("year", {"type": "integer", "minimum": 2000, "maximum": 2999}, required=True),
+                       _query("class", {"type": "string", "enum": ["I", "II", "III"]}), _STATUS],
+    "/api/v1/dashboard": [_query("scope", {"type": "string", "enum": ["mine", "all"], "default": "mine"})],
+    "/api/v1/trends": [_query("from", {"type": "string", "format": "date"}),
+                       _query("to", {"type": "string", "format": "date"}),
+                       _query("product_code", {"type": "string", "maxLength": 64}),
+                       _query("complaint_type", {"type": "string", "enum": [
+                           "adr", "intrinsic_quality", "inner_packaging", "outer_packaging", "packaging_design",
+                           "other"]}),
+                       _query("format", {"type": "string", "enum": ["json", "csv", "xlsx"]})],
+    "/api/v1/products/{code}/annual-review": [
+        _query("year", {"type": "integer", "minimum": 2000, "maximum": 2100}, required=True),
+        _query("format", {"type": "string", "enum": ["json", "pdf", "xlsx"], "default": "json"}), _LANG],
+    "/api/v1/quarterly-reviews/{review_id}/report.pdf": [_LANG],
+    "/api/v1/complaints/{complaint_id}/adr/{sequence}/packet.pdf": [_LANG],
+    "/api/v1/trend-reviews": [_query("status", {"type": "string", "enum": ["open", "capa_raised", "no_capa"]})],
+    "/api/v1/capas": [_STATUS],
+    "/api/v1/recalls": [_STATUS],
+    "/api/v1/returns": [_STATUS],
+    "/api/v1/notifications": [_query("status", {"type": "string", "enum": ["due", "overdue", "sent"]})],
+    "/api/v1/recalls/{recall_id}/consignees": [_query("format", {"type": "string", "enum": ["csv", "xlsx", "pdf"]})],
+    "/api/v1/recalls/{recall_id}/notice.pdf": [_query("consignee", {"type": "string", "maxLength": 200},
+                                                      required=True), _LANG],
+    "/api/v1/access-requests": [_query("status", {"type": "string", "enum": ["pending", "decided"]}),
+                                _query("user_id", RECORD_ID)],
+    "/api/v1/notices/delivery": [_query("subject_type", {"type": "string", "maxLength": 40}),
+                                 _query("subject_id", RECORD_ID), _query("kind", {"type": "string", "maxLength": 40})],
+}
+_JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: what a success answers where it is not one JSON object: the media types of each download
+SUCCESS_CONTENT = {
+    "/api/v1/trends": {**_JSON_OBJECT, "text/csv": {}, _XLSX: {}},
+    "/api/v1/products/{code}/annual-review": {**_JSON_OBJECT, "application/pdf": {}, _XLSX: {}},
+    "/api/v1/quarterly-reviews/{review_id}/report.pdf": {"application/pdf": {}},
+    "/api/v1/complaints/{complaint_id}/adr/{sequence}/packet.pdf": {"application/pdf": {}},
+    "/api/v1/complaints/{complaint_id}/adr/{sequence}/e2b.xml": {"application/xml": {}},
+    "/api/v1/recalls/{recall_id}/consignees": {**_JSON_OBJECT, "text/csv": {}, _XLSX: {}, "application/pdf": {}},
+    "/api/v1/recalls/{recall_id}/notice.pdf": {"application/pdf": {}},
+    # files kept as uploaded: the media type detected at upload
+    "/api/v1/complaints/{complaint_id}/attachments/{attachment_id}": {"*/*": {}},
+    "/api/v1/capas/{capa_id}/evidence/{evidence_id}": {"*/*": {}},
+    "/api/v1/notifications/{notification_id}/copy": {"*/*": {}},
+}
+
+
+def _parameters(method: str, path: str) -> list[dict]:
+    path_parameters = [{"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(name, RECORD_ID)}
+                       for name in re.findall(r"{(\w+)}", path)]
+    return path_parameters + (QUERY_PARAMETERS.get(path, []) if method == "get" else [])
+
+
+def _success(method: str, path: str, status: int, summary: str) -> dict:
+    if status == 409:  # the operations that are always refused answer nothing else
+        return {}
+    if (method, path) in ANSWERS:
+        content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ANSWERS[method, path]}"}}}
+    else:
+        content = SUCCESS_CONTENT.get(path, _JSON_OBJECT) if method == "get" else _JSON_OBJECT
+    return {str(status): {"description": summary, "content": content}}
+
+
 def _complaint_paths(spec: APISpec) -> None:
     operations: dict[str, dict] = {}
     for method, path, summary, status, errors in COMPLAINT_OPERATIONS:
-        operation = {"summary": summary, "security": [{"bearer": []}],
-                     "parameters": [{"name": name, "in": "path", "required": True,
-                                     "schema": {"type": "string", "enum": ["I", "II", "III"]} if name == "level"
-                                     else {"type": "string"} if name == "code" else {"type": "integer"}}
-                                    for name in re.findall(r"{(\w+)}", path)],
-                     "responses": {str(status): {"description": summary}, **_errors(*errors)}}
+        # Every request meets the same bounds before its view (web/bounds.py): a text holding a character no
+        # database can store, in any query parameter or field, is 400; a body larger than any request needs, 413.
+        answered = {*errors, 400} | ({413} if method == "post" else set()) | ({409} if status == 409 else set())
+        operation = {"summary": summary, "security": [{"bearer": []}], "parameters": _parameters(method, path),
+                     "responses": {**_success(method, path, status, summary), **_errors(*sorted(answered))}}
         if method == "post" and path in MULTIPART:
+            upload = {"type": "object", "required": ["file", *(["username", "password"] if "legacy" in path else [])],
+                      "properties": {
+                          "file": {"type": "string", "format": "binary"},
+                          **({"description": {"type": "string", "maxLength": 1000}} if "attachments" in path else {}),
+                          **({"username": {"type": "string", "maxLength": 64},
+                              "password": {"type": "string", "format": "password"}} if "legacy" in path else {})}}
+            _describe_text_bounds(upload)
             operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["file"], "properties": {
-                    "file": {"type": "string", "format": "binary"},
-                    **({"description": {"type": "string", "maxLength": 1000}} if "attachments" in path else {}),
-                    **({"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}
-                       if "legacy" in path else {})}}}}}
+                **upload, "additionalProperties": False}}}}
         elif method == "post" and path in REQUEST_BODIES:
             operation["requestBody"] = _body({"$ref": f"#/components/schemas/{REQUEST_BODIES[path]}"})
         operations.setdefault(path, {})[method] = operation

@@ -141,12 +141,13 @@ def receive_return():
 
 @api_v1.route("/returns")
 def list_returns():
-    return jsonify({"returns": returns.list_returns(uow(), status=request.args.get("status") or None)})
+    status = request.args.get("status") or None
+    return jsonify({"returns": returns.list_returns(uow(), roles=g.principal.roles, status=status)})
 
 
 @api_v1.route("/returns/<int:return_id>")
 def returned_goods(return_id: int):
-    return jsonify(returns.get_return(uow(), return_id))
+    return jsonify(returns.get_return(uow(), return_id, roles=g.principal.roles))
 
 
 @api_v1.route("/returns/<int:return_id>/evaluation", methods=["POST"])

@@ -11,9 +11,8 @@ from gmp_complaints.domain.errors import Msg, ValidationError
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.printing import annual_review_pdf, quarterly_review_pdf
 from gmp_complaints.services import product_review, quarterly_reviews, trend_reviews, trends
-from gmp_complaints.spreadsheets import reproducible_workbook, xlsx
+from gmp_complaints.spreadsheets import csv_table, reproducible_workbook, xlsx
 from gmp_complaints.web import client_ip, uow
-from gmp_complaints.web.documents import table_csv
 
 
 @api_v1.route("/trends")
@@ -25,7 +24,7 @@ def trend_report():
         return jsonify(report)
     rows = trends.report_table(report)
     if form == "csv":
-        data, mimetype = table_csv(trends.TABLE_HEADERS, rows), "text/csv"
+        data, mimetype = csv_table(trends.TABLE_HEADERS, rows), "text/csv"
     else:
         data = xlsx(f"Trends {report['from']} – {report['to']}", "trends", trends.TABLE_HEADERS, rows)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

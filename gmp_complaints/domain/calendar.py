@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Iterable
 
+from gmp_complaints.domain.plausibility import EARLIEST_DATE, LATEST_DATE, character_problem, date_span_problem
+
 #: Saturday and Sunday (Monday is 0, as in ``date.weekday()``).
 DEFAULT_WEEKEND: frozenset[int] = frozenset({5, 6})
 
@@ -273,13 +275,19 @@ def parse_notice_csv(text: str,
                 day = date.fromisoformat(raw_day)
             except ValueError:  # the right shape but no such day, e.g. 2027-02-30
                 day = None
-        if day is None:
+        if day is not None and date_span_problem(day) is not None:
+            row_problems.append(f"{raw_day} is outside the years a calendar covers "
+                                f"({EARLIEST_DATE.year}–{LATEST_DATE.year})")
+            day = None
+        elif day is None:
             row_problems.append(f"not a date in the form YYYY-MM-DD: {raw_day!r}")
         kind = next((k for k in DayKind if k.value == raw_kind), None)
         if kind is None:
             row_problems.append(f"kind must be {DayKind.holiday} or {DayKind.adjusted_workday}, not {raw_kind!r}")
         if not name:
             row_problems.append("the name is empty")
+        elif character_problem(name) is not None:
+            row_problems.append(f"the name holds a character text may not hold: {name!r}")
         elif len(name) > NAME_MAX_LENGTH:
             row_problems.append(f"the name is longer than {NAME_MAX_LENGTH} characters")
         if day is not None and kind is DayKind.adjusted_workday and day.weekday() not in weekend:

@@ -65,6 +65,23 @@ class AccountLockedError(DomainError):
     http_status = 423
 
 
+class TokenIdleError(AuthenticationError):
+    """An API token unused for the idle limit: the caller asks for a new one."""
+
+    code = "token_idle"
+
+
+class TooManyAttemptsError(DomainError):
+    """Too many failed attempts from one source address: refused unchecked until ``retry_after_seconds`` pass."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class PasswordChangeRequiredError(DomainError):
     code = "password_change_required"
     http_status = 403

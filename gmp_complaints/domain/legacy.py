@@ -11,6 +11,7 @@ from datetime import date
 
 from gmp_complaints.domain.complaints import ComplaintClass, ComplaintType, Status, complaint_number
 from gmp_complaints.domain.errors import Msg
+from gmp_complaints.domain.plausibility import character_problem
 
 #: column -> the headers it is known by: this product's field names and its ledger's headers in both languages
 COLUMNS = {
@@ -85,6 +86,8 @@ def _day(text: str, field: str, problems: list[Msg]) -> date | None:
 def check_row(line: int, values: dict[str, str], *, today: date) -> tuple[LegacyRow | None, list[Msg]]:
     """One row checked on its own (numbers across the file and the database are checked by the caller)."""
     problems: list[Msg] = [Msg("%(field)s is required.", field=column) for column in REQUIRED if not values.get(column)]
+    problems += [Msg("%(field)s: %(problem)s", field=column, problem=problem) for column, problem in
+                 ((column, character_problem(value or "")) for column, value in values.items()) if problem]
     received_on = _day(values.get("received_on", ""), "received_on", problems)
     closed_on = _day(values.get("closed_on", ""), "closed_on", problems)
     if received_on and not EARLIEST <= received_on <= today:

@@ -25,6 +25,12 @@ def may_see_personal_data(roles: Iterable[Role | str] | None) -> bool:
     return bool(ROLES_SEEING_PERSONAL_DATA & set(roles or ()))
 
 
+def may_receive(masked: bool, roles: Iterable[Role | str] | None) -> bool:
+    """Whether a file made once and kept (an archive job's result) may go to the holder of ``roles``: a masked file
+    to anyone allowed the file at all, a clear one only to a holder who may see personal data."""
+    return masked or may_see_personal_data(roles)
+
+
 def mask_text(text: str | None) -> str | None:
     """Generic mask: the first character stays, every other non-blank character becomes ``*``.
 
@@ -98,3 +104,35 @@ def masked_complainant(contact: dict) -> dict:
         else:
             result[key] = mask_text(value) if isinstance(value, str) else None
     return result
+
+
+def masked_returning_party(party: str | None, address: str | None) -> dict:
+    """The returning party of returned goods and its address, masked (``returning_party``,
+    ``returning_party_address``).
+
+    A return may come straight from a patient (21 CFR 211.204 asks for who returned it), so the party is masked
+    like a complainant's name whatever the channel: the record cannot tell a person from a pharmacy's name. The
+    organisation the goods were shipped to stays readable in the return's consignee.
+    """
+    return {"returning_party": mask_name(party), "returning_party_address": mask_text(address)}
+
+
+#: what the audit trail holds for a personal field instead of its value (the complainant, the returning party)
+RECORDED_ENCRYPTED = "recorded (encrypted)"
+
+#: personal fields that audit events written before their encryption (returns before revision 0051) hold in
+#: clear; the sealed events cannot be rewritten, so the readable views mask them
+_AUDITED_IN_CLEAR_BEFORE = {"returning_party": mask_name, "returning_party_address": mask_text}
+
+
+def masked_audit_changes(changes: dict) -> dict:
+    """An event's ``{field: [old, new]}`` with the personal values older events hold in clear masked, for a
+    reader without personal-data access; "recorded (encrypted)" and every other field stay as they are."""
+    def mask(name: str, value):
+        if not isinstance(value, str) or value == RECORDED_ENCRYPTED:
+            return value
+        return _AUDITED_IN_CLEAR_BEFORE[name](value)
+
+    return {name: ([mask(name, v) for v in pair] if name in _AUDITED_IN_CLEAR_BEFORE and isinstance(pair, list)
+                   else pair)
+            for name, pair in changes.items()}

@@ -2,9 +2,28 @@
 
 Each public function is one unit of work: it opens the transaction, applies the rules of
 ``domain.accounts`` / ``domain.passwords``, records what happened and commits once.
+
+Password checks (``check_credentials``: log-in, API token, password change, idle unlock, every signature) follow
+one design, so that nobody learns from outside whether a user name exists and nobody can lock someone else out:
+
+- Same answer for every name. An unknown (or deactivated) name is verified against a real Argon2id hash made once
+  per process with exactly the configured parameters, so a wrong password costs the same whether or not the account
+  exists; the status and message are the same; and its failures are counted like a known name's (``login_throttles``,
+  keyed by the normalised name, never creating a user), so the same 423 and 429 follow after the same number.
+- Lockout per name and source address. ``GMP_MAX_FAILED_LOGINS`` (5) consecutive failures on a name from one address
+  lock the name for that address (423 there, "account locked"); the person still logs in from their own workstation.
+  ``GMP_ACCOUNT_LOCK_FAILURES`` (25) consecutive failures on a name from all addresses lock it everywhere: guessing
+  spread over many addresses. Only an administrator unlocks, with a reason; the unlock clears both and ends every
+  session and token issued before it. A right password resets the name's counts.
+- Rate limit per source address. ``GMP_SOURCE_RATE_LIMIT`` (20) failures from one address within
+  ``GMP_SOURCE_RATE_WINDOW_MINUTES`` (15), over any names, and that address gets 429 with ``Retry-After`` until the
+  window ends, without a password being checked (spraying one password over many names, or CPU exhaustion).
+- The address is the peer's; a forwarded one only behind ``GMP_TRUSTED_PROXIES`` configured proxies (``create_app``).
+- Every failure stays an audit event, and the SEC-06 alert reports repeated failures on a name within minutes.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -18,11 +37,19 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from gmp_complaints.domain.accounts import (
     APPROVED_AT_THE_COMMAND_LINE,
     AccountType,
+    FailureCounts,
     PasswordChangeReason,
+    Refusal,
     check_account_roles,
+    count_failure,
+    normalised_name,
     password_change_reason,
-    register_failed_login,
+    refusal_before_check,
+    retry_after_seconds,
+    session_outlived,
     temporary_password_usable,
+    token_idle,
+    window_open,
 )
 from gmp_complaints.domain.errors import (
     AccountLockedError,
@@ -32,27 +59,52 @@ from gmp_complaints.domain.errors import (
     NotFoundError,
     PasswordChangeRequiredError,
     PermissionDeniedError,
+    TokenIdleError,
+    TooManyAttemptsError,
     ValidationError,
 )
 from gmp_complaints.domain.events import DomainEvent
-from gmp_complaints.domain.passwords import generate_temporary_password, password_problems
+from gmp_complaints.domain.passwords import (
+    changeable_from,
+    generate_temporary_password,
+    password_expired,
+    password_problems,
+)
 from gmp_complaints.domain.roles import Role, parse_roles
-from gmp_complaints.models import ApiToken, PasswordHistory, User, UserRole, UserSession
+from gmp_complaints.models import ApiToken, LoginThrottle, PasswordHistory, User, UserRole, UserSession
 from gmp_complaints.uow import UnitOfWork
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 INVALID_CREDENTIALS = Msg("Invalid user name or password.")
 
+ACCOUNT_LOCKED = Msg("The account is locked after repeated failed log-ins. Ask an administrator to unlock it.")
+ACCOUNT_LOCKED_NOW = Msg("The account is now locked after repeated failed log-ins. Ask an administrator to unlock it.")
+
 # Argon2id (RFC 9106 second recommended profile). The test environment uses cheaper parameters;
 # every hash carries its own parameters, so either verifies the other's.
 _PRODUCTION_HASHER = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4)
 _TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-# Verified against when the user name is unknown, so both answers take the same time.
-_DUMMY_HASH = _TEST_HASHER.hash("timing-equaliser")
+
+#: a browser session's or token's last use is written at most this often (the idle clocks count minutes)
+_LAST_USE_RESOLUTION = timedelta(seconds=30)
 
 
 def _hasher(uow: UnitOfWork) -> PasswordHasher:
     return _TEST_HASHER if uow.settings.is_test else _PRODUCTION_HASHER
+
+
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int, hash_len: int, salt_len: int) -> str:
+    """A real Argon2id hash of a random password, made once per process with exactly the given parameters."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism,
+                            hash_len=hash_len, salt_len=salt_len)
+    return hasher.hash(secrets.token_urlsafe(24))
+
+
+def dummy_hash_for(hasher: PasswordHasher) -> str:
+    """What a password is verified against when no account's hash is (an unknown, deactivated or locked name): the
+    same work as a known name's wrong password, so the answer's timing tells nothing."""
+    return _dummy_hash(hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len)
 
 
 def _matches(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
@@ -385,14 +437,26 @@ def unlock_user(uow: UnitOfWork, *, actor_id: int, user_id: int, reason: str) ->
     reason = _require_reason(reason)
     with uow:
         user = _get_user(uow, user_id, for_update=True)
-        if not user.is_locked:
+        locked_sources = _locked_sources(uow, user.username)
+        if not user.is_locked and not locked_sources:
             raise ConflictError(Msg("The account is not locked."))
         user.locked_at = None
         user.failed_login_count = 0
-        uow.record(DomainEvent(
-            "user.unlocked", "user", str(user.id), {"locked": [True, False]}, reason=reason, actor_id=actor_id,
-        ))
+        uow.session.execute(sa.delete(LoginThrottle).where(
+            LoginThrottle.name == user.username, LoginThrottle.scope.in_(("name", "name_source"))))
+        # Whoever got in before the lock (the reason it was locked, perhaps) does not stay in after it.
+        _end_sessions_and_tokens(uow, user.id, "unlocked")
+        changes = {"locked": [True, False]}
+        if locked_sources:
+            changes["locked_for_addresses"] = [" ".join(sorted(s or "-" for s in locked_sources)), None]
+        uow.record(DomainEvent("user.unlocked", "user", str(user.id), changes, reason=reason, actor_id=actor_id))
         uow.commit()
+
+
+def _locked_sources(uow: UnitOfWork, username: str) -> list[str]:
+    """The addresses a user name is locked for (not counting a lock everywhere)."""
+    return list(uow.session.scalars(sa.select(LoginThrottle.source).where(
+        LoginThrottle.scope == "name_source", LoginThrottle.name == username, LoginThrottle.locked_at.is_not(None))))
 
 
 def reset_password(uow: UnitOfWork, *, actor_id: int, user_id: int, reason: str) -> UserCredentials:
@@ -443,46 +507,107 @@ def record_identity_verification(uow: UnitOfWork, *, actor_id: int, user_id: int
 def check_credentials(uow: UnitOfWork, username: str, password: str, source_ip: str | None, via: str) -> User:
     """Verify a user name and password inside the caller's unit of work; commits nothing.
 
-    A failure is raised after registering its security record (the failed attempt, the counter, the
+    A failure is raised after registering its security record (the failed attempt, the counters, the
     lockout) with ``uow.on_refusal``: the caller's transaction is rolled back and that record alone is
-    written in a short transaction of its own. On success the failed-attempt counter is reset with the
+    written in a short transaction of its own. On success the failure counts are reset with the
     caller's change; should the caller's act then be refused, the reset is kept all the same (the
-    password was right).
+    password was right). A known and an unknown name take the same steps (see the module's docstring).
     """
+    source_ip = source_ip or uow.client_address
+    name = normalised_name(username)
+    source = (source_ip or "")[:64]
     user = _user_by_name(uow, username)
+    account = user if user is not None and user.is_active else None
     hasher = _hasher(uow)
-    if user is None or not user.is_active:
-        _matches(hasher, _DUMMY_HASH, password or "")
-        user_id = str(user.id) if user else None
+    now = uow.now()
+    limits = uow.settings.lockout_limits
+    counters = _throttle_counters(uow, name, source, now)
+    refusal = refusal_before_check(
+        locked_for_source=counters.locked_for_source,
+        locked_everywhere=counters.locked_everywhere or (account is not None and account.is_locked),
+        source_failures=counters.counts.source, limits=limits)
+    if refusal is Refusal.rate_limited:
+        raise TooManyAttemptsError(
+            Msg("Too many failed attempts from your address. Try again in %(minutes)s minute(s).",
+                minutes=-(-counters.retry_after // 60)),
+            counters.retry_after)
+    user_ref = str(user.id) if user is not None else None
+    if refusal is Refusal.locked:
+        _matches(hasher, dummy_hash_for(hasher), password or "")
         uow.on_refusal(lambda u: u.record(DomainEvent(
-            "user.login_failed", "user", user_id,
-            {"username": [None, (username or "")[:64]], "via": [None, via]}, source_ip=source_ip)))
-        _alert_on_repeated_failures(uow, int(user_id) if user_id else None, username)
-        raise AuthenticationError(INVALID_CREDENTIALS)
-    if user.is_locked:
-        _matches(hasher, _DUMMY_HASH, password or "")
-        user_id = str(user.id)
-        uow.on_refusal(lambda u: u.record(DomainEvent(
-            "user.login_refused_locked", "user", user_id, {"via": [None, via]}, source_ip=source_ip)))
-        raise AccountLockedError(Msg("The account is locked after repeated failed log-ins. Ask an administrator to unlock it."))
-    valid = _matches(hasher, user.password_hash, password or "")
-    if valid and user.password_is_temporary and not temporary_password_usable(user.temporary_password_expires_at, uow.now()):
+            "user.login_refused_locked", "user", user_ref, {"username": [None, name], "via": [None, via]},
+            source_ip=source_ip)))
+        raise AccountLockedError(ACCOUNT_LOCKED)
+    valid = _matches(hasher, account.password_hash if account is not None else dummy_hash_for(hasher), password or "")
+    if valid and account.password_is_temporary and not temporary_password_usable(
+            account.temporary_password_expires_at, now):
         valid = False
     if not valid:
-        outcome = register_failed_login(user.failed_login_count, uow.settings.max_failed_logins)
-        user_id = user.id  # the row itself is gone with the rolled-back transaction
-        uow.on_refusal(lambda u: _count_failed_login(u, user_id, via, source_ip))
-        _alert_on_repeated_failures(uow, user_id, user.username)
+        outcome = count_failure(counters.counts, limits)
+        account_id = account.id if account is not None else None  # the row itself goes with the rollback
+        uow.on_refusal(lambda u: _count_failed_login(u, name=name, source=source, user_ref=user_ref,
+                                                     account_id=account_id, via=via, source_ip=source_ip))
+        _alert_on_repeated_failures(uow, int(user_ref) if user_ref else None, username)
         if outcome.locks_now:
-            raise AccountLockedError(Msg("The account is now locked after repeated failed log-ins. Ask an administrator to unlock it."))
+            raise AccountLockedError(ACCOUNT_LOCKED_NOW)
         raise AuthenticationError(INVALID_CREDENTIALS)
-    if user.failed_login_count:
-        user.failed_login_count = 0
-        user_id = user.id
-        uow.on_refusal(lambda u: _reset_failed_logins(u, user_id))
-    if hasher.check_needs_rehash(user.password_hash) and not user.password_is_temporary:
-        user.password_hash = hasher.hash(password)
-    return user
+    if account.failed_login_count or counters.counts.name or counters.counts.name_source:
+        account.failed_login_count = 0
+        _forget_failures(uow, name, source)
+        account_id = account.id
+        uow.on_refusal(lambda u: _reset_failed_logins(u, account_id, name, source))
+    if hasher.check_needs_rehash(account.password_hash) and not account.password_is_temporary:
+        account.password_hash = hasher.hash(password)
+    return account
+
+
+@dataclass(frozen=True)
+class _Counters:
+    counts: FailureCounts
+    locked_for_source: bool
+    locked_everywhere: bool
+    retry_after: int
+
+
+def _throttle_counters(uow: UnitOfWork, name: str, source: str, now: datetime) -> _Counters:
+    """The failure counts of a name from an address, of the name, and of the address in its current window."""
+    rows = {row.scope: row for row in uow.session.scalars(sa.select(LoginThrottle).where(sa.or_(
+        sa.and_(LoginThrottle.scope == "name_source", LoginThrottle.name == name, LoginThrottle.source == source),
+        sa.and_(LoginThrottle.scope == "name", LoginThrottle.name == name, LoginThrottle.source == ""),
+        sa.and_(LoginThrottle.scope == "source", LoginThrottle.name == "", LoginThrottle.source == source))))}
+    pair, whole, address = rows.get("name_source"), rows.get("name"), rows.get("source")
+    window = uow.settings.source_rate_window_minutes
+    source_open = address is not None and window_open(address.first_failure_at, now, window)
+    return _Counters(
+        FailureCounts(pair.failure_count if pair else 0, whole.failure_count if whole else 0,
+                      address.failure_count if source_open else 0),
+        locked_for_source=pair is not None and pair.locked_at is not None,
+        locked_everywhere=whole is not None and whole.locked_at is not None,
+        retry_after=retry_after_seconds(address.first_failure_at, now, window) if source_open else 0,
+    )
+
+
+def _throttle_row(uow: UnitOfWork, scope: str, name: str, source: str, now: datetime) -> LoginThrottle:
+    """The counter's row, made if missing and locked for the rest of the transaction (concurrent failures add up)."""
+    if uow.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    uow.session.execute(insert(LoginThrottle).values(
+        scope=scope, name=name, source=source, failure_count=0, first_failure_at=now, last_failure_at=now,
+    ).on_conflict_do_nothing(index_elements=["scope", "name", "source"]))
+    return uow.session.scalars(sa.select(LoginThrottle).where(
+        LoginThrottle.scope == scope, LoginThrottle.name == name, LoginThrottle.source == source)
+        .with_for_update().execution_options(populate_existing=True)).one()
+
+
+def _forget_failures(uow: UnitOfWork, name: str, source: str) -> None:
+    """A right password: the name's consecutive failures from this address and from everywhere start again (the
+    address's rate-limit count does not: one valid account must not buy more guesses)."""
+    uow.session.execute(sa.delete(LoginThrottle).where(
+        LoginThrottle.name == name, LoginThrottle.locked_at.is_(None),
+        sa.or_(sa.and_(LoginThrottle.scope == "name_source", LoginThrottle.source == source),
+               LoginThrottle.scope == "name")))
 
 
 def _alert_on_repeated_failures(uow: UnitOfWork, user_id: int | None, username: str | None) -> None:
@@ -492,25 +617,55 @@ def _alert_on_repeated_failures(uow: UnitOfWork, user_id: int | None, username: 
     uow.on_refusal(lambda u: security_alerts.after_failure(u, user_id=user_id, username=username))
 
 
-def _count_failed_login(uow: UnitOfWork, user_id: int, via: str, source_ip: str | None) -> None:
-    """The security record of a wrong password: counted (under the row lock), audited, locked at the limit."""
-    user = _get_user(uow, user_id, for_update=True)
-    outcome = register_failed_login(user.failed_login_count, uow.settings.max_failed_logins)
-    user.failed_login_count = outcome.failed_count
-    uow.record(DomainEvent(
-        "user.login_failed", "user", str(user.id),
-        {"failed_login_count": [outcome.failed_count - 1, outcome.failed_count], "via": [None, via]},
-        source_ip=source_ip,
-    ))
-    if outcome.locks_now and user.locked_at is None:
-        user.locked_at = uow.now()
-        uow.record(DomainEvent("user.locked", "user", str(user.id), {"locked": [False, True]}, source_ip=source_ip))
+def _count_failed_login(uow: UnitOfWork, *, name: str, source: str, user_ref: str | None, account_id: int | None,
+                        via: str, source_ip: str | None) -> None:
+    """The security record of a wrong password: counted (under the row locks), audited, locked at the limits."""
+    now = uow.now()
+    limits = uow.settings.lockout_limits
+    # The user's row first, then the counters: the same order as a successful log-in, so the two never deadlock.
+    account = _get_user(uow, account_id, for_update=True) if account_id is not None else None
+    pair = _throttle_row(uow, "name_source", name, source, now)
+    whole = _throttle_row(uow, "name", name, "", now)
+    address = _throttle_row(uow, "source", "", source, now)
+    if not window_open(address.first_failure_at, now, limits.source_window_minutes) or not address.failure_count:
+        address.failure_count, address.first_failure_at = 0, now
+    outcome = count_failure(FailureCounts(pair.failure_count, whole.failure_count, address.failure_count), limits)
+    for row, count in ((pair, outcome.counts.name_source), (whole, outcome.counts.name),
+                       (address, outcome.counts.source)):
+        row.failure_count, row.last_failure_at = count, now
+    changes: dict = {"via": [None, via]}
+    if account is not None:
+        changes["failed_login_count"] = [account.failed_login_count, account.failed_login_count + 1]
+        account.failed_login_count += 1
+    else:
+        changes["username"] = [None, name]
+    uow.record(DomainEvent("user.login_failed", "user", user_ref, changes, source_ip=source_ip))
+    locked_by = []
+    if outcome.locks_for_source and pair.locked_at is None:
+        pair.locked_at = now
+        locked_by.append("this address")
+    if outcome.locks_everywhere and whole.locked_at is None:
+        whole.locked_at = now
+        locked_by.append("every address")
+        if account is not None and account.locked_at is None:
+            account.locked_at = now
+    if locked_by:
+        lock_changes = {"locked": [False, True], "locked_for": [None, " and ".join(locked_by)]}
+        if account is None:
+            lock_changes["username"] = [None, name]
+        uow.record(DomainEvent("user.locked", "user", user_ref, lock_changes, source_ip=source_ip))
+    if outcome.limits_source:
+        uow.record(DomainEvent(
+            "user.source_rate_limited", "user", None,
+            {"failures": [None, outcome.counts.source], "window_minutes": [None, limits.source_window_minutes]},
+            source_ip=source_ip))
 
 
-def _reset_failed_logins(uow: UnitOfWork, user_id: int) -> None:
-    """The right password was given, though the act that asked for it was refused: the counter of
-    consecutive failures starts again (the reset is audited with the user's row)."""
+def _reset_failed_logins(uow: UnitOfWork, user_id: int, name: str, source: str) -> None:
+    """The right password was given, though the act that asked for it was refused: the counts of
+    consecutive failures start again (the reset is audited with the user's row)."""
     user = _get_user(uow, user_id, for_update=True)
+    _forget_failures(uow, name, source)
     if user.failed_login_count:
         user.failed_login_count = 0
         uow.record(DomainEvent("user.reauthenticated", "user", str(user.id), {"via": [None, "refused_act"]},
@@ -564,7 +719,8 @@ def issue_api_token(uow: UnitOfWork, *, username: str, password: str, source_ip:
         now = uow.now()
         token = secrets.token_urlsafe(32)
         expires_at = now + timedelta(hours=uow.settings.api_token_hours)
-        uow.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=expires_at))
+        uow.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=expires_at,
+                                 last_used_at=now))
         user.last_login_at = now
         uow.record(DomainEvent(
             "user.logged_in", "user", str(user.id), {"via": [None, "api"]}, actor_id=user.id, source_ip=source_ip,
@@ -586,13 +742,14 @@ def change_password(
     with uow:
         user = check_credentials(uow, username, old_password, source_ip, "password_change")
         hasher = _hasher(uow)
+        policy = uow.settings.password_policy
         history = [user.password_hash] + list(uow.session.scalars(
             sa.select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
             .order_by(PasswordHistory.set_at.desc(), PasswordHistory.id.desc())
         ))
-        problems = password_problems(
-            uow.settings.password_policy, user.username, new_password or "", history,
-            lambda old_hash, candidate: _matches(hasher, old_hash, candidate),
+        problems = _too_soon(uow, user) + password_problems(
+            policy, user.username, new_password or "", history,
+            lambda old_hash, candidate: _matches(hasher, old_hash, candidate), user_inputs=[user.printed_name],
         )
         if problems:
             raise ValidationError(Msg("The new password does not meet the policy."), {"new_password": problems})
@@ -605,6 +762,19 @@ def change_password(
             actor_id=user.id, source_ip=source_ip,
         ))
         uow.commit()
+
+
+def _too_soon(uow: UnitOfWork, user: User) -> list[str]:
+    """The minimum age: a chosen password is kept a while, so the history cannot be cycled through at once. Not for
+    a temporary password (first use, after a reset) nor an expired one."""
+    policy, now = uow.settings.password_policy, uow.now()
+    allowed_from = changeable_from(policy, user.password_changed_at, is_temporary=user.password_is_temporary)
+    if allowed_from is None or now >= allowed_from or password_expired(policy, user.password_changed_at, now):
+        return []
+    hours = -(-int((allowed_from - now).total_seconds()) // 3600)
+    return [Msg("Your password was changed less than %(days)s day(s) ago: it can be changed again in %(hours)s "
+                "hour(s). If someone else may know it, ask an administrator to reset it.",
+                days=policy.min_age_days, hours=hours)]
 
 
 def accept_esignature_statement(uow: UnitOfWork, *, user_id: int, password: str, source_ip: str | None) -> None:
@@ -640,8 +810,13 @@ def load_session_principal(uow: UnitOfWork, session_token: str) -> Principal | N
         if user is None or not user.is_active or user.is_locked or user.is_service:
             return None
         now = uow.now()
+        if session_outlived(row.created_at, now, uow.settings.session_max_hours):
+            # The absolute lifetime: however active, a session ends and the person logs in again.
+            row.ended_at, row.end_reason = now, "lifetime_reached"
+            uow.commit()
+            return None
         idle_locked = now - row.last_seen_at > timedelta(minutes=uow.settings.idle_lock_minutes)
-        if not idle_locked and now - row.last_seen_at > timedelta(seconds=30):
+        if not idle_locked and now - row.last_seen_at > _LAST_USE_RESOLUTION:
             # Throttled: the idle clock needs only coarse resolution, not a write per request.
             row.last_seen_at = now
             uow.commit()
@@ -673,14 +848,28 @@ def log_out(uow: UnitOfWork, *, session_token: str, source_ip: str | None) -> No
 
 
 def load_token_principal(uow: UnitOfWork, token: str) -> Principal | None:
+    """The user of a bearer token, or None when it is unknown, expired or revoked, or its user may not act.
+
+    A token unused for ``api_token_idle_minutes`` raises ``TokenIdleError`` (the caller asks for a new one);
+    each use moves its last use, written at most twice a minute.
+    """
     with uow:
         row = uow.session.scalars(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).one_or_none()
-        if row is None or row.revoked_at is not None or row.expires_at <= uow.now():
+        now = uow.now()
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
             return None
+        if token_idle(row.last_used_at, now, uow.settings.api_token_idle_minutes):
+            raise TokenIdleError(Msg("The token was not used for %(minutes)s minutes and is locked: "
+                                     "POST /api/v1/auth/token for a new one.",
+                                     minutes=uow.settings.api_token_idle_minutes))
         user = uow.session.get(User, row.user_id)
         if user is None or not user.is_active or user.is_locked:
             return None
-        return _principal(uow, user)
+        principal = _principal(uow, user)
+        if now - row.last_used_at > _LAST_USE_RESOLUTION:
+            row.last_used_at = now
+            uow.commit()
+        return principal
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -706,31 +895,40 @@ class UserSummary:
     identity_verified_by: str | None
     email: str | None = None
     account_type: str = AccountType.person.value
+    #: the addresses the user name is locked for (failures from there); empty when locked everywhere or not at all
+    locked_for_addresses: tuple[str, ...] = ()
 
     @property
     def is_service(self) -> bool:
         return self.account_type == AccountType.service.value
 
 
-def _summary(user: User, verifier: str | None = None) -> UserSummary:
+def _summary(user: User, verifier: str | None = None, locked_for: tuple[str, ...] = ()) -> UserSummary:
+    """``is_locked``: locked everywhere, or for at least one address (either needs an administrator's unlock)."""
     return UserSummary(
         user.id, user.username, user.printed_name, tuple(sorted(r.value for r in user.roles)), user.is_active,
-        user.is_locked, user.is_demo, user.password_is_temporary, user.identity_verified_at,
+        user.is_locked or bool(locked_for), user.is_demo, user.password_is_temporary, user.identity_verified_at,
         user.esignature_accepted_at, user.last_login_at, user.created_at, user.deactivated_at, user.failed_login_count,
-        user.password_changed_at, verifier, user.email, user.account_type,
+        user.password_changed_at, verifier, user.email, user.account_type, locked_for,
     )
 
 
 def all_user_summaries(uow: UnitOfWork) -> list[UserSummary]:
     """Every account, inside the caller's unit of work."""
-    return [_summary(u) for u in uow.session.scalars(sa.select(User).order_by(User.username))]
+    locked: dict[str, list[str]] = {}
+    for name, source in uow.session.execute(sa.select(LoginThrottle.name, LoginThrottle.source).where(
+            LoginThrottle.scope == "name_source", LoginThrottle.locked_at.is_not(None))):
+        locked.setdefault(name, []).append(source)
+    return [_summary(u, locked_for=tuple(sorted(locked.get(u.username, ()))))
+            for u in uow.session.scalars(sa.select(User).order_by(User.username))]
 
 
 def user_summary(uow: UnitOfWork, user_id: int) -> UserSummary:
     """One account with the name of whoever verified the identity, inside the caller's unit of work."""
     user = _get_user(uow, user_id)
     verifier = uow.session.get(User, user.identity_verified_by_id) if user.identity_verified_by_id else None
-    return _summary(user, verifier.printed_name if verifier else None)
+    locked_for = tuple(sorted(_locked_sources(uow, user.username)))
+    return _summary(user, verifier.printed_name if verifier else None, locked_for)
 
 
 def list_users(uow: UnitOfWork) -> list[UserSummary]:

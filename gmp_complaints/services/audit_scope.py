@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from audit.service import EventFilter
+from gmp_complaints.domain.plausibility import record_id_of
 from gmp_complaints.models import (
     AdrCase,
     AdrInvestigationRequest,
@@ -27,11 +28,12 @@ from gmp_complaints.uow import UnitOfWork
 def with_parts(uow: UnitOfWork, event_filter: EventFilter) -> EventFilter:
     """``event_filter`` with the parts of the complaint it names (unchanged for anything else, or for a
     complaint that does not exist: the filter then finds what there is)."""
-    if event_filter.entity_type != "complaint" or not (event_filter.entity_id or "").isdigit():
+    complaint_id = record_id_of(event_filter.entity_id)
+    if event_filter.entity_type != "complaint" or complaint_id is None:
         return event_filter
     with uow:
         session = uow.session
-        complaint = session.get(Complaint, int(event_filter.entity_id))
+        complaint = session.get(Complaint, complaint_id)
         if complaint is None:
             return event_filter
         records = complaint_records(session, complaint)
@@ -87,8 +89,8 @@ def names_of(uow: UnitOfWork, events) -> dict[tuple[str, str], str]:
 
     wanted: dict[str, set[int]] = {kind: set() for kind in NAMED_KINDS}
     for event in events:
-        if event.entity_type in wanted and (event.entity_id or "").isdigit():
-            wanted[event.entity_type].add(int(event.entity_id))
+        if event.entity_type in wanted and record_id_of(event.entity_id) is not None:
+            wanted[event.entity_type].add(record_id_of(event.entity_id))
         for field, pair in (event.changes or {}).items():
             kind = REFERENCE_FIELDS.get(field)
             if kind is None:

@@ -57,8 +57,12 @@ def extend_china_calendar(uow: UnitOfWork) -> int:
     last_year = business_today(uow.settings).year + 1
     with uow:
         session = uow.session
+        # Two ticks at once (issue 19 drill): the second waits here for the first, and the statements below then
+        # see what the first added instead of adding the same year again.
+        session.execute(sa.select(CalendarYearRow.year).where(CalendarYearRow.calendar_code == SITE_CALENDAR)
+                        .with_for_update()).all()
         years = {row.year: row for row in session.scalars(sa.select(CalendarYearRow).where(
-            CalendarYearRow.calendar_code == SITE_CALENDAR))}
+            CalendarYearRow.calendar_code == SITE_CALENDAR).execution_options(populate_existing=True))}
         if not years:
             return 0  # not seeded yet: seed_china_calendar does it all
         listed = {day.year for day in session.scalars(sa.select(CalendarDayRow.day).where(

@@ -13,6 +13,7 @@ from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.follow_up import check_may_call
 from gmp_complaints.domain.notices import NoticeKind
+from gmp_complaints.domain.plausibility import customer_due_problem, received_date_problem
 from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.models import (
     Complaint,
@@ -55,8 +56,12 @@ def register_complaint(uow: UnitOfWork, data: dict, *, actor: Actor, is_demo: bo
         errors["batch_unknown_reason"] = [Msg("Give a reason only when no batch is known.")]
     sample_available = bool(fields["sample_available"])
     customer_due_on = fields["customer_due_on"]
-    if received_on > today:
-        errors["received_on"] = [Msg("The date cannot be in the future.")]
+    received_problem = received_date_problem(received_on, today=today, earliest=uow.settings.earliest_received_on)
+    if received_problem is not None:
+        errors["received_on"] = [received_problem]
+    due_problem = customer_due_problem(customer_due_on, received_on=received_on) if customer_due_on else None
+    if due_problem is not None:
+        errors["customer_due_on"] = [due_problem]
     received_time = fields["received_time"]
     now = site_time_now(uow.settings)
     if received_time and received_on == today and now is not None and received_time > now:

@@ -128,5 +128,6 @@ def record_archive(uow: UnitOfWork, *, complaint_id: int, sha256: str, manifest:
         uow.record(DomainEvent("complaint.archived", "complaint", str(complaint_id), {
             "file_sha256": [None, sha256], "printed_at": [None, manifest["printed_at_utc"]],
             "audit_anchor_tree_size": [None, manifest["audit_anchor_tree_size"]],
-            "files": [None, len(manifest["files"])]}, actor_id=actor_id))
+            "files": [None, len(manifest["files"])], "personal_data": [None, manifest["personal_data"]]},
+            actor_id=actor_id))
         uow.commit()

@@ -8,6 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from gmp_complaints.archive import CLEAR, MASKED
 from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import ConflictError, Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
@@ -26,8 +27,9 @@ def job_view(job: Job) -> dict:
             "percent": round(100 * job.done / job.total) if job.total else (100 if job.status == "done" else 0)}
 
 
-def queue_archives(uow: UnitOfWork, *, year, locale: str, actor_id: int | None) -> dict:
-    """Archive packages of every complaint closed among those received in ``year``."""
+def queue_archives(uow: UnitOfWork, *, year, locale: str, masked: bool, actor_id: int | None) -> dict:
+    """Archive packages of every complaint closed among those received in ``year``; ``masked`` for a
+    requester without access to personal data (SEC-11): the result then holds only masked packages."""
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2999:
         raise ValidationError(Msg("Invalid year."), {"year": [Msg("A year such as 2026.")]})
     with uow:
@@ -36,11 +38,13 @@ def queue_archives(uow: UnitOfWork, *, year, locale: str, actor_id: int | None) 
             Complaint.received_on.between(date(year, 1, 1), date(year, 12, 31))).order_by(Complaint.id)))
         if not ids:
             raise ConflictError(Msg("No closed complaint received in %(year)s to archive.", year=year))
-        job = Job(kind=ARCHIVES, parameters=json.dumps({"year": year, "locale": locale, "complaint_ids": ids}),
+        job = Job(kind=ARCHIVES, parameters=json.dumps({"year": year, "locale": locale, "masked": masked,
+                                                        "complaint_ids": ids}),
                   status="queued", done=0, total=len(ids), created_by_id=actor_id, created_at=uow.now())
         uow.session.add(job)
         uow.session.flush()
         uow.record(DomainEvent("job.queued", "job", str(job.id), {"kind": [None, ARCHIVES], "year": [None, year],
+                                                                 "personal_data": [None, MASKED if masked else CLEAR],
                                                                  "total": [None, len(ids)]}, actor_id=actor_id))
         uow.commit()
         return job_view(job)
@@ -100,6 +104,14 @@ def finish(uow: UnitOfWork, job_id: int, *, result_file: str | None, sha256: str
         uow.record(DomainEvent(f"job.{job.status}", "job", str(job.id), {"result_sha256": [None, sha256],
                                                                         "error": [None, error]},
                                actor_id=job.created_by_id))
+        uow.commit()
+
+
+def record_result_download(uow: UnitOfWork, job_id: int, *, sha256: str, actor_id: int | None) -> None:
+    """Who took the job's result (an export of GMP data, AT-01), and the SHA-256 of the file handed out."""
+    with uow:
+        uow.record(DomainEvent("job.result_downloaded", "job", str(job_id), {"file_sha256": [None, sha256]},
+                               actor_id=actor_id))
         uow.commit()
 
 

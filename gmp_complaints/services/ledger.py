@@ -1,16 +1,13 @@
 """The complaint ledger for a year: rows to read, CSV and XLSX to hand out, gaps to explain."""
 from __future__ import annotations
 
-import csv
-import io
-
 import sqlalchemy as sa
 
 from gmp_complaints.domain.complaints import ComplaintClass
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.ledger import parse_number, unexplained_gaps
 from gmp_complaints.models import Batch, Complaint, ComplaintBatch, NumberCounter, Product, SignatureRow, VoidRequest
-from gmp_complaints.spreadsheets import xlsx
+from gmp_complaints.spreadsheets import csv_table, xlsx
 from gmp_complaints.uow import UnitOfWork
 
 COLUMNS = ("number", "original_class", "complaint_class", "received_on", "product_code", "product_name", "batch_nos",
@@ -65,12 +62,7 @@ def ledger(uow: UnitOfWork, *, year: int, complaint_class: str | None = None, st
 
 
 def as_csv(data: dict, headers: list[str]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    for row in data["rows"]:
-        writer.writerow([row[c] for c in COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: spreadsheets open the Chinese text right
+    return csv_table(headers, ([row[c] for c in COLUMNS] for row in data["rows"]))
 
 
 def as_xlsx(data: dict, headers: list[str], title: str) -> bytes:

@@ -219,8 +219,9 @@ def adjacent_batches(session, batch: Batch, width: int = 2) -> list[Batch]:
     return list(reversed(before)) + list(after)
 
 
-def batch_page(uow: UnitOfWork, batch_id: int) -> dict:
-    """Everything the batch page shows: the batch, its complaints, adjacent batches and consignees."""
+def batch_page(uow: UnitOfWork, batch_id: int, *, roles) -> dict:
+    """Everything the batch page shows: the batch, its complaints, adjacent batches and consignees; the returns' parties
+    masked for ``roles`` without personal-data access."""
     with uow:
         batch = uow.session.get(Batch, batch_id)
         if batch is None:
@@ -246,7 +247,7 @@ def batch_page(uow: UnitOfWork, batch_id: int) -> dict:
             "recalls": [{"id": r.id, "number": r.number, "status": r.status, "level": r.level,
                          **recalled_stock(uow.session, r.id, batch.id)}
                         for r in recalls_of_batch(uow.session, batch.id)],
-            "returns": returns_of_batch(uow.session, batch.id),
+            "returns": returns_of_batch(uow, batch.id, roles),
         }
 
 

@@ -13,6 +13,7 @@ from gmp_complaints.domain.complaints import Status
 from gmp_complaints.domain.errors import Msg, NotFoundError, ValidationError
 from gmp_complaints.domain.events import DomainEvent
 from gmp_complaints.domain.notices import NoticeKind, OfficialScope
+from gmp_complaints.domain.personal_data import RECORDED_ENCRYPTED, masked_returning_party, may_see_personal_data
 from gmp_complaints.domain.returns import (
     Disposition,
     Evaluation,
@@ -27,6 +28,7 @@ from gmp_complaints.domain.roles import Actor
 from gmp_complaints.models import Batch, Complaint, Distribution, Product, ReturnedGoods
 from gmp_complaints.services import schemas
 from gmp_complaints.services.numbering import take_serial
+from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.services.responsible_officials import notify_officials
 from gmp_complaints.uow import UnitOfWork
 from signatures import service as signing
@@ -45,7 +47,41 @@ def load_return(uow: UnitOfWork, return_id: int, *, for_update: bool = True) -> 
     return row
 
 
-def return_view(uow: UnitOfWork, row: ReturnedGoods, *, with_signatures: bool = True) -> dict:
+#: the trail holds RECORDED_ENCRYPTED for these instead of their values (SEC-11), as for the complainant; the
+#: columns hold ciphertext and are kept out of the row diffs (``ReturnedGoods``)
+PARTY_FIELDS = ("returning_party", "returning_party_address")
+
+
+def _decrypted_party(uow: UnitOfWork, row: ReturnedGoods) -> dict:
+    cipher = cipher_for(uow.settings)
+    return {"returning_party": cipher.decrypt(row.returning_party),
+            "returning_party_address": cipher.decrypt(row.returning_party_address)}
+
+
+def returning_party_of(uow: UnitOfWork, row: ReturnedGoods, roles) -> dict:
+    """The returning party and its address, decrypted, and masked for ``roles`` without personal-data access."""
+    party = _decrypted_party(uow, row)
+    if may_see_personal_data(roles):
+        return party
+    return masked_returning_party(party["returning_party"], party["returning_party_address"])
+
+
+def return_view(uow: UnitOfWork, row: ReturnedGoods, roles, *, with_signatures: bool = True) -> dict:
+    """The return as ``roles`` may see it. Signatures are checked against the content as recorded (the
+    returning party in clear, decrypted here), whoever looks: masking never makes a signature look superseded."""
+    view = _content_view(uow, row)
+    if with_signatures:
+        current = canonical_snapshot_hash(return_snapshot(view, "return"))
+        tz = ZoneInfo(uow.settings.site_timezone)
+        view["signatures"] = [signing.signature_view(s, current, tz)
+                              for s in signing.signatures_of(uow.session, "return", str(row.id))]
+    if not may_see_personal_data(roles):
+        view.update(masked_returning_party(view["returning_party"], view["returning_party_address"]))
+    return view
+
+
+def _content_view(uow: UnitOfWork, row: ReturnedGoods) -> dict:
+    """The return with the returning party decrypted: what a signature covers; never shown as it is."""
     session = uow.session
     tz = ZoneInfo(uow.settings.site_timezone)
     batch, product = session.execute(sa.select(Batch, Product).join(Product, Product.id == Batch.product_id)
@@ -59,8 +95,7 @@ def return_view(uow: UnitOfWork, row: ReturnedGoods, *, with_signatures: bool = 
         # REC-16: name, strength and dosage form as labelled, from the batch's product
         "batch_no": batch.batch_no, "product_code": product.code, "product_name": product.name,
         "strength": product.strength, "dosage_form": product.dosage_form,
-        "channel": row.channel, "returning_party": row.returning_party,
-        "returning_party_address": row.returning_party_address, "return_reason": row.return_reason,
+        "channel": row.channel, **_decrypted_party(uow, row), "return_reason": row.return_reason,
         "consignee": row.consignee, "quantity_received": row.quantity_received, "condition": row.condition,
         "received_on": row.received_on.isoformat(),
         "evaluation": None if row.sample_result is None else {
@@ -76,26 +111,22 @@ def return_view(uow: UnitOfWork, row: ReturnedGoods, *, with_signatures: bool = 
         "redispatch_allowed": row.disposition == Disposition.return_to_stock.value,
         "signatures": [],
     }
-    if with_signatures:
-        current = canonical_snapshot_hash(return_snapshot(view, "return"))
-        view["signatures"] = [signing.signature_view(s, current, tz)
-                              for s in signing.signatures_of(session, "return", str(row.id))]
     return view
 
 
-def get_return(uow: UnitOfWork, return_id: int) -> dict:
+def get_return(uow: UnitOfWork, return_id: int, *, roles) -> dict:
     with uow:
-        return return_view(uow, load_return(uow, return_id, for_update=False))
+        return return_view(uow, load_return(uow, return_id, for_update=False), roles)
 
 
-def list_returns(uow: UnitOfWork, *, status: str | None = None) -> list[dict]:
+def list_returns(uow: UnitOfWork, *, roles, status: str | None = None) -> list[dict]:
     with uow:
         query = (sa.select(ReturnedGoods, Batch.batch_no).join(Batch, Batch.id == ReturnedGoods.batch_id)
                  .order_by(ReturnedGoods.id.desc()))
         if status:
             query = query.where(ReturnedGoods.status == status)
         return [{"id": r.id, "number": r.number, "status": r.status, "batch_no": batch_no,
-                 "channel": r.channel, "returning_party": r.returning_party,
+                 "channel": r.channel, "returning_party": returning_party_of(uow, r, roles)["returning_party"],
                  "quantity_received": r.quantity_received, "received_on": r.received_on.isoformat(),
                  "complaint_id": r.complaint_id, "disposition": r.disposition}
                 for r, batch_no in uow.session.execute(query)]
@@ -106,9 +137,11 @@ def returns_of_complaint(session, complaint_id: int) -> list[ReturnedGoods]:
                                 .order_by(ReturnedGoods.id)))
 
 
-def returns_of_batch(session, batch_id: int) -> list[dict]:
+def returns_of_batch(uow: UnitOfWork, batch_id: int, roles) -> list[dict]:
+    session = uow.session
     return [{"id": r.id, "number": r.number, "status": r.status, "quantity_received": r.quantity_received,
-             "received_on": r.received_on.isoformat(), "channel": r.channel, "returning_party": r.returning_party}
+             "received_on": r.received_on.isoformat(), "channel": r.channel,
+             "returning_party": returning_party_of(uow, r, roles)["returning_party"]}
             for r in session.scalars(sa.select(ReturnedGoods).where(ReturnedGoods.batch_id == batch_id)
                                      .order_by(ReturnedGoods.id))]
 
@@ -164,19 +197,22 @@ def receive_return(uow: UnitOfWork, data: dict, *, actor: Actor) -> dict:
         check_received(fields["quantity_received"], fields["received_on"], shipped=int(shipped),
                        returned_before=int(session.scalar(returned_query)), today=today, shipped_from=first_shipped)
         serial = take_serial(uow, f"RT:{today.year % 100:02d}")
+        cipher = cipher_for(uow.settings)
         row = ReturnedGoods(
             number=return_number(today.year, serial), status=ReturnStatus.quarantined.value,
             complaint_id=complaint.id if complaint else None, batch_id=batch.id, consignee=fields["consignee"],
-            channel=fields["channel"].value, returning_party=fields["returning_party"],
-            returning_party_address=fields["returning_party_address"], return_reason=fields["return_reason"],
+            channel=fields["channel"].value, returning_party=cipher.encrypt(fields["returning_party"]),
+            returning_party_address=cipher.encrypt(fields["returning_party_address"]),
+            return_reason=fields["return_reason"],
             quantity_received=fields["quantity_received"], condition=fields["condition"],
             received_on=fields["received_on"], version=1, is_demo=bool(data.get("is_demo")), created_by_id=actor.id,
             created_at=uow.now())
         session.add(row)
         session.flush()
-        uow.record(DomainEvent("return.received", "return", str(row.id), actor_id=actor.id))
+        uow.record(DomainEvent("return.received", "return", str(row.id), {
+            name: [None, RECORDED_ENCRYPTED] for name in PARTY_FIELDS if fields[name] is not None}, actor_id=actor.id))
         uow.commit()
-        return return_view(uow, row)
+        return return_view(uow, row, actor.roles)
 
 
 # --- evaluate and dispose ----------------------------------------------------------------------------
@@ -208,7 +244,7 @@ def evaluate_return(uow: UnitOfWork, return_id: int, data: dict, *, actor: Actor
         notify_officials(uow, OfficialScope.returns, NoticeKind.return_evaluated, subject_type="return",
                          subject_id=row.id, record_label=row.number, actor_id=actor.id)
         uow.commit()
-        return return_view(uow, row)
+        return return_view(uow, row, actor.roles)
 
 
 def dispose_return(uow: UnitOfWork, return_id: int, data: dict, *, actor: Actor, source_ip: str | None = None) -> dict:
@@ -229,9 +265,9 @@ def dispose_return(uow: UnitOfWork, return_id: int, data: dict, *, actor: Actor,
         row.disposed_at, row.status = uow.now(), ReturnStatus.disposed.value
         session.flush()
         uow.record(DomainEvent("return.disposed", "return", str(row.id), actor_id=signer.user.id))
-        view = return_view(uow, row, with_signatures=False)
+        view = _content_view(uow, row)
         signing.sign(uow, signer, signing.SigningRequest(
             record_type="return", record_id=str(row.id), record_number=row.number, record_version=row.version,
             snapshot=return_snapshot(view, rule.scope), rule=rule, comment=fields["comment"]), source_ip=source_ip)
         uow.commit()
-        return return_view(uow, row)
+        return return_view(uow, row, actor.roles)

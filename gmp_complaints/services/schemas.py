@@ -22,11 +22,12 @@ from gmp_complaints.domain.capa import ActionKind, CapaSource, Effectiveness
 from gmp_complaints.domain.compensation import ApprovalLevel
 from gmp_complaints.domain.complaint_file import FileItem
 from gmp_complaints.domain.complaints import ASSESSMENT_ACTION_LABELS, Channel, ComplaintClass, ComplaintType
-from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.errors import Msg, ValidationError, joined
 from gmp_complaints.domain.follow_up import CallResult
 from gmp_complaints.domain.grading import UNKNOWN, Severity
 from gmp_complaints.domain.investigation import ExaminedCause, QuarantineStatus, RootCauseCategory
 from gmp_complaints.domain.notices import OfficialScope
+from gmp_complaints.domain.plausibility import MAX_ID, character_problem
 from gmp_complaints.domain.recall import (
     BatchDecision,
     ContactResult,
@@ -107,6 +108,9 @@ class Day(_Field):
         return _checked(inputs.day, value, required=self.required)
 
 
+_ISO_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
+
+
 class Moment(_Field):
     """A date and time in ISO 8601 with its offset (``2026-12-03T09:30:00+08:00``)."""
 
@@ -117,7 +121,8 @@ class Moment(_Field):
         if not isinstance(value, str):
             raise SchemaError([Msg("Expected text, not %(kind)s.", kind=inputs.kind_of(value))])
         try:
-            moment = datetime.fromisoformat(value.strip())
+            # the calendar date written YYYY-MM-DD, as every date here (Python also reads week and ordinal dates)
+            moment = datetime.fromisoformat(value.strip()) if _ISO_MOMENT.match(value.strip()) else None
         except ValueError:
             moment = None
         if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2999:
@@ -151,13 +156,18 @@ class Codes(_Field):
 
     def __init__(self, message: Msg, *, choices: tuple[str, ...] | None = None, **kwargs):
         items = {"type": "string", **({"enum": list(choices)} if choices else {})}
-        super().__init__(metadata={"type": "array", "items": items}, **kwargs)
+        super().__init__(metadata={"type": "array", "items": items, "maxItems": inputs.MAX_LIST_ITEMS}, **kwargs)
         self.message, self.choices = message, choices
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value) or \
                 (self.choices and any(v.strip() not in self.choices for v in value)):
             raise SchemaError([self.message])
+        if len(value) > inputs.MAX_LIST_ITEMS:
+            raise SchemaError([Msg("At most %(count)s items.", count=inputs.MAX_LIST_ITEMS)])
+        problems = [p for p in map(character_problem, value) if p is not None]
+        if problems:
+            raise SchemaError(problems[:1])
         return [v.strip() for v in value]
 
 
@@ -185,6 +195,9 @@ class Password(_Field):
             raise SchemaError([Msg("Expected text, not %(kind)s.", kind=inputs.kind_of(value))])
         if not value:
             raise SchemaError([REQUIRED])
+        problem = character_problem(value)
+        if problem is not None:
+            raise SchemaError([problem])
         return value
 
 
@@ -192,42 +205,39 @@ class Quantity(_Field):
     """A whole number greater than 0 (a JSON number, or its digits as text from a CSV file)."""
 
     def __init__(self, **kwargs):
-        super().__init__(metadata={"type": "integer", "minimum": 1}, **kwargs)
+        super().__init__(metadata={"type": "integer", "minimum": 1, "maximum": MAX_ID}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or \
-                (isinstance(value, str) and not value.strip().isdigit()) or int(value) <= 0:
-            raise SchemaError([Msg("A whole number greater than 0.")])
-        return int(value)
+        return _checked(inputs.whole_number, value, minimum=1, maximum=MAX_ID)
 
 
 class Count(_Field):
     """A whole number, 0 or more (a JSON number)."""
 
     def __init__(self, **kwargs):
-        super().__init__(metadata={"type": "integer", "minimum": 0}, **kwargs)
+        super().__init__(metadata={"type": "integer", "minimum": 0, "maximum": MAX_ID}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, str):  # a JSON number only
             raise SchemaError([Msg("A whole number, 0 or more.")])
-        return value
+        return _checked(inputs.whole_number, value, minimum=0, maximum=MAX_ID)
 
 
 class CountOrUnknown(_Field):
     """A whole number, 0 or more (a JSON number, or its digits as text from a page), or ``"unknown"`` (REC-08)."""
 
     def __init__(self, **kwargs):
-        super().__init__(metadata={"oneOf": [{"type": "integer", "minimum": 0},
+        super().__init__(metadata={"oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_ID},
                                              {"type": "string", "enum": [UNKNOWN]}]}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and value.strip().lower() == UNKNOWN:
             return UNKNOWN
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip())
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise SchemaError([Msg("A whole number, 0 or more, or \"unknown\".")])
-        return value
+        errors: dict = {}
+        number = inputs.whole_number(errors, {"value": value}, "value", minimum=0, maximum=MAX_ID)
+        if errors:
+            raise SchemaError([Msg("A whole number from 0 to %(maximum)s, or \"unknown\".", maximum=MAX_ID)])
+        return number
 
 
 class Number(_Field):
@@ -237,7 +247,8 @@ class Number(_Field):
         super().__init__(metadata={"type": "number"}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        # NaN and Infinity are not numbers a rule can weigh (Python's JSON reader accepts them)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) < float("inf"):
             raise SchemaError([Msg("A number.")])
         return value
 
@@ -246,12 +257,14 @@ class Id(_Field):
     """The id of a record: a JSON number (true and false are not ids)."""
 
     def __init__(self, message: Msg, **kwargs):
-        super().__init__(metadata={"type": "integer"}, **kwargs)
+        super().__init__(metadata={"type": "integer", "minimum": 1, "maximum": MAX_ID}, **kwargs)
         self.message = message
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):
             raise SchemaError([self.message])
+        if not 1 <= value <= MAX_ID:
+            raise SchemaError([_id_range(self.message)])
         return value
 
 
@@ -259,13 +272,23 @@ class Ids(_Field):
     """A list of record ids."""
 
     def __init__(self, message: Msg, **kwargs):
-        super().__init__(metadata={"type": "array", "items": {"type": "integer"}}, **kwargs)
+        items = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+        super().__init__(metadata={"type": "array", "items": items, "maxItems": inputs.MAX_LIST_ITEMS}, **kwargs)
         self.message = message
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
             raise SchemaError([self.message])
+        if len(value) > inputs.MAX_LIST_ITEMS:
+            raise SchemaError([Msg("At most %(count)s items.", count=inputs.MAX_LIST_ITEMS)])
+        if not all(1 <= i <= MAX_ID for i in value):
+            raise SchemaError([_id_range(self.message)])
         return value
+
+
+def _id_range(message: Msg) -> Msg:
+    """The field's own message, and the range no record id leaves (a bigger number names no record)."""
+    return joined([message, Msg("Ids run from 1 to %(maximum)s.", maximum=MAX_ID)])
 
 
 class Mapping(_Field):
@@ -393,7 +416,7 @@ class Complainant(Body):
     name = Text(200, required=True)
     organisation = Text(200)
     phone = Text(64)
-    email = Text(200)
+    email = Email()
 
 
 class ClockTime(_Field):
@@ -735,8 +758,7 @@ class Signing(Credentials):
     #: the interim risk decision's measures (class I): what is decided, signed by the QA head and the QP
     measures = Codes(Msg("A list of: stop_shipment, quarantine, recall_evaluation, customer_communication, "
                          "authority_communication, monitor_only."))
-    extension_id = fields.Integer(allow_none=True, load_default=None, strict=True,
-                                  error_messages={"invalid": Msg("The id of the extension request (a number).")})
+    extension_id = Id(Msg("The id of the extension request (a number)."))
 
 
 class LegalHoldPlacing(Credentials):
@@ -750,8 +772,7 @@ class LegalHoldRelease(Credentials):
 class DisposalBatch(Credentials):
     """``POST /retention/disposal-batches``: the complaints (ids) the head of quality disposes of by one signature."""
 
-    complaint_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=1000),
-                                error_messages={"required": Msg("List the complaints (ids).")})
+    complaint_ids = Ids(Msg("List the complaints (ids)."), required=True, validate=validate.Length(min=1, max=1000))
     reason = Text(5000, required=True)
 
 

@@ -41,7 +41,9 @@ def uow():
     from gmp_complaints import unit_of_work
 
     # Events with no signed-in user (a failed log-in) are attributed to this label, with the address.
-    return unit_of_work(current_app, system_actor="not signed in (web)")
+    unit = unit_of_work(current_app, system_actor="not signed in (web)")
+    unit.client_address = client_ip()
+    return unit
 
 
 def settings():
@@ -49,6 +51,8 @@ def settings():
 
 
 def client_ip() -> str | None:
+    """The peer's address; behind ``GMP_TRUSTED_PROXIES`` proxies the forwarded one (``create_app`` installs
+    ProxyFix only then, so a client cannot forge X-Forwarded-For to dodge the per-address lockout)."""
     return request.remote_addr
 
 
@@ -133,10 +137,17 @@ def security_headers(response):
     if request.endpoint != "static":
         # GMP records and one-time passwords must not linger in shared caches or the back button.
         response.headers["Cache-Control"] = "no-store"
+    if request.is_secure:
+        # Only over HTTPS (directly, or as a trusted proxy forwards it): over plain http the header means nothing
+        # and would pin a site that has no certificate yet.
+        response.headers["Strict-Transport-Security"] = f"max-age={settings().hsts_max_age_seconds}"
     return response
 
 
 def init_web(app: Flask) -> None:
+    from gmp_complaints.web.bounds import bound_request, install_request_bounds
+
+    install_request_bounds(app)  # before any route: the ``int`` converter every route's ids go through
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -151,6 +162,7 @@ def init_web(app: Flask) -> None:
 
     # Access control runs before CSRF, so a refused role gets 403 whatever it posted.
     app.before_request(enforce_access)
+    app.before_request(bound_request)  # issue 19: sizes, depth and characters, before CSRF and every view read them
     csrf.init_app(app)
     app.after_request(security_headers)
 

@@ -3,7 +3,6 @@ create an account, grant or withdraw roles and deactivate, which take effect whe
 (SEC-04)."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 
@@ -13,9 +12,12 @@ from flask_login import current_user
 
 from audit.service import record_export
 from gmp_complaints.domain.errors import ConflictError, NotFoundError, ValidationError
+from gmp_complaints.domain.plausibility import EARLIEST_DATE, LATEST_DATE
 from gmp_complaints.i18n import translate
 from gmp_complaints.services import access_requests, accounts
+from gmp_complaints.spreadsheets import CsvWriter, csv_bytes
 from gmp_complaints.web import client_ip, format_datetime_local, uow
+from gmp_complaints.web.bounds import number_or_text, query_number
 from gmp_complaints.web.forms import EmailForm, NewUserForm, ReasonForm, RolesForm
 from gmp_complaints.web.i18n import add_field_errors
 from gmp_complaints.web.security import access_labels
@@ -34,7 +36,7 @@ def users():
 def users_csv():
     """The list of authorised users and their roles, for periodic access review."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = CsvWriter(buffer)
     writer.writerow([
         "username", "printed_name", "roles", "status", "locked", "identity_verified_at",
         "esignature_accepted_at", "last_login_at", "created_at", "deactivated_at", "account_type",
@@ -47,8 +49,7 @@ def users_csv():
             format_datetime_local(user.esignature_accepted_at), format_datetime_local(user.last_login_at),
             format_datetime_local(user.created_at), format_datetime_local(user.deactivated_at), user.account_type,
         ])
-    # UTF-8 with BOM so that spreadsheet programs show Chinese names correctly.
-    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    data = csv_bytes(buffer.getvalue())
     record_export(uow(), action="audit.users_exported", actor_id=current_user.id, scope={"scope": "users"},
                   file_sha256=hashlib.sha256(data).hexdigest(), event_count=len(users), source_ip=client_ip())
     return Response(
@@ -207,8 +208,8 @@ def calendar():
     from gmp_complaints.services import calendars
     from gmp_complaints.web import settings
 
-    year = request.args.get("year", "")
-    year = int(year) if year.isdigit() else business_today(settings()).year
+    year = query_number("year", minimum=EARLIEST_DATE.year, maximum=LATEST_DATE.year,
+                        default=business_today(settings()).year)
     errors, problems, status = {}, [], 200
     if request.method == "POST":
         upload = request.files.get("file")
@@ -235,10 +236,9 @@ def time_limits():
 
     errors, status = {}, 200
     if request.method == "POST":
-        raw = (request.form.get("working_days") or "").strip()
         data = {"key": request.form.get("key"), "reason": request.form.get("reason"),
                 "change_control_ref": request.form.get("change_control_ref"),
-                "working_days": int(raw) if raw.isdigit() else raw}
+                "working_days": number_or_text(request.form.get("working_days")) or ""}
         try:
             configuration.change_time_limit(uow(), data, actor_id=current_user.id)
         except ValidationError as exc:
@@ -290,8 +290,7 @@ def adr_clocks():
 
     errors, status = {}, 200
     if request.method == "POST":
-        raw = (request.form.get("days") or "").strip()
-        data = {"days": int(raw) if raw.isdigit() else raw or None, "reason": request.form.get("reason"),
+        data = {"days": number_or_text(request.form.get("days")), "reason": request.form.get("reason"),
                 "change_control_ref": request.form.get("change_control_ref")}
         code = request.form.get("rule") or ""
         try:

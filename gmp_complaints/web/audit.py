@@ -1,7 +1,6 @@
 """The audit trail for reviewers and inspectors: plain language, filters, CSV and verifiable bundle."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from datetime import date
@@ -16,23 +15,33 @@ from audit.service import EventFilter, iter_events, list_events, parse_entity, r
 from gmp_complaints.audit_text import action_label, readable_changes, record_label, stored_text
 from gmp_complaints.domain.audit_access import visible_entity_types
 from gmp_complaints.domain.errors import Msg, ValidationError
+from gmp_complaints.domain.personal_data import masked_audit_changes, may_see_personal_data
+from gmp_complaints.domain.plausibility import record_id_of
 from gmp_complaints.i18n import translate
-from gmp_complaints.services import accounts
+from gmp_complaints.services import accounts, inputs
 from gmp_complaints.services.audit_scope import names_of, with_parts
+from gmp_complaints.spreadsheets import CsvWriter, csv_bytes
 from gmp_complaints.web import client_ip, format_datetime_local, uow
+from gmp_complaints.web.bounds import MAX_PAGE, query_number
 
 bp = Blueprint("audit_trail", __name__, url_prefix="/audit")
 PAGE_SIZE = 50
 
 
+def readable_for_reader(changes: dict, **options) -> list[tuple]:
+    """``readable_changes`` with the personal values older events hold in clear masked for a reader without
+    personal-data access (SEC-11: returning parties audited before revision 0051)."""
+    if changes and not may_see_personal_data(current_user.roles):
+        changes = masked_audit_changes(changes)
+    return readable_changes(changes, **options)
+
+
 def _parse_date(name: str) -> date | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError(Msg("Invalid date."), {name: [Msg("Use the form YYYY-MM-DD.")]}) from None
+    """YYYY-MM-DD within the span of records (a day such as 9999-12-31 has no day after it to end the filter)."""
+    errors: dict = {}
+    day = inputs.day(errors, {name: (request.args.get(name) or "").strip()}, name, required=False)
+    inputs.raise_if_any(errors, Msg("Invalid date."))
+    return day
 
 
 def event_filter_from_request() -> EventFilter:
@@ -41,10 +50,10 @@ def event_filter_from_request() -> EventFilter:
     action = (request.args.get("action") or "").strip()
     if action and action not in ACTIONS:
         raise ValidationError(Msg("Unknown action."), {"action": [Msg("Choose an action from the list.")]})
-    if actor and not actor.isdigit():
+    if actor and record_id_of(actor) is None:
         raise ValidationError(Msg("Unknown user."), {"actor": [Msg("Choose a user from the list.")]})
     return with_parts(uow(), EventFilter(entity_type=entity_type, entity_id=entity_id,
-                                         actor_id=int(actor) if actor else None, action=action or None,
+                                         actor_id=record_id_of(actor), action=action or None,
                                          date_from=_parse_date("from"), date_to=_parse_date("to")))
 
 
@@ -57,12 +66,12 @@ def events():
     except ValidationError as exc:
         errors = {name: [translate(m) for m in messages] for name, messages in exc.fields.items()}
         event_filter = EventFilter()
-    page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
+    page = query_number("page", minimum=1, maximum=MAX_PAGE, default=1)
     rows, total = list_events(uow(), event_filter, visible, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template(
         "audit/events.html", rows=rows, total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         errors=errors, users=accounts.list_users(uow()), actions=sorted(ACTIONS, key=action_label),
-        args=request.args, readable_changes=readable_changes, action_label=action_label, record_label=record_label,
+        args=request.args, readable_changes=readable_for_reader, action_label=action_label, record_label=record_label,
         names=names_of(uow(), rows),
     )
 
@@ -73,7 +82,7 @@ def events_csv():
     visible = visible_entity_types(current_user.roles)
     event_filter = event_filter_from_request()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = CsvWriter(buffer)  # only this readable view: the bundle's canonical JSON lines stay as recorded
     writer.writerow([_("Index"), _("Time"), _("User"), _("Action"), _("Record"), _("Field"), _("Old value"),
                      _("New value"), _("Reason"), _("Source IP")])
     count = 0
@@ -83,9 +92,9 @@ def events_csv():
             count += 1
             base = [event.index, format_datetime_local(event.occurred_at), event.actor_name,
                     action_label(event.action), record_label(event.entity_type, event.entity_id, names)]
-            for label, old, new in readable_changes(event.changes, names=names) or [("", "", "")]:
+            for label, old, new in readable_for_reader(event.changes, names=names) or [("", "", "")]:
                 writer.writerow(base + [label, old, new, stored_text(event.reason) or "", event.source_ip or ""])
-    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    data = csv_bytes(buffer.getvalue())
 
     record_export(uow(), action="audit.csv_exported", actor_id=current_user.id,
                   scope={"scope": "csv", **event_filter.describe()}, file_sha256=hashlib.sha256(data).hexdigest(),

@@ -14,6 +14,7 @@ from gmp_complaints.domain.errors import (
     AuthenticationError,
     ConflictError,
     PermissionDeniedError,
+    TooManyAttemptsError,
     ValidationError,
 )
 from gmp_complaints.i18n import translate
@@ -50,13 +51,14 @@ def login():
             result = accounts.log_in(
                 uow(), username=form.username.data, password=form.password.data, source_ip=client_ip()
             )
-        except (AuthenticationError, AccountLockedError, PermissionDeniedError) as exc:
+        except (AuthenticationError, AccountLockedError, PermissionDeniedError, TooManyAttemptsError) as exc:
             # A wrong password answers 200 with the form (as before); a locked account 423; a service account,
-            # which never uses the pages (SEC-01), 403.
+            # which never uses the pages (SEC-01), 403; an address held back after too many failures 429.
             form.form_errors.append(translate(exc.message))
-            return render_template("auth/login.html", form=form, locked=isinstance(exc, AccountLockedError)), (
-                200 if isinstance(exc, AuthenticationError) else exc.http_status
-            )
+            page = render_template("auth/login.html", form=form, locked=isinstance(exc, AccountLockedError))
+            if isinstance(exc, TooManyAttemptsError):
+                return page, exc.http_status, {"Retry-After": str(exc.retry_after_seconds)}
+            return page, (200 if isinstance(exc, AuthenticationError) else exc.http_status)
         lang = session.get("lang")
         # A fresh session at log-in: nothing from before the log-in survives (session fixation).
         session.clear()

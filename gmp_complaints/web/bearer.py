@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from gmp_complaints.domain.errors import TokenIdleError
 from gmp_complaints.services import accounts
 from gmp_complaints.web.access import Access
 from gmp_complaints.web.errors import api_error
@@ -14,7 +15,10 @@ def authenticate_bearer(access: Access, uow):
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return api_error(401, "unauthenticated", "A bearer token is required: POST /api/v1/auth/token.")
-    principal = accounts.load_token_principal(uow, token.strip())
+    try:
+        principal = accounts.load_token_principal(uow, token.strip())
+    except TokenIdleError as exc:
+        return api_error(401, exc.code, exc.message)
     if principal is None:
         return api_error(401, "invalid_token", "The token is unknown, expired or revoked.")
     if principal.password_change_reason is not None and not access.during_password_change:

@@ -20,10 +20,12 @@ from gmp_complaints.domain.capa import (
     Effectiveness,
 )
 from gmp_complaints.domain.errors import ConflictError, ValidationError
+from gmp_complaints.domain.plausibility import MAX_ID
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import signature_labels, translate
 from gmp_complaints.services import capa as service
 from gmp_complaints.web import client_ip, uow
+from gmp_complaints.web.bounds import number_or_text, query_number
 from gmp_complaints.web.forms import run_form
 from signatures.statement import statement_text
 
@@ -73,8 +75,8 @@ def new():
     linked afterwards."""
     from gmp_complaints.services.complaint_queries import get_complaint
 
-    complaint_id = request.values.get("complaint", type=int)
-    follow_up_of = request.values.get("follow_up_of", type=int)
+    complaint_id = query_number("complaint", minimum=1, maximum=MAX_ID)
+    follow_up_of = query_number("follow_up_of", minimum=1, maximum=MAX_ID)
     complaint = get_complaint(uow(), complaint_id, roles=current_user.roles) if complaint_id else None
     errors, form = {}, request.form
     if request.method == "POST":
@@ -133,8 +135,7 @@ def add_action(capa_id: int):
 
 @bp.route("/<int:capa_id>/complaints", methods=["POST"])
 def link_complaint(capa_id: int):
-    raw = request.form.get("complaint_id") or ""
-    data = {"complaint_id": int(raw) if raw.isdigit() else raw}
+    data = {"complaint_id": number_or_text(request.form.get("complaint_id"))}
     return _run(capa_id, "link_complaint", lambda: service.link_complaint(uow(), capa_id, data, actor=_actor()))
 
 

@@ -46,6 +46,7 @@ from gmp_complaints.services import complaint_queries as queries
 from gmp_complaints.services.audit_scope import names_of
 from gmp_complaints.services.complaint_records import EXTENSIBLE
 from gmp_complaints.web import uow
+from gmp_complaints.web.bounds import MAX_PAGE, number_or_text, query_number
 from gmp_complaints.web.forms import run_form, with_site_offset
 from gmp_complaints.web.recalls import recall_labels
 from signatures.statement import statement_text
@@ -116,7 +117,7 @@ def index():
         text=request.args.get("q") or None, status=request.args.get("status") or None,
         complaint_class=request.args.get("class") or None, product_code=request.args.get("product") or None,
         received_from=_date_arg("from"), received_to=_date_arg("to"))
-    page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
+    page = query_number("page", minimum=1, maximum=MAX_PAGE, default=1)
     rows, total = queries.list_complaints(uow(), query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template("complaints/list.html", rows=rows, total=total, page=page,
                            pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=request.args, labels=complaint_labels(),
@@ -309,7 +310,7 @@ def sign(complaint_id: int):
     form = request.form
     data = {"step": form.get("step"), "username": form.get("username"), "password": form.get("password"),
             "comment": form.get("comment") or None,
-            "extension_id": int(form["extension_id"]) if (form.get("extension_id") or "").isdigit() else None,
+            "extension_id": number_or_text(form.get("extension_id")),
             "subject": form.get("subject") or None, "measures": form.getlist("measures") or None}
     # The audit-trail review is signed on the review page, so its errors are shown there.
     page = audit_review if data["step"] == "audit_trail_review" else show
@@ -548,7 +549,7 @@ def recalculate_due_dates():
                                                   "complaints.", n=len(result["recalculated"]))
 
     data = {"reason": request.form.get("reason"),
-            "complaint_ids": [int(i) for i in request.form.getlist("complaint_ids") if i.isdigit()] or None}
+            "complaint_ids": [number_or_text(i) for i in request.form.getlist("complaint_ids") if i.strip()] or None}
     return run_form(lambda: kept.recalculate_listed_due_dates(uow(), data, actor=_actor()),
                     show_errors=_due_dates_page, done_url=url_for("complaints.due_dates"),
                     success=done)

@@ -3,13 +3,13 @@ letters and audit trail, the CAPA record and the archive package, in zh-CN or En
 ``gmp_complaints.printing`` makes them. Also the complaint ledger as a page, CSV or XLSX."""
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 
 from flask import Blueprint, Response, request
 from flask_login import current_user
 
+from gmp_complaints.domain.personal_data import may_see_personal_data
+from gmp_complaints.domain.plausibility import EARLIEST_DATE, LATEST_DATE, MAX_ID
 from gmp_complaints.printing import (
     CUSTOMER_LETTERS,
     build_archive,
@@ -22,8 +22,9 @@ from gmp_complaints.printing import (
 )
 from gmp_complaints.services import documents as service
 from gmp_complaints.services import recalls, schemas
-from gmp_complaints.spreadsheets import xlsx
+from gmp_complaints.spreadsheets import csv_table, xlsx
 from gmp_complaints.web import uow
+from gmp_complaints.web.bounds import query_number
 
 bp = Blueprint("documents", __name__)
 
@@ -41,13 +42,15 @@ def pdf_response(data: bytes, filename: str) -> Response:
 @bp.route("/complaints/<int:complaint_id>/documents/<kind>.pdf")
 def complaint_document(complaint_id: int, kind: str):
     locale = document_locale()
-    sequence = request.args.get("n", type=int)
+    sequence = query_number("n", minimum=1, maximum=MAX_ID)
     kept = None
-    if kind in CUSTOMER_LETTERS and sequence:
-        # A letter to the customer is printed once as sent; a reprint is that copy, byte for byte.
+    # A letter to the customer is printed once as sent; a reprint is that copy, byte for byte. It is addressed to the
+    # complainant: a reader without access to personal data gets a masked print, never kept as the letter sent.
+    as_sent = kind in CUSTOMER_LETTERS and sequence is not None and may_see_personal_data(current_user.roles)
+    if as_sent:
         kept = service.letter_as_sent(uow(), complaint_id, kind, sequence, locale)
     data = kept if kept is not None else complaint_pdf(uow(), complaint_id, kind, sequence, locale, current_user.roles)
-    if kind in CUSTOMER_LETTERS and sequence and kept is None:
+    if as_sent and kept is None:
         data = service.keep_letter(uow(), complaint_id, kind, sequence, locale, data, actor_id=current_user.id)
     service.record_print(uow(), entity_type="complaint", entity_id=complaint_id, document=kind, locale=locale,
                          sha256=hashlib.sha256(data).hexdigest(), actor_id=current_user.id)
@@ -56,11 +59,14 @@ def complaint_document(complaint_id: int, kind: str):
 
 @bp.route("/complaints/<int:complaint_id>/archive.zip")
 def complaint_archive(complaint_id: int):
-    data, manifest = build_archive(uow, complaint_id, locale=document_locale())
+    """The archive package as the reader may see it: masked for a role without access to personal data (SEC-11)."""
+    masked = not may_see_personal_data(current_user.roles)
+    data, manifest = build_archive(uow, complaint_id, locale=document_locale(), masked=masked)
     service.record_archive(uow(), complaint_id=complaint_id, sha256=hashlib.sha256(data).hexdigest(),
                            manifest=manifest, actor_id=current_user.id)
+    name = manifest["complaint"]["number"] or manifest["complaint"]["intake_ref"]
     return Response(data, mimetype="application/zip", headers={
-        "Content-Disposition": f"attachment; filename=archive-{manifest['complaint']['number']}.zip",
+        "Content-Disposition": f"attachment; filename=archive-{name}{'-masked' if masked else ''}.zip",
         "X-Content-SHA256": hashlib.sha256(data).hexdigest()})
 
 
@@ -98,15 +104,6 @@ def notice_response(recall_id: int, consignee: str, locale: str, actor_id: int) 
     return pdf_response(data, f"recall-{recall_id}-notice.pdf")
 
 
-def table_csv(headers, rows) -> bytes:
-    """A table as CSV in UTF-8 with a BOM, so spreadsheets open the Chinese text right."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
 def email_notice_now(recall_id: int, data: dict, sender_id: int, actor) -> dict:
     """Render the consignee's notice (in its language) as PDF and as covering text, and queue the e-mail
     through the outbox."""
@@ -140,7 +137,7 @@ def consignee_file(recall_id: int, file_format: str, actor_id: int) -> Response:
     number, lines = recalls.get_consignees(uow(), recall_id, export=file_format, actor_id=actor_id)
     rows = [[line[c] for c in CONSIGNEE_COLUMNS] for line in lines]
     if file_format == "csv":
-        content = table_csv(CONSIGNEE_COLUMNS, rows)
+        content = csv_table(CONSIGNEE_COLUMNS, rows)
     elif file_format == "xlsx":
         content = xlsx(f"{number} consignees / 收货单位清单", number, list(CONSIGNEE_COLUMNS), rows)
     else:
@@ -165,7 +162,8 @@ def _ledger_request():
     from gmp_complaints.services import ledger
     from gmp_complaints.web import settings
 
-    year = request.args.get("year", type=int) or business_today(settings()).year
+    year = query_number("year", minimum=EARLIEST_DATE.year, maximum=LATEST_DATE.year,
+                        default=business_today(settings()).year)
     data = ledger.ledger(uow(), year=year, complaint_class=request.args.get("class") or None,
                          status=request.args.get("status") or None)
     return data, ("en" if request.args.get("lang") == "en" else "zh")

@@ -46,8 +46,12 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         if _is_api():
-            return api_error(exc.http_status, exc.code, exc.message, exc.fields)
-        return error_page(exc.http_status, translate(exc.message))
+            body, status = api_error(exc.http_status, exc.code, exc.message, exc.fields)
+        else:
+            body, status = error_page(exc.http_status, translate(exc.message))
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        # A 429 says when to come back (RFC 9110 §10.2.3).
+        return body, status, ({"Retry-After": str(retry_after)} if retry_after else {})
 
     @app.errorhandler(SchemaValidationError)
     def schema_error(exc: SchemaValidationError):
@@ -62,5 +66,10 @@ def register_error_handlers(app) -> None:
     def http_error(exc: HTTPException):
         if _is_api():
             code = (exc.name or "error").lower().replace(" ", "_")
-            return api_error(exc.code or 500, code, exc.description or exc.name)
-        return error_page(exc.code or 500, str(HTTP_PAGE_MESSAGES.get(exc.code, exc.name)))
+            body, status = api_error(exc.code or 500, code, exc.description or exc.name)
+        else:
+            body, status = error_page(exc.code or 500, str(HTTP_PAGE_MESSAGES.get(exc.code, exc.name)))
+        # The exception's own headers stay (405's Allow, 429's Retry-After, 401's WWW-Authenticate); the body's
+        # content type is ours.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        return body, status, headers

@@ -84,7 +84,7 @@ class RolesForm(ReasonForm):
 
 def run_form(call, *, show_errors, done_url: str, general_field: str = "_step", success=None):
     """One service call behind a page form, the same way on every page: field errors next to the
-    fields (400), a refused signature in its dialog with the refusal's status (401 / 403 / 423), a
+    fields (400), a refused signature in its dialog with the refusal's status (401 / 403 / 423 / 429), a
     state that forbids the action as a message (409, nothing changed), success back to ``done_url``.
 
     ``show_errors(errors)`` renders the page again with ``{field: [messages]}``; ``success(result)``, where
@@ -98,6 +98,7 @@ def run_form(call, *, show_errors, done_url: str, general_field: str = "_step", 
         AuthenticationError,
         ConflictError,
         PermissionDeniedError,
+        TooManyAttemptsError,
         ValidationError,
     )
     from gmp_complaints.i18n import translate
@@ -109,6 +110,10 @@ def run_form(call, *, show_errors, done_url: str, general_field: str = "_step", 
         return show_errors(errors or {general_field: [translate(exc.message)]}), 400
     except (AuthenticationError, AccountLockedError, PermissionDeniedError) as exc:
         return show_errors({"password": [translate(exc.message)]}), exc.http_status
+    except TooManyAttemptsError as exc:
+        # The address is held back after too many wrong passwords: said in the signature dialog, with when to retry.
+        return (show_errors({"password": [translate(exc.message)]}), exc.http_status,
+                {"Retry-After": str(exc.retry_after_seconds)})
     except ConflictError as exc:
         flash(translate(exc.message), "error")
         return redirect(done_url), 303

@@ -2,6 +2,7 @@
 are ``gmp_complaints.archive_jobs`` and ``gmp_complaints.recall_jobs``)."""
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -9,11 +10,13 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from flask_login import current_user
 
 from gmp_complaints.domain.errors import Msg, PermissionDeniedError
+from gmp_complaints.domain.personal_data import may_receive, may_see_personal_data
 from gmp_complaints.i18n import translate
 from gmp_complaints.job_runner import run_job
 from gmp_complaints.services import jobs as service
 from gmp_complaints.web import uow
 from gmp_complaints.web.access import AUDIT_REVIEWERS, QA_HEAD, RECALL_RUNNERS
+from gmp_complaints.web.bounds import number_or_text
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -22,11 +25,10 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 def start_archives():
     from gmp_complaints.domain.errors import ConflictError, ValidationError
 
-    raw = request.form.get("year") or ""
     try:
-        job = service.queue_archives(uow(), year=int(raw) if raw.isdigit() else raw,
+        job = service.queue_archives(uow(), year=number_or_text(request.form.get("year")),
                                      locale="en" if request.form.get("lang") == "en" else "zh_Hans_CN",
-                                     actor_id=current_user.id)
+                                     masked=not may_see_personal_data(current_user.roles), actor_id=current_user.id)
     except (ValidationError, ConflictError) as exc:
         from flask import flash
 
@@ -46,7 +48,7 @@ def start_disposals():
     from gmp_complaints.services import retention
     from gmp_complaints.web import client_ip
 
-    ids = [int(v) for v in request.form.getlist("complaint_ids") if v.isdigit()]
+    ids = [number_or_text(v) for v in request.form.getlist("complaint_ids") if v.strip()]
     data = {"complaint_ids": ids, "reason": request.form.get("reason") or None,
             "username": request.form.get("username") or None, "password": request.form.get("password") or None}
     try:
@@ -107,7 +109,17 @@ def result(job_id: int):
     job = _job(job_id)
     if job["status"] != "done":
         raise ConflictError(Msg("The job has not finished."))
+    # An archive job's result is made once, as its requester may see it (a job queued before the masked variant
+    # existed was made in clear).
+    if job["kind"] == service.ARCHIVES and not may_receive(job["parameters"].get("masked", False), current_user.roles):
+        raise PermissionDeniedError(Msg("This result holds personal data in clear, which your roles do not "
+                                        "allow you to see; start an archive job of your own for a masked copy."))
     settings = current_app.config["GMP_SETTINGS"]
     data = (Path(settings.instance_path) / "exports" / job["result_file"]).read_bytes()
-    return Response(data, mimetype="application/zip", headers={
+    if hashlib.sha256(data).hexdigest() != job["result_sha256"]:
+        raise ConflictError(Msg("The result file is no longer the one the job made (its SHA-256 differs); start the "
+                                "job again."))
+    service.record_result_download(uow(), job_id, sha256=job["result_sha256"], actor_id=current_user.id)
+    mimetype = "application/json" if job["result_file"].endswith(".json") else "application/zip"
+    return Response(data, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename={job['result_file']}", "X-Content-SHA256": job["result_sha256"]})

@@ -10,12 +10,14 @@ from flask_login import current_user
 from gmp_complaints.audit_text import record_label
 from gmp_complaints.clock import business_today
 from gmp_complaints.domain.notices import DELIVERY_LABELS, NOTICE_KIND_NAMES, NOTICE_LABELS, NoticeKind
+from gmp_complaints.domain.plausibility import MAX_ID
 from gmp_complaints.domain.roles import Actor
 from gmp_complaints.i18n import complaint_labels, signature_labels, translate
 from gmp_complaints.printing import recall_labels
 from gmp_complaints.services import notices
 from gmp_complaints.services.home import home
 from gmp_complaints.web import settings, uow
+from gmp_complaints.web.bounds import query_number
 from gmp_complaints.web.security import access_labels
 
 bp = Blueprint("main", __name__)
@@ -71,13 +73,13 @@ def notice_delivery():
     """WF-11: every notice, to whom, read and acknowledged or not, and how its e-mail fared; filtered by record
     type and id or by kind."""
     subject_type = request.args.get("subject_type") or None
-    raw_id = (request.args.get("subject_id") or "").strip()
+    subject_id = query_number("subject_id", minimum=1, maximum=MAX_ID)
     kind = request.args.get("kind") or None
-    rows = notices.delivery_log(uow(), subject_type=subject_type, subject_id=int(raw_id) if raw_id.isdigit() else None,
-                                kind=kind)
+    rows = notices.delivery_log(uow(), subject_type=subject_type, subject_id=subject_id, kind=kind)
     return render_template("main/notice_delivery.html", rows=rows, notice_text=notice_text,
                            delivery_labels={d.value: translate(label) for d, label in DELIVERY_LABELS.items()},
                            kind_names={k.value: translate(name) for k, name in NOTICE_KIND_NAMES.items()},
                            subject_types={t: record_label("instance" if t == "backup" else t, None)
                                           for t in notices.SUBJECT_TYPES},
-                           filters={"subject_type": subject_type or "", "subject_id": raw_id, "kind": kind or ""})
+                           filters={"subject_type": subject_type or "", "subject_id": subject_id or "",
+                                    "kind": kind or ""})

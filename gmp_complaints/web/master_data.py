@@ -44,7 +44,8 @@ def import_csv():
 
 @bp.route("/batches/<int:batch_id>")
 def batch(batch_id: int):
-    return render_template("master_data/batch.html", page=master_data.batch_page(uow(), batch_id),
+    page = master_data.batch_page(uow(), batch_id, roles=current_user.roles)
+    return render_template("master_data/batch.html", page=page,
                            recall_labels=recall_labels(), return_labels=return_labels()["status"],
                            return_channels=return_labels()["channel"],
                            labels=complaint_labels())

@@ -15,6 +15,7 @@ from flask_login import current_user
 from gmp_complaints import printing
 from gmp_complaints.domain.errors import ConflictError, Msg
 from gmp_complaints.domain.notices import DELIVERY_LABELS
+from gmp_complaints.domain.plausibility import MAX_ID
 from gmp_complaints.domain.recall import (
     BatchDecision,
     ContactResult,
@@ -29,9 +30,11 @@ from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.i18n import signature_labels, translate
 from gmp_complaints.services import jobs, notifications, recalls
 from gmp_complaints.services.complaint_queries import get_complaint
+from gmp_complaints.spreadsheets import csv_table
 from gmp_complaints.web import client_ip, settings, uow
 from gmp_complaints.web.access import REGISTER_KEEPERS
-from gmp_complaints.web.documents import email_notice_now, table_csv
+from gmp_complaints.web.bounds import number_or_text, query_number
+from gmp_complaints.web.documents import email_notice_now
 from gmp_complaints.web.forms import run_form, with_site_offset
 from gmp_complaints.web.jobs import start_in_background
 from gmp_complaints.web.main import notice_text
@@ -61,7 +64,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """A proposal from a complaint (``?complaint=ID``) or a batch (``?batch_no=…&product_code=…``)."""
-    complaint_id = request.values.get("complaint", type=int)
+    complaint_id = query_number("complaint", minimum=1, maximum=MAX_ID)
     errors, form = {}, dict(request.values)
     if request.method == "POST":
         data = {
@@ -178,8 +181,7 @@ def sign(recall_id: int):
 def reconcile(recall_id: int):
     data = _fields("consignee", "batch_no", "explanation", "reason")
     for name in ("quantity_recovered", "quantity_destroyed"):
-        raw = (request.form.get(name) or "").strip()
-        data[name] = int(raw) if raw.isdigit() else (raw or None)
+        data[name] = number_or_text(request.form.get(name))
     return _run(recall_id, "reconcile", lambda: recalls.record_reconciliation(uow(), recall_id, data, actor=_actor()))
 
 
@@ -305,7 +307,7 @@ def notifications_csv():
     """The register as CSV (UTF-8 with BOM), every export audited."""
     status = request.args.get("status") or None
     rows = notifications.list_notifications(uow(), status=status)
-    content = table_csv(REGISTER_COLUMNS, [[row[c] for c in REGISTER_COLUMNS] for row in rows])
+    content = csv_table(REGISTER_COLUMNS, [[row[c] for c in REGISTER_COLUMNS] for row in rows])
     notifications.record_register_export(uow(), status=status, rows=len(rows),
                                          sha256=hashlib.sha256(content).hexdigest(), actor_id=current_user.id)
     return Response(content, mimetype="text/csv", headers={

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from gmp_complaints.domain.plausibility import MAX_ID
 from gmp_complaints.domain.returns import (
     CHANNEL_LABELS,
     DISPOSITION_LABELS,
@@ -20,6 +21,7 @@ from gmp_complaints.domain.roles import Actor, Role
 from gmp_complaints.i18n import signature_labels, translate
 from gmp_complaints.services import returns
 from gmp_complaints.web import client_ip, uow
+from gmp_complaints.web.bounds import query_number
 from gmp_complaints.web.forms import run_form
 from signatures.statement import statement_text
 
@@ -48,13 +50,14 @@ def _flag(name: str) -> bool | None:
 @bp.route("/")
 def index():
     status = request.args.get("status") or None
-    return render_template("returns/list.html", rows=returns.list_returns(uow(), status=status),
+    rows = returns.list_returns(uow(), roles=current_user.roles, status=status)
+    return render_template("returns/list.html", rows=rows,
                            labels=return_labels(), statuses=list(ReturnStatus), status=status)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    complaint_id = request.values.get("complaint", type=int)
+    complaint_id = query_number("complaint", minimum=1, maximum=MAX_ID)
     form = dict(request.values)
     if request.method == "POST":
         data = {**_fields("product_code", "batch_no", "channel", "returning_party", "returning_party_address",
@@ -77,7 +80,7 @@ def _new_page(complaint_id, errors, form):
 
 @bp.route("/<int:return_id>")
 def show(return_id: int, errors: dict | None = None, open_form: str | None = None):
-    record = returns.get_return(uow(), return_id)
+    record = returns.get_return(uow(), return_id, roles=current_user.roles)
     roles = set(current_user.roles)
     return render_template(
         "returns/show.html", record=record, labels=return_labels(), errors=errors or {}, open_form=open_form,

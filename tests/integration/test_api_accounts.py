@@ -95,7 +95,7 @@ def test_deactivation_revokes_tokens_and_refuses_log_in(client, make_user, appro
     assert client.post("/api/v1/auth/token", json={"username": "li.na", "password": password}).status_code == 401
 
 
-def test_changing_the_password_revokes_existing_tokens(client, make_user):
+def test_changing_the_password_revokes_existing_tokens(client, make_user, no_minimum_password_age):
     _, password = make_user("li.na", "qa_officer")
     token = token_for(client, "li.na", password)
     response = client.post("/api/v1/auth/password", json={
@@ -115,7 +115,7 @@ def test_tokens_expire(app, client, make_user):
 
 
 @pytest.mark.req("SEC-05")
-def test_new_password_policy_is_enforced_naming_the_field(client, make_user):
+def test_new_password_policy_is_enforced_naming_the_field(client, make_user, no_minimum_password_age):
     _, password = make_user("li.na", "qa_officer")
     response = client.post("/api/v1/auth/password", json={
         "username": "li.na", "old_password": password, "new_password": "li.na-is-my-password"})
@@ -128,7 +128,7 @@ def test_new_password_policy_is_enforced_naming_the_field(client, make_user):
 
 
 @pytest.mark.req("SEC-05")
-def test_none_of_the_last_five_passwords_may_be_reused(client, make_user):
+def test_none_of_the_last_five_passwords_may_be_reused(client, make_user, no_minimum_password_age):
     _, current = make_user("li.na", "qa_officer")
     passwords = [current] + [f"rotating-secret-{i:02d}" for i in range(1, 6)]
     for old, new in zip(passwords, passwords[1:]):

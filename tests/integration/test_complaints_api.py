@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import environment_for, signing_key_path
+from tests.conftest import environment_for, prepared_state, signing_key_path
 
 TODAY = "2026-11-20"
 
@@ -42,24 +42,32 @@ class Api:
 
 
 @pytest.fixture
-def api(client, make_user):
-    tokens, credentials = {}, {}
-    for username, role in (("wang.fang", "intake"), ("li.na", "qa_officer"), ("zhang.wei", "investigator"),
-                           ("liu.yang", "qa_head"), ("chen.jing", "qp"), ("zhao.lei", "auditor")):
-        _, password = make_user(username, role, identity_verified=role != "auditor")
-        tokens[role] = client.post("/api/v1/auth/token", json={"username": username, "password": password}).get_json()["token"]
-        credentials[role] = (username, password)
-        if role != "auditor":  # every signer has accepted the accountability statement (SIG-05)
-            assert client.post("/api/v1/auth/esignature-statement", json={"password": password},
-                               headers={"Authorization": f"Bearer {tokens[role]}"}).status_code == 204
-    api = Api(client, tokens, credentials)
-    api.ok("qa_officer", "/products", {"code": "P-001", "name": "阿莫西林胶囊", "strength": "0.25 g",
-                                        "dosage_form": "capsule"}, 201)
-    for batch_no, made, expires in (("B2601", "2026-01-10", "2028-01-09"), ("B2602", "2026-02-10", "2028-02-09"),
-                                    ("B2603", "2026-03-10", "2028-03-09")):
-        api.ok("qa_officer", "/batches", {"product_code": "P-001", "batch_no": batch_no, "manufactured_on": made,
-                                          "expires_on": expires}, 201)
-    return api
+def api(request, app, client, make_user):
+    """One person per role signed in through the API, a product and three batches. Built once per backend and
+    copied for later tests (tests/conftest.py ``prepared_state``)."""
+
+    def build() -> tuple[dict, dict]:
+        tokens, credentials = {}, {}
+        for username, role in (("wang.fang", "intake"), ("li.na", "qa_officer"), ("zhang.wei", "investigator"),
+                               ("liu.yang", "qa_head"), ("chen.jing", "qp"), ("zhao.lei", "auditor")):
+            _, password = make_user(username, role, identity_verified=role != "auditor")
+            tokens[role] = client.post("/api/v1/auth/token",
+                                       json={"username": username, "password": password}).get_json()["token"]
+            credentials[role] = (username, password)
+            if role != "auditor":  # every signer has accepted the accountability statement (SIG-05)
+                assert client.post("/api/v1/auth/esignature-statement", json={"password": password},
+                                   headers={"Authorization": f"Bearer {tokens[role]}"}).status_code == 204
+        api = Api(client, tokens, credentials)
+        api.ok("qa_officer", "/products", {"code": "P-001", "name": "阿莫西林胶囊", "strength": "0.25 g",
+                                            "dosage_form": "capsule"}, 201)
+        for batch_no, made, expires in (("B2601", "2026-01-10", "2028-01-09"), ("B2602", "2026-02-10", "2028-02-09"),
+                                        ("B2603", "2026-03-10", "2028-03-09")):
+            api.ok("qa_officer", "/batches", {"product_code": "P-001", "batch_no": batch_no, "manufactured_on": made,
+                                              "expires_on": expires}, 201)
+        return tokens, credentials
+
+    tokens, credentials = prepared_state(request, app, build)
+    return Api(client, tokens, credentials)
 
 
 def registration(**overrides):
@@ -329,7 +337,8 @@ def test_request_bodies_are_described_field_by_field_and_a_wrong_type_says_what_
     assert validity["properties"]["substantiated"]["type"] == "boolean"
     registration_body = spec["paths"]["/api/v1/complaints"]["post"]["requestBody"]["content"]["application/json"]
     assert registration_body["schema"] == {"$ref": "#/components/schemas/Registration"}
-    assert schemas["Registration"]["properties"]["received_on"] == {"type": "string", "format": "date"}
+    assert schemas["Registration"]["properties"]["received_on"] == {
+        "type": "string", "format": "date", "description": "YYYY-MM-DD, from 2000-01-01 to 2999-12-31"}
     assert schemas["Registration"]["properties"]["description"]["maxLength"] == 20000
     assert "inner_packaging" in schemas["Registration"]["properties"]["complaint_type"]["enum"]
     assert set(schemas["Complainant"]["required"]) == {"name"}

@@ -17,7 +17,7 @@ def test_an_archive_job_runs_once_with_progress_and_leaves_a_verifiable_result(a
     from gmp_complaints.archive_jobs import run_archive_job
     from gmp_complaints.services import jobs
 
-    job = jobs.queue_archives(uow_factory(), year=2026, locale="en", actor_id=None)
+    job = jobs.queue_archives(uow_factory(), year=2026, locale="en", masked=False, actor_id=None)
     assert (job["status"], job["done"], job["total"]) == ("queued", 0, 1)
     seen = []
     finished = run_archive_job(app, job["id"], on_progress=lambda done, total: seen.append((done, total)))
@@ -28,7 +28,7 @@ def test_an_archive_job_runs_once_with_progress_and_leaves_a_verifiable_result(a
         package = bundle.read("TS-III-26-001.zip")
     assert verify_archive(package).ok
     with pytest.raises(Exception) as refused:
-        jobs.queue_archives(uow_factory(), year=2019, locale="en", actor_id=None)
+        jobs.queue_archives(uow_factory(), year=2019, locale="en", masked=False, actor_id=None)
     assert "2019" in str(refused.value)
 
 

@@ -4,6 +4,7 @@ submission, and the complaint that cannot close over an unaccepted hand-off. SQL
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import prepared_state
 from tests.integration.test_complaints_api import api, registration, settings  # noqa: F401
 from tests.integration.test_signatures import classified
 
@@ -13,13 +14,18 @@ CASE = {"aware_on": "2026-11-01", "seriousness": "hospitalisation", "unexpected"
 
 
 @pytest.fixture
-def pv_api(api, client, make_user):
-    """The complaint API's users and a PV officer who has accepted the e-signature statement."""
-    for username, role in (("sun.li", "pv_officer"), ("gao.yan", "regulatory_affairs")):
-        _, password = make_user(username, role, identity_verified=True)
-        api.tokens[role] = client.post("/api/v1/auth/token",
-                                       json={"username": username, "password": password}).get_json()["token"]
-        api.credentials[role] = (username, password)
+def pv_api(request, app, api, client, make_user):
+    """The complaint API's users and a PV officer who has accepted the e-signature statement. Built once per backend
+    and copied for later tests (tests/conftest.py ``prepared_state``)."""
+
+    def build() -> None:
+        for username, role in (("sun.li", "pv_officer"), ("gao.yan", "regulatory_affairs")):
+            _, password = make_user(username, role, identity_verified=True)
+            api.tokens[role] = client.post("/api/v1/auth/token",
+                                           json={"username": username, "password": password}).get_json()["token"]
+            api.credentials[role] = (username, password)
+
+    prepared_state(request, app, build)
     return api
 
 

@@ -9,27 +9,34 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import prepared_state
 from tests.integration.test_complaints_api import TODAY, api, assign_investigator, registration, settings  # noqa: F401
 from tests.integration.test_signatures import classified, sign
 
 
 @pytest.fixture
-def recall_api(api, client, make_user):
-    """The complaint API's users, a recall coordinator and distribution records with contacts."""
-    _, password = make_user("zhou.min", "recall_coordinator", identity_verified=True)
-    api.tokens["recall_coordinator"] = client.post(
-        "/api/v1/auth/token", json={"username": "zhou.min", "password": password}).get_json()["token"]
-    api.credentials["recall_coordinator"] = ("zhou.min", password)
-    for consignee, batch_no, quantity, shipped, extra in (
-            ("国药控股上海", "B2602", 1200, "2026-03-01", {"contact": "陈经理", "phone": "021-5555 0101",
-                                                         "email": "recall@sinopharm-sh.example.cn",
-                                                         "out_of_hours_contact": "139 0000 0101"}),
-            ("国药控股上海", "B2602", 300, "2026-04-01", {"contact": "陈经理", "phone": "021-5555 0101"}),
-            ("华润医药北京", "B2602", 800, "2026-03-05", {"address": "北京市东城区", "is_export": False}),
-            ("Apotheke Berlin", "B2602", 50, "2026-03-20", {"is_export": True}),
-            ("仁和大药房", "B2603", 400, "2026-04-02", {})):
-        api.ok("qa_officer", "/distributions", {"product_code": "P-001", "batch_no": batch_no, "consignee": consignee,
-                                                "quantity": quantity, "shipped_on": shipped, **extra}, 201)
+def recall_api(request, app, api, client, make_user):
+    """The complaint API's users, a recall coordinator and distribution records with contacts. Built once per
+    backend and copied for later tests (tests/conftest.py ``prepared_state``)."""
+
+    def build() -> None:
+        _, password = make_user("zhou.min", "recall_coordinator", identity_verified=True)
+        api.tokens["recall_coordinator"] = client.post(
+            "/api/v1/auth/token", json={"username": "zhou.min", "password": password}).get_json()["token"]
+        api.credentials["recall_coordinator"] = ("zhou.min", password)
+        for consignee, batch_no, quantity, shipped, extra in (
+                ("国药控股上海", "B2602", 1200, "2026-03-01", {"contact": "陈经理", "phone": "021-5555 0101",
+                                                             "email": "recall@sinopharm-sh.example.cn",
+                                                             "out_of_hours_contact": "139 0000 0101"}),
+                ("国药控股上海", "B2602", 300, "2026-04-01", {"contact": "陈经理", "phone": "021-5555 0101"}),
+                ("华润医药北京", "B2602", 800, "2026-03-05", {"address": "北京市东城区", "is_export": False}),
+                ("Apotheke Berlin", "B2602", 50, "2026-03-20", {"is_export": True}),
+                ("仁和大药房", "B2603", 400, "2026-04-02", {})):
+            api.ok("qa_officer", "/distributions", {"product_code": "P-001", "batch_no": batch_no,
+                                                    "consignee": consignee, "quantity": quantity,
+                                                    "shipped_on": shipped, **extra}, 201)
+
+    prepared_state(request, app, build)
     return api
 
 

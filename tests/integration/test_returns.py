@@ -206,9 +206,11 @@ def test_a_return_holds_what_211_204_lists_and_each_channel_of_one_batch_is_its_
     pharmacy = api.ok("investigator", "/returns", receipt(), 201)
     assert wholesale["id"] != pharmacy["id"] and (wholesale["batch_no"], pharmacy["batch_no"]) == ("B2602", "B2602")
     assert (wholesale["channel"], pharmacy["channel"]) == ("wholesaler", "pharmacy")
-    assert {key: wholesale[key] for key in ("product_name", "strength", "dosage_form", "batch_no", "returning_party",
-                                            "returning_party_address", "return_reason", "received_on",
-                                            "quantity_received")} == {
+    # QA sees the returning party in clear (the investigator who received it sees it masked, SEC-11).
+    recorded = api.get("qa_officer", f"/returns/{wholesale['id']}").get_json()
+    assert {key: recorded[key] for key in ("product_name", "strength", "dosage_form", "batch_no", "returning_party",
+                                           "returning_party_address", "return_reason", "received_on",
+                                           "quantity_received")} == {
         "product_name": "阿莫西林胶囊", "strength": "0.25 g", "dosage_form": "capsule", "batch_no": "B2602",
         "returning_party": "国药控股上海医药有限公司", "returning_party_address": "上海市黄浦区龙华东路 385 号",
         "return_reason": "包装破损，整箱退回", "received_on": TODAY, "quantity_received": 30}
@@ -221,12 +223,12 @@ def test_a_return_holds_what_211_204_lists_and_each_channel_of_one_batch_is_its_
     assert disposed["disposition"]["decision"] == "destroy"
     assert disposed["disposition"]["disposed_on"] == disposed["disposition"]["disposed_at"][:10]
     assert disposed["signatures"][0]["status"] == "valid"
-    # The receipt details are stored and audited with the return.
+    # The receipt details are stored and audited with the return; the returning party as recorded, not its value.
     [received] = [json.loads(c)["changes"] for (c,) in rows(
         app, f"SELECT canonical FROM audit_events WHERE entity_type = 'return' AND entity_id = '{pharmacy['id']}' "
              f"AND action = 'return.received'")]
     assert (received["channel"][1], received["returning_party"][1], received["return_reason"][1]) == (
-        "pharmacy", "仁和大药房", "顾客投诉瓶盖破裂，退回同批库存")
+        "pharmacy", "recorded (encrypted)", "顾客投诉瓶盖破裂，退回同批库存")
 
 
 @pytest.mark.req("REC-16")

@@ -292,7 +292,10 @@ def test_the_integrity_check_finds_a_signature_edited_out_of_band(app, api, uow_
         connection.execute(sa.text("DROP TRIGGER signatures_no_update"))
         connection.execute(sa.text("UPDATE signatures SET record_hash = :h"), {"h": "0" * 64})
     problems = [d.describe() for d in integrity_check(uow_factory()) if d.entity_type == "signature"]
-    assert problems == ["signature:1: the row differs from its signed manifest"]
+    # Both the row's own signed manifest and the trail's record of the signing name it.
+    assert problems[0] == "signature:1: the row differs from its signed manifest"
+    assert len(problems) == 2 and problems[1].startswith("signature:1 record_hash: trail says")
+    assert "differs from what the trail recorded when it was signed" in problems[1]
 
 
 @pytest.mark.req("AT-07")

@@ -167,3 +167,40 @@ def test_tick_lists_next_year_with_its_provisional_statutory_holidays_once(env, 
     tick(env, "2027-06-02")
     assert events() == 1  # nothing more to add
     assert integrity_check(unit_of_work(app)) == []
+
+
+@pytest.mark.req("WF-05")
+def test_two_ticks_at_once_list_the_next_year_once(env, on_day, database_url):
+    """Two timers in parallel on a new year (found by the two-node drill): the second waits for the first's
+    extension of the calendar and adds nothing, instead of failing on the same year."""
+    import threading
+
+    from gmp_complaints.db import make_engine, make_session_factory
+    from gmp_complaints.services.calendars import extend_china_calendar
+    from gmp_complaints.uow import UnitOfWork
+
+    app = on_day("2026-06-01")  # the database at its schema, the calendar seeded up to 2027
+    tick(env, "2026-06-01")
+    settings = load_settings({**env, "GMP_TODAY": "2027-06-01"})
+    engines = [make_engine(database_url) for _ in range(2)]
+    results, errors, barrier = [], [], threading.Barrier(2)
+
+    def run(engine):
+        barrier.wait()
+        try:
+            results.append(extend_china_calendar(UnitOfWork(make_session_factory(engine), settings)))
+        except Exception as exc:  # noqa: BLE001 (the failure is the finding: reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    assert errors == []
+    assert sorted(results)[0] == 0 and sorted(results)[1] > 0
+    with app.extensions["gmp_engine"].connect() as connection:
+        assert connection.execute(sa.text(
+            "SELECT count(*) FROM audit_events WHERE action = 'calendar.extended'")).scalar_one() == 1

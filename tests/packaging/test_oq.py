@@ -28,28 +28,31 @@ def _oq(tmp_path, database_url=None):
     return result, json.loads(out.read_text()) if out.exists() else None
 
 
-@pytest.mark.req("VAL-04")
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_every_oq_case_passes_on_a_scratch_instance(tmp_path, backend):
-    url, admin, name = None, None, None
-    if backend == "postgresql":
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        name = f"gmp_test_oq_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
-    try:
-        result, report = _oq(tmp_path, url)
-    finally:
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+def _assert_every_case_passed(result, report) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OQ passed" in result.stdout
     cases = report["cases"]
     assert [c["id"] for c in cases] == [f"OQ-{n:02d}" for n in range(1, len(cases) + 1)] and len(cases) >= 10
     assert all(c["result"] == "pass" and c["requirement_ids"] and c["steps"] for c in cases)
+
+
+# The whole OQ runs once per database: here on an empty PostgreSQL database; on the SQLite scratch in
+# test_the_oq_report_is_signed_in_the_installation_and_the_installation_is_never_the_scratch.
+@pytest.mark.req("VAL-04")
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_every_oq_case_passes_on_a_scratch_instance(tmp_path, backend):
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"gmp_test_oq_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
+    try:
+        result, report = _oq(tmp_path, url)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    _assert_every_case_passed(result, report)
 
 
 @pytest.mark.req("VAL-04")
@@ -67,9 +70,9 @@ def _gmp(tmp_path, *args, env, stdin=None, timeout=600):
 
 @pytest.mark.req("VAL-04")
 def test_the_oq_report_is_signed_in_the_installation_and_the_installation_is_never_the_scratch(tmp_path):
-    """On an installation in use (DATABASE_URL names it), the cases run on a SQLite scratch and the executor signs
-    the PDF in the installation; the installation holds the signature and nothing of the cases. A scratch
-    database that is not empty fails every case and is left as it was; a wrong password writes no report."""
+    """On an installation in use (DATABASE_URL names it), every case runs and passes on a SQLite scratch and the
+    executor signs the PDF in the installation; the installation holds the signature and nothing of the cases. A
+    scratch database that is not empty fails every case and is left as it was; a wrong password writes no report."""
     import sqlite3
 
     from pypdf import PdfReader
@@ -90,6 +93,7 @@ def test_the_oq_report_is_signed_in_the_installation_and_the_installation_is_nev
     signed = _gmp(tmp_path, "validate", "oq", "--out", str(report), "--json", str(tmp_path / "oq.json"),
                   "--username", "demo.qa", "--password-stdin", env=env, stdin="gmp-demo-qa-officer-2026\n")
     assert signed.returncode == 0 and "signed by 李娜 Li Na" in signed.stdout, signed.stdout + signed.stderr
+    _assert_every_case_passed(signed, json.loads((tmp_path / "oq.json").read_text()))
     after = counts()
     assert after["complaints"] == before["complaints"] and after["users"] == before["users"]
     assert after["signatures"] == before["signatures"] + 1
@@ -103,10 +107,15 @@ def test_the_oq_report_is_signed_in_the_installation_and_the_installation_is_nev
     text = "".join(page.extract_text() for page in PdfReader(report).pages)
     assert "运行确认" in text and "李娜 Li Na" in text and "OQ-01" in text and "OQ-" in text
 
+    # The report is signed after the cases ran, pass or fail (a deviation is reported, signed): here every case
+    # fails at once on a scratch database that cannot be reached, and only the wrong password keeps the report
+    # from being written.
     refused = tmp_path / "refused.pdf"
-    wrong = _gmp(tmp_path, "validate", "oq", "--out", str(refused), "--username", "demo.qa", "--password-stdin",
-                 env=env, stdin="not-the-password\n")
+    wrong = _gmp(tmp_path, "validate", "oq", "--scratch-database-url", "postgresql://nobody@127.0.0.1:1/nowhere",
+                 "--out", str(refused), "--username", "demo.qa", "--password-stdin", env=env,
+                 stdin="not-the-password\n")
     assert wrong.returncode != 0 and not refused.exists()
+    assert "Invalid user name or password." in wrong.stderr, wrong.stdout + wrong.stderr
 
     used = _gmp(tmp_path, "validate", "oq", "--scratch-database-url", f"sqlite:///{database}",
                 "--json", str(tmp_path / "used.json"), env=env)

@@ -1,6 +1,7 @@
 """The shape of the code (DESIGN §5): no two modules of the product import each other, directly or in a
 circle, and nothing imports a private name from another module. Read from the source, no imports run."""
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ def _modules() -> dict[str, Path]:
     return found
 
 
+@functools.cache  # each file parsed once per run, not once per parametrized test
 def _imports(path: Path) -> list[tuple[str, list[str]]]:
     """(module imported, names imported) for every import in the file, at any depth."""
     result = []

@@ -4,9 +4,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from gmp_complaints.domain.accounts import (
+    FailureCounts,
+    LockoutLimits,
     PasswordChangeReason,
+    count_failure,
     password_change_reason,
-    register_failed_login,
     temporary_password_usable,
 )
 from gmp_complaints.domain.errors import ValidationError
@@ -56,13 +58,13 @@ def test_administrators_and_auditors_never_sign():
 
 @pytest.mark.req("SEC-05")
 def test_the_fifth_consecutive_failure_locks():
-    count, locked = 0, False
+    counts = FailureCounts()
     for _ in range(4):
-        outcome = register_failed_login(count, max_failures=5)
-        count, locked = outcome.failed_count, outcome.locks_now
-        assert not locked
-    assert register_failed_login(count, max_failures=5).locks_now
-    assert register_failed_login(0, max_failures=1).locks_now
+        outcome = count_failure(counts, LockoutLimits(per_source=5))
+        counts = outcome.counts
+        assert not outcome.locks_now
+    assert count_failure(counts, LockoutLimits(per_source=5)).locks_for_source
+    assert count_failure(FailureCounts(), LockoutLimits(per_source=1)).locks_now
 
 
 @pytest.mark.req("SEC-05")
