@@ -68,16 +68,22 @@ def publish(directory: Path, note: str, *, fsync: bool = True, latest: bool = Tr
 
 def _replace_latest(directory: Path, tree_size: int, note: str) -> None:
     latest = directory / LATEST
-    try:
-        if parse_checkpoint(latest.read_text(encoding="utf-8")).tree_size >= tree_size:
-            return
-    except (OSError, ValueError):
-        pass  # none yet, or unreadable: replaced
+    if _latest_size(latest) >= tree_size:
+        return
     temporary = directory / f".{LATEST}.{os.getpid()}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(note)
     os.replace(temporary, latest)
+
+
+def _latest_size(latest: Path) -> int:
+    """The tree size of the newest note kept as ``latest``; 0 when there is none yet or it cannot be read (then it
+    is replaced)."""
+    try:
+        return parse_checkpoint(latest.read_text(encoding="utf-8")).tree_size
+    except (OSError, ValueError):
+        return 0
 
 
 def publish_after_commit(settings, notes: list[tuple[str, bool]]) -> None:
