@@ -571,20 +571,37 @@ def _verify_outside(outside, origin: str, tree_size: int, roots: dict, keys, rep
                             f"{newest.checkpoint.tree_size}, signed {newest.checkpoint.time})")
 
 
+class _OutsideTheModel:
+    """A number with a fraction or an exponent, NaN or Infinity, as ``--strict`` reads it: the canonical model
+    has none (``canonical_value`` refuses floats), and neither encoder takes this object."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _DECODER = json.JSONDecoder()
+_STRICT_DECODER = json.JSONDecoder(parse_float=_OutsideTheModel, parse_constant=_OutsideTheModel)
+#: every byte but the UTF-8 lead bytes of characters from U+E000 up: where code-point order of names may differ
+#: from RFC 8785's UTF-16 order (a character above U+FFFF next to one from U+E000 to U+FFFF). Deleting these
+#: leaves nothing in an ordinary line (four times faster than a regular expression's search).
+_BELOW_U_E000 = bytes(range(0xEE))
 
 
-def _fast_codec():
+def _fast_codec(strict: bool = False):
     """The C scanner and encoder of the json module, built once (the json functions rebuild the encoder
-    on every call); the pure-Python path where the accelerator is missing. Same results either way."""
+    on every call); the pure-Python path where the accelerator is missing. Same results either way. The strict
+    scanner reads numbers outside the canonical model as ``_OutsideTheModel``."""
     from json import encoder as json_encoder
 
+    decoder = _STRICT_DECODER if strict else _DECODER
     if json_encoder.c_make_encoder is None:
-        return (lambda text: _DECODER.raw_decode(text)), _ENCODER.encode
+        return (lambda text: decoder.raw_decode(text)), _ENCODER.encode
     c_encoder = json_encoder.c_make_encoder(
         None, _ENCODER.default, json_encoder.encode_basestring, None, ":", ",", True, False, True)
-    return (lambda text: _DECODER.scan_once(text, 0)), (lambda obj: "".join(c_encoder(obj, 0)))
+    return (lambda text: decoder.scan_once(text, 0)), (lambda obj: "".join(c_encoder(obj, 0)))
 
 
 #: below this many events one process is faster than starting workers
@@ -619,7 +636,7 @@ def _check_event_range(lines: list[bytes], sealed: list[bytes], base: int, full:
     disposed: list[tuple[int, object]] = []
     records: list[tuple[str, object]] = []
     add_index, add_failure, add_disposed, add_record = indices.append, failures.append, disposed.append, records.append
-    scan, encode = _fast_codec()
+    scan, encode = _fast_codec(strict)
     sha256 = hashlib.sha256
     sealed_count = len(sealed)
     previous = -1
@@ -676,10 +693,16 @@ def _check_event_range(lines: list[bytes], sealed: list[bytes], base: int, full:
             entity = event.get("entity")
             add_record((str(entity.get("id")) if type(entity) is dict else "",
                         listed[1] if type(listed) is list and len(listed) == 2 else None))
-        # The fast encoder orders names by code point; RFC 8785 by UTF-16 units. They differ only for rare
-        # names, which the exact (slower) encoding then decides.
-        if strict and encode(event) != text and canonical_bytes(event).decode("utf-8") != text:
-            add_failure((index, f"event {index}: not in canonical form"))
+        if strict:
+            try:
+                # The fast encoder orders names by code point, RFC 8785 by UTF-16 units: the same order unless the
+                # line holds a character from U+E000 up, and then the exact (slower) encoding decides.
+                canonical = (canonical_bytes(event) == line if line.translate(None, _BELOW_U_E000)
+                             else encode(event) == text)
+            except (TypeError, ValueError):  # a fraction, an exponent, NaN or Infinity: outside the model
+                canonical = False
+            if not canonical:
+                add_failure((index, f"event {index}: not in canonical form"))
         if not sealed_ok:
             add_failure((index, f"event {index}: content does not match its sealed leaf hash"))
     return failures, indices, disposed, records

@@ -25,8 +25,10 @@ SYSTEM_TEXTS = (
 )
 
 
+@functools.cache
 def _stored_texts() -> dict[str, Msg]:
-    """Stored text (as written) -> its message: system texts, report rules, bilingual authority names."""
+    """Stored text (as written) -> its message: system texts, report rules, bilingual authority names (constants,
+    built once; translated where shown)."""
     from gmp_complaints.domain.accounts import APPROVED_AT_THE_COMMAND_LINE
     from gmp_complaints.domain.adr import ADR_CLOCK_RULES, AUTHORITY_LABELS
     from gmp_complaints.domain.recall import LOCAL_AUTHORITY, LOCAL_AUTHORITY_LABEL

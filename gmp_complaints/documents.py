@@ -8,6 +8,7 @@ application's own static files: never ``file:``, never another site.
 from __future__ import annotations
 
 import base64
+import functools
 import mimetypes
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -127,7 +128,9 @@ def render_audit_trail(context: dict, *, locale: str) -> Rendered:
     from flask_babel import force_locale
 
     events = context["events"]
-    context = {**context, "total_events": len(events)}
+    # the same few actions and records on every line: each label translated once per document
+    context = {**context, "total_events": len(events), "action_label": functools.cache(context["action_label"]),
+               "record_label": functools.cache(context["record_label"])}
     if len(events) <= EVENTS_PER_PART:
         return render_pdf("audit_trail.html", context, locale=locale)
     import io

@@ -125,7 +125,8 @@ def test_a_long_audit_trail_rendered_in_parts_keeps_every_event_and_the_true_pag
                                                                                          head_client, monkeypatch):
     import gmp_complaints.documents as documents
 
-    whole = pdf_text(head_client.get(f"/complaints/{signed_complaint}/documents/audit_trail.pdf?lang=en").data)
+    whole_pdf = head_client.get(f"/complaints/{signed_complaint}/documents/audit_trail.pdf?lang=en").data
+    whole = pdf_text(whole_pdf)
     monkeypatch.setattr(documents, "EVENTS_PER_PART", 4)  # several parts, laid out in worker processes
     data = head_client.get(f"/complaints/{signed_complaint}/documents/audit_trail.pdf?lang=en").data
     parts = pdf_text(data)
@@ -135,6 +136,10 @@ def test_a_long_audit_trail_rendered_in_parts_keeps_every_event_and_the_true_pag
     # every event in order; the second print also shows the first print's own event
     assert len(indices) > 8 and in_parts[:-1] == indices and len(in_parts) == len(indices) + 1
     assert f"Page {pages} / {pages}" in parts and parts.count("Controlled copy — uncontrolled when printed") == pages
+    # A4 landscape throughout, in one part and in several (the furniture and page numbers laid out on that size)
+    for printed in (whole_pdf, data):
+        pages_of = PdfReader(io.BytesIO(printed)).pages
+        assert {(round(page.mediabox.width), round(page.mediabox.height)) for page in pages_of} == {(842, 595)}
 
 
 @pytest.mark.req("AT-06")

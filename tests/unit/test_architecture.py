@@ -93,3 +93,27 @@ def test_no_private_name_of_a_complaint_service_is_imported_elsewhere():
             if target.startswith("gmp_complaints.services.") and target != name:
                 offenders += [f"{name} imports {target}.{n}" for n in names if n.startswith("_")]
     assert offenders == []
+
+
+def test_every_library_the_product_imports_is_installed_by_its_runtime_lock():
+    """Production installs ``requirements.lock`` (README, IQ), not the test lock: a library imported only there
+    fails on the first long audit-trail PDF in production (pypdf did) while every test passes."""
+    import re
+    import sys
+    from importlib.metadata import packages_distributions
+
+    def normalised(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    lock = ROOT / "gmp_complaints" / "release" / "requirements.lock"
+    locked = {normalised(re.split(r"[=<>!~ ;\[]", line)[0]) for line in lock.read_text().splitlines()
+              if re.match(r"[A-Za-z0-9]", line)}
+    distributions = packages_distributions()
+    first_party = {*PACKAGES, "validation", "migrations"}
+    imported = {target.split(".")[0]: path for path in _modules().values() for target, _ in _imports(path)}
+    third_party = {top: path for top, path in imported.items()
+                   if top not in sys.stdlib_module_names and top not in first_party}
+    assert {"flask", "weasyprint", "pypdf"} <= set(third_party)
+    missing = {top: str(path.relative_to(ROOT)) for top, path in third_party.items()
+               if not any(normalised(d) in locked for d in distributions.get(top, [top]))}
+    assert not missing, f"imported by the product but not in requirements.lock: {missing}"

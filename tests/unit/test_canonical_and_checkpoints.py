@@ -151,3 +151,42 @@ def test_strict_verification_catches_a_writer_that_sealed_non_canonical_json():
     report = verify.verify_bundle(bundle, strict=True)
     assert not report.ok and report.first_failing_index == 0
     assert "not in canonical form" in report.first_failure
+
+
+@pytest.mark.req("AT-03")
+@pytest.mark.parametrize("changes", [
+    {"quantity": [None, 100.0]},  # a fraction: the model holds integers (and decimals as strings)
+    {"quantity": [None, 1e-07]},  # an exponent
+    {"quantity": [None, float("nan")]},  # not JSON at all
+    {"\uff21": 1, "\U0001f600": 2},  # names in code-point order, which RFC 8785's UTF-16 order reverses
+], ids=["fraction", "exponent", "nan", "code-point-order"])
+def test_strict_verification_refuses_numbers_and_name_orders_outside_the_canonical_model(changes):
+    """Python's own encoder writes these lines back byte for byte, so a re-encoding check alone passed them."""
+    import json
+
+    from audit import verify
+    from tests.benchmarks.bench_audit_verify import build
+
+    def writer_slipping_one_event(event):
+        if event["index"] != 7:
+            return canonical_bytes(event)
+        return json.dumps({**verify.canonical_value(event), "changes": changes}, sort_keys=True,
+                          separators=(",", ":"), ensure_ascii=False).encode()
+
+    bundle = build(20, checkpoint_every=10, encode=writer_slipping_one_event)
+    assert verify.verify_bundle(bundle).ok  # the seal holds: these are the bytes that were signed
+    report = verify.verify_bundle(bundle, strict=True)
+    assert not report.ok and report.first_failing_index == 7
+    assert report.first_failure == "event 7: not in canonical form"
+
+
+@pytest.mark.req("AT-03")
+def test_strict_verification_accepts_names_in_utf16_order_and_characters_from_u_e000():
+    from audit import verify
+    from tests.benchmarks.bench_audit_verify import build
+
+    def writer(event):
+        return canonical_bytes({**event, "changes": {"\uff21": "\ue000 \U0001f600", "\U0001f600": 2}})
+
+    bundle = build(20, checkpoint_every=10, encode=writer)
+    assert verify.verify_bundle(bundle, strict=True).ok
