@@ -198,11 +198,13 @@ def serve(host, port, workers):
 @main.command()
 def tick():
     """The scheduled job (cron): customer reminders and no-response closure pending (SOP 5.8),
-    escalation of overdue time limits, e-mail delivery, then a signed checkpoint of the audit log.
+    escalation of overdue time limits, e-mail delivery, removal of log-in rate-limit counters whose window has
+    closed, then a signed checkpoint of the audit log.
     With GMP_BACKUP_DIR set, the backup when due (RET-04; exit 1 when it fails).
     Idempotent; safe when two run at once."""
     from audit.integrity import storage_verification_due, verify_storage
     from audit.service import seal
+    from gmp_complaints.services.accounts import forget_closed_source_windows
     from gmp_complaints.services.calendars import extend_china_calendar
     from gmp_complaints.services.capa import escalate_overdue_actions
     from gmp_complaints.services.notifications import escalate_overdue_notifications, remind_field_alerts
@@ -219,6 +221,7 @@ def tick():
         reviews = raise_trend_reviews(new_uow())
         escalated_notifications = escalate_overdue_notifications(new_uow())
         mail = deliver_outbox(new_uow())
+        closed_windows = forget_closed_source_windows(new_uow())
         storage = None
         if storage_verification_due(new_uow(), every_days=settings.verify_storage_every_days):
             storage = verify_storage(new_uow())
@@ -230,6 +233,7 @@ def tick():
                f"overdue regulator notifications escalated: {escalated_notifications}.")
     click.echo(f"E-mails queued: {done['emails_queued']}; sent: {mail['sent']}; failed (kept for retry): "
                f"{mail['failed']}.")
+    click.echo(f"Log-in rate-limit counters of closed windows removed: {closed_windows}.")
     if storage is not None:
         click.echo(f"Stored records verified: {storage[1]} files, the audit log and the signatures; "
                    f"differences: {len(storage[0])}{' (the head of quality is told)' if storage[0] else ''}.")

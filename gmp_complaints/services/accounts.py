@@ -593,12 +593,29 @@ def _throttle_row(uow: UnitOfWork, scope: str, name: str, source: str, now: date
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    uow.session.execute(insert(LoginThrottle).values(
-        scope=scope, name=name, source=source, failure_count=0, first_failure_at=now, last_failure_at=now,
-    ).on_conflict_do_nothing(index_elements=["scope", "name", "source"]))
-    return uow.session.scalars(sa.select(LoginThrottle).where(
-        LoginThrottle.scope == scope, LoginThrottle.name == name, LoginThrottle.source == source)
-        .with_for_update().execution_options(populate_existing=True)).one()
+    # Twice at most: the scheduled job may remove a closed window's row between the insert and the lock.
+    for _ in range(2):
+        uow.session.execute(insert(LoginThrottle).values(
+            scope=scope, name=name, source=source, failure_count=0, first_failure_at=now, last_failure_at=now,
+        ).on_conflict_do_nothing(index_elements=["scope", "name", "source"]))
+        row = uow.session.scalars(sa.select(LoginThrottle).where(
+            LoginThrottle.scope == scope, LoginThrottle.name == name, LoginThrottle.source == source)
+            .with_for_update().execution_options(populate_existing=True)).one_or_none()
+        if row is not None:
+            return row
+    raise RuntimeError(f"the {scope} failure counter vanished twice while being taken")
+
+
+def forget_closed_source_windows(uow: UnitOfWork) -> int:
+    """The scheduled job's clean-up: an address's counter whose rate-limit window has closed counts for nothing (its
+    next failure starts a new window), so it is removed and failures from many addresses do not pile up. The
+    names' counters stay: they count consecutive failures until a right password or an unlock."""
+    with uow:
+        closed_before = uow.now() - timedelta(minutes=uow.settings.source_rate_window_minutes)
+        removed = uow.session.execute(sa.delete(LoginThrottle).where(
+            LoginThrottle.scope == "source", LoginThrottle.first_failure_at <= closed_before)).rowcount
+        uow.commit()
+    return removed
 
 
 def _forget_failures(uow: UnitOfWork, name: str, source: str) -> None:

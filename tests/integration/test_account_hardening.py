@@ -398,3 +398,28 @@ def test_a_fresh_instance_is_the_owners_alone_and_the_server_names_no_banner(tmp
     assert "gunicorn" not in (headers.get("Server") or "").lower()
     assert not headers.get("Server")
     assert "Strict-Transport-Security" not in headers  # plain http
+
+
+def test_the_scheduled_job_removes_address_counters_of_closed_windows_and_keeps_the_names(app, client, make_user,
+                                                                                          uow_factory):
+    from gmp_complaints.services.accounts import forget_closed_source_windows
+
+    make_user("li.na", "qa_officer")
+    assert token_request(client, "li.na", "Spring2026!").status_code == 401
+    assert token_request(client, "nobody.here", "Spring2026!", OFFICE).status_code == 401
+
+    def counters():
+        return sorted(execute_sql(app, "SELECT scope, name, source, failure_count FROM login_throttles").all())
+
+    before = counters()
+    assert ("source", "", ATTACKER["REMOTE_ADDR"], 1) in before and ("source", "", OFFICE["REMOTE_ADDR"], 1) in before
+    assert forget_closed_source_windows(uow_factory()) == 0  # both windows still open
+    assert counters() == before
+    execute_sql(app, f"UPDATE login_throttles SET first_failure_at = {_minutes_ago(app, 'first_failure_at', 16)} "
+                     f"WHERE source = '{ATTACKER['REMOTE_ADDR']}'")
+    assert forget_closed_source_windows(uow_factory()) == 1
+    assert counters() == [row for row in before if row[0] != "source" or row[2] != ATTACKER["REMOTE_ADDR"]]
+    # the name's consecutive failures still count: four more from anywhere lock it
+    for _ in range(4):
+        token_request(client, "li.na", "Spring2026!")
+    assert token_request(client, "li.na", STRONG_PASSWORD).status_code == 423
