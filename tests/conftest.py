@@ -486,14 +486,17 @@ _deselected: list[int] = []
 
 def pytest_runtest_logreport(report):
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        reqs = sorted({req for mark in getattr(report, "req_marks", ()) for req in mark})
+        reqs = sorted({req for name, ids in report.user_properties if name == "req" for req in ids})
         _trace_results.append({"test": report.nodeid, "reqs": reqs, "outcome": report.outcome})
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    outcome.get_result().req_marks = [mark.args for mark in item.iter_markers("req")]
+@pytest.hookimpl(tryfirst=True)  # before the fixtures: a failing set-up reports the test's requirements too
+def pytest_runtest_setup(item):
+    # In the report's user properties: the one place a test's own data travels from an xdist worker to the
+    # process that builds the matrix.
+    ids = [req for mark in item.iter_markers("req") for req in mark.args]
+    if ids:
+        item.user_properties.append(("req", ids))
 
 
 def pytest_deselected(items):
@@ -520,6 +523,8 @@ def _commit() -> str:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controlling process has every report and judges the whole run
     from datetime import datetime, timezone
 
     from gmp_complaints.urs import load_urs, urs_path

@@ -47,4 +47,6 @@ if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
 fi
 
 echo "== running the tests"
-exec .venv/bin/python -m pytest "$@"
+# On every core (pytest-xdist), each test module on one worker: its module-wide fixtures are made once.
+# Arguments given here come after, so `-n 0` runs in this process.
+exec .venv/bin/python -m pytest -n auto --dist loadscope "$@"
