@@ -78,3 +78,19 @@ def test_a_selection_is_not_held_to_the_whole_urs(tmp_path):
     selected = _run(tmp_path, BOTH, "-k", "test_one")
     assert selected.returncode == 0, selected.stdout + selected.stderr
     assert "not proven" not in selected.stdout
+
+
+@pytest.mark.req("VAL-02")
+def test_the_gate_judges_the_whole_run_when_the_tests_run_on_several_workers(tmp_path):
+    """The test command runs the suite on every core (pytest-xdist): the tags must reach the controlling process
+    from the workers, which neither write a matrix nor judge the run on their share."""
+    proven = _run(tmp_path, BOTH, "-n", "2")
+    assert proven.returncode == 0, proven.stdout + proven.stderr
+    matrix = (tmp_path / "trace" / "traceability.md").read_text()
+    assert "| REC-01 | Must |" in matrix and "| REC-04 | Must | low |" in matrix
+    assert "test_gate.py::test_four" in (tmp_path / "trace" / "traceability.json").read_text()
+
+    untested = _run(tmp_path, "import pytest\n\n@pytest.mark.req('REC-01')\ndef test_one():\n    assert True\n",
+                    "-n", "2")
+    assert untested.returncode == 1, untested.stdout + untested.stderr
+    assert "REC-04 (low risk) is not proven: 0 passing test(s), 1 needed" in untested.stdout

@@ -206,7 +206,7 @@ def test_keys_from_the_environment_are_comma_separated_newest_first():
     ("not-a-key", "GMP_PERSONAL_DATA_KEYS: key 1 of 1 is not a Fernet key"),
     (f"{KEY_A.decode()},zzz", "GMP_PERSONAL_DATA_KEYS: key 2 of 2 is not a Fernet key"),
     ("密钥", "GMP_PERSONAL_DATA_KEYS: key 1 of 1"),
-])
+], ids=["empty", "commas", "not-a-key", "second-bad", "not-ascii"])  # KEY_A is new each run: not in an id
 def test_bad_environment_keys_are_refused_naming_the_variable(value, message):
     with pytest.raises(PersonalDataKeyError, match=message) as raised:
         keys_from_env(value)
