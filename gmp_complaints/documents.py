@@ -147,11 +147,15 @@ def render_audit_trail(context: dict, *, locale: str) -> Rendered:
         with force_locale(locale):
             furniture = pool.submit(_html_to_pdf, render_template(
                 "pdf/furniture.html", css_string=css_string, page_numbers_laid_over=True, **context))
+            # each part but the last ends with where the trail goes on: the rest of its last page stays blank
+            goes_on_at = [part[0].index for part in parts[1:]] + [None]
             laid_out = [pool.submit(_html_to_pdf, render_template(
                 "pdf/audit_trail.html", css_string=css_string, **{**context, "events": parts[0],
-                                                                    "no_furniture": True}))]
+                                                                    "no_furniture": True,
+                                                                    "continued_at": goes_on_at[0]}))]
             laid_out += [pool.submit(_html_to_pdf, render_template("pdf/audit_trail_part.html", **{
-                **context, "events": part})) for part in parts[1:]]
+                **context, "events": part, "continued_at": goes_on_at[number]}))
+                for number, part in enumerate(parts[1:], start=1)]
         pdfs, refused = [], []
         for future in laid_out:
             pdf, part_refused = future.result()

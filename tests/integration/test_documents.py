@@ -1,6 +1,7 @@
 """Printed records (SOP §8; 21 CFR 11.10(b), 11.50(b)): the generated PDFs read back with pypdf, in
 both languages, with the page furniture and every signature manifested."""
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -136,6 +137,10 @@ def test_a_long_audit_trail_rendered_in_parts_keeps_every_event_and_the_true_pag
     # every event in order; the second print also shows the first print's own event
     assert len(indices) > 8 and in_parts[:-1] == indices and len(in_parts) == len(indices) + 1
     assert f"Page {pages} / {pages}" in parts and parts.count("Controlled copy — uncontrolled when printed") == pages
+    # each part but the last says where the trail goes on (the rest of its last page is blank); one part says nothing
+    starts = [int(index[1:]) for index in in_parts[::4][1:]]
+    assert [int(i) for i in re.findall(r"Continued on the next page with event #(\d+)\.", parts)] == starts
+    assert "Continued on the next page" not in whole
     # A4 landscape throughout, in one part and in several (the furniture and page numbers laid out on that size)
     for printed in (whole_pdf, data):
         pages_of = PdfReader(io.BytesIO(printed)).pages
