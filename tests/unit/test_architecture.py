@@ -117,3 +117,15 @@ def test_every_library_the_product_imports_is_installed_by_its_runtime_lock():
     missing = {top: str(path.relative_to(ROOT)) for top, path in third_party.items()
                if not any(normalised(d) in locked for d in distributions.get(top, [top]))}
     assert not missing, f"imported by the product but not in requirements.lock: {missing}"
+
+
+def test_a_pdf_layout_worker_loads_neither_flask_nor_sqlalchemy():
+    """The parts of a long audit trail are laid out in spawned processes that import gmp_complaints.documents:
+    the package itself must stay light (40 MB and half a second per worker otherwise; bench_audit_trail_pdf)."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", "import sys, gmp_complaints.documents; "
+                             "print(sorted(m for m in ('flask', 'sqlalchemy', 'flask_babel') if m in sys.modules))"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
