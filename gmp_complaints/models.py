@@ -1572,6 +1572,8 @@ class UserNotice(Base):
     app and, where the person has an address and mail is configured, e-mailed through the outbox."""
 
     __tablename__ = "user_notices"
+    #: "does the person already have this notice unread?" before each notice is sent (migration 0052)
+    __table_args__ = (sa.Index("ix_user_notices_subject", "user_id", "subject_type", "subject_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)

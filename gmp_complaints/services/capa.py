@@ -829,8 +829,11 @@ def escalate_overdue_actions(uow: UnitOfWork) -> int:
     """``gmp tick``: every overdue action is escalated to the QA head once per due date."""
     today = business_today(uow.settings)
     with uow:
+        # Those already escalated for their due date are left out here, not locked one by one to find that out.
         due = uow.session.scalars(sa.select(CapaAction.id).where(
-            CapaAction.status != ActionStatus.verified.value, CapaAction.due_on < today)).all()
+            CapaAction.status != ActionStatus.verified.value, CapaAction.due_on < today,
+            sa.or_(CapaAction.escalated_for_due_on.is_(None),
+                   CapaAction.escalated_for_due_on != CapaAction.due_on))).all()
     count = 0
     for action_id in due:
         with uow:

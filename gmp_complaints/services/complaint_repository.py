@@ -83,11 +83,12 @@ def _load_statements(for_update: bool) -> tuple:
     return _LOADS[for_update]
 
 
-def load_complaint(uow: UnitOfWork, complaint_id: int, *, for_update: bool = True) -> Complaint:
+def load_complaint(uow: UnitOfWork, complaint_id: int, *, for_update: bool = True, batches: bool = True) -> Complaint:
     """The complaint, locked for the rest of the transaction when a step changes it. Which of its
     collections and side records (attachments, CAPAs, signatures, follow-ups) have rows is read with it
     (after the lock); empty collections are set without a query, the batch links come with their
-    batches, and the empty side records are noted for its view."""
+    batches (unless ``batches`` is false: then they load when first read), and the empty side records are
+    noted for its view."""
     session = uow.session
     query, contents, links = _load_statements(for_update)
     row = session.execute(query, {"complaint_id": complaint_id}).one_or_none()
@@ -99,7 +100,7 @@ def load_complaint(uow: UnitOfWork, complaint_id: int, *, for_update: bool = Tru
     values = row._mapping
     note_fingerprint(session, row)
     unloaded = sa.inspect(complaint).unloaded  # never overwrite a collection this session already changed
-    if values["batch_links"] and "batch_links" in unloaded:
+    if values["batch_links"] and "batch_links" in unloaded and batches:
         set_committed_value(complaint, "batch_links",
                             session.scalars(links, {"complaint_id": complaint.id}).all())
     for key in COLLECTIONS:

@@ -176,7 +176,9 @@ def overdue_notifications(session, now: datetime) -> list[Notification]:
 def escalate_overdue_notifications(uow: UnitOfWork) -> int:
     """``gmp tick``: every overdue entry is escalated to the QA head and the QP, once."""
     with uow:
-        due = [row.id for row in overdue_notifications(uow.session, uow.now()) if row.escalated_at is None]
+        due = uow.session.scalars(sa.select(Notification.id).where(
+            Notification.sent_at.is_(None), Notification.due_at < uow.now(), Notification.escalated_at.is_(None))
+            .order_by(Notification.due_at)).all()
     count = 0
     for notification_id in due:
         with uow:

@@ -63,14 +63,27 @@ def _due_actions(complaint: Complaint, deadlines: Deadlines, today: date, escala
 
 
 def _escalated(session, complaint_id: int | None = None) -> dict[int, set]:
-    """Escalations so far: complaint id -> {(kind, due date)}."""
-    query = sa.select(Escalation)
+    """Escalations so far: complaint id -> {(kind, due date)}; of one complaint, or of every open one (those
+    of closed complaints pile up over the years and no longer count)."""
+    query = sa.select(Escalation.complaint_id, Escalation.kind, Escalation.due_on)
     if complaint_id is not None:
         query = query.where(Escalation.complaint_id == complaint_id)
+    else:
+        query = query.join(Complaint, Complaint.id == Escalation.complaint_id).where(
+            Complaint.status.in_(OPEN_STATUSES))
     result: dict[int, set] = {}
-    for row in session.scalars(query):
-        result.setdefault(row.complaint_id, set()).add((row.kind, row.due_on))
+    for owner, kind, due_on in session.execute(query):
+        result.setdefault(owner, set()).add((kind, due_on))
     return result
+
+
+#: the read pass loads what the timer rules read (``deadline_facts``, ``kept_dates``), each collection in one
+#: statement for all open complaints, and nothing else: no product, batch links, reports or their authors
+_READ_PASS = (sa.select(Complaint).where(Complaint.status.in_(OPEN_STATUSES))
+              .options(sa.orm.lazyload("*"),
+                       sa.orm.selectinload(Complaint.replies).lazyload("*"),
+                       sa.orm.selectinload(Complaint.reminders), sa.orm.selectinload(Complaint.extensions),
+                       sa.orm.selectinload(Complaint.kept_due_dates)))
 
 
 def tick(uow: UnitOfWork) -> dict:
@@ -79,13 +92,14 @@ def tick(uow: UnitOfWork) -> dict:
         rules = load_deadline_rules(uow.session)
         escalated = _escalated(uow.session)
         # A read pass without locks finds the few complaints with something to do.
-        candidates = [complaint.id for complaint in uow.session.scalars(
-            sa.select(Complaint).where(Complaint.status.in_(OPEN_STATUSES)))
-            if _due_actions(complaint, compute_deadlines(complaint, rules), today, escalated.get(complaint.id, set()))]
+        candidates = [complaint.id for complaint in uow.session.scalars(_READ_PASS)
+                      if _due_actions(complaint, compute_deadlines(complaint, rules), today,
+                                      escalated.get(complaint.id, set()))]
     done = {"reminders": 0, "closure_pending": 0, "escalations": 0, "emails_queued": 0}
     for complaint_id in candidates:
         with uow:
-            complaint = load_complaint(uow, complaint_id)  # row lock: a concurrent tick waits here, then re-reads
+            # row lock: a concurrent tick waits here, then re-reads; the timer rules never read the batches
+            complaint = load_complaint(uow, complaint_id, batches=False)
             deadlines = compute_deadlines(complaint, rules)
             already = _escalated(uow.session, complaint.id).get(complaint.id, set())
             actions = _due_actions(complaint, deadlines, today, already)
@@ -98,26 +112,31 @@ def tick(uow: UnitOfWork) -> dict:
                       changes={"close_eligible_on": [None, deadlines.close_eligible_on.isoformat()]})
                 done["closure_pending"] += 1
             if "escalate" in actions:
-                for kind, due_on in _overdue_unescalated(complaint, deadlines, today, already):
-                    _escalate(uow, complaint, kind, due_on, today)
-                    done["escalations"] += 1
+                done["escalations"] += _escalate(uow, complaint, _overdue_unescalated(complaint, deadlines, today,
+                                                                                      already), today)
             if actions:
                 uow.commit()
     return done
 
 
-def _escalate(uow: UnitOfWork, complaint: Complaint, kind: str, due_on: date, today: date) -> None:
-    """Once per item and due date (the escalation's unique key). An overdue class I interim risk decision
-    (WF-09) goes to the head of quality and the QP, who sign it, as a notice each (in-app and e-mail)."""
-    row = Escalation(complaint_id=complaint.id, kind=kind, due_on=due_on, escalated_on=today, created_at=uow.now())
-    uow.session.add(row)
+def _escalate(uow: UnitOfWork, complaint: Complaint, overdue: list[tuple[str, date]], today: date) -> int:
+    """Once per item and due date (the escalation's unique key); the complaint's rows written in one statement.
+    An overdue class I interim risk decision (WF-09) goes to the head of quality and the QP, who sign it, as a
+    notice each (in-app and e-mail). Returns how many were escalated."""
+    rows = [Escalation(complaint_id=complaint.id, kind=kind, due_on=due_on, escalated_on=today, created_at=uow.now())
+            for kind, due_on in overdue]
+    uow.session.add_all(rows)
     uow.session.flush()
-    changes = {"complaint_id": [None, complaint.id], "kind": [None, kind], "due_on": [None, due_on.isoformat()]}
-    if kind == "interim_decision":
-        changes["to"] = [None, [Role.qa_head.value, Role.qp.value]]
-    uow.record(DomainEvent("escalation.created", "escalation", str(row.id), changes))
-    if kind == "interim_decision":
-        notify_complaint(uow, complaint, NoticeKind.interim_decision_overdue, (Role.qa_head, Role.qp), actor_id=None)
+    for row in rows:
+        changes = {"complaint_id": [None, complaint.id], "kind": [None, row.kind],
+                   "due_on": [None, row.due_on.isoformat()]}
+        if row.kind == "interim_decision":
+            changes["to"] = [None, [Role.qa_head.value, Role.qp.value]]
+        uow.record(DomainEvent("escalation.created", "escalation", str(row.id), changes))
+        if row.kind == "interim_decision":
+            notify_complaint(uow, complaint, NoticeKind.interim_decision_overdue, (Role.qa_head, Role.qp),
+                             actor_id=None)
+    return len(rows)
 
 
 def _queue_reminder_mail(uow: UnitOfWork, complaint: Complaint, reminder) -> int:
