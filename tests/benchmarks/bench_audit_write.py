@@ -11,11 +11,9 @@ PostgreSQL: GMP_BENCH_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,6 +25,7 @@ from gmp_complaints.db import make_engine, make_session_factory
 from gmp_complaints.migrate import upgrade_to_head
 from gmp_complaints.services import accounts
 from gmp_complaints.uow import UnitOfWork
+from tests.benchmarks.scratch import scratch_postgres
 
 
 class UnauditedUnitOfWork(UnitOfWork):
@@ -80,18 +79,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         results = {"SQLite": run(f"sqlite:///{workdir / 'bench.sqlite3'}", args.writes, workdir)}
-        admin_url = os.environ.get("GMP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        name = f"gmp_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            results["PostgreSQL"] = run(sa.engine.make_url(admin_url).set(database=name).render_as_string(False),
-                                        args.writes, workdir / "pg")
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+        with scratch_postgres() as url:
+            results["PostgreSQL"] = run(url, args.writes, workdir / "pg")
     for backend, (audited, plain) in results.items():
         print(f"{backend:<10} audited {audited * 1000:.2f} ms, without audit {plain * 1000:.2f} ms, "
               f"ratio {audited / plain:.2f}x (goal <= 1.5x)")

@@ -12,7 +12,6 @@ Run: .venv/bin/python -m tests.benchmarks.bench_complaints [--complaints 100000]
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import tempfile
@@ -35,6 +34,7 @@ from gmp_complaints.services.calendars import seed_china_calendar
 from gmp_complaints.services.configuration import seed_reference_data
 from gmp_complaints.services.personal_data import cipher_for
 from gmp_complaints.uow import UnitOfWork
+from tests.benchmarks.scratch import scratch_postgres
 
 STATUSES = ("registered", "under_investigation", "assessed", "awaiting_customer", "closure_pending")
 
@@ -110,13 +110,7 @@ def main() -> None:
     parser.add_argument("--complaints", type=int, default=100_000)
     parser.add_argument("--classifications", type=int, default=800)
     args = parser.parse_args()
-    admin_url = os.environ.get("GMP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gmp_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(False)
-    try:
+    with scratch_postgres() as url:
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings({"GMP_INSTANCE_PATH": str(Path(tmp) / "instance"), "DATABASE_URL": url,
                                       "GMP_ENV": "test"})
@@ -212,10 +206,6 @@ def main() -> None:
                 e.dispose()
             app.extensions["gmp_engine"].dispose()
             engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks.bench_steps import postgres_database, prepare
+from tests.benchmarks.bench_steps import prepare
+from tests.benchmarks.scratch import scratch_postgres
 
 
 def distributions_csv(rows: int) -> bytes:
@@ -105,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         results = {"sqlite": run(f"sqlite:///{tmp}/bench.sqlite3", Path(tmp) / "i1", args.rows, args.repeat)}
-        with postgres_database() as (url, _name):
+        with scratch_postgres() as url:
             results["postgresql"] = run(url, Path(tmp) / "i2", args.rows, args.repeat)
     print(f"consignee list of one batch with {args.rows} distribution rows (median of {args.repeat}, through the API)")
     for backend, r in results.items():

@@ -22,15 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.benchmarks.scratch import scratch_postgres
+
 REPO = Path(__file__).resolve().parents[2]
 PEER_PYTHON = REPO.parent / "peer-venv" / "bin" / "python"
-ADMIN_URL = os.environ.get("GMP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TODAY = "2026-11-20"
 
 
@@ -213,31 +213,9 @@ def _peer_figures(output: str) -> dict:
     return {"register_per_s": float(register.group(1)), "classify_per_s": float(classify.group(1))}
 
 
-@contextmanager
-def postgres_database():
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"gmp_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(ADMIN_URL).set(database=name).render_as_string(False), name
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def _peer_in_fresh_postgres(n: int) -> dict | None:
-    name = f"gmp_peer_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        return peer_run(n, sa.engine.make_url(ADMIN_URL).set(database=name).render_as_string(False))
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_postgres(prefix="gmp_peer") as url:
+        return peer_run(n, url)
 
 
 def one_round(n: int, with_peer: bool) -> tuple[dict, dict | None]:
@@ -245,7 +223,7 @@ def one_round(n: int, with_peer: bool) -> tuple[dict, dict | None]:
     ours = {}
     with tempfile.TemporaryDirectory() as tmp:
         ours["sqlite"] = service_run(f"sqlite:///{tmp}/bench.sqlite3", Path(tmp) / "instance-sqlite", n)
-        with postgres_database() as (url, _name):
+        with scratch_postgres() as url:
             ours["postgresql"] = service_run(url, Path(tmp) / "instance-pg", n)
     return ours, (_peer_in_fresh_postgres(n) if with_peer else None)
 
@@ -260,7 +238,7 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args()
     rounds = [one_round(args.n, not args.no_peer) for _ in range(args.rounds)]
-    with tempfile.TemporaryDirectory() as tmp, postgres_database() as (url, _name):
+    with tempfile.TemporaryDirectory() as tmp, scratch_postgres() as url:
         parallel = parallel_run(url, Path(tmp) / "instance-par", args.parallel)
     if rounds[0][1] is None and not args.no_peer:
         print("  peer not installed: python3 -m venv ../peer-venv && ../peer-venv/bin/pip install django-helpdesk==2.6.1 "

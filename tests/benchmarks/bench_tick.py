@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 
-ADMIN_URL = os.environ.get("GMP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from tests.benchmarks.scratch import scratch_postgres
+
 TODAY = date(2026, 11, 20)
 
 
@@ -220,17 +219,8 @@ def main() -> None:
         if not args.postgres:
             run(f"sqlite:///{tmp}/bench.sqlite3", Path(tmp) / "instance", args.complaints, args.profile)
             return
-        admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-        name = f"gmp_bench_tick_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            url = sa.engine.make_url(ADMIN_URL).set(database=name).render_as_string(False)
+        with scratch_postgres(prefix="gmp_bench_tick") as url:
             run(url, Path(tmp) / "instance", args.complaints, args.profile)
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
 
 
 if __name__ == "__main__":

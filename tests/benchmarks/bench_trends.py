@@ -11,11 +11,9 @@ Prints the median and the slowest of the runs and the ratio to the target.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,6 +26,7 @@ from gmp_complaints.services import trends
 from gmp_complaints.services.calendars import seed_china_calendar
 from gmp_complaints.services.configuration import seed_reference_data
 from gmp_complaints.uow import UnitOfWork
+from tests.benchmarks.scratch import scratch_postgres
 
 TARGET_SECONDS = 1.0
 LOAD = """
@@ -65,13 +64,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="print where one year's report spends its time")
     args = parser.parse_args()
-    admin_url = os.environ.get("GMP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gmp_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(False)
-    try:
+    with scratch_postgres() as url:
         with tempfile.TemporaryDirectory() as tmp:
             upgrade_to_head(url)
             settings = load_settings({"DATABASE_URL": url, "GMP_INSTANCE_PATH": str(Path(tmp) / "instance")})
@@ -147,10 +140,6 @@ def main() -> None:
                   f"median {median:.2f} s, slowest {max(samples):.2f} s; ratio to the 5 s target {median / 5:.2f}")
             app.extensions["gmp_engine"].dispose()
             engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":
