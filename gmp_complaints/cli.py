@@ -31,6 +31,8 @@ def _cli_actor() -> str:
 @contextmanager
 def _database(settings):
     """A unit-of-work factory for one command; the engine is closed when the command ends."""
+    from sqlalchemy.exc import OperationalError
+
     from gmp_complaints.db import make_engine, make_session_factory
     from gmp_complaints.uow import UnitOfWork
 
@@ -39,6 +41,12 @@ def _database(settings):
     actor = _cli_actor()
     try:
         yield lambda: UnitOfWork(session_factory, settings, system_actor=actor)
+    except OperationalError as exc:
+        # A refused or lost connection (a database restart, a network fault): one line for the scheduler's log, not a
+        # traceback. Each unit of work commits on its own, so what was committed stands and the rest was rolled back.
+        reason = (str(exc.orig) if exc.orig is not None else str(exc)).strip().splitlines()[0]
+        raise click.ClickException(f"The database connection failed or was lost: {reason}. What was committed before "
+                                   "stands; the step in progress was rolled back. Run the command again.") from None
     finally:
         engine.dispose()
 

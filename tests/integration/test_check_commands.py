@@ -130,3 +130,14 @@ def test_archive_verify_as_the_console_script_fails_on_a_changed_file(app, close
             target.writestr(item, data)
     run = gmp(env, "archive", "verify", str(tampered))
     assert run.returncode == 1 and "letter.pdf" in (run.stdout + run.stderr), run.stdout + run.stderr
+
+
+def test_a_scheduled_command_that_loses_its_database_says_so_in_one_line_and_fails(tmp_path):
+    """`gmp tick` from cron during a database restart: exit 1 and one line for the log, not a traceback."""
+    env = {**os.environ, "GMP_INSTANCE_PATH": str(tmp_path / "instance"), "GMP_ENV": "test",
+           "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/gmp"}  # nothing listens on port 1
+    result = subprocess.run([str(GMP), "tick"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: The database connection failed or was lost: connection failed:")
+    assert "Run the command again." in result.stderr
