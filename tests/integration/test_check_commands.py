@@ -141,3 +141,27 @@ def test_a_scheduled_command_that_loses_its_database_says_so_in_one_line_and_fai
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("Error: The database connection failed or was lost: connection failed:")
     assert "Run the command again." in result.stderr
+
+
+@pytest.mark.req("AT-03")
+def test_strict_audit_verify_as_the_console_script_fails_on_a_sealed_line_outside_the_canonical_model(tmp_path):
+    """A writer sealed `100.0` into one event: the seal holds (plain verify passes), the canonical form does not."""
+    import json
+
+    from audit import verify
+    from tests.benchmarks.bench_audit_verify import build
+
+    def writer(event):
+        if event["index"] != 7:
+            return verify.canonical_bytes(event)
+        return json.dumps({**verify.canonical_value(event), "changes": {"quantity": [None, 100.0]}}, sort_keys=True,
+                          separators=(",", ":"), ensure_ascii=False).encode()
+
+    bundle = tmp_path / "trail.zip"
+    bundle.write_bytes(build(20, checkpoint_every=10, encode=writer))
+    plain = subprocess.run([str(GMP), "audit", "verify", str(bundle)], capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    strict = subprocess.run([str(GMP), "audit", "verify", "--strict", str(bundle)], capture_output=True, text=True,
+                            timeout=60)
+    assert strict.returncode == 1 and "event 7: not in canonical form" in strict.stdout + strict.stderr, \
+        strict.stdout + strict.stderr
